@@ -1,0 +1,52 @@
+# Airspace developer commands. Every target installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROTOSET := build/airspace.protoset
+
+.PHONY: setup proto proto-check protoset lint format test up demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+proto: setup
+	$(PY) tools/gen_protos.py
+
+proto-check: setup
+	@tmp=$$(mktemp -d) && $(PY) tools/gen_protos.py --out $$tmp && \
+	diff -r --exclude='*.proto' --exclude='__pycache__' protos $$tmp && rm -rf $$tmp && \
+	echo "generated code is current"
+
+protoset: setup
+	mkdir -p build
+	$(PY) tools/gen_protos.py --protoset $(PROTOSET)
+	@echo "wrote $(PROTOSET)"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup
+	$(PY) -m pytest -q
+
+up: setup
+	$(VENV)/bin/airspace up
+
+demo: setup
+	$(VENV)/bin/airspace demo
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build .airspace

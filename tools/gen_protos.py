@@ -1,0 +1,53 @@
+"""Regenerates the Python code for protos/ (and, with --protoset, a descriptor set).
+
+grpc_tools bundles protoc and the well-known types; google/rpc protos come from
+googleapis-common-protos, so both include paths are passed.
+"""
+
+import argparse
+import pathlib
+import sys
+
+import grpc_tools
+from google.rpc import status_pb2
+from grpc_tools import protoc
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PROTOS = ROOT / "protos"
+
+
+def include_paths() -> list[str]:
+    well_known = pathlib.Path(grpc_tools.__file__).parent / "_proto"
+    googleapis = pathlib.Path(status_pb2.__file__).parent.parent.parent
+    return [f"-I{PROTOS}", f"-I{well_known}", f"-I{googleapis}"]
+
+
+def sources() -> list[str]:
+    return sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
+
+
+def run(args: list[str]) -> None:
+    code = protoc.main(["protoc", *include_paths(), *args, *sources()])
+    if code != 0:
+        sys.exit(code)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=str(PROTOS), help="where generated Python goes")
+    parser.add_argument("--protoset", help="write a descriptor set with imports to this file")
+    args = parser.parse_args()
+    if args.protoset:
+        run([f"--descriptor_set_out={args.protoset}", "--include_imports", "--include_source_info"])
+        return
+    out = pathlib.Path(args.out)
+    run([f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}"])
+    for package in {p.parent for p in out.rglob("*_pb2.py")}:
+        # Packages are regular ones so tools and editable installs resolve them alike.
+        while package != out:
+            (package / "__init__.py").touch()
+            package = package.parent
+
+
+if __name__ == "__main__":
+    main()
