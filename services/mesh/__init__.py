@@ -1,0 +1,1 @@
+"""The mesh kit: one way to build, run and call every Airspace server."""

@@ -1,0 +1,181 @@
+"""Domain errors and their one mapping to gRPC status codes with google.rpc details.
+
+Domain code raises these; the server interceptor turns them into a status with
+ErrorInfo (always), BadRequest (field violations) and RetryInfo (retry hints).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+ERROR_DOMAIN = "airspace.dev"
+
+
+class MeshError(Exception):
+    """An error meant for the caller: a status code, a safe message and details."""
+
+    code = grpc.StatusCode.UNKNOWN
+    default_reason = "UNKNOWN"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        violations: list[tuple[str, str]] | None = None,
+        retry_after: float | None = None,
+        metadata: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason or self.default_reason
+        self.violations = list(violations or [])
+        self.retry_after = retry_after
+        self.metadata = dict(metadata or {})
+
+    def to_status(self) -> status_pb2.Status:
+        details = [
+            error_details_pb2.ErrorInfo(
+                reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata
+            )
+        ]
+        if self.violations:
+            details.append(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                        for f, d in self.violations
+                    ]
+                )
+            )
+        if self.retry_after is not None:
+            delay = duration_pb2.Duration()
+            delay.FromTimedelta(datetime.timedelta(seconds=self.retry_after))
+            details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+        packed = []
+        for detail in details:
+            holder = any_pb2.Any()
+            holder.Pack(detail)
+            packed.append(holder)
+        return status_pb2.Status(code=self.code.value[0], message=self.message, details=packed)
+
+
+class InvalidArgument(MeshError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    default_reason = "INVALID_ARGUMENT"
+
+    def __init__(self, message: str, *, field: str | None = None, **kwargs):
+        if field is not None:
+            kwargs.setdefault("violations", [(field, message)])
+        super().__init__(message, **kwargs)
+
+
+class NotFound(MeshError):
+    code = grpc.StatusCode.NOT_FOUND
+    default_reason = "NOT_FOUND"
+
+
+class AlreadyExists(MeshError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+    default_reason = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(MeshError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    default_reason = "FAILED_PRECONDITION"
+
+
+class Aborted(MeshError):
+    code = grpc.StatusCode.ABORTED
+    default_reason = "ABORTED"
+
+
+class PermissionDenied(MeshError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    default_reason = "PERMISSION_DENIED"
+
+
+class Unauthenticated(MeshError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    default_reason = "UNAUTHENTICATED"
+
+
+class ResourceExhausted(MeshError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    default_reason = "RESOURCE_EXHAUSTED"
+
+
+class Unavailable(MeshError):
+    code = grpc.StatusCode.UNAVAILABLE
+    default_reason = "UNAVAILABLE"
+
+
+class DeadlineExceeded(MeshError):
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    default_reason = "DEADLINE_EXCEEDED"
+
+
+class Internal(MeshError):
+    code = grpc.StatusCode.INTERNAL
+    default_reason = "INTERNAL"
+
+
+class Cancelled(MeshError):
+    code = grpc.StatusCode.CANCELLED
+    default_reason = "CANCELLED"
+
+
+_BY_CODE = {
+    cls.code: cls
+    for cls in (
+        InvalidArgument,
+        NotFound,
+        AlreadyExists,
+        FailedPrecondition,
+        Aborted,
+        PermissionDenied,
+        Unauthenticated,
+        ResourceExhausted,
+        Unavailable,
+        DeadlineExceeded,
+        Internal,
+        Cancelled,
+    )
+}
+
+
+def from_rpc_error(error: grpc.RpcError) -> MeshError:
+    """Rebuilds a domain error from a downstream call's status, details included,
+    so a service can pass a callee's error on to its own caller unchanged."""
+    code = error.code()
+    cls = _BY_CODE.get(code, Internal)
+    status = rpc_status.from_call(error) if hasattr(error, "trailing_metadata") else None
+    reason, violations, retry_after, metadata = None, [], None, {}
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, metadata = info.reason, dict(info.metadata)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations = [(v.field, v.description) for v in bad.field_violations]
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            retry_after = info.retry_delay.ToTimedelta().total_seconds()
+    err = MeshError.__new__(cls)
+    MeshError.__init__(
+        err,
+        error.details() or code.name,
+        reason=reason or cls.default_reason,
+        violations=violations,
+        retry_after=retry_after,
+        metadata=metadata,
+    )
+    return err
