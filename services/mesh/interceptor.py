@@ -8,6 +8,7 @@ incident id and no internals leaked.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
 
@@ -84,8 +85,12 @@ def _streaming_response(inner, prepare):
     async def behavior(request_or_iterator, context):
         try:
             prepare(context)
-            async for response in inner(request_or_iterator, context):
-                yield response
+            responses = inner(request_or_iterator, context)
+            if inspect.isasyncgen(responses):
+                async for response in responses:
+                    yield response
+            else:  # a handler that writes with context.write()
+                await responses
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
