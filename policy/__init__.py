@@ -1,0 +1,1 @@
+"""The policy/guardrail service and its engine: RBAC, CEL rules, PII masking and audit."""

@@ -118,7 +118,10 @@ def _check_governing_law(law, rules: Rules) -> dict:
     passed = law.casefold() in allowed
     verdict = "is" if passed else "is not"
     return _finding(
-        "allowed_governing_laws", "high", passed, f"Governing law {law} {verdict} on the allowed list."
+        "allowed_governing_laws",
+        "high",
+        passed,
+        f"Governing law {law} {verdict} on the allowed list.",
     )
 
 
@@ -157,7 +160,9 @@ def check(task: Task) -> Reply:
     fields = {**task.context_data, **task.data}
     if not any(name in fields for name in CHECKED_FIELDS):
         if not task.text.strip():
-            raise AgentFailure("INVALID_INPUT", "no contract fields or text to check", retryable=False)
+            raise AgentFailure(
+                "INVALID_INPUT", "no contract fields or text to check", retryable=False
+            )
         fields = extract_contract(task.text)
     result = check_contract(fields, Rules.from_parameters(task.parameters))
     failed = [f for f in result["findings"] if not f["passed"]]

@@ -29,15 +29,23 @@ _SUFFIX = r"(?:GmbH|AG|Ltd\.?|Limited|Inc\.?|LLC|LLP|plc|S\.A\.|B\.V\.|Corp\.?|C
 _PARTY = re.compile(
     rf"(?P<name>(?:[A-Z][\w&'-]*\s+)+?{_SUFFIX})[^()\"]*?\(\s*(?:the\s+)?\"(?P<role>[A-Z][\w ]*)\"\s*\)"
 )
-_CURRENCIES = {"EUR": "EUR", "€": "EUR", "USD": "USD", "$": "USD", "GBP": "GBP", "£": "GBP", "CHF": "CHF"}
+_CURRENCIES = {
+    "EUR": "EUR",
+    "€": "EUR",
+    "USD": "USD",
+    "$": "USD",
+    "GBP": "GBP",
+    "£": "GBP",
+    "CHF": "CHF",
+}
 _MONEY = re.compile(r"(EUR|USD|GBP|CHF|€|\$|£)\s?(\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:\.\d+)?)")
 _DATE = r"(\d{4}-\d{2}-\d{2}|[A-Z][a-z]+ \d{1,2}(?:st|nd|rd|th)?, \d{4}|\d{1,2}(?:st|nd|rd|th)? [A-Z][a-z]+ \d{4})"
 _EFFECTIVE = re.compile(rf"(?:as of|dated|effective(?: as of)?)\s+(?:the\s+)?{_DATE}")
 _TERM = re.compile(rf"term of {_NUMBER}\s+(month|year)s?", re.IGNORECASE)
-_NOTICE = re.compile(
-    rf"{_NUMBER}\s+days['’]?\s+(?:prior\s+)?(?:written\s+)?notice", re.IGNORECASE
+_NOTICE = re.compile(rf"{_NUMBER}\s+days['’]?\s+(?:prior\s+)?(?:written\s+)?notice", re.IGNORECASE)
+_LAW = re.compile(
+    r"governed by(?: and construed in accordance with)? the laws? of (?:the )?([A-Z][\w ]*?)(?=[.,;]|$)"
 )
-_LAW = re.compile(r"governed by(?: and construed in accordance with)? the laws? of (?:the )?([A-Z][\w ]*?)(?=[.,;]|$)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)])\.\s+(?=[A-Z0-9])")
 
@@ -57,7 +65,7 @@ def extract_contract(text: str) -> dict:
         "payment_currency": payment[1] if payment else None,
         "liability_cap_amount": cap[0] if cap else None,
         "liability_cap_currency": cap[1] if cap else None,
-        "governing_law": (m := _LAW.search(flat)) and m.group(1),
+        "governing_law": _first_text(_LAW, flat),
         "signatory_emails": list(dict.fromkeys(_EMAIL.findall(flat))) or None,
     }
 
@@ -76,8 +84,7 @@ def _parties(flat: str) -> list[dict] | None:
     if start < 0:
         return None
     parties = [
-        {"name": m.group("name"), "role": m.group("role")}
-        for m in _PARTY.finditer(flat, start)
+        {"name": m.group("name"), "role": m.group("role")} for m in _PARTY.finditer(flat, start)
     ]
     return parties or None
 
@@ -103,9 +110,14 @@ def _term_months(flat: str) -> int | None:
     return count * 12 if match.group(2).lower() == "year" else count
 
 
-def _first_int(pattern: re.Pattern, flat: str) -> int | None:
+def _first_text(pattern: re.Pattern, flat: str) -> str | None:
     match = pattern.search(flat)
-    return int(match.group(1)) if match else None
+    return match.group(1) if match else None
+
+
+def _first_int(pattern: re.Pattern, flat: str) -> int | None:
+    text = _first_text(pattern, flat)
+    return int(text) if text else None
 
 
 def _money_in(

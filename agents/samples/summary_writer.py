@@ -73,6 +73,7 @@ agent = Agent(
     name="summary-writer",
     version="1.0.0",
     description="Drafts a readable contract summary from extracted terms and compliance findings.",
+    streaming=True,
     skills=[
         {
             "id": "summarize-contract",
@@ -88,7 +89,9 @@ agent = Agent(
 async def summarize(task: Task) -> Reply:
     facts = {**task.context_data, **task.data}
     if not any(name in facts for name in KEY_TERMS):
-        raise AgentFailure("INVALID_INPUT", "no extracted contract terms to summarize", retryable=False)
+        raise AgentFailure(
+            "INVALID_INPUT", "no extracted contract terms to summarize", retryable=False
+        )
     summary = write_summary(facts)
     await task.partial(summary.split("\n", 1)[0])
     return Reply(

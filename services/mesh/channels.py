@@ -17,14 +17,15 @@ from services.mesh.settings import ServerSettings
 class _TokenSource:
     """Signs the identity to send, re-signing well before the token expires."""
 
-    def __init__(self, key: bytes, fixed: identity.Identity | None):
+    def __init__(self, key: bytes, fixed: identity.Identity | None, enabled: bool):
         self._key = key
         self._fixed = fixed
+        self._enabled = enabled
         self._cached: tuple[identity.Identity, str, float] | None = None
 
     def token(self) -> str | None:
         who = self._fixed or identity.current()
-        if who is None:
+        if who is None or not self._enabled:
             return None
         now = time.monotonic()
         if self._cached and self._cached[0] == who and self._cached[2] > now:
@@ -83,11 +84,13 @@ def open_channel(
     *,
     default_timeout: float = 5.0,
     as_identity: identity.Identity | None = None,
+    send_identity: bool = True,
 ) -> grpc.aio.Channel:
     """A channel to another mesh member. Calls carry `as_identity` (a mesh service's own
-    identity) or, when None, the identity of the caller being served."""
+    identity) or, when None, the identity of the caller being served. Channels to agents,
+    which are not mesh members, pass send_identity=False so no mesh token leaves the mesh."""
     interceptor = _MeshClientInterceptor(
-        _TokenSource(settings.mesh_key, as_identity), default_timeout
+        _TokenSource(settings.mesh_key, as_identity, send_identity), default_timeout
     )
     return grpc.aio.insecure_channel(
         target,

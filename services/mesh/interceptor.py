@@ -35,19 +35,19 @@ class MeshInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         service = details.method.rsplit("/", 2)[1] if details.method.count("/") >= 2 else ""
-        needs_identity = (
-            self._authenticate and service not in OPEN_SERVICES and service not in self._anonymous
-        )
+        needs_identity = service not in OPEN_SERVICES and service not in self._anonymous
         return _wrap(handler, self._prepare(needs_identity))
 
     def _prepare(self, needs_identity: bool):
-        key = self._key
+        key, authenticate = self._key, self._authenticate
 
         def prepare(context: grpc.aio.ServicerContext):
             """Binds the caller's identity, trace context and deadline to this RPC's task."""
             metadata = context.invocation_metadata() or ()
             deadlines.bind(context.time_remaining())
             otel_context.attach(telemetry.extract(metadata))
+            if not authenticate:  # not a mesh member (agents) or authenticates itself (gateway)
+                return
             token = next((v for k, v in metadata if k == identity.METADATA_KEY), None)
             if token is not None:
                 identity.bind(identity.verify(token, key))

@@ -42,7 +42,9 @@ class Flattened:
             return ""
         shown = "; ".join(self.errors[:MAX_REPORTED_ERRORS])
         more = len(self.errors) - MAX_REPORTED_ERRORS
-        return f"{self.rejected} spans rejected: {shown}" + (f"; and {more} more" if more > 0 else "")
+        return f"{self.rejected} spans rejected: {shown}" + (
+            f"; and {more} more" if more > 0 else ""
+        )
 
 
 def flatten(request: trace_service_pb2.ExportTraceServiceRequest) -> Flattened:

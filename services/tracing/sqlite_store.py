@@ -19,13 +19,15 @@ from sqlite_utils import Database
 from services.tracing.store import SpanCursor, SpanEvent, SpanFilter, SpanRecord
 
 TABLE = "spans"
+# SQLite integers are signed 64-bit; time bounds beyond them are clamped (years 1677-2262).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 T = TypeVar("T")
 
 
 class _Connection:
     """One sqlite-utils Database, opened and used only on its own thread."""
 
-    def __init__(self, path: Path, thread_name: str):
+    def __init__(self, path: str | Path, thread_name: str):
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
         self._db: Database | None = None
@@ -48,14 +50,15 @@ class _Connection:
 class SqliteSpanStore:
     """A SpanStore keeping at most `max_spans` spans: the oldest by start time go first."""
 
-    def __init__(self, path: Path, max_spans: int):
+    def __init__(self, path: str | Path, max_spans: int):
         self._writer = _Connection(path, "trace-writer")
         self._reader = _Connection(path, "trace-reader")
         self._max_spans = max_spans
         self._count = 0  # rows in the table; only the writer thread touches it
 
     @classmethod
-    async def open(cls, path: Path, max_spans: int) -> SqliteSpanStore:
+    async def open(cls, path: str | Path, max_spans: int) -> SqliteSpanStore:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         store = cls(path, max_spans)
         await store._writer.run(store._prepare)
         return store
@@ -183,11 +186,15 @@ def _conditions(where: SpanFilter) -> tuple[list[str], list[Any]]:
         params += [len(where.name_prefix), where.name_prefix]
     if where.start_after is not None:
         clauses.append("start_unix_nano >= ?")
-        params.append(where.start_after)
+        params.append(_int64(where.start_after))
     if where.start_before is not None:
         clauses.append("start_unix_nano < ?")
-        params.append(where.start_before)
+        params.append(_int64(where.start_before))
     return clauses, params
+
+
+def _int64(value: int) -> int:
+    return max(INT64_MIN, min(value, INT64_MAX))
 
 
 def _json(value: Any) -> str:

@@ -1,0 +1,38 @@
+"""The policy engine: a plain library (no gRPC) that loads bundles and decides checks.
+
+    bundle = load_bundle("policy/bundles/default.yaml")
+    engine = Engine(bundle, Masker(hash_key))
+    decision = engine.decide(CheckInput("run.start", Subject("user:ann", "acme", ("operator",))))
+"""
+
+from policy.engine.bundle import Bundle
+from policy.engine.decision import Engine
+from policy.engine.loader import BundleError, load_bundle, parse_bundle
+from policy.engine.model import (
+    CheckInput,
+    Decision,
+    MaskObligation,
+    MaskOperator,
+    Reason,
+    Resource,
+    Subject,
+    Verdict,
+)
+from policy.engine.pii.masking import Masker
+
+__all__ = [
+    "Bundle",
+    "BundleError",
+    "CheckInput",
+    "Decision",
+    "Engine",
+    "MaskObligation",
+    "MaskOperator",
+    "Masker",
+    "Reason",
+    "Resource",
+    "Subject",
+    "Verdict",
+    "load_bundle",
+    "parse_bundle",
+]

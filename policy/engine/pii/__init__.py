@@ -1,0 +1,1 @@
+"""PII detection and masking: normalize, detect, map spans back, build replacements."""

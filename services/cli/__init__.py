@@ -1,0 +1,1 @@
+"""`airspace`: the command-line client of the gateway's public API."""

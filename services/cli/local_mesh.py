@@ -1,0 +1,108 @@
+"""The whole mesh on one machine: which processes, in which order, wired how.
+
+State lives in SQLite under $AIRSPACE_HOME (default ./.airspace). The first start
+creates the mesh key and a developer API key, and writes credentials.json so the
+CLI finds the gateway and the key without typing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+
+from gateway.api_keys import ApiKeyStore
+from services.cli.processes import ManagedProcess, free_port
+
+DEVELOPER = {"principal": "user:dev", "tenant": "default", "roles": ("admin", "operator", "auditor")}
+SAMPLE_AGENTS = {
+    "contract-extractor": "agents.samples.contract_extractor",
+    "compliance-checker": "agents.samples.compliance_checker",
+    "summary-writer": "agents.samples.summary_writer",
+}
+
+
+def home_dir(home: str | None) -> pathlib.Path:
+    path = pathlib.Path(home or os.environ.get("AIRSPACE_HOME") or ".airspace").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_file(path: pathlib.Path, make) -> pathlib.Path:
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path
+
+
+def bootstrap(home: pathlib.Path, gateway: str) -> dict:
+    """Creates the mesh key and the developer's credentials once; returns the credentials."""
+    _secret_file(home / "mesh.key", lambda: secrets.token_hex(32))
+    credentials_file = home / "credentials.json"
+    credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
+    if not credentials.get("api_key"):
+        key = ApiKeyStore(home / "api_keys.json").create(
+            DEVELOPER["principal"], DEVELOPER["tenant"], DEVELOPER["roles"]
+        )
+        credentials = {"api_key": key, "principal": DEVELOPER["principal"], "tenant": DEVELOPER["tenant"]}
+    credentials["gateway"] = gateway
+    credentials_file.write_text(json.dumps(credentials, indent=2))
+    credentials_file.chmod(0o600)
+    return credentials
+
+
+def plan(home: pathlib.Path, gateway_port: int, with_agents: bool = True) -> list[ManagedProcess]:
+    """The processes of the mesh in start order, each on a port fixed up front."""
+    common = {
+        "AIRSPACE_DATA_DIR": str(home),
+        "AIRSPACE_MESH_KEY_FILE": str(home / "mesh.key"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    logs = home / "logs"
+    ports = {name: free_port() for name in ("state", "policy", "tracing", "router")}
+    collector = f"127.0.0.1:{ports['tracing']}"
+
+    def service(name: str, module: str, prefix: str, port: int, **extra) -> ManagedProcess:
+        env = {**common, f"AIRSPACE_{prefix}_PORT": str(port), **extra}
+        return ManagedProcess(name, module, port, env, log_dir=logs)
+
+    processes = [
+        service("state", "services.state.main", "STATE", ports["state"]),
+        service("policy", "policy.service.main", "POLICY", ports["policy"]),
+        service("tracing", "services.tracing.main", "TRACE", ports["tracing"]),
+        service(
+            "router",
+            "services.router.main",
+            "ROUTER",
+            ports["router"],
+            AIRSPACE_ROUTER_STATE_ENDPOINT=f"127.0.0.1:{ports['state']}",
+            AIRSPACE_ROUTER_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
+            AIRSPACE_ROUTER_TRACE_ENDPOINT=collector,
+            AIRSPACE_ROUTER_OTLP_ENDPOINT=collector,
+        ),
+        service(
+            "gateway",
+            "gateway.main",
+            "GATEWAY",
+            gateway_port,
+            AIRSPACE_GATEWAY_ROUTER_ENDPOINT=f"127.0.0.1:{ports['router']}",
+            AIRSPACE_GATEWAY_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
+            AIRSPACE_GATEWAY_OTLP_ENDPOINT=collector,
+        ),
+    ]
+    if with_agents:
+        for name, module in SAMPLE_AGENTS.items():
+            port = free_port()
+            processes.append(
+                ManagedProcess(
+                    name,
+                    module,
+                    port,
+                    # Agents are not mesh members: no mesh key, no data folder.
+                    {"PYTHONUNBUFFERED": "1", "AIRSPACE_AGENT_OTLP_ENDPOINT": collector},
+                    args=("--port", str(port)),
+                    log_dir=logs,
+                )
+            )
+    return processes

@@ -1,0 +1,117 @@
+"""Child processes of `airspace up`: started in order, watched, restarted, stopped cleanly.
+
+Each child dies with the supervisor (PR_SET_PDEATHSIG on Linux), so even a killed
+supervisor leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+READY_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclasses.dataclass
+class ManagedProcess:
+    name: str
+    module: str
+    port: int
+    env: dict[str, str]
+    args: tuple[str, ...] = ()
+    log_dir: pathlib.Path = pathlib.Path(".")
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> pathlib.Path:
+        return self.log_dir / f"{self.name}.log"
+
+    def start(self) -> None:
+        """Starts the process and waits for its READY line (its port is fixed up front,
+        so a restarted process comes back where the others expect it)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module, *self.args],
+            env={**os.environ, **self.env},
+            stdout=subprocess.PIPE,
+            stderr=log,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline().decode(errors="replace")
+            if line.startswith("READY "):
+                _drain_to(self.process.stdout, self.log_path)
+                return
+            if not line and self.process.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start; see {self.log_path}")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def terminate(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        self.terminate()
+        self.wait(STOP_TIMEOUT_SECONDS)
+
+
+def _drain_to(stream, path: pathlib.Path) -> None:
+    """Copies the rest of a child's stdout to its log without blocking the supervisor."""
+
+    def copy():
+        with open(path, "ab") as log:
+            for line in iter(stream.readline, b""):
+                log.write(line)
+                log.flush()
+
+    threading.Thread(target=copy, daemon=True).start()
+
+
+def stop_all(children: list[ManagedProcess]) -> None:
+    """SIGTERM everything (entry points first), then wait; SIGKILL what outlives the grace."""
+    for child in reversed(children):
+        child.terminate()
+    for child in reversed(children):
+        child.wait(STOP_TIMEOUT_SECONDS)

@@ -1,0 +1,50 @@
+"""Conversions between protobuf messages and the plain data the router reasons about."""
+
+from __future__ import annotations
+
+import uuid
+
+from google.protobuf import json_format, struct_pb2
+
+from airspace.agent.v1 import agent_pb2
+
+
+def to_struct(value: dict) -> struct_pb2.Struct:
+    result = struct_pb2.Struct()
+    result.update(value)
+    return result
+
+
+def to_dict(value: struct_pb2.Struct) -> dict:
+    return json_format.MessageToDict(value)
+
+
+def message_text(message: agent_pb2.Message) -> str:
+    return "\n".join(part.text for part in message.parts if part.HasField("text"))
+
+
+def message_data(message: agent_pb2.Message) -> dict:
+    data: dict = {}
+    for part in message.parts:
+        if part.HasField("data"):
+            data.update(to_dict(part.data))
+    return data
+
+
+def build_message(role: int, author: str, text: str = "", data: dict | None = None):
+    parts = []
+    if text:
+        parts.append(agent_pb2.Part(text=text, media_type="text/plain"))
+    if data:
+        parts.append(agent_pb2.Part(data=to_struct(data), media_type="application/json"))
+    message = agent_pb2.Message(message_id=uuid.uuid4().hex, role=role, author=author, parts=parts)
+    message.create_time.GetCurrentTime()
+    return message
+
+
+def output_payload(output: agent_pb2.FinalOutput) -> dict:
+    """What policy and the next step see of an agent's output."""
+    payload = {"text": message_text(output.message), "data": to_dict(output.data)}
+    if output.HasField("confidence"):
+        payload["confidence"] = round(output.confidence, 4)
+    return payload

@@ -1,0 +1,22 @@
+"""Durations written in workflow documents: "250ms", "10s", "5m", "2h", or a number of seconds."""
+
+import re
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+
+
+def parse_duration(value) -> float:
+    """Seconds in `value`; raises ValueError with a readable message."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like '10s', got a boolean")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _PATTERN.match(str(value))
+        if not match:
+            raise ValueError(f"expected a duration like '500ms', '10s' or '5m', got {value!r}")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds

@@ -1,0 +1,319 @@
+"""Executes runs: leases, lifecycle, the workflow span, recovery of unfinished runs.
+
+The router owns no data: everything a run needs is in the state service, so any
+replica holding the run's lease can execute or resume it. A run is executed in a
+task with a fresh context, so nothing of the request that started it (its
+deadline, its caller's identity) leaks into the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import random
+import time
+
+from google.protobuf import duration_pb2, field_mask_pb2
+from google.rpc import code_pb2, status_pb2
+from opentelemetry import trace
+
+from airspace.state.v1 import state_pb2
+from airspace.v1 import run_pb2
+from services.mesh import errors, telemetry
+from services.router import convert
+from services.router.clients import MeshClients, call
+from services.router.patterns.sequential import run_sequential
+from services.router.run_context import RunContext, RunFailure
+from services.router.run_log import RunLog, event
+from services.router.settings import RouterSettings
+from services.router.step_runner import StepRunner
+from services.router.workflow_spec import validate
+
+log = logging.getLogger("airspace.router")
+_tracer = telemetry.tracer("airspace.router")
+
+TERMINAL_STATES = (
+    run_pb2.RUN_STATE_COMPLETED,
+    run_pb2.RUN_STATE_FAILED,
+    run_pb2.RUN_STATE_CANCELED,
+)
+ACTIVE_STATES = (
+    run_pb2.RUN_STATE_QUEUED,
+    run_pb2.RUN_STATE_RUNNING,
+    run_pb2.RUN_STATE_WAITING_APPROVAL,
+)
+_FAILURE_CODES = {
+    "POLICY_DENIED": code_pb2.PERMISSION_DENIED,
+    "APPROVAL_REQUIRED": code_pb2.PERMISSION_DENIED,
+    "RUN_TIMEOUT": code_pb2.DEADLINE_EXCEEDED,
+    "BUDGET_EXCEEDED": code_pb2.RESOURCE_EXHAUSTED,
+    "AGENT_NOT_REGISTERED": code_pb2.FAILED_PRECONDITION,
+    "AGENT_VERSION_CHANGED": code_pb2.FAILED_PRECONDITION,
+}
+
+
+def failure_status(failure: RunFailure) -> status_pb2.Status:
+    where = f" at step {failure.step_key}" if failure.step_key else ""
+    return status_pb2.Status(
+        code=_FAILURE_CODES.get(failure.code, code_pb2.ABORTED),
+        message=f"{failure.code}{where}: {failure.message}",
+    )
+
+
+class RunExecutor:
+    def __init__(self, settings: RouterSettings, clients: MeshClients, runner: StepRunner):
+        self._settings = settings
+        self._clients = clients
+        self._runner = runner
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._recovery: asyncio.Task | None = None
+
+    @property
+    def owner(self) -> str:
+        return self._settings.router_id
+
+    def launch(self, run: run_pb2.Run, parent_span_id: int = 0) -> None:
+        if run.run_id in self._tasks:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._execute(run, parent_span_id), context=contextvars.Context()
+        )
+        self._tasks[run.run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
+
+    def start_recovery(self) -> None:
+        self._recovery = asyncio.get_running_loop().create_task(
+            self._recover_forever(), context=contextvars.Context()
+        )
+
+    async def shutdown(self) -> None:
+        """Stops executing without ending runs: their leases lapse and a replica resumes them."""
+        if self._recovery:
+            self._recovery.cancel()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def cancel(self, run: run_pb2.Run, reason: str, by: str) -> run_pb2.Run:
+        task = self._tasks.get(run.run_id)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        error = status_pb2.Status(code=code_pb2.CANCELLED, message=f"canceled by {by}: {reason}")
+        return await self._finish(
+            RunLog(self._clients, run.tenant, run.run_id),
+            run,
+            run_pb2.RUN_STATE_CANCELED,
+            error=error,
+        )
+
+    async def _recover_forever(self) -> None:
+        while True:
+            try:
+                claimable = await call(
+                    self._clients.state.ListClaimableRuns,
+                    state_pb2.ListClaimableRunsRequest(page_size=100),
+                )
+                for run in claimable.runs:
+                    self.launch(run)
+            except errors.MeshError as exc:
+                log.warning("cannot look for unfinished runs: %s", exc.message)
+            await asyncio.sleep(self._settings.recovery_interval_seconds * random.uniform(0.8, 1.2))
+
+    async def _execute(self, run: run_pb2.Run, parent_span_id: int) -> None:
+        if not await self._acquire(run.run_id):
+            return
+        heartbeat = asyncio.create_task(self._heartbeat(run.run_id, asyncio.current_task()))
+        run_log = RunLog(self._clients, run.tenant, run.run_id, lease_owner=self.owner)
+        try:
+            with _tracer.start_as_current_span(
+                f"invoke_workflow {run.workflow.name}",
+                context=trace.set_span_in_context(_parent_span(run.trace_id, parent_span_id)),
+                attributes={
+                    "gen_ai.operation.name": "invoke_workflow",
+                    "gen_ai.conversation.id": run.run_id,
+                    "airspace.run.id": run.run_id,
+                    "airspace.workflow.name": run.workflow.name,
+                    "airspace.workflow.version": run.workflow.version,
+                    "airspace.tenant": run.tenant,
+                },
+            ) as span:
+                await self._drive(run, run_log, span)
+        except asyncio.CancelledError:
+            pass  # canceled by a principal (the canceler records it) or shutting down (resumed later)
+        except Exception:
+            log.exception("run %s crashed in the router", run.run_id)
+            error = status_pb2.Status(
+                code=code_pb2.INTERNAL, message="the router failed executing the run"
+            )
+            await self._finish(run_log, run, run_pb2.RUN_STATE_FAILED, error=error)
+        finally:
+            heartbeat.cancel()
+            await self._release(run.run_id)
+
+    async def _drive(self, run: run_pb2.Run, run_log: RunLog, span: trace.Span) -> None:
+        ctx = None
+        try:
+            ctx = await self._load(run, run_log)
+            if run.state == run_pb2.RUN_STATE_QUEUED:
+                run = await self._transition(
+                    run_log, run, run_pb2.RUN_STATE_RUNNING, "picked up by " + self.owner
+                )
+                ctx.run = run
+            output = await asyncio.wait_for(
+                run_sequential(ctx, self._runner, convert.to_dict(run.input)),
+                timeout=max(ctx.time_left(), 0.001),
+            )
+        except (TimeoutError, RunFailure) as exc:
+            failure = (
+                exc
+                if isinstance(exc, RunFailure)
+                else RunFailure("the run exceeded its time budget", "RUN_TIMEOUT")
+            )
+            if ctx is not None:
+                run.usage.CopyFrom(ctx.usage)
+            span.set_status(trace.StatusCode.ERROR, failure.code)
+            await self._finish(
+                run_log, run, run_pb2.RUN_STATE_FAILED, error=failure_status(failure)
+            )
+            return
+        run.usage.CopyFrom(ctx.usage)
+        await self._finish(run_log, run, run_pb2.RUN_STATE_COMPLETED, output=output)
+
+    async def _load(self, run: run_pb2.Run, run_log: RunLog) -> RunContext:
+        workflow = await call(
+            self._clients.state.GetWorkflow,
+            state_pb2.GetWorkflowRequest(
+                tenant=run.tenant, workflow=run.workflow.name, version=run.workflow.version
+            ),
+        )
+        spec = validate(convert.to_dict(workflow.workflow.spec))
+        agents = {}
+        for name in spec.agents:
+            try:
+                found = await call(
+                    self._clients.state.GetAgent,
+                    state_pb2.GetAgentRequest(tenant=run.tenant, agent=name),
+                )
+            except errors.NotFound:
+                continue  # reported when a step needs it
+            pinned = run.agent_versions.get(name)
+            if pinned and found.agent.card.version != pinned:
+                raise RunFailure(
+                    f"agent {name} is now version {found.agent.card.version}; the run is pinned to {pinned}",
+                    "AGENT_VERSION_CHANGED",
+                    agent=name,
+                )
+            agents[name] = found.agent
+        journal = await call(
+            self._clients.state.GetJournal,
+            state_pb2.GetJournalRequest(tenant=run.tenant, run_id=run.run_id),
+        )
+        timeout = spec.timeout or self._settings.default_run_timeout_seconds
+        elapsed = max(0.0, time.time() - run.create_time.ToSeconds())
+        return RunContext(
+            run=run,
+            spec=spec,
+            log=run_log,
+            agents=agents,
+            journal={entry.step_key: entry for entry in journal.entries},
+            deadline=time.monotonic() + timeout - elapsed,
+            usage=run_pb2.RunUsage(steps=len(journal.entries)),
+        )
+
+    async def _transition(
+        self, run_log: RunLog, run: run_pb2.Run, to: int, reason: str
+    ) -> run_pb2.Run:
+        await run_log.append(
+            event(
+                run_state_changed=run_pb2.RunStateChanged(
+                    **{"from": run.state, "to": to, "reason": reason}
+                )
+            )
+        )
+        return await self._update(run, ["state"], state=to)
+
+    async def _finish(
+        self, run_log: RunLog, run: run_pb2.Run, to: int, *, output=None, error=None
+    ) -> run_pb2.Run:
+        """Records the end of a run: events first, then the state, so a watcher that sees
+        the run end has already been sent every event."""
+        changed = run_pb2.RunStateChanged(**{"from": run.state, "to": to})
+        if error is not None:
+            changed.error.CopyFrom(error)
+            changed.reason = error.message
+        events = [event(run_state_changed=changed)]
+        if output is not None:
+            events.insert(0, event(run_output=run_pb2.RunOutput(output=convert.to_struct(output))))
+        await run_log.append(*events)
+        fields = {"state": to, "usage": run.usage}
+        if output is not None:
+            fields["output"] = convert.to_struct(output)
+        if error is not None:
+            fields["error"] = error
+        return await self._update(run, list(fields), **fields)
+
+    async def _update(self, run: run_pb2.Run, paths: list[str], **fields) -> run_pb2.Run:
+        changed = run_pb2.Run(run_id=run.run_id)
+        for name, value in fields.items():
+            if isinstance(value, int):
+                setattr(changed, name, value)
+            else:
+                getattr(changed, name).CopyFrom(value)
+        response = await call(
+            self._clients.state.UpdateRun,
+            state_pb2.UpdateRunRequest(
+                tenant=run.tenant,
+                run=changed,
+                update_mask=field_mask_pb2.FieldMask(paths=paths),
+                expected_states=ACTIVE_STATES,
+            ),
+        )
+        return response.run
+
+    async def _acquire(self, run_id: str) -> bool:
+        ttl = duration_pb2.Duration()
+        ttl.FromNanoseconds(int(self._settings.lease_seconds * 1e9))
+        response = await call(
+            self._clients.state.AcquireLease,
+            state_pb2.AcquireLeaseRequest(run_id=run_id, owner=self.owner, ttl=ttl),
+        )
+        return response.acquired
+
+    async def _heartbeat(self, run_id: str, execution: asyncio.Task) -> None:
+        """Renews the lease; if another router took it, this one stops executing the run."""
+        while True:
+            await asyncio.sleep(self._settings.lease_seconds / 3)
+            try:
+                held = await self._acquire(run_id)
+            except errors.MeshError as exc:
+                log.warning("lease renewal for %s failed: %s", run_id, exc.message)
+                continue
+            if not held:
+                log.warning("lost the lease of run %s; stopping here", run_id)
+                execution.cancel()
+                return
+
+    async def _release(self, run_id: str) -> None:
+        try:
+            await call(
+                self._clients.state.ReleaseLease,
+                state_pb2.ReleaseLeaseRequest(run_id=run_id, owner=self.owner),
+                attempts=2,
+            )
+        except errors.MeshError as exc:
+            log.warning("cannot release the lease of %s (it will expire): %s", run_id, exc.message)
+
+
+def _parent_span(trace_id_hex: str, parent_span_id: int) -> trace.NonRecordingSpan:
+    """The remote parent that puts the run's spans into the run's trace."""
+    return trace.NonRecordingSpan(
+        trace.SpanContext(
+            trace_id=int(trace_id_hex, 16),
+            span_id=parent_span_id or random.getrandbits(64),
+            is_remote=True,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+        )
+    )

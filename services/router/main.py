@@ -1,0 +1,65 @@
+"""Starts the router: `python -m services.router.main` (settings: AIRSPACE_ROUTER_*)."""
+
+from airspace.v1 import (
+    agent_registry_pb2_grpc,
+    approval_pb2_grpc,
+    observability_pb2_grpc,
+    run_pb2_grpc,
+    workflow_pb2_grpc,
+)
+from services.mesh import server, settings, telemetry
+from services.router import servicers
+from services.router.agent_invoker import AgentInvoker
+from services.router.agent_registry import AgentRegistry
+from services.router.approvals import Approvals
+from services.router.clients import MeshClients
+from services.router.executor import RunExecutor
+from services.router.guard import Guard
+from services.router.runs import Runs
+from services.router.settings import RouterSettings
+from services.router.step_runner import StepRunner
+from services.router.workflows import Workflows
+
+
+def build(config: RouterSettings) -> server.MeshServer:
+    """The router's server, wired to its dependencies; recovery starts with the server."""
+    clients = MeshClients(config)
+    guard = Guard(clients)
+    invoker = AgentInvoker(config)
+    executor = RunExecutor(
+        config, clients, StepRunner(guard, invoker, config.default_step_timeout_seconds)
+    )
+    runs = Runs(clients, guard, executor)
+    srv = server.MeshServer("router", config)
+    srv.add_service(run_pb2_grpc.add_RunServiceServicer_to_server, servicers.RunServicer(runs))
+    srv.add_service(
+        workflow_pb2_grpc.add_WorkflowServiceServicer_to_server,
+        servicers.WorkflowServicer(Workflows(clients, guard)),
+    )
+    srv.add_service(
+        agent_registry_pb2_grpc.add_AgentRegistryServiceServicer_to_server,
+        servicers.AgentRegistryServicer(AgentRegistry(clients, guard, invoker)),
+    )
+    srv.add_service(
+        approval_pb2_grpc.add_ApprovalServiceServicer_to_server,
+        servicers.ApprovalServicer(Approvals(clients, guard)),
+    )
+    srv.add_service(
+        observability_pb2_grpc.add_TraceServiceServicer_to_server,
+        servicers.TraceServicer(runs, clients),
+    )
+    srv.on_start(executor.start_recovery)
+    srv.on_stop(executor.shutdown)
+    srv.on_stop(invoker.close)
+    srv.on_stop(clients.close)
+    return srv
+
+
+def main() -> None:
+    config = settings.load(RouterSettings, "ROUTER")
+    telemetry.setup("airspace-router", config.otlp_endpoint)
+    server.run(lambda: build(config))
+
+
+if __name__ == "__main__":
+    main()

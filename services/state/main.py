@@ -1,0 +1,38 @@
+"""Runs the state service: `python -m services.state.main`."""
+
+from __future__ import annotations
+
+import logging
+
+from airspace.state.v1 import state_pb2_grpc
+from services.mesh import server, settings, telemetry
+from services.mesh.server import MeshServer
+from services.state.servicer import StateServicer
+from services.state.settings import ENV_PREFIX, StateSettings
+from services.state.sqlite_store import SqliteStateStore
+from services.state.store import StateStore
+
+
+def build_server(config: StateSettings, store: StateStore | None = None) -> MeshServer:
+    """The state server over `store` (by default the SQLite file config.database);
+    the server closes the store when it stops."""
+    if store is None:
+        store = SqliteStateStore(config.database, read_connections=config.read_connections)
+    srv = MeshServer("state", config)
+    srv.add_service(
+        state_pb2_grpc.add_StateServiceServicer_to_server,
+        StateServicer(store, watch_recheck_seconds=config.watch_recheck_seconds),
+    )
+    srv.on_stop(store.close)
+    return srv
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = settings.load(StateSettings, ENV_PREFIX)
+    telemetry.setup("state", config.otlp_endpoint)
+    server.run(build_server(config))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The whole mesh in-process over real gRPC on 127.0.0.1 port 0, with SQLite files in tmp_path.
+
+Each service is the real server its main() builds; only the event loop is shared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+
+import grpc
+
+from agents.kit import Agent, AgentSettings
+from airspace.v1 import (
+    agent_registry_pb2,
+    agent_registry_pb2_grpc,
+    approval_pb2_grpc,
+    run_pb2_grpc,
+    workflow_pb2,
+    workflow_pb2_grpc,
+)
+from gateway import main as gateway_main
+from gateway.api_keys import ApiKeyStore
+from gateway.settings import GatewaySettings
+from policy.service import main as policy_main
+from policy.service.settings import PolicySettings
+from services.router import main as router_main
+from services.router.settings import RouterSettings
+from services.state import main as state_main
+from services.state.settings import StateSettings
+from services.tracing import collector
+from services.tracing.settings import TraceSettings
+
+OPERATOR = ("user:olivia", "acme", ("operator",))
+
+
+@dataclasses.dataclass
+class Client:
+    """Stubs of the gateway's public services, authenticated as one principal."""
+
+    channel: grpc.aio.Channel
+    metadata: tuple
+
+    def __post_init__(self):
+        self.runs = run_pb2_grpc.RunServiceStub(self.channel)
+        self.workflows = workflow_pb2_grpc.WorkflowServiceStub(self.channel)
+        self.agents = agent_registry_pb2_grpc.AgentRegistryServiceStub(self.channel)
+        self.approvals = approval_pb2_grpc.ApprovalServiceStub(self.channel)
+
+
+class Mesh:
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.key = secrets.token_hex(32).encode()
+        self.servers = []
+        self.channels = []
+        self.keys = ApiKeyStore(tmp_path / "api_keys.json")
+        self.gateway = ""
+        self.router_settings: RouterSettings | None = None
+
+    def base(self, name: str) -> dict:
+        return {"mesh_key": self.key, "data_dir": str(self.tmp_path / name), "grace_seconds": 0.2}
+
+    async def _start(self, srv) -> str:
+        port = await srv.start()
+        self.servers.append(srv)
+        return f"127.0.0.1:{port}"
+
+    async def start(self) -> None:
+        state = await self._start(state_main.build_server(StateSettings(**self.base("state"))))
+        policy = await self._start(policy_main.build_server(PolicySettings(**self.base("policy"))))
+        traces = await self._start(
+            (await collector.build(TraceSettings(**self.base("traces")))).server
+        )
+        self.router_settings = RouterSettings(
+            **self.base("router"),
+            state_endpoint=state,
+            policy_endpoint=policy,
+            trace_endpoint=traces,
+            recovery_interval_seconds=0.5,
+            lease_seconds=3.0,
+        )
+        router = await self._start(router_main.build(self.router_settings))
+        self.gateway = await self._start(
+            gateway_main.build(
+                GatewaySettings(
+                    **self.base("gateway"),
+                    port=0,
+                    router_endpoint=router,
+                    policy_endpoint=policy,
+                    api_keys_file=str(self.tmp_path / "api_keys.json"),
+                )
+            )
+        )
+
+    def client(self, principal="user:olivia", tenant="acme", roles=("operator",)) -> Client:
+        key = self.keys.create(principal, tenant, roles)
+        channel = grpc.aio.insecure_channel(self.gateway)
+        self.channels.append(channel)
+        return Client(channel, (("authorization", f"Bearer {key}"),))
+
+    async def serve_agent(self, agent: Agent) -> str:
+        return await self._start(agent.build_server(AgentSettings(port=0, grace_seconds=0.2)))
+
+    async def stop(self) -> None:
+        for channel in self.channels:
+            await channel.close()
+        for srv in reversed(self.servers):
+            await srv.stop(0.2)
+
+
+async def register(client: Client, endpoint: str) -> agent_registry_pb2.Agent:
+    response = await client.agents.RegisterAgent(
+        agent_registry_pb2.RegisterAgentRequest(endpoint=endpoint), metadata=client.metadata
+    )
+    return response.agent
+
+
+async def apply(client: Client, source: str) -> workflow_pb2.Workflow:
+    response = await client.workflows.CreateWorkflow(
+        workflow_pb2.CreateWorkflowRequest(source=source), metadata=client.metadata
+    )
+    return response.workflow
+
+
+async def collect_events(stream) -> list:
+    return [event async for event in stream]

@@ -1,0 +1,80 @@
+"""State service fixtures: a store on a real SQLite file in tmp_path, and real state
+servers on 127.0.0.1 port 0 called through mesh channels."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from state_helpers import MESH_KEY, ROUTER, Clock
+
+from airspace.state.v1 import state_pb2_grpc
+from services.mesh import channels, identity
+from services.mesh.server import MeshServer
+from services.state.main import build_server
+from services.state.settings import StateSettings
+from services.state.sqlite_store import SqliteStateStore
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "state.db"
+
+
+@pytest.fixture
+async def store(db_path, clock):
+    opened = SqliteStateStore(db_path, clock=clock)
+    yield opened
+    await opened.close()
+
+
+@dataclasses.dataclass
+class Started:
+    server: MeshServer
+    store: SqliteStateStore
+    port: int
+
+
+@pytest.fixture
+async def start_server(db_path, clock):
+    """Starts state servers on the test's database file."""
+    running: list[Started] = []
+
+    async def start() -> Started:
+        config = StateSettings(
+            data_dir=str(db_path.parent), mesh_key=MESH_KEY, watch_recheck_seconds=5.0
+        )
+        assert config.database == str(db_path)
+        store = SqliteStateStore(config.database, clock=clock)
+        srv = build_server(config, store)
+        running.append(Started(srv, store, await srv.start()))
+        return running[-1]
+
+    yield start
+    for started in running:
+        await started.server.stop(0)
+
+
+@pytest.fixture
+async def connect():
+    """StateService stubs calling a port as a given identity (a mesh router by default)."""
+    opened = []
+
+    def connect_(port: int, caller: identity.Identity = ROUTER):
+        settings = StateSettings(mesh_key=MESH_KEY)
+        opened.append(channels.open_channel(f"127.0.0.1:{port}", settings, as_identity=caller))
+        return state_pb2_grpc.StateServiceStub(opened[-1])
+
+    yield connect_
+    for channel in opened:
+        await channel.close()
+
+
+@pytest.fixture
+async def stub(start_server, connect):
+    return connect((await start_server()).port)
