@@ -75,7 +75,7 @@ class Engine:
         if permission is None:
             message = f"unknown checkpoint '{check.checkpoint[:64]}'"
             return outcome.add(m.Verdict.DENY, m.Reason(m.POLICY_ERROR, m.CHECKPOINT_RULE, message))
-        if check.resource.tenant and check.subject.tenant != check.resource.tenant:
+        if _crosses_tenants(check.subject, check.resource):
             outcome.binding = True
             message = "the resource belongs to another tenant"
             return outcome.add(m.Verdict.DENY, m.Reason(m.TENANT_MISMATCH, m.TENANT_RULE, message))
@@ -126,3 +126,12 @@ class Engine:
             clearance = self.bundle.pii.entities[entity].clearance
             message = f"{count} {entity} span(s) masked: the receiver lacks {clearance}"
             outcome.add(m.Verdict.ALLOW, m.Reason(m.PII_MASKED, m.pii_rule(entity), message))
+
+
+def _crosses_tenants(subject: m.Subject, resource: m.Resource) -> bool:
+    if not resource.tenant:
+        return False
+    # Mesh services act for every tenant (services.mesh.channels.mesh_identity).
+    if subject.kind == "mesh" and subject.tenant == m.ANY_TENANT:
+        return False
+    return subject.tenant != resource.tenant

@@ -48,6 +48,10 @@ CHECKPOINT_RULE = "builtin:checkpoint"
 ENGINE_RULE = "builtin:engine"
 
 
+# The tenant of mesh services, which act for every tenant.
+ANY_TENANT = "*"
+
+
 def pii_rule(entity: str) -> str:
     return f"pii:{entity}"
 

@@ -35,17 +35,14 @@ class _TokenSource:
         return token
 
 
-class _MeshClientInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
+class _CallDecorator:
+    """Adds the deadline, trace context and identity to an outgoing call's details."""
+
     def __init__(self, tokens: _TokenSource, default_timeout: float):
         self._tokens = tokens
         self._default_timeout = default_timeout
 
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         timeout = deadlines.timeout_for(details.timeout, self._default_timeout)
         if timeout <= 0:
             raise errors.DeadlineExceeded(f"no time left to call {details.method}")
@@ -65,17 +62,39 @@ class _MeshClientInterceptor(
             details.wait_for_ready,
         )
 
+
+# grpc.aio files an interceptor under the first call type it implements, so each
+# call type needs an interceptor object of its own.
+class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, decorate: _CallDecorator):
+        self._decorate = decorate
+
     async def intercept_unary_unary(self, continuation, details, request):
-        return await continuation(self._details(details), request)
+        return await continuation(self._decorate.details(details), request)
+
+
+class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, decorate: _CallDecorator):
+        self._decorate = decorate
 
     async def intercept_unary_stream(self, continuation, details, request):
-        return await continuation(self._details(details), request)
+        return await continuation(self._decorate.details(details), request)
+
+
+class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
+    def __init__(self, decorate: _CallDecorator):
+        self._decorate = decorate
 
     async def intercept_stream_unary(self, continuation, details, request_iterator):
-        return await continuation(self._details(details), request_iterator)
+        return await continuation(self._decorate.details(details), request_iterator)
+
+
+class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
+    def __init__(self, decorate: _CallDecorator):
+        self._decorate = decorate
 
     async def intercept_stream_stream(self, continuation, details, request_iterator):
-        return await continuation(self._details(details), request_iterator)
+        return await continuation(self._decorate.details(details), request_iterator)
 
 
 def open_channel(
@@ -89,7 +108,7 @@ def open_channel(
     """A channel to another mesh member. Calls carry `as_identity` (a mesh service's own
     identity) or, when None, the identity of the caller being served. Channels to agents,
     which are not mesh members, pass send_identity=False so no mesh token leaves the mesh."""
-    interceptor = _MeshClientInterceptor(
+    decorate = _CallDecorator(
         _TokenSource(settings.mesh_key, as_identity, send_identity), default_timeout
     )
     return grpc.aio.insecure_channel(
@@ -99,7 +118,9 @@ def open_channel(
             ("grpc.max_send_message_length", settings.max_message_bytes),
             ("grpc.enable_retries", 1),
         ],
-        interceptors=[interceptor],
+        interceptors=[
+            cls(decorate) for cls in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
+        ],
     )
 
 

@@ -33,6 +33,16 @@ class ProbeAgent(agent_pb2_grpc.AgentServiceServicer):
             card=agent_pb2.AgentCard(name=caller.principal, description=caller.tenant)
         )
 
+    async def Invoke(self, request_iterator, context):
+        caller = identity.require()
+        self.remaining.append(deadlines.remaining())
+        async for _ in request_iterator:
+            break
+        yield agent_pb2.InvokeEvent(
+            sequence=1,
+            final=agent_pb2.FinalOutput(message=agent_pb2.Message(author=caller.principal)),
+        )
+
 
 @pytest.fixture
 async def probe():
@@ -154,3 +164,16 @@ async def test_health_watchers_see_not_serving_on_shutdown():
         await stopping
     assert first.status == health_pb2.HealthCheckResponse.SERVING
     assert second.status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def test_streaming_calls_through_the_channel_carry_identity_and_deadline(probe):
+    servicer, address = probe
+    settings = ServerSettings(mesh_key=KEY)
+    async with channels.open_channel(
+        address, settings, default_timeout=3.0, as_identity=channels.mesh_identity("router")
+    ) as channel:
+        stub = agent_pb2_grpc.AgentServiceStub(channel)
+        start = agent_pb2.InvokeRequest(start=agent_pb2.InvokeStart(run_id="r"))
+        events = [event async for event in stub.Invoke(iter([start]))]
+    assert events[0].final.message.author == "service:router"
+    assert 0 < servicer.remaining[-1] <= 3.5
