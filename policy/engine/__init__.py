@@ -1,7 +1,9 @@
 """The policy engine: a plain library (no gRPC) that loads bundles and decides checks.
 
+Usage (in process, as the router may do):
+
     bundle = load_bundle("policy/bundles/default.yaml")
-    engine = Engine(bundle, Masker(hash_key))
+    engine = Engine(bundle, hash_key)
     decision = engine.decide(CheckInput("run.start", Subject("user:ann", "acme", ("operator",))))
 """
 

@@ -43,9 +43,9 @@ class _Outcome:
 class Engine:
     """Decides checks against one bundle; immutable, so swap engines to change bundles."""
 
-    def __init__(self, bundle: Bundle, masker: Masker):
+    def __init__(self, bundle: Bundle, hash_key: bytes):
         self.bundle = bundle
-        self._masker = masker
+        self.masker = Masker(hash_key, bundle.pii.hash_length)
 
     def decide(self, check: m.CheckInput) -> m.Decision:
         try:
@@ -115,7 +115,7 @@ class Engine:
             policy = self.bundle.pii.entities[span.entity]
             if policy.clearance in check.clearances:
                 continue
-            replacement = self._masker.replacement(span.entity, policy.operator, span.value)
+            replacement = self.masker.replacement(span.entity, policy.operator, span.value)
             outcome.obligations.append(
                 m.MaskObligation(
                     span.path, span.start, span.end, span.entity, policy.operator, replacement

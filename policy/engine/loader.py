@@ -1,4 +1,5 @@
-"""Reads a bundle file and validates every part of it; errors name the file and the path.
+"""Reads a bundle file and validates every part of it; errors name the file and the path,
+for example:
 
     default.yaml: rules[3].when: unknown variable 'subjet' (allowed: ...)
 """
@@ -116,7 +117,9 @@ class _Parser:
         for index, item in enumerate(value):
             rule = self.rule(item, f"rules[{index}]", roles)
             if rule.id in seen:
-                self.fail(f"rules[{index}].id", f"duplicate rule id '{rule.id}' (see {seen[rule.id]})")
+                self.fail(
+                    f"rules[{index}].id", f"duplicate rule id '{rule.id}' (see {seen[rule.id]})"
+                )
             seen[rule.id] = f"rules[{index}]"
             rules.append(rule)
         return tuple(rules)

@@ -236,7 +236,11 @@ def show_agent(args) -> int:
     )
     if card.provider or card.runtime:
         grid.add_row("provider", " · ".join(filter(None, (card.provider, card.runtime))))
-    grid.add_row("modes", f"in: {', '.join(card.input_modes)}  out: {', '.join(card.output_modes)}")
+    if card.input_modes or card.output_modes:
+        modes = (
+            f"in: {', '.join(card.input_modes) or '-'}  out: {', '.join(card.output_modes) or '-'}"
+        )
+        grid.add_row("modes", modes)
     grid.add_row("clearances", _clearances(card) or "none")
     capabilities = [
         name

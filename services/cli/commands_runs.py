@@ -225,7 +225,7 @@ def run_header(run: run_pb2.Run) -> Table:
     if run.trace_id:
         grid.add_row("trace", f"{run.trace_id}  (airspace trace {run.run_id})")
     usage = run.usage
-    spent = f"{usage.steps} steps · {usage.hops} hops · {usage.tokens} tokens"
+    spent = f"steps {usage.steps} · hops {usage.hops} · tokens {usage.tokens}"
     if usage.cost_micros:
         spent += f" · cost {usage.cost_micros / 1e6:.4f}"
     grid.add_row("usage", spent)
@@ -280,13 +280,15 @@ class _Follower:
         self.last_sequence = 0
         self.state = run_pb2.RUN_STATE_UNSPECIFIED
         self.origin: float | None = None
+        self.from_start = False
         self.elapsed = 0.0
         self.output: struct_pb2.Struct | None = None
         self.error = None
 
     def show(self, event: run_pb2.RunEvent) -> None:
         at = event.time.ToMicroseconds() / 1e6
-        self.origin = at if self.origin is None else self.origin
+        if self.origin is None:
+            self.origin, self.from_start = at, event.sequence == 1
         self.elapsed = at - self.origin
         self.run_id = event.run_id or self.run_id
         self.last_sequence = event.sequence
@@ -328,10 +330,10 @@ def _print_ending(follower: _Follower) -> None:
     out = follower.out
     out.print()
     line = Text.assemble("run ", (follower.run_id, "bold"), " ", state_text(follower.state))
-    if follower.state in TERMINAL_STATES:
-        line.append(f" after {format_duration(follower.elapsed)}")
-    else:
+    if follower.state not in TERMINAL_STATES:
         line.append(f"; the stream ended early: `airspace runs watch {follower.run_id}`")
+    elif follower.from_start:
+        line.append(f" after {format_duration(follower.elapsed)}")
     out.print(line)
     if follower.error is not None and follower.error.code:
         out.print(Text(status_text(follower.error), style="red"))

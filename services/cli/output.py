@@ -21,12 +21,12 @@ from rich.table import Table
 from rich.text import Text
 
 from airspace.v1 import run_pb2
+from services.mesh.errors import ERROR_DOMAIN
 
 OK, FAILED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 
 # Width used when output is not a terminal, so piped lines are not cut at 80 columns.
 _PLAIN_WIDTH = 120
-_ERROR_DOMAIN = "airspace.dev"
 
 STATE_STYLES = {
     "QUEUED": "dim",
@@ -49,7 +49,10 @@ def console(*, stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     terminal = stream.isatty()
     width = None if terminal else int(os.environ.get("COLUMNS") or _PLAIN_WIDTH)
-    return Console(file=stream, highlight=False, width=width, force_terminal=terminal)
+    # Piped lines are never broken in the middle: each event stays one greppable line.
+    return Console(
+        file=stream, highlight=False, width=width, force_terminal=terminal, soft_wrap=not terminal
+    )
 
 
 def table(*headers: str) -> Table:
@@ -133,7 +136,7 @@ def render_rpc_error(error: grpc.RpcError, gateway: str) -> int:
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = _details(error)
     info = next((d for d in details if isinstance(d, error_details_pb2.ErrorInfo)), None)
-    if code == grpc.StatusCode.UNAVAILABLE and (info is None or info.domain != _ERROR_DOMAIN):
+    if code == grpc.StatusCode.UNAVAILABLE and (info is None or info.domain != ERROR_DOMAIN):
         err.print(Text.assemble(("error: ", "bold red"), f"cannot reach the gateway at {gateway}"))
         err.print("  start the mesh with `airspace up`, or point at it with --gateway HOST:PORT")
         return UNREACHABLE

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
 from services.cli import args as cli_args
-from services.cli import local_mesh, main
+from services.cli import local_mesh
 from services.cli.connection import Client, Target
 from services.cli.output import console
 from services.cli.processes import ManagedProcess, free_port, stop_all
@@ -149,6 +149,8 @@ def run_demo(args) -> int:
     out = console()
     out.rule("[bold]Airspace demo")
     out.print(f"data in {home}; starting the mesh and three sample agents as separate processes")
+    from services.cli import main  # here, not at the top: main imports this module
+
     with LocalMesh(home, free_port()) as mesh:
         run_input = home / "contract-review-input.json"
         run_input.write_text(json.dumps({"text": SAMPLE_CONTRACT.read_text()}))

@@ -7,6 +7,7 @@ router would, so the CLI sees the same streams and errors it sees in production.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import itertools
@@ -54,6 +55,8 @@ class Catalog:
     events: dict[str, list[run_pb2.RunEvent]] = dataclasses.field(default_factory=dict)
     approvals: dict[str, approval_pb2.Approval] = dataclasses.field(default_factory=dict)
     ids: itertools.count = dataclasses.field(default_factory=lambda: itertools.count(1))
+    # Set (and replaced) whenever an event is appended, to wake live streams.
+    appended: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
     def workflow(self, name: str, version: int = 0) -> workflow_pb2.Workflow:
         versions = self.workflows.get(name)
@@ -178,7 +181,7 @@ class Runs(run_pb2_grpc.RunServiceServicer):
     async def ExecuteRun(self, request, context):
         authorize(context)
         run = self._execute(request)
-        for event in self.catalog.events[run.run_id]:
+        async for event in self._follow(run.run_id, 0):
             yield event
 
     async def GetRun(self, request, context):
@@ -198,9 +201,20 @@ class Runs(run_pb2_grpc.RunServiceServicer):
     async def WatchRun(self, request, context):
         authorize(context)
         self.catalog.run(request.run_id)
-        for event in self.catalog.events[request.run_id]:
-            if event.sequence > request.after_sequence:
+        async for event in self._follow(request.run_id, request.after_sequence):
+            yield event
+
+    async def _follow(self, run_id: str, after: int):
+        """The run's events after a cursor, then live ones until the run ends."""
+        cursor = after
+        while True:
+            log = self.catalog.events[run_id]
+            for event in log[cursor:]:
                 yield event
+            cursor = len(log)
+            if self.catalog.runs[run_id].state in TERMINAL:
+                return
+            await self.catalog.appended.wait()
 
     async def CancelRun(self, request, context):
         authorize(context)
@@ -247,7 +261,9 @@ class Runs(run_pb2_grpc.RunServiceServicer):
                     reason="next step in order",
                 ),
             )
-            self._append(run, key, agent, step_started=run_pb2.StepStarted(step_name=name, attempt=1))
+            self._append(
+                run, key, agent, step_started=run_pb2.StepStarted(step_name=name, attempt=1)
+            )
             if wants.get("fail") and index == len(steps):
                 return self._fail(run, key, agent, name)
             if wants.get("hold") and index == len(steps):
@@ -323,7 +339,9 @@ class Runs(run_pb2_grpc.RunServiceServicer):
             key,
             agent,
             approval_requested=run_pb2.ApprovalRequested(
-                approval_id=approval.approval_id, role=approval.required_role, summary=approval.summary
+                approval_id=approval.approval_id,
+                role=approval.required_role,
+                summary=approval.summary,
             ),
         )
         self._append(
@@ -350,6 +368,8 @@ class Runs(run_pb2_grpc.RunServiceServicer):
         )
         run.last_event_sequence = len(log)
         run.update_time.CopyFrom(now())
+        self.catalog.appended.set()
+        self.catalog.appended = asyncio.Event()
 
 
 class Approvals(approval_pb2_grpc.ApprovalServiceServicer):

@@ -6,6 +6,8 @@ from services.cli.main import main
 
 COMMANDS = [
     [],
+    ["up"],
+    ["demo"],
     ["run"],
     ["runs"],
     ["runs", "list"],

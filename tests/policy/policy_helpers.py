@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import textwrap
 
-from policy.engine import Engine, Masker, load_bundle
+from policy.engine import Engine, load_bundle
 from policy.engine.model import CheckInput, Resource, Subject
 
 DEFAULT_BUNDLE = pathlib.Path(__file__).resolve().parents[2] / "policy" / "bundles" / "default.yaml"
@@ -28,7 +28,7 @@ def write_bundle(folder: pathlib.Path, text: str, name: str = "default.yaml") ->
 
 
 def engine_for(path: pathlib.Path = DEFAULT_BUNDLE) -> Engine:
-    return Engine(load_bundle(path), Masker(HASH_KEY))
+    return Engine(load_bundle(path), HASH_KEY)
 
 
 def user(*roles: str, tenant: str = "acme", principal: str = "user:ann", kind: str = "user"):

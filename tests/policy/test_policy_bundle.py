@@ -18,7 +18,9 @@ def test_default_bundle_has_real_roles_for_every_checkpoint():
     assert not bundle.grants(["operator"], "approvals.decide")
     assert bundle.grants(["viewer"], "runs.read") and not bundle.grants(["viewer"], "runs.start")
     assert bundle.grants(["approver"], "approvals.decide")
-    assert bundle.grants(["auditor"], "audit.read") and not bundle.grants(["operator"], "audit.read")
+    assert bundle.grants(["auditor"], "audit.read") and not bundle.grants(
+        ["operator"], "audit.read"
+    )
     assert bundle.grants(["mesh"], "steps.execute")
     assert {r.id for r in bundle.rules} and bundle.version and len(bundle.digest) == 64
     assert all(bundle.rules_for(c) is not None for c in CHECKPOINTS)

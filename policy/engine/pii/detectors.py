@@ -1,8 +1,10 @@
 """Detectors for the entities the mesh masks, run on normalized text.
 
 Each is a candidate regex plus a validator (checksums where the format has one,
-digit counts elsewhere), tried in priority order; a later detector never claims
-characters an earlier one already matched (a card number is not also a phone).
+issuer ranges and digit counts elsewhere), tried in priority order; a later
+detector never claims characters an earlier one already matched (a card number is
+not also a phone). Numbers never start right after another digit group, so the
+tail of a longer number (a failed IBAN) is not taken for a phone or a card.
 """
 
 from __future__ import annotations
@@ -50,10 +52,23 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Issuer prefixes (IIN ranges) and the lengths their card numbers have.
+_CARD_ISSUERS = (
+    (re.compile(r"4"), (13, 16, 19)),  # Visa
+    (re.compile(r"5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)"), (16,)),  # Mastercard
+    (re.compile(r"3[47]"), (15,)),  # American Express
+    (re.compile(r"6(?:011|5|4[4-9]|2)"), (16, 17, 18, 19)),  # Discover, UnionPay
+    (re.compile(r"35"), (16, 17, 18, 19)),  # JCB
+    (re.compile(r"3(?:0[0-5]|[689])"), (14, 15, 16, 17, 18, 19)),  # Diners Club
+)
+
+
 def _card(text: str) -> bool:
     digits = re.sub(r"\D", "", text)
-    # Issuer ranges in use start with 2-6 (Mastercard 2-series, Amex, Visa, MC, Discover).
-    return 13 <= len(digits) <= 19 and digits[0] in "23456" and _luhn(digits)
+    issuer_fits = any(
+        prefix.match(digits) and len(digits) in lengths for prefix, lengths in _CARD_ISSUERS
+    )
+    return issuer_fits and _luhn(digits)
 
 
 def _iban(text: str) -> bool:
@@ -119,7 +134,11 @@ _DETECTORS = (
         re.compile(r"(?i)(?<!\w)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?!\w)"),
         _iban,
     ),
-    _Detector(CREDIT_CARD, re.compile(r"(?<![\w\-.])\d(?:[ \-]?\d){12,18}(?![\w\-]|\.\d)"), _card),
+    _Detector(
+        CREDIT_CARD,
+        re.compile(r"(?<![\w\-.])(?<!\d[ \-])\d(?:[ \-]?\d){12,18}(?![\w\-]|\.\d)"),
+        _card,
+    ),
     _Detector(
         EMAIL,
         re.compile(
@@ -138,7 +157,7 @@ _DETECTORS = (
     _Detector(
         PHONE,
         re.compile(
-            r"(?<![\w+.\-/])(?:"
+            r"(?<![\w+.\-/])(?<!\d[ .\-/])(?:"
             rf"(?:\+|00)[1-9]\d{{0,3}}(?:{_SEP}?\(?\d{{1,4}}\)?){{1,6}}"  # international
             rf"|0[1-9]\d{{0,3}}(?:[ .\-/]?\(?\d{{2,4}}\)?){{1,5}}"  # national, trunk prefix
             rf"|\(?[2-9]\d{{2}}\)?{_SEP}?\d{{3}}{_SEP}\d{{4}}"  # North American
