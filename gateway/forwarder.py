@@ -21,7 +21,7 @@ _tracer = telemetry.tracer("airspace.gateway")
 
 def _relay_error(exc: grpc.aio.AioRpcError):
     """The owner's status, details included, as the client's status."""
-    return exc.code(), exc.details(), exc.trailing_metadata()
+    return exc.code(), exc.details(), tuple(exc.trailing_metadata() or ())
 
 
 class Forwarder:

@@ -11,7 +11,6 @@ as DENY.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,7 +29,7 @@ def apply_obligations(payload: dict, obligations: Iterable[Any]) -> dict:
     for index, obligation in enumerate(obligations):
         mask = _mask_of(obligation, index)
         by_path.setdefault(mask.path, []).append(mask)
-    result = copy.deepcopy(payload)
+    result = _tree_copy(payload)
     # Deepest first, values before member names: renaming a member must not break
     # the pointers of what lies under it, which all use the original names.
     targets = []
@@ -109,3 +108,13 @@ def _masked(text: str, masks: list, path: str) -> str:
         text = text[: mask.start] + mask.replacement + text[mask.end :]
         previous_start = mask.start
     return text
+
+
+def _tree_copy(value):
+    """A copy in which no two paths share an object (deepcopy would keep the sharing of a
+    payload that holds the same dict twice, and masking one path would mask both)."""
+    if isinstance(value, dict):
+        return {key: _tree_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tree_copy(item) for item in value]
+    return value

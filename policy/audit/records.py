@@ -17,6 +17,9 @@ DECISION_KIND = "policy.decision"
 
 def decision_record(check: CheckInput, decision: Decision, masker: Masker) -> AuditRecord:
     masked = collections.Counter(obligation.entity for obligation in decision.obligations)
+    # Resource names and step keys come from callers: they are scanned like any text.
+    resource = {"kind": check.resource.kind, "name": check.resource.name}
+    from_caller = masked_details({"resource": resource, "step_key": check.step_key}, masker)
     details = {
         "checkpoint": decision.checkpoint,
         "verdict": decision.verdict.name,
@@ -26,9 +29,8 @@ def decision_record(check: CheckInput, decision: Decision, masker: Masker) -> Au
         "bundle_version": decision.bundle_version,
         "dry_run": decision.dry_run,
         "approver_role": decision.approver_role,
-        "resource": {"kind": check.resource.kind, "name": check.resource.name},
-        "step_key": check.step_key,
         "masked": dict(sorted(masked.items())),
+        **from_caller,
     }
     return AuditRecord(
         kind=DECISION_KIND,
@@ -36,8 +38,7 @@ def decision_record(check: CheckInput, decision: Decision, masker: Masker) -> Au
         principal=check.subject.principal,
         run_id=check.run_id,
         decision_id=decision.decision_id,
-        # Names and step keys come from callers; they are scanned like any other text.
-        details=masked_details(details, masker),
+        details=details,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import celpy
@@ -20,26 +20,36 @@ class Activation:
     def values(self, names: Iterable[str]) -> dict[str, celtypes.Value]:
         for name in names:
             if name not in self._built:
-                self._built[name] = celpy.json_to_cel(_BUILDERS[name](self))
+                self._built[name] = celpy.json_to_cel(self._plain(name))
         return {name: self._built[name] for name in names}
 
-    def _subject(self) -> dict:
-        subject = self._check.subject
-        return {
-            "principal": subject.principal,
-            "tenant": subject.tenant,
-            "roles": list(subject.roles),
-            "kind": subject.kind,
-        }
-
-    def _resource(self) -> dict:
-        resource = self._check.resource
-        return {
-            "kind": resource.kind,
-            "name": resource.name,
-            "tenant": resource.tenant,
-            "attributes": as_json_numbers(resource.attributes),
-        }
+    def _plain(self, name: str) -> Any:
+        """One variable as plain JSON; see conditions.VARIABLES."""
+        check = self._check
+        match name:
+            case "subject":
+                return {
+                    "principal": check.subject.principal,
+                    "tenant": check.subject.tenant,
+                    "roles": list(check.subject.roles),
+                    "kind": check.subject.kind,
+                }
+            case "resource":
+                return {
+                    "kind": check.resource.kind,
+                    "name": check.resource.name,
+                    "tenant": check.resource.tenant,
+                    "attributes": as_json_numbers(check.resource.attributes),
+                }
+            case "payload":
+                return as_json_numbers(check.payload)
+            case "clearances":
+                return sorted(check.clearances)
+            case "pii":
+                return self._pii
+            case "checkpoint" | "run_id" | "step_key":
+                return getattr(check, name)
+        raise KeyError(name)
 
 
 def as_json_numbers(value: Any) -> Any:
@@ -52,15 +62,3 @@ def as_json_numbers(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
-
-
-_BUILDERS: dict[str, Callable[[Activation], Any]] = {
-    "checkpoint": lambda a: a._check.checkpoint,
-    "subject": Activation._subject,
-    "resource": Activation._resource,
-    "payload": lambda a: as_json_numbers(a._check.payload),
-    "clearances": lambda a: sorted(a._check.clearances),
-    "run_id": lambda a: a._check.run_id,
-    "step_key": lambda a: a._check.step_key,
-    "pii": lambda a: a._pii,
-}

@@ -31,5 +31,7 @@ def decode(token: str) -> int:
     except (binascii.Error, ValueError, UnicodeDecodeError, KeyError, TypeError):
         after = None
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-        raise errors.InvalidArgument("page_token is not a token of this listing", field="page_token")
+        raise errors.InvalidArgument(
+            "page_token is not a token of this listing", field="page_token"
+        )
     return after

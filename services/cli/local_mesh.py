@@ -15,7 +15,11 @@ import secrets
 from gateway.api_keys import ApiKeyStore
 from services.cli.processes import ManagedProcess, free_port
 
-DEVELOPER = {"principal": "user:dev", "tenant": "default", "roles": ("admin", "operator", "auditor")}
+DEVELOPER = {
+    "principal": "user:dev",
+    "tenant": "default",
+    "roles": ("admin", "operator", "auditor"),
+}
 SAMPLE_AGENTS = {
     "contract-extractor": "agents.samples.contract_extractor",
     "compliance-checker": "agents.samples.compliance_checker",
@@ -45,7 +49,11 @@ def bootstrap(home: pathlib.Path, gateway: str) -> dict:
         key = ApiKeyStore(home / "api_keys.json").create(
             DEVELOPER["principal"], DEVELOPER["tenant"], DEVELOPER["roles"]
         )
-        credentials = {"api_key": key, "principal": DEVELOPER["principal"], "tenant": DEVELOPER["tenant"]}
+        credentials = {
+            "api_key": key,
+            "principal": DEVELOPER["principal"],
+            "tenant": DEVELOPER["tenant"],
+        }
     credentials["gateway"] = gateway
     credentials_file.write_text(json.dumps(credentials, indent=2))
     credentials_file.chmod(0o600)

@@ -20,7 +20,9 @@ from services.cli.output import console
 from services.cli.processes import ManagedProcess, free_port, stop_all
 
 WORKFLOWS_DIR = pathlib.Path(__file__).resolve().parents[2] / "workflows"
-SAMPLE_CONTRACT = pathlib.Path(__file__).resolve().parents[2] / "agents" / "samples" / "data" / "msa.txt"
+SAMPLE_CONTRACT = (
+    pathlib.Path(__file__).resolve().parents[2] / "agents" / "samples" / "data" / "msa.txt"
+)
 DEMO_WORKFLOW = "contract-review"
 MAX_RESTARTS = 5
 
@@ -37,7 +39,9 @@ def add_commands(sub) -> None:
     )
     up.add_argument("--port", type=int, default=50051, help="gateway port (default 50051)")
     up.add_argument("--home", help="data folder (default $AIRSPACE_HOME or ./.airspace)")
-    up.add_argument("--no-agents", action="store_true", help="start the mesh without the sample agents")
+    up.add_argument(
+        "--no-agents", action="store_true", help="start the mesh without the sample agents"
+    )
     up.set_defaults(handler=run_up)
     demo = cli_args.add_command(
         sub,
@@ -97,7 +101,9 @@ class LocalMesh:
         with self.client() as client:
             for agent in agents:
                 client.agents.RegisterAgent(
-                    agent_registry_pb2.RegisterAgentRequest(endpoint=agent.address, agent=agent.name)
+                    agent_registry_pb2.RegisterAgentRequest(
+                        endpoint=agent.address, agent=agent.name
+                    )
                 )
             if not agents:
                 return
@@ -118,7 +124,9 @@ class LocalMesh:
                 if process.restarts >= MAX_RESTARTS:
                     raise SystemExit(f"{process.name} keeps dying; see {process.log_path}")
                 process.restarts += 1
-                self.out.print(f"[yellow]{process.name} exited; restarting (see {process.log_path})[/]")
+                self.out.print(
+                    f"[yellow]{process.name} exited; restarting (see {process.log_path})[/]"
+                )
                 process.start()
 
 
@@ -136,7 +144,9 @@ def run_up(args) -> int:
         table.add_row("credentials", str(home / "credentials.json"))
         table.add_row("logs", str(home / "logs"))
         out.print(table)
-        out.print("ready — try `airspace run contract-review --input @agents/samples/data/msa.txt`; Ctrl-C stops")
+        out.print(
+            "ready — try `airspace run contract-review --input @agents/samples/data/msa.txt`; Ctrl-C stops"
+        )
         try:
             mesh.watch()
         except KeyboardInterrupt:
@@ -162,7 +172,9 @@ def run_demo(args) -> int:
             [*base, "run", DEMO_WORKFLOW, "--input", f"@{run_input}", "--request-id", request_id]
         )
         with mesh.client() as client:
-            runs = client.runs.ListRuns(run_pb2.ListRunsRequest(workflow=DEMO_WORKFLOW, page_size=1)).runs
+            runs = client.runs.ListRuns(
+                run_pb2.ListRunsRequest(workflow=DEMO_WORKFLOW, page_size=1)
+            ).runs
         out.rule("the path of the run")
         main.main([*base, "runs", "show", runs[0].run_id])
     return status

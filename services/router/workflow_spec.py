@@ -137,6 +137,9 @@ class _Checker:
     def count(self, value, path: str, minimum: int, default: int) -> int:
         if value is None:
             return default
+        # A stored spec comes back from protobuf Struct with every number a float.
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.fail(path, f"must be a whole number >= {minimum}")
             return default

@@ -7,9 +7,12 @@ import textwrap
 
 from policy.engine import Engine, load_bundle
 from policy.engine.model import CheckInput, Resource, Subject
+from services.mesh import channels, identity
 
 DEFAULT_BUNDLE = pathlib.Path(__file__).resolve().parents[2] / "policy" / "bundles" / "default.yaml"
 HASH_KEY = b"policy-tests-hash-key"
+MESH_KEY = b"policy-tests-mesh-key-0123456789abcdef"
+ROUTER = channels.mesh_identity("router")
 
 MINIMAL_BUNDLE = """\
 name: test
@@ -58,3 +61,8 @@ def check(
 
 def codes(decision) -> list[tuple[str, str]]:
     return [(reason.code, reason.rule_id) for reason in decision.reasons]
+
+
+def as_(who: identity.Identity) -> tuple:
+    """Call metadata carrying `who`, as the gateway or a mesh service would send it."""
+    return ((identity.METADATA_KEY, identity.sign(who, MESH_KEY)),)

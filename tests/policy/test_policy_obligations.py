@@ -64,3 +64,17 @@ def test_refuses_a_span_whose_text_changed_since_the_check():
     edited = {"note": "mail ann@example.c0m"}
     with pytest.raises(ObligationError, match="changed"):
         apply_obligations(edited, decision.obligations)
+
+
+def test_a_payload_that_shares_one_dict_under_two_paths_is_masked_at_both():
+    from policy.engine.model import MaskObligation, MaskOperator
+
+    shared = {"email": "ann@example.com"}
+    payload = {"input": shared, "context": [shared]}
+    obligations = [
+        MaskObligation(path, 0, 15, "EMAIL", MaskOperator.REDACT, "[EMAIL]")
+        for path in ("/input/email", "/context/0/email")
+    ]
+    masked = apply_obligations(payload, obligations)
+    assert masked == {"input": {"email": "[EMAIL]"}, "context": [{"email": "[EMAIL]"}]}
+    assert shared == {"email": "ann@example.com"}

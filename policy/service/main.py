@@ -1,0 +1,44 @@
+"""Runs the policy service: `python -m policy.service.main`."""
+
+from __future__ import annotations
+
+import logging
+
+from airspace.policy.v1 import policy_pb2_grpc
+from airspace.v1 import observability_pb2_grpc
+from policy.audit.log import AuditLog
+from policy.audit.store import SqliteAuditStore
+from policy.engine import BundleError
+from policy.service.audit_servicer import AuditServicer
+from policy.service.core import PolicyCore
+from policy.service.servicer import PolicyServicer
+from policy.service.settings import ENV_PREFIX, PolicySettings
+from services.mesh import server, settings, telemetry
+from services.mesh.server import MeshServer
+
+
+def build_server(config: PolicySettings) -> MeshServer:
+    """The policy server (PolicyService and AuditService); it closes the audit log when it
+    stops. Raises BundleError when the configured bundle is invalid."""
+    audit = AuditLog(SqliteAuditStore(config.audit_database))
+    core = PolicyCore(config.bundle_path, config.pii_hash_key(), audit)
+    srv = MeshServer("policy", config)
+    srv.add_service(policy_pb2_grpc.add_PolicyServiceServicer_to_server, PolicyServicer(core))
+    srv.add_service(observability_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer(core))
+    srv.on_stop(audit.close)
+    return srv
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = settings.load(PolicySettings, ENV_PREFIX)
+    telemetry.setup("policy", config.otlp_endpoint)
+    try:
+        srv = build_server(config)
+    except (BundleError, ValueError) as exc:
+        raise SystemExit(f"policy: {exc}") from exc
+    server.run(srv)
+
+
+if __name__ == "__main__":
+    main()
