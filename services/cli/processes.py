@@ -56,15 +56,14 @@ class ManagedProcess:
         """Starts the process and waits for its READY line (its port is fixed up front,
         so a restarted process comes back where the others expect it)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, *self.args],
-            env={**os.environ, **self.env},
-            stdout=subprocess.PIPE,
-            stderr=log,
-            preexec_fn=_die_with_parent,
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.module, *self.args],
+                env={**os.environ, **self.env},
+                stdout=subprocess.PIPE,
+                stderr=log,
+                preexec_fn=_die_with_parent,
+            )
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             line = self.process.stdout.readline().decode(errors="replace")
@@ -110,8 +109,8 @@ def _drain_to(stream, path: pathlib.Path) -> None:
 
 
 def stop_all(children: list[ManagedProcess]) -> None:
-    """SIGTERM everything (entry points first), then wait; SIGKILL what outlives the grace."""
+    """Stops children in reverse start order, each before the next, so callers go before
+    what they call (agents and router flush their spans while the collector still runs).
+    SIGKILL ends what outlives the grace."""
     for child in reversed(children):
-        child.terminate()
-    for child in reversed(children):
-        child.wait(STOP_TIMEOUT_SECONDS)
+        child.stop()

@@ -10,9 +10,10 @@ import socket
 import time
 import uuid
 
+import grpc
 from rich.table import Table
 
-from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
+from airspace.v1 import agent_registry_pb2, observability_pb2, run_pb2, workflow_pb2
 from services.cli import args as cli_args
 from services.cli import local_mesh
 from services.cli.connection import Client, Target
@@ -175,6 +176,27 @@ def run_demo(args) -> int:
             runs = client.runs.ListRuns(
                 run_pb2.ListRunsRequest(workflow=DEMO_WORKFLOW, page_size=1)
             ).runs
+            run_id = runs[0].run_id
+            _wait_for_trace(client, run_id, expected_services=len(mesh.processes) - 3)
         out.rule("the path of the run")
-        main.main([*base, "runs", "show", runs[0].run_id])
+        main.main([*base, "runs", "show", run_id])
+        out.rule("its trace: gateway, router and agents in one trace")
+        main.main([*base, "trace", run_id])
     return status
+
+
+def _wait_for_trace(
+    client: Client, run_id: str, expected_services: int, patience: float = 5.0
+) -> None:
+    """Spans reach the collector in batches; wait until every traced service has reported."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        try:
+            spans = client.traces.GetRunTrace(
+                observability_pb2.GetRunTraceRequest(run_id=run_id)
+            ).spans
+        except grpc.RpcError:
+            spans = []
+        if len({span.service for span in spans}) >= expected_services:
+            return
+        time.sleep(0.25)

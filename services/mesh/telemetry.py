@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+EXPORT_DELAY_MILLIS = 500
 _provider: TracerProvider | None = None
 
 
@@ -27,7 +28,11 @@ def setup(service_name: str, otlp_endpoint: str = "") -> TracerProvider:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True))
+            BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True),
+                # A run's trace should be readable a moment after the run ends.
+                schedule_delay_millis=EXPORT_DELAY_MILLIS,
+            )
         )
     trace.set_tracer_provider(provider)
     _provider = provider
