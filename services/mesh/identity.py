@@ -36,9 +36,16 @@ class Identity:
         return role in self.roles
 
 
+MIN_KEY_BYTES = 32  # HS256 wants a key at least as long as its hash (RFC 7518 3.2)
+
+
+def _check_key(key: bytes) -> None:
+    if len(key) < MIN_KEY_BYTES:
+        raise errors.Internal(f"the mesh key must be at least {MIN_KEY_BYTES} bytes")
+
+
 def sign(identity: Identity, key: bytes, ttl: float = TOKEN_TTL_SECONDS) -> str:
-    if not key:
-        raise errors.Internal("the mesh key is not configured")
+    _check_key(key)
     now = int(time.time())
     claims = {
         "sub": identity.principal,
@@ -53,6 +60,7 @@ def sign(identity: Identity, key: bytes, ttl: float = TOKEN_TTL_SECONDS) -> str:
 
 
 def verify(token: str, key: bytes) -> Identity:
+    _check_key(key)
     try:
         claims = jwt.decode(
             token,

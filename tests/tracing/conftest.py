@@ -16,7 +16,7 @@ from services.mesh import channels, identity
 from services.tracing import collector
 from services.tracing.settings import TraceSettings
 
-MESH_KEY = b"tracing-test-mesh-key"
+MESH_KEY = b"tracing-test-mesh-key-0123456789abcdef"
 
 
 @pytest.fixture

@@ -1,0 +1,119 @@
+"""`airspace up` as real processes: a run through the gateway, one trace across processes, clean exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from services.cli.processes import free_port
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CONTRACT = ROOT / "agents" / "samples" / "data" / "msa.txt"
+
+
+def mesh_processes(home: pathlib.Path) -> list[int]:
+    """Processes started for this mesh (their environment names its data folder)."""
+    marker = f"AIRSPACE_DATA_DIR={home}".encode()
+    found = []
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def start_up(home: pathlib.Path, port: int) -> subprocess.Popen:
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "up", "--port", str(port), "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "COLUMNS": "200"},
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    seen = []
+    while time.monotonic() < deadline:
+        line = up.stdout.readline().decode()
+        seen.append(line)
+        if line.startswith("ready"):
+            return up
+        if not line and up.poll() is not None:
+            break
+    up.kill()
+    raise AssertionError("airspace up did not become ready:\n" + "".join(seen))
+
+
+def cli(home: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "AIRSPACE_HOME": str(home), "COLUMNS": "200"},
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_up_runs_a_workflow_traces_it_across_processes_and_stops_cleanly(tmp_path):
+    home = tmp_path / "home"
+    up = start_up(home, free_port())
+    try:
+        assert (
+            len(mesh_processes(home)) == 5
+        )  # state, policy, tracing, router, gateway (agents have no data dir)
+        run_input = tmp_path / "input.json"
+        run_input.write_text(json.dumps({"text": CONTRACT.read_text()}))
+        ran = cli(home, "run", "contract-review", "--input", f"@{run_input}", "--json")
+        assert ran.returncode == 0, ran.stderr
+        events = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")]
+        run_id = events[0]["run_id"]
+        shown = cli(home, "runs", "show", run_id)
+        assert shown.returncode == 0 and "summary-writer" in shown.stdout
+        services = set()
+        for _ in range(40):  # spans arrive in batches
+            traced = cli(home, "trace", run_id, "--json")
+            services = {span["service"] for span in json.loads(traced.stdout).get("spans", [])}
+            if {
+                "airspace-gateway",
+                "airspace-router",
+                "contract-extractor",
+                "summary-writer",
+            } <= services:
+                break
+            time.sleep(0.25)
+        assert {
+            "airspace-gateway",
+            "airspace-router",
+            "contract-extractor",
+            "summary-writer",
+        } <= services
+    finally:
+        up.send_signal(signal.SIGINT)
+        assert up.wait(30) == 0
+    assert mesh_processes(home) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_children_do_not_outlive_a_killed_supervisor(tmp_path):
+    home = tmp_path / "home"
+    up = start_up(home, free_port())
+    children = mesh_processes(home)
+    assert children
+    up.kill()
+    up.wait(10)
+    deadline = time.monotonic() + 15
+    while mesh_processes(home) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert mesh_processes(home) == []
