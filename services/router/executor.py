@@ -23,7 +23,7 @@ from airspace.v1 import run_pb2
 from services.mesh import errors, telemetry
 from services.router import convert
 from services.router.clients import MeshClients, call
-from services.router.patterns.sequential import run_sequential
+from services.router.patterns import run_pattern
 from services.router.run_context import RunContext, RunFailure
 from services.router.run_log import RunLog, event
 from services.router.settings import RouterSettings
@@ -163,7 +163,7 @@ class RunExecutor:
                 )
                 ctx.run = run
             output = await asyncio.wait_for(
-                run_sequential(ctx, self._runner, convert.to_dict(run.input)),
+                run_pattern(ctx, self._runner, convert.to_dict(run.input)),
                 timeout=max(ctx.time_left(), 0.001),
             )
         except (TimeoutError, RunFailure) as exc:
