@@ -67,7 +67,9 @@ class Condition:
         return "evaluation error"
 
 
-def compile_condition(source: str) -> Condition:
+def compile_condition(source: str, variables: frozenset[str] = VARIABLES) -> Condition:
+    """Compiles an expression that may read only `variables` (policy rules by default;
+    the router passes its own set for routing conditions)."""
     if not isinstance(source, str) or not source.strip():
         raise ConditionError("must be a non-empty CEL expression")
     try:
@@ -75,11 +77,11 @@ def compile_condition(source: str) -> Condition:
     except celpy.CELParseError as exc:
         raise ConditionError(f"syntax error at line {exc.line}, column {exc.column}") from exc
     names = _free_names(ast)
-    unknown = sorted(names - VARIABLES - _TYPE_NAMES)
+    unknown = sorted(names - variables - _TYPE_NAMES)
     if unknown:
-        allowed = ", ".join(sorted(VARIABLES))
+        allowed = ", ".join(sorted(variables))
         raise ConditionError(f"unknown variable '{unknown[0]}' (allowed: {allowed})")
-    return Condition(source, frozenset(names & VARIABLES), _ENVIRONMENT.program(ast))
+    return Condition(source, frozenset(names & variables), _ENVIRONMENT.program(ast))
 
 
 def _free_names(ast: lark.Tree) -> set[str]:

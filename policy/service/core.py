@@ -22,6 +22,7 @@ from policy.engine import (
 )
 from policy.engine.model import RBAC_GRANTED
 from policy.obligations import ObligationError
+from policy.service import metrics
 from services.mesh import errors
 
 log = logging.getLogger("airspace.policy")
@@ -54,6 +55,7 @@ class PolicyCore:
                 ", ".join(f"{r.code}/{r.rule_id}" for r in decision.reasons),
             )
         await self._append(decision_record(check, decision, engine.masker))
+        metrics.record_decision(decision)
         return decision
 
     async def authorize(self, caller: Subject, checkpoint: str, resource: Resource) -> Decision:

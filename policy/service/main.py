@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from airspace.policy.v1 import policy_pb2_grpc
 from airspace.v1 import observability_pb2_grpc
 from policy.audit.log import AuditLog
@@ -30,7 +28,6 @@ def build_server(config: PolicySettings) -> MeshServer:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = settings.load(PolicySettings, ENV_PREFIX)
     telemetry.setup("policy", config.otlp_endpoint)
     try:

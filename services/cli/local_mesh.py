@@ -2,7 +2,8 @@
 
 State lives in SQLite under $AIRSPACE_HOME (default ./.airspace). The first start
 creates the mesh key and a developer API key, and writes credentials.json so the
-CLI finds the gateway and the key without typing.
+CLI finds the gateway and the key without typing. Every process serves Prometheus
+metrics on a port of its own (metrics_url).
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ SAMPLE_AGENTS = {
     "compliance-checker": "agents.samples.compliance_checker",
     "summary-writer": "agents.samples.summary_writer",
 }
+
+
+METRICS_PORT = "METRICS_PORT"
+
+
+def metrics_url(process: ManagedProcess) -> str:
+    """Where a planned process serves its Prometheus metrics."""
+    port = next(value for key, value in process.env.items() if key.endswith(METRICS_PORT))
+    return f"http://127.0.0.1:{port}/metrics"
 
 
 def home_dir(home: str | None) -> pathlib.Path:
@@ -72,7 +82,12 @@ def plan(home: pathlib.Path, gateway_port: int, with_agents: bool = True) -> lis
     collector = f"127.0.0.1:{ports['tracing']}"
 
     def service(name: str, module: str, prefix: str, port: int, **extra) -> ManagedProcess:
-        env = {**common, f"AIRSPACE_{prefix}_PORT": str(port), **extra}
+        env = {
+            **common,
+            f"AIRSPACE_{prefix}_PORT": str(port),
+            f"AIRSPACE_{prefix}_{METRICS_PORT}": str(free_port()),
+            **extra,
+        }
         return ManagedProcess(name, module, port, env, log_dir=logs)
 
     processes = [
@@ -108,7 +123,11 @@ def plan(home: pathlib.Path, gateway_port: int, with_agents: bool = True) -> lis
                     module,
                     port,
                     # Agents are not mesh members: no mesh key, no data folder.
-                    {"PYTHONUNBUFFERED": "1", "AIRSPACE_AGENT_OTLP_ENDPOINT": collector},
+                    {
+                        "PYTHONUNBUFFERED": "1",
+                        "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
+                        f"AIRSPACE_AGENT_{METRICS_PORT}": str(free_port()),
+                    },
                     args=("--port", str(port)),
                     log_dir=logs,
                 )

@@ -82,7 +82,10 @@ class LocalMesh:
                 with self.out.status(f"starting {process.name}…"):
                     process.start()
                 started.append(process)
-                self.out.print(f"  [green]✓[/] {process.name:<20} {process.address}")
+                self.out.print(
+                    f"  [green]✓[/] {process.name:<20} {process.address}"
+                    f"  [dim]metrics {local_mesh.metrics_url(process)}[/]"
+                )
             self._register_samples()
         except BaseException:
             stop_all(started)

@@ -5,7 +5,9 @@
     run(srv)            # blocks; SIGTERM/SIGINT shut it down gracefully
 
 Health (grpc.health.v1) reports SERVING after start and NOT_SERVING during
-shutdown; reflection (with method-name lookups) lists every added service.
+shutdown; reflection (with method-name lookups) lists every added service. With
+settings.metrics_port >= 0 every RPC is counted and timed, and Prometheus metrics
+are served on http://<host>:<metrics_port>/metrics.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from collections.abc import Awaitable, Callable
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from services.mesh import reflection, telemetry
+from services.mesh import logs, reflection, telemetry
 from services.mesh.interceptor import MeshInterceptor
+from services.mesh.metrics import MetricsEndpoint
 from services.mesh.settings import ServerSettings
 
 log = logging.getLogger("airspace.mesh")
@@ -58,12 +61,14 @@ class MeshServer:
         self.settings = settings
         self.authenticate = authenticate
         self.port: int | None = None
+        self.metrics_port: int | None = None  # when serving metrics
         self.service_names: list[str] = []
         self._registrations: list[tuple[Callable, object, bool]] = []
         self._on_start: list[Callable[[], None]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
+        self._metrics: MetricsEndpoint | None = None
 
     def add_service(self, add_to_server, servicer, *, anonymous: bool = False) -> None:
         """Registers a generated servicer; `anonymous` services accept calls without an
@@ -84,8 +89,13 @@ class MeshServer:
 
     async def start(self) -> int:
         anonymous: set[str] = set()
+        count_rpcs = self.settings.metrics_port >= 0
         self._server = grpc.aio.server(
-            interceptors=[MeshInterceptor(self.settings.mesh_key, self.authenticate, anonymous)],
+            interceptors=[
+                MeshInterceptor(
+                    self.settings.mesh_key, self.authenticate, anonymous, count_rpcs=count_rpcs
+                )
+            ],
             maximum_concurrent_rpcs=self.settings.max_concurrent_rpcs,
             options=[
                 ("grpc.max_receive_message_length", self.settings.max_message_bytes),
@@ -105,6 +115,15 @@ class MeshServer:
         self.port = self._server.add_insecure_port(self.settings.address)
         if not self.port:
             raise OSError(f"{self.name}: cannot listen on {self.settings.address}")
+        if count_rpcs:
+            self._metrics = MetricsEndpoint(self.settings.host, self.settings.metrics_port)
+            self.metrics_port = self._metrics.start()
+            log.info(
+                "%s metrics on http://%s:%d/metrics",
+                self.name,
+                self.settings.host,
+                self.metrics_port,
+            )
         await self._server.start()
         for service in ("", *self.service_names):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
@@ -118,6 +137,9 @@ class MeshServer:
             return
         await self._health.enter_graceful_shutdown()
         await self._server.stop(self.settings.grace_seconds if grace is None else grace)
+        if self._metrics is not None:
+            await asyncio.to_thread(self._metrics.stop)
+            self._metrics = None
         for callback in self._on_stop:
             await callback()
         self._server = None
@@ -143,11 +165,13 @@ async def serve(server: MeshServer | Builder) -> None:
 
     Pass a builder (plain or async) when the server opens channels or stores: grpc.aio
     objects belong to the event loop they are created in. Prints "READY <name> <port>"
-    once serving, so a supervisor can use port 0."""
+    once serving, so a supervisor can use port 0. Configures the process's logging
+    from the server's settings (log_format)."""
     if not isinstance(server, MeshServer):
         server = server()
         if inspect.isawaitable(server):
             server = await server
+    logs.setup(server.name, server.settings.log_format)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -162,5 +186,4 @@ async def serve(server: MeshServer | Builder) -> None:
 
 def run(server: MeshServer | Builder) -> None:
     """Blocking entry point for a service's main()."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     asyncio.run(serve(server))

@@ -15,6 +15,7 @@ import typing
 from services.mesh import errors
 
 ENV_PREFIX = "AIRSPACE_"
+LOG_FORMATS = ("text", "json")
 
 
 @dataclasses.dataclass
@@ -28,8 +29,17 @@ class ServerSettings:
     mesh_key_file: str = ""
     otlp_endpoint: str = ""
     grace_seconds: float = 5.0
+    # Prometheus /metrics over HTTP on the server's host: -1 off, 0 any free port.
+    metrics_port: int = -1
+    # Log lines as "text" or "json" (one object per line, with run and trace ids).
+    log_format: str = "text"
 
     def __post_init__(self):
+        if self.log_format not in LOG_FORMATS:
+            raise errors.InvalidArgument(
+                f"log_format must be one of {', '.join(LOG_FORMATS)}, not {self.log_format!r}",
+                field="log_format",
+            )
         if not self.mesh_key and self.mesh_key_file:
             self.mesh_key = pathlib.Path(self.mesh_key_file).read_bytes().strip()
 

@@ -12,7 +12,7 @@ from services.mesh import errors
 from services.router.agent_invoker import AgentInvoker
 from services.router.clients import MeshClients, call
 from services.router.guard import Guard
-from services.router.workflow_spec import NAME_PATTERN
+from services.router.spec import NAME_PATTERN
 
 ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
 CARD_TIMEOUT_SECONDS = 5.0
@@ -29,14 +29,11 @@ class AgentRegistry:
     ) -> agent_registry_pb2.Agent:
         if not ENDPOINT_PATTERN.match(request.endpoint):
             raise errors.InvalidArgument("endpoint must be HOST:PORT", field="endpoint")
-        if request.protocol == agent_registry_pb2.AGENT_PROTOCOL_A2A:
-            raise errors.InvalidArgument(
-                "A2A agents are not supported by this router yet; register an airspace.agent.v1 endpoint",
-                field="protocol",
-            )
+        # An unspecified protocol means AIRSPACE; A2A agents are called through the adapter.
+        protocol = request.protocol or agent_registry_pb2.AGENT_PROTOCOL_AIRSPACE
         caller = await self._guard.authorize("agent.register", "agent", request.agent)
         try:
-            card = await self._invoker.card(request.endpoint, CARD_TIMEOUT_SECONDS)
+            card = await self._invoker.card(request.endpoint, CARD_TIMEOUT_SECONDS, protocol)
         except grpc.aio.AioRpcError as exc:
             raise errors.FailedPrecondition(
                 f"cannot fetch the agent card from {request.endpoint}: {exc.code().name} {exc.details()}",
@@ -63,7 +60,7 @@ class AgentRegistry:
             name=f"agents/{card.name}",
             agent=card.name,
             endpoint=request.endpoint,
-            protocol=agent_registry_pb2.AGENT_PROTOCOL_AIRSPACE,
+            protocol=protocol,
             card=card,
             tenant=caller.tenant,
             registered_by=caller.principal,

@@ -10,8 +10,11 @@ from __future__ import annotations
 from airspace.state.v1 import state_pb2
 from airspace.v1 import approval_pb2, run_pb2
 from services.mesh import errors
+from services.router import metrics
 from services.router.clients import MeshClients, call
+from services.router.executor import RunExecutor
 from services.router.guard import Guard
+from services.router.run_log import event
 
 DECISIONS = (
     run_pb2.APPROVAL_OUTCOME_APPROVED,
@@ -21,9 +24,10 @@ DECISIONS = (
 
 
 class Approvals:
-    def __init__(self, clients: MeshClients, guard: Guard):
+    def __init__(self, clients: MeshClients, guard: Guard, executor: RunExecutor):
         self._clients = clients
         self._guard = guard
+        self._executor = executor
 
     async def list(
         self, request: approval_pb2.ListApprovalsRequest
@@ -98,4 +102,19 @@ class Approvals:
                 else None,
             ),
         )
-        return response.approval
+        decided = response.approval
+        metrics.record_approval_decided(decided.outcome)
+        await self._executor.resume(
+            caller.tenant,
+            decided.run_id,
+            event(
+                decided.step_key,
+                approval_decided=run_pb2.ApprovalDecided(
+                    approval_id=decided.approval_id,
+                    outcome=decided.outcome,
+                    decided_by=decided.decided_by,
+                    comment=decided.comment,
+                ),
+            ),
+        )
+        return decided

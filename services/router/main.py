@@ -8,9 +8,10 @@ from airspace.v1 import (
     workflow_pb2_grpc,
 )
 from services.mesh import server, settings, telemetry
-from services.router import servicers
+from services.router import memory_servicer, servicers
 from services.router.agent_invoker import AgentInvoker
 from services.router.agent_registry import AgentRegistry
+from services.router.approval_gate import ApprovalGate
 from services.router.approvals import Approvals
 from services.router.clients import MeshClients
 from services.router.executor import RunExecutor
@@ -26,9 +27,8 @@ def build(config: RouterSettings) -> server.MeshServer:
     clients = MeshClients(config)
     guard = Guard(clients)
     invoker = AgentInvoker(config)
-    executor = RunExecutor(
-        config, clients, StepRunner(guard, invoker, config.default_step_timeout_seconds)
-    )
+    runner = StepRunner(guard, invoker, ApprovalGate(clients), config.default_step_timeout_seconds)
+    executor = RunExecutor(config, clients, runner)
     runs = Runs(clients, guard, executor)
     srv = server.MeshServer("router", config)
     srv.add_service(run_pb2_grpc.add_RunServiceServicer_to_server, servicers.RunServicer(runs))
@@ -42,12 +42,13 @@ def build(config: RouterSettings) -> server.MeshServer:
     )
     srv.add_service(
         approval_pb2_grpc.add_ApprovalServiceServicer_to_server,
-        servicers.ApprovalServicer(Approvals(clients, guard)),
+        servicers.ApprovalServicer(Approvals(clients, guard, executor)),
     )
     srv.add_service(
         observability_pb2_grpc.add_TraceServiceServicer_to_server,
         servicers.TraceServicer(runs, clients),
     )
+    memory_servicer.register(srv, clients, guard)
     srv.on_start(executor.start_recovery)
     srv.on_stop(executor.shutdown)
     srv.on_stop(invoker.close)

@@ -8,7 +8,7 @@ import time
 from airspace.state.v1 import state_pb2
 from airspace.v1 import agent_registry_pb2, run_pb2
 from services.router.run_log import RunLog
-from services.router.workflow_spec import WorkflowSpec
+from services.router.spec import WorkflowSpec
 
 
 class RunFailure(Exception):

@@ -11,11 +11,12 @@ from opentelemetry import trace
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 from services.mesh import deadlines, errors
+from services.router import metrics
 from services.router.clients import MeshClients, call
 from services.router.convert import to_dict
 from services.router.executor import TERMINAL_STATES, RunExecutor
 from services.router.guard import Guard
-from services.router.workflow_spec import validate
+from services.router.spec import validate
 
 MAX_REQUEST_ID = 128
 # A watch with no client deadline may follow a run this long before reconnecting.
@@ -79,6 +80,7 @@ class Runs:
             run.agent_versions[agent] = found.agent.card.version
         created = await call(self._clients.state.CreateRun, state_pb2.CreateRunRequest(run=run))
         if created.created:
+            metrics.record_run_started(created.run.workflow.name)
             parent = trace.get_current_span().get_span_context()
             self._executor.launch(created.run, parent.span_id if parent.is_valid else 0)
         return created.run

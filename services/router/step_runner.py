@@ -4,9 +4,10 @@ and a journal entry so the step never runs twice for the same run."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, struct_pb2
 from google.rpc import code_pb2
 from opentelemetry import trace
 
@@ -15,14 +16,31 @@ from airspace.policy.v1 import policy_pb2
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 from services.mesh import telemetry
-from services.router import convert
+from services.router import convert, metrics
 from services.router.agent_invoker import AgentInvoker, Attempt
+from services.router.approval_gate import ApprovalGate
 from services.router.guard import Guard, Judgement, agent_subject
 from services.router.run_context import RunContext, RunFailure
 from services.router.run_log import event
-from services.router.workflow_spec import RetryPolicy, Step
+from services.router.spec import RetryPolicy, Step
 
 _tracer = telemetry.tracer("airspace.router")
+
+
+@dataclasses.dataclass(frozen=True)
+class StepResult:
+    """What a step produced: its output payload ({"text", "data", "confidence"}), the agent
+    that produced it (a fallback may have taken over), and a handoff request if it asked
+    for one. Whether a handoff is accepted is the pattern's decision, never the agent's."""
+
+    payload: dict
+    agent: str
+    handoff_target: str = ""
+    handoff_reason: str = ""
+
+    @property
+    def confidence(self) -> float | None:
+        return self.payload.get("confidence")
 
 
 def backoff(policy: RetryPolicy, failed_attempt: int) -> float:
@@ -40,9 +58,13 @@ def _duration(seconds: float) -> duration_pb2.Duration:
 
 
 class StepRunner:
-    def __init__(self, guard: Guard, invoker: AgentInvoker, default_timeout: float):
+    def __init__(
+        self, guard: Guard, invoker: AgentInvoker, gate: ApprovalGate, default_timeout: float
+    ):
         self._guard = guard
         self._invoker = invoker
+        # Patterns ask for human decisions through the runner they are given.
+        self.gate = gate
         self._default_timeout = default_timeout
 
     async def run(
@@ -52,11 +74,16 @@ class StepRunner:
         step: Step,
         step_input: dict,
         context: list[dict],
-    ) -> dict:
-        """The step's output payload ({"text", "data", "confidence"}), journaled."""
+        *,
+        handoff_targets: list[str] | None = None,
+    ) -> StepResult:
+        """Runs the step (or reads it from the journal) and returns its result.
+
+        `handoff_targets` are the agents the workflow lets this step hand off to; None
+        means the pattern has no handoffs and a handoff request fails the step."""
         done = ctx.journal.get(key)
         if done is not None:  # completed before a restart: never invoke it again
-            return convert.output_payload(done.output)
+            return _journaled_result(done)
         if ctx.spec.budget.max_steps and ctx.usage.steps >= ctx.spec.budget.max_steps:
             raise RunFailure(
                 f"the run used its budget of {ctx.spec.budget.max_steps} steps",
@@ -66,7 +93,9 @@ class StepRunner:
         agent_name = step.agent
         while True:
             try:
-                return await self._run_with_agent(ctx, key, step, agent_name, step_input, context)
+                return await self._run_with_agent(
+                    ctx, key, step, agent_name, step_input, context, handoff_targets
+                )
             except RunFailure as failure:
                 if (
                     not step.fallback_agent
@@ -89,7 +118,9 @@ class StepRunner:
                 )
                 agent_name = step.fallback_agent
 
-    async def _run_with_agent(self, ctx, key, step, agent_name, step_input, context) -> dict:
+    async def _run_with_agent(
+        self, ctx, key, step, agent_name, step_input, context, handoff_targets
+    ) -> StepResult:
         registration = ctx.agent(agent_name, key)
         clearances = [agent_pb2.DataClass.Name(c) for c in registration.card.clearances]
         resource = policy_pb2.Resource(kind="agent", name=agent_name, tenant=ctx.tenant)
@@ -106,6 +137,7 @@ class StepRunner:
         )
         await _enforce(ctx, key, agent_name, judged_input)
         start = self._start_message(ctx, key, step, agent_name, judged_input.payload)
+        start.allowed_handoffs.extend(handoff_targets or ())
 
         attempt_no = 0
         while True:
@@ -115,6 +147,8 @@ class StepRunner:
             if attempt.final is not None:
                 break
             if attempt.handoff is not None:
+                if handoff_targets is not None:
+                    break
                 await self._refuse_handoff(ctx, key, agent_name, attempt.handoff)
                 attempt.failure = f"asked to hand off to {attempt.handoff.target!r}, which a {ctx.spec.pattern} workflow does not allow"
                 attempt.failure_code, attempt.retryable = "HANDOFF_NOT_ALLOWED", False
@@ -139,9 +173,11 @@ class StepRunner:
                     ),
                 )
             )
+            metrics.record_retry(agent_name)
             await asyncio.sleep(delay)
 
-        output = convert.output_payload(attempt.final)
+        produced = attempt.final or _handoff_output(attempt.handoff)
+        output = convert.output_payload(produced)
         judged_output = await self._guard.judge(
             "step.output",
             subject,
@@ -152,7 +188,12 @@ class StepRunner:
             clearances=clearances,
         )
         await _enforce(ctx, key, agent_name, judged_output)
-        final = _with_payload(attempt.final, judged_output.payload)
+        final = _with_payload(produced, judged_output.payload)
+        checkpoint = struct_pb2.Struct()
+        if attempt.handoff is not None:
+            checkpoint.update(
+                {"handoff": {"target": attempt.handoff.target, "reason": attempt.handoff.reason}}
+            )
         ctx.usage.steps += 1
         ctx.usage.tokens += attempt.usage.input_tokens + attempt.usage.output_tokens
         ctx.usage.cost_micros += attempt.usage.cost_micros
@@ -174,10 +215,16 @@ class StepRunner:
                     agent=agent_name,
                     attempt=attempt_no,
                     output=final,
+                    checkpoint=checkpoint,
                 )
             ],
         )
-        return judged_output.payload
+        return StepResult(
+            judged_output.payload,
+            agent_name,
+            attempt.handoff.target if attempt.handoff else "",
+            attempt.handoff.reason if attempt.handoff else "",
+        )
 
     def _start_message(
         self, ctx: RunContext, key, step, agent_name, masked: dict
@@ -196,7 +243,7 @@ class StepRunner:
             ),
             context=[
                 convert.build_message(
-                    agent_pb2.ROLE_AGENT,
+                    item.get("role", agent_pb2.ROLE_AGENT),
                     item.get("author", ""),
                     item.get("text", ""),
                     item.get("data"),
@@ -204,6 +251,7 @@ class StepRunner:
                 for item in masked["context"]
             ],
             memory_namespace=f"run/{ctx.run_id}",
+            hop_count=ctx.usage.hops,
             allowed_actions=step.actions,
         )
         start.parameters.update(step.parameters)
@@ -264,6 +312,7 @@ class StepRunner:
             attempt = await self._invoker.invoke(
                 registration.endpoint, start, timeout, forward, decide_action
             )
+            metrics.record_step_attempt(agent_name, attempt.duration, not attempt.failure)
             span.set_attribute("gen_ai.usage.input_tokens", attempt.usage.input_tokens)
             span.set_attribute("gen_ai.usage.output_tokens", attempt.usage.output_tokens)
             if attempt.failure:
@@ -306,6 +355,7 @@ class StepRunner:
             event(key, agent_name, guardrail_verdict=judged.verdict),
             event(key, agent_name, action_decided=run_pb2.ActionDecided(decision=decision)),
         )
+        metrics.record_guardrail_verdict(judged.verdict)
         return decision
 
     async def _refuse_handoff(
@@ -325,6 +375,7 @@ class StepRunner:
                 ),
             )
         )
+        metrics.record_handoff(agent_name, accepted=False)
 
     async def _record_failure(self, ctx, key, step, agent_name, attempt_no, attempt, will_retry):
         error = run_pb2.StepFailed(
@@ -341,6 +392,7 @@ class StepRunner:
 async def _enforce(ctx: RunContext, key: str, agent_name: str, judgement: Judgement) -> None:
     """Records a guardrail verdict and stops the step unless it allows going on."""
     await ctx.log.append(event(key, agent_name, guardrail_verdict=judgement.verdict))
+    metrics.record_guardrail_verdict(judgement.verdict)
     if judgement.allowed:
         return
     code = "POLICY_DENIED"
@@ -359,3 +411,18 @@ def _with_payload(final: agent_pb2.FinalOutput, payload: dict) -> agent_pb2.Fina
     masked.data.Clear()
     masked.data.update(payload.get("data", {}))
     return masked
+
+
+def _handoff_output(handoff: agent_pb2.HandoffRequest) -> agent_pb2.FinalOutput:
+    """What a handing-off agent produced, checked by policy like any output."""
+    return agent_pb2.FinalOutput(message=handoff.message, data=handoff.data)
+
+
+def _journaled_result(entry: state_pb2.JournalEntry) -> StepResult:
+    handoff = convert.to_dict(entry.checkpoint).get("handoff", {})
+    return StepResult(
+        convert.output_payload(entry.output),
+        entry.agent,
+        handoff.get("target", ""),
+        handoff.get("reason", ""),
+    )

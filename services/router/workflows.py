@@ -8,7 +8,7 @@ from services.mesh import errors
 from services.router.clients import MeshClients, call
 from services.router.convert import to_dict, to_struct
 from services.router.guard import Guard
-from services.router.workflow_spec import parse_source, validate
+from services.router.spec import parse_source, validate
 
 MAX_SOURCE_BYTES = 256 * 1024
 
@@ -58,13 +58,11 @@ class Workflows:
         return workflow_pb2.CreateWorkflowResponse(workflow=stored.workflow, created=stored.created)
 
     async def _check_agents(self, tenant: str, spec) -> None:
-        violations = []
-        for index, step in enumerate(spec.steps):
-            for field, agent in (("agent", step.agent), ("fallback_agent", step.fallback_agent)):
-                if agent and not await self._registered(tenant, agent):
-                    violations.append(
-                        (f"steps[{index}].{field}", f"unknown agent {agent!r}: register it first")
-                    )
+        violations = [
+            (path, f"unknown agent {agent!r}: register it first")
+            for path, agent in spec.agent_refs
+            if not await self._registered(tenant, agent)
+        ]
         if violations:
             problems = "; ".join(f"{path}: {message}" for path, message in violations)
             raise errors.InvalidArgument(

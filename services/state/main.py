@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from airspace.state.v1 import state_pb2_grpc
 from services.mesh import server, settings, telemetry
 from services.mesh.server import MeshServer
@@ -28,7 +26,6 @@ def build_server(config: StateSettings, store: StateStore | None = None) -> Mesh
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = settings.load(StateSettings, ENV_PREFIX)
     telemetry.setup("state", config.otlp_endpoint)
     server.run(build_server(config))

@@ -9,6 +9,7 @@ import dataclasses
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from services.mesh import errors
+from services.state import metrics
 
 T = TypeVar("T")
 Operation = Callable[[sqlite_utils.Database], T]
@@ -48,6 +50,7 @@ class BatchWriter:
 
     def __init__(self, connect: Callable[[], sqlite_utils.Database]):
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        metrics.WRITE_QUEUE_DEPTH.set_function(self._queue.qsize)
         self._closed = False
         self._thread = threading.Thread(
             target=self._run, args=(connect,), name="state-writer", daemon=True
@@ -86,7 +89,9 @@ class BatchWriter:
                         stop = True
                         break
                     batch.append(job)
+                started = time.perf_counter()
                 self._commit(db, batch)
+                metrics.record_commit(len(batch), time.perf_counter() - started)
                 if stop:
                     return
         finally:

@@ -1,9 +1,15 @@
 """Workflow patterns: each runs a whole workflow over the step runner and returns its output."""
 
+from services.router.patterns.concurrent import run_concurrent
+from services.router.patterns.group_chat import run_group_chat
+from services.router.patterns.handoff import run_handoff
 from services.router.patterns.sequential import run_sequential
 
 RUNNERS = {
     "sequential": run_sequential,
+    "concurrent": run_concurrent,
+    "group_chat": run_group_chat,
+    "handoff": run_handoff,
 }
 
 

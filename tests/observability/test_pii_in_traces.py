@@ -1,0 +1,153 @@
+"""A run whose input carries a PII canary, through the in-process mesh with tracing
+exported to the mesh's own collector: no span, log line or metric holds it in clear."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+import pytest
+from google.protobuf import json_format, struct_pb2
+from mesh_support import Mesh, apply, collect_events, register
+from observability_support import CANARY, EMAIL, clear_pii_in
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from prometheus_client import REGISTRY, generate_latest
+
+from agents.kit import Agent, Reply
+from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
+from airspace.v1 import run_pb2
+from services.mesh import channels, logs, telemetry
+from services.tracing.settings import TraceSettings
+
+ECHO = """
+name: echo-canary
+pattern: sequential
+steps:
+  - {name: first, agent: echo}
+  - {name: second, agent: echo}
+"""
+
+
+class WhileActive(SpanProcessor):
+    """Passes spans on while its test runs: the tracer provider is the process's, and
+    outlives the test and its collector."""
+
+    def __init__(self, inner: SpanProcessor):
+        self.inner = inner
+        self.active = True
+
+    def on_end(self, span) -> None:
+        if self.active:
+            self.inner.on_end(span)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+def echo_agent() -> Agent:
+    agent = Agent(name="echo", version="1.0.0", description="Repeats its input")
+
+    @agent.handler
+    async def echo(task):
+        logging.getLogger("tests.observability.echo").info("echoing %s", task.text)
+        return Reply(text=task.text or "empty", data={"seen": task.text})
+
+    return agent
+
+
+@pytest.fixture
+async def mesh(tmp_path):
+    started = Mesh(tmp_path)
+    await started.start()
+    yield started
+    await started.stop()
+
+
+@pytest.fixture
+async def exported(mesh):
+    """Spans of this test go to the mesh's collector, as a service's OTLP exporter sends them."""
+    collector = mesh.router_settings.trace_endpoint
+    processor = WhileActive(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=collector, insecure=True), schedule_delay_millis=50
+        )
+    )
+    telemetry.setup("observability-tests").add_span_processor(processor)
+    channel = channels.open_channel(
+        collector, TraceSettings(mesh_key=mesh.key), as_identity=channels.mesh_identity("test")
+    )
+    yield processor, trace_pb2_grpc.TraceQueryServiceStub(channel)
+    processor.active = False
+    await asyncio.to_thread(processor.inner.shutdown)  # the collector answers on this loop
+    await channel.close()
+
+
+@pytest.fixture
+def root_json_logs():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.formatter("json", "mesh"))
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+async def stored_spans(queries, processor, run_id: str) -> list[trace_pb2.Span]:
+    """The run's spans once the gateway's, the router's and the agent's have arrived."""
+    for _ in range(40):
+        await asyncio.to_thread(processor.force_flush)
+        try:
+            spans = (await queries.GetRunTrace(trace_pb2.GetRunTraceRequest(run_id=run_id))).spans
+        except Exception:  # not stored yet: NOT_FOUND
+            spans = []
+        names = {span.name.split(" ")[0] for span in spans}
+        if {"gateway", "invoke_workflow", "invoke_agent"} <= names:
+            return spans
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the run's trace did not arrive: {sorted(s.name for s in spans)}")
+
+
+async def every_stored_span(queries) -> list[trace_pb2.Span]:
+    spans, token = [], ""
+    while True:
+        page = await queries.SearchSpans(
+            trace_pb2.SearchSpansRequest(page_size=100, page_token=token)
+        )
+        spans.extend(page.spans)
+        token = page.next_page_token
+        if not token:
+            return spans
+
+
+async def test_a_pii_canary_in_a_runs_input_reaches_no_span_log_or_metric(
+    mesh, exported, root_json_logs
+):
+    processor, queries = exported
+    client = mesh.client()
+    await register(client, await mesh.serve_agent(echo_agent()))
+    await apply(client, ECHO)
+    run_input = struct_pb2.Struct()
+    run_input.update({"text": CANARY, "contact": {"email": EMAIL}})
+
+    events = await collect_events(
+        client.runs.ExecuteRun(
+            run_pb2.ExecuteRunRequest(workflow="echo-canary", input=run_input),
+            metadata=client.metadata,
+        )
+    )
+    assert events[-1].run_state_changed.to == run_pb2.RUN_STATE_COMPLETED
+    run_spans = await stored_spans(queries, processor, events[0].run_id)
+
+    assert len([s for s in run_spans if s.name == "invoke_agent echo"]) == 4  # router + agent
+    for span in await every_stored_span(queries):
+        assert clear_pii_in(json_format.MessageToJson(span)) == [], span.name
+    assert root_json_logs.getvalue().count("echoing") == 2  # what the agent was given
+    assert clear_pii_in(root_json_logs.getvalue()) == []
+    assert clear_pii_in(generate_latest(REGISTRY).decode()) == []
