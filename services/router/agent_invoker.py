@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 import grpc
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
+from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_A2A as A2A
+from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_AIRSPACE as AIRSPACE
 from services.mesh import channels
 from services.mesh.settings import ServerSettings
 
@@ -52,8 +54,13 @@ OnAction = Callable[[agent_pb2.ActionRequest], Awaitable[agent_pb2.ActionDecisio
 
 class AgentInvoker:
     def __init__(self, settings: ServerSettings):
+        from services.router.a2a_adapter import A2AAdapter  # it builds on this module's Attempt
+
         self._settings = settings
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._a2a = A2AAdapter(settings)
+        # Endpoints registered as A2A agents, for calls that do not name the protocol.
+        self._a2a_endpoints: set[str] = set()
 
     def _stub(self, endpoint: str) -> agent_pb2_grpc.AgentServiceStub:
         channel = self._channels.get(endpoint)
@@ -62,7 +69,14 @@ class AgentInvoker:
             self._channels[endpoint] = channel
         return agent_pb2_grpc.AgentServiceStub(channel)
 
-    async def card(self, endpoint: str, timeout: float = 5.0) -> agent_pb2.AgentCard:
+    async def card(
+        self, endpoint: str, timeout: float = 5.0, protocol: int = AIRSPACE
+    ) -> agent_pb2.AgentCard:
+        if protocol == A2A:
+            card = await self._a2a.card(endpoint, timeout)
+            self._a2a_endpoints.add(endpoint)
+            return card
+        self._a2a_endpoints.discard(endpoint)
         response = await self._stub(endpoint).GetAgentCard(
             agent_pb2.GetAgentCardRequest(), timeout=timeout
         )
@@ -75,7 +89,10 @@ class AgentInvoker:
         timeout: float,
         on_event: OnEvent,
         on_action: OnAction,
+        protocol: int | None = None,
     ) -> Attempt:
+        if protocol == A2A or (protocol is None and endpoint in self._a2a_endpoints):
+            return await self._a2a.invoke(endpoint, start, timeout, on_event)
         began = time.monotonic()
         outgoing: asyncio.Queue[agent_pb2.InvokeRequest | None] = asyncio.Queue()
         outgoing.put_nowait(agent_pb2.InvokeRequest(start=start))
@@ -90,9 +107,10 @@ class AgentInvoker:
             await _read_events(call, attempt, outgoing, on_event, on_action)
         except ContractViolation as exc:
             call.cancel()
+            attempt.final = attempt.handoff = None  # a result followed by garbage is no result
             attempt.failure, attempt.failure_code = f"out of contract: {exc}", "CONTRACT_VIOLATION"
         except grpc.aio.AioRpcError as exc:
-            attempt.failure, attempt.failure_code = _describe(exc, endpoint, timeout)
+            attempt.failure, attempt.failure_code = describe_rpc_error(exc, endpoint, timeout)
             attempt.retryable = exc.code() in RETRYABLE_CODES
         finally:
             outgoing.put_nowait(None)
@@ -102,6 +120,7 @@ class AgentInvoker:
     async def close(self) -> None:
         for channel in self._channels.values():
             await channel.close()
+        await self._a2a.close()
 
 
 async def _read_events(call, attempt: Attempt, outgoing, on_event, on_action) -> None:
@@ -145,7 +164,7 @@ def _record_terminal(event: agent_pb2.InvokeEvent, attempt: Attempt) -> None:
         attempt.retryable = error.retryable
 
 
-def _describe(exc: grpc.aio.AioRpcError, endpoint: str, timeout: float) -> tuple[str, str]:
+def describe_rpc_error(exc: grpc.aio.AioRpcError, endpoint: str, timeout: float) -> tuple[str, str]:
     code = exc.code()
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return f"the agent did not finish within {timeout:.1f}s", "AGENT_TIMEOUT"

@@ -203,6 +203,7 @@ class StepRunner:
                 agent_name,
                 step_completed=run_pb2.StepCompleted(
                     step_name=step.name,
+                    branch=step.branch,
                     attempt=attempt_no,
                     output=final,
                     duration=_duration(attempt.duration),
@@ -272,6 +273,7 @@ class StepRunner:
                 agent_name,
                 step_started=run_pb2.StepStarted(
                     step_name=step.name,
+                    branch=step.branch,
                     attempt=start.attempt,
                     idempotency_key=start.idempotency_key,
                     agent_version=registration.card.version,
@@ -380,6 +382,7 @@ class StepRunner:
     async def _record_failure(self, ctx, key, step, agent_name, attempt_no, attempt, will_retry):
         error = run_pb2.StepFailed(
             step_name=step.name,
+            branch=step.branch,
             attempt=attempt_no,
             will_retry=will_retry,
             duration=_duration(attempt.duration),

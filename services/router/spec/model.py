@@ -51,6 +51,8 @@ class Step:
     input: InputMapping = InputMapping()
     when: Condition | None = None
     next: tuple[Route, ...] = ()
+    # The concurrent branch this step is, for grouping in a run's path.
+    branch: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -150,7 +150,7 @@ def _branches(check: Checker, value) -> tuple:
         mapping = check.input_mapping(raw.get("input"), f"{path}.input")
         if mapping.source not in ("previous", "run"):
             check.fail(f"{path}.input.from", "a branch receives the run's input: use 'run'")
-        branches.append(dataclasses.replace(step, input=mapping))
+        branches.append(dataclasses.replace(step, input=mapping, branch=step.name))
     _unique(check, [b.name for b in branches], "branches", "name")
     return tuple(branches)
 
