@@ -37,6 +37,11 @@ class ApprovalGate:
     def __init__(self, clients: MeshClients):
         self._clients = clients
 
+    @property
+    def state(self):
+        """The state service, where approvals live."""
+        return self._clients.state
+
     async def decision(
         self,
         ctx: RunContext,
@@ -47,6 +52,7 @@ class ApprovalGate:
         payload: dict,
         evidence: dict | None = None,
         with_request: list[run_pb2.RunEvent] = (),
+        deadline: float = DEFAULT_DEADLINE.total_seconds(),
     ) -> approval_pb2.Approval:
         """The decided approval for this point of the run; pauses the run until there is one.
 
@@ -59,7 +65,16 @@ class ApprovalGate:
             )
         except errors.NotFound:
             await self._request(
-                ctx, key, approval_id, kind, role, summary, payload, evidence or {}, with_request
+                ctx,
+                key,
+                approval_id,
+                kind,
+                role,
+                summary,
+                payload,
+                evidence or {},
+                with_request,
+                deadline,
             )
             raise RunPaused(approval_id, role) from None
         approval = found.approval
@@ -74,10 +89,12 @@ class ApprovalGate:
         return approval
 
     async def _request(
-        self, ctx, key, approval_id, kind, role, summary, payload, evidence, events
+        self, ctx, key, approval_id, kind, role, summary, payload, evidence, events, deadline
     ) -> None:
         expire = timestamp_pb2.Timestamp()
-        expire.FromDatetime(datetime.datetime.now(datetime.UTC) + DEFAULT_DEADLINE)
+        expire.FromDatetime(
+            datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=deadline)
+        )
         approval = approval_pb2.Approval(
             name=f"approvals/{approval_id}",
             approval_id=approval_id,

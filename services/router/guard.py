@@ -28,10 +28,16 @@ class Judgement:
 
     verdict: run_pb2.GuardrailVerdict
     payload: dict
+    # Who must approve, when the verdict is REQUIRE_APPROVAL.
+    approver_role: str = ""
 
     @property
     def allowed(self) -> bool:
         return self.verdict.verdict == run_pb2.VERDICT_ALLOW
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.verdict.verdict == run_pb2.VERDICT_REQUIRE_APPROVAL
 
     def explain(self) -> str:
         reasons = ", ".join(
@@ -93,8 +99,11 @@ class Guard:
             reasons=decision.reasons,
             bundle_version=decision.bundle_version,
         )
-        if decision.verdict != run_pb2.VERDICT_ALLOW or payload is None:
-            return Judgement(verdict, payload or {})
+        if (
+            decision.verdict not in (run_pb2.VERDICT_ALLOW, run_pb2.VERDICT_REQUIRE_APPROVAL)
+            or payload is None
+        ):
+            return Judgement(verdict, payload or {}, decision.approver_role)
         try:
             masked = apply_obligations(payload, decision.obligations)
         except ObligationError as exc:
@@ -104,7 +113,7 @@ class Guard:
         verdict.obligations_applied.extend(
             f"mask {entity.lower()} x{count}" for entity, count in sorted(masks.items())
         )
-        return Judgement(verdict, masked)
+        return Judgement(verdict, masked, decision.approver_role)
 
     async def authorize(self, checkpoint: str, kind: str, name: str = "") -> identity.Identity:
         """RBAC for a public call on a resource of the caller's tenant: returns the caller,

@@ -14,11 +14,12 @@ from opentelemetry import trace
 from airspace.agent.v1 import agent_pb2
 from airspace.policy.v1 import policy_pb2
 from airspace.state.v1 import state_pb2
-from airspace.v1 import run_pb2
+from airspace.v1 import approval_pb2, run_pb2
 from services.mesh import telemetry
-from services.router import convert, metrics
+from services.router import convert, metrics, reviews
 from services.router.agent_invoker import AgentInvoker, Attempt
 from services.router.approval_gate import ApprovalGate
+from services.router.clients import call
 from services.router.guard import Guard, Judgement, agent_subject
 from services.router.run_context import RunContext, RunFailure
 from services.router.run_log import event
@@ -37,6 +38,8 @@ class StepResult:
     agent: str
     handoff_target: str = ""
     handoff_reason: str = ""
+    # Why a person must review the output before the run goes on (see reviews.py).
+    review: dict | None = None
 
     @property
     def confidence(self) -> float | None:
@@ -81,6 +84,70 @@ class StepRunner:
 
         `handoff_targets` are the agents the workflow lets this step hand off to; None
         means the pattern has no handoffs and a handoff request fails the step."""
+        point = reviews.point_of(step)
+        if point.before:
+            approval = await reviews.decide(
+                self.gate,
+                ctx,
+                f"{key}-before",
+                approval_pb2.APPROVAL_KIND_CHECKPOINT,
+                point,
+                point.role,
+                f"Step {step.name!r} ({step.agent}) waits for a go-ahead.",
+                step_input,
+            )
+            if approval.outcome == run_pb2.APPROVAL_OUTCOME_REJECTED:
+                raise reviews.rejection(approval, key)
+        result = await self._run_once(ctx, key, step, step_input, context, handoff_targets)
+        for retry in range(1, point.max_reviews + 2):
+            if result.review is None:
+                return result
+            review_key = key if retry == 1 else f"{key}-retry{retry - 1}"
+            approval = await reviews.decide(
+                self.gate,
+                ctx,
+                f"{review_key}-review",
+                reviews.KINDS[result.review["kind"]],
+                point,
+                result.review["role"],
+                f"Review the output of step {step.name!r}: {result.review['reason']}.",
+                result.payload,
+            )
+            if approval.outcome == run_pb2.APPROVAL_OUTCOME_APPROVED:
+                return dataclasses.replace(result, review=None)
+            if approval.outcome == run_pb2.APPROVAL_OUTCOME_EDITED:
+                return await self._edited(ctx, key, step, result, approval)
+            if point.on_reject != "retry" or retry > point.max_reviews:
+                raise reviews.rejection(approval, key)
+            comment = {
+                "author": approval.decided_by,
+                "role": agent_pb2.ROLE_SYSTEM,
+                "text": approval.comment,
+                "data": {},
+            }
+            result = await self._run_once(
+                ctx, f"{key}-retry{retry}", step, step_input, [*context, comment], handoff_targets
+            )
+        raise reviews.rejection(approval, key)
+
+    async def _edited(self, ctx, key, step, result: StepResult, approval) -> StepResult:
+        """An approver's edit replaces the output once it passes the same checks as agent output."""
+        edited = convert.to_dict(approval.edited_payload)
+        payload = {"text": edited.get("text", ""), "data": edited.get("data", {})}
+        resource = policy_pb2.Resource(kind="agent", name=result.agent, tenant=ctx.tenant)
+        judged = await self._guard.judge(
+            "step.output",
+            agent_subject(result.agent, ctx.tenant),
+            resource,
+            payload,
+            run_id=ctx.run_id,
+            step_key=key,
+        )
+        await _enforce(ctx, f"{key}-edited", result.agent, judged)
+        return dataclasses.replace(result, payload=judged.payload, review=None)
+
+    async def _run_once(self, ctx, key, step, step_input, context, handoff_targets) -> StepResult:
+        """The step's agent work, journaled: from the journal when it completed before."""
         done = ctx.journal.get(key)
         if done is not None:  # completed before a restart: never invoke it again
             return _journaled_result(done)
@@ -136,16 +203,33 @@ class StepRunner:
             clearances=clearances,
         )
         await _enforce(ctx, key, agent_name, judged_input)
+        if judged_input.needs_approval:
+            approval = await reviews.decide(
+                self.gate,
+                ctx,
+                f"{key}-input",
+                approval_pb2.APPROVAL_KIND_POLICY,
+                reviews.point_of(step),
+                judged_input.approver_role or reviews.point_of(step).role,
+                f"Policy asks a person before {agent_name} receives this input: {judged_input.explain()}.",
+                judged_input.payload["input"],
+            )
+            if approval.outcome == run_pb2.APPROVAL_OUTCOME_REJECTED:
+                raise reviews.rejection(approval, key)
         start = self._start_message(ctx, key, step, agent_name, judged_input.payload)
         start.allowed_handoffs.extend(handoff_targets or ())
+        start.prior_action_decisions.extend(await self._decided_actions(ctx, key))
+        pending: dict[str, tuple[agent_pb2.ActionRequest, str]] = {}
 
         attempt_no = 0
         while True:
             attempt_no += 1
             start.attempt = attempt_no
-            attempt = await self._attempt(ctx, key, step, registration, start)
+            attempt = await self._attempt(ctx, key, step, registration, start, pending)
             if attempt.final is not None:
                 break
+            if attempt.failure_code == "AGENT_PENDING_APPROVAL" and pending:
+                await self._ask_about_actions(ctx, key, agent_name, pending)
             if attempt.handoff is not None:
                 if handoff_targets is not None:
                     break
@@ -189,11 +273,19 @@ class StepRunner:
         )
         await _enforce(ctx, key, agent_name, judged_output)
         final = _with_payload(produced, judged_output.payload)
+        review = reviews.output_review(
+            step,
+            judged_output.payload,
+            judged_output.approver_role,
+            judged_output.explain() if judged_output.needs_approval else "",
+        )
         checkpoint = struct_pb2.Struct()
         if attempt.handoff is not None:
             checkpoint.update(
                 {"handoff": {"target": attempt.handoff.target, "reason": attempt.handoff.reason}}
             )
+        if review is not None:
+            checkpoint.update({"review": review})
         ctx.usage.steps += 1
         ctx.usage.tokens += attempt.usage.input_tokens + attempt.usage.output_tokens
         ctx.usage.cost_micros += attempt.usage.cost_micros
@@ -225,7 +317,65 @@ class StepRunner:
             agent_name,
             attempt.handoff.target if attempt.handoff else "",
             attempt.handoff.reason if attempt.handoff else "",
+            review,
         )
+
+    async def _decided_actions(self, ctx: RunContext, key: str) -> list[agent_pb2.ActionDecision]:
+        """Decisions people took on this step's actions in an earlier attempt, bound to the
+        exact arguments they approved; the agent uses them instead of asking again."""
+        response = await call(
+            self.gate.state.ListApprovals,
+            state_pb2.ListApprovalsRequest(
+                tenant=ctx.tenant,
+                run_id=ctx.run_id,
+                state=approval_pb2.APPROVAL_STATE_DECIDED,
+                page_size=1000,
+            ),
+        )
+        decisions = []
+        for approval in response.approvals:
+            if (
+                approval.kind != approval_pb2.APPROVAL_KIND_ACTION
+                or not approval.step_key.startswith(f"{key}-action-")
+            ):
+                continue
+            asked = convert.to_dict(approval.payload)
+            approved = approval.outcome != run_pb2.APPROVAL_OUTCOME_REJECTED
+            arguments = (
+                approval.edited_payload
+                if approval.outcome == run_pb2.APPROVAL_OUTCOME_EDITED
+                else approval.payload["arguments"]
+            )
+            decision = agent_pb2.ActionDecision(
+                action_id=asked["action_id"],
+                verdict=agent_pb2.ACTION_VERDICT_ALLOWED
+                if approved
+                else agent_pb2.ACTION_VERDICT_DENIED,
+                reason=f"{run_pb2.ApprovalOutcome.Name(approval.outcome)} by {approval.decided_by}: {approval.comment}",
+                approval_id=approval.approval_id,
+            )
+            if approved:
+                decision.arguments.CopyFrom(arguments)
+            decisions.append(decision)
+        return decisions
+
+    async def _ask_about_actions(self, ctx, key, agent_name, pending) -> None:
+        """Actions policy holds for a person: one approval each, bound to the exact action
+        and arguments; the run pauses until they are decided."""
+        for action_id, (request, role) in pending.items():
+            payload = {
+                "action_id": action_id,
+                "name": request.name,
+                "arguments": convert.to_dict(request.arguments),
+            }
+            await self.gate.decision(
+                ctx,
+                f"{key}-action-{action_id}",
+                approval_pb2.APPROVAL_KIND_ACTION,
+                role,
+                f"{agent_name} asks to perform {request.name}: {request.reason}",
+                payload,
+            )
 
     def _start_message(
         self, ctx: RunContext, key, step, agent_name, masked: dict
@@ -262,7 +412,7 @@ class StepRunner:
         start.budget.time_left.FromNanoseconds(int(max(ctx.time_left(), 0) * 1e9))
         return start
 
-    async def _attempt(self, ctx, key, step, registration, start) -> Attempt:
+    async def _attempt(self, ctx, key, step, registration, start, pending) -> Attempt:
         agent_name = registration.agent
         timeout = min(step.timeout or self._default_timeout, ctx.time_left())
         if timeout <= 0:
@@ -296,7 +446,7 @@ class StepRunner:
             await ctx.log.append(recorded)
 
         async def decide_action(request: agent_pb2.ActionRequest) -> agent_pb2.ActionDecision:
-            return await self._decide_action(ctx, key, agent_name, start, request)
+            return await self._decide_action(ctx, key, agent_name, start, request, pending)
 
         with _tracer.start_as_current_span(
             f"invoke_agent {agent_name}",
@@ -322,7 +472,7 @@ class StepRunner:
         return attempt
 
     async def _decide_action(
-        self, ctx, key, agent_name, start, request
+        self, ctx, key, agent_name, start, request, pending
     ) -> agent_pb2.ActionDecision:
         resource = policy_pb2.Resource(kind="action", name=request.name, tenant=ctx.tenant)
         resource.attributes.update({"workflow": ctx.spec.name, "agent": agent_name})
@@ -339,8 +489,13 @@ class StepRunner:
             reason = f"action {request.name!r} is not allowed in this step"
         elif judged.allowed:
             verdict, reason = agent_pb2.ACTION_VERDICT_ALLOWED, judged.explain()
-        elif judged.verdict.verdict == run_pb2.VERDICT_REQUIRE_APPROVAL:
+        elif judged.needs_approval:
             verdict, reason = agent_pb2.ACTION_VERDICT_PENDING_APPROVAL, judged.explain()
+            masked = agent_pb2.ActionRequest(
+                action_id=request.action_id, name=request.name, reason=request.reason
+            )
+            masked.arguments.update(judged.payload.get("arguments", {}))
+            pending[request.action_id] = (masked, judged.approver_role or "approver")
         else:
             verdict, reason = agent_pb2.ACTION_VERDICT_DENIED, judged.explain()
         decision = agent_pb2.ActionDecision(
@@ -396,12 +551,9 @@ async def _enforce(ctx: RunContext, key: str, agent_name: str, judgement: Judgem
     """Records a guardrail verdict and stops the step unless it allows going on."""
     await ctx.log.append(event(key, agent_name, guardrail_verdict=judgement.verdict))
     metrics.record_guardrail_verdict(judgement.verdict)
-    if judgement.allowed:
+    if judgement.allowed or judgement.needs_approval:  # a person decides: see reviews.py
         return
-    code = "POLICY_DENIED"
-    if judgement.verdict.verdict == run_pb2.VERDICT_REQUIRE_APPROVAL:
-        code = "APPROVAL_REQUIRED"  # human approval of steps is not wired yet: the run stops
-    raise RunFailure(f"policy refused the step: {judgement.explain()}", code, key, "")
+    raise RunFailure(f"policy refused the step: {judgement.explain()}", "POLICY_DENIED", key, "")
 
 
 def _with_payload(final: agent_pb2.FinalOutput, payload: dict) -> agent_pb2.FinalOutput:
@@ -422,10 +574,12 @@ def _handoff_output(handoff: agent_pb2.HandoffRequest) -> agent_pb2.FinalOutput:
 
 
 def _journaled_result(entry: state_pb2.JournalEntry) -> StepResult:
-    handoff = convert.to_dict(entry.checkpoint).get("handoff", {})
+    checkpoint = convert.to_dict(entry.checkpoint)
+    handoff = checkpoint.get("handoff", {})
     return StepResult(
         convert.output_payload(entry.output),
         entry.agent,
         handoff.get("target", ""),
         handoff.get("reason", ""),
+        checkpoint.get("review"),
     )

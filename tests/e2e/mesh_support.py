@@ -80,7 +80,8 @@ class Mesh:
             recovery_interval_seconds=0.5,
             lease_seconds=3.0,
         )
-        router = await self._start(router_main.build(self.router_settings))
+        self.router = router_main.build(self.router_settings)
+        router = await self._start(self.router)
         self.gateway = await self._start(
             gateway_main.build(
                 GatewaySettings(
@@ -98,6 +99,19 @@ class Mesh:
         channel = grpc.aio.insecure_channel(self.gateway)
         self.channels.append(channel)
         return Client(channel, (("authorization", f"Bearer {key}"),))
+
+    async def restart_router(self) -> None:
+        """A new router process in place of the old one, on the same port (the gateway
+        reconnects): the old one stops without finishing its runs."""
+        import dataclasses
+
+        await self.router.stop(0)
+        self.servers.remove(self.router)
+        settings = dataclasses.replace(
+            self.router_settings, port=self.router.port, router_id="router-2"
+        )
+        self.router = router_main.build(settings)
+        await self._start(self.router)
 
     async def serve_agent(self, agent: Agent) -> str:
         return await self._start(agent.build_server(AgentSettings(port=0, grace_seconds=0.2)))
@@ -125,3 +139,21 @@ async def apply(client: Client, source: str) -> workflow_pb2.Workflow:
 
 async def collect_events(stream) -> list:
     return [event async for event in stream]
+
+
+async def wait_for_approvals(client: Client, count: int = 1, attempts: int = 200) -> list:
+    """Pending approvals the client may see, once there are `count` of them."""
+    import asyncio
+
+    from airspace.v1 import approval_pb2
+
+    for _ in range(attempts):
+        pending = (
+            await client.approvals.ListApprovals(
+                approval_pb2.ListApprovalsRequest(), metadata=client.metadata
+            )
+        ).approvals
+        if len(pending) >= count:
+            return list(pending)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} pending approval(s)")

@@ -6,7 +6,7 @@ import re
 
 from policy.engine.conditions import Condition, ConditionError, compile_condition
 from services.router.durations import parse_duration
-from services.router.spec.model import InputMapping, RetryPolicy, Route, Step
+from services.router.spec.model import ApprovalPoint, InputMapping, RetryPolicy, Route, Step
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 FIELD_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -20,6 +20,18 @@ STEP_FIELDS = {
     "fallback_agent",
     "on_failure",
     "actions",
+    "approval",
+    "min_confidence",
+}
+_APPROVAL_FIELDS = {
+    "before",
+    "after",
+    "role",
+    "deadline",
+    "on_reject",
+    "escalate_to",
+    "on_expiry",
+    "max_reviews",
 }
 _RETRY_FIELDS = {"max_attempts", "initial_backoff", "max_backoff", "multiplier"}
 
@@ -154,8 +166,52 @@ class Checker:
             fallback_agent=fallback or None,
             on_failure=self.choice(raw.get("on_failure"), f"{path}.on_failure", ON_FAILURE, "fail"),
             actions=tuple(actions),
+            approval=self._approval(raw.get("approval"), f"{path}.approval"),
+            min_confidence=self.number(
+                raw.get("min_confidence"), f"{path}.min_confidence", 0.0, 1.0
+            ),
         )
         return step, raw
+
+    def _approval(self, value, path: str) -> ApprovalPoint | None:
+        if value is None:
+            return None
+        raw = self.mapping(value, path)
+        self.keys(raw, path, _APPROVAL_FIELDS, set())
+        default = ApprovalPoint()
+        flags = {}
+        for flag in ("before", "after"):
+            flags[flag] = raw.get(flag, False)
+            if not isinstance(flags[flag], bool):
+                self.fail(f"{path}.{flag}", "must be true or false")
+        if not (flags["before"] is True or flags["after"] is True):
+            self.fail(path, "say when: before: true, after: true, or both")
+        roles = {}
+        for field in ("role", "escalate_to"):
+            roles[field] = raw.get(field, getattr(default, field))
+            if not isinstance(roles[field], str):
+                self.fail(f"{path}.{field}", "must be a role name")
+                roles[field] = getattr(default, field)
+        on_reject = self.choice(
+            raw.get("on_reject"), f"{path}.on_reject", ("stop", "retry", "escalate"), "stop"
+        )
+        on_expiry = self.choice(
+            raw.get("on_expiry"), f"{path}.on_expiry", ("fail", "escalate"), "fail"
+        )
+        if "escalate" in (on_reject, on_expiry) and not roles["escalate_to"]:
+            self.fail(f"{path}.escalate_to", "escalation needs the role to escalate to")
+        return ApprovalPoint(
+            before=flags["before"] is True,
+            after=flags["after"] is True,
+            role=roles["role"] or default.role,
+            deadline=self.duration(raw.get("deadline"), f"{path}.deadline") or default.deadline,
+            on_reject=on_reject,
+            escalate_to=roles["escalate_to"],
+            on_expiry=on_expiry,
+            max_reviews=self.count(
+                raw.get("max_reviews"), f"{path}.max_reviews", 0, default.max_reviews
+            ),
+        )
 
     def input_mapping(self, value, path: str) -> InputMapping:
         raw = self.mapping(value, path)

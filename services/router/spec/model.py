@@ -35,6 +35,22 @@ class Route:
 
 
 @dataclasses.dataclass(frozen=True)
+class ApprovalPoint:
+    """A person reviews the step: before it runs, after it (its output), or both."""
+
+    before: bool = False
+    after: bool = False
+    role: str = "approver"
+    deadline: float = 7 * 24 * 3600.0
+    on_reject: str = (
+        "stop"  # stop | retry (the agent again, with the reviewer's comment) | escalate
+    )
+    escalate_to: str = ""  # role that reviews next, on escalate or on expiry
+    on_expiry: str = "fail"  # fail | escalate
+    max_reviews: int = 3  # retries after a rejection, at most
+
+
+@dataclasses.dataclass(frozen=True)
 class Step:
     """One agent invocation as the workflow describes it (a sequential step, a
     concurrent branch, a chat turn or a handoff hop all run as a Step)."""
@@ -53,6 +69,9 @@ class Step:
     next: tuple[Route, ...] = ()
     # The concurrent branch this step is, for grouping in a run's path.
     branch: str = ""
+    approval: ApprovalPoint | None = None
+    # An output less confident than this goes to a person before the run goes on.
+    min_confidence: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
