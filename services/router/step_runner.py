@@ -462,7 +462,12 @@ class StepRunner:
             },
         ) as span:
             attempt = await self._invoker.invoke(
-                registration.endpoint, start, timeout, forward, decide_action
+                registration.endpoint,
+                start,
+                timeout,
+                forward,
+                decide_action,
+                protocol=registration.protocol,
             )
             metrics.record_step_attempt(agent_name, attempt.duration, not attempt.failure)
             span.set_attribute("gen_ai.usage.input_tokens", attempt.usage.input_tokens)
