@@ -5,15 +5,25 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTOSET := build/airspace.protoset
 
-.PHONY: setup proto proto-check protoset lint format test up demo bench clean
+NODE_AGENT := agents/node/node_modules/.installed
 
-setup: $(STAMP)
+.PHONY: setup node-agent proto proto-check protoset lint format test up demo bench clean
+
+setup: $(STAMP) $(NODE_AGENT)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+node-agent: $(NODE_AGENT)
+
+# The Node.js sample agent's packages, when npm is there (the mesh runs without it otherwise).
+$(NODE_AGENT): agents/node/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix agents/node --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the Node.js sample agent is left out"; fi
 
 proto: setup
 	$(PY) tools/gen_protos.py

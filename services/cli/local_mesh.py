@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import secrets
+import shutil
 
 from gateway.api_keys import ApiKeyStore
 from services.cli.processes import ManagedProcess, free_port
@@ -32,9 +33,18 @@ METRICS_PORT = "METRICS_PORT"
 
 
 def metrics_url(process: ManagedProcess) -> str:
-    """Where a planned process serves its Prometheus metrics."""
-    port = next(value for key, value in process.env.items() if key.endswith(METRICS_PORT))
-    return f"http://127.0.0.1:{port}/metrics"
+    """Where a planned process serves its Prometheus metrics ("" for one that serves none)."""
+    port = next((value for key, value in process.env.items() if key.endswith(METRICS_PORT)), "")
+    return f"http://127.0.0.1:{port}/metrics" if port else ""
+
+
+NODE_AGENT = "risk-scorer"
+NODE_AGENT_DIR = pathlib.Path(__file__).resolve().parents[2] / "agents" / "node"
+
+
+def node_agent_available() -> bool:
+    """The Node.js sample runs when node is installed and its packages are (`make setup` does it)."""
+    return shutil.which("node") is not None and (NODE_AGENT_DIR / "node_modules").is_dir()
 
 
 def home_dir(home: str | None) -> pathlib.Path:
@@ -115,6 +125,18 @@ def plan(home: pathlib.Path, gateway_port: int, with_agents: bool = True) -> lis
         ),
     ]
     if with_agents:
+        if node_agent_available():
+            port = free_port()
+            processes.append(
+                ManagedProcess(
+                    NODE_AGENT,
+                    "",
+                    port,
+                    {"AIRSPACE_AGENT_OTLP_ENDPOINT": collector},
+                    log_dir=logs,
+                    command=("node", str(NODE_AGENT_DIR / "index.js"), "--port", str(port)),
+                )
+            )
         for name, module in SAMPLE_AGENTS.items():
             port = free_port()
             processes.append(

@@ -41,6 +41,8 @@ class ManagedProcess:
     env: dict[str, str]
     args: tuple[str, ...] = ()
     log_dir: pathlib.Path = pathlib.Path(".")
+    # A program other than `python -m module` (e.g. the Node.js agent): the whole command.
+    command: tuple[str, ...] = ()
     process: subprocess.Popen | None = None
     restarts: int = 0
 
@@ -58,7 +60,7 @@ class ManagedProcess:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", self.module, *self.args],
+                list(self.command) or [sys.executable, "-m", self.module, *self.args],
                 env={**os.environ, **self.env},
                 stdout=subprocess.PIPE,
                 stderr=log,

@@ -19,6 +19,7 @@ from services.cli import local_mesh
 from services.cli.connection import Client, Target
 from services.cli.output import console
 from services.cli.processes import ManagedProcess, free_port, stop_all
+from services.router import spec
 
 WORKFLOWS_DIR = pathlib.Path(__file__).resolve().parents[2] / "workflows"
 SAMPLE_CONTRACT = (
@@ -82,9 +83,10 @@ class LocalMesh:
                 with self.out.status(f"starting {process.name}…"):
                     process.start()
                 started.append(process)
+                metrics = local_mesh.metrics_url(process)
                 self.out.print(
                     f"  [green]✓[/] {process.name:<20} {process.address}"
-                    f"  [dim]metrics {local_mesh.metrics_url(process)}[/]"
+                    + (f"  [dim]metrics {metrics}[/]" if metrics else "")
                 )
             self._register_samples()
         except BaseException:
@@ -101,7 +103,8 @@ class LocalMesh:
         return Client(Target(self.gateway, self.credentials["api_key"]), timeout=30.0)
 
     def _register_samples(self) -> None:
-        agents = [p for p in self.processes if p.name in local_mesh.SAMPLE_AGENTS]
+        names = {*local_mesh.SAMPLE_AGENTS, local_mesh.NODE_AGENT}
+        agents = [p for p in self.processes if p.name in names]
         with self.client() as client:
             for agent in agents:
                 client.agents.RegisterAgent(
@@ -112,8 +115,17 @@ class LocalMesh:
             if not agents:
                 return
             for path in sorted(WORKFLOWS_DIR.glob("*.yaml")):
+                source = path.read_text()
+                missing = sorted(
+                    set(spec.validate(spec.parse_source(source)).agents) - {a.name for a in agents}
+                )
+                if missing:
+                    self.out.print(
+                        f"  [yellow]–[/] workflow {path.name} skipped: needs {', '.join(missing)}"
+                    )
+                    continue
                 applied = client.workflows.CreateWorkflow(
-                    workflow_pb2.CreateWorkflowRequest(source=path.read_text())
+                    workflow_pb2.CreateWorkflowRequest(source=source)
                 ).workflow
                 self.out.print(f"  [green]✓[/] workflow {applied.workflow}@{applied.version}")
 
@@ -162,7 +174,7 @@ def run_demo(args) -> int:
     home = local_mesh.home_dir(args.home or str(pathlib.Path(".airspace") / "demo"))
     out = console()
     out.rule("[bold]Airspace demo")
-    out.print(f"data in {home}; starting the mesh and three sample agents as separate processes")
+    out.print(f"data in {home}; starting the mesh and the sample agents as separate processes")
     from services.cli import main  # here, not at the top: main imports this module
 
     with LocalMesh(home, free_port()) as mesh:
@@ -180,11 +192,15 @@ def run_demo(args) -> int:
                 run_pb2.ListRunsRequest(workflow=DEMO_WORKFLOW, page_size=1)
             ).runs
             run_id = runs[0].run_id
-            _wait_for_trace(client, run_id, expected_services=len(mesh.processes) - 3)
+            # gateway, router and the three agents of the workflow
+            _wait_for_trace(client, run_id, expected_services=2 + len(local_mesh.SAMPLE_AGENTS))
         out.rule("the path of the run")
         main.main([*base, "runs", "show", run_id])
         out.rule("its trace: gateway, router and agents in one trace")
         main.main([*base, "trace", run_id])
+        if local_mesh.node_agent_available():
+            out.rule("a polyglot run: Python extracts, the Node.js agent scores risk, Python summarizes")
+            status = max(status, main.main([*base, "run", "contract-risk", "--input", f"@{run_input}"]))
     return status
 
 

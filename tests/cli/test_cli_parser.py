@@ -30,6 +30,8 @@ COMMANDS = [
     ["approvals", "reject"],
     ["trace"],
     ["audit"],
+    ["agent"],
+    ["agent", "check"],
     ["audit", "list"],
     ["audit", "verify"],
 ]
