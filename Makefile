@@ -56,6 +56,7 @@ demo: setup
 	$(VENV)/bin/airspace demo
 
 bench: setup
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench
 
 clean:

@@ -1,0 +1,142 @@
+"""A real mesh for benchmarks: the processes `airspace up` starts, plus the bench agents.
+
+Every service is its own process (services.cli.local_mesh.plan); with tracing off no
+process is given an OTLP endpoint, so spans are never exported.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import pathlib
+
+import grpc
+
+from airspace.v1 import (
+    agent_registry_pb2,
+    agent_registry_pb2_grpc,
+    workflow_pb2,
+    workflow_pb2_grpc,
+)
+from bench.agents import STEP_AGENTS, WORKFLOW_SOURCE
+from services.cli import local_mesh
+from services.cli.processes import ManagedProcess, free_port, stop_all
+from services.mesh import identity
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Long enough for any benchmark; the token never leaves this machine.
+IDENTITY_TTL_SECONDS = 3600
+
+
+class BenchMesh:
+    def __init__(self, home: pathlib.Path, *, tracing: bool):
+        home.mkdir(parents=True, exist_ok=True)
+        self.home = home
+        self.tracing = tracing
+        port = free_port()
+        self.gateway = f"127.0.0.1:{port}"
+        self.credentials = local_mesh.bootstrap(home, self.gateway)
+        self.processes = local_mesh.plan(home, port, with_agents=False)
+        self.processes += [self._agent(name) for name in STEP_AGENTS]
+        if not tracing:
+            for process in self.processes:
+                _without_tracing(process.env)
+
+    def _process(self, name: str) -> ManagedProcess:
+        return next(process for process in self.processes if process.name == name)
+
+    def _agent(self, name: str) -> ManagedProcess:
+        port = free_port()
+        pythonpath = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
+        env = {
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": pythonpath,
+            "AIRSPACE_AGENT_OTLP_ENDPOINT": self._process("tracing").address,
+        }
+        return ManagedProcess(
+            name,
+            "bench.agents",
+            port,
+            env,
+            args=("--name", name, "--port", str(port)),
+            log_dir=self.home / "logs",
+        )
+
+    @property
+    def router(self) -> str:
+        return self._process("router").address
+
+    def gateway_metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.credentials['api_key']}"),)
+
+    def router_metadata(self) -> tuple[tuple[str, str], ...]:
+        """The developer's identity signed with the mesh key, as the gateway would attach it."""
+        key = (self.home / "mesh.key").read_bytes().strip()
+        developer = identity.Identity(
+            principal=local_mesh.DEVELOPER["principal"],
+            tenant=local_mesh.DEVELOPER["tenant"],
+            roles=tuple(local_mesh.DEVELOPER["roles"]),
+            kind="user",
+        )
+        return ((identity.METADATA_KEY, identity.sign(developer, key, IDENTITY_TTL_SECONDS)),)
+
+    def start(self) -> None:
+        """Starts every process in plan order; on failure stops those already started."""
+        started: list[ManagedProcess] = []
+        try:
+            for process in self.processes:
+                process.start()
+                started.append(process)
+        except BaseException:
+            stop_all(started)
+            raise
+
+    def stop(self) -> None:
+        stop_all(self.processes)
+
+    async def install_workflow(self, channel: grpc.aio.Channel) -> None:
+        """Registers the bench agents and applies the three-step workflow, through the gateway."""
+        metadata = self.gateway_metadata()
+        registry = agent_registry_pb2_grpc.AgentRegistryServiceStub(channel)
+        for name in STEP_AGENTS:
+            await registry.RegisterAgent(
+                agent_registry_pb2.RegisterAgentRequest(
+                    endpoint=self._process(name).address, agent=name
+                ),
+                metadata=metadata,
+                timeout=30,
+            )
+        await workflow_pb2_grpc.WorkflowServiceStub(channel).CreateWorkflow(
+            workflow_pb2.CreateWorkflowRequest(source=WORKFLOW_SOURCE),
+            metadata=metadata,
+            timeout=30,
+        )
+
+
+def _without_tracing(env: dict[str, str]) -> None:
+    """Blank every OTLP endpoint (an empty value also hides one set in our own environment)."""
+    for key in env:
+        if key.endswith("_OTLP_ENDPOINT"):
+            env[key] = ""
+    env["AIRSPACE_OTLP_ENDPOINT"] = ""
+
+
+def start_all_meshes(meshes: list[BenchMesh]) -> None:
+    """Starts the meshes one after the other; all or none end up running.
+
+    Not in worker threads: children die with the thread that started them (PDEATHSIG)."""
+    started: list[BenchMesh] = []
+    try:
+        for mesh in meshes:
+            mesh.start()
+            started.append(mesh)
+    except BaseException:
+        stop_all_meshes(started)
+        raise
+
+
+def stop_all_meshes(meshes: list[BenchMesh]) -> None:
+    """Stops the meshes side by side (stopping starts nothing, so threads are safe here)."""
+    with concurrent.futures.ThreadPoolExecutor(max(1, len(meshes))) as pool:
+        for future in [pool.submit(mesh.stop) for mesh in meshes]:
+            future.result()
