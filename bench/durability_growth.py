@@ -45,6 +45,8 @@ _DONE = run_pb2.RUN_STATE_COMPLETED
 
 
 def _template(state: int) -> bytes:
+    """A stored run as bytes; each row swaps its ids into the placeholders and shares the
+    rest (the blob is only decoded, never searched)."""
     run = run_pb2.Run(
         run_id=_RUN_ID.decode(),
         name=f"runs/{_RUN_ID.decode()}",

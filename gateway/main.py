@@ -1,8 +1,10 @@
 """Starts the gateway: `python -m gateway.main` (settings: AIRSPACE_GATEWAY_*)."""
 
 from airspace.v1 import (  # noqa: F401  (imported for their descriptors, served by reflection)
+    admin_pb2,
     agent_registry_pb2,
     approval_pb2,
+    memory_pb2,
     observability_pb2,
     run_pb2,
     workflow_pb2,
@@ -18,6 +20,8 @@ ROUTED_TO_ROUTER = (
     "airspace.v1.AgentRegistryService",
     "airspace.v1.ApprovalService",
     "airspace.v1.TraceService",
+    "airspace.v1.MemoryService",
+    "airspace.v1.AdminService",
 )
 ROUTED_TO_POLICY = ("airspace.v1.AuditService",)
 

@@ -6,7 +6,9 @@ Takes proto `airspace.policy.v1.Obligation` messages (or the engine's MaskObliga
 and returns a masked copy; the input is not changed. Raises ObligationError when an
 obligation cannot be carried out exactly (unknown kind, missing path, span out of
 range, the span no longer holds the entity): the caller must then treat the check
-as DENY.
+as DENY. What "holds the entity" means depends on the mask's scope: the span is the
+entity, decodes (base64) to text holding it, or is one piece of it (only its range
+can be checked).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from policy.engine import pointer
-from policy.engine.model import MaskObligation
+from policy.engine.model import MaskObligation, MaskScope
 from policy.engine.pii.detectors import is_entity
 from policy.engine.pii.normalize import normalize
+from policy.engine.pii.scan import holds
 
 
 class ObligationError(ValueError):
@@ -103,11 +106,23 @@ def _masked(text: str, masks: list, path: str) -> str:
             raise ObligationError(f"{path!r}: span [{mask.start}, {mask.end}) is out of range")
         if mask.end > previous_start:
             raise ObligationError(f"{path!r}: overlapping spans")
-        if not is_entity(normalize(text[mask.start : mask.end]).text, mask.entity):
+        if not _still_holds(text[mask.start : mask.end], mask):
             raise ObligationError(f"{path!r}: span [{mask.start}, {mask.end}) changed")
         text = text[: mask.start] + mask.replacement + text[mask.end :]
         previous_start = mask.start
     return text
+
+
+def _still_holds(span: str, mask) -> bool:
+    try:
+        scope = MaskScope(mask.scope or MaskScope.ENTITY)  # proto enum numbers, 0 = ENTITY
+    except ValueError:
+        return False  # a scope this code does not know: it cannot check the span
+    if scope is MaskScope.FRAGMENT:
+        return True
+    if scope is MaskScope.ENCODED:
+        return holds(span, mask.entity)
+    return is_entity(normalize(span).text, mask.entity)
 
 
 def _tree_copy(value):

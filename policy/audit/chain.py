@@ -2,7 +2,9 @@
 
 Verification walks the log in sequence order and compares its end with the head
 checkpoint (count and last hash, written in the same transaction as the entries),
-so an edited, deleted, reordered or truncated entry is found.
+so an edited, deleted, reordered or truncated entry is found. It also compares the
+chain with its signed checkpoints (see signing.py), so a chain rewritten from an
+edited entry onwards, head row included, is found too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from policy.audit.signing import Checkpoint, HeadSigner
 
 GENESIS_HASH = "0" * 64
 
@@ -90,8 +94,18 @@ def seal(sequence: int, time_us: int, record: AuditRecord, previous_hash: str) -
     )
 
 
-def verify(entries: Iterable[AuditEntry], head: Head | None) -> VerifyResult:
-    """Checks `entries` (in stored sequence order) against each other and the head."""
+def verify(
+    entries: Iterable[AuditEntry],
+    head: Head | None,
+    checkpoints: Iterable[Checkpoint],
+    signer: HeadSigner,
+) -> VerifyResult:
+    """Checks `entries` (in stored sequence order) against each other, the head and the
+    signed `checkpoints` (ascending count). A problem found through a checkpoint is
+    reported at the first entry after the last checkpoint that still matched."""
+    marks = iter(checkpoints)
+    mark = next(marks, None)
+    matched = 0  # entries covered by checkpoints that matched so far
     previous, checked = GENESIS_HASH, 0
     for entry in entries:
         expected = checked + 1
@@ -115,6 +129,18 @@ def verify(entries: Iterable[AuditEntry], head: Head | None) -> VerifyResult:
         if chain_hash(previous, canonical(entry.sequence, entry.time_us, record)) != entry.hash:
             return VerifyResult(False, checked, expected, "content does not match its hash")
         previous = entry.hash
+        while mark is not None and mark.count <= checked:
+            if not signer.valid(mark):
+                problem = f"the checkpoint of entry {mark.count} is not signed with the audit key"
+                return VerifyResult(False, checked, matched + 1, problem)
+            if mark.count == checked and mark.hash != entry.hash:
+                problem = (
+                    f"entries {matched + 1}..{checked} were rewritten: the chain no longer "
+                    f"matches its signed checkpoint at entry {checked}"
+                )
+                return VerifyResult(False, checked, matched + 1, problem)
+            matched = mark.count
+            mark = next(marks, None)
     if head is None:
         if checked == 0:
             return VerifyResult(True, 0)
@@ -131,4 +157,10 @@ def verify(entries: Iterable[AuditEntry], head: Head | None) -> VerifyResult:
         return VerifyResult(
             False, checked, checked, "the last entry's hash does not match the head checkpoint"
         )
+    if mark is not None:
+        problem = f"a signed checkpoint covers {mark.count} entries but the log holds {checked}"
+        return VerifyResult(False, checked, checked + 1, problem)
+    if matched != checked:
+        problem = f"entries {matched + 1}..{checked} are not covered by a signed checkpoint"
+        return VerifyResult(False, checked, matched + 1, problem)
     return VerifyResult(True, checked)

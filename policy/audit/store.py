@@ -1,7 +1,8 @@
 """Where audit entries live: a small interface and its SQLite implementation.
 
 Entries are only ever inserted; triggers refuse UPDATE and DELETE through SQLite,
-and the hash chain exposes edits made by anyone who removes them.
+and the hash chain and its signed checkpoints expose edits made by anyone who
+removes them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlite_utils
 
 from policy.audit.chain import GENESIS_HASH, AuditEntry, AuditRecord, Head, VerifyResult, seal
 from policy.audit.chain import verify as verify_chain
+from policy.audit.signing import Checkpoint, HeadSigner
 
 
 class AuditStore(Protocol):
@@ -57,6 +59,16 @@ CREATE TABLE IF NOT EXISTS audit_head (
     count INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    count INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    time_us INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries
@@ -68,7 +80,8 @@ _COLUMNS = (
 
 
 class SqliteAuditStore:
-    def __init__(self, path: str | pathlib.Path):
+    def __init__(self, path: str | pathlib.Path, signer: HeadSigner):
+        self._signer = signer
         pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One connection used by one thread at a time (AuditLog's executor).
         self._db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
@@ -96,6 +109,11 @@ class SqliteAuditStore:
                 "ON CONFLICT (id) DO UPDATE SET count = excluded.count, hash = excluded.hash",
                 (head.count + len(entries), previous),
             )
+            signed = self._signer.sign(head.count + len(entries), previous)
+            conn.execute(
+                "INSERT INTO audit_checkpoints (count, hash, signature, time_us) VALUES (?, ?, ?, ?)",
+                (signed.count, signed.hash, signed.signature, now_us),
+            )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -121,7 +139,7 @@ class SqliteAuditStore:
         conn = self._db.conn
         conn.execute("BEGIN")  # one snapshot for the entries and the head
         try:
-            return verify_chain(self._entries(), self._head())
+            return verify_chain(self._entries(), self._head(), self._checkpoints(), self._signer)
         finally:
             conn.execute("COMMIT")
 
@@ -131,6 +149,14 @@ class SqliteAuditStore:
     def _head(self) -> Head | None:
         row = self._db.execute("SELECT count, hash FROM audit_head WHERE id = 1").fetchone()
         return Head(row[0], row[1]) if row else None
+
+    def _checkpoints(self) -> Iterator[Checkpoint]:
+        # A cursor of its own, read in step with the entries' cursor.
+        cursor = self._db.execute(
+            "SELECT count, hash, signature FROM audit_checkpoints ORDER BY count"
+        )
+        for count, digest, signature in cursor:
+            yield Checkpoint(count, digest, signature)
 
     def _entries(self) -> Iterator[AuditEntry]:
         cursor = self._db.execute(f"SELECT {_COLUMNS} FROM audit_entries ORDER BY sequence")

@@ -16,6 +16,10 @@ PERMISSION_BY_CHECKPOINT: dict[str, str] = {
     "approval.read": "approvals.read",
     "approval.decide": "approvals.decide",
     "audit.read": "audit.read",
+    "memory.read": "memory.read",
+    "memory.write": "memory.write",
+    "retention.prune": "retention.prune",
+    "token.resolve": "tokens.resolve",
 }
 
 CHECKPOINTS = frozenset(PERMISSION_BY_CHECKPOINT)

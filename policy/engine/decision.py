@@ -17,7 +17,7 @@ from policy.engine import model as m
 from policy.engine.activation import Activation
 from policy.engine.bundle import Bundle
 from policy.engine.conditions import EvaluationError
-from policy.engine.pii.masking import Masker
+from policy.engine.pii.masking import Masker, new_token, token_replacement
 from policy.engine.pii.scan import Span, scan_json
 
 log = logging.getLogger("airspace.policy.engine")
@@ -27,6 +27,7 @@ log = logging.getLogger("airspace.policy.engine")
 class _Outcome:
     findings: list[tuple[m.Verdict, m.Reason]] = dataclasses.field(default_factory=list)
     obligations: list[m.MaskObligation] = dataclasses.field(default_factory=list)
+    tokens: list[m.Tokenized] = dataclasses.field(default_factory=list)
     approver_role: str = ""
     # Tenant isolation holds even for a dry-run bundle.
     binding: bool = False
@@ -67,6 +68,7 @@ class Engine:
             bundle_version=self.bundle.version,
             dry_run=self.bundle.dry_run,
             approver_role=outcome.approver_role if verdict == m.Verdict.REQUIRE_APPROVAL else "",
+            tokens=tuple(outcome.tokens) if verdict != m.Verdict.DENY else (),
         )
 
     def _evaluate(self, check: m.CheckInput) -> _Outcome:
@@ -94,7 +96,7 @@ class Engine:
         return outcome
 
     def _apply_rules(self, check, rules, spans: list[Span], outcome: _Outcome) -> None:
-        activation = Activation(check, (span.entity for span in spans))
+        activation = Activation(check, (entity for span in spans for entity in span.entities))
         for rule in rules:
             try:
                 matched = rule.condition.evaluate(activation.values(rule.condition.variables))
@@ -112,16 +114,28 @@ class Engine:
     def _mask(self, check: m.CheckInput, spans: list[Span], outcome: _Outcome) -> None:
         masked: collections.Counter[str] = collections.Counter()
         for span in spans:
-            policy = self.bundle.pii.entities[span.entity]
-            if policy.clearance in check.clearances:
+            entities = self.bundle.pii.entities
+            # An encoded span may hold several entities: masked if any is not cleared.
+            lacking = [e for e in span.entities if entities[e].clearance not in check.clearances]
+            if not lacking:
                 continue
-            replacement = self.masker.replacement(span.entity, policy.operator, span.value)
+            entity = lacking[0]
+            operator = entities[entity].operator
+            if span.piece:
+                # The first piece of a split entity stands for it; the others disappear.
+                replacement = ""
+            elif operator is m.MaskOperator.TOKENIZE:
+                token = new_token()
+                outcome.tokens.append(m.Tokenized(token, entity, span.value))
+                replacement = token_replacement(entity, token)
+            else:
+                replacement = self.masker.replacement(entity, operator, span.value)
             outcome.obligations.append(
                 m.MaskObligation(
-                    span.path, span.start, span.end, span.entity, policy.operator, replacement
+                    span.path, span.start, span.end, entity, operator, replacement, span.scope
                 )
             )
-            masked[span.entity] += 1
+            masked[entity] += span.piece == 0
         for entity, count in sorted(masked.items()):
             clearance = self.bundle.pii.entities[entity].clearance
             message = f"{count} {entity} span(s) masked: the receiver lacks {clearance}"

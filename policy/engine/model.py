@@ -32,6 +32,15 @@ class MaskOperator(enum.StrEnum):
     REDACT = "REDACT"
     PARTIAL = "PARTIAL"
     HASH = "HASH"
+    TOKENIZE = "TOKENIZE"  # a random token that authorized principals resolve (policy/vault)
+
+
+class MaskScope(enum.IntEnum):
+    """What a masked span holds; numbered as airspace.policy.v1.MaskScope (0 means ENTITY)."""
+
+    ENTITY = 1  # the entity itself
+    FRAGMENT = 2  # one piece of an entity split across sibling strings
+    ENCODED = 3  # base64 text that holds the entity once decoded
 
 
 # Stable reason codes; rule-specific codes come from the bundle.
@@ -102,6 +111,16 @@ class MaskObligation:
     entity: str
     operator: MaskOperator
     replacement: str
+    scope: MaskScope = MaskScope.ENTITY
+
+
+@dataclasses.dataclass(frozen=True)
+class Tokenized:
+    """A value a TOKENIZE mask replaced: the caller keeps it in the token vault."""
+
+    token: str
+    entity: str
+    value: str = dataclasses.field(repr=False)  # PII in clear: never logged
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,3 +134,5 @@ class Decision:
     bundle_version: str
     dry_run: bool
     approver_role: str = ""
+    # Values behind the TOKENIZE masks of `obligations`, to store before the masks are used.
+    tokens: tuple[Tokenized, ...] = dataclasses.field(default=(), repr=False)

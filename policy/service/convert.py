@@ -10,6 +10,7 @@ from airspace.policy.v1 import policy_pb2
 from airspace.v1 import observability_pb2, run_pb2
 from policy.audit.chain import AuditEntry, VerifyResult
 from policy.engine import Bundle, CheckInput, Decision, Resource, Subject
+from policy.engine.pii.masking import TOKEN
 from services.mesh import errors
 from services.mesh.identity import Identity
 
@@ -54,6 +55,15 @@ def audit_event(request: policy_pb2.RecordAuditRequest) -> tuple[str, Subject, s
     return request.kind, subject(request.subject), request.run_id, _struct(request.details)
 
 
+def token_request(request: policy_pb2.ResolveTokenRequest) -> tuple[Subject, str, str]:
+    violations = _subject_violations(request, "subject")
+    if not TOKEN.fullmatch(request.token):
+        violations.insert(0, ("token", "must be a token like tok_ followed by 32 hex digits"))
+    if violations:
+        raise errors.InvalidArgument(_summary(violations), violations=violations)
+    return subject(request.subject), request.token, request.run_id
+
+
 def subject(message: policy_pb2.Subject) -> Subject:
     return Subject(
         principal=message.principal,
@@ -84,6 +94,7 @@ def check_response(decision: Decision) -> policy_pb2.CheckResponse:
                     entity=o.entity,
                     operator=policy_pb2.MaskOperator.Value(f"MASK_OPERATOR_{o.operator.value}"),
                     replacement=o.replacement,
+                    scope=int(o.scope),
                 )
             )
             for o in decision.obligations

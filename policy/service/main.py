@@ -5,25 +5,32 @@ from __future__ import annotations
 from airspace.policy.v1 import policy_pb2_grpc
 from airspace.v1 import observability_pb2_grpc
 from policy.audit.log import AuditLog
+from policy.audit.signing import HeadSigner
 from policy.audit.store import SqliteAuditStore
 from policy.engine import BundleError
 from policy.service.audit_servicer import AuditServicer
 from policy.service.core import PolicyCore
 from policy.service.servicer import PolicyServicer
 from policy.service.settings import ENV_PREFIX, PolicySettings
+from policy.vault.store import SqliteTokenStore
+from policy.vault.vault import TokenVault
 from services.mesh import server, settings, telemetry
 from services.mesh.server import MeshServer
 
 
 def build_server(config: PolicySettings) -> MeshServer:
-    """The policy server (PolicyService and AuditService); it closes the audit log when it
-    stops. Raises BundleError when the configured bundle is invalid."""
-    audit = AuditLog(SqliteAuditStore(config.audit_database))
-    core = PolicyCore(config.bundle_path, config.pii_hash_key(), audit)
+    """The policy server (PolicyService and AuditService); it closes the audit log and the
+    token vault when it stops. Raises BundleError when the configured bundle is invalid."""
+    audit = AuditLog(
+        SqliteAuditStore(config.audit_database, HeadSigner(config.audit_signing_key()))
+    )
+    vault = TokenVault(SqliteTokenStore(config.vault_database), config.vault_encryption_key())
+    core = PolicyCore(config.bundle_path, config.pii_hash_key(), audit, vault)
     srv = MeshServer("policy", config)
     srv.add_service(policy_pb2_grpc.add_PolicyServiceServicer_to_server, PolicyServicer(core))
     srv.add_service(observability_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer(core))
     srv.on_stop(audit.close)
+    srv.on_stop(vault.close)
     return srv
 
 

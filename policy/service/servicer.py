@@ -27,6 +27,13 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         identity.require_mesh()
         return convert.bundle_info(self._core.bundle)
 
+    async def ResolveToken(self, request, context):
+        identity.require_mesh()
+        entity, value, decision = await self._core.resolve_token(*convert.token_request(request))
+        return policy_pb2.ResolveTokenResponse(
+            value=value, entity=entity, decision_id=decision.decision_id
+        )
+
     async def ReloadBundle(self, request, context):
         caller = identity.require_mesh()
         try:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import grpc
 
 from airspace.v1 import (
+    admin_pb2_grpc,
     agent_registry_pb2_grpc,
     approval_pb2_grpc,
     observability_pb2_grpc,
@@ -119,6 +120,7 @@ class Client:
         self.approvals = approval_pb2_grpc.ApprovalServiceStub(channel)
         self.traces = observability_pb2_grpc.TraceServiceStub(channel)
         self.audit = observability_pb2_grpc.AuditServiceStub(channel)
+        self.admin = admin_pb2_grpc.AdminServiceStub(channel)
 
     def close(self) -> None:
         self._channel.close()

@@ -15,6 +15,8 @@ from services.cli import (
     args as cli_args,
 )
 from services.cli import (
+    commands_admin,
+    commands_agent_check,
     commands_approvals,
     commands_observe,
     commands_registry,
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands_registry.register(sub)
     commands_approvals.register(sub)
     commands_observe.register(sub)
+    commands_admin.register(sub)
+    commands_agent_check.register(sub)
     return parser
 
 

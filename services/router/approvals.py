@@ -10,7 +10,7 @@ from __future__ import annotations
 from airspace.state.v1 import state_pb2
 from airspace.v1 import approval_pb2, run_pb2
 from services.mesh import errors
-from services.router import metrics
+from services.router import audit, metrics
 from services.router.clients import MeshClients, call
 from services.router.executor import RunExecutor
 from services.router.guard import Guard
@@ -104,6 +104,7 @@ class Approvals:
         )
         decided = response.approval
         metrics.record_approval_decided(decided.outcome)
+        await audit.approval_decided(self._clients, decided, caller)
         await self._executor.resume(
             caller.tenant,
             decided.run_id,

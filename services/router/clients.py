@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import time
 
 import grpc
 
@@ -13,8 +15,20 @@ from airspace.trace.v1 import trace_pb2_grpc
 from services.mesh import channels, errors
 from services.router.settings import RouterSettings
 
-# Codes that mean "the callee did not get to it": safe to try again.
+log = logging.getLogger("airspace.router")
+
+# Codes that mean "the callee did not get to it", or crashed before answering: worth
+# another try. A retried write may therefore have committed already; every write the
+# router retries is idempotent or reconciled (request ids, expected sequences, leases).
 TRANSIENT = (grpc.StatusCode.UNAVAILABLE,)
+# How long a call keeps trying an unavailable service: long enough to ride out a
+# restart of the state service (a few seconds), short enough to end a request clearly.
+# A served request's own deadline ends the retries sooner.
+RETRY_SECONDS = 30.0
+_FIRST_DELAY, _MAX_DELAY = 0.05, 1.0
+# An outage fails many calls at once: say so once per method in this interval.
+_LOG_INTERVAL_SECONDS = 5.0
+_last_logged: dict[str, float] = {}
 
 
 class MeshClients:
@@ -38,15 +52,43 @@ class MeshClients:
             await channel.close()
 
 
-async def call(method, request, *, attempts: int = 6, timeout: float | None = None):
-    """Calls a mesh service, retrying while it is unavailable (restarting, say), and turns
-    its error into the matching domain error so it reaches our caller unchanged."""
-    delay, attempt = 0.1, 1
+async def call(method, request, *, retry_for: float = RETRY_SECONDS, timeout: float | None = None):
+    """Calls a mesh service, retrying with jittered exponential backoff for up to
+    `retry_for` seconds while it is unavailable (restarting, say), and turns its error
+    into the matching domain error so it reaches our caller unchanged."""
+    give_up = time.monotonic() + retry_for
+    delay, retries = _FIRST_DELAY, 0
     while True:
         try:
-            return await method(request, timeout=timeout)
+            result = await method(request, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() not in TRANSIENT or attempt >= attempts:
+            pause = delay * random.uniform(0.5, 1.0)
+            if exc.code() not in TRANSIENT or time.monotonic() + pause > give_up:
+                if retries:
+                    log.warning(
+                        "%s: gave up after %d retries: %s", _name(request), retries, exc.details()
+                    )
                 raise errors.from_rpc_error(exc) from exc
-        await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-        delay, attempt = min(delay * 2, 2.0), attempt + 1
+            if not retries and _first_in_a_while(_name(request)):
+                log.warning(
+                    "%s: service unavailable (%s); retrying for up to %.0fs",
+                    _name(request),
+                    exc.details(),
+                    retry_for,
+                )
+        else:
+            return result
+        await asyncio.sleep(pause)
+        delay, retries = min(delay * 2, _MAX_DELAY), retries + 1
+
+
+def _name(request) -> str:
+    return type(request).__name__.removesuffix("Request")
+
+
+def _first_in_a_while(name: str) -> bool:
+    now = time.monotonic()
+    if now - _last_logged.get(name, -_LOG_INTERVAL_SECONDS) < _LOG_INTERVAL_SECONDS:
+        return False
+    _last_logged[name] = now
+    return True

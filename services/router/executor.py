@@ -4,6 +4,20 @@ The router owns no data: everything a run needs is in the state service, so any
 replica holding the run's lease can execute or resume it. A run is executed in a
 task with a fresh context, so nothing of the request that started it (its
 deadline, its caller's identity) leaks into the run.
+
+Recovery: a router executes a run only while it holds the run's lease, renewed by a
+heartbeat every third of its TTL; every event it appends names the lease, so a router
+that lost it can write nothing more. Every router looks for unfinished runs whose
+lease lapsed (ListClaimableRuns) every recovery interval and resumes them: it reads
+the run again after taking the lease, replays the journal (completed steps are not
+invoked again; the step in flight is invoked again with the same idempotency key),
+and keeps the run's deadline, which counts from the run's creation. State changes
+are appended together with their events in one transaction, so a crash never leaves
+one without the other, and a resumed run never records them twice.
+
+A router that loses its lease, finds the run ended by someone else, or cannot reach
+the state service for RETRY_SECONDS stops executing the run without ending it; the
+run stays unfinished and is resumed once its lease lapses.
 """
 
 from __future__ import annotations
@@ -14,7 +28,7 @@ import logging
 import random
 import time
 
-from google.protobuf import duration_pb2, field_mask_pb2
+from google.protobuf import duration_pb2
 from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 
@@ -22,13 +36,14 @@ from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 from services.mesh import errors, telemetry
 from services.router import convert
-from services.router.clients import MeshClients, call
+from services.router.approval_gate import RunPaused
+from services.router.clients import RETRY_SECONDS, MeshClients, call
 from services.router.patterns import run_pattern
 from services.router.run_context import RunContext, RunFailure
 from services.router.run_log import RunLog, event
 from services.router.settings import RouterSettings
+from services.router.spec import validate
 from services.router.step_runner import StepRunner
-from services.router.workflow_spec import validate
 
 log = logging.getLogger("airspace.router")
 _tracer = telemetry.tracer("airspace.router")
@@ -43,6 +58,7 @@ ACTIVE_STATES = (
     run_pb2.RUN_STATE_RUNNING,
     run_pb2.RUN_STATE_WAITING_APPROVAL,
 )
+EXECUTABLE_STATES = (run_pb2.RUN_STATE_QUEUED, run_pb2.RUN_STATE_RUNNING)
 _FAILURE_CODES = {
     "POLICY_DENIED": code_pb2.PERMISSION_DENIED,
     "APPROVAL_REQUIRED": code_pb2.PERMISSION_DENIED,
@@ -102,20 +118,36 @@ class RunExecutor:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         error = status_pb2.Status(code=code_pb2.CANCELLED, message=f"canceled by {by}: {reason}")
+        # Another replica may be executing the run: its next append fails (RUN_ENDED).
         return await self._finish(
-            RunLog(self._clients, run.tenant, run.run_id),
+            RunLog(self._clients, run.tenant, run.run_id, last_sequence=run.last_event_sequence),
             run,
             run_pb2.RUN_STATE_CANCELED,
             error=error,
         )
 
+    async def resume(self, tenant: str, run_id: str, decided: run_pb2.RunEvent) -> None:
+        """Records a human decision in the run and, if the run was waiting for it, queues the
+        run again: it replays its journal up to the decision and goes on from there."""
+        run = (
+            await call(
+                self._clients.state.GetRun, state_pb2.GetRunRequest(tenant=tenant, run_id=run_id)
+            )
+        ).run
+        run_log = RunLog(self._clients, tenant, run_id)
+        await run_log.append(decided)
+        if run.state == run_pb2.RUN_STATE_WAITING_APPROVAL:
+            self.launch(
+                await self._transition(run_log, run, run_pb2.RUN_STATE_QUEUED, "approval decided")
+            )
+
     async def _recover_forever(self) -> None:
+        # A run nobody leased within a lease's time of its creation lost its creator.
+        request = state_pb2.ListClaimableRunsRequest(page_size=100)
+        request.min_age.FromNanoseconds(int(self._settings.lease_seconds * 1e9))
         while True:
             try:
-                claimable = await call(
-                    self._clients.state.ListClaimableRuns,
-                    state_pb2.ListClaimableRunsRequest(page_size=100),
-                )
+                claimable = await call(self._clients.state.ListClaimableRuns, request)
                 for run in claimable.runs:
                     self.launch(run)
             except errors.MeshError as exc:
@@ -123,11 +155,32 @@ class RunExecutor:
             await asyncio.sleep(self._settings.recovery_interval_seconds * random.uniform(0.8, 1.2))
 
     async def _execute(self, run: run_pb2.Run, parent_span_id: int) -> None:
-        if not await self._acquire(run.run_id):
+        try:
+            if not await self._acquire(run.run_id):
+                return
+        except errors.MeshError as exc:
+            log.warning("cannot take the lease of run %s: %s", run.run_id, exc.message)
             return
         heartbeat = asyncio.create_task(self._heartbeat(run.run_id, asyncio.current_task()))
-        run_log = RunLog(self._clients, run.tenant, run.run_id, lease_owner=self.owner)
+        run_log = None
         try:
+            # The run as it is now that this router holds it: the copy listed or created
+            # may be stale (another replica may have finished it meanwhile).
+            run = (
+                await call(
+                    self._clients.state.GetRun,
+                    state_pb2.GetRunRequest(tenant=run.tenant, run_id=run.run_id),
+                )
+            ).run
+            if run.state not in EXECUTABLE_STATES:
+                return  # ended, or waiting for a human: nothing to do until that changes
+            run_log = RunLog(
+                self._clients,
+                run.tenant,
+                run.run_id,
+                lease_owner=self.owner,
+                last_sequence=run.last_event_sequence,
+            )
             with _tracer.start_as_current_span(
                 f"invoke_workflow {run.workflow.name}",
                 context=trace.set_span_in_context(_parent_span(run.trace_id, parent_span_id)),
@@ -143,12 +196,18 @@ class RunExecutor:
                 await self._drive(run, run_log, span)
         except asyncio.CancelledError:
             pass  # canceled by a principal (the canceler records it) or shutting down (resumed later)
+        except errors.MeshError as exc:
+            if not _leaves_run_unfinished(exc):
+                await self._crashed(run_log, run)
+            else:
+                log.warning(
+                    "stopped executing run %s, left for recovery: %s (%s)",
+                    run.run_id,
+                    exc.message,
+                    exc.reason,
+                )
         except Exception:
-            log.exception("run %s crashed in the router", run.run_id)
-            error = status_pb2.Status(
-                code=code_pb2.INTERNAL, message="the router failed executing the run"
-            )
-            await self._finish(run_log, run, run_pb2.RUN_STATE_FAILED, error=error)
+            await self._crashed(run_log, run)
         finally:
             heartbeat.cancel()
             await self._release(run.run_id)
@@ -166,6 +225,11 @@ class RunExecutor:
                 run_pattern(ctx, self._runner, convert.to_dict(run.input)),
                 timeout=max(ctx.time_left(), 0.001),
             )
+        except RunPaused as paused:
+            run.usage.CopyFrom(ctx.usage)
+            reason = f"waiting for approval {paused.approval_id} by role {paused.role}"
+            await self._transition(run_log, run, run_pb2.RUN_STATE_WAITING_APPROVAL, reason)
+            return
         except (TimeoutError, RunFailure) as exc:
             failure = (
                 exc
@@ -223,62 +287,52 @@ class RunExecutor:
             usage=run_pb2.RunUsage(steps=len(journal.entries)),
         )
 
+    async def _crashed(self, run_log: RunLog | None, run: run_pb2.Run) -> None:
+        log.exception("run %s crashed in the router", run.run_id)
+        if run_log is None:
+            return  # it crashed before anything happened: it stays unfinished, resumed later
+        error = status_pb2.Status(
+            code=code_pb2.INTERNAL, message="the router failed executing the run"
+        )
+        try:
+            await self._finish(run_log, run, run_pb2.RUN_STATE_FAILED, error=error)
+        except errors.MeshError as exc:
+            log.warning("cannot record that run %s failed: %s", run.run_id, exc.message)
+
     async def _transition(
         self, run_log: RunLog, run: run_pb2.Run, to: int, reason: str
     ) -> run_pb2.Run:
-        await run_log.append(
-            event(
-                run_state_changed=run_pb2.RunStateChanged(
-                    **{"from": run.state, "to": to, "reason": reason}
-                )
-            )
+        changed = run_pb2.RunStateChanged(**{"from": run.state, "to": to, "reason": reason})
+        return await run_log.append_with_update(
+            event(run_state_changed=changed),
+            run=run_pb2.Run(run_id=run.run_id, state=to),
+            expected_states=ACTIVE_STATES,
         )
-        return await self._update(run, ["state"], state=to)
 
     async def _finish(
         self, run_log: RunLog, run: run_pb2.Run, to: int, *, output=None, error=None
     ) -> run_pb2.Run:
-        """Records the end of a run: events first, then the state, so a watcher that sees
-        the run end has already been sent every event."""
+        """Records the end of a run: its last events and its final state in one append,
+        so a watcher that sees the run end has already been sent every event."""
         changed = run_pb2.RunStateChanged(**{"from": run.state, "to": to})
+        ended = run_pb2.Run(run_id=run.run_id, state=to, usage=run.usage)
         if error is not None:
             changed.error.CopyFrom(error)
             changed.reason = error.message
+            ended.error.CopyFrom(error)
         events = [event(run_state_changed=changed)]
         if output is not None:
-            events.insert(0, event(run_output=run_pb2.RunOutput(output=convert.to_struct(output))))
-        await run_log.append(*events)
-        fields = {"state": to, "usage": run.usage}
-        if output is not None:
-            fields["output"] = convert.to_struct(output)
-        if error is not None:
-            fields["error"] = error
-        return await self._update(run, list(fields), **fields)
+            ended.output.CopyFrom(convert.to_struct(output))
+            events.insert(0, event(run_output=run_pb2.RunOutput(output=ended.output)))
+        return await run_log.append_with_update(*events, run=ended, expected_states=ACTIVE_STATES)
 
-    async def _update(self, run: run_pb2.Run, paths: list[str], **fields) -> run_pb2.Run:
-        changed = run_pb2.Run(run_id=run.run_id)
-        for name, value in fields.items():
-            if isinstance(value, int):
-                setattr(changed, name, value)
-            else:
-                getattr(changed, name).CopyFrom(value)
-        response = await call(
-            self._clients.state.UpdateRun,
-            state_pb2.UpdateRunRequest(
-                tenant=run.tenant,
-                run=changed,
-                update_mask=field_mask_pb2.FieldMask(paths=paths),
-                expected_states=ACTIVE_STATES,
-            ),
-        )
-        return response.run
-
-    async def _acquire(self, run_id: str) -> bool:
+    async def _acquire(self, run_id: str, retry_for: float = RETRY_SECONDS) -> bool:
         ttl = duration_pb2.Duration()
         ttl.FromNanoseconds(int(self._settings.lease_seconds * 1e9))
         response = await call(
             self._clients.state.AcquireLease,
             state_pb2.AcquireLeaseRequest(run_id=run_id, owner=self.owner, ttl=ttl),
+            retry_for=retry_for,
         )
         return response.acquired
 
@@ -287,7 +341,9 @@ class RunExecutor:
         while True:
             await asyncio.sleep(self._settings.lease_seconds / 3)
             try:
-                held = await self._acquire(run_id)
+                held = await self._acquire(run_id, retry_for=self._settings.lease_seconds / 3)
+            except errors.Unavailable:
+                continue  # the call said so already; appends fail too once the lease lapses
             except errors.MeshError as exc:
                 log.warning("lease renewal for %s failed: %s", run_id, exc.message)
                 continue
@@ -301,10 +357,22 @@ class RunExecutor:
             await call(
                 self._clients.state.ReleaseLease,
                 state_pb2.ReleaseLeaseRequest(run_id=run_id, owner=self.owner),
-                attempts=2,
+                retry_for=1.0,
             )
         except errors.MeshError as exc:
             log.warning("cannot release the lease of %s (it will expire): %s", run_id, exc.message)
+
+
+def _leaves_run_unfinished(exc: errors.MeshError) -> bool:
+    """Errors after which this router stops but the run goes on: another router holds it
+    or ended it, or the state service is out of reach (the run is resumed later)."""
+    if isinstance(exc, errors.Unavailable | errors.DeadlineExceeded):
+        return True
+    return isinstance(exc, errors.FailedPrecondition) and exc.reason in (
+        "LEASE_NOT_HELD",
+        "RUN_ENDED",
+        "RUN_STATE_MISMATCH",
+    )
 
 
 def _parent_span(trace_id_hex: str, parent_span_id: int) -> trace.NonRecordingSpan:

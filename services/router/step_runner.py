@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import json
 import random
 
 from google.protobuf import duration_pb2, struct_pb2
@@ -16,7 +18,7 @@ from airspace.policy.v1 import policy_pb2
 from airspace.state.v1 import state_pb2
 from airspace.v1 import approval_pb2, run_pb2
 from services.mesh import telemetry
-from services.router import convert, metrics, reviews
+from services.router import convert, metrics, reviews, validation
 from services.router.agent_invoker import AgentInvoker, Attempt
 from services.router.approval_gate import ApprovalGate
 from services.router.clients import call
@@ -26,6 +28,7 @@ from services.router.run_log import event
 from services.router.spec import RetryPolicy, Step
 
 _tracer = telemetry.tracer("airspace.router")
+OUTPUT_INVALID = "OUTPUT_INVALID"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +137,13 @@ class StepRunner:
         """An approver's edit replaces the output once it passes the same checks as agent output."""
         edited = convert.to_dict(approval.edited_payload)
         payload = {"text": edited.get("text", ""), "data": edited.get("data", {})}
+        invalid = validation.output_problems(step.output, payload)
+        if invalid:
+            raise RunFailure(
+                f"the edit of {approval.decided_by} is not valid output of step {step.name!r}: {invalid}",
+                OUTPUT_INVALID,
+                key,
+            )
         resource = policy_pb2.Resource(kind="agent", name=result.agent, tenant=ctx.tenant)
         judged = await self._guard.judge(
             "step.output",
@@ -150,6 +160,7 @@ class StepRunner:
         """The step's agent work, journaled: from the journal when it completed before."""
         done = ctx.journal.get(key)
         if done is not None:  # completed before a restart: never invoke it again
+            _meter_journaled(ctx, done)
             return _journaled_result(done)
         if ctx.spec.budget.max_steps and ctx.usage.steps >= ctx.spec.budget.max_steps:
             raise RunFailure(
@@ -157,6 +168,7 @@ class StepRunner:
                 "BUDGET_EXCEEDED",
                 key,
             )
+        _check_spend(ctx, key, before_step=True)
         agent_name = step.agent
         while True:
             try:
@@ -262,6 +274,20 @@ class StepRunner:
 
         produced = attempt.final or _handoff_output(attempt.handoff)
         output = convert.output_payload(produced)
+        invalid = validation.output_problems(step.output, output)
+        if invalid:
+            attempt.failure, attempt.failure_code, attempt.retryable = (
+                invalid,
+                OUTPUT_INVALID,
+                False,
+            )
+            await self._record_failure(ctx, key, step, agent_name, attempt_no, attempt, False)
+            raise RunFailure(
+                f"step {step.name!r} (agent {agent_name}) produced invalid output: {invalid}",
+                OUTPUT_INVALID,
+                key,
+                agent_name,
+            )
         judged_output = await self._guard.judge(
             "step.output",
             subject,
@@ -286,8 +312,11 @@ class StepRunner:
             )
         if review is not None:
             checkpoint.update({"review": review})
+        spent = attempt.usage.input_tokens + attempt.usage.output_tokens
+        # Kept with the step, so a replay (after a pause or a restart) meters it again.
+        checkpoint.update({"usage": {"tokens": spent, "cost_micros": attempt.usage.cost_micros}})
         ctx.usage.steps += 1
-        ctx.usage.tokens += attempt.usage.input_tokens + attempt.usage.output_tokens
+        ctx.usage.tokens += spent
         ctx.usage.cost_micros += attempt.usage.cost_micros
         await ctx.log.append(
             event(
@@ -312,6 +341,7 @@ class StepRunner:
                 )
             ],
         )
+        _check_spend(ctx, key, before_step=False)
         return StepResult(
             judged_output.payload,
             agent_name,
@@ -362,7 +392,7 @@ class StepRunner:
     async def _ask_about_actions(self, ctx, key, agent_name, pending) -> None:
         """Actions policy holds for a person: one approval each, bound to the exact action
         and arguments; the run pauses until they are decided."""
-        for action_id, (request, role) in pending.items():
+        for action_id, (request, role, binding) in pending.items():
             payload = {
                 "action_id": action_id,
                 "name": request.name,
@@ -370,7 +400,7 @@ class StepRunner:
             }
             await self.gate.decision(
                 ctx,
-                f"{key}-action-{action_id}",
+                _action_key(key, action_id, binding),
                 approval_pb2.APPROVAL_KIND_ACTION,
                 role,
                 f"{agent_name} asks to perform {request.name}: {request.reason}",
@@ -409,6 +439,10 @@ class StepRunner:
         budget = ctx.spec.budget
         if budget.max_steps:
             start.budget.steps_left = budget.max_steps - ctx.usage.steps
+        if budget.max_tokens:
+            start.budget.tokens_left = budget.max_tokens - ctx.usage.tokens
+        if budget.max_cost_micros:
+            start.budget.cost_micros_left = budget.max_cost_micros - ctx.usage.cost_micros
         start.budget.time_left.FromNanoseconds(int(max(ctx.time_left(), 0) * 1e9))
         return start
 
@@ -489,23 +523,38 @@ class StepRunner:
             run_id=ctx.run_id,
             step_key=key,
         )
-        if request.name not in start.allowed_actions and judged.allowed:
-            verdict = agent_pb2.ACTION_VERDICT_DENIED
-            reason = f"action {request.name!r} is not allowed in this step"
+        binding = _binding(request)
+        approved_before = next(
+            (
+                prior
+                for prior in start.prior_action_decisions
+                if prior.approval_id == _action_approval_id(ctx, key, request.action_id, binding)
+            ),
+            None,
+        )
+        if request.name not in start.allowed_actions:
+            # Whatever the agent was told (by a document, say), the workflow decides.
+            allowed = ", ".join(start.allowed_actions) or "none"
+            decision = _action_decision(
+                request,
+                agent_pb2.ACTION_VERDICT_DENIED,
+                f"action {request.name!r} is not allowed in this step (allowed: {allowed})",
+            )
+        elif judged.needs_approval and approved_before is not None:
+            decision = approved_before  # this action, these arguments: a person decided
         elif judged.allowed:
-            verdict, reason = agent_pb2.ACTION_VERDICT_ALLOWED, judged.explain()
+            decision = _action_decision(request, agent_pb2.ACTION_VERDICT_ALLOWED, judged.explain())
         elif judged.needs_approval:
-            verdict, reason = agent_pb2.ACTION_VERDICT_PENDING_APPROVAL, judged.explain()
+            decision = _action_decision(
+                request, agent_pb2.ACTION_VERDICT_PENDING_APPROVAL, judged.explain()
+            )
             masked = agent_pb2.ActionRequest(
                 action_id=request.action_id, name=request.name, reason=request.reason
             )
             masked.arguments.update(judged.payload.get("arguments", {}))
-            pending[request.action_id] = (masked, judged.approver_role or "approver")
+            pending[request.action_id] = (masked, judged.approver_role or "approver", binding)
         else:
-            verdict, reason = agent_pb2.ACTION_VERDICT_DENIED, judged.explain()
-        decision = agent_pb2.ActionDecision(
-            action_id=request.action_id, verdict=verdict, reason=reason
-        )
+            decision = _action_decision(request, agent_pb2.ACTION_VERDICT_DENIED, judged.explain())
         masked_request = agent_pb2.ActionRequest(
             action_id=request.action_id, name=request.name, reason=request.reason
         )
@@ -559,6 +608,51 @@ async def _enforce(ctx: RunContext, key: str, agent_name: str, judgement: Judgem
     if judgement.allowed or judgement.needs_approval:  # a person decides: see reviews.py
         return
     raise RunFailure(f"policy refused the step: {judgement.explain()}", "POLICY_DENIED", key, "")
+
+
+def _action_decision(request: agent_pb2.ActionRequest, verdict: int, reason: str):
+    return agent_pb2.ActionDecision(action_id=request.action_id, verdict=verdict, reason=reason)
+
+
+def _binding(request: agent_pb2.ActionRequest) -> str:
+    """Digest of the exact action and arguments an approval is for, so a request with other
+    arguments never finds it. Unkeyed: whoever sees an approval may read the run's data."""
+    exact = {"name": request.name, "arguments": convert.to_dict(request.arguments)}
+    canonical = json.dumps(exact, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _action_key(key: str, action_id: str, binding: str) -> str:
+    return f"{key}-action-{action_id}-{binding}"
+
+
+def _action_approval_id(ctx: RunContext, key: str, action_id: str, binding: str) -> str:
+    return f"{ctx.run_id}-{_action_key(key, action_id, binding)}"  # as ApprovalGate names it
+
+
+def _check_spend(ctx: RunContext, key: str, *, before_step: bool) -> None:
+    """Ends the run once the tokens or cost its agents reported pass the run's budget (or,
+    before a step, leave nothing for it)."""
+    budget, usage = ctx.spec.budget, ctx.usage
+    for spent, limit, unit, field in (
+        (usage.tokens, budget.max_tokens, "tokens", "max_tokens"),
+        (usage.cost_micros, budget.max_cost_micros, "micro-units of cost", "max_cost_micros"),
+    ):
+        if limit and (spent > limit or (before_step and spent == limit)):
+            share = "over" if spent > limit else "all of"
+            raise RunFailure(
+                f"the run's agents reported {spent} {unit}, {share} its budget of {limit} "
+                f"(budget.{field})",
+                "BUDGET_EXCEEDED",
+                key,
+            )
+
+
+def _meter_journaled(ctx: RunContext, entry: state_pb2.JournalEntry) -> None:
+    """Adds what a step completed before a replay spent (its steps are counted already)."""
+    usage = convert.to_dict(entry.checkpoint).get("usage", {})
+    ctx.usage.tokens += int(usage.get("tokens", 0))
+    ctx.usage.cost_micros += int(usage.get("cost_micros", 0))
 
 
 def _with_payload(final: agent_pb2.FinalOutput, payload: dict) -> agent_pb2.FinalOutput:

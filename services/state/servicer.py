@@ -12,7 +12,7 @@ from airspace.state.v1 import state_pb2, state_pb2_grpc
 from airspace.v1 import approval_pb2, run_pb2
 from services.mesh import errors, identity
 from services.state import records, validation
-from services.state.store import Decision, StateStore
+from services.state.store import Decision, RunChange, StateStore
 from services.state.watch import watch_events
 
 
@@ -76,28 +76,10 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         return state_pb2.ListRunsResponse(runs=page.items, next_page_token=page.next_page_token)
 
     async def UpdateRun(self, request, context):
-        validation.require(
-            ("tenant", request.tenant),
-            ("run.run_id", request.run.run_id),
-            ("update_mask", request.update_mask.paths),
-        )
-        for index, path in enumerate(request.update_mask.paths):
-            if path not in records.RUN_UPDATE_FIELDS:
-                raise errors.InvalidArgument(
-                    f"run field {path!r} cannot be updated; allowed: "
-                    + ", ".join(sorted(records.RUN_UPDATE_FIELDS)),
-                    field=f"update_mask.paths[{index}]",
-                )
-        if "state" in request.update_mask.paths:
-            validation.require(("run.state", request.run.state))
-            validation.known_enum(run_pb2.RunState, request.run.state, "run.state")
-        for index, state in enumerate(request.expected_states):
-            validation.known_enum(run_pb2.RunState, state, f"expected_states[{index}]")
+        validation.require(("tenant", request.tenant), ("run.run_id", request.run.run_id))
+        change = _run_change(request.run, request.update_mask, request.expected_states, "")
         run = await self._store.update_run(
-            request.tenant,
-            request.run,
-            list(request.update_mask.paths),
-            set(request.expected_states),
+            request.tenant, change.patch, change.fields, change.expected_states
         )
         return state_pb2.UpdateRunResponse(run=run)
 
@@ -114,7 +96,18 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
                 )
         for index, entry in enumerate(request.journal_entries):
             validation.require((f"journal_entries[{index}].step_key", entry.step_key))
-        last_sequence = await self._store.append_events(
+        change = None
+        if request.HasField("run_update"):
+            update = request.run_update
+            if update.run.run_id and update.run.run_id != request.run_id:
+                raise errors.InvalidArgument(
+                    f"run_update is for run {update.run.run_id!r}, not {request.run_id!r}",
+                    field="run_update.run.run_id",
+                )
+            change = _run_change(
+                update.run, update.update_mask, update.expected_states, "run_update."
+            )
+        appended = await self._store.append_events(
             request.tenant,
             request.run_id,
             request.events,
@@ -125,8 +118,11 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
                 else None
             ),
             lease_owner=request.lease_owner,
+            change=change,
         )
-        return state_pb2.AppendEventsResponse(last_sequence=last_sequence)
+        return state_pb2.AppendEventsResponse(
+            last_sequence=appended.last_sequence, run=appended.run
+        )
 
     async def ListEvents(self, request, context):
         validation.require(("tenant", request.tenant), ("run_id", request.run_id))
@@ -155,6 +151,23 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         validation.require(("tenant", request.tenant), ("run_id", request.run_id))
         entries = await self._store.get_journal(request.tenant, request.run_id)
         return state_pb2.GetJournalResponse(entries=entries)
+
+    async def PruneRuns(self, request, context):
+        validation.require(
+            ("tenant", request.tenant), ("finished_before", request.HasField("finished_before"))
+        )
+        pruned = await self._store.prune_runs(
+            request.tenant,
+            request.finished_before.ToMicroseconds(),
+            validate_only=request.validate_only,
+            limit=validation.page_size(request.page_size, default=1000, maximum=5000),
+        )
+        return state_pb2.PruneRunsResponse(
+            pruned_runs=pruned.runs,
+            deleted_events=pruned.events,
+            deleted_journal_entries=pruned.journal_entries,
+            more=pruned.more,
+        )
 
     # Workflows ------------------------------------------------------------
 
@@ -289,6 +302,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             ttl_seconds=(
                 validation.positive_seconds(request.ttl, "ttl") if request.HasField("ttl") else None
             ),
+            request_id=request.request_id,
         )
         return state_pb2.PutMemoryResponse(entry=entry)
 
@@ -336,9 +350,30 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
 
     async def ListClaimableRuns(self, request, context):
         limit = validation.page_size(request.page_size, default=100, maximum=1000)
+        min_age = request.min_age.ToTimedelta().total_seconds()
+        if min_age < 0:
+            raise errors.InvalidArgument("min_age must not be negative", field="min_age")
         return state_pb2.ListClaimableRunsResponse(
-            runs=await self._store.list_claimable_runs(limit)
+            runs=await self._store.list_claimable_runs(limit, min_age)
         )
+
+
+def _run_change(run, update_mask, expected_states, prefix: str) -> RunChange:
+    """A checked run change; `prefix` locates its fields in the request."""
+    validation.require((f"{prefix}update_mask", update_mask.paths))
+    for index, path in enumerate(update_mask.paths):
+        if path not in records.RUN_UPDATE_FIELDS:
+            raise errors.InvalidArgument(
+                f"run field {path!r} cannot be updated; allowed: "
+                + ", ".join(sorted(records.RUN_UPDATE_FIELDS)),
+                field=f"{prefix}update_mask.paths[{index}]",
+            )
+    if "state" in update_mask.paths:
+        validation.require((f"{prefix}run.state", run.state))
+        validation.known_enum(run_pb2.RunState, run.state, f"{prefix}run.state")
+    for index, state in enumerate(expected_states):
+        validation.known_enum(run_pb2.RunState, state, f"{prefix}expected_states[{index}]")
+    return RunChange(run, list(update_mask.paths), set(expected_states))
 
 
 def _check_cursor(after_sequence: int) -> None:

@@ -11,7 +11,12 @@ import sqlite3
 
 import sqlite_utils
 
+from airspace.v1 import run_pb2
+from services.state import records
+
 BUSY_TIMEOUT_MS = 5000
+# Inlined in SQL (not bound) so the partial index below can serve the query.
+ACTIVE_STATES_SQL = ", ".join(str(state) for state in records.CLAIMABLE_RUN_STATES)
 
 
 def connect(path: str | pathlib.Path) -> sqlite_utils.Database:
@@ -50,17 +55,31 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "state": integer,
             "create_us": integer,
             "last_sequence": integer,
+            # When the run ended, and when its payloads were pruned (NULL: not yet).
+            "end_us": integer,
+            "prune_us": integer,
             "data": blob,
         },
         pk="run_id",
         not_null=["tenant", "request_id", "state", "create_us", "last_sequence", "data"],
         if_not_exists=True,
     )
+    _add_missing_columns(db, "runs", {"end_us": integer, "prune_us": integer})
     # ListRuns (newest first, keyset paging) and CreateRun idempotency.
     db["runs"].create_index(["tenant", "create_us", "run_id"], if_not_exists=True)
     db["runs"].create_index(["tenant", "request_id"], unique=True, if_not_exists=True)
-    # ListClaimableRuns scans unfinished runs oldest first.
-    db["runs"].create_index(["state", "create_us"], if_not_exists=True)
+    # ListClaimableRuns walks unfinished runs oldest first; the index holds only those,
+    # so its cost follows the number of active runs, not the history.
+    db.execute("DROP INDEX IF EXISTS idx_runs_state_create_us")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS runs_active ON runs (create_us, run_id)"
+        f" WHERE state IN ({ACTIVE_STATES_SQL})"
+    )
+    # PruneRuns finds ended, unpruned runs of a tenant by end time.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS runs_prunable ON runs (tenant, end_us)"
+        " WHERE end_us IS NOT NULL AND prune_us IS NULL"
+    )
 
     db["events"].create(
         {"run_id": text, "sequence": integer, "data": blob},
@@ -120,15 +139,37 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "key": text,
             "version": integer,
             "expire_us": integer,
+            # request_id of the last write, so its retry is recognized.
+            "request_id": text,
             "data": blob,
         },
         pk=("tenant", "namespace", "key"),
         not_null=["version", "data"],
         if_not_exists=True,
     )
+    _add_missing_columns(db, "memory", {"request_id": text})
     db["leases"].create(
         {"run_id": text, "owner": text, "expire_us": integer},
         pk="run_id",
         not_null=["owner", "expire_us"],
         if_not_exists=True,
     )
+
+
+def _add_missing_columns(db: sqlite_utils.Database, table: str, columns: dict) -> None:
+    """Brings a database made by an earlier version up to date."""
+    existing = db[table].columns_dict
+    for name, kind in columns.items():
+        if name not in existing:
+            db[table].add_column(name, kind)
+            if (table, name) == ("runs", "end_us"):
+                _backfill_end_times(db)
+
+
+def _backfill_end_times(db: sqlite_utils.Database) -> None:
+    terminal = ", ".join(str(state) for state in records.TERMINAL_RUN_STATES)
+    rows = db.execute(f"SELECT run_id, data FROM runs WHERE state IN ({terminal})").fetchall()
+    for run_id, data in rows:
+        run = run_pb2.Run.FromString(data)
+        end = run.end_time if run.HasField("end_time") else run.update_time
+        db.execute("UPDATE runs SET end_us = ? WHERE run_id = ?", (end.ToMicroseconds(), run_id))

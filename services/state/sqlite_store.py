@@ -2,6 +2,14 @@
 
 Every check-then-write runs whole inside the single writer thread (sqlite_access),
 so checks and writes are atomic without row locks; reads use their own connections.
+
+Durability: synchronous=FULL. A write is acknowledged only after its transaction's
+WAL frames were fsynced, so an acknowledged write survives a killed process and a
+power loss. WAL's usual NORMAL fsyncs only at checkpoints: a power loss could drop
+the last acknowledged commits, and a router would then re-run a step it was told was
+journaled, or lose a run it was told exists. The price, one fsync per commit, is
+shared by every write in a group commit (sqlite_access.BatchWriter), so it is paid
+per batch, not per write.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from services.mesh import errors
 from services.state import paging, records, sqlite_schema
 from services.state.run_signals import RunSignals
 from services.state.sqlite_access import BatchWriter, ReaderPool
-from services.state.store import Decision, EventPage, Lease, Page
+from services.state.store import Appended, Decision, EventPage, Lease, Page, Pruned, RunChange
 
 Db = sqlite_utils.Database
 _CLOSED_APPROVAL_STATES = (approval_pb2.APPROVAL_STATE_DECIDED, approval_pb2.APPROVAL_STATE_EXPIRED)
@@ -73,7 +81,7 @@ class SqliteStateStore:
                 stored.end_time.CopyFrom(records.timestamp(now))
             db.execute(
                 "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
-                " last_sequence, data) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+                " last_sequence, end_us, data) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
                 (
                     run.run_id,
                     run.tenant,
@@ -81,6 +89,7 @@ class SqliteStateStore:
                     run.workflow.name,
                     stored.state,
                     now,
+                    _end_micros(stored),
                     stored.SerializeToString(),
                 ),
             )
@@ -121,23 +130,10 @@ class SqliteStateStore:
         fields: Sequence[str],
         expected_states: Collection[int],
     ) -> run_pb2.Run:
-        def update(db: Db) -> run_pb2.Run:
-            stored = _load_run(db, tenant, patch.run_id)
-            if expected_states and stored.state not in expected_states:
-                raise errors.FailedPrecondition(
-                    f"run {patch.run_id!r} is {run_pb2.RunState.Name(stored.state)}, not one of "
-                    + ", ".join(run_pb2.RunState.Name(s) for s in sorted(expected_states)),
-                    reason="RUN_STATE_MISMATCH",
-                    metadata={"state": run_pb2.RunState.Name(stored.state)},
-                )
-            updated = records.apply_run_update(stored, patch, fields, self._now())
-            db.execute(
-                "UPDATE runs SET state = ?, data = ? WHERE run_id = ?",
-                (updated.state, updated.SerializeToString(), patch.run_id),
-            )
-            return updated
-
-        updated = await self._writer.submit(update)
+        change = RunChange(patch, fields, expected_states)
+        updated = await self._writer.submit(
+            lambda db: _change_run(db, tenant, patch.run_id, change, self._now())
+        )
         self._signals.notify(patch.run_id)
         return updated
 
@@ -150,10 +146,11 @@ class SqliteStateStore:
         *,
         expected_last_sequence: int | None,
         lease_owner: str,
-    ) -> int:
-        def append(db: Db) -> int:
+        change: RunChange | None = None,
+    ) -> Appended:
+        def append(db: Db) -> Appended:
             now = self._now()
-            last = _last_sequence(db, tenant, run_id)
+            state, last, _ = _position(db, tenant, run_id)
             if lease_owner:
                 _check_lease_held(db, run_id, lease_owner, now)
             if expected_last_sequence is not None and expected_last_sequence != last:
@@ -161,6 +158,12 @@ class SqliteStateStore:
                     f"run {run_id!r} is at sequence {last}, not {expected_last_sequence}",
                     reason="SEQUENCE_MISMATCH",
                     metadata={"last_sequence": str(last)},
+                )
+            if state in records.TERMINAL_RUN_STATES:
+                raise errors.FailedPrecondition(
+                    f"run {run_id!r} has ended ({run_pb2.RunState.Name(state)})",
+                    reason="RUN_ENDED",
+                    metadata={"state": run_pb2.RunState.Name(state)},
                 )
             _check_new_step_keys(db, run_id, [entry.step_key for entry in journal_entries])
             rows = []
@@ -187,22 +190,23 @@ class SqliteStateStore:
             )
             new_last = last + len(events)
             db.execute("UPDATE runs SET last_sequence = ? WHERE run_id = ?", (new_last, run_id))
-            return new_last
+            if change is None:
+                return Appended(new_last)
+            updated = _change_run(db, tenant, run_id, change, now)
+            updated.last_event_sequence = new_last
+            return Appended(new_last, updated)
 
-        last_sequence = await self._writer.submit(append)
+        appended = await self._writer.submit(append)
         self._signals.notify(run_id)
-        return last_sequence
+        return appended
 
     async def list_events(
         self, tenant: str, run_id: str, *, after_sequence: int, limit: int
     ) -> EventPage:
         def list_(db: Db) -> EventPage:
-            row = db.execute(
-                "SELECT state, last_sequence FROM runs WHERE run_id = ? AND tenant = ?",
-                (run_id, tenant),
-            ).fetchone()
-            if row is None:
-                raise _run_not_found(run_id)
+            state, last, pruned = _position(db, tenant, run_id)
+            if pruned and after_sequence < last:
+                raise _pruned(run_id, pruned)
             rows = db.execute(
                 "SELECT data FROM events WHERE run_id = ? AND sequence > ?"
                 " ORDER BY sequence LIMIT ?",
@@ -210,8 +214,8 @@ class SqliteStateStore:
             ).fetchall()
             return EventPage(
                 events=[run_pb2.RunEvent.FromString(data) for (data,) in rows],
-                run_ended=row[0] in records.TERMINAL_RUN_STATES,
-                last_sequence=row[1],
+                run_ended=state in records.TERMINAL_RUN_STATES,
+                last_sequence=last,
             )
 
         return await self._readers.run(list_)
@@ -221,13 +225,57 @@ class SqliteStateStore:
 
     async def get_journal(self, tenant: str, run_id: str) -> list[state_pb2.JournalEntry]:
         def read(db: Db) -> list[state_pb2.JournalEntry]:
-            _last_sequence(db, tenant, run_id)
+            pruned = _position(db, tenant, run_id)[2]
+            if pruned:
+                raise _pruned(run_id, pruned)
             rows = db.execute(
                 "SELECT data FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
             ).fetchall()
             return [state_pb2.JournalEntry.FromString(data) for (data,) in rows]
 
         return await self._readers.run(read)
+
+    async def prune_runs(
+        self, tenant: str, finished_before_micros: int, *, validate_only: bool, limit: int
+    ) -> Pruned:
+        prunable = (
+            "FROM runs WHERE tenant = ? AND end_us IS NOT NULL AND end_us < ? AND prune_us IS NULL"
+        )
+        args = (tenant, finished_before_micros)
+
+        def count(db: Db) -> Pruned:
+            runs, events = db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(last_sequence), 0) {prunable}", args
+            ).fetchone()
+            (journal,) = db.execute(
+                f"SELECT COUNT(*) FROM journal WHERE run_id IN (SELECT run_id {prunable})", args
+            ).fetchone()
+            return Pruned(runs, events, journal)
+
+        def prune(db: Db) -> Pruned:
+            rows = db.execute(
+                f"SELECT run_id, data {prunable} ORDER BY end_us LIMIT ?", (*args, limit + 1)
+            ).fetchall()
+            now, events, journal = self._now(), 0, 0
+            for run_id, data in rows[:limit]:
+                events += db.execute("DELETE FROM events WHERE run_id = ?", (run_id,)).rowcount
+                journal += db.execute("DELETE FROM journal WHERE run_id = ?", (run_id,)).rowcount
+                db.execute(
+                    "DELETE FROM memory WHERE tenant = ? AND namespace = ?",
+                    (tenant, f"run/{run_id}"),
+                )
+                run = run_pb2.Run.FromString(data)
+                run.ClearField("input")
+                run.ClearField("output")
+                db.execute(
+                    "UPDATE runs SET prune_us = ?, data = ? WHERE run_id = ?",
+                    (now, run.SerializeToString(), run_id),
+                )
+            return Pruned(min(len(rows), limit), events, journal, more=len(rows) > limit)
+
+        if validate_only:
+            return await self._readers.run(count)
+        return await self._writer.submit(prune)
 
     # Workflows ------------------------------------------------------------
 
@@ -369,7 +417,7 @@ class SqliteStateStore:
             existing = _find_approval(db, approval.tenant, approval.approval_id)
             if existing is not None:
                 return existing
-            _last_sequence(db, approval.tenant, approval.run_id)
+            _position(db, approval.tenant, approval.run_id)
             now = self._now()
             stored = approval_pb2.Approval()
             stored.CopyFrom(approval)
@@ -501,10 +549,13 @@ class SqliteStateStore:
         *,
         expected_version: int | None,
         ttl_seconds: float | None,
+        request_id: str = "",
     ) -> state_pb2.MemoryEntry:
         def put(db: Db) -> state_pb2.MemoryEntry:
             now = self._now()
             row = _memory_row(db, tenant, namespace, key)
+            if request_id and row is not None and row[3] == request_id:
+                return state_pb2.MemoryEntry.FromString(row[2])  # a retry of the last write
             _check_memory_version(
                 namespace, key, row[0] if _is_live(row, now) else 0, expected_version
             )
@@ -520,9 +571,17 @@ class SqliteStateStore:
                 expire = now + records.micros(ttl_seconds)
                 entry.expire_time.CopyFrom(records.timestamp(expire))
             db.execute(
-                "INSERT OR REPLACE INTO memory (tenant, namespace, key, version, expire_us, data)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (tenant, namespace, key, entry.version, expire, entry.SerializeToString()),
+                "INSERT OR REPLACE INTO memory (tenant, namespace, key, version, expire_us,"
+                " request_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    tenant,
+                    namespace,
+                    key,
+                    entry.version,
+                    expire,
+                    request_id or None,
+                    entry.SerializeToString(),
+                ),
             )
             return entry
 
@@ -599,16 +658,18 @@ class SqliteStateStore:
             )
         )
 
-    async def list_claimable_runs(self, limit: int) -> list[run_pb2.Run]:
+    async def list_claimable_runs(
+        self, limit: int, min_age_seconds: float = 0.0
+    ) -> list[run_pb2.Run]:
         def list_(db: Db) -> list[run_pb2.Run]:
-            states = records.CLAIMABLE_RUN_STATES
+            now = self._now()
             rows = db.execute(
-                "SELECT r.data, r.last_sequence FROM runs AS r"
+                "SELECT r.data, r.last_sequence FROM runs AS r INDEXED BY runs_active"
                 " LEFT JOIN leases AS l ON l.run_id = r.run_id"
-                f" WHERE r.state IN ({', '.join('?' * len(states))})"
-                " AND (l.run_id IS NULL OR l.expire_us <= ?)"
+                f" WHERE r.state IN ({sqlite_schema.ACTIVE_STATES_SQL})"
+                " AND ((l.run_id IS NULL AND r.create_us <= ?) OR l.expire_us <= ?)"
                 " ORDER BY r.create_us, r.run_id LIMIT ?",
-                (*states, self._now(), limit),
+                (now - records.micros(min_age_seconds), now, limit),
             ).fetchall()
             return [_run(row) for row in rows]
 
@@ -651,14 +712,44 @@ def _load_run(db: Db, tenant: str, run_id: str) -> run_pb2.Run:
     return _run(row)
 
 
-def _last_sequence(db: Db, tenant: str, run_id: str) -> int:
-    """The run's last sequence; NOT_FOUND when the tenant has no such run."""
+def _position(db: Db, tenant: str, run_id: str) -> tuple[int, int, int | None]:
+    """The run's (state, last sequence, prune time); NOT_FOUND when the tenant has no such run."""
     row = db.execute(
-        "SELECT last_sequence FROM runs WHERE run_id = ? AND tenant = ?", (run_id, tenant)
+        "SELECT state, last_sequence, prune_us FROM runs WHERE run_id = ? AND tenant = ?",
+        (run_id, tenant),
     ).fetchone()
     if row is None:
         raise _run_not_found(run_id)
-    return row[0]
+    return row
+
+
+def _change_run(db: Db, tenant: str, run_id: str, change: RunChange, now: int) -> run_pb2.Run:
+    stored = _load_run(db, tenant, run_id)
+    if change.expected_states and stored.state not in change.expected_states:
+        raise errors.FailedPrecondition(
+            f"run {run_id!r} is {run_pb2.RunState.Name(stored.state)}, not one of "
+            + ", ".join(run_pb2.RunState.Name(s) for s in sorted(change.expected_states)),
+            reason="RUN_STATE_MISMATCH",
+            metadata={"state": run_pb2.RunState.Name(stored.state)},
+        )
+    updated = records.apply_run_update(stored, change.patch, change.fields, now)
+    db.execute(
+        "UPDATE runs SET state = ?, end_us = ?, data = ? WHERE run_id = ?",
+        (updated.state, _end_micros(updated), updated.SerializeToString(), run_id),
+    )
+    return updated
+
+
+def _end_micros(run: run_pb2.Run) -> int | None:
+    ended = run.state in records.TERMINAL_RUN_STATES and run.HasField("end_time")
+    return run.end_time.ToMicroseconds() if ended else None
+
+
+def _pruned(run_id: str, pruned_micros: int) -> errors.FailedPrecondition:
+    when = records.timestamp(pruned_micros).ToJsonString()
+    return errors.FailedPrecondition(
+        f"the events and journal of run {run_id!r} were pruned at {when}", reason="RUN_PRUNED"
+    )
 
 
 def _check_lease_held(db: Db, run_id: str, owner: str, now: int) -> None:
@@ -702,10 +793,10 @@ def _approval_not_found(approval_id: str) -> errors.NotFound:
 
 
 def _memory_row(db: Db, tenant: str, namespace: str, key: str):
-    """(version, expire_us, data) of a stored entry, expired or not, or None."""
+    """(version, expire_us, data, request_id) of a stored entry, expired or not, or None."""
     return db.execute(
-        "SELECT version, expire_us, data FROM memory WHERE tenant = ? AND namespace = ?"
-        " AND key = ?",
+        "SELECT version, expire_us, data, request_id FROM memory WHERE tenant = ?"
+        " AND namespace = ? AND key = ?",
         (tenant, namespace, key),
     ).fetchone()
 

@@ -39,6 +39,32 @@ class EventPage:
 
 
 @dataclasses.dataclass(frozen=True)
+class RunChange:
+    """New values for some of a run's fields (records.RUN_UPDATE_FIELDS)."""
+
+    patch: run_pb2.Run
+    fields: Sequence[str]
+    # When not empty, the change only applies to a run in one of these states.
+    expected_states: Collection[int] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Appended:
+    last_sequence: int
+    # The run after the change given with the events, when one was.
+    run: run_pb2.Run | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Pruned:
+    runs: int
+    events: int
+    journal_entries: int
+    # More runs match than one call pruned.
+    more: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class Decision:
     outcome: run_pb2.ApprovalOutcome
     decided_by: str
@@ -84,17 +110,28 @@ class StateStore(Protocol):
         *,
         expected_last_sequence: int | None,
         lease_owner: str,
-    ) -> int:
-        """Appends atomically with the next gap-free sequences; returns the last one."""
+        change: RunChange | None = None,
+    ) -> Appended:
+        """Appends atomically with the next gap-free sequences, and applies `change` to
+        the run in the same transaction. Checks, in order: the lease (FAILED_PRECONDITION
+        LEASE_NOT_HELD), expected_last_sequence (ABORTED SEQUENCE_MISMATCH), that the run
+        has not ended (FAILED_PRECONDITION RUN_ENDED), new step keys (ALREADY_EXISTS)."""
 
     async def list_events(
         self, tenant: str, run_id: str, *, after_sequence: int, limit: int
-    ) -> EventPage: ...
+    ) -> EventPage:
+        """FAILED_PRECONDITION RUN_PRUNED when pruned events lie after the cursor."""
 
     def subscribe(self, run_id: str) -> AbstractContextManager[asyncio.Event]:
         """An event set whenever the run's events or state may have changed."""
 
     async def get_journal(self, tenant: str, run_id: str) -> list[state_pb2.JournalEntry]: ...
+
+    async def prune_runs(
+        self, tenant: str, finished_before_micros: int, *, validate_only: bool, limit: int
+    ) -> Pruned:
+        """Deletes the events, journal, input, output and run memory of up to `limit` runs
+        that ended before the time, oldest end first; validate_only counts every match."""
 
     # Workflows: immutable versions.
     async def put_workflow(
@@ -156,7 +193,9 @@ class StateStore(Protocol):
         *,
         expected_version: int | None,
         ttl_seconds: float | None,
-    ) -> state_pb2.MemoryEntry: ...
+        request_id: str = "",
+    ) -> state_pb2.MemoryEntry:
+        """A request_id equal to the entry's last write returns that entry (a retry)."""
 
     async def delete_memory(
         self, tenant: str, namespace: str, key: str, *, expected_version: int | None
@@ -171,7 +210,10 @@ class StateStore(Protocol):
 
     async def release_lease(self, run_id: str, owner: str) -> None: ...
 
-    async def list_claimable_runs(self, limit: int) -> list[run_pb2.Run]:
-        """QUEUED or RUNNING runs without a live lease, oldest first."""
+    async def list_claimable_runs(
+        self, limit: int, min_age_seconds: float = 0.0
+    ) -> list[run_pb2.Run]:
+        """QUEUED or RUNNING runs whose lease expired, or without a lease and created at
+        least min_age_seconds ago; oldest first."""
 
     async def close(self) -> None: ...

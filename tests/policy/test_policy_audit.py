@@ -6,16 +6,21 @@ drop the append-only triggers, then edit, delete, reorder or truncate."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 
 import pytest
 from policy_helpers import HASH_KEY, check, engine_for, user
 
+from policy.audit import chain
 from policy.audit.chain import AuditRecord
 from policy.audit.log import AuditLog
 from policy.audit.records import decision_record, masked_details
+from policy.audit.signing import HeadSigner
 from policy.audit.store import SqliteAuditStore
 from policy.engine import Masker
+
+SIGNER = HeadSigner(b"policy-tests-audit-checkpoint-key")
 
 
 @pytest.fixture
@@ -25,7 +30,7 @@ def db_path(tmp_path):
 
 @pytest.fixture
 def store(db_path):
-    opened = SqliteAuditStore(db_path)
+    opened = SqliteAuditStore(db_path, SIGNER)
     opened.append(
         [
             AuditRecord("run.state_changed", "acme", f"user:{n}", run_id=f"r-{n}", details={"n": n})
@@ -86,7 +91,7 @@ def test_tampering_is_found(store, db_path, statements, bad, problem):
 
 
 def test_appends_continue_the_chain_after_reopening(store, db_path):
-    reopened = SqliteAuditStore(db_path)
+    reopened = SqliteAuditStore(db_path, SIGNER)
     (entry,) = reopened.append([AuditRecord("approval.decided", "acme", "user:bo")])
     assert entry.sequence == 6
     assert reopened.verify().ok
@@ -94,7 +99,7 @@ def test_appends_continue_the_chain_after_reopening(store, db_path):
 
 
 async def test_concurrent_appends_are_group_committed_into_one_chain(db_path):
-    log = AuditLog(SqliteAuditStore(db_path))
+    log = AuditLog(SqliteAuditStore(db_path, SIGNER))
     entries = await asyncio.gather(
         *(log.append(AuditRecord("policy.decision", "acme", f"user:{n}")) for n in range(50))
     )
@@ -127,3 +132,97 @@ def test_details_are_masked_in_values_and_member_names():
     (key,) = masked["by"]
     assert key.startswith("[EMAIL:hmac:")
     assert masked["by"][key][0].startswith("call [PHONE:hmac:") and masked["ok"] == "fine"
+
+
+def rewrite_chain(db_path, sequence: int, details: dict) -> None:
+    """What an attacker with file access but not the key does: edit one entry, then recompute
+    every hash after it and the head row, so the chain itself is consistent again."""
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute(
+            "SELECT sequence, time_us, kind, tenant, principal, run_id, decision_id, details, hash"
+            " FROM audit_entries ORDER BY sequence"
+        ).fetchall()
+    statements, previous = [], chain.GENESIS_HASH
+    for seq, time_us, kind, tenant, principal, run_id, decision_id, stored, digest in rows:
+        if seq < sequence:
+            previous = digest
+            continue
+        content = details if seq == sequence else json.loads(stored)
+        record = AuditRecord(kind, tenant, principal, run_id, decision_id, content)
+        entry = chain.seal(seq, time_us, record, previous)
+        previous = entry.hash
+        statements.append(
+            f"UPDATE audit_entries SET details = '{json.dumps(content)}',"
+            f" previous_hash = '{entry.previous_hash}', hash = '{entry.hash}' WHERE sequence = {seq}"
+        )
+    statements.append(f"UPDATE audit_head SET hash = '{previous}'")
+    tamper(db_path, *statements)
+
+
+@pytest.fixture
+def signed_one_by_one(db_path):
+    """Five entries appended one at a time: one signed checkpoint each."""
+    opened = SqliteAuditStore(db_path, SIGNER)
+    for n in range(5):
+        opened.append([AuditRecord("run.state_changed", "acme", f"user:{n}", details={"n": n})])
+    yield opened
+    opened.close()
+
+
+def test_a_chain_rewritten_with_its_head_is_found_at_the_first_rewritten_entry(
+    signed_one_by_one, db_path
+):
+    assert signed_one_by_one.verify().ok
+    rewrite_chain(db_path, 3, {"n": 99})
+    result = signed_one_by_one.verify()
+    assert not result.ok
+    assert result.first_bad_sequence == 3
+    assert "rewritten" in result.problem and "signed checkpoint at entry 3" in result.problem
+
+
+def test_a_forged_checkpoint_is_found(signed_one_by_one, db_path):
+    tamper(
+        db_path,
+        "DROP TRIGGER audit_checkpoints_no_update",
+        "UPDATE audit_checkpoints SET signature = 'forged' WHERE count = 4",
+    )
+    result = signed_one_by_one.verify()
+    assert (result.ok, result.first_bad_sequence) == (False, 4)
+    assert "checkpoint of entry 4 is not signed" in result.problem
+
+
+def test_entries_appended_without_the_key_are_found(signed_one_by_one, db_path):
+    intruder = SqliteAuditStore(db_path, HeadSigner(b"the-intruders-own-key"))
+    intruder.append([AuditRecord("approval.decided", "acme", "user:eve")])
+    intruder.close()
+    result = signed_one_by_one.verify()
+    assert (result.ok, result.first_bad_sequence) == (False, 6)
+    assert "not signed with the audit key" in result.problem
+    tamper(
+        db_path,
+        "DROP TRIGGER audit_checkpoints_no_delete",
+        "DELETE FROM audit_checkpoints WHERE count = 6",
+    )
+    result = signed_one_by_one.verify()
+    assert (result.ok, result.first_bad_sequence) == (False, 6)
+    assert "entries 6..6 are not covered by a signed checkpoint" in result.problem
+
+
+def test_a_truncation_with_a_rewritten_head_is_found(signed_one_by_one, db_path):
+    tamper(
+        db_path,
+        "DELETE FROM audit_entries WHERE sequence = 5",
+        "UPDATE audit_head SET count = 4,"
+        " hash = (SELECT hash FROM audit_entries WHERE sequence = 4)",
+    )
+    result = signed_one_by_one.verify()
+    assert (result.ok, result.first_bad_sequence) == (False, 5)
+    assert "signed checkpoint covers 5 entries but the log holds 4" in result.problem
+
+
+def test_checkpoints_signed_with_another_key_do_not_verify(signed_one_by_one, db_path):
+    other = SqliteAuditStore(db_path, HeadSigner(b"another-key"))
+    result = other.verify()
+    assert (result.ok, result.first_bad_sequence) == (False, 1)
+    assert "not signed with the audit key" in result.problem
+    other.close()

@@ -25,7 +25,7 @@ def completed(step: str, text: str = "done") -> state_pb2.JournalEntry:
 
 
 async def append(store, run_id, *events, journal=(), expected=None, owner="", tenant="acme"):
-    return await store.append_events(
+    appended = await store.append_events(
         tenant,
         run_id,
         list(events),
@@ -33,6 +33,7 @@ async def append(store, run_id, *events, journal=(), expected=None, owner="", te
         expected_last_sequence=expected,
         lease_owner=owner,
     )
+    return appended.last_sequence
 
 
 async def list_runs(store, tenant="acme", *, workflow="", state=0, page_size=50, page_token=""):

@@ -1,10 +1,14 @@
-"""Replacement texts for detected spans: REDACT, PARTIAL and keyed HASH."""
+"""Replacement texts for detected spans: REDACT, PARTIAL, keyed HASH and TOKENIZE.
+
+A TOKENIZE replacement names a fresh random token: the value stays retrievable only
+through the token vault (policy/vault), by a principal allowed to resolve it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
+import secrets
 
 from policy.engine.model import MaskOperator
 from policy.engine.pii import detectors as d
@@ -14,6 +18,17 @@ PARTIAL_ENTITIES = frozenset(
     {d.EMAIL, d.PHONE, d.CREDIT_CARD, d.IBAN, d.US_SSN, d.IP_ADDRESS, d.API_KEY}
 )
 _KEEP_LAST = {d.PHONE: 2, d.CREDIT_CARD: 4, d.IBAN: 4, d.US_SSN: 4}
+TOKEN_PREFIX = "tok_"
+TOKEN = re.compile(r"tok_[0-9a-f]{32}")
+
+
+def new_token() -> str:
+    """A random token: it reveals nothing about the value and cannot be guessed."""
+    return TOKEN_PREFIX + secrets.token_hex(16)
+
+
+def token_replacement(entity: str, token: str) -> str:
+    return f"[{entity}:{token}]"
 
 
 class Masker:
@@ -24,7 +39,8 @@ class Masker:
         self._length = hash_length
 
     def replacement(self, entity: str, operator: MaskOperator, text: str) -> str:
-        """The text to put in place of `text` (the normalized value of the span)."""
+        """The text to put in place of `text` (the normalized value of the span); TOKENIZE
+        needs a vault and is done by the engine (see Engine._mask)."""
         if operator is MaskOperator.HASH:
             digest = hmac.new(self._key, _canonical(entity, text).encode(), hashlib.sha256)
             return f"[{entity}:hmac:{digest.hexdigest()[: self._length]}]"

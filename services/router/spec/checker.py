@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from policy.engine.conditions import Condition, ConditionError, compile_condition
+from services.router import validation
 from services.router.durations import parse_duration
 from services.router.spec.model import ApprovalPoint, InputMapping, RetryPolicy, Route, Step
 
@@ -22,6 +23,9 @@ STEP_FIELDS = {
     "actions",
     "approval",
     "min_confidence",
+    "output_schema",
+    "output_rules",
+    "max_output_bytes",
 }
 _APPROVAL_FIELDS = {
     "before",
@@ -170,8 +174,42 @@ class Checker:
             min_confidence=self.number(
                 raw.get("min_confidence"), f"{path}.min_confidence", 0.0, 1.0
             ),
+            output=self._output_contract(raw, path),
         )
         return step, raw
+
+    def _output_contract(self, raw: dict, path: str) -> validation.OutputContract:
+        schema, validator = raw.get("output_schema"), None
+        if schema is not None:
+            try:
+                validator = validation.compile_schema(schema)
+            except validation.SchemaProblem as exc:
+                self.fail(f"{path}.output_schema", str(exc))
+                schema = None
+        rules = []
+        for index, rule in enumerate(
+            self.items(raw.get("output_rules"), f"{path}.output_rules", required=False)
+        ):
+            where = f"{path}.output_rules[{index}]"
+            rule = self.mapping(rule, where)
+            self.keys(rule, where, {"when", "message"}, {"when", "message"})
+            message = rule.get("message")
+            if "message" in rule and (not isinstance(message, str) or not message):
+                self.fail(f"{where}.message", "must be text saying what is wrong")
+            when = self.condition(rule.get("when"), f"{where}.when", validation.RULE_VARIABLES)
+            if when is not None and isinstance(message, str):
+                rules.append(validation.OutputRule(when, message))
+        return validation.OutputContract(
+            schema=schema,
+            validator=validator,
+            rules=tuple(rules),
+            max_bytes=self.count(
+                raw.get("max_output_bytes"),
+                f"{path}.max_output_bytes",
+                1,
+                validation.DEFAULT_MAX_OUTPUT_BYTES,
+            ),
+        )
 
     def _approval(self, value, path: str) -> ApprovalPoint | None:
         if value is None:

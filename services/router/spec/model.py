@@ -7,6 +7,7 @@ import hashlib
 import json
 
 from policy.engine.conditions import Condition
+from services.router.validation import OutputContract
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +73,8 @@ class Step:
     approval: ApprovalPoint | None = None
     # An output less confident than this goes to a person before the run goes on.
     min_confidence: float | None = None
+    # Size, schema and rules the output must satisfy before the run goes on.
+    output: OutputContract = OutputContract()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ from airspace.v1 import run_pb2 as airspace_dot_v1_dot_run__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61irspace/policy/v1/policy.proto\x12\x12\x61irspace.policy.v1\x1a\x15\x61irspace/v1/run.proto\x1a\x1cgoogle/protobuf/struct.proto\"l\n\x07Subject\x12\x11\n\tprincipal\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12/\n\x04kind\x18\x04 \x01(\x0e\x32!.airspace.policy.v1.PrincipalKind\"c\n\x08Resource\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06tenant\x18\x03 \x01(\t\x12+\n\nattributes\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xe0\x01\n\x0c\x43heckRequest\x12\x12\n\ncheckpoint\x18\x01 \x01(\t\x12,\n\x07subject\x18\x02 \x01(\x0b\x32\x1b.airspace.policy.v1.Subject\x12.\n\x08resource\x18\x03 \x01(\x0b\x32\x1c.airspace.policy.v1.Resource\x12(\n\x07payload\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06run_id\x18\x05 \x01(\t\x12\x10\n\x08step_key\x18\x06 \x01(\t\x12\x12\n\nclearances\x18\x07 \x03(\t\"\xe6\x01\n\rCheckResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12%\n\x07verdict\x18\x02 \x01(\x0e\x32\x14.airspace.v1.Verdict\x12$\n\x07reasons\x18\x03 \x03(\x0b\x32\x13.airspace.v1.Reason\x12\x33\n\x0bobligations\x18\x04 \x03(\x0b\x32\x1e.airspace.policy.v1.Obligation\x12\x16\n\x0e\x62undle_version\x18\x05 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x06 \x01(\x08\x12\x15\n\rapprover_role\x18\x07 \x01(\t\"H\n\nObligation\x12\x32\n\x04mask\x18\x01 \x01(\x0b\x32\".airspace.policy.v1.MaskObligationH\x00\x42\x06\n\x04kind\"\x93\x01\n\x0eMaskObligation\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\x0e\n\x06\x65ntity\x18\x04 \x01(\t\x12\x32\n\x08operator\x18\x05 \x01(\x0e\x32 .airspace.policy.v1.MaskOperator\x12\x13\n\x0breplacement\x18\x06 \x01(\t\"\x8a\x01\n\x12RecordAuditRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12,\n\x07subject\x18\x02 \x01(\x0b\x32\x1b.airspace.policy.v1.Subject\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12(\n\x07\x64\x65tails\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\'\n\x13RecordAuditResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\"\x12\n\x10GetBundleRequest\"e\n\x11GetBundleResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\x12\x10\n\x08rule_ids\x18\x05 \x03(\t\"\x15\n\x13ReloadBundleRequest\"M\n\x14ReloadBundleResponse\x12\x35\n\x06\x62undle\x18\x01 \x01(\x0b\x32%.airspace.policy.v1.GetBundleResponse*\x9f\x01\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13PRINCIPAL_KIND_USER\x10\x01\x12\"\n\x1ePRINCIPAL_KIND_SERVICE_ACCOUNT\x10\x02\x12\x18\n\x14PRINCIPAL_KIND_AGENT\x10\x03\x12\x17\n\x13PRINCIPAL_KIND_MESH\x10\x04*\x96\x01\n\x0cMaskOperator\x12\x1d\n\x19MASK_OPERATOR_UNSPECIFIED\x10\x00\x12\x18\n\x14MASK_OPERATOR_REDACT\x10\x01\x12\x19\n\x15MASK_OPERATOR_PARTIAL\x10\x02\x12\x16\n\x12MASK_OPERATOR_HASH\x10\x03\x12\x1a\n\x16MASK_OPERATOR_TOKENIZE\x10\x04\x32\xfa\x02\n\rPolicyService\x12L\n\x05\x43heck\x12 .airspace.policy.v1.CheckRequest\x1a!.airspace.policy.v1.CheckResponse\x12^\n\x0bRecordAudit\x12&.airspace.policy.v1.RecordAuditRequest\x1a\'.airspace.policy.v1.RecordAuditResponse\x12X\n\tGetBundle\x12$.airspace.policy.v1.GetBundleRequest\x1a%.airspace.policy.v1.GetBundleResponse\x12\x61\n\x0cReloadBundle\x12\'.airspace.policy.v1.ReloadBundleRequest\x1a(.airspace.policy.v1.ReloadBundleResponseB[\n\x16\x64\x65v.airspace.policy.v1P\x01Z?github.com/airspace/airspace/gen/go/airspace/policy/v1;policyv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61irspace/policy/v1/policy.proto\x12\x12\x61irspace.policy.v1\x1a\x15\x61irspace/v1/run.proto\x1a\x1cgoogle/protobuf/struct.proto\"l\n\x07Subject\x12\x11\n\tprincipal\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\r\n\x05roles\x18\x03 \x03(\t\x12/\n\x04kind\x18\x04 \x01(\x0e\x32!.airspace.policy.v1.PrincipalKind\"c\n\x08Resource\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06tenant\x18\x03 \x01(\t\x12+\n\nattributes\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xe0\x01\n\x0c\x43heckRequest\x12\x12\n\ncheckpoint\x18\x01 \x01(\t\x12,\n\x07subject\x18\x02 \x01(\x0b\x32\x1b.airspace.policy.v1.Subject\x12.\n\x08resource\x18\x03 \x01(\x0b\x32\x1c.airspace.policy.v1.Resource\x12(\n\x07payload\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06run_id\x18\x05 \x01(\t\x12\x10\n\x08step_key\x18\x06 \x01(\t\x12\x12\n\nclearances\x18\x07 \x03(\t\"\xe6\x01\n\rCheckResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12%\n\x07verdict\x18\x02 \x01(\x0e\x32\x14.airspace.v1.Verdict\x12$\n\x07reasons\x18\x03 \x03(\x0b\x32\x13.airspace.v1.Reason\x12\x33\n\x0bobligations\x18\x04 \x03(\x0b\x32\x1e.airspace.policy.v1.Obligation\x12\x16\n\x0e\x62undle_version\x18\x05 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x06 \x01(\x08\x12\x15\n\rapprover_role\x18\x07 \x01(\t\"H\n\nObligation\x12\x32\n\x04mask\x18\x01 \x01(\x0b\x32\".airspace.policy.v1.MaskObligationH\x00\x42\x06\n\x04kind\"\xc1\x01\n\x0eMaskObligation\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\x0e\n\x06\x65ntity\x18\x04 \x01(\t\x12\x32\n\x08operator\x18\x05 \x01(\x0e\x32 .airspace.policy.v1.MaskOperator\x12\x13\n\x0breplacement\x18\x06 \x01(\t\x12,\n\x05scope\x18\x07 \x01(\x0e\x32\x1d.airspace.policy.v1.MaskScope\"\x8a\x01\n\x12RecordAuditRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12,\n\x07subject\x18\x02 \x01(\x0b\x32\x1b.airspace.policy.v1.Subject\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12(\n\x07\x64\x65tails\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\'\n\x13RecordAuditResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\"\x12\n\x10GetBundleRequest\"e\n\x11GetBundleResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\x12\x10\n\x08rule_ids\x18\x05 \x03(\t\"\x15\n\x13ReloadBundleRequest\"M\n\x14ReloadBundleResponse\x12\x35\n\x06\x62undle\x18\x01 \x01(\x0b\x32%.airspace.policy.v1.GetBundleResponse\"b\n\x13ResolveTokenRequest\x12,\n\x07subject\x18\x01 \x01(\x0b\x32\x1b.airspace.policy.v1.Subject\x12\r\n\x05token\x18\x02 \x01(\t\x12\x0e\n\x06run_id\x18\x03 \x01(\t\"J\n\x14ResolveTokenResponse\x12\r\n\x05value\x18\x01 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x03 \x01(\t*\x9f\x01\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13PRINCIPAL_KIND_USER\x10\x01\x12\"\n\x1ePRINCIPAL_KIND_SERVICE_ACCOUNT\x10\x02\x12\x18\n\x14PRINCIPAL_KIND_AGENT\x10\x03\x12\x17\n\x13PRINCIPAL_KIND_MESH\x10\x04*o\n\tMaskScope\x12\x1a\n\x16MASK_SCOPE_UNSPECIFIED\x10\x00\x12\x15\n\x11MASK_SCOPE_ENTITY\x10\x01\x12\x17\n\x13MASK_SCOPE_FRAGMENT\x10\x02\x12\x16\n\x12MASK_SCOPE_ENCODED\x10\x03*\x96\x01\n\x0cMaskOperator\x12\x1d\n\x19MASK_OPERATOR_UNSPECIFIED\x10\x00\x12\x18\n\x14MASK_OPERATOR_REDACT\x10\x01\x12\x19\n\x15MASK_OPERATOR_PARTIAL\x10\x02\x12\x16\n\x12MASK_OPERATOR_HASH\x10\x03\x12\x1a\n\x16MASK_OPERATOR_TOKENIZE\x10\x04\x32\xdd\x03\n\rPolicyService\x12L\n\x05\x43heck\x12 .airspace.policy.v1.CheckRequest\x1a!.airspace.policy.v1.CheckResponse\x12^\n\x0bRecordAudit\x12&.airspace.policy.v1.RecordAuditRequest\x1a\'.airspace.policy.v1.RecordAuditResponse\x12X\n\tGetBundle\x12$.airspace.policy.v1.GetBundleRequest\x1a%.airspace.policy.v1.GetBundleResponse\x12\x61\n\x0cReloadBundle\x12\'.airspace.policy.v1.ReloadBundleRequest\x1a(.airspace.policy.v1.ReloadBundleResponse\x12\x61\n\x0cResolveToken\x12\'.airspace.policy.v1.ResolveTokenRequest\x1a(.airspace.policy.v1.ResolveTokenResponseB[\n\x16\x64\x65v.airspace.policy.v1P\x01Z?github.com/airspace/airspace/gen/go/airspace/policy/v1;policyv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,10 +34,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'airspace.policy.v1.policy_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\026dev.airspace.policy.v1P\001Z?github.com/airspace/airspace/gen/go/airspace/policy/v1;policyv1'
-  _globals['_PRINCIPALKIND']._serialized_start=1411
-  _globals['_PRINCIPALKIND']._serialized_end=1570
-  _globals['_MASKOPERATOR']._serialized_start=1573
-  _globals['_MASKOPERATOR']._serialized_end=1723
+  _globals['_PRINCIPALKIND']._serialized_start=1633
+  _globals['_PRINCIPALKIND']._serialized_end=1792
+  _globals['_MASKSCOPE']._serialized_start=1794
+  _globals['_MASKSCOPE']._serialized_end=1905
+  _globals['_MASKOPERATOR']._serialized_start=1908
+  _globals['_MASKOPERATOR']._serialized_end=2058
   _globals['_SUBJECT']._serialized_start=108
   _globals['_SUBJECT']._serialized_end=216
   _globals['_RESOURCE']._serialized_start=218
@@ -49,19 +51,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OBLIGATION']._serialized_start=779
   _globals['_OBLIGATION']._serialized_end=851
   _globals['_MASKOBLIGATION']._serialized_start=854
-  _globals['_MASKOBLIGATION']._serialized_end=1001
-  _globals['_RECORDAUDITREQUEST']._serialized_start=1004
-  _globals['_RECORDAUDITREQUEST']._serialized_end=1142
-  _globals['_RECORDAUDITRESPONSE']._serialized_start=1144
-  _globals['_RECORDAUDITRESPONSE']._serialized_end=1183
-  _globals['_GETBUNDLEREQUEST']._serialized_start=1185
-  _globals['_GETBUNDLEREQUEST']._serialized_end=1203
-  _globals['_GETBUNDLERESPONSE']._serialized_start=1205
-  _globals['_GETBUNDLERESPONSE']._serialized_end=1306
-  _globals['_RELOADBUNDLEREQUEST']._serialized_start=1308
-  _globals['_RELOADBUNDLEREQUEST']._serialized_end=1329
-  _globals['_RELOADBUNDLERESPONSE']._serialized_start=1331
-  _globals['_RELOADBUNDLERESPONSE']._serialized_end=1408
-  _globals['_POLICYSERVICE']._serialized_start=1726
-  _globals['_POLICYSERVICE']._serialized_end=2104
+  _globals['_MASKOBLIGATION']._serialized_end=1047
+  _globals['_RECORDAUDITREQUEST']._serialized_start=1050
+  _globals['_RECORDAUDITREQUEST']._serialized_end=1188
+  _globals['_RECORDAUDITRESPONSE']._serialized_start=1190
+  _globals['_RECORDAUDITRESPONSE']._serialized_end=1229
+  _globals['_GETBUNDLEREQUEST']._serialized_start=1231
+  _globals['_GETBUNDLEREQUEST']._serialized_end=1249
+  _globals['_GETBUNDLERESPONSE']._serialized_start=1251
+  _globals['_GETBUNDLERESPONSE']._serialized_end=1352
+  _globals['_RELOADBUNDLEREQUEST']._serialized_start=1354
+  _globals['_RELOADBUNDLEREQUEST']._serialized_end=1375
+  _globals['_RELOADBUNDLERESPONSE']._serialized_start=1377
+  _globals['_RELOADBUNDLERESPONSE']._serialized_end=1454
+  _globals['_RESOLVETOKENREQUEST']._serialized_start=1456
+  _globals['_RESOLVETOKENREQUEST']._serialized_end=1554
+  _globals['_RESOLVETOKENRESPONSE']._serialized_start=1556
+  _globals['_RESOLVETOKENRESPONSE']._serialized_end=1630
+  _globals['_POLICYSERVICE']._serialized_start=2061
+  _globals['_POLICYSERVICE']._serialized_end=2538
 # @@protoc_insertion_point(module_scope)

@@ -17,6 +17,13 @@ class PrincipalKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PRINCIPAL_KIND_AGENT: _ClassVar[PrincipalKind]
     PRINCIPAL_KIND_MESH: _ClassVar[PrincipalKind]
 
+class MaskScope(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MASK_SCOPE_UNSPECIFIED: _ClassVar[MaskScope]
+    MASK_SCOPE_ENTITY: _ClassVar[MaskScope]
+    MASK_SCOPE_FRAGMENT: _ClassVar[MaskScope]
+    MASK_SCOPE_ENCODED: _ClassVar[MaskScope]
+
 class MaskOperator(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     MASK_OPERATOR_UNSPECIFIED: _ClassVar[MaskOperator]
@@ -29,6 +36,10 @@ PRINCIPAL_KIND_USER: PrincipalKind
 PRINCIPAL_KIND_SERVICE_ACCOUNT: PrincipalKind
 PRINCIPAL_KIND_AGENT: PrincipalKind
 PRINCIPAL_KIND_MESH: PrincipalKind
+MASK_SCOPE_UNSPECIFIED: MaskScope
+MASK_SCOPE_ENTITY: MaskScope
+MASK_SCOPE_FRAGMENT: MaskScope
+MASK_SCOPE_ENCODED: MaskScope
 MASK_OPERATOR_UNSPECIFIED: MaskOperator
 MASK_OPERATOR_REDACT: MaskOperator
 MASK_OPERATOR_PARTIAL: MaskOperator
@@ -102,20 +113,22 @@ class Obligation(_message.Message):
     def __init__(self, mask: _Optional[_Union[MaskObligation, _Mapping]] = ...) -> None: ...
 
 class MaskObligation(_message.Message):
-    __slots__ = ("path", "start", "end", "entity", "operator", "replacement")
+    __slots__ = ("path", "start", "end", "entity", "operator", "replacement", "scope")
     PATH_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     ENTITY_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_FIELD_NUMBER: _ClassVar[int]
     REPLACEMENT_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
     path: str
     start: int
     end: int
     entity: str
     operator: MaskOperator
     replacement: str
-    def __init__(self, path: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., entity: _Optional[str] = ..., operator: _Optional[_Union[MaskOperator, str]] = ..., replacement: _Optional[str] = ...) -> None: ...
+    scope: MaskScope
+    def __init__(self, path: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., entity: _Optional[str] = ..., operator: _Optional[_Union[MaskOperator, str]] = ..., replacement: _Optional[str] = ..., scope: _Optional[_Union[MaskScope, str]] = ...) -> None: ...
 
 class RecordAuditRequest(_message.Message):
     __slots__ = ("kind", "subject", "run_id", "details")
@@ -162,3 +175,23 @@ class ReloadBundleResponse(_message.Message):
     BUNDLE_FIELD_NUMBER: _ClassVar[int]
     bundle: GetBundleResponse
     def __init__(self, bundle: _Optional[_Union[GetBundleResponse, _Mapping]] = ...) -> None: ...
+
+class ResolveTokenRequest(_message.Message):
+    __slots__ = ("subject", "token", "run_id")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    subject: Subject
+    token: str
+    run_id: str
+    def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ..., token: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
+
+class ResolveTokenResponse(_message.Message):
+    __slots__ = ("value", "entity", "decision_id")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    entity: str
+    decision_id: str
+    def __init__(self, value: _Optional[str] = ..., entity: _Optional[str] = ..., decision_id: _Optional[str] = ...) -> None: ...

@@ -55,6 +55,11 @@ class PolicyServiceStub:
                 request_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ReloadBundleRequest.SerializeToString,
                 response_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ReloadBundleResponse.FromString,
                 _registered_method=True)
+        self.ResolveToken = channel.unary_unary(
+                '/airspace.policy.v1.PolicyService/ResolveToken',
+                request_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenRequest.SerializeToString,
+                response_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -89,6 +94,14 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveToken(self, request, context):
+        """Resolves a reversible token (MASK_OPERATOR_TOKENIZE) to the value it stands for, for a
+        subject of the token's tenant allowed to (checkpoint "token.resolve"); audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +124,11 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.ReloadBundle,
                     request_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ReloadBundleRequest.FromString,
                     response_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ReloadBundleResponse.SerializeToString,
+            ),
+            'ResolveToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveToken,
+                    request_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenRequest.FromString,
+                    response_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +240,33 @@ class PolicyService:
             '/airspace.policy.v1.PolicyService/ReloadBundle',
             airspace_dot_policy_dot_v1_dot_policy__pb2.ReloadBundleRequest.SerializeToString,
             airspace_dot_policy_dot_v1_dot_policy__pb2.ReloadBundleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.policy.v1.PolicyService/ResolveToken',
+            airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenRequest.SerializeToString,
+            airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -104,26 +104,40 @@ class JournalEntry(_message.Message):
     def __init__(self, step_key: _Optional[str] = ..., step_name: _Optional[str] = ..., agent: _Optional[str] = ..., attempt: _Optional[int] = ..., output: _Optional[_Union[_agent_pb2.FinalOutput, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., checkpoint: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class AppendEventsRequest(_message.Message):
-    __slots__ = ("tenant", "run_id", "events", "journal_entries", "expected_last_sequence", "lease_owner")
+    __slots__ = ("tenant", "run_id", "events", "journal_entries", "expected_last_sequence", "lease_owner", "run_update")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     JOURNAL_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     LEASE_OWNER_FIELD_NUMBER: _ClassVar[int]
+    RUN_UPDATE_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     run_id: str
     events: _containers.RepeatedCompositeFieldContainer[_run_pb2.RunEvent]
     journal_entries: _containers.RepeatedCompositeFieldContainer[JournalEntry]
     expected_last_sequence: int
     lease_owner: str
-    def __init__(self, tenant: _Optional[str] = ..., run_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_run_pb2.RunEvent, _Mapping]]] = ..., journal_entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., expected_last_sequence: _Optional[int] = ..., lease_owner: _Optional[str] = ...) -> None: ...
+    run_update: RunUpdate
+    def __init__(self, tenant: _Optional[str] = ..., run_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_run_pb2.RunEvent, _Mapping]]] = ..., journal_entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., expected_last_sequence: _Optional[int] = ..., lease_owner: _Optional[str] = ..., run_update: _Optional[_Union[RunUpdate, _Mapping]] = ...) -> None: ...
+
+class RunUpdate(_message.Message):
+    __slots__ = ("run", "update_mask", "expected_states")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_STATES_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    update_mask: _field_mask_pb2.FieldMask
+    expected_states: _containers.RepeatedScalarFieldContainer[_run_pb2.RunState]
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., expected_states: _Optional[_Iterable[_Union[_run_pb2.RunState, str]]] = ...) -> None: ...
 
 class AppendEventsResponse(_message.Message):
-    __slots__ = ("last_sequence",)
+    __slots__ = ("last_sequence", "run")
     LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
     last_sequence: int
-    def __init__(self, last_sequence: _Optional[int] = ...) -> None: ...
+    run: _run_pb2.Run
+    def __init__(self, last_sequence: _Optional[int] = ..., run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
 
 class ListEventsRequest(_message.Message):
     __slots__ = ("tenant", "run_id", "after_sequence", "page_size")
@@ -168,6 +182,30 @@ class GetJournalResponse(_message.Message):
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[JournalEntry]
     def __init__(self, entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ...) -> None: ...
+
+class PruneRunsRequest(_message.Message):
+    __slots__ = ("tenant", "finished_before", "validate_only", "page_size")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    finished_before: _timestamp_pb2.Timestamp
+    validate_only: bool
+    page_size: int
+    def __init__(self, tenant: _Optional[str] = ..., finished_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., validate_only: _Optional[bool] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class PruneRunsResponse(_message.Message):
+    __slots__ = ("pruned_runs", "deleted_events", "deleted_journal_entries", "more")
+    PRUNED_RUNS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_JOURNAL_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    pruned_runs: int
+    deleted_events: int
+    deleted_journal_entries: int
+    more: bool
+    def __init__(self, pruned_runs: _Optional[int] = ..., deleted_events: _Optional[int] = ..., deleted_journal_entries: _Optional[int] = ..., more: _Optional[bool] = ...) -> None: ...
 
 class PutWorkflowRequest(_message.Message):
     __slots__ = ("workflow",)
@@ -390,20 +428,22 @@ class GetMemoryResponse(_message.Message):
     def __init__(self, entry: _Optional[_Union[MemoryEntry, _Mapping]] = ...) -> None: ...
 
 class PutMemoryRequest(_message.Message):
-    __slots__ = ("tenant", "namespace", "key", "value", "expected_version", "ttl")
+    __slots__ = ("tenant", "namespace", "key", "value", "expected_version", "ttl", "request_id")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
     TTL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     namespace: str
     key: str
     value: _struct_pb2.Value
     expected_version: int
     ttl: _duration_pb2.Duration
-    def __init__(self, tenant: _Optional[str] = ..., namespace: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., expected_version: _Optional[int] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, tenant: _Optional[str] = ..., namespace: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., expected_version: _Optional[int] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class PutMemoryResponse(_message.Message):
     __slots__ = ("entry",)
@@ -482,10 +522,12 @@ class ReleaseLeaseResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListClaimableRunsRequest(_message.Message):
-    __slots__ = ("page_size",)
+    __slots__ = ("page_size", "min_age")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MIN_AGE_FIELD_NUMBER: _ClassVar[int]
     page_size: int
-    def __init__(self, page_size: _Optional[int] = ...) -> None: ...
+    min_age: _duration_pb2.Duration
+    def __init__(self, page_size: _Optional[int] = ..., min_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class ListClaimableRunsResponse(_message.Message):
     __slots__ = ("runs",)

@@ -77,6 +77,11 @@ class StateServiceStub:
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.GetJournalRequest.SerializeToString,
                 response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.GetJournalResponse.FromString,
                 _registered_method=True)
+        self.PruneRuns = channel.unary_unary(
+                '/airspace.state.v1.StateService/PruneRuns',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.PruneRunsRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.PruneRunsResponse.FromString,
+                _registered_method=True)
         self.PutWorkflow = channel.unary_unary(
                 '/airspace.state.v1.StateService/PutWorkflow',
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.PutWorkflowRequest.SerializeToString,
@@ -230,6 +235,14 @@ class StateServiceServicer:
 
     def GetJournal(self, request, context):
         """Returns a run's step journal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PruneRuns(self, request, context):
+        """Deletes the payloads (events, journal, input, output, run memory) of a
+        tenant's runs that ended before a time; the run records stay.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -410,6 +423,11 @@ def add_StateServiceServicer_to_server(servicer, server):
                     servicer.GetJournal,
                     request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.GetJournalRequest.FromString,
                     response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.GetJournalResponse.SerializeToString,
+            ),
+            'PruneRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.PruneRuns,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.PruneRunsRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.PruneRunsResponse.SerializeToString,
             ),
             'PutWorkflow': grpc.unary_unary_rpc_method_handler(
                     servicer.PutWorkflow,
@@ -725,6 +743,33 @@ class StateService:
             '/airspace.state.v1.StateService/GetJournal',
             airspace_dot_state_dot_v1_dot_state__pb2.GetJournalRequest.SerializeToString,
             airspace_dot_state_dot_v1_dot_state__pb2.GetJournalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PruneRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/PruneRuns',
+            airspace_dot_state_dot_v1_dot_state__pb2.PruneRunsRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.PruneRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,

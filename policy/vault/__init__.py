@@ -1,0 +1,1 @@
+"""The token vault: values behind TOKENIZE masks, encrypted, resolvable per tenant."""

@@ -1,0 +1,172 @@
+"""The router's writes to a real state server whose replies get lost or which restarts:
+appends land exactly once, and calls wait out a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+
+import pytest
+
+from airspace.state.v1 import state_pb2, state_pb2_grpc
+from airspace.v1 import run_pb2
+from services.mesh import errors
+from services.mesh.server import MeshServer
+from services.router.clients import MeshClients, call
+from services.router.run_log import RunLog, event
+from services.router.settings import RouterSettings
+from services.state.servicer import StateServicer
+from services.state.settings import StateSettings
+from services.state.sqlite_store import SqliteStateStore
+
+KEY = secrets.token_hex(32).encode()
+COMPLETED = run_pb2.RUN_STATE_COMPLETED
+
+
+class LosingReplies(StateServicer):
+    """Commits appends, then answers the next `lose` of them with UNAVAILABLE, as when
+    the state service dies after its commit and before its reply."""
+
+    lose = 0
+
+    async def AppendEvents(self, request, context):
+        response = await super().AppendEvents(request, context)
+        if self.lose:
+            self.lose -= 1
+            raise errors.Unavailable("connection reset before the reply")
+        return response
+
+
+@dataclasses.dataclass
+class StateServer:
+    server: MeshServer
+    servicer: LosingReplies
+    port: int
+
+
+async def serve_state(tmp_path, port: int = 0) -> StateServer:
+    config = StateSettings(data_dir=str(tmp_path), mesh_key=KEY, port=port, grace_seconds=0)
+    store = SqliteStateStore(config.database)
+    servicer = LosingReplies(store)
+    server = MeshServer("state", config)
+    server.add_service(state_pb2_grpc.add_StateServiceServicer_to_server, servicer)
+    server.on_stop(store.close)
+    return StateServer(server, servicer, await server.start())
+
+
+@pytest.fixture
+async def state(tmp_path):
+    started = await serve_state(tmp_path)
+    yield started
+    await started.server.stop(0)
+
+
+@pytest.fixture
+async def clients(state):
+    opened = MeshClients(
+        RouterSettings(
+            mesh_key=KEY,
+            state_endpoint=f"127.0.0.1:{state.port}",
+            policy_endpoint="127.0.0.1:1",
+            trace_endpoint="127.0.0.1:1",
+        )
+    )
+    yield opened
+    await opened.close()
+
+
+async def new_run(clients: MeshClients, run_id: str = "r1") -> None:
+    run = run_pb2.Run(run_id=run_id, tenant="acme", request_id=f"req-{run_id}")
+    await call(clients.state.CreateRun, state_pb2.CreateRunRequest(run=run))
+
+
+async def stored(clients: MeshClients, run_id: str = "r1") -> list[run_pb2.RunEvent]:
+    page = await call(
+        clients.state.ListEvents, state_pb2.ListEventsRequest(tenant="acme", run_id=run_id)
+    )
+    return list(page.events)
+
+
+def step(key: str, name: str = "started") -> run_pb2.RunEvent:
+    return event(key, "writer", step_started=run_pb2.StepStarted(step_name=name))
+
+
+async def test_an_append_whose_reply_was_lost_lands_once(state, clients):
+    await new_run(clients)
+    log = RunLog(clients, "acme", "r1", last_sequence=0)
+    state.servicer.lose = 1
+    assert await log.append(step("a"), step("b")) == 2
+    assert await log.append(step("c")) == 3
+    assert [e.step_key for e in await stored(clients)] == ["a", "b", "c"]
+
+
+async def test_a_journaled_step_whose_reply_was_lost_is_not_refused_on_retry(state, clients):
+    await new_run(clients)
+    log = RunLog(clients, "acme", "r1")  # reads the cursor itself
+    state.servicer.lose = 1
+    entry = state_pb2.JournalEntry(step_key="a", step_name="a", agent="writer", attempt=1)
+    done = event("a", "writer", step_completed=run_pb2.StepCompleted(step_name="a"))
+    assert await log.append(done, journal=[entry]) == 1
+    journal = await call(
+        clients.state.GetJournal, state_pb2.GetJournalRequest(tenant="acme", run_id="r1")
+    )
+    assert [e.step_key for e in journal.entries] == ["a"]
+
+
+async def test_an_ending_whose_reply_was_lost_ends_the_run_once(state, clients):
+    await new_run(clients)
+    log = RunLog(clients, "acme", "r1", last_sequence=0)
+    state.servicer.lose = 1
+    ended = event(run_state_changed=run_pb2.RunStateChanged(to=COMPLETED))
+    run = await log.append_with_update(ended, run=run_pb2.Run(run_id="r1", state=COMPLETED))
+    assert run.state == COMPLETED and run.last_event_sequence == 1
+    assert len(await stored(clients)) == 1
+    with pytest.raises(errors.FailedPrecondition) as refused:
+        await log.append(step("late"))
+    assert refused.value.reason == "RUN_ENDED"
+
+
+async def test_events_of_another_writer_move_the_cursor_on(state, clients):
+    await new_run(clients)
+    log = RunLog(clients, "acme", "r1", last_sequence=0)
+    await log.append(step("a"))
+    other = RunLog(clients, "acme", "r1")
+    await other.append(step("canceler"))
+    assert await log.append(step("b")) == 3
+    assert [e.step_key for e in await stored(clients)] == ["a", "canceler", "b"]
+
+
+async def test_identical_events_of_another_writer_are_not_taken_for_ours(state, clients):
+    await new_run(clients)
+    log = RunLog(clients, "acme", "r1", last_sequence=0)
+    theirs = step("same")
+    theirs.time.FromMicroseconds(1)
+    await RunLog(clients, "acme", "r1").append(theirs)
+    ours = step("same")  # stamped with the current time by the log
+    assert await log.append(ours) == 2
+    assert len(await stored(clients)) == 2
+
+
+async def test_calls_wait_out_a_restart_of_the_state_service(tmp_path, state, clients):
+    await new_run(clients)
+    await state.server.stop(0)
+
+    async def restart_later() -> StateServer:
+        await asyncio.sleep(0.5)
+        return await serve_state(tmp_path, port=state.port)
+
+    restarted = asyncio.create_task(restart_later())
+    found = await call(clients.state.GetRun, state_pb2.GetRunRequest(tenant="acme", run_id="r1"))
+    assert found.run.run_id == "r1"
+    await (await restarted).server.stop(0)
+
+
+async def test_a_call_gives_up_after_its_retry_budget(state, clients):
+    await state.server.stop(0)
+    with pytest.raises(errors.Unavailable):
+        await call(
+            clients.state.GetRun,
+            state_pb2.GetRunRequest(tenant="acme", run_id="r1"),
+            retry_for=0.3,
+        )
