@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import logging
 import random
 import time
@@ -33,16 +34,16 @@ from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 
 from airspace.state.v1 import state_pb2
-from airspace.v1 import run_pb2
+from airspace.v1 import agent_registry_pb2, run_pb2
 from services.mesh import errors, telemetry
-from services.router import convert
+from services.router import agent_registry, convert
 from services.router.approval_gate import RunPaused
 from services.router.clients import RETRY_SECONDS, MeshClients, call
 from services.router.patterns import run_pattern
 from services.router.run_context import RunContext, RunFailure
 from services.router.run_log import RunLog, event
 from services.router.settings import RouterSettings
-from services.router.spec import validate
+from services.router.spec import WorkflowSpec, validate
 from services.router.step_runner import StepRunner
 
 log = logging.getLogger("airspace.router")
@@ -77,6 +78,14 @@ def failure_status(failure: RunFailure) -> status_pb2.Status:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """What the router that created a run read for it, so executing it starts at once."""
+
+    spec: WorkflowSpec
+    agents: dict[str, agent_registry_pb2.Agent]
+
+
 class RunExecutor:
     def __init__(self, settings: RouterSettings, clients: MeshClients, runner: StepRunner):
         self._settings = settings
@@ -89,11 +98,15 @@ class RunExecutor:
     def owner(self) -> str:
         return self._settings.router_id
 
-    def launch(self, run: run_pb2.Run, parent_span_id: int = 0) -> None:
+    def launch(
+        self, run: run_pb2.Run, parent_span_id: int = 0, prepared: Prepared | None = None
+    ) -> None:
+        """Executes a run in the background. `prepared` is what the router that just
+        created the run read for it; a listed or resumed run is read afresh."""
         if run.run_id in self._tasks:
             return
         task = asyncio.get_running_loop().create_task(
-            self._execute(run, parent_span_id), context=contextvars.Context()
+            self._execute(run, parent_span_id, prepared), context=contextvars.Context()
         )
         self._tasks[run.run_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
@@ -154,7 +167,9 @@ class RunExecutor:
                 log.warning("cannot look for unfinished runs: %s", exc.message)
             await asyncio.sleep(self._settings.recovery_interval_seconds * random.uniform(0.8, 1.2))
 
-    async def _execute(self, run: run_pb2.Run, parent_span_id: int) -> None:
+    async def _execute(
+        self, run: run_pb2.Run, parent_span_id: int, prepared: Prepared | None
+    ) -> None:
         try:
             if not await self._acquire(run.run_id):
                 return
@@ -164,14 +179,15 @@ class RunExecutor:
         heartbeat = asyncio.create_task(self._heartbeat(run.run_id, asyncio.current_task()))
         run_log = None
         try:
-            # The run as it is now that this router holds it: the copy listed or created
-            # may be stale (another replica may have finished it meanwhile).
-            run = (
-                await call(
-                    self._clients.state.GetRun,
-                    state_pb2.GetRunRequest(tenant=run.tenant, run_id=run.run_id),
-                )
-            ).run
+            # The run as it is now that this router holds it: a listed copy may be stale
+            # (another replica may have finished it meanwhile); one just created is not.
+            if prepared is None:
+                run = (
+                    await call(
+                        self._clients.state.GetRun,
+                        state_pb2.GetRunRequest(tenant=run.tenant, run_id=run.run_id),
+                    )
+                ).run
             if run.state not in EXECUTABLE_STATES:
                 return  # ended, or waiting for a human: nothing to do until that changes
             run_log = RunLog(
@@ -193,7 +209,7 @@ class RunExecutor:
                     "airspace.tenant": run.tenant,
                 },
             ) as span:
-                await self._drive(run, run_log, span)
+                await self._drive(run, run_log, span, prepared)
         except asyncio.CancelledError:
             pass  # canceled by a principal (the canceler records it) or shutting down (resumed later)
         except errors.MeshError as exc:
@@ -212,10 +228,10 @@ class RunExecutor:
             heartbeat.cancel()
             await self._release(run.run_id)
 
-    async def _drive(self, run: run_pb2.Run, run_log: RunLog, span: trace.Span) -> None:
+    async def _drive(self, run: run_pb2.Run, run_log: RunLog, span: trace.Span, prepared) -> None:
         ctx = None
         try:
-            ctx = await self._load(run, run_log)
+            ctx = await self._load(run, run_log, prepared)
             if run.state == run_pb2.RUN_STATE_QUEUED:
                 run = await self._transition(
                     run_log, run, run_pb2.RUN_STATE_RUNNING, "picked up by " + self.owner
@@ -246,35 +262,13 @@ class RunExecutor:
         run.usage.CopyFrom(ctx.usage)
         await self._finish(run_log, run, run_pb2.RUN_STATE_COMPLETED, output=output)
 
-    async def _load(self, run: run_pb2.Run, run_log: RunLog) -> RunContext:
-        workflow = await call(
-            self._clients.state.GetWorkflow,
-            state_pb2.GetWorkflowRequest(
-                tenant=run.tenant, workflow=run.workflow.name, version=run.workflow.version
-            ),
-        )
-        spec = validate(convert.to_dict(workflow.workflow.spec))
-        agents = {}
-        for name in spec.agents:
-            try:
-                found = await call(
-                    self._clients.state.GetAgent,
-                    state_pb2.GetAgentRequest(tenant=run.tenant, agent=name),
-                )
-            except errors.NotFound:
-                continue  # reported when a step needs it
-            pinned = run.agent_versions.get(name)
-            if pinned and found.agent.card.version != pinned:
-                raise RunFailure(
-                    f"agent {name} is now version {found.agent.card.version}; the run is pinned to {pinned}",
-                    "AGENT_VERSION_CHANGED",
-                    agent=name,
-                )
-            agents[name] = found.agent
-        journal = await call(
-            self._clients.state.GetJournal,
-            state_pb2.GetJournalRequest(tenant=run.tenant, run_id=run.run_id),
-        )
+    async def _load(
+        self, run: run_pb2.Run, run_log: RunLog, prepared: Prepared | None
+    ) -> RunContext:
+        if prepared is None:
+            spec, agents, journal = await self._read(run)
+        else:  # a run this router just created: nothing journaled yet
+            spec, agents, journal = prepared.spec, prepared.agents, []
         timeout = spec.timeout or self._settings.default_run_timeout_seconds
         elapsed = max(0.0, time.time() - run.create_time.ToSeconds())
         return RunContext(
@@ -282,10 +276,34 @@ class RunExecutor:
             spec=spec,
             log=run_log,
             agents=agents,
-            journal={entry.step_key: entry for entry in journal.entries},
+            journal={entry.step_key: entry for entry in journal},
             deadline=time.monotonic() + timeout - elapsed,
-            usage=run_pb2.RunUsage(steps=len(journal.entries)),
+            usage=run_pb2.RunUsage(steps=len(journal)),
         )
+
+    async def _read(self, run: run_pb2.Run):
+        """The spec, agents and journal of a run, as the state service has them."""
+        workflow = await call(
+            self._clients.state.GetWorkflow,
+            state_pb2.GetWorkflowRequest(
+                tenant=run.tenant, workflow=run.workflow.name, version=run.workflow.version
+            ),
+        )
+        spec = validate(convert.to_dict(workflow.workflow.spec))
+        agents = await agent_registry.registered(self._clients, run.tenant, spec.agents)
+        for name, agent in agents.items():
+            pinned = run.agent_versions.get(name)
+            if pinned and agent.card.version != pinned:
+                raise RunFailure(
+                    f"agent {name} is now version {agent.card.version}; the run is pinned to {pinned}",
+                    "AGENT_VERSION_CHANGED",
+                    agent=name,
+                )
+        journal = await call(
+            self._clients.state.GetJournal,
+            state_pb2.GetJournalRequest(tenant=run.tenant, run_id=run.run_id),
+        )
+        return spec, agents, list(journal.entries)
 
     async def _crashed(self, run_log: RunLog | None, run: run_pb2.Run) -> None:
         log.exception("run %s crashed in the router", run.run_id)

@@ -11,10 +11,10 @@ from opentelemetry import trace
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 from services.mesh import deadlines, errors
-from services.router import metrics
+from services.router import agent_registry, metrics
 from services.router.clients import MeshClients, call
 from services.router.convert import to_dict
-from services.router.executor import TERMINAL_STATES, RunExecutor
+from services.router.executor import TERMINAL_STATES, Prepared, RunExecutor
 from services.router.guard import Guard
 from services.router.spec import validate
 
@@ -66,23 +66,21 @@ class Runs:
         )
         run.name = f"runs/{run.run_id}"
         run.workflow.name, run.workflow.version = workflow.workflow, workflow.version
+        agents = await agent_registry.registered(self._clients, caller.tenant, spec.agents)
         for agent in spec.agents:
-            try:
-                found = await call(
-                    self._clients.state.GetAgent,
-                    state_pb2.GetAgentRequest(tenant=caller.tenant, agent=agent),
-                )
-            except errors.NotFound as exc:
+            if agent not in agents:
                 raise errors.FailedPrecondition(
                     f"workflow {workflow.workflow} uses agent {agent!r}, which is not registered",
                     reason="AGENT_NOT_REGISTERED",
-                ) from exc
-            run.agent_versions[agent] = found.agent.card.version
+                )
+            run.agent_versions[agent] = agents[agent].card.version
         created = await call(self._clients.state.CreateRun, state_pb2.CreateRunRequest(run=run))
         if created.created:
             metrics.record_run_started(created.run.workflow.name)
             parent = trace.get_current_span().get_span_context()
-            self._executor.launch(created.run, parent.span_id if parent.is_valid else 0)
+            self._executor.launch(
+                created.run, parent.span_id if parent.is_valid else 0, Prepared(spec, agents)
+            )
         return created.run
 
     async def get(self, run_id: str) -> run_pb2.Run:

@@ -28,6 +28,8 @@ from services.router.run_log import event
 from services.router.spec import RetryPolicy, Step
 
 _tracer = telemetry.tracer("airspace.router")
+# How long an agent's progress may wait in the run log's buffer before watchers see it.
+LIVE_EVENT_DELAY = 0.25
 OUTPUT_INVALID = "OUTPUT_INVALID"
 
 
@@ -182,7 +184,7 @@ class StepRunner:
                     or not failure.agent
                 ):
                     raise
-                await ctx.log.append(
+                ctx.log.record(
                     event(
                         key,
                         step.fallback_agent,
@@ -258,7 +260,7 @@ class StepRunner:
                     agent_name,
                 )
             delay = min(backoff(step.retry, attempt_no), max(ctx.time_left(), 0))
-            await ctx.log.append(
+            ctx.log.record(
                 event(
                     key,
                     agent_name,
@@ -477,7 +479,8 @@ class StepRunner:
                 recorded = event(key, agent_name, partial_output=agent_event.partial)
             else:
                 recorded = event(key, agent_name, usage_reported=agent_event.usage)
-            await ctx.log.append(recorded)
+            ctx.log.record(recorded)
+            await ctx.log.flush(older_than=LIVE_EVENT_DELAY)
 
         async def decide_action(request: agent_pb2.ActionRequest) -> agent_pb2.ActionDecision:
             return await self._decide_action(ctx, key, agent_name, start, request, pending)
@@ -559,7 +562,7 @@ class StepRunner:
             action_id=request.action_id, name=request.name, reason=request.reason
         )
         masked_request.arguments.update(judged.payload.get("arguments", {}))
-        await ctx.log.append(
+        ctx.log.record(
             event(
                 key, agent_name, action_requested=run_pb2.ActionRequested(request=masked_request)
             ),
@@ -572,7 +575,7 @@ class StepRunner:
     async def _refuse_handoff(
         self, ctx, key, agent_name, handoff: agent_pb2.HandoffRequest
     ) -> None:
-        await ctx.log.append(
+        ctx.log.record(
             event(
                 key,
                 agent_name,
@@ -598,12 +601,12 @@ class StepRunner:
         )
         error.error.code = code_pb2.UNKNOWN  # the agent's own failure, described in the message
         error.error.message = f"{attempt.failure_code}: {attempt.failure}"
-        await ctx.log.append(event(key, agent_name, step_failed=error))
+        ctx.log.record(event(key, agent_name, step_failed=error))
 
 
 async def _enforce(ctx: RunContext, key: str, agent_name: str, judgement: Judgement) -> None:
     """Records a guardrail verdict and stops the step unless it allows going on."""
-    await ctx.log.append(event(key, agent_name, guardrail_verdict=judgement.verdict))
+    ctx.log.record(event(key, agent_name, guardrail_verdict=judgement.verdict))
     metrics.record_guardrail_verdict(judgement.verdict)
     if judgement.allowed or judgement.needs_approval:  # a person decides: see reviews.py
         return

@@ -39,7 +39,7 @@ async def record_decision(
     (it was recorded when the step first ran)."""
     if key in ctx.journal:
         return
-    await ctx.log.append(
+    ctx.log.record(
         event(
             key,
             agent,

@@ -277,4 +277,4 @@ async def _record_conflict(
     recorded = run_pb2.Conflict()
     recorded.CopyFrom(conflict)
     recorded.resolved_by, recorded.resolution = resolved_by, resolution
-    await ctx.log.append(event(AGGREGATE_KEY, conflict=recorded))
+    ctx.log.record(event(AGGREGATE_KEY, conflict=recorded))

@@ -44,7 +44,7 @@ async def run_group_chat(ctx: RunContext, runner: StepRunner, run_input: dict) -
         last = {"author": speaker, **result.payload}
         transcript.append({"role": agent_pb2.ROLE_AGENT, **last})
         if key not in ctx.journal:
-            await ctx.log.append(
+            ctx.log.record(
                 event(key, speaker, transcript_message=_message(speaker, result.payload))
             )
         if speaker == chat.decider and result.payload.get("data", {}).get("final") is True:

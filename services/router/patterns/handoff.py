@@ -155,7 +155,7 @@ async def _judge_handoff(ctx: RunContext, key: str, current: str, result: StepRe
         allowed = ", ".join(graph.targets(current)) or "none"
         verdict = f"no edge {current} → {target} in the handoff graph (allowed: {allowed})"
     if key not in ctx.journal:
-        await ctx.log.append(
+        ctx.log.record(
             event(
                 key,
                 current,
