@@ -80,13 +80,7 @@ class ApprovalGate:
         approval = found.approval
         if approval.state == approval_pb2.APPROVAL_STATE_PENDING:
             raise RunPaused(approval_id, approval.required_role)
-        if approval.state != approval_pb2.APPROVAL_STATE_DECIDED:
-            raise RunFailure(
-                f"approval {approval_id} {approval_pb2.ApprovalState.Name(approval.state)}",
-                "APPROVAL_EXPIRED",
-                key,
-            )
-        return approval
+        return approval  # decided, or expired: the caller escalates or fails
 
     async def _request(
         self, ctx, key, approval_id, kind, role, summary, payload, evidence, events, deadline
@@ -124,3 +118,13 @@ class ApprovalGate:
             ),
         )
         metrics.record_approval_requested()
+
+
+def expired(approval: approval_pb2.Approval) -> bool:
+    return approval.state == approval_pb2.APPROVAL_STATE_EXPIRED
+
+
+def expiry(approval: approval_pb2.Approval, key: str) -> RunFailure:
+    return RunFailure(
+        f"approval {approval.approval_id} expired without a decision", "APPROVAL_EXPIRED", key
+    )

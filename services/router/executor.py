@@ -163,9 +163,44 @@ class RunExecutor:
                 claimable = await call(self._clients.state.ListClaimableRuns, request)
                 for run in claimable.runs:
                     self.launch(run)
+                await self._expire_due_approvals()
             except errors.MeshError as exc:
                 log.warning("cannot look for unfinished runs: %s", exc.message)
             await asyncio.sleep(self._settings.recovery_interval_seconds * random.uniform(0.8, 1.2))
+
+    async def _expire_due_approvals(self) -> None:
+        """Approvals past their deadline expire; their runs resume to escalate or fail, as
+        their workflow says (see reviews.decide)."""
+        due = state_pb2.ListDueApprovalsRequest(page_size=100)
+        due.due_before.GetCurrentTime()
+        for approval in (await call(self._clients.state.ListDueApprovals, due)).approvals:
+            try:
+                expired = await call(
+                    self._clients.state.DecideApproval,
+                    state_pb2.DecideApprovalRequest(
+                        tenant=approval.tenant,
+                        approval_id=approval.approval_id,
+                        outcome=run_pb2.APPROVAL_OUTCOME_EXPIRED,
+                        decided_by=f"service:router/{self.owner}",
+                        comment="the deadline passed without a decision",
+                    ),
+                )
+            except errors.FailedPrecondition:
+                continue  # decided meanwhile (by a person or another router)
+            decided = expired.approval
+            await self.resume(
+                decided.tenant,
+                decided.run_id,
+                event(
+                    decided.step_key,
+                    approval_decided=run_pb2.ApprovalDecided(
+                        approval_id=decided.approval_id,
+                        outcome=decided.outcome,
+                        decided_by=decided.decided_by,
+                        comment=decided.comment,
+                    ),
+                ),
+            )
 
     async def _execute(
         self, run: run_pb2.Run, parent_span_id: int, prepared: Prepared | None

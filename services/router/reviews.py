@@ -8,7 +8,7 @@ same point once a person decided.
 from __future__ import annotations
 
 from airspace.v1 import approval_pb2, run_pb2
-from services.router.approval_gate import ApprovalGate
+from services.router.approval_gate import ApprovalGate, expired, expiry
 from services.router.run_context import RunContext, RunFailure
 from services.router.spec.model import ApprovalPoint, Step
 
@@ -60,19 +60,30 @@ async def decide(
     summary: str,
     payload: dict,
 ) -> approval_pb2.Approval:
-    """A person's decision; a rejection is escalated once when the workflow says so."""
+    """A person's decision. A rejection, or a deadline passed, is escalated once to the
+    workflow's escalation role when it says so; an approval left to expire fails the run."""
     approval = await gate.decision(ctx, key, kind, role, summary, payload, deadline=point.deadline)
-    if approval.outcome == run_pb2.APPROVAL_OUTCOME_REJECTED and point.on_reject == "escalate":
-        escalated = f"Escalated after {approval.decided_by} rejected: {approval.comment}. {summary}"
-        return await gate.decision(
+    rejected = (
+        approval.outcome == run_pb2.APPROVAL_OUTCOME_REJECTED and point.on_reject == "escalate"
+    )
+    timed_out = expired(approval) and point.on_expiry == "escalate"
+    if rejected or timed_out:
+        why = (
+            "its deadline passed"
+            if timed_out
+            else f"{approval.decided_by} rejected it: {approval.comment}"
+        )
+        approval = await gate.decision(
             ctx,
             f"{key}-escalated",
             kind,
             point.escalate_to,
-            escalated,
+            f"Escalated because {why}. {summary}",
             payload,
             deadline=point.deadline,
         )
+    if expired(approval):
+        raise expiry(approval, key)
     return approval
 
 

@@ -20,7 +20,7 @@ from airspace.v1 import approval_pb2, run_pb2
 from services.mesh import telemetry
 from services.router import convert, metrics, reviews, validation
 from services.router.agent_invoker import AgentInvoker, Attempt
-from services.router.approval_gate import ApprovalGate
+from services.router.approval_gate import ApprovalGate, expired, expiry
 from services.router.clients import call
 from services.router.guard import Guard, Judgement, agent_subject
 from services.router.run_context import RunContext, RunFailure
@@ -400,7 +400,7 @@ class StepRunner:
                 "name": request.name,
                 "arguments": convert.to_dict(request.arguments),
             }
-            await self.gate.decision(
+            approval = await self.gate.decision(
                 ctx,
                 _action_key(key, action_id, binding),
                 approval_pb2.APPROVAL_KIND_ACTION,
@@ -408,6 +408,8 @@ class StepRunner:
                 f"{agent_name} asks to perform {request.name}: {request.reason}",
                 payload,
             )
+            if expired(approval):
+                raise expiry(approval, key)
 
     def _start_message(
         self, ctx: RunContext, key, step, agent_name, masked: dict

@@ -1,7 +1,7 @@
 """A step's output contract, checked before the workflow advances: a size limit, a JSON
 Schema over the output's data, and CEL rules over the whole output that must hold.
 
-Problems name the check that failed (`output_schema at $.total: type 'number'`,
+Problems name the check that failed (`output_schema at /total: type "number"`,
 `output_rules[1]: total must be positive`) but never quote the output itself: it may
 hold PII, and problems travel into run events, errors and logs. Any PII that an
 instance path still carries (a member name, say) is redacted.
@@ -17,11 +17,17 @@ import celpy
 import jsonschema
 from jsonschema import validators
 
+from policy.engine import pointer
 from policy.engine.conditions import Condition, EvaluationError
 from policy.engine.pii.scan import scan_text
+from services.mesh import errors
 
 # Generous for structured output, small enough that policy never scans megabytes per step.
 DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
+# Protobuf refuses messages nested deeper than 100 levels; one JSON level costs three
+# (Struct, map entry, Value), and on its way to policy and agents a run's input travels
+# wrapped a few levels deeper: deeper input could not reach them.
+MAX_INPUT_DEPTH = 24
 # What output rules may read: {"text", "data", "confidence"} of the step's output.
 RULE_VARIABLES = frozenset({"output"})
 _MAX_PROBLEMS = 5
@@ -67,7 +73,8 @@ def output_problems(contract: OutputContract, output: dict) -> str:
     problems = []
     if contract.validator is not None:
         for error in contract.validator.iter_errors(output.get("data", {})):
-            problems.append(f"output_schema at {error.json_path}: {_failed(error)}")
+            where = pointer.join(error.absolute_path) or "/"  # a JSON pointer into data
+            problems.append(f"output_schema at {where}: {_failed(error)}")
     activation = {"output": celpy.json_to_cel(output)} if contract.rules else {}
     for index, rule in enumerate(contract.rules):
         try:
@@ -76,10 +83,38 @@ def output_problems(contract: OutputContract, output: dict) -> str:
             problems.append(f"output_rules[{index}]: {rule.message}")
         except EvaluationError as exc:
             problems.append(f"output_rules[{index}]: {rule.message} (the rule failed: {exc})")
+    problems = list(dict.fromkeys(problems))  # `required` fails once per missing member
     shown = "; ".join(problems[:_MAX_PROBLEMS])
     if len(problems) > _MAX_PROBLEMS:
         shown += f"; and {len(problems) - _MAX_PROBLEMS} more"
     return _redacted(shown)
+
+
+def check_input_depth(value: Any, field: str) -> None:
+    """Refuses a run input nested deeper than the mesh can carry it (INVALID_ARGUMENT)."""
+    depth = _depth(value)
+    if depth > MAX_INPUT_DEPTH:
+        raise errors.InvalidArgument(
+            f"{field} is nested {depth} levels deep; at most {MAX_INPUT_DEPTH} can travel "
+            "through the mesh",
+            field=field,
+            reason="TOO_DEEP",
+        )
+
+
+def _depth(value: Any) -> int:
+    """Levels of objects and arrays, iteratively: a hostile value must not exhaust the stack."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, level = pending.pop()
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _failed(error: jsonschema.ValidationError) -> str:

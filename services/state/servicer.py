@@ -263,6 +263,14 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             approvals=page.items, next_page_token=page.next_page_token
         )
 
+    async def ListDueApprovals(self, request, context):
+        validation.require(("due_before", request.HasField("due_before")))
+        approvals = await self._store.list_due_approvals(
+            request.due_before.ToMicroseconds(),
+            validation.page_size(request.page_size, default=100, maximum=1000),
+        )
+        return state_pb2.ListDueApprovalsResponse(approvals=approvals)
+
     async def DecideApproval(self, request, context):
         validation.require(
             ("tenant", request.tenant),

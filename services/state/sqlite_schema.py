@@ -131,6 +131,8 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
     # ListApprovals, oldest first.
     db["approvals"].create_index(["tenant", "create_us", "approval_id"], if_not_exists=True)
+    # The router's sweep for approvals past their deadline reads the pending ones.
+    db["approvals"].create_index(["state"], if_not_exists=True)
 
     db["memory"].create(
         {

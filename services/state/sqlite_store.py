@@ -490,6 +490,25 @@ class SqliteStateStore:
 
         return await self._readers.run(list_)
 
+    async def list_due_approvals(
+        self, due_before_us: int, limit: int
+    ) -> list[approval_pb2.Approval]:
+        def list_(db: Db) -> list[approval_pb2.Approval]:
+            # Pending approvals are few (people decide them); the state index finds them.
+            rows = db.execute(
+                "SELECT data FROM approvals WHERE state = ?",
+                (approval_pb2.APPROVAL_STATE_PENDING,),
+            ).fetchall()
+            pending = [approval_pb2.Approval.FromString(row[0]) for row in rows]
+            due = [
+                a
+                for a in pending
+                if a.HasField("expire_time") and a.expire_time.ToMicroseconds() < due_before_us
+            ]
+            return sorted(due, key=lambda a: a.expire_time.ToMicroseconds())[:limit]
+
+        return await self._readers.run(list_)
+
     async def decide_approval(
         self, tenant: str, approval_id: str, decision: Decision
     ) -> approval_pb2.Approval:

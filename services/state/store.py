@@ -177,6 +177,11 @@ class StateStore(Protocol):
     ) -> Page[approval_pb2.Approval]:
         """Oldest first; state, roles (required_role among them) and run_id filter when set."""
 
+    async def list_due_approvals(
+        self, due_before_us: int, limit: int
+    ) -> list[approval_pb2.Approval]:
+        """Pending approvals of every tenant whose deadline is before the time, oldest first."""
+
     async def decide_approval(
         self, tenant: str, approval_id: str, decision: Decision
     ) -> approval_pb2.Approval: ...

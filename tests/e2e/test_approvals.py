@@ -3,6 +3,8 @@ who may decide, reject and edit paths, and pauses that survive a router restart.
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
@@ -243,3 +245,53 @@ async def test_a_pause_survives_a_router_restart(reviewed):
     events = await finish(operator, run.run_id)
     assert ending(events).to == run_pb2.RUN_STATE_COMPLETED
     assert len(seen) == 1, "the agent's step is not run again after the restart"
+
+
+async def test_an_approval_past_its_deadline_escalates_to_the_next_role(reviewed):
+    mesh, operator, approver, seen = reviewed
+    await apply(
+        operator,
+        """
+name: escalating
+pattern: sequential
+steps:
+  - name: draft
+    agent: drafter
+    approval: {after: true, role: approver, deadline: 1s, on_expiry: escalate, escalate_to: director}
+""",
+    )
+    run = await start(operator, "escalating")
+    director = mesh.client("user:dora", "acme", ("approver", "director"))
+    escalated = []
+    for _ in range(100):
+        escalated = [a for a in await wait_for_approvals(director) if a.required_role == "director"]
+        if escalated:
+            break
+        await asyncio.sleep(0.1)
+    assert escalated and "deadline passed" in escalated[0].summary
+    expired = (
+        await director.approvals.ListApprovals(
+            approval_pb2.ListApprovalsRequest(state=approval_pb2.APPROVAL_STATE_EXPIRED),
+            metadata=director.metadata,
+        )
+    ).approvals
+    assert [a.required_role for a in expired] == ["approver"]
+    await decide(director, escalated[0], run_pb2.APPROVAL_OUTCOME_APPROVED)
+    events = await finish(operator, run.run_id)
+    assert ending(events).to == run_pb2.RUN_STATE_COMPLETED
+    outcomes = [e.approval_decided.outcome for e in events if e.HasField("approval_decided")]
+    assert outcomes == [run_pb2.APPROVAL_OUTCOME_EXPIRED, run_pb2.APPROVAL_OUTCOME_APPROVED]
+    assert len(seen) == 1
+
+
+async def test_an_approval_left_to_expire_fails_the_run(reviewed):
+    mesh, operator, approver, _ = reviewed
+    await apply(
+        operator,
+        "name: strict\npattern: sequential\nsteps:\n"
+        "  - {name: draft, agent: drafter, approval: {after: true, deadline: 500ms}}",
+    )
+    run = await start(operator, "strict")
+    events = await asyncio.wait_for(finish(operator, run.run_id), 20)
+    final = ending(events)
+    assert final.to == run_pb2.RUN_STATE_FAILED and "APPROVAL_EXPIRED" in final.error.message

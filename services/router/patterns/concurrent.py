@@ -13,6 +13,7 @@ from collections import Counter
 
 from airspace.v1 import approval_pb2, run_pb2
 from services.router import convert
+from services.router.approval_gate import expired, expiry
 from services.router.conditions import holds
 from services.router.patterns.common import record_decision, run_input_payload, select_fields
 from services.router.run_context import RunContext, RunFailure
@@ -247,6 +248,8 @@ async def _ask_a_person(ctx, runner, aggregate, succeeded, conflict, why) -> dic
         evidence={"branches": {name: result.payload for name, result in succeeded.items()}},
         with_request=[event(AGGREGATE_KEY, conflict=asked)],
     )
+    if expired(approval):
+        raise expiry(approval, AGGREGATE_KEY)
     if approval.outcome == run_pb2.APPROVAL_OUTCOME_REJECTED:
         raise RunFailure(
             f"the conflict was rejected by {approval.decided_by}: {approval.comment}",

@@ -395,6 +395,20 @@ class DecideApprovalResponse(_message.Message):
     approval: _approval_pb2.Approval
     def __init__(self, approval: _Optional[_Union[_approval_pb2.Approval, _Mapping]] = ...) -> None: ...
 
+class ListDueApprovalsRequest(_message.Message):
+    __slots__ = ("due_before", "page_size")
+    DUE_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    due_before: _timestamp_pb2.Timestamp
+    page_size: int
+    def __init__(self, due_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ListDueApprovalsResponse(_message.Message):
+    __slots__ = ("approvals",)
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    approvals: _containers.RepeatedCompositeFieldContainer[_approval_pb2.Approval]
+    def __init__(self, approvals: _Optional[_Iterable[_Union[_approval_pb2.Approval, _Mapping]]] = ...) -> None: ...
+
 class MemoryEntry(_message.Message):
     __slots__ = ("namespace", "key", "value", "version", "expire_time", "update_time")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]

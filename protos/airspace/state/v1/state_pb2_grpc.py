@@ -142,6 +142,11 @@ class StateServiceStub:
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.DecideApprovalRequest.SerializeToString,
                 response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.DecideApprovalResponse.FromString,
                 _registered_method=True)
+        self.ListDueApprovals = channel.unary_unary(
+                '/airspace.state.v1.StateService/ListDueApprovals',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ListDueApprovalsRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ListDueApprovalsResponse.FromString,
+                _registered_method=True)
         self.GetMemory = channel.unary_unary(
                 '/airspace.state.v1.StateService/GetMemory',
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.GetMemoryRequest.SerializeToString,
@@ -332,6 +337,13 @@ class StateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDueApprovals(self, request, context):
+        """Lists pending approvals of every tenant whose deadline has passed, oldest deadline first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetMemory(self, request, context):
         """Reads a memory key.
         """
@@ -488,6 +500,11 @@ def add_StateServiceServicer_to_server(servicer, server):
                     servicer.DecideApproval,
                     request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.DecideApprovalRequest.FromString,
                     response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.DecideApprovalResponse.SerializeToString,
+            ),
+            'ListDueApprovals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDueApprovals,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ListDueApprovalsRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ListDueApprovalsResponse.SerializeToString,
             ),
             'GetMemory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMemory,
@@ -1094,6 +1111,33 @@ class StateService:
             '/airspace.state.v1.StateService/DecideApproval',
             airspace_dot_state_dot_v1_dot_state__pb2.DecideApprovalRequest.SerializeToString,
             airspace_dot_state_dot_v1_dot_state__pb2.DecideApprovalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDueApprovals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/ListDueApprovals',
+            airspace_dot_state_dot_v1_dot_state__pb2.ListDueApprovalsRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.ListDueApprovalsResponse.FromString,
             options,
             channel_credentials,
             insecure,
