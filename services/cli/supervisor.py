@@ -199,8 +199,12 @@ def run_demo(args) -> int:
         out.rule("its trace: gateway, router and agents in one trace")
         main.main([*base, "trace", run_id])
         if local_mesh.node_agent_available():
-            out.rule("a polyglot run: Python extracts, the Node.js agent scores risk, Python summarizes")
-            status = max(status, main.main([*base, "run", "contract-risk", "--input", f"@{run_input}"]))
+            out.rule(
+                "a polyglot run: Python extracts, the Node.js agent scores risk, Python summarizes"
+            )
+            status = max(
+                status, main.main([*base, "run", "contract-risk", "--input", f"@{run_input}"])
+            )
     return status
 
 
