@@ -135,7 +135,8 @@ class Engine:
                     span.path, span.start, span.end, entity, operator, replacement, span.scope
                 )
             )
-            masked[entity] += span.piece == 0
+            if span.piece == 0:  # a split entity counts once
+                masked[entity] += 1
         for entity, count in sorted(masked.items()):
             clearance = self.bundle.pii.entities[entity].clearance
             message = f"{count} {entity} span(s) masked: the receiver lacks {clearance}"

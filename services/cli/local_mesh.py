@@ -33,9 +33,8 @@ METRICS_PORT = "METRICS_PORT"
 
 
 def metrics_url(process: ManagedProcess) -> str:
-    """Where a planned process serves its Prometheus metrics ("" for one that serves none)."""
-    port = next((value for key, value in process.env.items() if key.endswith(METRICS_PORT)), "")
-    return f"http://127.0.0.1:{port}/metrics" if port else ""
+    """Where a started process serves its Prometheus metrics ("" for one that serves none)."""
+    return f"http://127.0.0.1:{process.metrics_port}/metrics" if process.metrics_port else ""
 
 
 NODE_AGENT = "risk-scorer"
@@ -95,7 +94,8 @@ def plan(home: pathlib.Path, gateway_port: int, with_agents: bool = True) -> lis
         env = {
             **common,
             f"AIRSPACE_{prefix}_PORT": str(port),
-            f"AIRSPACE_{prefix}_{METRICS_PORT}": str(free_port()),
+            # Each picks a free port itself and names it in its READY line.
+            f"AIRSPACE_{prefix}_{METRICS_PORT}": "0",
             **extra,
         }
         return ManagedProcess(name, module, port, env, log_dir=logs)
@@ -148,7 +148,7 @@ def plan(home: pathlib.Path, gateway_port: int, with_agents: bool = True) -> lis
                     {
                         "PYTHONUNBUFFERED": "1",
                         "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
-                        f"AIRSPACE_AGENT_{METRICS_PORT}": str(free_port()),
+                        f"AIRSPACE_AGENT_{METRICS_PORT}": "0",
                     },
                     args=("--port", str(port)),
                     log_dir=logs,

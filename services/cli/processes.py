@@ -45,6 +45,8 @@ class ManagedProcess:
     command: tuple[str, ...] = ()
     process: subprocess.Popen | None = None
     restarts: int = 0
+    # Where it serves Prometheus metrics, as its READY line says (0: it serves none).
+    metrics_port: int = 0
 
     @property
     def address(self) -> str:
@@ -70,6 +72,8 @@ class ManagedProcess:
         while time.monotonic() < deadline:
             line = self.process.stdout.readline().decode(errors="replace")
             if line.startswith("READY "):
+                fields = dict(part.split("=", 1) for part in line.split()[3:] if "=" in part)
+                self.metrics_port = int(fields.get("metrics", 0))
                 _drain_to(self.process.stdout, self.log_path)
                 return
             if not line and self.process.poll() is not None:

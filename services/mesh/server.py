@@ -164,7 +164,7 @@ async def serve(server: MeshServer | Builder) -> None:
     """Starts the server and runs until SIGTERM or SIGINT, then shuts down gracefully.
 
     Pass a builder (plain or async) when the server opens channels or stores: grpc.aio
-    objects belong to the event loop they are created in. Prints "READY <name> <port>"
+    objects belong to the event loop they are created in. Prints "READY <name> <port> [metrics=<port>]"
     once serving, so a supervisor can use port 0. Configures the process's logging
     from the server's settings (log_format)."""
     if not isinstance(server, MeshServer):
@@ -177,7 +177,8 @@ async def serve(server: MeshServer | Builder) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     port = await server.start()
-    print(f"READY {server.name} {port}", flush=True)
+    metrics = f" metrics={server.metrics_port}" if server.metrics_port else ""
+    print(f"READY {server.name} {port}{metrics}", flush=True)
     await stopping.wait()
     log.info("%s shutting down", server.name)
     await server.stop()

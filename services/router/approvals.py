@@ -104,7 +104,7 @@ class Approvals:
         )
         decided = response.approval
         metrics.record_approval_decided(decided.outcome)
-        await audit.approval_decided(self._clients, decided, caller)
+        await audit.approval_decided(self._clients, decided)
         await self._executor.resume(
             caller.tenant,
             decided.run_id,

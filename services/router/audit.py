@@ -14,29 +14,35 @@ import logging
 
 from airspace.policy.v1 import policy_pb2
 from airspace.v1 import approval_pb2, run_pb2
-from services.mesh import errors, identity
+from services.mesh import errors
 from services.router.clients import MeshClients, call
-from services.router.guard import subject_of
 
 log = logging.getLogger("airspace.router")
 
+RUN_CREATED = "run.created"
 RUN_STATE_CHANGED = "run.state_changed"
 APPROVAL_DECIDED = "approval.decided"
-ROUTER_PRINCIPAL = "service:router"
+ROUTER = "service:router"
 # A policy service that stays away longer than this costs an entry, not the run.
 _RETRY_SECONDS = 5.0
 
 
+async def run_created(clients: MeshClients, run: run_pb2.Run) -> None:
+    """A run was created (QUEUED) by its creator."""
+    details = {
+        "workflow": run.workflow.name,
+        "workflow_version": run.workflow.version,
+        "agent_versions": dict(run.agent_versions),
+        "request_id": run.request_id,
+    }
+    await _record(clients, RUN_CREATED, _acting(run.created_by, run.tenant), run.run_id, details)
+
+
 async def run_state_changed(
-    clients: MeshClients,
-    run: run_pb2.Run,
-    to: int,
-    reason: str = "",
-    by: identity.Identity | None = None,
+    clients: MeshClients, run: run_pb2.Run, to: int, reason: str = "", by: str = ROUTER
 ) -> None:
-    """A run moved from `run.state` to `to` (QUEUED for a new run), caused by `by` (a
-    principal canceling, say) or by the router itself."""
-    who = subject_of(by) if by is not None else _router(run.tenant)
+    """A run moved from `run.state` to `to`, caused by principal `by` (the router itself
+    unless a person, canceling say, caused it)."""
     details = {
         "workflow": run.workflow.name,
         "workflow_version": run.workflow.version,
@@ -44,12 +50,11 @@ async def run_state_changed(
         "to": run_pb2.RunState.Name(to),
         "reason": reason,
     }
-    await _record(clients, RUN_STATE_CHANGED, who, run.run_id, details)
+    await _record(clients, RUN_STATE_CHANGED, _acting(by, run.tenant), run.run_id, details)
 
 
-async def approval_decided(
-    clients: MeshClients, approval: approval_pb2.Approval, by: identity.Identity
-) -> None:
+async def approval_decided(clients: MeshClients, approval: approval_pb2.Approval) -> None:
+    """A person decided an approval (`decided_by` names them)."""
     details = {
         "approval_id": approval.approval_id,
         "kind": approval_pb2.ApprovalKind.Name(approval.kind),
@@ -61,16 +66,13 @@ async def approval_decided(
         "payload_hash": approval.payload_hash,
         "edited": approval.HasField("edited_payload"),
     }
-    await _record(clients, APPROVAL_DECIDED, subject_of(by), approval.run_id, details)
+    who = _acting(approval.decided_by, approval.tenant)
+    await _record(clients, APPROVAL_DECIDED, who, approval.run_id, details)
 
 
-def _router(tenant: str) -> policy_pb2.Subject:
-    return policy_pb2.Subject(
-        principal=ROUTER_PRINCIPAL,
-        tenant=tenant,
-        roles=("mesh",),
-        kind=policy_pb2.PRINCIPAL_KIND_MESH,
-    )
+def _acting(principal: str, tenant: str) -> policy_pb2.Subject:
+    """Who an entry names, filed under the run's tenant (a router acts for every tenant)."""
+    return policy_pb2.Subject(principal=principal, tenant=tenant)
 
 
 async def _record(

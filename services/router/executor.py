@@ -36,7 +36,7 @@ from opentelemetry import trace
 from airspace.state.v1 import state_pb2
 from airspace.v1 import agent_registry_pb2, run_pb2
 from services.mesh import errors, telemetry
-from services.router import agent_registry, convert
+from services.router import agent_registry, audit, convert
 from services.router.approval_gate import RunPaused
 from services.router.clients import RETRY_SECONDS, MeshClients, call
 from services.router.patterns import run_pattern
@@ -67,6 +67,7 @@ _FAILURE_CODES = {
     "BUDGET_EXCEEDED": code_pb2.RESOURCE_EXHAUSTED,
     "AGENT_NOT_REGISTERED": code_pb2.FAILED_PRECONDITION,
     "AGENT_VERSION_CHANGED": code_pb2.FAILED_PRECONDITION,
+    "OUTPUT_INVALID": code_pb2.FAILED_PRECONDITION,
 }
 
 
@@ -356,11 +357,13 @@ class RunExecutor:
         self, run_log: RunLog, run: run_pb2.Run, to: int, reason: str
     ) -> run_pb2.Run:
         changed = run_pb2.RunStateChanged(**{"from": run.state, "to": to, "reason": reason})
-        return await run_log.append_with_update(
+        updated = await run_log.append_with_update(
             event(run_state_changed=changed),
             run=run_pb2.Run(run_id=run.run_id, state=to),
             expected_states=ACTIVE_STATES,
         )
+        await audit.run_state_changed(self._clients, run, to, reason)
+        return updated
 
     async def _finish(
         self, run_log: RunLog, run: run_pb2.Run, to: int, *, output=None, error=None
@@ -377,7 +380,11 @@ class RunExecutor:
         if output is not None:
             ended.output.CopyFrom(convert.to_struct(output))
             events.insert(0, event(run_output=run_pb2.RunOutput(output=ended.output)))
-        return await run_log.append_with_update(*events, run=ended, expected_states=ACTIVE_STATES)
+        finished = await run_log.append_with_update(
+            *events, run=ended, expected_states=ACTIVE_STATES
+        )
+        await audit.run_state_changed(self._clients, run, to, changed.reason)
+        return finished
 
     async def _acquire(self, run_id: str, retry_for: float = RETRY_SECONDS) -> bool:
         ttl = duration_pb2.Duration()

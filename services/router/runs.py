@@ -11,7 +11,7 @@ from opentelemetry import trace
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 from services.mesh import deadlines, errors
-from services.router import agent_registry, metrics
+from services.router import agent_registry, audit, metrics, validation
 from services.router.clients import MeshClients, call
 from services.router.convert import to_dict
 from services.router.executor import TERMINAL_STATES, Prepared, RunExecutor
@@ -42,6 +42,7 @@ class Runs:
             raise errors.InvalidArgument(
                 f"request_id is longer than {MAX_REQUEST_ID} characters", field="request_id"
             )
+        validation.check_input_depth(to_dict(request.input), "input")
         caller = await self._guard.authorize("run.start", "workflow", request.workflow)
         workflow = (
             await call(
@@ -77,6 +78,7 @@ class Runs:
         created = await call(self._clients.state.CreateRun, state_pb2.CreateRunRequest(run=run))
         if created.created:
             metrics.record_run_started(created.run.workflow.name)
+            await audit.run_created(self._clients, created.run)
             parent = trace.get_current_span().get_span_context()
             self._executor.launch(
                 created.run, parent.span_id if parent.is_valid else 0, Prepared(spec, agents)

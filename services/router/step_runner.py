@@ -278,11 +278,7 @@ class StepRunner:
         output = convert.output_payload(produced)
         invalid = validation.output_problems(step.output, output)
         if invalid:
-            attempt.failure, attempt.failure_code, attempt.retryable = (
-                invalid,
-                OUTPUT_INVALID,
-                False,
-            )
+            attempt.failure, attempt.failure_code = invalid, OUTPUT_INVALID
             await self._record_failure(ctx, key, step, agent_name, attempt_no, attempt, False)
             raise RunFailure(
                 f"step {step.name!r} (agent {agent_name}) produced invalid output: {invalid}",

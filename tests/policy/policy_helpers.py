@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
+import sqlite3
 import textwrap
 
+from policy.audit import chain
 from policy.engine import Engine, load_bundle
 from policy.engine.model import CheckInput, Resource, Subject
 from services.mesh import channels, identity
@@ -66,3 +69,44 @@ def codes(decision) -> list[tuple[str, str]]:
 def as_(who: identity.Identity) -> tuple:
     """Call metadata carrying `who`, as the gateway or a mesh service would send it."""
     return ((identity.METADATA_KEY, identity.sign(who, MESH_KEY)),)
+
+
+def tamper(db_path, *statements: str) -> None:
+    """Edits an audit database as an attacker with file access would: drops the
+    append-only triggers, then runs `statements`."""
+    with sqlite3.connect(db_path) as conn:
+        for table in ("audit_entries", "audit_checkpoints"):
+            for action in ("update", "delete"):
+                conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+        for statement in statements:
+            conn.execute(statement)
+
+
+def rewrite_chain(db_path, sequence: int, details: dict) -> None:
+    """What an attacker with file access but not the key does: edit one entry's details,
+    then recompute every hash after it and the head row, so the chain itself is
+    consistent again (only the signed checkpoints can tell)."""
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute(
+            "SELECT sequence, time_us, kind, tenant, principal, run_id, decision_id, details, hash"
+            " FROM audit_entries ORDER BY sequence"
+        ).fetchall()
+    statements, previous = [], chain.GENESIS_HASH
+    for seq, time_us, kind, tenant, principal, run_id, decision_id, stored, digest in rows:
+        if seq < sequence:
+            previous = digest
+            continue
+        content = details if seq == sequence else json.loads(stored)
+        record = chain.AuditRecord(kind, tenant, principal, run_id, decision_id, content)
+        entry = chain.seal(seq, time_us, record, previous)
+        previous = entry.hash
+        statements.append(
+            "UPDATE audit_entries SET details = "
+            + "'"
+            + json.dumps(content, sort_keys=True).replace("'", "''")
+            + "'"
+            + f", previous_hash = '{entry.previous_hash}', hash = '{entry.hash}'"
+            + f" WHERE sequence = {seq}"
+        )
+    statements.append(f"UPDATE audit_head SET hash = '{previous}'")
+    tamper(db_path, *statements)

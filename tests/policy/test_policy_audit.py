@@ -6,13 +6,11 @@ drop the append-only triggers, then edit, delete, reorder or truncate."""
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 
 import pytest
-from policy_helpers import HASH_KEY, check, engine_for, user
+from policy_helpers import HASH_KEY, check, engine_for, rewrite_chain, tamper, user
 
-from policy.audit import chain
 from policy.audit.chain import AuditRecord
 from policy.audit.log import AuditLog
 from policy.audit.records import decision_record, masked_details
@@ -39,14 +37,6 @@ def store(db_path):
     )
     yield opened
     opened.close()
-
-
-def tamper(db_path, *statements: str) -> None:
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("DROP TRIGGER audit_entries_no_update")
-        conn.execute("DROP TRIGGER audit_entries_no_delete")
-        for statement in statements:
-            conn.execute(statement)
 
 
 def test_an_untouched_chain_verifies(store):
@@ -134,31 +124,6 @@ def test_details_are_masked_in_values_and_member_names():
     assert masked["by"][key][0].startswith("call [PHONE:hmac:") and masked["ok"] == "fine"
 
 
-def rewrite_chain(db_path, sequence: int, details: dict) -> None:
-    """What an attacker with file access but not the key does: edit one entry, then recompute
-    every hash after it and the head row, so the chain itself is consistent again."""
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute(
-            "SELECT sequence, time_us, kind, tenant, principal, run_id, decision_id, details, hash"
-            " FROM audit_entries ORDER BY sequence"
-        ).fetchall()
-    statements, previous = [], chain.GENESIS_HASH
-    for seq, time_us, kind, tenant, principal, run_id, decision_id, stored, digest in rows:
-        if seq < sequence:
-            previous = digest
-            continue
-        content = details if seq == sequence else json.loads(stored)
-        record = AuditRecord(kind, tenant, principal, run_id, decision_id, content)
-        entry = chain.seal(seq, time_us, record, previous)
-        previous = entry.hash
-        statements.append(
-            f"UPDATE audit_entries SET details = '{json.dumps(content)}',"
-            f" previous_hash = '{entry.previous_hash}', hash = '{entry.hash}' WHERE sequence = {seq}"
-        )
-    statements.append(f"UPDATE audit_head SET hash = '{previous}'")
-    tamper(db_path, *statements)
-
-
 @pytest.fixture
 def signed_one_by_one(db_path):
     """Five entries appended one at a time: one signed checkpoint each."""
@@ -183,7 +148,6 @@ def test_a_chain_rewritten_with_its_head_is_found_at_the_first_rewritten_entry(
 def test_a_forged_checkpoint_is_found(signed_one_by_one, db_path):
     tamper(
         db_path,
-        "DROP TRIGGER audit_checkpoints_no_update",
         "UPDATE audit_checkpoints SET signature = 'forged' WHERE count = 4",
     )
     result = signed_one_by_one.verify()
@@ -200,7 +164,6 @@ def test_entries_appended_without_the_key_are_found(signed_one_by_one, db_path):
     assert "not signed with the audit key" in result.problem
     tamper(
         db_path,
-        "DROP TRIGGER audit_checkpoints_no_delete",
         "DELETE FROM audit_checkpoints WHERE count = 6",
     )
     result = signed_one_by_one.verify()

@@ -227,3 +227,61 @@ async def test_verify_audit_log_finds_tampering(policy_server):
     broken = await verify(observability_pb2.VerifyAuditLogRequest(), metadata=as_(AUDITOR))
     assert (broken.ok, broken.first_bad_sequence) == (False, 2)
     assert "hash" in broken.problem
+
+
+BROKEN_AT_LOAD = [
+    ('when: subject.kind == "agent"', 'when: subjet.kind == "agent"', "unknown variable 'subjet'"),
+    ("checkpoint: approval.decide", "checkpoint: approval.decided", "unknown checkpoint"),
+    ("effect: deny", "effect: block", "must be one of allow, deny, require_approval"),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"), BROKEN_AT_LOAD, ids=["variable", "checkpoint", "effect"]
+)
+async def test_reload_refuses_a_broken_bundle_naming_file_path_and_problem(
+    policy_server, old, new, problem
+):
+    stub = policy_server.policy()
+    good = policy_server.bundle_path.read_text()
+    policy_server.bundle_path.write_text(good.replace(old, new, 1))
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await stub.ReloadBundle(policy_pb2.ReloadBundleRequest(), metadata=as_(ROUTER))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.value.details().startswith("default.yaml: rules[0].")
+    assert problem in failure.value.details()
+    still = await stub.GetBundle(policy_pb2.GetBundleRequest(), metadata=as_(ROUTER))
+    assert still.version == "2025.11.0"
+
+
+RUNTIME_BROKEN = """
+  - id: budget-is-text
+    checkpoint: run.start
+    when: resource.name
+    effect: deny
+    reason: NEVER
+  - id: reads-a-missing-attribute
+    checkpoint: run.read
+    when: resource.attributes.owner == subject.principal
+    effect: allow
+    reason: OWNER
+"""
+
+
+async def test_a_reloaded_rule_that_breaks_at_run_time_fails_closed_naming_itself(policy_server):
+    """Expressions that compile but cannot decide (not a bool, a missing field) are caught
+    only when evaluated: the check is a DENY with POLICY_ERROR and the rule's id."""
+    stub = policy_server.policy()
+    good = policy_server.bundle_path.read_text()
+    policy_server.bundle_path.write_text(
+        good.replace("\nrules:\n", "\nrules:\n" + RUNTIME_BROKEN, 1)
+    )
+    await stub.ReloadBundle(policy_pb2.ReloadBundleRequest(), metadata=as_(ROUTER))
+    for checkpoint, rule, problem in (
+        ("run.start", "budget-is-text", "not a bool"),
+        ("run.read", "reads-a-missing-attribute", "unknown field 'owner'"),
+    ):
+        reply = await stub.Check(check_request(checkpoint), metadata=as_(ROUTER))
+        assert reply.verdict == run_pb2.VERDICT_DENY, checkpoint
+        [error] = [r for r in reply.reasons if r.code == "POLICY_ERROR"]
+        assert error.rule_id == rule and problem in error.message

@@ -3,14 +3,17 @@
 Beyond what the detectors see in each normalized string, two evasions are caught:
 - base64: a run of base64 that decodes to text holding PII is one span over the
   whole run (scope ENCODED), however deep the encodings nest (up to a limit);
-- splitting: an entity cut across sibling strings (consecutive values of one object
-  or items of one array, e.g. {"user": "ann.lee", "domain": "@example.com"}) is found
-  in their concatenation and reported as one span per piece (scope FRAGMENT).
+- splitting: an entity cut across sibling strings (consecutive items of one array,
+  or members of one object in any order, e.g. {"user": "ann.lee", "domain":
+  "@example.com"}) is found in their concatenation and reported as one span per
+  piece (scope FRAGMENT). Only seams that could continue an email or a number are
+  tried, which keeps the cost of a scan close to that of the strings alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +27,11 @@ from policy.engine.pii.normalize import normalize
 _MIN_LENGTH = 6
 # base64 inside base64 inside ...: deeper than this is not decoded.
 _MAX_ENCODING_DEPTH = 3
+# Members of an object are also joined pairwise, in both orders, when they are short (a
+# fragment, not a text) and few (the pairs grow with the square).
+_MAX_FRAGMENT = 64
+_MAX_PAIRED = 16
+_NUMBER_EDGE = frozenset("0123456789 .-+/()")
 _PRIORITY = {entity: index for index, entity in enumerate(ENTITIES)}
 
 
@@ -107,47 +115,86 @@ def _walk(node: Any, tokens: tuple) -> Iterator[Span]:
                 found.extend(scan_text(key, pointer.key_of(member)))
             found.extend(_walk(value, member))
         yield from found
-        yield from _split(((key, value) for key, value in node.items()), tokens, found)
+        yield from _split(list(node.items()), tokens, found, ordered=False)
     elif isinstance(node, list):
         found = []
         for index, value in enumerate(node):
             found.extend(_walk(value, (*tokens, index)))
         yield from found
-        yield from _split(enumerate(node), tokens, found)
+        yield from _split(list(enumerate(node)), tokens, found, ordered=True)
 
 
-def _split(children, tokens: tuple, found: list[Span]) -> Iterator[Span]:
-    """Fragments of entities that span consecutive sibling strings."""
-    run: list[tuple[str, str]] = []  # (path, text) of consecutive string children
+def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> Iterator[Span]:
+    """Fragments of entities cut across sibling strings: runs of consecutive strings, and
+    for an object (whose member order a protobuf Struct does not keep) every ordered pair
+    of its short strings that could hold an entity across the seam."""
+    runs, run = [], []
     for key, value in children:
         if isinstance(value, str):
-            run.append((pointer.join((*tokens, key)), value))
+            run.append((key, value))
+        else:
+            runs.append(run)
+            run = []
+    runs.append(run)  # then, for an object, the pairs:
+    if not ordered:
+        short = [
+            (key, value)
+            for key, value in children
+            if isinstance(value, str) and 0 < len(value) <= _MAX_FRAGMENT
+        ]
+        if len(short) <= _MAX_PAIRED:
+            runs.extend(
+                [a, b] for a, b in itertools.permutations(short, 2) if _may_join(a[1], b[1])
+            )
+    for strings in runs:
+        seams = zip(strings, strings[1:], strict=False)
+        if not any(left and right and _may_join(left, right) for (_, left), (_, right) in seams):
             continue
-        yield from _fragments(run, found)
-        run = []
-    yield from _fragments(run, found)
+        for fragment in _fragments(strings, tokens, found):
+            found.append(fragment)
+            yield fragment
 
 
-def _fragments(run: list[tuple[str, str]], found: list[Span]) -> Iterator[Span]:
-    if len(run) < 2:
-        return
+def _may_join(left: str, right: str) -> bool:
+    """Whether `left + right` can hold an entity across the seam: an email ('@' on one
+    side), or a number continued (digits on both sides, the seam between digits or
+    separators). Anything else is not worth a scan."""
+    if "@" in left or "@" in right:
+        return True
+    return (
+        left[-1] in _NUMBER_EDGE
+        and right[0] in _NUMBER_EDGE
+        and any(char.isdigit() for char in left)
+        and any(char.isdigit() for char in right)
+    )
+
+
+def _fragments(run: list[tuple], tokens: tuple, found: list[Span]) -> list[Span]:
+    """The pieces of every entity that the (key, text) strings of `run` hold only joined."""
+    if len(run) < 2 or sum(len(text) for _, text in run) < _MIN_LENGTH:
+        return []
     starts, offset = [], 0
     for _, text in run:
         starts.append(offset)
         offset += len(text)
     joined = "".join(text for _, text in run)
+    fragments = []
     for span in _scan_text(joined, "", _MAX_ENCODING_DEPTH):
         pieces = [
-            (path, max(span.start, begin) - begin, min(span.end, begin + len(text)) - begin)
-            for (path, text), begin in zip(run, starts, strict=True)
+            (key, max(span.start, begin) - begin, min(span.end, begin + len(text)) - begin)
+            for (key, text), begin in zip(run, starts, strict=True)
             if span.start < begin + len(text) and begin < span.end
         ]
         if len(pieces) < 2:
             continue  # inside one string: already found there
-        if any(_overlaps(path, start, end, found) for path, start, end in pieces):
+        located = [(pointer.join((*tokens, key)), start, end) for key, start, end in pieces]
+        if any(_overlaps(path, start, end, [*found, *fragments]) for path, start, end in located):
             continue
-        for number, (path, start, end) in enumerate(pieces):
-            yield Span(path, start, end, span.entity, span.value, MaskScope.FRAGMENT, piece=number)
+        fragments.extend(
+            Span(path, start, end, span.entity, span.value, MaskScope.FRAGMENT, piece=number)
+            for number, (path, start, end) in enumerate(located)
+        )
+    return fragments
 
 
 def _overlaps(path: str, start: int, end: int, found: list[Span]) -> bool:
