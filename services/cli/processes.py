@@ -1,12 +1,11 @@
 """Child processes of `airspace up`: started in order, watched, restarted, stopped cleanly.
 
-Each child dies with the supervisor (PR_SET_PDEATHSIG on Linux), so even a killed
-supervisor leaves no orphans.
+Each mesh child dies with the supervisor (see services/mesh/lifeline.py), so even a
+killed supervisor leaves no orphans.
 """
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import os
 import pathlib
@@ -17,20 +16,16 @@ import sys
 import threading
 import time
 
+from services.mesh import lifeline
+
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
-_PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclasses.dataclass
@@ -63,10 +58,9 @@ class ManagedProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 list(self.command) or [sys.executable, "-m", self.module, *self.args],
-                env={**os.environ, **self.env},
+                env={**os.environ, **self.env, lifeline.ENV: str(os.getpid())},
                 stdout=subprocess.PIPE,
                 stderr=log,
-                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:

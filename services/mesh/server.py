@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from services.mesh import logs, reflection, telemetry
+from services.mesh import lifeline, logs, reflection, telemetry
 from services.mesh.interceptor import MeshInterceptor
 from services.mesh.metrics import MetricsEndpoint
 from services.mesh.settings import ServerSettings
@@ -167,6 +167,7 @@ async def serve(server: MeshServer | Builder) -> None:
     objects belong to the event loop they are created in. Prints "READY <name> <port> [metrics=<port>]"
     once serving, so a supervisor can use port 0. Configures the process's logging
     from the server's settings (log_format)."""
+    lifeline.hold()
     if not isinstance(server, MeshServer):
         server = server()
         if inspect.isawaitable(server):
