@@ -1,9 +1,10 @@
 """`python -m bench` (`make bench`): the numbers that matter, as ratios measured side by side.
 
 Two real meshes run as processes at once, one exporting traces and one not, each with
-three trivial agents, and the in-process LangGraph baseline runs beside them. Each
+three trivial agents and three branch agents of known duration, and the in-process LangGraph baseline runs beside them. Each
 measurement warms up, then all take turns in short rounds. The ratios:
 - tracing cost: three-step runs/s through the gateway with tracing OFF / ON (<= 1.15);
+- a concurrent fan-out's median latency / its slowest branch (<= 1.25; the sum would be 1.75);
 - Airspace three-step runs/s / LangGraph + SqliteSaver runs/s on this machine (>= 1);
 - the gateway hop: ListRuns/s straight to the router / through the gateway.
 Then the durability growth benchmark (bench/durability_growth.py) runs.
@@ -23,6 +24,7 @@ import time
 import grpc
 
 from bench import calls, loadgen, report, rounds
+from bench.agents import BRANCH_AGENTS, FAN_OUT_WORKFLOW
 from bench.mesh import BenchMesh, start_all_meshes, stop_all_meshes
 
 FULL = rounds.Timing(warm_up=1.0, rounds=6, seconds=2.5)
@@ -32,6 +34,8 @@ DEFAULT_CONCURRENCY = 16
 # Targets from DESIGN.md "Numbers that matter": tracing costs at most 15%, and the mesh
 # beats an in-process framework with durable checkpoints.
 TRACING_COST_AT_MOST = 1.15
+# A fan-out costs about its slowest branch plus the mesh's own work.
+FAN_OUT_AT_MOST = 1.25
 BASELINE_AT_LEAST = 1.0
 
 
@@ -100,6 +104,12 @@ async def measure(
                     concurrency,
                     calls.list_runs(on_gateway, on.gateway_metadata()),
                 ),
+                "fan-out": rounds.Load(
+                    "fan-out of 3 branches (0.1, 0.2, 0.4 s)",
+                    "runs",
+                    1,
+                    calls.execute(on_gateway, on.gateway_metadata(), FAN_OUT_WORKFLOW),
+                ),
                 "router": rounds.Load(
                     "ListRuns direct to router",
                     "calls",
@@ -131,10 +141,18 @@ def langgraph_load(home: pathlib.Path, stack: contextlib.AsyncExitStack) -> roun
 def ratios(measured: dict[str, report.Measured]) -> list[report.Ratio]:
     on, gateway, router = measured["on"], measured["gateway"], measured["router"]
     hop_ms = (gateway.result.percentile(50) - router.result.percentile(50)) * 1000
+    slowest, total = max(BRANCH_AGENTS.values()), sum(BRANCH_AGENTS.values())
     found = [
         report.Ratio(
             "tracing cost: runs/s OFF / ON", measured["off"], on, at_most=TRACING_COST_AT_MOST
-        )
+        ),
+        report.LatencyRatio(
+            "fan-out latency / slowest branch",
+            measured["fan-out"],
+            slowest,
+            at_most=FAN_OUT_AT_MOST,
+            note=f"branches one after another would take {total / slowest:.2f}x",
+        ),
     ]
     if "langgraph" in measured:
         found.append(

@@ -1,4 +1,6 @@
-"""Agents for benchmarks: each answers at once, so a run measures the mesh, not the agents.
+"""Agents for benchmarks: the step agents answer at once, so a run measures the mesh, not
+the agents; the branch agents take a known time, so a fan-out's latency can be compared
+with its slowest branch.
 
 python -m bench.agents --name bench-step-1 --port 0
 """
@@ -6,6 +8,7 @@ python -m bench.agents --name bench-step-1 --port 0
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import Sequence
 
 from agents.kit import Agent, Reply, Task
@@ -23,12 +26,27 @@ steps:
 """
 
 
+# Branch agents and how long each takes, in seconds.
+BRANCH_AGENTS = {"bench-branch-1": 0.1, "bench-branch-2": 0.2, "bench-branch-3": 0.4}
+FAN_OUT_WORKFLOW = "bench-fan-out"
+FAN_OUT_SOURCE = f"""
+name: {FAN_OUT_WORKFLOW}
+description: Three branches of known duration at once, collected.
+pattern: concurrent
+branches: [{", ".join(f"{{agent: {name}}}" for name in BRANCH_AGENTS)}]
+aggregate: {{strategy: collect}}
+"""
+
+
 def echo_agent(name: str) -> Agent:
-    """An agent that passes its input's text on and records that it ran."""
-    agent = Agent(name=name, version="1.0.0", description="Passes its input on at once")
+    """An agent that passes its input's text on (after its delay, for a branch agent)."""
+    delay = BRANCH_AGENTS.get(name, 0.0)
+    agent = Agent(name=name, version="1.0.0", description=f"Passes its input on after {delay}s")
 
     @agent.handler
     async def echo(task: Task) -> Reply:
+        if delay:
+            await asyncio.sleep(delay)
         return Reply(text=task.text or "ok", data={"done_by": name})
 
     return agent
@@ -36,7 +54,7 @@ def echo_agent(name: str) -> Agent:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.agents", add_help=False)
-    parser.add_argument("--name", required=True, choices=STEP_AGENTS)
+    parser.add_argument("--name", required=True, choices=[*STEP_AGENTS, *BRANCH_AGENTS])
     known, rest = parser.parse_known_args(argv)
     echo_agent(known.name).serve(rest)
 

@@ -14,11 +14,16 @@ LIST_PAGE_SIZE = 10
 
 
 def execute_three_step(channel: grpc.aio.Channel, metadata) -> loadgen.Call:
-    """ExecuteRun of the bench workflow, read to its end; a run that does not complete fails."""
+    """ExecuteRun of the three-step workflow, read to its end."""
+    return execute(channel, metadata, WORKFLOW)
+
+
+def execute(channel: grpc.aio.Channel, metadata, workflow: str) -> loadgen.Call:
+    """ExecuteRun of a workflow, read to its end; a run that does not complete fails."""
     runs = run_pb2_grpc.RunServiceStub(channel)
     run_input = struct_pb2.Struct()
     run_input.update({"text": "benchmark input"})
-    request = run_pb2.ExecuteRunRequest(workflow=WORKFLOW, input=run_input)
+    request = run_pb2.ExecuteRunRequest(workflow=workflow, input=run_input)
 
     async def call() -> None:
         final = run_pb2.RUN_STATE_UNSPECIFIED

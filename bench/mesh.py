@@ -18,7 +18,7 @@ from airspace.v1 import (
     workflow_pb2,
     workflow_pb2_grpc,
 )
-from bench.agents import STEP_AGENTS, WORKFLOW_SOURCE
+from bench.agents import BRANCH_AGENTS, FAN_OUT_SOURCE, STEP_AGENTS, WORKFLOW_SOURCE
 from services.cli import local_mesh
 from services.cli.processes import ManagedProcess, free_port, stop_all
 from services.mesh import identity
@@ -37,7 +37,7 @@ class BenchMesh:
         self.gateway = f"127.0.0.1:{port}"
         self.credentials = local_mesh.bootstrap(home, self.gateway)
         self.processes = local_mesh.plan(home, port, with_agents=False)
-        self.processes += [self._agent(name) for name in STEP_AGENTS]
+        self.processes += [self._agent(name) for name in (*STEP_AGENTS, *BRANCH_AGENTS)]
         if not tracing:
             for process in self.processes:
                 _without_tracing(process.env)
@@ -95,10 +95,10 @@ class BenchMesh:
         stop_all(self.processes)
 
     async def install_workflow(self, channel: grpc.aio.Channel) -> None:
-        """Registers the bench agents and applies the three-step workflow, through the gateway."""
+        """Registers the bench agents and applies the bench workflows, through the gateway."""
         metadata = self.gateway_metadata()
         registry = agent_registry_pb2_grpc.AgentRegistryServiceStub(channel)
-        for name in STEP_AGENTS:
+        for name in (*STEP_AGENTS, *BRANCH_AGENTS):
             await registry.RegisterAgent(
                 agent_registry_pb2.RegisterAgentRequest(
                     endpoint=self._process(name).address, agent=name
@@ -106,11 +106,10 @@ class BenchMesh:
                 metadata=metadata,
                 timeout=30,
             )
-        await workflow_pb2_grpc.WorkflowServiceStub(channel).CreateWorkflow(
-            workflow_pb2.CreateWorkflowRequest(source=WORKFLOW_SOURCE),
-            metadata=metadata,
-            timeout=30,
-        )
+        for source in (WORKFLOW_SOURCE, FAN_OUT_SOURCE):
+            await workflow_pb2_grpc.WorkflowServiceStub(channel).CreateWorkflow(
+                workflow_pb2.CreateWorkflowRequest(source=source), metadata=metadata, timeout=30
+            )
 
 
 def _without_tracing(env: dict[str, str]) -> None:

@@ -109,9 +109,32 @@ class Ratio:
         return "info"
 
 
+@dataclasses.dataclass(frozen=True)
+class LatencyRatio:
+    """A measurement's median latency / a reference duration, against a target."""
+
+    name: str
+    measured: Measured
+    reference_seconds: float
+    at_most: float
+    note: str = ""
+
+    @property
+    def value(self) -> float:
+        return self.measured.result.percentile(50) / self.reference_seconds
+
+    @property
+    def target(self) -> str:
+        return f"<= {self.at_most:.2f}"
+
+    @property
+    def verdict(self) -> str:
+        return "met" if self.value <= self.at_most else "MISSED"
+
+
 RATIO_HEADERS = ["ratio", "value", "target", "verdict", "note"]
 RATIO_TEXT_COLUMNS = (0, 3, 4)
 
 
-def ratio_row(ratio: Ratio) -> list[str]:
+def ratio_row(ratio: Ratio | LatencyRatio) -> list[str]:
     return [ratio.name, f"{ratio.value:.2f}", ratio.target, ratio.verdict, ratio.note]

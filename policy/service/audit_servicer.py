@@ -7,7 +7,7 @@ from policy.engine import Resource
 from policy.engine.model import ANY_TENANT
 from policy.service import convert, paging
 from policy.service.core import PolicyCore
-from services.mesh import identity
+from services.mesh import errors, identity
 
 
 class AuditServicer(observability_pb2_grpc.AuditServiceServicer):
@@ -37,6 +37,17 @@ class AuditServicer(observability_pb2_grpc.AuditServiceServicer):
     async def VerifyAuditLog(self, request, context):
         await self._authorize()
         return convert.verify_response(await self._core.audit.verify())
+
+    async def ResolveToken(self, request, context):
+        if not request.token:
+            raise errors.InvalidArgument("token is required", field="token")
+        caller = identity.require()
+        entity, value, decision = await self._core.resolve_token(
+            convert.caller_subject(caller), request.token, request.run_id
+        )
+        return observability_pb2.ResolveTokenResponse(
+            value=value, entity=entity, decision_id=decision.decision_id
+        )
 
     async def _authorize(self) -> identity.Identity:
         caller = identity.require()

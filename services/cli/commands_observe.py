@@ -65,6 +65,17 @@ def register(sub) -> None:
     cli_args.json_flag(verify)
     verify.set_defaults(handler=verify_audit)
 
+    resolve = cli_args.add_command(
+        audit,
+        "resolve",
+        "show the value behind a reversible PII token (needs token.resolve; it is audited)",
+        "airspace audit resolve tok_3f2a9c... --run 7f3c2a",
+    )
+    resolve.add_argument("token", metavar="TOKEN", help="the token, e.g. tok_3f2a...")
+    resolve.add_argument("--run", default="", help="the run it was found in, for the record")
+    cli_args.json_flag(resolve)
+    resolve.set_defaults(handler=resolve_token)
+
 
 def show_trace(args) -> int:
     request = observability_pb2.GetRunTraceRequest(run_id=args.run_id)
@@ -166,3 +177,15 @@ def verify_audit(args) -> int:
             )
         )
     return OK if result.ok else FAILED
+
+
+def resolve_token(args) -> int:
+    request = observability_pb2.ResolveTokenRequest(token=args.token, run_id=args.run)
+    with connect(args) as client:
+        result = client.audit.ResolveToken(request)
+    if args.json:
+        print_json(result)
+    else:
+        console().print(Text.assemble((result.entity, "bold"), f" {result.value}"))
+        console(stderr=True).print(f"recorded as decision {result.decision_id}", style="dim")
+    return OK

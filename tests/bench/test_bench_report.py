@@ -59,10 +59,18 @@ def test_the_tracing_ratio_is_met_at_or_below_its_target(off, on, verdict):
             "off": measured("off", off),
             "gateway": measured("gateway", 50, p50_ms=3.0),
             "router": measured("router", 100, p50_ms=2.0),
+            "fan-out": measured("fan-out", 2, p50_ms=440.0),
         }
     )
-    tracing, hop = found
+    tracing, fan_out, hop = found
     assert tracing.verdict == verdict
+    assert report.ratio_row(fan_out) == [
+        "fan-out latency / slowest branch",
+        "1.10",
+        "<= 1.25",
+        "met",
+        "branches one after another would take 1.75x",
+    ]
     assert report.ratio_row(hop) == [
         "gateway hop: ListRuns/s router / gateway",
         "2.00",
@@ -80,9 +88,10 @@ def test_the_langgraph_ratio_appears_when_the_baseline_ran():
             "gateway": measured("gateway", 50),
             "router": measured("router", 50),
             "langgraph": measured("langgraph", 200),
+            "fan-out": measured("fan-out", 2, p50_ms=440.0),
         }
     )
-    assert [(r.name, r.value, r.target, r.verdict) for r in found][1] == (
+    assert [(r.name, r.value, r.target, r.verdict) for r in found][2] == (
         "Airspace (tracing ON) / LangGraph runs/s",
         1.5,
         ">= 1.00",

@@ -30,6 +30,7 @@ COMMANDS = [
     ["approvals", "reject"],
     ["trace"],
     ["audit"],
+    ["audit", "resolve"],
     ["agent"],
     ["agent", "check"],
     ["audit", "list"],

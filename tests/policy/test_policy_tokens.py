@@ -167,3 +167,26 @@ async def test_a_sealed_value_moved_to_another_tenant_or_opened_with_another_key
     with pytest.raises(VaultError):
         await rekeyed.resolve("globex", "tok_" + "1" * 32)
     await rekeyed.close()
+
+
+async def test_the_public_audit_service_resolves_tokens_for_authorized_people_only(tokenizing):
+    server, stub = tokenizing
+    token, _ = await tokenized(stub)
+    audit = server.audit()
+    officer = as_(user("privacy-officer", principal="user:pia"))
+    reply = await audit.ResolveToken(
+        observability_pb2.ResolveTokenRequest(token=token), metadata=officer
+    )
+    assert (reply.value, reply.entity) == (EMAIL, "EMAIL") and reply.decision_id
+    for who in (user("operator"), user("privacy-officer", tenant="globex")):
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await audit.ResolveToken(
+                observability_pb2.ResolveTokenRequest(token=token), metadata=as_(who)
+            )
+        assert failure.value.code() in (
+            grpc.StatusCode.PERMISSION_DENIED,
+            grpc.StatusCode.NOT_FOUND,
+        )
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await audit.ResolveToken(observability_pb2.ResolveTokenRequest(), metadata=officer)
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT

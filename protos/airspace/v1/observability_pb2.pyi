@@ -84,3 +84,21 @@ class VerifyAuditLogResponse(_message.Message):
     first_bad_sequence: int
     problem: str
     def __init__(self, ok: _Optional[bool] = ..., entries_checked: _Optional[int] = ..., first_bad_sequence: _Optional[int] = ..., problem: _Optional[str] = ...) -> None: ...
+
+class ResolveTokenRequest(_message.Message):
+    __slots__ = ("token", "run_id")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    run_id: str
+    def __init__(self, token: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
+
+class ResolveTokenResponse(_message.Message):
+    __slots__ = ("value", "entity", "decision_id")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    entity: str
+    decision_id: str
+    def __init__(self, value: _Optional[str] = ..., entity: _Optional[str] = ..., decision_id: _Optional[str] = ...) -> None: ...

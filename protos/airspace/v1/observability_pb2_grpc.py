@@ -121,6 +121,11 @@ class AuditServiceStub:
                 request_serializer=airspace_dot_v1_dot_observability__pb2.VerifyAuditLogRequest.SerializeToString,
                 response_deserializer=airspace_dot_v1_dot_observability__pb2.VerifyAuditLogResponse.FromString,
                 _registered_method=True)
+        self.ResolveToken = channel.unary_unary(
+                '/airspace.v1.AuditService/ResolveToken',
+                request_serializer=airspace_dot_v1_dot_observability__pb2.ResolveTokenRequest.SerializeToString,
+                response_deserializer=airspace_dot_v1_dot_observability__pb2.ResolveTokenResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -141,6 +146,14 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveToken(self, request, context):
+        """Resolves a reversible PII token of the caller's tenant to its value; needs the
+        token.resolve permission, and every resolution is audited (the value never is).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -153,6 +166,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.VerifyAuditLog,
                     request_deserializer=airspace_dot_v1_dot_observability__pb2.VerifyAuditLogRequest.FromString,
                     response_serializer=airspace_dot_v1_dot_observability__pb2.VerifyAuditLogResponse.SerializeToString,
+            ),
+            'ResolveToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveToken,
+                    request_deserializer=airspace_dot_v1_dot_observability__pb2.ResolveTokenRequest.FromString,
+                    response_serializer=airspace_dot_v1_dot_observability__pb2.ResolveTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -210,6 +228,33 @@ class AuditService:
             '/airspace.v1.AuditService/VerifyAuditLog',
             airspace_dot_v1_dot_observability__pb2.VerifyAuditLogRequest.SerializeToString,
             airspace_dot_v1_dot_observability__pb2.VerifyAuditLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.v1.AuditService/ResolveToken',
+            airspace_dot_v1_dot_observability__pb2.ResolveTokenRequest.SerializeToString,
+            airspace_dot_v1_dot_observability__pb2.ResolveTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,
