@@ -34,6 +34,17 @@ async function main() {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  followSupervisor(() => shutdown('supervisor gone'));
+}
+
+// Started by `airspace up` (AIRSPACE_SUPERVISOR_PID): end when the supervisor does, even
+// when it was killed outright, so no agent outlives the mesh.
+function followSupervisor(onGone) {
+  const supervisor = Number(process.env.AIRSPACE_SUPERVISOR_PID ?? 0);
+  if (!supervisor) return;
+  setInterval(() => {
+    if (process.ppid !== supervisor) onGone();
+  }, 500).unref();
 }
 
 main().catch((error) => {

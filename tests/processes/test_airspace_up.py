@@ -18,9 +18,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "agents" / "samples" / "data" / "msa.txt"
 
 
-def mesh_processes(home: pathlib.Path) -> list[int]:
-    """Processes started for this mesh (their environment names its data folder)."""
-    marker = f"AIRSPACE_DATA_DIR={home}".encode()
+def mesh_processes(supervisor: subprocess.Popen) -> list[int]:
+    """Processes started by this supervisor (their environment names it), agents included."""
+    marker = f"AIRSPACE_SUPERVISOR_PID={supervisor.pid}".encode()
     found = []
     for proc in pathlib.Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -70,9 +70,8 @@ def test_up_runs_a_workflow_traces_it_across_processes_and_stops_cleanly(tmp_pat
     home = tmp_path / "home"
     up = start_up(home, free_port())
     try:
-        assert (
-            len(mesh_processes(home)) == 5
-        )  # state, policy, tracing, router, gateway (agents have no data dir)
+        # state, policy, tracing, router, gateway and the three Python agents (and Node's)
+        assert len(mesh_processes(up)) >= 8
         run_input = tmp_path / "input.json"
         run_input.write_text(json.dumps({"text": CONTRACT.read_text()}))
         ran = cli(home, "run", "contract-review", "--input", f"@{run_input}", "--json")
@@ -102,18 +101,18 @@ def test_up_runs_a_workflow_traces_it_across_processes_and_stops_cleanly(tmp_pat
     finally:
         up.send_signal(signal.SIGINT)
         assert up.wait(30) == 0
-    assert mesh_processes(home) == []
+    assert mesh_processes(up) == []
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_children_do_not_outlive_a_killed_supervisor(tmp_path):
     home = tmp_path / "home"
     up = start_up(home, free_port())
-    children = mesh_processes(home)
-    assert children
+    children = mesh_processes(up)
+    assert len(children) >= 8
     up.kill()
     up.wait(10)
     deadline = time.monotonic() + 15
-    while mesh_processes(home) and time.monotonic() < deadline:
+    while mesh_processes(up) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert mesh_processes(home) == []
+    assert mesh_processes(up) == []
