@@ -14,7 +14,6 @@ from services.router import audit, metrics
 from services.router.clients import MeshClients, call
 from services.router.executor import RunExecutor
 from services.router.guard import Guard
-from services.router.run_log import event
 
 DECISIONS = (
     run_pb2.APPROVAL_OUTCOME_APPROVED,
@@ -105,17 +104,5 @@ class Approvals:
         decided = response.approval
         metrics.record_approval_decided(decided.outcome)
         await audit.approval_decided(self._clients, decided)
-        await self._executor.resume(
-            caller.tenant,
-            decided.run_id,
-            event(
-                decided.step_key,
-                approval_decided=run_pb2.ApprovalDecided(
-                    approval_id=decided.approval_id,
-                    outcome=decided.outcome,
-                    decided_by=decided.decided_by,
-                    comment=decided.comment,
-                ),
-            ),
-        )
+        await self._executor.resume(decided)
         return decided

@@ -34,7 +34,7 @@ from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 
 from airspace.state.v1 import state_pb2
-from airspace.v1 import agent_registry_pb2, run_pb2
+from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2
 from services.mesh import errors, telemetry
 from services.router import agent_registry, audit, convert
 from services.router.approval_gate import RunPaused
@@ -140,16 +140,27 @@ class RunExecutor:
             error=error,
         )
 
-    async def resume(self, tenant: str, run_id: str, decided: run_pb2.RunEvent) -> None:
-        """Records a human decision in the run and, if the run was waiting for it, queues the
-        run again: it replays its journal up to the decision and goes on from there."""
+    async def resume(self, decided: approval_pb2.Approval) -> None:
+        """Records a decided approval in its run and, if the run was waiting for it, queues
+        the run again: it replays its journal up to the decision and goes on from there."""
+        tenant, run_id = decided.tenant, decided.run_id
         run = (
             await call(
                 self._clients.state.GetRun, state_pb2.GetRunRequest(tenant=tenant, run_id=run_id)
             )
         ).run
         run_log = RunLog(self._clients, tenant, run_id)
-        await run_log.append(decided)
+        await run_log.append(
+            event(
+                decided.step_key,
+                approval_decided=run_pb2.ApprovalDecided(
+                    approval_id=decided.approval_id,
+                    outcome=decided.outcome,
+                    decided_by=decided.decided_by,
+                    comment=decided.comment,
+                ),
+            )
+        )
         if run.state == run_pb2.RUN_STATE_WAITING_APPROVAL:
             self.launch(
                 await self._transition(run_log, run, run_pb2.RUN_STATE_QUEUED, "approval decided")
@@ -188,20 +199,7 @@ class RunExecutor:
                 )
             except errors.FailedPrecondition:
                 continue  # decided meanwhile (by a person or another router)
-            decided = expired.approval
-            await self.resume(
-                decided.tenant,
-                decided.run_id,
-                event(
-                    decided.step_key,
-                    approval_decided=run_pb2.ApprovalDecided(
-                        approval_id=decided.approval_id,
-                        outcome=decided.outcome,
-                        decided_by=decided.decided_by,
-                        comment=decided.comment,
-                    ),
-                ),
-            )
+            await self.resume(expired.approval)
 
     async def _execute(
         self, run: run_pb2.Run, parent_span_id: int, prepared: Prepared | None

@@ -9,6 +9,8 @@ import dataclasses
 import secrets
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from agents.kit import Agent, AgentSettings
 from airspace.v1 import (
@@ -157,3 +159,13 @@ async def wait_for_approvals(client: Client, count: int = 1, attempts: int = 200
             return list(pending)
         await asyncio.sleep(0.05)
     raise AssertionError(f"expected {count} pending approval(s)")
+
+
+def violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
+    """The field violations of an error's google.rpc.BadRequest detail, by field."""
+    found = {}
+    for detail in rpc_status.from_call(error).details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad):
+            found.update({v.field: v.description for v in bad.field_violations})
+    return found

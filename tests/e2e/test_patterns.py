@@ -7,7 +7,7 @@ import asyncio
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from mesh_support import apply, collect_events, register
+from mesh_support import apply, collect_events, register, violations
 from pattern_agents import answering, handing_off, recording
 
 from airspace.v1 import approval_pb2, run_pb2
@@ -422,8 +422,6 @@ async def test_a_condition_that_errors_fails_the_step_instead_of_defaulting(mesh
     ],
 )
 async def test_invalid_pattern_documents_name_the_offending_path(mesh, document, field):
-    from test_public_api import violations
-
     client = mesh.client()
     await serve(mesh, client, answering("a", "x"))
     with pytest.raises(grpc.aio.AioRpcError) as failure:

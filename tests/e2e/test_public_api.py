@@ -5,11 +5,9 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from grpc_status import rpc_status
-from mesh_support import apply, collect_events, register
+from mesh_support import apply, collect_events, register, violations
 
 from agents.kit import Agent, AgentFailure, Reply
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
@@ -32,15 +30,6 @@ def echo_agent(name: str = "echo") -> Agent:
         return Reply(text=task.text or "empty", data={"seen": task.text})
 
     return agent
-
-
-def violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
-    found = {}
-    for detail in rpc_status.from_call(error).details:
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad):
-            found.update({v.field: v.description for v in bad.field_violations})
-    return found
 
 
 def text_input(text: str) -> struct_pb2.Struct:

@@ -66,15 +66,6 @@ async def decide(client, approval, outcome, comment: str = "") -> approval_pb2.A
     return (await client.approvals.DecideApproval(request, metadata=client.metadata)).approval
 
 
-def violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
-    found = {}
-    for detail in rpc_status.from_call(error).details:
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad):
-            found.update({v.field: v.description for v in bad.field_violations})
-    return found
-
-
 def error_reason(error: grpc.aio.AioRpcError) -> str:
     for detail in rpc_status.from_call(error).details:
         info = error_details_pb2.ErrorInfo()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from governance_support import deploy, ending, execute, of_kind, violations
-from mesh_support import apply
+from governance_support import deploy, ending, execute, of_kind
+from mesh_support import apply, violations
 
 from agents.kit import Agent, Reply
 from airspace.v1 import run_pb2

@@ -7,7 +7,8 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from governance_support import deploy, error_reason, violations
+from governance_support import deploy, error_reason
+from mesh_support import violations
 
 from agents.kit import Agent, Reply
 from airspace.v1 import run_pb2
