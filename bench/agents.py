@@ -11,7 +11,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
-from agents.kit import Agent, Reply, Task
+from airspace.agents.kit import Agent, Reply, Task
 
 STEP_AGENTS = ("bench-step-1", "bench-step-2", "bench-step-3")
 WORKFLOW = "bench-three-step"

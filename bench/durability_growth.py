@@ -27,10 +27,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+from airspace.state import records, sqlite_schema
+from airspace.state.sqlite_store import SqliteStateStore
 from airspace.v1 import run_pb2
 from bench.report import table
-from services.state import records, sqlite_schema
-from services.state.sqlite_store import SqliteStateStore
 
 TENANTS = 4
 ACTIVE_RUNS = 200  # still QUEUED or RUNNING, spread over the history

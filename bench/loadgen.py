@@ -5,7 +5,7 @@
 Requests are built from the descriptor pool (JSON through json_format) and sent on one
 grpc.aio channel by `concurrency` workers; the summary follows ghz: count, requests/s, the
 latency distribution, status codes and errors (`--json` for a machine-readable one). The
-gateway and the API key are found the way the CLI finds them (services/cli/connection.py).
+gateway and the API key are found the way the CLI finds them (services/airspace/cli/connection.py).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import grpc
 from google.protobuf import descriptor_pool, json_format, message_factory
 
 import airspace.v1
-from services.cli import connection
-from services.router.durations import parse_duration
+from airspace.cli import connection
+from airspace.router.durations import parse_duration
 
 
 def _load_public_api() -> list:

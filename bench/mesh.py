@@ -1,6 +1,6 @@
 """A real mesh for benchmarks: the processes `airspace up` starts, plus the bench agents.
 
-Every service is its own process (services.cli.local_mesh.plan); with tracing off no
+Every service is its own process (airspace.cli.local_mesh.plan); with tracing off no
 process is given an OTLP endpoint, so spans are never exported.
 """
 
@@ -12,6 +12,9 @@ import pathlib
 
 import grpc
 
+from airspace.cli import local_mesh
+from airspace.cli.processes import ManagedProcess, free_port, stop_all
+from airspace.mesh import identity
 from airspace.v1 import (
     agent_registry_pb2,
     agent_registry_pb2_grpc,
@@ -19,9 +22,6 @@ from airspace.v1 import (
     workflow_pb2_grpc,
 )
 from bench.agents import BRANCH_AGENTS, FAN_OUT_SOURCE, STEP_AGENTS, WORKFLOW_SOURCE
-from services.cli import local_mesh
-from services.cli.processes import ManagedProcess, free_port, stop_all
-from services.mesh import identity
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Long enough for any benchmark; the token never leaves this machine.

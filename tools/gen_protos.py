@@ -43,10 +43,9 @@ def main() -> None:
     out = pathlib.Path(args.out)
     run([f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}"])
     for package in {p.parent for p in out.rglob("*_pb2.py")}:
-        # Packages are regular ones so tools and editable installs resolve them alike.
-        while package != out:
-            (package / "__init__.py").touch()
-            package = package.parent
+        # Only the versioned leaves are regular packages: `airspace`, `airspace.policy` and
+        # `airspace.state` are namespaces shared with the hand-written code in other folders.
+        (package / "__init__.py").touch()
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ from a2a_agents import GlossaryExecutor, glossary_card, wait_for
 from google.protobuf import json_format, struct_pb2
 from mesh_support import apply, collect_events
 
-from agents.kit import Agent, Reply
 from airspace.agent.v1 import agent_pb2
+from airspace.agents.kit import Agent, Reply
 from airspace.v1 import agent_registry_pb2, run_pb2
 
 QUESTION = "What do indemnity and force majeure mean in this contract?"

@@ -13,10 +13,10 @@ from a2a.utils.constants import TransportProtocol
 from google.protobuf import json_format
 from mesh_support import apply, register
 
-from agents.kit import Agent, Reply
+from airspace.a2a_bridge.main import build
+from airspace.a2a_bridge.settings import BridgeSettings
+from airspace.agents.kit import Agent, Reply
 from airspace.v1 import run_pb2
-from services.a2a_bridge.main import build
-from services.a2a_bridge.settings import BridgeSettings
 
 WORKFLOW = """
 name: greet-and-check

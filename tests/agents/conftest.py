@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from agents.kit import Agent, AgentSettings
 from airspace.agent.v1 import agent_pb2_grpc
+from airspace.agents.kit import Agent, AgentSettings
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from grpc_status import rpc_status
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agents.kit import Agent, AgentFailure, Artifact, Handoff, Reply, Task
 from airspace.agent.v1 import agent_pb2
-from services.mesh import telemetry
+from airspace.agents.kit import Agent, AgentFailure, Artifact, Handoff, Reply, Task
+from airspace.mesh import telemetry
 
 
 def make_agent(**kwargs) -> Agent:

@@ -9,12 +9,12 @@ import pytest
 from agent_helpers import data_message, invoke, start_request, struct
 from google.protobuf import json_format
 
-from agents.kit import AgentFailure
-from agents.samples import compliance_checker, contract_extractor, summary_writer
-from agents.samples.compliance_checker import Rules, check_contract
-from agents.samples.contract_extractor import extract_contract, found_fields
-from agents.samples.summary_writer import write_summary
 from airspace.agent.v1 import agent_pb2
+from airspace.agents.kit import AgentFailure
+from airspace.agents.samples import compliance_checker, contract_extractor, summary_writer
+from airspace.agents.samples.compliance_checker import Rules, check_contract
+from airspace.agents.samples.contract_extractor import extract_contract, found_fields
+from airspace.agents.samples.summary_writer import write_summary
 
 MSA = (pathlib.Path(contract_extractor.__file__).parent / "data" / "msa.txt").read_text(
     encoding="utf-8"

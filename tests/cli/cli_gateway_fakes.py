@@ -17,6 +17,7 @@ from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 from google.rpc import status_pb2
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh import errors
 from airspace.v1 import (
     agent_registry_pb2,
     agent_registry_pb2_grpc,
@@ -27,7 +28,6 @@ from airspace.v1 import (
     workflow_pb2,
     workflow_pb2_grpc,
 )
-from services.mesh import errors
 
 API_KEY = "ask_test"
 CALLER = "user:dev"

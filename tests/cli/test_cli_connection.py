@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from services.cli.connection import DEFAULT_GATEWAY, credentials_path, resolve
-from services.cli.output import UsageError
+from airspace.cli.connection import DEFAULT_GATEWAY, credentials_path, resolve
+from airspace.cli.output import UsageError
 
 STORED = {
     "gateway": "127.0.0.1:6000",

@@ -10,10 +10,10 @@ import sys
 import pytest
 from cli_gateway_fakes import API_KEY, Catalog, servicers
 
+from airspace.cli.main import main
+from airspace.mesh.server import MeshServer
+from airspace.mesh.settings import ServerSettings
 from airspace.v1 import run_pb2
-from services.cli.main import main
-from services.mesh.server import MeshServer
-from services.mesh.settings import ServerSettings
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 WORKFLOW = """\
@@ -250,7 +250,7 @@ async def test_ctrl_c_stops_watching_and_says_how_to_watch_again(gateway, airspa
     cli = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli.main",
+        "airspace.cli.main",
         "run",
         "contract-review",
         "--input",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.cli.main import main
+from airspace.cli.main import main
 
 COMMANDS = [
     [],

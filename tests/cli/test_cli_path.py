@@ -7,11 +7,11 @@ from google.rpc import status_pb2
 from rich.console import Console
 
 from airspace.agent.v1 import agent_pb2
+from airspace.cli.commands_observe import waterfall
+from airspace.cli.events import live_line
+from airspace.cli.path import render_path
 from airspace.trace.v1 import trace_pb2
 from airspace.v1 import run_pb2
-from services.cli.commands_observe import waterfall
-from services.cli.events import live_line
-from services.cli.path import render_path
 
 T0 = 1_700_000_000.0
 

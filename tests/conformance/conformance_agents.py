@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 
-from agents.kit import Agent, AgentFailure, Handoff, Reply, Skill
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
+from airspace.agents.kit import Agent, AgentFailure, Handoff, Reply, Skill
 
 
 def triage_agent() -> Agent:

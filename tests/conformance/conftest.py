@@ -2,7 +2,7 @@
 
 import pytest
 
-from agents.kit import AgentSettings
+from airspace.agents.kit import AgentSettings
 
 
 @pytest.fixture

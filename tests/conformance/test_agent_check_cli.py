@@ -10,7 +10,7 @@ import pytest
 from conformance_agents import SloppyAgent, triage_agent
 
 from airspace.agent.v1 import agent_pb2_grpc
-from services.cli.main import main
+from airspace.cli.main import main
 
 
 async def airspace(*argv: str) -> int:

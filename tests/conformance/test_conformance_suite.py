@@ -10,10 +10,10 @@ import pytest
 from conformance_agents import SloppyAgent, reckless_agent, triage_agent
 from rich.console import Console
 
-from agents.samples import compliance_checker, contract_extractor, summary_writer
 from airspace.agent.v1 import agent_pb2_grpc
-from services.conformance import SUITE, Status, SuiteOptions, as_json, render, run_suite
-from services.conformance.runner import selected
+from airspace.agents.samples import compliance_checker, contract_extractor, summary_writer
+from airspace.conformance import SUITE, Status, SuiteOptions, as_json, render, run_suite
+from airspace.conformance.runner import selected
 
 TRIAGE_OPTIONS = SuiteOptions(
     handoff_input="please escalate this",

@@ -11,7 +11,7 @@ import asyncio
 import os
 import pathlib
 
-from agents.kit import Agent, Reply, Task
+from airspace.agents.kit import Agent, Reply, Task
 
 DELAY_SECONDS = float(os.environ.get("COUNTER_DELAY_SECONDS", "0.4"))
 

@@ -11,6 +11,9 @@ import time
 
 import grpc
 
+from airspace.cli import local_mesh
+from airspace.cli.processes import ManagedProcess, free_port
+from airspace.mesh import identity
 from airspace.v1 import (
     agent_registry_pb2,
     agent_registry_pb2_grpc,
@@ -20,9 +23,6 @@ from airspace.v1 import (
     workflow_pb2,
     workflow_pb2_grpc,
 )
-from services.cli import local_mesh
-from services.cli.processes import ManagedProcess, free_port
-from services.mesh import identity
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3.0
@@ -61,13 +61,13 @@ class ProcessMesh:
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(ROOT),
         }
-        self.state = self._service("state", "services.state.main", "STATE")
-        self.policy = self._service("policy", "policy.service.main", "POLICY")
+        self.state = self._service("state", "airspace.state.main", "STATE")
+        self.policy = self._service("policy", "airspace.policy.service.main", "POLICY")
         self.routers: dict[str, ManagedProcess] = {}
         first = self.add_router("a")
         self.gateway = self._service(
             "gateway",
-            "gateway.main",
+            "airspace.gateway.main",
             "GATEWAY",
             port=int(self.gateway_address.rsplit(":", 1)[1]),
             AIRSPACE_GATEWAY_ROUTER_ENDPOINT=first.address,
@@ -92,7 +92,7 @@ class ProcessMesh:
         """A router replica (not started) named router-<name> in its leases."""
         router = self._service(
             f"router-{name}",
-            "services.router.main",
+            "airspace.router.main",
             "ROUTER",
             AIRSPACE_ROUTER_STATE_ENDPOINT=self.state.address,
             AIRSPACE_ROUTER_POLICY_ENDPOINT=self.policy.address,

@@ -7,10 +7,10 @@ import pytest
 from google.protobuf import timestamp_pb2
 from process_mesh import event_log, gateway_client, prepare_workflow, start_runs, wait_for_the_end
 
+from airspace.cli import main as cli
+from airspace.gateway.api_keys import ApiKeyStore
+from airspace.mesh import errors
 from airspace.v1 import admin_pb2, admin_pb2_grpc, run_pb2
-from gateway.api_keys import ApiKeyStore
-from services.cli import main as cli
-from services.mesh import errors
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,16 +9,16 @@ import secrets
 
 import pytest
 
+from airspace.mesh import errors
+from airspace.mesh.server import MeshServer
+from airspace.router.clients import MeshClients, call
+from airspace.router.run_log import RunLog, event
+from airspace.router.settings import RouterSettings
+from airspace.state.servicer import StateServicer
+from airspace.state.settings import StateSettings
+from airspace.state.sqlite_store import SqliteStateStore
 from airspace.state.v1 import state_pb2, state_pb2_grpc
 from airspace.v1 import run_pb2
-from services.mesh import errors
-from services.mesh.server import MeshServer
-from services.router.clients import MeshClients, call
-from services.router.run_log import RunLog, event
-from services.router.settings import RouterSettings
-from services.state.servicer import StateServicer
-from services.state.settings import StateSettings
-from services.state.sqlite_store import SqliteStateStore
 
 KEY = secrets.token_hex(32).encode()
 COMPLETED = run_pb2.RUN_STATE_COMPLETED

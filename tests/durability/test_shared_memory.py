@@ -17,9 +17,9 @@ from process_mesh import (
     wait_for_the_end,
 )
 
+from airspace.gateway.api_keys import ApiKeyStore
+from airspace.mesh import errors
 from airspace.v1 import memory_pb2
-from gateway.api_keys import ApiKeyStore
-from services.mesh import errors
 
 pytestmark = pytest.mark.timeout(60)
 

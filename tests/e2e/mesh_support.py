@@ -12,7 +12,18 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from agents.kit import Agent, AgentSettings
+from airspace.agents.kit import Agent, AgentSettings
+from airspace.gateway import main as gateway_main
+from airspace.gateway.api_keys import ApiKeyStore
+from airspace.gateway.settings import GatewaySettings
+from airspace.policy.service import main as policy_main
+from airspace.policy.service.settings import PolicySettings
+from airspace.router import main as router_main
+from airspace.router.settings import RouterSettings
+from airspace.state import main as state_main
+from airspace.state.settings import StateSettings
+from airspace.tracing import collector
+from airspace.tracing.settings import TraceSettings
 from airspace.v1 import (
     agent_registry_pb2,
     agent_registry_pb2_grpc,
@@ -21,17 +32,6 @@ from airspace.v1 import (
     workflow_pb2,
     workflow_pb2_grpc,
 )
-from gateway import main as gateway_main
-from gateway.api_keys import ApiKeyStore
-from gateway.settings import GatewaySettings
-from policy.service import main as policy_main
-from policy.service.settings import PolicySettings
-from services.router import main as router_main
-from services.router.settings import RouterSettings
-from services.state import main as state_main
-from services.state.settings import StateSettings
-from services.tracing import collector
-from services.tracing.settings import TraceSettings
 
 OPERATOR = ("user:olivia", "acme", ("operator",))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agents.kit import Agent, Handoff, Reply
+from airspace.agents.kit import Agent, Handoff, Reply
 
 
 def answering(name: str, verdict: str, confidence: float = 0.9, delay: float = 0.0) -> Agent:

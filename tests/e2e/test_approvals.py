@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import json_format, struct_pb2
 from mesh_support import apply, collect_events, register, wait_for_approvals
 
-from agents.kit import Agent, AgentFailure, Reply
+from airspace.agents.kit import Agent, AgentFailure, Reply
 from airspace.v1 import approval_pb2, run_pb2
 
 REVIEWED = """

@@ -9,11 +9,11 @@ import pytest
 from google.protobuf import struct_pb2
 from mesh_support import apply, collect_events, register
 
-from agents.samples import compliance_checker, contract_extractor, summary_writer
+from airspace.agents.samples import compliance_checker, contract_extractor, summary_writer
 from airspace.v1 import run_pb2
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CONTRACT = (ROOT / "agents" / "samples" / "data" / "msa.txt").read_text()
+CONTRACT = (ROOT / "agents" / "airspace" / "agents" / "samples" / "data" / "msa.txt").read_text()
 WORKFLOW = (ROOT / "workflows" / "contract-review.yaml").read_text()
 
 

@@ -8,9 +8,9 @@ import pytest
 from mesh_support import apply, collect_events, register
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
+from airspace.mesh.server import MeshServer
+from airspace.mesh.settings import ServerSettings
 from airspace.v1 import run_pb2
-from services.mesh.server import MeshServer
-from services.mesh.settings import ServerSettings
 
 FINAL = agent_pb2.FinalOutput(message=agent_pb2.Message(parts=[agent_pb2.Part(text="done")]))
 

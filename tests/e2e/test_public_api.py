@@ -9,9 +9,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from mesh_support import apply, collect_events, register, violations
 
-from agents.kit import Agent, AgentFailure, Reply
+from airspace.agents.kit import Agent, AgentFailure, Reply
+from airspace.mesh import identity
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
-from services.mesh import identity
 
 ECHO = """
 name: echo-twice

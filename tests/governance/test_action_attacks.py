@@ -7,8 +7,8 @@ import pytest
 from governance_support import as_dict, decide, deploy, ending, execute, of_kind, start, watch
 from mesh_support import wait_for_approvals
 
-from agents.kit import Agent, AgentFailure, Reply
 from airspace.agent.v1 import agent_pb2
+from airspace.agents.kit import Agent, AgentFailure, Reply
 from airspace.v1 import approval_pb2, run_pb2
 
 INJECTED = (

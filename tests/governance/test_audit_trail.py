@@ -13,9 +13,9 @@ from governance_support import as_dict, decide, deploy, ending, start, watch
 from mesh_support import wait_for_approvals
 from policy_helpers import rewrite_chain
 
-from agents.kit import Agent, Reply
+from airspace.agents.kit import Agent, Reply
+from airspace.cli.main import main as airspace
 from airspace.v1 import observability_pb2, observability_pb2_grpc, run_pb2
-from services.cli.main import main as airspace
 
 REVIEWED = """
 name: reviewed

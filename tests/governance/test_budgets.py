@@ -7,7 +7,7 @@ import pytest
 from governance_support import decide, deploy, ending, execute, of_kind, start, watch
 from mesh_support import wait_for_approvals
 
-from agents.kit import Agent, Reply
+from airspace.agents.kit import Agent, Reply
 from airspace.v1 import run_pb2
 
 SPENDY = """

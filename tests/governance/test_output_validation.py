@@ -9,7 +9,7 @@ import pytest
 from governance_support import deploy, ending, execute, of_kind
 from mesh_support import apply, violations
 
-from agents.kit import Agent, Reply
+from airspace.agents.kit import Agent, Reply
 from airspace.v1 import run_pb2
 
 INVOICES = """

@@ -12,9 +12,9 @@ import unicodedata
 import pytest
 from governance_support import deploy, ending, execute
 
-from agents.kit import Agent, Reply
+from airspace.agents.kit import Agent, Reply
+from airspace.policy.engine.pii.scan import scan_json
 from airspace.v1 import run_pb2
-from policy.engine.pii.scan import scan_json
 
 EMAIL = "jane.doe@example.com"
 PHONE = "+44 20 7946 0958"

@@ -27,12 +27,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import REGISTRY, generate_latest
 from test_pii_in_traces import WhileActive, stored_spans
 
-from agents.kit import Agent, Reply
+from airspace.agents.kit import Agent, Reply
+from airspace.mesh import channels, logs, telemetry
+from airspace.policy.engine.pii.scan import scan_json
 from airspace.trace.v1 import trace_pb2_grpc
+from airspace.tracing.settings import TraceSettings
 from airspace.v1 import run_pb2
-from policy.engine.pii.scan import scan_json
-from services.mesh import channels, logs, telemetry
-from services.tracing.settings import TraceSettings
 
 EMAIL = "jane.canary@example.com"
 CARD = "4111 1111 1111 1111"

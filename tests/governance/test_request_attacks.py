@@ -10,10 +10,10 @@ from google.protobuf import struct_pb2
 from governance_support import deploy, error_reason
 from mesh_support import violations
 
-from agents.kit import Agent, Reply
+from airspace.agents.kit import Agent, Reply
+from airspace.mesh import errors, identity
+from airspace.router import validation
 from airspace.v1 import run_pb2
-from services.mesh import errors, identity
-from services.router import validation
 
 ECHO = "name: echo\npattern: sequential\nsteps: [{name: only, agent: echo}]"
 

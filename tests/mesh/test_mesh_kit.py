@@ -10,8 +10,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
-from services.mesh import channels, deadlines, errors, identity, server
-from services.mesh.settings import ServerSettings
+from airspace.mesh import channels, deadlines, errors, identity, server
+from airspace.mesh.settings import ServerSettings
 
 KEY = b"test-mesh-key-0123456789abcdef0123"
 

@@ -11,10 +11,10 @@ import pytest
 from google.protobuf import json_format, struct_pb2
 from mesh_support import apply, collect_events, register
 
-from agents.kit import Agent, Handoff, Reply
-from agents.samples import contract_extractor, summary_writer
+from airspace.agents.kit import Agent, Handoff, Reply
+from airspace.agents.samples import contract_extractor, summary_writer
+from airspace.conformance import Status, SuiteOptions, run_suite
 from airspace.v1 import observability_pb2, observability_pb2_grpc, run_pb2
-from services.conformance import Status, SuiteOptions, run_suite
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None, reason="node is not installed; these tests run the Node.js agent"

@@ -12,8 +12,8 @@ import pytest
 from observability_support import KEY, PROBE_LOGGER, ProbeAgent
 
 from airspace.agent.v1 import agent_pb2_grpc
-from services.mesh import logs, server
-from services.mesh.settings import ServerSettings
+from airspace.mesh import logs, server
+from airspace.mesh.settings import ServerSettings
 
 # The in-process mesh of the end-to-end tests (tests/e2e/mesh_support.py) is reused here.
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1] / "e2e"))

@@ -12,7 +12,7 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
-from services.mesh import errors, identity, logs
+from airspace.mesh import errors, identity, logs
 
 KEY = b"observability-test-mesh-key-0123456789"
 EMAIL = "jane.canary@example.com"

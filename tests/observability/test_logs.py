@@ -28,7 +28,7 @@ from observability_support import (
 )
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
-from services.mesh import logs
+from airspace.mesh import logs
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -109,7 +109,7 @@ def state_process(tmp_path):
         "AIRSPACE_STATE_METRICS_PORT": "0",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.state.main"],
+        [sys.executable, "-m", "airspace.state.main"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

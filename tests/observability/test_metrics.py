@@ -10,14 +10,14 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
+from airspace.mesh import server
+from airspace.mesh.settings import ServerSettings
+from airspace.policy.engine import CheckInput, Engine, Resource, Subject, load_bundle
+from airspace.policy.service import metrics as policy_metrics
+from airspace.policy.service import settings as policy_settings
+from airspace.router import metrics as router_metrics
+from airspace.state import metrics as state_metrics
 from airspace.v1 import run_pb2
-from policy.engine import CheckInput, Engine, Resource, Subject, load_bundle
-from policy.service import metrics as policy_metrics
-from policy.service import settings as policy_settings
-from services.mesh import server
-from services.mesh.settings import ServerSettings
-from services.router import metrics as router_metrics
-from services.state import metrics as state_metrics
 
 CARD_CALLS = {
     "grpc_service": "airspace.agent.v1.AgentService",

@@ -16,11 +16,11 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import REGISTRY, generate_latest
 
-from agents.kit import Agent, Reply
+from airspace.agents.kit import Agent, Reply
+from airspace.mesh import channels, logs, telemetry
 from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
+from airspace.tracing.settings import TraceSettings
 from airspace.v1 import run_pb2
-from services.mesh import channels, logs, telemetry
-from services.tracing.settings import TraceSettings
 
 ECHO = """
 name: echo-canary

@@ -11,11 +11,11 @@ import grpc
 import pytest
 from policy_helpers import DEFAULT_BUNDLE, HASH_KEY, MESH_KEY
 
+from airspace.mesh.server import MeshServer
+from airspace.policy.service.main import build_server
+from airspace.policy.service.settings import PolicySettings
 from airspace.policy.v1 import policy_pb2_grpc
 from airspace.v1 import observability_pb2_grpc
-from policy.service.main import build_server
-from policy.service.settings import PolicySettings
-from services.mesh.server import MeshServer
 
 
 @dataclasses.dataclass

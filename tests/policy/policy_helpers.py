@@ -7,12 +7,19 @@ import pathlib
 import sqlite3
 import textwrap
 
-from policy.audit import chain
-from policy.engine import Engine, load_bundle
-from policy.engine.model import CheckInput, Resource, Subject
-from services.mesh import channels, identity
+from airspace.mesh import channels, identity
+from airspace.policy.audit import chain
+from airspace.policy.engine import Engine, load_bundle
+from airspace.policy.engine.model import CheckInput, Resource, Subject
 
-DEFAULT_BUNDLE = pathlib.Path(__file__).resolve().parents[2] / "policy" / "bundles" / "default.yaml"
+DEFAULT_BUNDLE = (
+    pathlib.Path(__file__).resolve().parents[2]
+    / "policy"
+    / "airspace"
+    / "policy"
+    / "bundles"
+    / "default.yaml"
+)
 HASH_KEY = b"policy-tests-hash-key"
 MESH_KEY = b"policy-tests-mesh-key-0123456789abcdef"
 ROUTER = channels.mesh_identity("router")

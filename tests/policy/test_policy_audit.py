@@ -11,12 +11,12 @@ import sqlite3
 import pytest
 from policy_helpers import HASH_KEY, check, engine_for, rewrite_chain, tamper, user
 
-from policy.audit.chain import AuditRecord
-from policy.audit.log import AuditLog
-from policy.audit.records import decision_record, masked_details
-from policy.audit.signing import HeadSigner
-from policy.audit.store import SqliteAuditStore
-from policy.engine import Masker
+from airspace.policy.audit.chain import AuditRecord
+from airspace.policy.audit.log import AuditLog
+from airspace.policy.audit.records import decision_record, masked_details
+from airspace.policy.audit.signing import HeadSigner
+from airspace.policy.audit.store import SqliteAuditStore
+from airspace.policy.engine import Masker
 
 SIGNER = HeadSigner(b"policy-tests-audit-checkpoint-key")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from policy_helpers import DEFAULT_BUNDLE, MINIMAL_BUNDLE, write_bundle
 
-from policy.engine import BundleError, load_bundle
-from policy.engine.checkpoints import CHECKPOINTS, PERMISSION_BY_CHECKPOINT
+from airspace.policy.engine import BundleError, load_bundle
+from airspace.policy.engine.checkpoints import CHECKPOINTS, PERMISSION_BY_CHECKPOINT
 
 
 def test_default_bundle_has_real_roles_for_every_checkpoint():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from policy_helpers import MINIMAL_BUNDLE, check, codes, engine_for, user, write_bundle
 
-from policy.engine import Verdict
-from policy.engine.model import Subject
+from airspace.policy.engine import Verdict
+from airspace.policy.engine.model import Subject
 
 ALLOW, DENY, APPROVAL = Verdict.ALLOW, Verdict.DENY, Verdict.REQUIRE_APPROVAL
 

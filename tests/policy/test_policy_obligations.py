@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from policy_helpers import check, engine_for, user
 
+from airspace.policy.obligations import ObligationError, apply_obligations
 from airspace.policy.v1 import policy_pb2
-from policy.obligations import ObligationError, apply_obligations
 
 
 def mask(path: str, start: int, end: int, entity: str, replacement: str):
@@ -67,7 +67,7 @@ def test_refuses_a_span_whose_text_changed_since_the_check():
 
 
 def test_a_payload_that_shares_one_dict_under_two_paths_is_masked_at_both():
-    from policy.engine.model import MaskObligation, MaskOperator
+    from airspace.policy.engine.model import MaskObligation, MaskOperator
 
     shared = {"email": "ann@example.com"}
     payload = {"input": shared, "context": [shared]}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from policy_helpers import HASH_KEY, check, codes, engine_for, user
 
-from policy.engine import Masker, MaskOperator, Verdict
-from policy.engine.pii.detectors import detect
-from policy.engine.pii.scan import scan_json, scan_text
+from airspace.policy.engine import Masker, MaskOperator, Verdict
+from airspace.policy.engine.pii.detectors import detect
+from airspace.policy.engine.pii.scan import scan_json, scan_text
 
 
 def found(text: str) -> list[tuple[str, str]]:

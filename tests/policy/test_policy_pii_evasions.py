@@ -9,9 +9,9 @@ import json
 import pytest
 from policy_helpers import check, engine_for, user
 
-from policy.engine import MaskScope, Verdict
-from policy.engine.pii.scan import scan_json, scan_text
-from policy.obligations import ObligationError, apply_obligations
+from airspace.policy.engine import MaskScope, Verdict
+from airspace.policy.engine.pii.scan import scan_json, scan_text
+from airspace.policy.obligations import ObligationError, apply_obligations
 
 EMAIL = "grace.hopper@example.com"
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"

@@ -11,10 +11,10 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from policy_helpers import ROUTER, as_
 
+from airspace.mesh import identity
+from airspace.policy.obligations import apply_obligations
 from airspace.policy.v1 import policy_pb2
 from airspace.v1 import observability_pb2, run_pb2
-from policy.obligations import apply_obligations
-from services.mesh import identity
 
 ANN = identity.Identity("user:ann", "acme", ("operator",), "user")
 AUDITOR = identity.Identity("user:aud", "acme", ("auditor",), "user")

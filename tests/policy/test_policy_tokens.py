@@ -10,13 +10,13 @@ import pytest
 from policy_helpers import DEFAULT_BUNDLE, ROUTER, as_, check, engine_for, user, write_bundle
 from test_policy_service import details_of
 
+from airspace.mesh import identity
+from airspace.policy.engine import MaskOperator, Tokenized
+from airspace.policy.obligations import apply_obligations
 from airspace.policy.v1 import policy_pb2
+from airspace.policy.vault.store import SqliteTokenStore
+from airspace.policy.vault.vault import TokenVault, VaultError
 from airspace.v1 import observability_pb2
-from policy.engine import MaskOperator, Tokenized
-from policy.obligations import apply_obligations
-from policy.vault.store import SqliteTokenStore
-from policy.vault.vault import TokenVault, VaultError
-from services.mesh import identity
 
 EMAIL = "rosa.parks@example.org"
 TOKENIZING = "EMAIL: {operator: PARTIAL}", "EMAIL: {operator: TOKENIZE}"

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from services.cli.processes import free_port
+from airspace.cli.processes import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CONTRACT = ROOT / "agents" / "samples" / "data" / "msa.txt"
+CONTRACT = ROOT / "agents" / "airspace" / "agents" / "samples" / "data" / "msa.txt"
 
 
 def mesh_processes(supervisor: subprocess.Popen) -> list[int]:
@@ -35,7 +35,7 @@ def mesh_processes(supervisor: subprocess.Popen) -> list[int]:
 
 def start_up(home: pathlib.Path, port: int) -> subprocess.Popen:
     up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli.main", "up", "--port", str(port), "--home", str(home)],
+        [sys.executable, "-m", "airspace.cli.main", "up", "--port", str(port), "--home", str(home)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "COLUMNS": "200"},
@@ -56,7 +56,7 @@ def start_up(home: pathlib.Path, port: int) -> subprocess.Popen:
 
 def cli(home: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "services.cli.main", *args],
+        [sys.executable, "-m", "airspace.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -8,12 +8,12 @@ import dataclasses
 import pytest
 from state_helpers import MESH_KEY, ROUTER, Clock
 
+from airspace.mesh import channels, identity
+from airspace.mesh.server import MeshServer
+from airspace.state.main import build_server
+from airspace.state.settings import StateSettings
+from airspace.state.sqlite_store import SqliteStateStore
 from airspace.state.v1 import state_pb2_grpc
-from services.mesh import channels, identity
-from services.mesh.server import MeshServer
-from services.state.main import build_server
-from services.state.settings import StateSettings
-from services.state.sqlite_store import SqliteStateStore
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from google.protobuf import struct_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from airspace.mesh import channels, identity
 from airspace.v1 import run_pb2
-from services.mesh import channels, identity
 
 MESH_KEY = b"state-tests-mesh-key-0123456789abcdef"
 ROUTER = channels.mesh_identity("router")

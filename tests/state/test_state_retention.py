@@ -11,12 +11,12 @@ import pytest
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from state_helpers import expect_error, make_run, started, value
 
+from airspace.mesh import errors
+from airspace.state import records, sqlite_schema
+from airspace.state.sqlite_store import SqliteStateStore
+from airspace.state.store import RunChange
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
-from services.mesh import errors
-from services.state import records, sqlite_schema
-from services.state.sqlite_store import SqliteStateStore
-from services.state.store import RunChange
 
 RUNNING, COMPLETED = run_pb2.RUN_STATE_RUNNING, run_pb2.RUN_STATE_COMPLETED
 ACTIVE = (run_pb2.RUN_STATE_QUEUED, RUNNING)

@@ -8,12 +8,12 @@ import pytest
 from state_helpers import make_run, started, struct, value
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh import errors
+from airspace.state.sqlite_store import SqliteStateStore
+from airspace.state.store import Decision
 from airspace.state.v1 import state_pb2
+from airspace.state.watch import watch_events
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
-from services.mesh import errors
-from services.state.sqlite_store import SqliteStateStore
-from services.state.store import Decision
-from services.state.watch import watch_events
 
 RUNNING, COMPLETED = run_pb2.RUN_STATE_RUNNING, run_pb2.RUN_STATE_COMPLETED
 

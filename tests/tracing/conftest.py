@@ -11,10 +11,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Tracer
 
+from airspace.mesh import channels, identity
 from airspace.trace.v1 import trace_pb2_grpc
-from services.mesh import channels, identity
-from services.tracing import collector
-from services.tracing.settings import TraceSettings
+from airspace.tracing import collector
+from airspace.tracing.settings import TraceSettings
 
 MESH_KEY = b"tracing-test-mesh-key-0123456789abcdef"
 

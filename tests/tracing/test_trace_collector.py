@@ -9,8 +9,8 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.proto.trace.v1 import trace_pb2 as otlp_trace_pb2
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from airspace.mesh import identity
 from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
-from services.mesh import identity
 
 
 def record_run(tracer):

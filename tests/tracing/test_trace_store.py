@@ -2,8 +2,8 @@
 
 import pytest
 
-from services.tracing.sqlite_store import SqliteSpanStore
-from services.tracing.store import SpanEvent, SpanFilter, SpanRecord
+from airspace.tracing.sqlite_store import SqliteSpanStore
+from airspace.tracing.store import SpanEvent, SpanFilter, SpanRecord
 
 TRACE_A = "a" * 32
 TRACE_B = "b" * 32

@@ -1,0 +1,62 @@
+"""Starts the gateway: `python -m airspace.gateway.main` (settings: AIRSPACE_GATEWAY_*)."""
+
+from airspace.gateway.authn import Authenticator
+from airspace.gateway.forwarder import Forwarder
+from airspace.gateway.settings import GatewaySettings
+from airspace.mesh import channels, server, settings, telemetry
+from airspace.v1 import (  # noqa: F401  (imported for their descriptors, served by reflection)
+    admin_pb2,
+    agent_registry_pb2,
+    approval_pb2,
+    memory_pb2,
+    observability_pb2,
+    run_pb2,
+    workflow_pb2,
+)
+
+ROUTED_TO_ROUTER = (
+    "airspace.v1.RunService",
+    "airspace.v1.WorkflowService",
+    "airspace.v1.AgentRegistryService",
+    "airspace.v1.ApprovalService",
+    "airspace.v1.TraceService",
+    "airspace.v1.MemoryService",
+    "airspace.v1.AdminService",
+)
+ROUTED_TO_POLICY = ("airspace.v1.AuditService",)
+
+
+def build(config: GatewaySettings) -> server.MeshServer:
+    authenticator = Authenticator(config)
+    # The gateway authenticates clients itself; the mesh interceptor must not ask for a mesh identity.
+    srv = server.MeshServer("gateway", config, authenticate=False)
+    upstreams = {
+        config.router_endpoint: ROUTED_TO_ROUTER,
+        config.policy_endpoint: ROUTED_TO_POLICY,
+    }
+    opened = []
+    for endpoint, services in upstreams.items():
+        channel = channels.open_channel(
+            endpoint, config, default_timeout=config.unary_timeout_seconds
+        )
+        opened.append(channel)
+        forwarder = Forwarder(config, authenticator, channel)
+        for service in services:
+            srv.add_generic_handler(service, forwarder.handler(service))
+
+    async def close_channels():
+        for channel in opened:
+            await channel.close()
+
+    srv.on_stop(close_channels)
+    return srv
+
+
+def main() -> None:
+    config = settings.load(GatewaySettings, "GATEWAY")
+    telemetry.setup("airspace-gateway", config.otlp_endpoint)
+    server.run(lambda: build(config))
+
+
+if __name__ == "__main__":
+    main()

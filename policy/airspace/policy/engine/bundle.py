@@ -1,0 +1,66 @@
+"""A loaded, validated policy bundle: roles, rules and PII settings. Immutable."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+
+from airspace.policy.engine import checkpoints
+from airspace.policy.engine.conditions import Condition
+from airspace.policy.engine.model import Effect, MaskOperator
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    id: str
+    checkpoints: frozenset[str]
+    condition: Condition
+    effect: Effect
+    reason: str  # stable UPPER_SNAKE code reported when the rule matches
+    approver_role: str = ""
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class PiiEntityPolicy:
+    clearance: str  # DataClass the receiving agent needs to see the entity in clear
+    operator: MaskOperator
+
+
+@dataclasses.dataclass(frozen=True)
+class PiiPolicy:
+    checkpoints: frozenset[str]  # where missing clearances produce mask obligations
+    entities: Mapping[str, PiiEntityPolicy]  # one entry for every detected entity
+    hash_length: int = 12
+
+
+@dataclasses.dataclass(frozen=True)
+class Bundle:
+    name: str
+    version: str
+    dry_run: bool
+    roles: Mapping[str, frozenset[str]]
+    rules: tuple[Rule, ...]
+    pii: PiiPolicy
+    source: str  # file name, for messages
+    digest: str  # sha256 of the file, hex
+    _by_checkpoint: Mapping[str, tuple[Rule, ...]] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self):
+        index = {
+            checkpoint: tuple(rule for rule in self.rules if checkpoint in rule.checkpoints)
+            for checkpoint in checkpoints.CHECKPOINTS
+        }
+        object.__setattr__(self, "_by_checkpoint", index)
+
+    def rules_for(self, checkpoint: str) -> tuple[Rule, ...]:
+        return self._by_checkpoint.get(checkpoint, ())
+
+    def grants(self, roles: Iterable[str], permission: str) -> bool:
+        return any(
+            checkpoints.grants(grant, permission)
+            for role in roles
+            for grant in self.roles.get(role, ())
+        )

@@ -1,0 +1,201 @@
+"""Find PII in a string or in every string (values and member names) of a JSON document.
+
+Beyond what the detectors see in each normalized string, two evasions are caught:
+- base64: a run of base64 that decodes to text holding PII is one span over the
+  whole run (scope ENCODED), however deep the encodings nest (up to a limit);
+- splitting: an entity cut across sibling strings (consecutive items of one array,
+  or members of one object in any order, e.g. {"user": "ann.lee", "domain":
+  "@example.com"}) is found in their concatenation and reported as one span per
+  piece (scope FRAGMENT). Only seams that could continue an email or a number are
+  tried, which keeps the cost of a scan close to that of the strings alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from airspace.policy.engine import pointer
+from airspace.policy.engine.model import MaskScope
+from airspace.policy.engine.pii import encoded
+from airspace.policy.engine.pii.detectors import ENTITIES, detect
+from airspace.policy.engine.pii.normalize import normalize
+
+# Shorter than the shortest entity we detect ("a@b.co", "1.2.3.4"): nothing to find.
+_MIN_LENGTH = 6
+# base64 inside base64 inside ...: deeper than this is not decoded.
+_MAX_ENCODING_DEPTH = 3
+# Members of an object are also joined pairwise, in both orders, when they are short (a
+# fragment, not a text) and few (the pairs grow with the square).
+_MAX_FRAGMENT = 64
+_MAX_PAIRED = 16
+_NUMBER_EDGE = frozenset("0123456789 .-+/()")
+_PRIORITY = {entity: index for index, entity in enumerate(ENTITIES)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Span:
+    path: str  # JSON pointer to the string ("" for a bare string)
+    start: int  # code points in the original string
+    end: int
+    entity: str
+    # The normalized text of the entity, for building replacements: decoded for an
+    # ENCODED span, the whole entity (not just this piece) for a FRAGMENT.
+    value: str = dataclasses.field(repr=False)
+    scope: MaskScope = MaskScope.ENTITY
+    also: tuple[str, ...] = ()  # further entities an ENCODED span holds
+    piece: int = 0  # which piece of a FRAGMENT this is, from 0
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        return (self.entity, *self.also)
+
+
+def scan_text(text: str, path: str = "") -> list[Span]:
+    return _scan_text(text, path, 0)
+
+
+def holds(text: str, entity: str) -> bool:
+    """Whether base64 `text` (as an ENCODED span) still decodes to text holding `entity`."""
+    decoded = encoded.decode(normalize(text).text)
+    return decoded is not None and any(
+        entity in span.entities for span in _scan_text(decoded, "", 1)
+    )
+
+
+def _scan_text(text: str, path: str, depth: int) -> list[Span]:
+    if len(text) < _MIN_LENGTH:
+        return []
+    normalized = normalize(text)
+    spans, taken = [], []
+    for match in detect(normalized.text):
+        start, end = normalized.original_span(match.start, match.end)
+        spans.append(Span(path, start, end, match.entity, match.text))
+        taken.append((match.start, match.end))
+    if depth >= _MAX_ENCODING_DEPTH:
+        return spans
+    for start, end, decoded in encoded.candidates(normalized.text):
+        if any(start < t_end and t_start < end for t_start, t_end in taken):
+            continue
+        inner = _scan_text(decoded, "", depth + 1)
+        if not inner:
+            continue
+        found = sorted({e for span in inner for e in span.entities}, key=_PRIORITY.__getitem__)
+        first = next(span for span in inner if span.entity == found[0])
+        original_start, original_end = normalized.original_span(start, end)
+        spans.append(
+            Span(
+                path,
+                original_start,
+                original_end,
+                found[0],
+                first.value,
+                MaskScope.ENCODED,
+                tuple(found[1:]),
+            )
+        )
+    return sorted(spans, key=lambda span: span.start)
+
+
+def scan_json(document: Any) -> list[Span]:
+    return list(_walk(document, ()))
+
+
+def _walk(node: Any, tokens: tuple) -> Iterator[Span]:
+    if isinstance(node, str):
+        if len(node) >= _MIN_LENGTH:
+            yield from scan_text(node, pointer.join(tokens))
+    elif isinstance(node, dict):
+        found = []
+        for key, value in node.items():
+            member = (*tokens, key)
+            if len(key) >= _MIN_LENGTH:
+                found.extend(scan_text(key, pointer.key_of(member)))
+            found.extend(_walk(value, member))
+        yield from found
+        yield from _split(list(node.items()), tokens, found, ordered=False)
+    elif isinstance(node, list):
+        found = []
+        for index, value in enumerate(node):
+            found.extend(_walk(value, (*tokens, index)))
+        yield from found
+        yield from _split(list(enumerate(node)), tokens, found, ordered=True)
+
+
+def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> Iterator[Span]:
+    """Fragments of entities cut across sibling strings: runs of consecutive strings, and
+    for an object (whose member order a protobuf Struct does not keep) every ordered pair
+    of its short strings that could hold an entity across the seam."""
+    runs, run = [], []
+    for key, value in children:
+        if isinstance(value, str):
+            run.append((key, value))
+        else:
+            runs.append(run)
+            run = []
+    runs.append(run)  # then, for an object, the pairs:
+    if not ordered:
+        short = [
+            (key, value)
+            for key, value in children
+            if isinstance(value, str) and 0 < len(value) <= _MAX_FRAGMENT
+        ]
+        if len(short) <= _MAX_PAIRED:
+            runs.extend(
+                [a, b] for a, b in itertools.permutations(short, 2) if _may_join(a[1], b[1])
+            )
+    for strings in runs:
+        seams = zip(strings, strings[1:], strict=False)
+        if not any(left and right and _may_join(left, right) for (_, left), (_, right) in seams):
+            continue
+        for fragment in _fragments(strings, tokens, found):
+            found.append(fragment)
+            yield fragment
+
+
+def _may_join(left: str, right: str) -> bool:
+    """Whether `left + right` can hold an entity across the seam: an email ('@' on one
+    side), or a number continued (digits on both sides, the seam between digits or
+    separators). Anything else is not worth a scan."""
+    if "@" in left or "@" in right:
+        return True
+    return (
+        left[-1] in _NUMBER_EDGE
+        and right[0] in _NUMBER_EDGE
+        and any(char.isdigit() for char in left)
+        and any(char.isdigit() for char in right)
+    )
+
+
+def _fragments(run: list[tuple], tokens: tuple, found: list[Span]) -> list[Span]:
+    """The pieces of every entity that the (key, text) strings of `run` hold only joined."""
+    if len(run) < 2 or sum(len(text) for _, text in run) < _MIN_LENGTH:
+        return []
+    starts, offset = [], 0
+    for _, text in run:
+        starts.append(offset)
+        offset += len(text)
+    joined = "".join(text for _, text in run)
+    fragments = []
+    for span in _scan_text(joined, "", _MAX_ENCODING_DEPTH):
+        pieces = [
+            (key, max(span.start, begin) - begin, min(span.end, begin + len(text)) - begin)
+            for (key, text), begin in zip(run, starts, strict=True)
+            if span.start < begin + len(text) and begin < span.end
+        ]
+        if len(pieces) < 2:
+            continue  # inside one string: already found there
+        located = [(pointer.join((*tokens, key)), start, end) for key, start, end in pieces]
+        if any(_overlaps(path, start, end, [*found, *fragments]) for path, start, end in located):
+            continue
+        fragments.extend(
+            Span(path, start, end, span.entity, span.value, MaskScope.FRAGMENT, piece=number)
+            for number, (path, start, end) in enumerate(located)
+        )
+    return fragments
+
+
+def _overlaps(path: str, start: int, end: int, found: list[Span]) -> bool:
+    return any(s.path == path and start < s.end and s.start < end for s in found)

@@ -1,0 +1,159 @@
+"""Proto <-> domain translation for the policy and audit services, with request validation."""
+
+from __future__ import annotations
+
+import re
+
+from google.protobuf import json_format, struct_pb2
+
+from airspace.mesh import errors
+from airspace.mesh.identity import Identity
+from airspace.policy.audit.chain import AuditEntry, VerifyResult
+from airspace.policy.engine import Bundle, CheckInput, Decision, Resource, Subject
+from airspace.policy.engine.pii.masking import TOKEN
+from airspace.policy.v1 import policy_pb2
+from airspace.v1 import observability_pb2, run_pb2
+
+_KIND_NAMES = {
+    policy_pb2.PRINCIPAL_KIND_USER: "user",
+    policy_pb2.PRINCIPAL_KIND_SERVICE_ACCOUNT: "service_account",
+    policy_pb2.PRINCIPAL_KIND_AGENT: "agent",
+    policy_pb2.PRINCIPAL_KIND_MESH: "mesh",
+}
+_AUDIT_KIND = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+
+
+def check_input(request: policy_pb2.CheckRequest) -> CheckInput:
+    violations = _subject_violations(request, "subject")
+    if not request.checkpoint:
+        violations.insert(0, ("checkpoint", "is required"))
+    if violations:
+        raise errors.InvalidArgument(_summary(violations), violations=violations)
+    resource = request.resource
+    return CheckInput(
+        checkpoint=request.checkpoint,
+        subject=subject(request.subject),
+        resource=Resource(
+            kind=resource.kind,
+            name=resource.name,
+            tenant=resource.tenant,
+            attributes=_struct(resource.attributes),
+        ),
+        payload=_struct(request.payload),
+        clearances=frozenset(request.clearances),
+        run_id=request.run_id,
+        step_key=request.step_key,
+    )
+
+
+def audit_event(request: policy_pb2.RecordAuditRequest) -> tuple[str, Subject, str, dict]:
+    violations = _subject_violations(request, "subject")
+    if not _AUDIT_KIND.fullmatch(request.kind):
+        violations.insert(0, ("kind", "must be dotted lower case, e.g. run.state_changed"))
+    if violations:
+        raise errors.InvalidArgument(_summary(violations), violations=violations)
+    return request.kind, subject(request.subject), request.run_id, _struct(request.details)
+
+
+def token_request(request: policy_pb2.ResolveTokenRequest) -> tuple[Subject, str, str]:
+    violations = _subject_violations(request, "subject")
+    if not TOKEN.fullmatch(request.token):
+        violations.insert(0, ("token", "must be a token like tok_ followed by 32 hex digits"))
+    if violations:
+        raise errors.InvalidArgument(_summary(violations), violations=violations)
+    return subject(request.subject), request.token, request.run_id
+
+
+def subject(message: policy_pb2.Subject) -> Subject:
+    return Subject(
+        principal=message.principal,
+        tenant=message.tenant,
+        roles=tuple(message.roles),
+        kind=_KIND_NAMES.get(message.kind, ""),
+    )
+
+
+def caller_subject(caller: Identity) -> Subject:
+    return Subject(caller.principal, caller.tenant, tuple(caller.roles), caller.kind)
+
+
+def check_response(decision: Decision) -> policy_pb2.CheckResponse:
+    return policy_pb2.CheckResponse(
+        decision_id=decision.decision_id,
+        verdict=run_pb2.Verdict.Value(f"VERDICT_{decision.verdict.name}"),
+        reasons=[
+            run_pb2.Reason(code=r.code, rule_id=r.rule_id, message=r.message)
+            for r in decision.reasons
+        ],
+        obligations=[
+            policy_pb2.Obligation(
+                mask=policy_pb2.MaskObligation(
+                    path=o.path,
+                    start=o.start,
+                    end=o.end,
+                    entity=o.entity,
+                    operator=policy_pb2.MaskOperator.Value(f"MASK_OPERATOR_{o.operator.value}"),
+                    replacement=o.replacement,
+                    scope=int(o.scope),
+                )
+            )
+            for o in decision.obligations
+        ],
+        bundle_version=decision.bundle_version,
+        dry_run=decision.dry_run,
+        approver_role=decision.approver_role,
+    )
+
+
+def bundle_info(bundle: Bundle) -> policy_pb2.GetBundleResponse:
+    return policy_pb2.GetBundleResponse(
+        name=bundle.name,
+        version=bundle.version,
+        digest=bundle.digest,
+        dry_run=bundle.dry_run,
+        rule_ids=[rule.id for rule in bundle.rules],
+    )
+
+
+def audit_entry(entry: AuditEntry) -> observability_pb2.AuditEntry:
+    message = observability_pb2.AuditEntry(
+        sequence=entry.sequence,
+        tenant=entry.tenant,
+        principal=entry.principal,
+        kind=entry.kind,
+        run_id=entry.run_id,
+        decision_id=entry.decision_id,
+        hash=entry.hash,
+        previous_hash=entry.previous_hash,
+    )
+    message.time.FromMicroseconds(entry.time_us)
+    message.details.update(dict(entry.details))
+    return message
+
+
+def verify_response(result: VerifyResult) -> observability_pb2.VerifyAuditLogResponse:
+    return observability_pb2.VerifyAuditLogResponse(
+        ok=result.ok,
+        entries_checked=result.entries_checked,
+        first_bad_sequence=result.first_bad_sequence,
+        problem=result.problem,
+    )
+
+
+def _subject_violations(request, field: str) -> list[tuple[str, str]]:
+    if not request.HasField(field):
+        return [(field, "is required")]
+    message = getattr(request, field)
+    return [
+        (f"{field}.{name}", "is required")
+        for name in ("principal", "tenant")
+        if not getattr(message, name)
+    ]
+
+
+def _summary(violations: list[tuple[str, str]]) -> str:
+    return "; ".join(f"{field} {problem}" for field, problem in violations)
+
+
+def _struct(message: struct_pb2.Struct) -> dict:
+    return json_format.MessageToDict(message)

@@ -1,0 +1,89 @@
+"""`airspace admin prune`: delete the payloads of runs that ended long ago (admins only)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import re
+
+from google.protobuf import timestamp_pb2
+
+from airspace.cli import args as cli_args
+from airspace.cli.connection import connect
+from airspace.cli.output import OK, console, print_json, to_dict
+from airspace.v1 import admin_pb2
+
+_AGE = re.compile(r"^(\d+)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def register(sub) -> None:
+    admin = cli_args.add_group(sub, "admin", "administer the mesh's stored data")
+    prune = cli_args.add_command(
+        admin,
+        "prune",
+        "delete the events, journal, input and output of runs that ended before a time",
+        """
+        airspace admin prune --finished-before 30d --dry-run
+        airspace admin prune --finished-before 2025-01-31T00:00:00Z
+        """,
+        description="Delete the payloads (events, step journal, input, output, run memory) "
+        "of your tenant's runs that ended before a time; run records stay. Needs an admin.",
+    )
+    prune.add_argument(
+        "--finished-before",
+        required=True,
+        type=finished_before,
+        metavar="AGE|TIME",
+        help="an age (30d, 12h, 90m, 45s) or an RFC 3339 time (2025-01-31T00:00:00Z)",
+    )
+    prune.add_argument(
+        "--dry-run", action="store_true", help="count what would be deleted; delete nothing"
+    )
+    cli_args.json_flag(prune)
+    prune.set_defaults(handler=prune_runs)
+
+
+def finished_before(text: str) -> timestamp_pb2.Timestamp:
+    """The cut-off: now minus an age, or an explicit time."""
+    stamp = timestamp_pb2.Timestamp()
+    age = _AGE.match(text)
+    if age:
+        seconds = int(age.group(1)) * _UNIT_SECONDS[age.group(2)]
+        stamp.FromDatetime(
+            datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=seconds)
+        )
+        return stamp
+    try:
+        stamp.FromJsonString(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected an age like 30d or an RFC 3339 time, got {text!r}"
+        ) from exc
+    return stamp
+
+
+def prune_runs(args) -> int:
+    total = admin_pb2.PruneRunsResponse()
+    with connect(args) as client:
+        while True:
+            response = client.admin.PruneRuns(
+                admin_pb2.PruneRunsRequest(
+                    finished_before=args.finished_before, validate_only=args.dry_run
+                )
+            )
+            total.pruned_runs += response.pruned_runs
+            total.deleted_events += response.deleted_events
+            total.deleted_journal_entries += response.deleted_journal_entries
+            if not response.more:
+                break
+    if args.json:
+        print_json({**to_dict(total), "dry_run": args.dry_run})
+        return OK
+    before = args.finished_before.ToJsonString()
+    verb = "would prune" if args.dry_run else "pruned"
+    console().print(
+        f"{verb} {total.pruned_runs} runs that ended before {before}: "
+        f"{total.deleted_events} events, {total.deleted_journal_entries} journal entries"
+    )
+    return OK

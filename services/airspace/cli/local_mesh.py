@@ -1,0 +1,157 @@
+"""The whole mesh on one machine: which processes, in which order, wired how.
+
+State lives in SQLite under $AIRSPACE_HOME (default ./.airspace). The first start
+creates the mesh key and a developer API key, and writes credentials.json so the
+CLI finds the gateway and the key without typing. Every process serves Prometheus
+metrics on a port of its own (metrics_url).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+import shutil
+
+from airspace.cli.processes import ManagedProcess, free_port
+from airspace.gateway.api_keys import ApiKeyStore
+
+DEVELOPER = {
+    "principal": "user:dev",
+    "tenant": "default",
+    "roles": ("admin", "operator", "auditor"),
+}
+SAMPLE_AGENTS = {
+    "contract-extractor": "airspace.agents.samples.contract_extractor",
+    "compliance-checker": "airspace.agents.samples.compliance_checker",
+    "summary-writer": "airspace.agents.samples.summary_writer",
+}
+
+
+METRICS_PORT = "METRICS_PORT"
+
+
+def metrics_url(process: ManagedProcess) -> str:
+    """Where a started process serves its Prometheus metrics ("" for one that serves none)."""
+    return f"http://127.0.0.1:{process.metrics_port}/metrics" if process.metrics_port else ""
+
+
+NODE_AGENT = "risk-scorer"
+NODE_AGENT_DIR = pathlib.Path(__file__).resolve().parents[3] / "agents" / "node"
+
+
+def node_agent_available() -> bool:
+    """The Node.js sample runs when node is installed and its packages are (`make setup` does it)."""
+    return shutil.which("node") is not None and (NODE_AGENT_DIR / "node_modules").is_dir()
+
+
+def home_dir(home: str | None) -> pathlib.Path:
+    path = pathlib.Path(home or os.environ.get("AIRSPACE_HOME") or ".airspace").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_file(path: pathlib.Path, make) -> pathlib.Path:
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path
+
+
+def bootstrap(home: pathlib.Path, gateway: str) -> dict:
+    """Creates the mesh key and the developer's credentials once; returns the credentials."""
+    _secret_file(home / "mesh.key", lambda: secrets.token_hex(32))
+    credentials_file = home / "credentials.json"
+    credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
+    if not credentials.get("api_key"):
+        key = ApiKeyStore(home / "api_keys.json").create(
+            DEVELOPER["principal"], DEVELOPER["tenant"], DEVELOPER["roles"]
+        )
+        credentials = {
+            "api_key": key,
+            "principal": DEVELOPER["principal"],
+            "tenant": DEVELOPER["tenant"],
+        }
+    credentials["gateway"] = gateway
+    credentials_file.write_text(json.dumps(credentials, indent=2))
+    credentials_file.chmod(0o600)
+    return credentials
+
+
+def plan(home: pathlib.Path, gateway_port: int, with_agents: bool = True) -> list[ManagedProcess]:
+    """The processes of the mesh in start order, each on a port fixed up front."""
+    common = {
+        "AIRSPACE_DATA_DIR": str(home),
+        "AIRSPACE_MESH_KEY_FILE": str(home / "mesh.key"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    logs = home / "logs"
+    ports = {name: free_port() for name in ("state", "policy", "tracing", "router")}
+    collector = f"127.0.0.1:{ports['tracing']}"
+
+    def service(name: str, module: str, prefix: str, port: int, **extra) -> ManagedProcess:
+        env = {
+            **common,
+            f"AIRSPACE_{prefix}_PORT": str(port),
+            # Each picks a free port itself and names it in its READY line.
+            f"AIRSPACE_{prefix}_{METRICS_PORT}": "0",
+            **extra,
+        }
+        return ManagedProcess(name, module, port, env, log_dir=logs)
+
+    processes = [
+        service("state", "airspace.state.main", "STATE", ports["state"]),
+        service("policy", "airspace.policy.service.main", "POLICY", ports["policy"]),
+        service("tracing", "airspace.tracing.main", "TRACE", ports["tracing"]),
+        service(
+            "router",
+            "airspace.router.main",
+            "ROUTER",
+            ports["router"],
+            AIRSPACE_ROUTER_STATE_ENDPOINT=f"127.0.0.1:{ports['state']}",
+            AIRSPACE_ROUTER_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
+            AIRSPACE_ROUTER_TRACE_ENDPOINT=collector,
+            AIRSPACE_ROUTER_OTLP_ENDPOINT=collector,
+        ),
+        service(
+            "gateway",
+            "airspace.gateway.main",
+            "GATEWAY",
+            gateway_port,
+            AIRSPACE_GATEWAY_ROUTER_ENDPOINT=f"127.0.0.1:{ports['router']}",
+            AIRSPACE_GATEWAY_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
+            AIRSPACE_GATEWAY_OTLP_ENDPOINT=collector,
+        ),
+    ]
+    if with_agents:
+        if node_agent_available():
+            port = free_port()
+            processes.append(
+                ManagedProcess(
+                    NODE_AGENT,
+                    "",
+                    port,
+                    {"AIRSPACE_AGENT_OTLP_ENDPOINT": collector},
+                    log_dir=logs,
+                    command=("node", str(NODE_AGENT_DIR / "index.js"), "--port", str(port)),
+                )
+            )
+        for name, module in SAMPLE_AGENTS.items():
+            port = free_port()
+            processes.append(
+                ManagedProcess(
+                    name,
+                    module,
+                    port,
+                    # Agents are not mesh members: no mesh key, no data folder.
+                    {
+                        "PYTHONUNBUFFERED": "1",
+                        "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
+                        f"AIRSPACE_AGENT_{METRICS_PORT}": "0",
+                    },
+                    args=("--port", str(port)),
+                    log_dir=logs,
+                )
+            )
+    return processes

@@ -1,0 +1,116 @@
+"""Child processes of `airspace up`: started in order, watched, restarted, stopped cleanly.
+
+Each mesh child dies with the supervisor (see services/airspace/mesh/lifeline.py), so even a
+killed supervisor leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from airspace.mesh import lifeline
+
+READY_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclasses.dataclass
+class ManagedProcess:
+    name: str
+    module: str
+    port: int
+    env: dict[str, str]
+    args: tuple[str, ...] = ()
+    log_dir: pathlib.Path = pathlib.Path(".")
+    # A program other than `python -m module` (e.g. the Node.js agent): the whole command.
+    command: tuple[str, ...] = ()
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+    # Where it serves Prometheus metrics, as its READY line says (0: it serves none).
+    metrics_port: int = 0
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> pathlib.Path:
+        return self.log_dir / f"{self.name}.log"
+
+    def start(self) -> None:
+        """Starts the process and waits for its READY line (its port is fixed up front,
+        so a restarted process comes back where the others expect it)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                list(self.command) or [sys.executable, "-m", self.module, *self.args],
+                env={**os.environ, **self.env, lifeline.ENV: str(os.getpid())},
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline().decode(errors="replace")
+            if line.startswith("READY "):
+                fields = dict(part.split("=", 1) for part in line.split()[3:] if "=" in part)
+                self.metrics_port = int(fields.get("metrics", 0))
+                _drain_to(self.process.stdout, self.log_path)
+                return
+            if not line and self.process.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start; see {self.log_path}")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def terminate(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        self.terminate()
+        self.wait(STOP_TIMEOUT_SECONDS)
+
+
+def _drain_to(stream, path: pathlib.Path) -> None:
+    """Copies the rest of a child's stdout to its log without blocking the supervisor."""
+
+    def copy():
+        with open(path, "ab") as log:
+            for line in iter(stream.readline, b""):
+                log.write(line)
+                log.flush()
+
+    threading.Thread(target=copy, daemon=True).start()
+
+
+def stop_all(children: list[ManagedProcess]) -> None:
+    """Stops children in reverse start order, each before the next, so callers go before
+    what they call (agents and router flush their spans while the collector still runs).
+    SIGKILL ends what outlives the grace."""
+    for child in reversed(children):
+        child.stop()

@@ -1,0 +1,118 @@
+"""Who is calling: a signed internal identity that only the gateway mints for clients.
+
+The gateway authenticates a client, drops whatever identity headers the client sent,
+and attaches a short-lived HS256 token signed with the mesh key. Services verify it
+and never trust an unsigned header. Mesh services sign their own identity (kind
+"mesh") when they call each other.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import time
+
+import jwt
+
+from airspace.mesh import errors
+
+METADATA_KEY = "x-airspace-identity"
+# Prefix of every header the mesh owns; the gateway strips these from clients.
+MESH_HEADER_PREFIX = "x-airspace-"
+KINDS = ("user", "service_account", "agent", "mesh")
+TOKEN_TTL_SECONDS = 300
+_ALGORITHM = "HS256"
+_AUDIENCE = "airspace-mesh"
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    principal: str
+    tenant: str
+    roles: tuple[str, ...] = ()
+    kind: str = "user"
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+MIN_KEY_BYTES = 32  # HS256 wants a key at least as long as its hash (RFC 7518 3.2)
+
+
+def _check_key(key: bytes) -> None:
+    if len(key) < MIN_KEY_BYTES:
+        raise errors.Internal(f"the mesh key must be at least {MIN_KEY_BYTES} bytes")
+
+
+def sign(identity: Identity, key: bytes, ttl: float = TOKEN_TTL_SECONDS) -> str:
+    _check_key(key)
+    now = int(time.time())
+    claims = {
+        "sub": identity.principal,
+        "tenant": identity.tenant,
+        "roles": list(identity.roles),
+        "kind": identity.kind,
+        "aud": _AUDIENCE,
+        "iat": now,
+        "exp": now + int(ttl),
+    }
+    return jwt.encode(claims, key, algorithm=_ALGORITHM)
+
+
+def verify(token: str, key: bytes) -> Identity:
+    _check_key(key)
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[_ALGORITHM],
+            audience=_AUDIENCE,
+            options={"require": ["sub", "tenant", "kind", "exp"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise errors.Unauthenticated(
+            f"invalid mesh identity: {exc}", reason="INVALID_IDENTITY"
+        ) from exc
+    if claims["kind"] not in KINDS:
+        raise errors.Unauthenticated("invalid mesh identity kind", reason="INVALID_IDENTITY")
+    return Identity(
+        principal=claims["sub"],
+        tenant=claims["tenant"],
+        roles=tuple(claims.get("roles", ())),
+        kind=claims["kind"],
+    )
+
+
+_current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
+    "airspace_identity", default=None
+)
+
+
+def current() -> Identity | None:
+    """The verified caller of the RPC being served, if any."""
+    return _current.get()
+
+
+def require() -> Identity:
+    caller = _current.get()
+    if caller is None:
+        raise errors.Unauthenticated("this call needs an authenticated identity")
+    return caller
+
+
+def require_mesh() -> Identity:
+    """For internal services: only other mesh services may call."""
+    caller = require()
+    if caller.kind != "mesh":
+        raise errors.PermissionDenied(
+            "only mesh services may call this service", reason="MESH_ONLY"
+        )
+    return caller
+
+
+def bind(identity: Identity | None) -> contextvars.Token:
+    return _current.set(identity)
+
+
+def reset(token: contextvars.Token) -> None:
+    _current.reset(token)

@@ -1,0 +1,178 @@
+"""One step attempt: a bidi Invoke stream to an agent, checked against the contract.
+
+The agent must number its events from 1 and end with exactly one terminal event
+(final output, handoff or error). Anything else — garbage, silence past the
+deadline, a second terminal event — is a failed attempt with a clear reason,
+never a hung run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+
+import grpc
+
+from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
+from airspace.mesh import channels
+from airspace.mesh.settings import ServerSettings
+from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_A2A as A2A
+from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_AIRSPACE as AIRSPACE
+
+TERMINAL = ("final", "handoff", "error")
+# gRPC codes after which the same attempt may succeed.
+RETRYABLE_CODES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+}
+
+
+@dataclasses.dataclass
+class Attempt:
+    """How one attempt ended: exactly one of final, handoff or failure is set."""
+
+    duration: float
+    final: agent_pb2.FinalOutput | None = None
+    handoff: agent_pb2.HandoffRequest | None = None
+    failure: str = ""
+    failure_code: str = ""
+    retryable: bool = False
+    usage: agent_pb2.Usage = dataclasses.field(default_factory=agent_pb2.Usage)
+
+
+class ContractViolation(Exception):
+    """The agent answered outside the Invoke contract."""
+
+
+OnEvent = Callable[[agent_pb2.InvokeEvent], Awaitable[None]]
+OnAction = Callable[[agent_pb2.ActionRequest], Awaitable[agent_pb2.ActionDecision]]
+
+
+class AgentInvoker:
+    def __init__(self, settings: ServerSettings):
+        from airspace.router.a2a_adapter import A2AAdapter  # it builds on this module's Attempt
+
+        self._settings = settings
+        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._a2a = A2AAdapter(settings)
+        # Endpoints registered as A2A agents, for calls that do not name the protocol.
+        self._a2a_endpoints: set[str] = set()
+
+    def _stub(self, endpoint: str) -> agent_pb2_grpc.AgentServiceStub:
+        channel = self._channels.get(endpoint)
+        if channel is None:
+            channel = channels.open_channel(endpoint, self._settings, send_identity=False)
+            self._channels[endpoint] = channel
+        return agent_pb2_grpc.AgentServiceStub(channel)
+
+    async def card(
+        self, endpoint: str, timeout: float = 5.0, protocol: int = AIRSPACE
+    ) -> agent_pb2.AgentCard:
+        if protocol == A2A:
+            card = await self._a2a.card(endpoint, timeout)
+            self._a2a_endpoints.add(endpoint)
+            return card
+        self._a2a_endpoints.discard(endpoint)
+        response = await self._stub(endpoint).GetAgentCard(
+            agent_pb2.GetAgentCardRequest(), timeout=timeout
+        )
+        return response.card
+
+    async def invoke(
+        self,
+        endpoint: str,
+        start: agent_pb2.InvokeStart,
+        timeout: float,
+        on_event: OnEvent,
+        on_action: OnAction,
+        protocol: int | None = None,
+    ) -> Attempt:
+        if protocol == A2A or (protocol is None and endpoint in self._a2a_endpoints):
+            return await self._a2a.invoke(endpoint, start, timeout, on_event)
+        began = time.monotonic()
+        outgoing: asyncio.Queue[agent_pb2.InvokeRequest | None] = asyncio.Queue()
+        outgoing.put_nowait(agent_pb2.InvokeRequest(start=start))
+
+        async def requests():
+            while (request := await outgoing.get()) is not None:
+                yield request
+
+        call = self._stub(endpoint).Invoke(requests(), timeout=timeout)
+        attempt = Attempt(duration=0.0)
+        try:
+            await _read_events(call, attempt, outgoing, on_event, on_action)
+        except ContractViolation as exc:
+            call.cancel()
+            attempt.final = attempt.handoff = None  # a result followed by garbage is no result
+            attempt.failure, attempt.failure_code = f"out of contract: {exc}", "CONTRACT_VIOLATION"
+        except grpc.aio.AioRpcError as exc:
+            attempt.failure, attempt.failure_code = describe_rpc_error(exc, endpoint, timeout)
+            attempt.retryable = exc.code() in RETRYABLE_CODES
+        finally:
+            outgoing.put_nowait(None)
+            attempt.duration = time.monotonic() - began
+        return attempt
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+        await self._a2a.close()
+
+
+async def _read_events(call, attempt: Attempt, outgoing, on_event, on_action) -> None:
+    expected, terminal = 1, None
+    async for event in call:
+        kind = event.WhichOneof("kind")
+        if kind is None:
+            raise ContractViolation(f"event {event.sequence} has no kind")
+        if event.sequence != expected:
+            raise ContractViolation(f"event sequence {event.sequence}, expected {expected}")
+        if terminal is not None:
+            raise ContractViolation(f"event {event.sequence} ({kind}) after the terminal event")
+        expected += 1
+        if kind in TERMINAL:
+            terminal = kind
+            outgoing.put_nowait(None)
+            _record_terminal(event, attempt)
+        elif kind == "action_request":
+            decision = await on_action(event.action_request)
+            outgoing.put_nowait(agent_pb2.InvokeRequest(action_decision=decision))
+        elif kind == "usage":
+            attempt.usage.CopyFrom(event.usage)
+            await on_event(event)
+        else:
+            await on_event(event)
+    if terminal is None:
+        raise ContractViolation("the stream ended without a final output, handoff or error")
+
+
+def _record_terminal(event: agent_pb2.InvokeEvent, attempt: Attempt) -> None:
+    kind = event.WhichOneof("kind")
+    if kind == "final":
+        attempt.final = event.final
+    elif kind == "handoff":
+        attempt.handoff = event.handoff
+    else:
+        error = event.error
+        kind_name = agent_pb2.AgentErrorKind.Name(error.kind).removeprefix("AGENT_ERROR_KIND_")
+        attempt.failure = f"agent error {kind_name}: {error.message}"
+        attempt.failure_code = f"AGENT_{kind_name}"
+        attempt.retryable = error.retryable
+
+
+def describe_rpc_error(exc: grpc.aio.AioRpcError, endpoint: str, timeout: float) -> tuple[str, str]:
+    code = exc.code()
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return f"the agent did not finish within {timeout:.1f}s", "AGENT_TIMEOUT"
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return f"the agent at {endpoint} is unreachable ({exc.details()})", "AGENT_UNAVAILABLE"
+    if code == grpc.StatusCode.INTERNAL and "deserializ" in (exc.details() or "").lower():
+        return (
+            "out of contract: the agent sent bytes that are not an InvokeEvent",
+            "CONTRACT_VIOLATION",
+        )
+    return f"the agent call failed with {code.name}: {exc.details()}", f"AGENT_{code.name}"

@@ -1,0 +1,124 @@
+"""The agent registry: an agent joins by endpoint; its card is fetched, checked and stored."""
+
+from __future__ import annotations
+
+import re
+
+import grpc
+
+from airspace.mesh import errors
+from airspace.router.agent_invoker import AgentInvoker
+from airspace.router.clients import MeshClients, call
+from airspace.router.guard import Guard
+from airspace.router.spec import NAME_PATTERN
+from airspace.state.v1 import state_pb2
+from airspace.v1 import agent_registry_pb2
+
+ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+CARD_TIMEOUT_SECONDS = 5.0
+
+
+class AgentRegistry:
+    def __init__(self, clients: MeshClients, guard: Guard, invoker: AgentInvoker):
+        self._clients = clients
+        self._guard = guard
+        self._invoker = invoker
+
+    async def register(
+        self, request: agent_registry_pb2.RegisterAgentRequest
+    ) -> agent_registry_pb2.Agent:
+        if not ENDPOINT_PATTERN.match(request.endpoint):
+            raise errors.InvalidArgument("endpoint must be HOST:PORT", field="endpoint")
+        # An unspecified protocol means AIRSPACE; A2A agents are called through the adapter.
+        protocol = request.protocol or agent_registry_pb2.AGENT_PROTOCOL_AIRSPACE
+        caller = await self._guard.authorize("agent.register", "agent", request.agent)
+        try:
+            card = await self._invoker.card(request.endpoint, CARD_TIMEOUT_SECONDS, protocol)
+        except grpc.aio.AioRpcError as exc:
+            raise errors.FailedPrecondition(
+                f"cannot fetch the agent card from {request.endpoint}: {exc.code().name} {exc.details()}",
+                reason="AGENT_UNREACHABLE",
+            ) from exc
+        violations = []
+        if not NAME_PATTERN.match(card.name):
+            violations.append(
+                ("card.name", f"agent name {card.name!r} must be lowercase letters, digits and '-'")
+            )
+        if not card.version:
+            violations.append(("card.version", "the agent card has no version"))
+        if request.agent and request.agent != card.name:
+            violations.append(
+                ("agent", f"expected agent {request.agent!r}, the endpoint serves {card.name!r}")
+            )
+        if violations:
+            raise errors.InvalidArgument(
+                "; ".join(f"{f}: {m}" for f, m in violations),
+                violations=violations,
+                reason="INVALID_AGENT_CARD",
+            )
+        agent = agent_registry_pb2.Agent(
+            name=f"agents/{card.name}",
+            agent=card.name,
+            endpoint=request.endpoint,
+            protocol=protocol,
+            card=card,
+            tenant=caller.tenant,
+            registered_by=caller.principal,
+        )
+        agent.register_time.GetCurrentTime()
+        stored = await call(self._clients.state.PutAgent, state_pb2.PutAgentRequest(agent=agent))
+        return stored.agent
+
+    async def get(self, name: str) -> agent_registry_pb2.Agent:
+        if not name:
+            raise errors.InvalidArgument("agent is required", field="agent")
+        tenant = (await self._guard.authorize("agent.read", "agent", name)).tenant
+        response = await call(
+            self._clients.state.GetAgent, state_pb2.GetAgentRequest(tenant=tenant, agent=name)
+        )
+        return response.agent
+
+    async def list(
+        self, request: agent_registry_pb2.ListAgentsRequest
+    ) -> agent_registry_pb2.ListAgentsResponse:
+        tenant = (await self._guard.authorize("agent.read", "agent")).tenant
+        response = await call(
+            self._clients.state.ListAgents,
+            state_pb2.ListAgentsRequest(
+                tenant=tenant, page_size=request.page_size, page_token=request.page_token
+            ),
+        )
+        return agent_registry_pb2.ListAgentsResponse(
+            agents=response.agents, next_page_token=response.next_page_token
+        )
+
+    async def deregister(self, name: str) -> None:
+        if not name:
+            raise errors.InvalidArgument("agent is required", field="agent")
+        tenant = (await self._guard.authorize("agent.register", "agent", name)).tenant
+        await call(
+            self._clients.state.DeleteAgent, state_pb2.DeleteAgentRequest(tenant=tenant, agent=name)
+        )
+
+
+async def registered(
+    clients: MeshClients, tenant: str, names: list[str]
+) -> dict[str, agent_registry_pb2.Agent]:
+    """The registrations of `names` in the tenant (the missing ones left out), read in one
+    call when a workflow names several agents."""
+    found: dict[str, agent_registry_pb2.Agent] = {}
+    unread = list(names)
+    if len(names) > 1:
+        listed = await call(
+            clients.state.ListAgents, state_pb2.ListAgentsRequest(tenant=tenant, page_size=1000)
+        )
+        found = {agent.agent: agent for agent in listed.agents if agent.agent in names}
+        # Past one page of agents, the ones not seen yet are read one by one.
+        unread = [name for name in names if name not in found] if listed.next_page_token else []
+    for name in unread:
+        try:
+            request = state_pb2.GetAgentRequest(tenant=tenant, agent=name)
+            found[name] = (await call(clients.state.GetAgent, request)).agent
+        except errors.NotFound:
+            pass  # the caller decides what a missing agent means
+    return found

@@ -1,0 +1,130 @@
+"""Durable human decisions inside a run.
+
+A pattern that needs a person asks the gate. The first time, the gate records an
+approval and the run pauses (RunPaused): the router releases it and nothing waits in
+memory, so a pause can last days and survive restarts. When the approval is decided
+the run is queued again, replays its journal up to the same point, and the gate
+returns the decision.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from google.protobuf import timestamp_pb2
+
+from airspace.mesh import errors
+from airspace.router import convert, metrics
+from airspace.router.clients import MeshClients, call
+from airspace.router.run_context import RunContext, RunFailure
+from airspace.router.run_log import event
+from airspace.state.v1 import state_pb2
+from airspace.v1 import approval_pb2, run_pb2
+
+DEFAULT_DEADLINE = datetime.timedelta(days=7)
+
+
+class RunPaused(Exception):
+    """The run waits for a human decision; the router stops executing it for now."""
+
+    def __init__(self, approval_id: str, role: str):
+        super().__init__(f"waiting for approval {approval_id} by role {role}")
+        self.approval_id = approval_id
+        self.role = role
+
+
+class ApprovalGate:
+    def __init__(self, clients: MeshClients):
+        self._clients = clients
+
+    @property
+    def state(self):
+        """The state service, where approvals live."""
+        return self._clients.state
+
+    async def decision(
+        self,
+        ctx: RunContext,
+        key: str,
+        kind: int,
+        role: str,
+        summary: str,
+        payload: dict,
+        evidence: dict | None = None,
+        with_request: list[run_pb2.RunEvent] = (),
+        deadline: float = DEFAULT_DEADLINE.total_seconds(),
+    ) -> approval_pb2.Approval:
+        """The decided approval for this point of the run; pauses the run until there is one.
+
+        `with_request` are events recorded once, when the approval is first requested."""
+        approval_id = f"{ctx.run_id}-{key}"
+        try:
+            found = await call(
+                self._clients.state.GetApproval,
+                state_pb2.GetApprovalRequest(tenant=ctx.tenant, approval_id=approval_id),
+            )
+        except errors.NotFound:
+            await self._request(
+                ctx,
+                key,
+                approval_id,
+                kind,
+                role,
+                summary,
+                payload,
+                evidence or {},
+                with_request,
+                deadline,
+            )
+            raise RunPaused(approval_id, role) from None
+        approval = found.approval
+        if approval.state == approval_pb2.APPROVAL_STATE_PENDING:
+            raise RunPaused(approval_id, approval.required_role)
+        return approval  # decided, or expired: the caller escalates or fails
+
+    async def _request(
+        self, ctx, key, approval_id, kind, role, summary, payload, evidence, events, deadline
+    ) -> None:
+        expire = timestamp_pb2.Timestamp()
+        expire.FromDatetime(
+            datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=deadline)
+        )
+        approval = approval_pb2.Approval(
+            name=f"approvals/{approval_id}",
+            approval_id=approval_id,
+            run_id=ctx.run_id,
+            step_key=key,
+            tenant=ctx.tenant,
+            kind=kind,
+            state=approval_pb2.APPROVAL_STATE_PENDING,
+            required_role=role,
+            summary=summary,
+            evidence=convert.to_struct(evidence),
+            payload=convert.to_struct(payload),  # the state service hashes it: decisions bind to it
+            requested_by=ctx.run.created_by,
+            expire_time=expire,
+        )
+        approval.create_time.GetCurrentTime()
+        await call(
+            self._clients.state.CreateApproval, state_pb2.CreateApprovalRequest(approval=approval)
+        )
+        await ctx.log.append(
+            *events,
+            event(
+                key,
+                approval_requested=run_pb2.ApprovalRequested(
+                    approval_id=approval_id, role=role, summary=summary, expire_time=expire
+                ),
+            ),
+        )
+        metrics.record_approval_requested()
+
+
+def expired(approval: approval_pb2.Approval) -> bool:
+    return approval.state == approval_pb2.APPROVAL_STATE_EXPIRED
+
+
+def expiry(approval: approval_pb2.Approval, key: str) -> RunFailure:
+    return RunFailure(
+        f"approval {approval.approval_id} expired without a decision", "APPROVAL_EXPIRED", key
+    )

@@ -1,0 +1,108 @@
+"""Human decisions: listing what the caller may decide, and recording a decision once.
+
+Who may decide is checked here, whatever the policy bundle says: an approver must
+hold the approval's role, may never be the principal whose run asked, and is never
+an agent.
+"""
+
+from __future__ import annotations
+
+from airspace.mesh import errors
+from airspace.router import audit, metrics
+from airspace.router.clients import MeshClients, call
+from airspace.router.executor import RunExecutor
+from airspace.router.guard import Guard
+from airspace.state.v1 import state_pb2
+from airspace.v1 import approval_pb2, run_pb2
+
+DECISIONS = (
+    run_pb2.APPROVAL_OUTCOME_APPROVED,
+    run_pb2.APPROVAL_OUTCOME_REJECTED,
+    run_pb2.APPROVAL_OUTCOME_EDITED,
+)
+
+
+class Approvals:
+    def __init__(self, clients: MeshClients, guard: Guard, executor: RunExecutor):
+        self._clients = clients
+        self._guard = guard
+        self._executor = executor
+
+    async def list(
+        self, request: approval_pb2.ListApprovalsRequest
+    ) -> approval_pb2.ListApprovalsResponse:
+        caller = await self._guard.authorize("approval.read", "approval")
+        response = await call(
+            self._clients.state.ListApprovals,
+            state_pb2.ListApprovalsRequest(
+                tenant=caller.tenant,
+                state=request.state or approval_pb2.APPROVAL_STATE_PENDING,
+                roles=caller.roles,
+                run_id=request.run_id,
+                page_size=request.page_size,
+                page_token=request.page_token,
+            ),
+        )
+        return approval_pb2.ListApprovalsResponse(
+            approvals=response.approvals, next_page_token=response.next_page_token
+        )
+
+    async def get(self, approval_id: str) -> approval_pb2.Approval:
+        if not approval_id:
+            raise errors.InvalidArgument("approval_id is required", field="approval_id")
+        caller = await self._guard.authorize("approval.read", "approval", approval_id)
+        response = await call(
+            self._clients.state.GetApproval,
+            state_pb2.GetApprovalRequest(tenant=caller.tenant, approval_id=approval_id),
+        )
+        return response.approval
+
+    async def decide(self, request: approval_pb2.DecideApprovalRequest) -> approval_pb2.Approval:
+        if request.outcome not in DECISIONS:
+            raise errors.InvalidArgument(
+                "outcome must be APPROVED, REJECTED or EDITED", field="outcome"
+            )
+        if request.outcome == run_pb2.APPROVAL_OUTCOME_EDITED and not request.HasField(
+            "edited_payload"
+        ):
+            raise errors.InvalidArgument(
+                "an EDITED decision needs edited_payload", field="edited_payload"
+            )
+        approval = await self.get(request.approval_id)
+        caller = await self._guard.authorize("approval.decide", "approval", request.approval_id)
+        if caller.kind == "agent":
+            raise errors.PermissionDenied(
+                "agents never decide approvals", reason="AGENT_CANNOT_APPROVE"
+            )
+        if caller.principal == approval.requested_by:
+            raise errors.PermissionDenied(
+                "the requester may not decide their own approval", reason="SELF_APPROVAL"
+            )
+        if approval.required_role not in caller.roles:
+            raise errors.PermissionDenied(
+                f"deciding this approval needs the role {approval.required_role!r}",
+                reason="MISSING_ROLE",
+            )
+        if request.payload_hash and request.payload_hash != approval.payload_hash:
+            raise errors.FailedPrecondition(
+                "the payload changed since it was read; read the approval again",
+                reason="PAYLOAD_CHANGED",
+            )
+        response = await call(
+            self._clients.state.DecideApproval,
+            state_pb2.DecideApprovalRequest(
+                tenant=caller.tenant,
+                approval_id=request.approval_id,
+                outcome=request.outcome,
+                decided_by=caller.principal,
+                comment=request.comment,
+                edited_payload=request.edited_payload
+                if request.HasField("edited_payload")
+                else None,
+            ),
+        )
+        decided = response.approval
+        metrics.record_approval_decided(decided.outcome)
+        await audit.approval_decided(self._clients, decided)
+        await self._executor.resume(decided)
+        return decided

@@ -1,0 +1,86 @@
+"""Run lifecycle changes and human decisions, recorded in the policy service's audit log.
+
+Entries are filed under the run's tenant, so the tenant's auditors find them next to the
+policy decisions of the same run (`airspace audit list --run ID`). The policy service
+masks PII in details (reasons and comments are free text) before storing them.
+
+Recording happens after the change is committed to state: a failure to record is
+logged loudly but does not undo or fail the change.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from airspace.mesh import errors
+from airspace.policy.v1 import policy_pb2
+from airspace.router.clients import MeshClients, call
+from airspace.v1 import approval_pb2, run_pb2
+
+log = logging.getLogger("airspace.router")
+
+RUN_CREATED = "run.created"
+RUN_STATE_CHANGED = "run.state_changed"
+APPROVAL_DECIDED = "approval.decided"
+ROUTER = "service:router"
+# A policy service that stays away longer than this costs an entry, not the run.
+_RETRY_SECONDS = 5.0
+
+
+async def run_created(clients: MeshClients, run: run_pb2.Run) -> None:
+    """A run was created (QUEUED) by its creator."""
+    details = {
+        "workflow": run.workflow.name,
+        "workflow_version": run.workflow.version,
+        "agent_versions": dict(run.agent_versions),
+        "request_id": run.request_id,
+    }
+    await _record(clients, RUN_CREATED, _acting(run.created_by, run.tenant), run.run_id, details)
+
+
+async def run_state_changed(
+    clients: MeshClients, run: run_pb2.Run, to: int, reason: str = "", by: str = ROUTER
+) -> None:
+    """A run moved from `run.state` to `to`, caused by principal `by` (the router itself
+    unless a person, canceling say, caused it)."""
+    details = {
+        "workflow": run.workflow.name,
+        "workflow_version": run.workflow.version,
+        "from": run_pb2.RunState.Name(run.state),
+        "to": run_pb2.RunState.Name(to),
+        "reason": reason,
+    }
+    await _record(clients, RUN_STATE_CHANGED, _acting(by, run.tenant), run.run_id, details)
+
+
+async def approval_decided(clients: MeshClients, approval: approval_pb2.Approval) -> None:
+    """A person decided an approval (`decided_by` names them)."""
+    details = {
+        "approval_id": approval.approval_id,
+        "kind": approval_pb2.ApprovalKind.Name(approval.kind),
+        "outcome": run_pb2.ApprovalOutcome.Name(approval.outcome),
+        "step_key": approval.step_key,
+        "required_role": approval.required_role,
+        "requested_by": approval.requested_by,
+        "comment": approval.comment,
+        "payload_hash": approval.payload_hash,
+        "edited": approval.HasField("edited_payload"),
+    }
+    who = _acting(approval.decided_by, approval.tenant)
+    await _record(clients, APPROVAL_DECIDED, who, approval.run_id, details)
+
+
+def _acting(principal: str, tenant: str) -> policy_pb2.Subject:
+    """Who an entry names, filed under the run's tenant (a router acts for every tenant)."""
+    return policy_pb2.Subject(principal=principal, tenant=tenant)
+
+
+async def _record(
+    clients: MeshClients, kind: str, who: policy_pb2.Subject, run_id: str, details: dict
+) -> None:
+    request = policy_pb2.RecordAuditRequest(kind=kind, subject=who, run_id=run_id)
+    request.details.update(details)
+    try:
+        await call(clients.policy.RecordAudit, request, retry_for=_RETRY_SECONDS)
+    except errors.MeshError as exc:
+        log.error("audit entry %s for run %s not recorded: %s", kind, run_id, exc.message)

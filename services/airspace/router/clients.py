@@ -1,0 +1,94 @@
+"""Stubs for the services the router depends on, all built by the mesh channel factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+import grpc
+
+from airspace.mesh import channels, errors
+from airspace.policy.v1 import policy_pb2_grpc
+from airspace.router.settings import RouterSettings
+from airspace.state.v1 import state_pb2_grpc
+from airspace.trace.v1 import trace_pb2_grpc
+
+log = logging.getLogger("airspace.router")
+
+# Codes that mean "the callee did not get to it", or crashed before answering: worth
+# another try. A retried write may therefore have committed already; every write the
+# router retries is idempotent or reconciled (request ids, expected sequences, leases).
+TRANSIENT = (grpc.StatusCode.UNAVAILABLE,)
+# How long a call keeps trying an unavailable service: long enough to ride out a
+# restart of the state service (a few seconds), short enough to end a request clearly.
+# A served request's own deadline ends the retries sooner.
+RETRY_SECONDS = 30.0
+_FIRST_DELAY, _MAX_DELAY = 0.05, 1.0
+# An outage fails many calls at once: say so once per method in this interval.
+_LOG_INTERVAL_SECONDS = 5.0
+_last_logged: dict[str, float] = {}
+
+
+class MeshClients:
+    def __init__(self, settings: RouterSettings):
+        me = channels.mesh_identity("router")
+        timeout = settings.internal_call_timeout_seconds
+        self._channels = [
+            channels.open_channel(endpoint, settings, default_timeout=timeout, as_identity=me)
+            for endpoint in (
+                settings.state_endpoint,
+                settings.policy_endpoint,
+                settings.trace_endpoint,
+            )
+        ]
+        self.state = state_pb2_grpc.StateServiceStub(self._channels[0])
+        self.policy = policy_pb2_grpc.PolicyServiceStub(self._channels[1])
+        self.traces = trace_pb2_grpc.TraceQueryServiceStub(self._channels[2])
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
+
+
+async def call(method, request, *, retry_for: float = RETRY_SECONDS, timeout: float | None = None):
+    """Calls a mesh service, retrying with jittered exponential backoff for up to
+    `retry_for` seconds while it is unavailable (restarting, say), and turns its error
+    into the matching domain error so it reaches our caller unchanged."""
+    give_up = time.monotonic() + retry_for
+    delay, retries = _FIRST_DELAY, 0
+    while True:
+        try:
+            result = await method(request, timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            pause = delay * random.uniform(0.5, 1.0)
+            if exc.code() not in TRANSIENT or time.monotonic() + pause > give_up:
+                if retries:
+                    log.warning(
+                        "%s: gave up after %d retries: %s", _name(request), retries, exc.details()
+                    )
+                raise errors.from_rpc_error(exc) from exc
+            if not retries and _first_in_a_while(_name(request)):
+                log.warning(
+                    "%s: service unavailable (%s); retrying for up to %.0fs",
+                    _name(request),
+                    exc.details(),
+                    retry_for,
+                )
+        else:
+            return result
+        await asyncio.sleep(pause)
+        delay, retries = min(delay * 2, _MAX_DELAY), retries + 1
+
+
+def _name(request) -> str:
+    return type(request).__name__.removesuffix("Request")
+
+
+def _first_in_a_while(name: str) -> bool:
+    now = time.monotonic()
+    if now - _last_logged.get(name, -_LOG_INTERVAL_SECONDS) < _LOG_INTERVAL_SECONDS:
+        return False
+    _last_logged[name] = now
+    return True

@@ -1,0 +1,445 @@
+"""Executes runs: leases, lifecycle, the workflow span, recovery of unfinished runs.
+
+The router owns no data: everything a run needs is in the state service, so any
+replica holding the run's lease can execute or resume it. A run is executed in a
+task with a fresh context, so nothing of the request that started it (its
+deadline, its caller's identity) leaks into the run.
+
+Recovery: a router executes a run only while it holds the run's lease, renewed by a
+heartbeat every third of its TTL; every event it appends names the lease, so a router
+that lost it can write nothing more. Every router looks for unfinished runs whose
+lease lapsed (ListClaimableRuns) every recovery interval and resumes them: it reads
+the run again after taking the lease, replays the journal (completed steps are not
+invoked again; the step in flight is invoked again with the same idempotency key),
+and keeps the run's deadline, which counts from the run's creation. State changes
+are appended together with their events in one transaction, so a crash never leaves
+one without the other, and a resumed run never records them twice.
+
+A router that loses its lease, finds the run ended by someone else, or cannot reach
+the state service for RETRY_SECONDS stops executing the run without ending it; the
+run stays unfinished and is resumed once its lease lapses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import logging
+import random
+import time
+
+from google.protobuf import duration_pb2
+from google.rpc import code_pb2, status_pb2
+from opentelemetry import trace
+
+from airspace.mesh import errors, telemetry
+from airspace.router import agent_registry, audit, convert
+from airspace.router.approval_gate import RunPaused
+from airspace.router.clients import RETRY_SECONDS, MeshClients, call
+from airspace.router.patterns import run_pattern
+from airspace.router.run_context import RunContext, RunFailure
+from airspace.router.run_log import RunLog, event
+from airspace.router.settings import RouterSettings
+from airspace.router.spec import WorkflowSpec, validate
+from airspace.router.step_runner import StepRunner
+from airspace.state.v1 import state_pb2
+from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2
+
+log = logging.getLogger("airspace.router")
+_tracer = telemetry.tracer("airspace.router")
+
+TERMINAL_STATES = (
+    run_pb2.RUN_STATE_COMPLETED,
+    run_pb2.RUN_STATE_FAILED,
+    run_pb2.RUN_STATE_CANCELED,
+)
+ACTIVE_STATES = (
+    run_pb2.RUN_STATE_QUEUED,
+    run_pb2.RUN_STATE_RUNNING,
+    run_pb2.RUN_STATE_WAITING_APPROVAL,
+)
+EXECUTABLE_STATES = (run_pb2.RUN_STATE_QUEUED, run_pb2.RUN_STATE_RUNNING)
+_FAILURE_CODES = {
+    "POLICY_DENIED": code_pb2.PERMISSION_DENIED,
+    "APPROVAL_REQUIRED": code_pb2.PERMISSION_DENIED,
+    "RUN_TIMEOUT": code_pb2.DEADLINE_EXCEEDED,
+    "BUDGET_EXCEEDED": code_pb2.RESOURCE_EXHAUSTED,
+    "AGENT_NOT_REGISTERED": code_pb2.FAILED_PRECONDITION,
+    "AGENT_VERSION_CHANGED": code_pb2.FAILED_PRECONDITION,
+    "OUTPUT_INVALID": code_pb2.FAILED_PRECONDITION,
+}
+
+
+def failure_status(failure: RunFailure) -> status_pb2.Status:
+    where = f" at step {failure.step_key}" if failure.step_key else ""
+    return status_pb2.Status(
+        code=_FAILURE_CODES.get(failure.code, code_pb2.ABORTED),
+        message=f"{failure.code}{where}: {failure.message}",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """What the router that created a run read for it, so executing it starts at once."""
+
+    spec: WorkflowSpec
+    agents: dict[str, agent_registry_pb2.Agent]
+
+
+class RunExecutor:
+    def __init__(self, settings: RouterSettings, clients: MeshClients, runner: StepRunner):
+        self._settings = settings
+        self._clients = clients
+        self._runner = runner
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._recovery: asyncio.Task | None = None
+
+    @property
+    def owner(self) -> str:
+        return self._settings.router_id
+
+    def launch(
+        self, run: run_pb2.Run, parent_span_id: int = 0, prepared: Prepared | None = None
+    ) -> None:
+        """Executes a run in the background. `prepared` is what the router that just
+        created the run read for it; a listed or resumed run is read afresh."""
+        if run.run_id in self._tasks:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._execute(run, parent_span_id, prepared), context=contextvars.Context()
+        )
+        self._tasks[run.run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
+
+    def start_recovery(self) -> None:
+        self._recovery = asyncio.get_running_loop().create_task(
+            self._recover_forever(), context=contextvars.Context()
+        )
+
+    async def shutdown(self) -> None:
+        """Stops executing without ending runs: their leases lapse and a replica resumes them."""
+        if self._recovery:
+            self._recovery.cancel()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def cancel(self, run: run_pb2.Run, reason: str, by: str) -> run_pb2.Run:
+        task = self._tasks.get(run.run_id)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        error = status_pb2.Status(code=code_pb2.CANCELLED, message=f"canceled by {by}: {reason}")
+        # Another replica may be executing the run: its next append fails (RUN_ENDED).
+        return await self._finish(
+            RunLog(self._clients, run.tenant, run.run_id, last_sequence=run.last_event_sequence),
+            run,
+            run_pb2.RUN_STATE_CANCELED,
+            error=error,
+        )
+
+    async def resume(self, decided: approval_pb2.Approval) -> None:
+        """Records a decided approval in its run and, if the run was waiting for it, queues
+        the run again: it replays its journal up to the decision and goes on from there."""
+        tenant, run_id = decided.tenant, decided.run_id
+        run = (
+            await call(
+                self._clients.state.GetRun, state_pb2.GetRunRequest(tenant=tenant, run_id=run_id)
+            )
+        ).run
+        run_log = RunLog(self._clients, tenant, run_id)
+        await run_log.append(
+            event(
+                decided.step_key,
+                approval_decided=run_pb2.ApprovalDecided(
+                    approval_id=decided.approval_id,
+                    outcome=decided.outcome,
+                    decided_by=decided.decided_by,
+                    comment=decided.comment,
+                ),
+            )
+        )
+        if run.state == run_pb2.RUN_STATE_WAITING_APPROVAL:
+            self.launch(
+                await self._transition(run_log, run, run_pb2.RUN_STATE_QUEUED, "approval decided")
+            )
+
+    async def _recover_forever(self) -> None:
+        # A run nobody leased within a lease's time of its creation lost its creator.
+        request = state_pb2.ListClaimableRunsRequest(page_size=100)
+        request.min_age.FromNanoseconds(int(self._settings.lease_seconds * 1e9))
+        while True:
+            try:
+                claimable = await call(self._clients.state.ListClaimableRuns, request)
+                for run in claimable.runs:
+                    self.launch(run)
+                await self._expire_due_approvals()
+            except errors.MeshError as exc:
+                log.warning("cannot look for unfinished runs: %s", exc.message)
+            await asyncio.sleep(self._settings.recovery_interval_seconds * random.uniform(0.8, 1.2))
+
+    async def _expire_due_approvals(self) -> None:
+        """Approvals past their deadline expire; their runs resume to escalate or fail, as
+        their workflow says (see reviews.decide)."""
+        due = state_pb2.ListDueApprovalsRequest(page_size=100)
+        due.due_before.GetCurrentTime()
+        for approval in (await call(self._clients.state.ListDueApprovals, due)).approvals:
+            try:
+                expired = await call(
+                    self._clients.state.DecideApproval,
+                    state_pb2.DecideApprovalRequest(
+                        tenant=approval.tenant,
+                        approval_id=approval.approval_id,
+                        outcome=run_pb2.APPROVAL_OUTCOME_EXPIRED,
+                        decided_by=f"service:router/{self.owner}",
+                        comment="the deadline passed without a decision",
+                    ),
+                )
+            except errors.FailedPrecondition:
+                continue  # decided meanwhile (by a person or another router)
+            await self.resume(expired.approval)
+
+    async def _execute(
+        self, run: run_pb2.Run, parent_span_id: int, prepared: Prepared | None
+    ) -> None:
+        try:
+            if not await self._acquire(run.run_id):
+                return
+        except errors.MeshError as exc:
+            log.warning("cannot take the lease of run %s: %s", run.run_id, exc.message)
+            return
+        heartbeat = asyncio.create_task(self._heartbeat(run.run_id, asyncio.current_task()))
+        run_log = None
+        try:
+            # The run as it is now that this router holds it: a listed copy may be stale
+            # (another replica may have finished it meanwhile); one just created is not.
+            if prepared is None:
+                run = (
+                    await call(
+                        self._clients.state.GetRun,
+                        state_pb2.GetRunRequest(tenant=run.tenant, run_id=run.run_id),
+                    )
+                ).run
+            if run.state not in EXECUTABLE_STATES:
+                return  # ended, or waiting for a human: nothing to do until that changes
+            run_log = RunLog(
+                self._clients,
+                run.tenant,
+                run.run_id,
+                lease_owner=self.owner,
+                last_sequence=run.last_event_sequence,
+            )
+            with _tracer.start_as_current_span(
+                f"invoke_workflow {run.workflow.name}",
+                context=trace.set_span_in_context(_parent_span(run.trace_id, parent_span_id)),
+                attributes={
+                    "gen_ai.operation.name": "invoke_workflow",
+                    "gen_ai.conversation.id": run.run_id,
+                    "airspace.run.id": run.run_id,
+                    "airspace.workflow.name": run.workflow.name,
+                    "airspace.workflow.version": run.workflow.version,
+                    "airspace.tenant": run.tenant,
+                },
+            ) as span:
+                await self._drive(run, run_log, span, prepared)
+        except asyncio.CancelledError:
+            pass  # canceled by a principal (the canceler records it) or shutting down (resumed later)
+        except errors.MeshError as exc:
+            if not _leaves_run_unfinished(exc):
+                await self._crashed(run_log, run)
+            else:
+                log.warning(
+                    "stopped executing run %s, left for recovery: %s (%s)",
+                    run.run_id,
+                    exc.message,
+                    exc.reason,
+                )
+        except Exception:
+            await self._crashed(run_log, run)
+        finally:
+            heartbeat.cancel()
+            await self._release(run.run_id)
+
+    async def _drive(self, run: run_pb2.Run, run_log: RunLog, span: trace.Span, prepared) -> None:
+        ctx = None
+        try:
+            ctx = await self._load(run, run_log, prepared)
+            if run.state == run_pb2.RUN_STATE_QUEUED:
+                run = await self._transition(
+                    run_log, run, run_pb2.RUN_STATE_RUNNING, "picked up by " + self.owner
+                )
+                ctx.run = run
+            output = await asyncio.wait_for(
+                run_pattern(ctx, self._runner, convert.to_dict(run.input)),
+                timeout=max(ctx.time_left(), 0.001),
+            )
+        except RunPaused as paused:
+            run.usage.CopyFrom(ctx.usage)
+            reason = f"waiting for approval {paused.approval_id} by role {paused.role}"
+            await self._transition(run_log, run, run_pb2.RUN_STATE_WAITING_APPROVAL, reason)
+            return
+        except (TimeoutError, RunFailure) as exc:
+            failure = (
+                exc
+                if isinstance(exc, RunFailure)
+                else RunFailure("the run exceeded its time budget", "RUN_TIMEOUT")
+            )
+            if ctx is not None:
+                run.usage.CopyFrom(ctx.usage)
+            span.set_status(trace.StatusCode.ERROR, failure.code)
+            await self._finish(
+                run_log, run, run_pb2.RUN_STATE_FAILED, error=failure_status(failure)
+            )
+            return
+        run.usage.CopyFrom(ctx.usage)
+        await self._finish(run_log, run, run_pb2.RUN_STATE_COMPLETED, output=output)
+
+    async def _load(
+        self, run: run_pb2.Run, run_log: RunLog, prepared: Prepared | None
+    ) -> RunContext:
+        if prepared is None:
+            spec, agents, journal = await self._read(run)
+        else:  # a run this router just created: nothing journaled yet
+            spec, agents, journal = prepared.spec, prepared.agents, []
+        timeout = spec.timeout or self._settings.default_run_timeout_seconds
+        elapsed = max(0.0, time.time() - run.create_time.ToSeconds())
+        return RunContext(
+            run=run,
+            spec=spec,
+            log=run_log,
+            agents=agents,
+            journal={entry.step_key: entry for entry in journal},
+            deadline=time.monotonic() + timeout - elapsed,
+            usage=run_pb2.RunUsage(steps=len(journal)),
+        )
+
+    async def _read(self, run: run_pb2.Run):
+        """The spec, agents and journal of a run, as the state service has them."""
+        workflow = await call(
+            self._clients.state.GetWorkflow,
+            state_pb2.GetWorkflowRequest(
+                tenant=run.tenant, workflow=run.workflow.name, version=run.workflow.version
+            ),
+        )
+        spec = validate(convert.to_dict(workflow.workflow.spec))
+        agents = await agent_registry.registered(self._clients, run.tenant, spec.agents)
+        for name, agent in agents.items():
+            pinned = run.agent_versions.get(name)
+            if pinned and agent.card.version != pinned:
+                raise RunFailure(
+                    f"agent {name} is now version {agent.card.version}; the run is pinned to {pinned}",
+                    "AGENT_VERSION_CHANGED",
+                    agent=name,
+                )
+        journal = await call(
+            self._clients.state.GetJournal,
+            state_pb2.GetJournalRequest(tenant=run.tenant, run_id=run.run_id),
+        )
+        return spec, agents, list(journal.entries)
+
+    async def _crashed(self, run_log: RunLog | None, run: run_pb2.Run) -> None:
+        log.exception("run %s crashed in the router", run.run_id)
+        if run_log is None:
+            return  # it crashed before anything happened: it stays unfinished, resumed later
+        error = status_pb2.Status(
+            code=code_pb2.INTERNAL, message="the router failed executing the run"
+        )
+        try:
+            await self._finish(run_log, run, run_pb2.RUN_STATE_FAILED, error=error)
+        except errors.MeshError as exc:
+            log.warning("cannot record that run %s failed: %s", run.run_id, exc.message)
+
+    async def _transition(
+        self, run_log: RunLog, run: run_pb2.Run, to: int, reason: str
+    ) -> run_pb2.Run:
+        changed = run_pb2.RunStateChanged(**{"from": run.state, "to": to, "reason": reason})
+        updated = await run_log.append_with_update(
+            event(run_state_changed=changed),
+            run=run_pb2.Run(run_id=run.run_id, state=to),
+            expected_states=ACTIVE_STATES,
+        )
+        await audit.run_state_changed(self._clients, run, to, reason)
+        return updated
+
+    async def _finish(
+        self, run_log: RunLog, run: run_pb2.Run, to: int, *, output=None, error=None
+    ) -> run_pb2.Run:
+        """Records the end of a run: its last events and its final state in one append,
+        so a watcher that sees the run end has already been sent every event."""
+        changed = run_pb2.RunStateChanged(**{"from": run.state, "to": to})
+        ended = run_pb2.Run(run_id=run.run_id, state=to, usage=run.usage)
+        if error is not None:
+            changed.error.CopyFrom(error)
+            changed.reason = error.message
+            ended.error.CopyFrom(error)
+        events = [event(run_state_changed=changed)]
+        if output is not None:
+            ended.output.CopyFrom(convert.to_struct(output))
+            events.insert(0, event(run_output=run_pb2.RunOutput(output=ended.output)))
+        finished = await run_log.append_with_update(
+            *events, run=ended, expected_states=ACTIVE_STATES
+        )
+        await audit.run_state_changed(self._clients, run, to, changed.reason)
+        return finished
+
+    async def _acquire(self, run_id: str, retry_for: float = RETRY_SECONDS) -> bool:
+        ttl = duration_pb2.Duration()
+        ttl.FromNanoseconds(int(self._settings.lease_seconds * 1e9))
+        response = await call(
+            self._clients.state.AcquireLease,
+            state_pb2.AcquireLeaseRequest(run_id=run_id, owner=self.owner, ttl=ttl),
+            retry_for=retry_for,
+        )
+        return response.acquired
+
+    async def _heartbeat(self, run_id: str, execution: asyncio.Task) -> None:
+        """Renews the lease; if another router took it, this one stops executing the run."""
+        while True:
+            await asyncio.sleep(self._settings.lease_seconds / 3)
+            try:
+                held = await self._acquire(run_id, retry_for=self._settings.lease_seconds / 3)
+            except errors.Unavailable:
+                continue  # the call said so already; appends fail too once the lease lapses
+            except errors.MeshError as exc:
+                log.warning("lease renewal for %s failed: %s", run_id, exc.message)
+                continue
+            if not held:
+                log.warning("lost the lease of run %s; stopping here", run_id)
+                execution.cancel()
+                return
+
+    async def _release(self, run_id: str) -> None:
+        try:
+            await call(
+                self._clients.state.ReleaseLease,
+                state_pb2.ReleaseLeaseRequest(run_id=run_id, owner=self.owner),
+                retry_for=1.0,
+            )
+        except errors.MeshError as exc:
+            log.warning("cannot release the lease of %s (it will expire): %s", run_id, exc.message)
+
+
+def _leaves_run_unfinished(exc: errors.MeshError) -> bool:
+    """Errors after which this router stops but the run goes on: another router holds it
+    or ended it, or the state service is out of reach (the run is resumed later)."""
+    if isinstance(exc, errors.Unavailable | errors.DeadlineExceeded):
+        return True
+    return isinstance(exc, errors.FailedPrecondition) and exc.reason in (
+        "LEASE_NOT_HELD",
+        "RUN_ENDED",
+        "RUN_STATE_MISMATCH",
+    )
+
+
+def _parent_span(trace_id_hex: str, parent_span_id: int) -> trace.NonRecordingSpan:
+    """The remote parent that puts the run's spans into the run's trace."""
+    return trace.NonRecordingSpan(
+        trace.SpanContext(
+            trace_id=int(trace_id_hex, 16),
+            span_id=parent_span_id or random.getrandbits(64),
+            is_remote=True,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+        )
+    )

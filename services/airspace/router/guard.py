@@ -1,0 +1,138 @@
+"""Asks policy before and after every step, carries out its obligations, and fails closed."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+
+from airspace.mesh import errors, identity
+from airspace.policy.obligations import ObligationError, apply_obligations
+from airspace.policy.v1 import policy_pb2
+from airspace.router.clients import MeshClients, call
+from airspace.v1 import run_pb2
+
+log = logging.getLogger("airspace.router")
+
+_KINDS = {
+    "user": policy_pb2.PRINCIPAL_KIND_USER,
+    "service_account": policy_pb2.PRINCIPAL_KIND_SERVICE_ACCOUNT,
+    "agent": policy_pb2.PRINCIPAL_KIND_AGENT,
+    "mesh": policy_pb2.PRINCIPAL_KIND_MESH,
+}
+
+
+@dataclasses.dataclass
+class Judgement:
+    """A policy decision, with the payload after its obligations were carried out."""
+
+    verdict: run_pb2.GuardrailVerdict
+    payload: dict
+    # Who must approve, when the verdict is REQUIRE_APPROVAL.
+    approver_role: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict.verdict == run_pb2.VERDICT_ALLOW
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.verdict.verdict == run_pb2.VERDICT_REQUIRE_APPROVAL
+
+    def explain(self) -> str:
+        reasons = ", ".join(
+            f"{r.code} ({r.rule_id})" if r.rule_id else r.code for r in self.verdict.reasons
+        )
+        verdict = run_pb2.Verdict.Name(self.verdict.verdict).removeprefix("VERDICT_")
+        return f"{self.verdict.checkpoint}: {verdict}" + (f" — {reasons}" if reasons else "")
+
+
+def subject_of(who: identity.Identity) -> policy_pb2.Subject:
+    return policy_pb2.Subject(
+        principal=who.principal, tenant=who.tenant, roles=who.roles, kind=_KINDS[who.kind]
+    )
+
+
+def agent_subject(agent: str, tenant: str) -> policy_pb2.Subject:
+    return policy_pb2.Subject(
+        principal=f"agent:{agent}",
+        tenant=tenant,
+        roles=("agent",),
+        kind=policy_pb2.PRINCIPAL_KIND_AGENT,
+    )
+
+
+class Guard:
+    def __init__(self, clients: MeshClients):
+        self._clients = clients
+
+    async def judge(
+        self,
+        checkpoint: str,
+        subject: policy_pb2.Subject,
+        resource: policy_pb2.Resource,
+        payload: dict | None = None,
+        *,
+        run_id: str = "",
+        step_key: str = "",
+        clearances: list[str] = (),
+    ) -> Judgement:
+        request = policy_pb2.CheckRequest(
+            checkpoint=checkpoint,
+            subject=subject,
+            resource=resource,
+            run_id=run_id,
+            step_key=step_key,
+            clearances=clearances,
+        )
+        if payload is not None:
+            request.payload.update(payload)
+        try:
+            decision = await call(self._clients.policy.Check, request)
+        except errors.MeshError as exc:
+            log.warning("policy check %s failed closed: %s", checkpoint, exc.message)
+            return _denied(checkpoint, "POLICY_UNAVAILABLE", exc.message, payload)
+        verdict = run_pb2.GuardrailVerdict(
+            decision_id=decision.decision_id,
+            checkpoint=checkpoint,
+            verdict=decision.verdict,
+            reasons=decision.reasons,
+            bundle_version=decision.bundle_version,
+        )
+        if (
+            decision.verdict not in (run_pb2.VERDICT_ALLOW, run_pb2.VERDICT_REQUIRE_APPROVAL)
+            or payload is None
+        ):
+            return Judgement(verdict, payload or {}, decision.approver_role)
+        try:
+            masked = apply_obligations(payload, decision.obligations)
+        except ObligationError as exc:
+            # A caller that cannot carry out an obligation treats the check as DENY.
+            return _denied(checkpoint, "OBLIGATION_FAILED", str(exc), payload, verdict)
+        masks = Counter(o.mask.entity for o in decision.obligations if o.HasField("mask"))
+        verdict.obligations_applied.extend(
+            f"mask {entity.lower()} x{count}" for entity, count in sorted(masks.items())
+        )
+        return Judgement(verdict, masked, decision.approver_role)
+
+    async def authorize(self, checkpoint: str, kind: str, name: str = "") -> identity.Identity:
+        """RBAC for a public call on a resource of the caller's tenant: returns the caller,
+        or raises PERMISSION_DENIED."""
+        caller = identity.require()
+        resource = policy_pb2.Resource(kind=kind, name=name, tenant=caller.tenant)
+        judgement = await self.judge(checkpoint, subject_of(caller), resource)
+        if not judgement.allowed:
+            raise errors.PermissionDenied(
+                f"{caller.principal} may not do this ({judgement.explain()})",
+                reason="POLICY_DENIED",
+            )
+        return caller
+
+
+def _denied(checkpoint, code, message, payload, base=None) -> Judgement:
+    verdict = run_pb2.GuardrailVerdict(checkpoint=checkpoint, verdict=run_pb2.VERDICT_DENY)
+    if base is not None:
+        verdict.CopyFrom(base)
+        verdict.verdict = run_pb2.VERDICT_DENY
+    verdict.reasons.append(run_pb2.Reason(code=code, message=message))
+    return Judgement(verdict, payload or {})

@@ -1,0 +1,62 @@
+"""airspace.v1.MemoryService and AdminService: proto to domain and back, nothing else."""
+
+from __future__ import annotations
+
+from airspace.mesh.server import MeshServer
+from airspace.router.clients import MeshClients
+from airspace.router.guard import Guard
+from airspace.router.memory import Memory
+from airspace.router.retention import Retention
+from airspace.state.v1 import state_pb2
+from airspace.v1 import admin_pb2_grpc, memory_pb2, memory_pb2_grpc
+
+
+def _public(entry: state_pb2.MemoryEntry) -> memory_pb2.MemoryEntry:
+    public = memory_pb2.MemoryEntry(
+        namespace=entry.namespace, key=entry.key, value=entry.value, version=entry.version
+    )
+    if entry.HasField("expire_time"):
+        public.expire_time.CopyFrom(entry.expire_time)
+    public.update_time.CopyFrom(entry.update_time)
+    return public
+
+
+class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
+    def __init__(self, memory: Memory):
+        self._memory = memory
+
+    async def GetMemoryEntry(self, request, context):
+        return memory_pb2.GetMemoryEntryResponse(entry=_public(await self._memory.get(request)))
+
+    async def PutMemoryEntry(self, request, context):
+        return memory_pb2.PutMemoryEntryResponse(entry=_public(await self._memory.put(request)))
+
+    async def DeleteMemoryEntry(self, request, context):
+        await self._memory.delete(request)
+        return memory_pb2.DeleteMemoryEntryResponse()
+
+    async def ListMemoryEntries(self, request, context):
+        page = await self._memory.list(request)
+        return memory_pb2.ListMemoryEntriesResponse(
+            entries=[_public(entry) for entry in page.entries],
+            next_page_token=page.next_page_token,
+        )
+
+
+class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    def __init__(self, retention: Retention):
+        self._retention = retention
+
+    async def PruneRuns(self, request, context):
+        return await self._retention.prune(request)
+
+
+def register(srv: MeshServer, clients: MeshClients, guard: Guard) -> None:
+    """Adds the memory and admin services to the router's server."""
+    srv.add_service(
+        memory_pb2_grpc.add_MemoryServiceServicer_to_server, MemoryServicer(Memory(clients, guard))
+    )
+    srv.add_service(
+        admin_pb2_grpc.add_AdminServiceServicer_to_server,
+        AdminServicer(Retention(clients, guard)),
+    )

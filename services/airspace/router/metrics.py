@@ -1,0 +1,124 @@
+"""The router's Prometheus metrics and the one-line functions that record them.
+
+Labels are bounded: workflow and agent names (as registered), checkpoints from the
+engine's fixed list, verdicts, states and outcomes; never run ids, tenants or
+principals. Served by the mesh's metrics endpoint (settings.metrics_port).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from airspace.mesh.metrics import LATENCY_BUCKETS
+from airspace.policy.engine.checkpoints import CHECKPOINTS
+from airspace.v1 import run_pb2
+
+# Whole runs last from milliseconds to many minutes.
+RUN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+
+RUNS_STARTED = Counter(
+    "airspace_router_runs_started_total",
+    "Runs accepted by StartRun/ExecuteRun, by workflow.",
+    ("workflow",),
+)
+RUNS_FINISHED = Counter(
+    "airspace_router_runs_finished_total",
+    "Runs that ended, by workflow and final state (completed, failed, canceled).",
+    ("workflow", "state"),
+)
+RUN_DURATION = Histogram(
+    "airspace_router_run_duration_seconds",
+    "Time from a run's creation to its end, by workflow and final state.",
+    ("workflow", "state"),
+    buckets=RUN_BUCKETS,
+)
+RUNS_EXECUTING = Gauge(
+    "airspace_router_runs_executing",
+    "Runs this router holds the lease of and is executing now.",
+)
+STEP_ATTEMPT_DURATION = Histogram(
+    "airspace_router_step_attempt_duration_seconds",
+    "Time of one agent invocation (one step attempt), by agent and outcome.",
+    ("agent", "outcome"),
+    buckets=LATENCY_BUCKETS,
+)
+STEP_RETRIES = Counter(
+    "airspace_router_step_retries_total",
+    "Step attempts scheduled again after a retryable failure, by agent.",
+    ("agent",),
+)
+GUARDRAIL_VERDICTS = Counter(
+    "airspace_router_guardrail_verdicts_total",
+    "Policy verdicts the router enforced, by checkpoint and verdict.",
+    ("checkpoint", "verdict"),
+)
+HANDOFFS = Counter(
+    "airspace_router_handoffs_total",
+    "Handoff requests, by the agent asking and whether the workflow accepted them.",
+    ("agent", "outcome"),
+)
+APPROVALS_REQUESTED = Counter(
+    "airspace_router_approvals_requested_total",
+    "Human approvals a run asked for. Waiting now, across routers: sum(requested) - sum(decided).",
+)
+APPROVALS_DECIDED = Counter(
+    "airspace_router_approvals_decided_total",
+    "Human approval decisions recorded, by outcome (approved, rejected, edited).",
+    ("outcome",),
+)
+
+
+def _enum_label(enum_name: Callable[[int], str], value: int, prefix: str) -> str:
+    try:
+        return enum_name(value).removeprefix(prefix).lower()
+    except ValueError:
+        return "unknown"
+
+
+def record_run_started(workflow: str) -> None:
+    RUNS_STARTED.labels(workflow).inc()
+
+
+def record_run_finished(workflow: str, state: int, seconds: float | None = None) -> None:
+    """`state` is the final run_pb2.RunState; `seconds` the run's age when known."""
+    label = _enum_label(run_pb2.RunState.Name, state, "RUN_STATE_")
+    RUNS_FINISHED.labels(workflow, label).inc()
+    if seconds is not None:
+        RUN_DURATION.labels(workflow, label).observe(max(seconds, 0.0))
+
+
+def track_executing(count: Callable[[], int]) -> None:
+    """Reads the number of runs being executed when scraped (e.g. len(executor tasks))."""
+    RUNS_EXECUTING.set_function(count)
+
+
+def record_step_attempt(agent: str, seconds: float, succeeded: bool) -> None:
+    outcome = "succeeded" if succeeded else "failed"
+    STEP_ATTEMPT_DURATION.labels(agent, outcome).observe(seconds)
+
+
+def record_retry(agent: str) -> None:
+    STEP_RETRIES.labels(agent).inc()
+
+
+def record_guardrail_verdict(verdict: run_pb2.GuardrailVerdict) -> None:
+    checkpoint = verdict.checkpoint if verdict.checkpoint in CHECKPOINTS else "other"
+    label = _enum_label(run_pb2.Verdict.Name, verdict.verdict, "VERDICT_")
+    GUARDRAIL_VERDICTS.labels(checkpoint, label).inc()
+
+
+def record_handoff(agent: str, accepted: bool) -> None:
+    HANDOFFS.labels(agent, "accepted" if accepted else "refused").inc()
+
+
+def record_approval_requested() -> None:
+    APPROVALS_REQUESTED.inc()
+
+
+def record_approval_decided(outcome: int) -> None:
+    """`outcome` is a run_pb2.ApprovalOutcome."""
+    APPROVALS_DECIDED.labels(
+        _enum_label(run_pb2.ApprovalOutcome.Name, outcome, "APPROVAL_OUTCOME_")
+    ).inc()

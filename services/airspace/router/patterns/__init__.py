@@ -1,0 +1,17 @@
+"""Workflow patterns: each runs a whole workflow over the step runner and returns its output."""
+
+from airspace.router.patterns.concurrent import run_concurrent
+from airspace.router.patterns.group_chat import run_group_chat
+from airspace.router.patterns.handoff import run_handoff
+from airspace.router.patterns.sequential import run_sequential
+
+RUNNERS = {
+    "sequential": run_sequential,
+    "concurrent": run_concurrent,
+    "group_chat": run_group_chat,
+    "handoff": run_handoff,
+}
+
+
+async def run_pattern(ctx, runner, run_input: dict) -> dict:
+    return await RUNNERS[ctx.spec.pattern](ctx, runner, run_input)

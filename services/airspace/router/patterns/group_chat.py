@@ -1,0 +1,151 @@
+"""Group chat: participants share a transcript; a manager picks who speaks next.
+
+The next speaker is chosen round robin, by CEL rules over the transcript, or by a
+selector agent. The chat ends after max_rounds turns, when `until` holds, or when the
+decider says its answer is final; a decider, when named, owns the final answer.
+"""
+
+from __future__ import annotations
+
+from airspace.agent.v1 import agent_pb2
+from airspace.router import convert
+from airspace.router.conditions import holds
+from airspace.router.patterns.common import record_decision, run_input_payload
+from airspace.router.run_context import RunContext, RunFailure
+from airspace.router.run_log import event
+from airspace.router.step_runner import StepRunner
+from airspace.v1 import run_pb2
+
+
+async def run_group_chat(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
+    chat = ctx.spec.chat
+    opening = run_input_payload(run_input)
+    transcript = [{"author": "user", "role": agent_pb2.ROLE_USER, **opening}]
+    last: dict = {"author": "user", **opening}
+    ended_by, key = "", ""
+    names = [p.agent for p in chat.participants]
+    for turn in range(1, chat.max_rounds + 1):
+        speaker, decided_by, reason, expression = await _next_speaker(
+            ctx, runner, turn, transcript, run_input
+        )
+        key = f"t{turn:04d}-{speaker}"
+        await record_decision(
+            ctx,
+            key,
+            speaker,
+            run_pb2.ROUTING_KIND_NEXT_SPEAKER,
+            names,
+            speaker,
+            decided_by,
+            reason,
+            expression,
+        )
+        result = await runner.run(ctx, key, chat.participant(speaker), opening, transcript)
+        last = {"author": speaker, **result.payload}
+        transcript.append({"role": agent_pb2.ROLE_AGENT, **last})
+        if key not in ctx.journal:
+            ctx.log.record(
+                event(key, speaker, transcript_message=_message(speaker, result.payload))
+            )
+        if speaker == chat.decider and result.payload.get("data", {}).get("final") is True:
+            ended_by = f"decider:{speaker}"
+            await _end(ctx, key, speaker, ended_by, f"the decider {speaker} gave its final answer")
+            break
+        values = _values(transcript, turn, run_input)
+        if chat.until is not None and holds(chat.until, values, "termination.until", key):
+            ended_by = "rule:termination.until"
+            await _end(
+                ctx,
+                key,
+                speaker,
+                ended_by,
+                f"condition {chat.until.source!r} holds",
+                chat.until.source,
+            )
+            break
+    else:
+        await _end(ctx, key, "", "termination.max_rounds", f"{chat.max_rounds} turns taken")
+    if chat.decider and not ended_by.startswith("decider:"):
+        return await _decide(ctx, runner, transcript, opening)
+    return last
+
+
+async def _next_speaker(
+    ctx, runner, turn: int, transcript: list[dict], run_input: dict
+) -> tuple[str, str, str, str]:
+    """Who speaks at `turn`, what decided it, why, and the rule's expression if any."""
+    chat = ctx.spec.chat
+    names = [p.agent for p in chat.participants]
+    rotation = names[(turn - 1) % len(names)]
+    if chat.manager == "rules":
+        values = _values(transcript, turn - 1, run_input)
+        for index, rule in enumerate(chat.rules):
+            where = f"manager.rules[{index}]"
+            if holds(rule.when, values, f"{where}.when", f"t{turn:04d}"):
+                return (
+                    rule.speaker,
+                    f"rule:{where}",
+                    f"{rule.when.source!r} holds",
+                    rule.when.source,
+                )
+        return rotation, "round_robin", "no rule matched; next in rotation", ""
+    if chat.manager == "selector":
+        key = f"t{turn:04d}-select"
+        question = {"text": "Who should speak next?", "data": {"participants": names}}
+        result = await runner.run(ctx, key, chat.selector, question, transcript)
+        chosen = result.payload.get("data", {}).get("next_speaker")
+        if chosen not in names:
+            raise RunFailure(
+                f"the selector {result.agent} chose {chosen!r}, not a participant",
+                "SELECTOR_INVALID",
+                key,
+                result.agent,
+            )
+        return (
+            chosen,
+            f"selector:{result.agent}",
+            result.payload.get("text", "") or "the selector's choice",
+            "",
+        )
+    return rotation, "round_robin", f"turn {turn} of the rotation", ""
+
+
+async def _decide(ctx, runner, transcript: list[dict], opening: dict) -> dict:
+    """The decider owns the answer: it speaks last, with the whole transcript."""
+    decider = ctx.spec.chat.decider
+    key = f"t{len(transcript):04d}-{decider}-decision"
+    step = ctx.spec.chat.participant(decider)
+    result = await runner.run(
+        ctx, key, step, {"text": "Give the final answer.", "data": opening["data"]}, transcript
+    )
+    await record_decision(
+        ctx,
+        key,
+        decider,
+        run_pb2.ROUTING_KIND_TERMINATE,
+        [decider],
+        decider,
+        f"decider:{decider}",
+        "the decider owns the final answer",
+    )
+    return {"author": decider, **result.payload}
+
+
+def _values(transcript: list[dict], turn: int, run_input: dict) -> dict:
+    spoken = [
+        {"author": m["author"], "text": m.get("text", ""), "data": m.get("data", {})}
+        for m in transcript
+    ]
+    return {"transcript": spoken, "last": spoken[-1], "round": turn, "input": run_input}
+
+
+def _message(speaker: str, payload: dict) -> agent_pb2.Message:
+    return convert.build_message(
+        agent_pb2.ROLE_AGENT, speaker, payload.get("text", ""), payload.get("data")
+    )
+
+
+async def _end(ctx, key, agent, decided_by, reason, expression="") -> None:
+    await record_decision(
+        ctx, key, agent, run_pb2.ROUTING_KIND_TERMINATE, [], "", decided_by, reason, expression
+    )

@@ -1,0 +1,184 @@
+"""Writes a run's events (and journal entries) to the state service, exactly once.
+
+Every append names the sequence it expects to follow (expected_last_sequence). A retry
+of an append whose commit succeeded but whose reply was lost (the state service
+restarted, say) is then refused with ABORTED SEQUENCE_MISMATCH instead of appending
+the events twice; the log reads back what follows its cursor and, finding its own
+events there, takes the append as done. Events another writer appended meanwhile (a
+canceler) just move the cursor on.
+
+Events that need not be durable on their own (decisions, verdicts, progress) are
+`record`ed: they wait in memory and go with the next append, so a step costs two
+writes (before the agent is called, and its completion with the journal entry)
+instead of one per event. A crash loses only buffered events of unfinished work,
+which the resumed run records again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from google.protobuf import field_mask_pb2, timestamp_pb2
+
+from airspace.mesh import errors
+from airspace.router.clients import MeshClients, call
+from airspace.state.v1 import state_pb2
+from airspace.v1 import run_pb2
+
+log = logging.getLogger("airspace.router")
+# Appends refused because other writers kept moving the log before giving up.
+MAX_CURSOR_MOVES = 5
+
+
+class RunLog:
+    def __init__(
+        self,
+        clients: MeshClients,
+        tenant: str,
+        run_id: str,
+        lease_owner: str = "",
+        last_sequence: int | None = None,
+    ):
+        """`last_sequence` is the run's last event sequence when known (read otherwise)."""
+        self._clients = clients
+        self.tenant = tenant
+        self.run_id = run_id
+        self.lease_owner = lease_owner
+        self._last = last_sequence
+        # Appends of one run go one at a time, each after the previous one's sequence.
+        self._lock = asyncio.Lock()
+        self._pending: list[run_pb2.RunEvent] = []
+        self._pending_since = 0.0
+
+    def record(self, *events: run_pb2.RunEvent) -> None:
+        """Buffers events for the next append (see the module docstring)."""
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.extend(self._stamped(events))
+
+    async def flush(self, older_than: float = 0.0) -> None:
+        """Appends buffered events, if any have waited `older_than` seconds."""
+        if self._pending and time.monotonic() - self._pending_since >= older_than:
+            await self.append()
+
+    async def append(
+        self,
+        *events: run_pb2.RunEvent,
+        journal: list[state_pb2.JournalEntry] | None = None,
+    ) -> int:
+        """Appends the events (and journal entries) atomically; returns the last sequence."""
+        response = await self._append(events, journal or [], None)
+        return response.last_sequence
+
+    async def append_with_update(
+        self, *events: run_pb2.RunEvent, run: run_pb2.Run, expected_states=()
+    ) -> run_pb2.Run:
+        """Appends the events and sets the run's fields that `run` has set (state,
+        output, error, usage) in one transaction; returns the updated run."""
+        paths = [field.name for field, _ in run.ListFields() if field.name != "run_id"]
+        update = state_pb2.RunUpdate(
+            run=run,
+            update_mask=field_mask_pb2.FieldMask(paths=paths),
+            expected_states=expected_states,
+        )
+        response = await self._append(events, [], update)
+        if response.HasField("run"):
+            return response.run
+        # Reconciled after a lost reply: the update committed with the events.
+        found = await call(
+            self._clients.state.GetRun,
+            state_pb2.GetRunRequest(tenant=self.tenant, run_id=self.run_id),
+        )
+        return found.run
+
+    def _stamped(self, events) -> list[run_pb2.RunEvent]:
+        now = timestamp_pb2.Timestamp()
+        now.GetCurrentTime()
+        for event in events:
+            event.run_id = self.run_id
+            if not event.HasField("time"):
+                event.time.CopyFrom(now)
+        return list(events)
+
+    async def _append(self, events, journal, update) -> state_pb2.AppendEventsResponse:
+        events = self._stamped(events)
+        async with self._lock:
+            events, self._pending = [*self._pending, *events], []
+            try:
+                return await self._append_in_order(events, journal, update)
+            except BaseException:
+                self._pending = [
+                    *events,
+                    *self._pending,
+                ]  # not written: they go with the next append
+                raise
+
+    async def _append_in_order(self, events, journal, update) -> state_pb2.AppendEventsResponse:
+        if self._last is None:
+            self._last = await self._read_last_sequence()
+        for _ in range(MAX_CURSOR_MOVES):
+            request = state_pb2.AppendEventsRequest(
+                tenant=self.tenant,
+                run_id=self.run_id,
+                events=events,
+                journal_entries=journal,
+                expected_last_sequence=self._last,
+                lease_owner=self.lease_owner,
+                run_update=update,
+            )
+            try:
+                response = await call(self._clients.state.AppendEvents, request)
+            except errors.Aborted as exc:
+                if exc.reason != "SEQUENCE_MISMATCH":
+                    raise
+                landed = await self._find(events, int(exc.metadata.get("last_sequence", 0)))
+                if landed is not None:
+                    log.info("run %s: an append's reply was lost; it had landed", self.run_id)
+                    return landed
+                continue  # another writer appended: follow on after its events
+            self._last = response.last_sequence
+            return response
+        raise errors.Aborted(
+            f"the event log of run {self.run_id} kept moving; gave up appending",
+            reason="SEQUENCE_MISMATCH",
+        )
+
+    async def _find(self, events, reported_last: int) -> state_pb2.AppendEventsResponse | None:
+        """Looks for `events` after the cursor (right after it, or after others' events);
+        moves the cursor to the end of the log and returns the append's response if found."""
+        page = await call(
+            self._clients.state.ListEvents,
+            state_pb2.ListEventsRequest(
+                tenant=self.tenant, run_id=self.run_id, after_sequence=self._last, page_size=5000
+            ),
+        )
+        stored = list(page.events)
+        self._last = stored[-1].sequence if stored else reported_last
+        for start in range(len(stored) - len(events) + 1):
+            window = stored[start : start + len(events)]
+            if all(_same(ours, theirs) for ours, theirs in zip(events, window, strict=True)):
+                return state_pb2.AppendEventsResponse(last_sequence=window[-1].sequence)
+        return None
+
+    async def _read_last_sequence(self) -> int:
+        found = await call(
+            self._clients.state.GetRun,
+            state_pb2.GetRunRequest(tenant=self.tenant, run_id=self.run_id),
+        )
+        return found.run.last_event_sequence
+
+
+def _same(ours: run_pb2.RunEvent, stored: run_pb2.RunEvent) -> bool:
+    """Whether a stored event is ours: equal but for the sequence the store gave it.
+    Ours carry their own timestamp to the microsecond, so another writer's never match."""
+    candidate = run_pb2.RunEvent()
+    candidate.CopyFrom(stored)
+    candidate.sequence = 0
+    return candidate == ours
+
+
+def event(step_key: str = "", agent: str = "", **kind) -> run_pb2.RunEvent:
+    """A RunEvent with one kind set, e.g. event("s0001-extract", "extractor", step_started=...)."""
+    return run_pb2.RunEvent(step_key=step_key, agent=agent, **kind)

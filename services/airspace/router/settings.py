@@ -1,0 +1,25 @@
+"""Router settings (environment prefix AIRSPACE_ROUTER_)."""
+
+import dataclasses
+import os
+import socket
+
+from airspace.mesh.settings import ServerSettings
+
+
+@dataclasses.dataclass
+class RouterSettings(ServerSettings):
+    state_endpoint: str = "127.0.0.1:50061"
+    policy_endpoint: str = "127.0.0.1:50062"
+    trace_endpoint: str = "127.0.0.1:50063"
+    # Identifies this replica in run leases.
+    router_id: str = dataclasses.field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}"
+    )
+    lease_seconds: float = 15.0
+    # How often unfinished runs with an expired lease are looked for.
+    recovery_interval_seconds: float = 5.0
+    default_step_timeout_seconds: float = 60.0
+    default_run_timeout_seconds: float = 3600.0
+    # Internal calls (state, policy) that carry no deadline of their own.
+    internal_call_timeout_seconds: float = 10.0

@@ -1,0 +1,194 @@
+"""The validated, immutable form of a workflow document."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+from airspace.policy.engine.conditions import Condition
+from airspace.router.validation import OutputContract
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    initial_backoff: float = 0.2
+    max_backoff: float = 5.0
+    multiplier: float = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class InputMapping:
+    """Which earlier output a step receives: "previous", "run" or a step name, and
+    optionally only some of its data fields."""
+
+    source: str = "previous"
+    fields: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """Go to `goto` when `when` holds (always, when it is None); "end" ends the run."""
+
+    goto: str
+    when: Condition | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ApprovalPoint:
+    """A person reviews the step: before it runs, after it (its output), or both."""
+
+    before: bool = False
+    after: bool = False
+    role: str = "approver"
+    deadline: float = 7 * 24 * 3600.0
+    on_reject: str = (
+        "stop"  # stop | retry (the agent again, with the reviewer's comment) | escalate
+    )
+    escalate_to: str = ""  # role that reviews next, on escalate or on expiry
+    on_expiry: str = "fail"  # fail | escalate
+    max_reviews: int = 3  # retries after a rejection, at most
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One agent invocation as the workflow describes it (a sequential step, a
+    concurrent branch, a chat turn or a handoff hop all run as a Step)."""
+
+    name: str
+    agent: str
+    timeout: float | None = None
+    retry: RetryPolicy = RetryPolicy()
+    parameters: dict = dataclasses.field(default_factory=dict)
+    fallback_agent: str | None = None
+    on_failure: str = "fail"
+    # Actions (tool names) the agent may request; policy still decides each.
+    actions: tuple[str, ...] = ()
+    input: InputMapping = InputMapping()
+    when: Condition | None = None
+    next: tuple[Route, ...] = ()
+    # The concurrent branch this step is, for grouping in a run's path.
+    branch: str = ""
+    approval: ApprovalPoint | None = None
+    # An output less confident than this goes to a person before the run goes on.
+    min_confidence: float | None = None
+    # Size, schema and rules the output must satisfy before the run goes on.
+    output: OutputContract = OutputContract()
+
+
+@dataclasses.dataclass(frozen=True)
+class ConflictRule:
+    when: Condition
+    choose: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Aggregate:
+    strategy: str = "collect"  # collect | vote | quorum | first_success | synthesizer
+    field: str = ""  # the data field votes and conflicts are about
+    quorum: int = 0
+    synthesizer: Step | None = None
+    on_conflict: str = "fail"  # rule | highest_confidence | synthesizer | human | fail
+    rules: tuple[ConflictRule, ...] = ()
+    approver_role: str = "approver"
+    on_branch_failure: str = "fail"  # fail | continue
+    min_success: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeakerRule:
+    when: Condition
+    speaker: str
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupChat:
+    participants: tuple[Step, ...]
+    manager: str = "round_robin"  # round_robin | rules | selector
+    rules: tuple[SpeakerRule, ...] = ()
+    selector: Step | None = None
+    max_rounds: int = 10
+    until: Condition | None = None
+    decider: str = ""
+
+    def participant(self, name: str) -> Step:
+        return next(step for step in self.participants if step.agent == name)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextPolicy:
+    mode: str = "full"  # full | last_n | fields
+    last_n: int = 0
+    fields: tuple[str, ...] = ()
+    strip_tool_calls: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    context: ContextPolicy = ContextPolicy()
+
+
+@dataclasses.dataclass(frozen=True)
+class HandoffRoute:
+    source: str
+    target: str
+    when: Condition
+
+
+@dataclasses.dataclass(frozen=True)
+class Handoff:
+    entry: str
+    agents: tuple[Step, ...]
+    edges: tuple[Edge, ...]
+    routes: tuple[HandoffRoute, ...] = ()
+    max_hops: int = 5
+    max_visits: int = 1
+    escalate_below: float | None = None
+    escalation_target: str = ""
+
+    def agent(self, name: str) -> Step:
+        return next(step for step in self.agents if step.agent == name)
+
+    def edge(self, source: str, target: str) -> Edge | None:
+        return next((e for e in self.edges if e.source == source and e.target == target), None)
+
+    def targets(self, source: str) -> list[str]:
+        return [edge.target for edge in self.edges if edge.source == source]
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    max_steps: int = 0
+    max_hops: int = 0
+    max_tokens: int = 0
+    max_cost_micros: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowSpec:
+    name: str
+    description: str
+    pattern: str
+    timeout: float | None
+    budget: Budget
+    document: dict
+    steps: tuple[Step, ...] = ()
+    branches: tuple[Step, ...] = ()
+    aggregate: Aggregate | None = None
+    chat: GroupChat | None = None
+    handoff: Handoff | None = None
+
+    # (path, agent) of every agent named, e.g. ("steps[2].agent", "summary-writer").
+    agent_refs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def agents(self) -> list[str]:
+        return list(dict.fromkeys(agent for _, agent in self.agent_refs))
+
+    @property
+    def etag(self) -> str:
+        canonical = json.dumps(self.document, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()

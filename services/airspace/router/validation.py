@@ -1,0 +1,135 @@
+"""A step's output contract, checked before the workflow advances: a size limit, a JSON
+Schema over the output's data, and CEL rules over the whole output that must hold.
+
+Problems name the check that failed (`output_schema at /total: type "number"`,
+`output_rules[1]: total must be positive`) but never quote the output itself: it may
+hold PII, and problems travel into run events, errors and logs. Any PII that an
+instance path still carries (a member name, say) is redacted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import celpy
+import jsonschema
+from jsonschema import validators
+
+from airspace.mesh import errors
+from airspace.policy.engine import pointer
+from airspace.policy.engine.conditions import Condition, EvaluationError
+from airspace.policy.engine.pii.scan import scan_text
+
+# Generous for structured output, small enough that policy never scans megabytes per step.
+DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
+# Protobuf refuses messages nested deeper than 100 levels; one JSON level costs three
+# (Struct, map entry, Value), and on its way to policy and agents a run's input travels
+# wrapped a few levels deeper: deeper input could not reach them.
+MAX_INPUT_DEPTH = 24
+# What output rules may read: {"text", "data", "confidence"} of the step's output.
+RULE_VARIABLES = frozenset({"output"})
+_MAX_PROBLEMS = 5
+
+
+class SchemaProblem(ValueError):
+    """The document's output_schema is not a valid JSON Schema."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputRule:
+    when: Condition  # must hold
+    message: str  # said when it does not
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputContract:
+    schema: dict | None = None
+    validator: Any = dataclasses.field(default=None, repr=False, compare=False)
+    rules: tuple[OutputRule, ...] = ()
+    max_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+
+
+def compile_schema(schema: Any):
+    """A validator for `schema` (its $schema draft, 2020-12 by default), formats asserted;
+    SchemaProblem says where the schema is wrong."""
+    if not isinstance(schema, dict):
+        raise SchemaProblem("must be a JSON Schema object")
+    cls = validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = exc.json_path.removeprefix("$").lstrip(".") or "its top"
+        raise SchemaProblem(f"not a valid JSON Schema at {where}: {exc.message}") from exc
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def output_problems(contract: OutputContract, output: dict) -> str:
+    """What is wrong with `output` ({"text", "data", "confidence"}), or "" when nothing."""
+    size = len(json.dumps(output, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > contract.max_bytes:
+        return f"the output is {size} bytes, over max_output_bytes ({contract.max_bytes})"
+    problems = []
+    if contract.validator is not None:
+        for error in contract.validator.iter_errors(output.get("data", {})):
+            where = pointer.join(error.absolute_path) or "/"  # a JSON pointer into data
+            problems.append(f"output_schema at {where}: {_failed(error)}")
+    activation = {"output": celpy.json_to_cel(output)} if contract.rules else {}
+    for index, rule in enumerate(contract.rules):
+        try:
+            if rule.when.evaluate(activation):
+                continue
+            problems.append(f"output_rules[{index}]: {rule.message}")
+        except EvaluationError as exc:
+            problems.append(f"output_rules[{index}]: {rule.message} (the rule failed: {exc})")
+    problems = list(dict.fromkeys(problems))  # `required` fails once per missing member
+    shown = "; ".join(problems[:_MAX_PROBLEMS])
+    if len(problems) > _MAX_PROBLEMS:
+        shown += f"; and {len(problems) - _MAX_PROBLEMS} more"
+    return _redacted(shown)
+
+
+def check_input_depth(value: Any, field: str) -> None:
+    """Refuses a run input nested deeper than the mesh can carry it (INVALID_ARGUMENT)."""
+    depth = _depth(value)
+    if depth > MAX_INPUT_DEPTH:
+        raise errors.InvalidArgument(
+            f"{field} is nested {depth} levels deep; at most {MAX_INPUT_DEPTH} can travel "
+            "through the mesh",
+            field=field,
+            reason="TOO_DEEP",
+        )
+
+
+def _depth(value: Any) -> int:
+    """Levels of objects and arrays, iteratively: a hostile value must not exhaust the stack."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, level = pending.pop()
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _failed(error: jsonschema.ValidationError) -> str:
+    """The keyword that failed and what the schema asked for (the schema's text, never the
+    output's; `required` names only the missing members the schema lists)."""
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return f"required {', '.join(map(repr, missing))} missing"
+    wanted = json.dumps(error.validator_value, ensure_ascii=False)
+    if len(wanted) > 80:
+        wanted = wanted[:77] + "..."
+    return f"{error.validator} {wanted}"
+
+
+def _redacted(text: str) -> str:
+    for span in sorted(scan_text(text), key=lambda span: span.start, reverse=True):
+        text = text[: span.start] + f"[{span.entity}]" + text[span.end :]
+    return text

@@ -1,0 +1,406 @@
+"""airspace.state.v1.StateService: checks requests and translates them to store calls.
+
+The state service is internal: only mesh services (identity kind "mesh") may call it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+from airspace.mesh import errors, identity
+from airspace.state import records, validation
+from airspace.state.store import Decision, RunChange, StateStore
+from airspace.state.v1 import state_pb2, state_pb2_grpc
+from airspace.state.watch import watch_events
+from airspace.v1 import approval_pb2, run_pb2
+
+
+def _mesh_callers_only(cls):
+    """Wraps every StateService method so a caller that is not a mesh service is
+    refused before the method runs."""
+    for method in state_pb2.DESCRIPTOR.services_by_name["StateService"].methods:
+        implementation = getattr(cls, method.name)
+        if inspect.isasyncgenfunction(implementation):
+
+            async def guarded(self, request, context, _impl=implementation):
+                identity.require_mesh()
+                async for response in _impl(self, request, context):
+                    yield response
+
+        else:
+
+            async def guarded(self, request, context, _impl=implementation):
+                identity.require_mesh()
+                return await _impl(self, request, context)
+
+        setattr(cls, method.name, functools.wraps(implementation)(guarded))
+    return cls
+
+
+@_mesh_callers_only
+class StateServicer(state_pb2_grpc.StateServiceServicer):
+    def __init__(self, store: StateStore, *, watch_recheck_seconds: float = 2.0):
+        self._store = store
+        self._watch_recheck_seconds = watch_recheck_seconds
+
+    # Runs -----------------------------------------------------------------
+
+    async def CreateRun(self, request, context):
+        run = request.run
+        validation.require(
+            ("run.run_id", run.run_id),
+            ("run.tenant", run.tenant),
+            ("run.request_id", run.request_id),
+        )
+        validation.known_enum(run_pb2.RunState, run.state, "run.state")
+        stored, created = await self._store.create_run(run)
+        return state_pb2.CreateRunResponse(run=stored, created=created)
+
+    async def GetRun(self, request, context):
+        validation.require(("tenant", request.tenant), ("run_id", request.run_id))
+        return state_pb2.GetRunResponse(
+            run=await self._store.get_run(request.tenant, request.run_id)
+        )
+
+    async def ListRuns(self, request, context):
+        validation.require(("tenant", request.tenant))
+        validation.known_enum(run_pb2.RunState, request.state, "state")
+        page = await self._store.list_runs(
+            request.tenant,
+            workflow=request.workflow,
+            state=request.state,
+            page_size=validation.page_size(request.page_size, default=50, maximum=1000),
+            page_token=request.page_token,
+        )
+        return state_pb2.ListRunsResponse(runs=page.items, next_page_token=page.next_page_token)
+
+    async def UpdateRun(self, request, context):
+        validation.require(("tenant", request.tenant), ("run.run_id", request.run.run_id))
+        change = _run_change(request.run, request.update_mask, request.expected_states, "")
+        run = await self._store.update_run(
+            request.tenant, change.patch, change.fields, change.expected_states
+        )
+        return state_pb2.UpdateRunResponse(run=run)
+
+    async def AppendEvents(self, request, context):
+        validation.require(
+            ("tenant", request.tenant), ("run_id", request.run_id), ("events", request.events)
+        )
+        for index, event in enumerate(request.events):
+            validation.require((f"events[{index}].kind", event.WhichOneof("kind")))
+            if event.run_id and event.run_id != request.run_id:
+                raise errors.InvalidArgument(
+                    f"event for run {event.run_id!r} appended to run {request.run_id!r}",
+                    field=f"events[{index}].run_id",
+                )
+        for index, entry in enumerate(request.journal_entries):
+            validation.require((f"journal_entries[{index}].step_key", entry.step_key))
+        change = None
+        if request.HasField("run_update"):
+            update = request.run_update
+            if update.run.run_id and update.run.run_id != request.run_id:
+                raise errors.InvalidArgument(
+                    f"run_update is for run {update.run.run_id!r}, not {request.run_id!r}",
+                    field="run_update.run.run_id",
+                )
+            change = _run_change(
+                update.run, update.update_mask, update.expected_states, "run_update."
+            )
+        appended = await self._store.append_events(
+            request.tenant,
+            request.run_id,
+            request.events,
+            request.journal_entries,
+            expected_last_sequence=(
+                request.expected_last_sequence
+                if request.HasField("expected_last_sequence")
+                else None
+            ),
+            lease_owner=request.lease_owner,
+            change=change,
+        )
+        return state_pb2.AppendEventsResponse(
+            last_sequence=appended.last_sequence, run=appended.run
+        )
+
+    async def ListEvents(self, request, context):
+        validation.require(("tenant", request.tenant), ("run_id", request.run_id))
+        _check_cursor(request.after_sequence)
+        page = await self._store.list_events(
+            request.tenant,
+            request.run_id,
+            after_sequence=request.after_sequence,
+            limit=validation.page_size(request.page_size, default=500, maximum=5000),
+        )
+        return state_pb2.ListEventsResponse(events=page.events, run_ended=page.run_ended)
+
+    async def WatchEvents(self, request, context):
+        validation.require(("tenant", request.tenant), ("run_id", request.run_id))
+        _check_cursor(request.after_sequence)
+        async for event in watch_events(
+            self._store,
+            request.tenant,
+            request.run_id,
+            request.after_sequence,
+            recheck_seconds=self._watch_recheck_seconds,
+        ):
+            yield event
+
+    async def GetJournal(self, request, context):
+        validation.require(("tenant", request.tenant), ("run_id", request.run_id))
+        entries = await self._store.get_journal(request.tenant, request.run_id)
+        return state_pb2.GetJournalResponse(entries=entries)
+
+    async def PruneRuns(self, request, context):
+        validation.require(
+            ("tenant", request.tenant), ("finished_before", request.HasField("finished_before"))
+        )
+        pruned = await self._store.prune_runs(
+            request.tenant,
+            request.finished_before.ToMicroseconds(),
+            validate_only=request.validate_only,
+            limit=validation.page_size(request.page_size, default=1000, maximum=5000),
+        )
+        return state_pb2.PruneRunsResponse(
+            pruned_runs=pruned.runs,
+            deleted_events=pruned.events,
+            deleted_journal_entries=pruned.journal_entries,
+            more=pruned.more,
+        )
+
+    # Workflows ------------------------------------------------------------
+
+    async def PutWorkflow(self, request, context):
+        workflow = request.workflow
+        validation.require(
+            ("workflow.tenant", workflow.tenant),
+            ("workflow.workflow", workflow.workflow),
+            ("workflow.spec", workflow.HasField("spec")),
+        )
+        stored, created = await self._store.put_workflow(workflow)
+        return state_pb2.PutWorkflowResponse(workflow=stored, created=created)
+
+    async def GetWorkflow(self, request, context):
+        validation.require(("tenant", request.tenant), ("workflow", request.workflow))
+        if request.version < 0:
+            raise errors.InvalidArgument("version must not be negative", field="version")
+        workflow = await self._store.get_workflow(request.tenant, request.workflow, request.version)
+        return state_pb2.GetWorkflowResponse(workflow=workflow)
+
+    async def ListWorkflows(self, request, context):
+        validation.require(("tenant", request.tenant))
+        page = await self._store.list_workflows(
+            request.tenant,
+            page_size=validation.page_size(request.page_size, default=50, maximum=1000),
+            page_token=request.page_token,
+        )
+        return state_pb2.ListWorkflowsResponse(
+            workflows=page.items, next_page_token=page.next_page_token
+        )
+
+    async def DeleteWorkflow(self, request, context):
+        validation.require(("tenant", request.tenant), ("workflow", request.workflow))
+        await self._store.delete_workflow(request.tenant, request.workflow)
+        return state_pb2.DeleteWorkflowResponse()
+
+    # Agents ---------------------------------------------------------------
+
+    async def PutAgent(self, request, context):
+        validation.require(
+            ("agent.tenant", request.agent.tenant), ("agent.agent", request.agent.agent)
+        )
+        return state_pb2.PutAgentResponse(agent=await self._store.put_agent(request.agent))
+
+    async def GetAgent(self, request, context):
+        validation.require(("tenant", request.tenant), ("agent", request.agent))
+        agent = await self._store.get_agent(request.tenant, request.agent)
+        return state_pb2.GetAgentResponse(agent=agent)
+
+    async def ListAgents(self, request, context):
+        validation.require(("tenant", request.tenant))
+        page = await self._store.list_agents(
+            request.tenant,
+            page_size=validation.page_size(request.page_size, default=50, maximum=1000),
+            page_token=request.page_token,
+        )
+        return state_pb2.ListAgentsResponse(agents=page.items, next_page_token=page.next_page_token)
+
+    async def DeleteAgent(self, request, context):
+        validation.require(("tenant", request.tenant), ("agent", request.agent))
+        await self._store.delete_agent(request.tenant, request.agent)
+        return state_pb2.DeleteAgentResponse()
+
+    # Approvals ------------------------------------------------------------
+
+    async def CreateApproval(self, request, context):
+        approval = request.approval
+        validation.require(
+            ("approval.approval_id", approval.approval_id),
+            ("approval.tenant", approval.tenant),
+            ("approval.run_id", approval.run_id),
+        )
+        stored = await self._store.create_approval(approval)
+        return state_pb2.CreateApprovalResponse(approval=stored)
+
+    async def GetApproval(self, request, context):
+        validation.require(("tenant", request.tenant), ("approval_id", request.approval_id))
+        approval = await self._store.get_approval(request.tenant, request.approval_id)
+        return state_pb2.GetApprovalResponse(approval=approval)
+
+    async def ListApprovals(self, request, context):
+        validation.require(("tenant", request.tenant))
+        validation.known_enum(approval_pb2.ApprovalState, request.state, "state")
+        page = await self._store.list_approvals(
+            request.tenant,
+            state=request.state,
+            roles=list(request.roles),
+            run_id=request.run_id,
+            page_size=validation.page_size(request.page_size, default=50, maximum=1000),
+            page_token=request.page_token,
+        )
+        return state_pb2.ListApprovalsResponse(
+            approvals=page.items, next_page_token=page.next_page_token
+        )
+
+    async def ListDueApprovals(self, request, context):
+        validation.require(("due_before", request.HasField("due_before")))
+        approvals = await self._store.list_due_approvals(
+            request.due_before.ToMicroseconds(),
+            validation.page_size(request.page_size, default=100, maximum=1000),
+        )
+        return state_pb2.ListDueApprovalsResponse(approvals=approvals)
+
+    async def DecideApproval(self, request, context):
+        validation.require(
+            ("tenant", request.tenant),
+            ("approval_id", request.approval_id),
+            ("outcome", request.outcome),
+            ("decided_by", request.decided_by),
+        )
+        validation.known_enum(run_pb2.ApprovalOutcome, request.outcome, "outcome")
+        edited = request.outcome == run_pb2.APPROVAL_OUTCOME_EDITED
+        if edited:
+            validation.require(("edited_payload", request.HasField("edited_payload")))
+        decision = Decision(
+            outcome=request.outcome,
+            decided_by=request.decided_by,
+            comment=request.comment,
+            edited_payload=request.edited_payload if edited else None,
+        )
+        approval = await self._store.decide_approval(request.tenant, request.approval_id, decision)
+        return state_pb2.DecideApprovalResponse(approval=approval)
+
+    # Shared memory --------------------------------------------------------
+
+    async def GetMemory(self, request, context):
+        _check_memory_key(request)
+        entry = await self._store.get_memory(request.tenant, request.namespace, request.key)
+        return state_pb2.GetMemoryResponse(entry=entry)
+
+    async def PutMemory(self, request, context):
+        _check_memory_key(request)
+        validation.require(("value", request.HasField("value")))
+        entry = await self._store.put_memory(
+            request.tenant,
+            request.namespace,
+            request.key,
+            request.value,
+            expected_version=_expected_version(request),
+            ttl_seconds=(
+                validation.positive_seconds(request.ttl, "ttl") if request.HasField("ttl") else None
+            ),
+            request_id=request.request_id,
+        )
+        return state_pb2.PutMemoryResponse(entry=entry)
+
+    async def DeleteMemory(self, request, context):
+        _check_memory_key(request)
+        await self._store.delete_memory(
+            request.tenant,
+            request.namespace,
+            request.key,
+            expected_version=_expected_version(request),
+        )
+        return state_pb2.DeleteMemoryResponse()
+
+    async def ListMemory(self, request, context):
+        validation.require(("tenant", request.tenant), ("namespace", request.namespace))
+        validation.memory_namespace(request.namespace)
+        page = await self._store.list_memory(
+            request.tenant,
+            request.namespace,
+            key_prefix=request.key_prefix,
+            page_size=validation.page_size(request.page_size, default=100, maximum=1000),
+            page_token=request.page_token,
+        )
+        return state_pb2.ListMemoryResponse(
+            entries=page.items, next_page_token=page.next_page_token
+        )
+
+    # Leases ---------------------------------------------------------------
+
+    async def AcquireLease(self, request, context):
+        validation.require(
+            ("run_id", request.run_id), ("owner", request.owner), ("ttl", request.HasField("ttl"))
+        )
+        lease = await self._store.acquire_lease(
+            request.run_id, request.owner, validation.positive_seconds(request.ttl, "ttl")
+        )
+        return state_pb2.AcquireLeaseResponse(
+            acquired=lease.acquired, owner=lease.owner, expire_time=lease.expire_time
+        )
+
+    async def ReleaseLease(self, request, context):
+        validation.require(("run_id", request.run_id), ("owner", request.owner))
+        await self._store.release_lease(request.run_id, request.owner)
+        return state_pb2.ReleaseLeaseResponse()
+
+    async def ListClaimableRuns(self, request, context):
+        limit = validation.page_size(request.page_size, default=100, maximum=1000)
+        min_age = request.min_age.ToTimedelta().total_seconds()
+        if min_age < 0:
+            raise errors.InvalidArgument("min_age must not be negative", field="min_age")
+        return state_pb2.ListClaimableRunsResponse(
+            runs=await self._store.list_claimable_runs(limit, min_age)
+        )
+
+
+def _run_change(run, update_mask, expected_states, prefix: str) -> RunChange:
+    """A checked run change; `prefix` locates its fields in the request."""
+    validation.require((f"{prefix}update_mask", update_mask.paths))
+    for index, path in enumerate(update_mask.paths):
+        if path not in records.RUN_UPDATE_FIELDS:
+            raise errors.InvalidArgument(
+                f"run field {path!r} cannot be updated; allowed: "
+                + ", ".join(sorted(records.RUN_UPDATE_FIELDS)),
+                field=f"{prefix}update_mask.paths[{index}]",
+            )
+    if "state" in update_mask.paths:
+        validation.require((f"{prefix}run.state", run.state))
+        validation.known_enum(run_pb2.RunState, run.state, f"{prefix}run.state")
+    for index, state in enumerate(expected_states):
+        validation.known_enum(run_pb2.RunState, state, f"{prefix}expected_states[{index}]")
+    return RunChange(run, list(update_mask.paths), set(expected_states))
+
+
+def _check_cursor(after_sequence: int) -> None:
+    if after_sequence < 0:
+        raise errors.InvalidArgument("after_sequence must not be negative", field="after_sequence")
+
+
+def _check_memory_key(request) -> None:
+    validation.require(
+        ("tenant", request.tenant), ("namespace", request.namespace), ("key", request.key)
+    )
+    validation.memory_namespace(request.namespace)
+
+
+def _expected_version(request) -> int | None:
+    if not request.HasField("expected_version"):
+        return None
+    if request.expected_version < 0:
+        raise errors.InvalidArgument(
+            "expected_version must not be negative", field="expected_version"
+        )
+    return request.expected_version

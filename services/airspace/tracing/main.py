@@ -1,0 +1,24 @@
+"""Runs the trace collector: `python -m airspace.tracing.main`.
+
+The collector does not trace itself: its spans would be exported to itself, creating
+spans about exports, without end.
+"""
+
+from __future__ import annotations
+
+from airspace.mesh import server, settings
+from airspace.tracing import collector
+from airspace.tracing.settings import ENV_PREFIX, TraceSettings
+
+
+async def _build(trace_settings: TraceSettings) -> server.MeshServer:
+    return (await collector.build(trace_settings)).server
+
+
+def main() -> None:
+    trace_settings = settings.load(TraceSettings, ENV_PREFIX)
+    server.run(lambda: _build(trace_settings))
+
+
+if __name__ == "__main__":
+    main()
