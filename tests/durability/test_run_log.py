@@ -9,9 +9,11 @@ import secrets
 
 import pytest
 
-from airspace.mesh import errors
+from airspace.mesh import channels, errors
 from airspace.mesh.server import MeshServer
-from airspace.router.clients import MeshClients, call
+from airspace.router.clients import call
+from airspace.router.repositories import Repositories
+from airspace.router.repositories.grpc_repositories import MeshRepositories
 from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
 from airspace.state.servicer import StateServicer
@@ -62,94 +64,91 @@ async def state(tmp_path):
     await started.server.stop(0)
 
 
-@pytest.fixture
-async def clients(state):
-    opened = MeshClients(
-        RouterSettings(
-            mesh_key=KEY,
-            state_endpoint=f"127.0.0.1:{state.port}",
-            policy_endpoint="127.0.0.1:1",
-            trace_endpoint="127.0.0.1:1",
-        )
+def router_settings(state: StateServer) -> RouterSettings:
+    return RouterSettings(
+        mesh_key=KEY,
+        state_endpoint=f"127.0.0.1:{state.port}",
+        policy_endpoint="127.0.0.1:1",
+        trace_endpoint="127.0.0.1:1",
     )
-    yield opened
+
+
+@pytest.fixture
+async def repos(state):
+    opened = MeshRepositories(router_settings(state))
+    yield opened.repositories
     await opened.close()
 
 
-async def new_run(clients: MeshClients, run_id: str = "r1") -> None:
+async def new_run(repos: Repositories, run_id: str = "r1") -> None:
     run = run_pb2.Run(run_id=run_id, tenant="acme", request_id=f"req-{run_id}")
-    await call(clients.state.CreateRun, state_pb2.CreateRunRequest(run=run))
+    await repos.runs.create(run)
 
 
-async def stored(clients: MeshClients, run_id: str = "r1") -> list[run_pb2.RunEvent]:
-    page = await call(
-        clients.state.ListEvents, state_pb2.ListEventsRequest(tenant="acme", run_id=run_id)
-    )
-    return list(page.events)
+async def stored(repos: Repositories, run_id: str = "r1") -> list[run_pb2.RunEvent]:
+    return await repos.runs.events("acme", run_id, after_sequence=0, limit=1000)
 
 
 def step(key: str, name: str = "started") -> run_pb2.RunEvent:
     return event(key, "writer", step_started=run_pb2.StepStarted(step_name=name))
 
 
-async def test_an_append_whose_reply_was_lost_lands_once(state, clients):
-    await new_run(clients)
-    log = RunLog(clients, "acme", "r1", last_sequence=0)
+async def test_an_append_whose_reply_was_lost_lands_once(state, repos):
+    await new_run(repos)
+    log = RunLog(repos.runs, "acme", "r1", last_sequence=0)
     state.servicer.lose = 1
     assert await log.append(step("a"), step("b")) == 2
     assert await log.append(step("c")) == 3
-    assert [e.step_key for e in await stored(clients)] == ["a", "b", "c"]
+    assert [e.step_key for e in await stored(repos)] == ["a", "b", "c"]
 
 
-async def test_a_journaled_step_whose_reply_was_lost_is_not_refused_on_retry(state, clients):
-    await new_run(clients)
-    log = RunLog(clients, "acme", "r1")  # reads the cursor itself
+async def test_a_journaled_step_whose_reply_was_lost_is_not_refused_on_retry(state, repos):
+    await new_run(repos)
+    log = RunLog(repos.runs, "acme", "r1")  # reads the cursor itself
     state.servicer.lose = 1
     entry = state_pb2.JournalEntry(step_key="a", step_name="a", agent="writer", attempt=1)
     done = event("a", "writer", step_completed=run_pb2.StepCompleted(step_name="a"))
     assert await log.append(done, journal=[entry]) == 1
-    journal = await call(
-        clients.state.GetJournal, state_pb2.GetJournalRequest(tenant="acme", run_id="r1")
-    )
-    assert [e.step_key for e in journal.entries] == ["a"]
+    journal = await repos.runs.journal("acme", "r1")
+    assert [e.step_key for e in journal] == ["a"]
 
 
-async def test_an_ending_whose_reply_was_lost_ends_the_run_once(state, clients):
-    await new_run(clients)
-    log = RunLog(clients, "acme", "r1", last_sequence=0)
+async def test_an_ending_whose_reply_was_lost_ends_the_run_once(state, repos):
+    await new_run(repos)
+    log = RunLog(repos.runs, "acme", "r1", last_sequence=0)
     state.servicer.lose = 1
     ended = event(run_state_changed=run_pb2.RunStateChanged(to=COMPLETED))
     run = await log.append_with_update(ended, run=run_pb2.Run(run_id="r1", state=COMPLETED))
     assert run.state == COMPLETED and run.last_event_sequence == 1
-    assert len(await stored(clients)) == 1
+    assert len(await stored(repos)) == 1
     with pytest.raises(errors.FailedPrecondition) as refused:
         await log.append(step("late"))
     assert refused.value.reason == "RUN_ENDED"
 
 
-async def test_events_of_another_writer_move_the_cursor_on(state, clients):
-    await new_run(clients)
-    log = RunLog(clients, "acme", "r1", last_sequence=0)
+async def test_events_of_another_writer_move_the_cursor_on(state, repos):
+    await new_run(repos)
+    log = RunLog(repos.runs, "acme", "r1", last_sequence=0)
     await log.append(step("a"))
-    other = RunLog(clients, "acme", "r1")
+    other = RunLog(repos.runs, "acme", "r1")
     await other.append(step("canceler"))
     assert await log.append(step("b")) == 3
-    assert [e.step_key for e in await stored(clients)] == ["a", "canceler", "b"]
+    assert [e.step_key for e in await stored(repos)] == ["a", "canceler", "b"]
 
 
-async def test_identical_events_of_another_writer_are_not_taken_for_ours(state, clients):
-    await new_run(clients)
-    log = RunLog(clients, "acme", "r1", last_sequence=0)
+async def test_identical_events_of_another_writer_are_not_taken_for_ours(state, repos):
+    await new_run(repos)
+    log = RunLog(repos.runs, "acme", "r1", last_sequence=0)
     theirs = step("same")
     theirs.time.FromMicroseconds(1)
-    await RunLog(clients, "acme", "r1").append(theirs)
+    await RunLog(repos.runs, "acme", "r1").append(theirs)
     ours = step("same")  # stamped with the current time by the log
     assert await log.append(ours) == 2
-    assert len(await stored(clients)) == 2
+    assert len(await stored(repos)) == 2
 
 
-async def test_calls_wait_out_a_restart_of_the_state_service(tmp_path, state, clients):
-    await new_run(clients)
+async def test_calls_wait_out_a_restart_of_the_state_service(tmp_path, state, repos):
+    await new_run(repos)
     await state.server.stop(0)
 
     async def restart_later() -> StateServer:
@@ -157,16 +156,21 @@ async def test_calls_wait_out_a_restart_of_the_state_service(tmp_path, state, cl
         return await serve_state(tmp_path, port=state.port)
 
     restarted = asyncio.create_task(restart_later())
-    found = await call(clients.state.GetRun, state_pb2.GetRunRequest(tenant="acme", run_id="r1"))
-    assert found.run.run_id == "r1"
+    found = await repos.runs.get("acme", "r1")
+    assert found.run_id == "r1"
     await (await restarted).server.stop(0)
 
 
-async def test_a_call_gives_up_after_its_retry_budget(state, clients):
+async def test_a_call_gives_up_after_its_retry_budget(state):
+    settings = router_settings(state)
+    channel = channels.open_channel(
+        settings.state_endpoint, settings, as_identity=channels.mesh_identity("router")
+    )
     await state.server.stop(0)
     with pytest.raises(errors.Unavailable):
         await call(
-            clients.state.GetRun,
+            state_pb2_grpc.StateServiceStub(channel).GetRun,
             state_pb2.GetRunRequest(tenant="acme", run_id="r1"),
             retry_for=0.3,
         )
+    await channel.close()

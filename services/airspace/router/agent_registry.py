@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Sequence
 
 import grpc
 
 from airspace.mesh import errors
 from airspace.router.agent_invoker import AgentInvoker
-from airspace.router.clients import MeshClients, call
 from airspace.router.guard import Guard
+from airspace.router.repositories import AgentRepository, PageRequest
 from airspace.router.spec import NAME_PATTERN
-from airspace.state.v1 import state_pb2
 from airspace.v1 import agent_registry_pb2
 
 ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
@@ -19,8 +20,8 @@ CARD_TIMEOUT_SECONDS = 5.0
 
 
 class AgentRegistry:
-    def __init__(self, clients: MeshClients, guard: Guard, invoker: AgentInvoker):
-        self._clients = clients
+    def __init__(self, agents: AgentRepository, guard: Guard, invoker: AgentInvoker):
+        self._agents = agents
         self._guard = guard
         self._invoker = invoker
 
@@ -66,59 +67,43 @@ class AgentRegistry:
             registered_by=caller.principal,
         )
         agent.register_time.GetCurrentTime()
-        stored = await call(self._clients.state.PutAgent, state_pb2.PutAgentRequest(agent=agent))
-        return stored.agent
+        return await self._agents.put(agent)
 
     async def get(self, name: str) -> agent_registry_pb2.Agent:
         if not name:
             raise errors.InvalidArgument("agent is required", field="agent")
         tenant = (await self._guard.authorize("agent.read", "agent", name)).tenant
-        response = await call(
-            self._clients.state.GetAgent, state_pb2.GetAgentRequest(tenant=tenant, agent=name)
-        )
-        return response.agent
+        return await self._agents.get(tenant, name)
 
     async def list(
         self, request: agent_registry_pb2.ListAgentsRequest
     ) -> agent_registry_pb2.ListAgentsResponse:
         tenant = (await self._guard.authorize("agent.read", "agent")).tenant
-        response = await call(
-            self._clients.state.ListAgents,
-            state_pb2.ListAgentsRequest(
-                tenant=tenant, page_size=request.page_size, page_token=request.page_token
-            ),
-        )
+        listed = await self._agents.list(tenant, PageRequest(request.page_size, request.page_token))
         return agent_registry_pb2.ListAgentsResponse(
-            agents=response.agents, next_page_token=response.next_page_token
+            agents=listed.items, next_page_token=listed.next_token
         )
 
     async def deregister(self, name: str) -> None:
         if not name:
             raise errors.InvalidArgument("agent is required", field="agent")
         tenant = (await self._guard.authorize("agent.register", "agent", name)).tenant
-        await call(
-            self._clients.state.DeleteAgent, state_pb2.DeleteAgentRequest(tenant=tenant, agent=name)
-        )
+        await self._agents.delete(tenant, name)
 
 
 async def registered(
-    clients: MeshClients, tenant: str, names: list[str]
+    agents: AgentRepository, tenant: str, names: Sequence[str]
 ) -> dict[str, agent_registry_pb2.Agent]:
     """The registrations of `names` in the tenant (the missing ones left out), read in one
     call when a workflow names several agents."""
     found: dict[str, agent_registry_pb2.Agent] = {}
     unread = list(names)
     if len(names) > 1:
-        listed = await call(
-            clients.state.ListAgents, state_pb2.ListAgentsRequest(tenant=tenant, page_size=1000)
-        )
-        found = {agent.agent: agent for agent in listed.agents if agent.agent in names}
+        listed = await agents.list(tenant, PageRequest(size=1000))
+        found = {agent.agent: agent for agent in listed.items if agent.agent in names}
         # Past one page of agents, the ones not seen yet are read one by one.
-        unread = [name for name in names if name not in found] if listed.next_page_token else []
+        unread = [name for name in names if name not in found] if listed.next_token else []
     for name in unread:
-        try:
-            request = state_pb2.GetAgentRequest(tenant=tenant, agent=name)
-            found[name] = (await call(clients.state.GetAgent, request)).agent
-        except errors.NotFound:
-            pass  # the caller decides what a missing agent means
+        with contextlib.suppress(errors.NotFound):  # the caller decides what missing means
+            found[name] = await agents.get(tenant, name)
     return found

@@ -15,10 +15,9 @@ from google.protobuf import timestamp_pb2
 
 from airspace.mesh import errors
 from airspace.router import convert, metrics
-from airspace.router.clients import MeshClients, call
+from airspace.router.repositories import ApprovalRepository, PageRequest
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
-from airspace.state.v1 import state_pb2
 from airspace.v1 import approval_pb2, run_pb2
 
 DEFAULT_DEADLINE = datetime.timedelta(days=7)
@@ -33,14 +32,23 @@ class RunPaused(Exception):
         self.role = role
 
 
-class ApprovalGate:
-    def __init__(self, clients: MeshClients):
-        self._clients = clients
+# Decided approvals one run collects, at most (a step's action decisions are read at once).
+MAX_DECIDED_PER_RUN = 1000
 
-    @property
-    def state(self):
-        """The state service, where approvals live."""
-        return self._clients.state
+
+class ApprovalGate:
+    def __init__(self, approvals: ApprovalRepository):
+        self._approvals = approvals
+
+    async def decided_approvals(self, ctx: RunContext) -> list[approval_pb2.Approval]:
+        """The run's decided approvals, e.g. people's decisions on its actions."""
+        page = await self._approvals.list(
+            ctx.tenant,
+            PageRequest(size=MAX_DECIDED_PER_RUN),
+            state=approval_pb2.APPROVAL_STATE_DECIDED,
+            run_id=ctx.run_id,
+        )
+        return page.items
 
     async def decision(
         self,
@@ -59,10 +67,7 @@ class ApprovalGate:
         `with_request` are events recorded once, when the approval is first requested."""
         approval_id = f"{ctx.run_id}-{key}"
         try:
-            found = await call(
-                self._clients.state.GetApproval,
-                state_pb2.GetApprovalRequest(tenant=ctx.tenant, approval_id=approval_id),
-            )
+            approval = await self._approvals.get(ctx.tenant, approval_id)
         except errors.NotFound:
             await self._request(
                 ctx,
@@ -77,7 +82,6 @@ class ApprovalGate:
                 deadline,
             )
             raise RunPaused(approval_id, role) from None
-        approval = found.approval
         if approval.state == approval_pb2.APPROVAL_STATE_PENDING:
             raise RunPaused(approval_id, approval.required_role)
         return approval  # decided, or expired: the caller escalates or fails
@@ -105,9 +109,7 @@ class ApprovalGate:
             expire_time=expire,
         )
         approval.create_time.GetCurrentTime()
-        await call(
-            self._clients.state.CreateApproval, state_pb2.CreateApprovalRequest(approval=approval)
-        )
+        await self._approvals.create(approval)
         await ctx.log.append(
             *events,
             event(

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from airspace.mesh import errors
 from airspace.router import audit, metrics
-from airspace.router.clients import MeshClients, call
 from airspace.router.executor import RunExecutor
 from airspace.router.guard import Guard
-from airspace.state.v1 import state_pb2
+from airspace.router.repositories import Decision, PageRequest, Repositories
 from airspace.v1 import approval_pb2, run_pb2
 
 DECISIONS = (
@@ -23,8 +22,9 @@ DECISIONS = (
 
 
 class Approvals:
-    def __init__(self, clients: MeshClients, guard: Guard, executor: RunExecutor):
-        self._clients = clients
+    def __init__(self, repositories: Repositories, guard: Guard, executor: RunExecutor):
+        self._approvals = repositories.approvals
+        self._policy = repositories.policy
         self._guard = guard
         self._executor = executor
 
@@ -32,30 +32,22 @@ class Approvals:
         self, request: approval_pb2.ListApprovalsRequest
     ) -> approval_pb2.ListApprovalsResponse:
         caller = await self._guard.authorize("approval.read", "approval")
-        response = await call(
-            self._clients.state.ListApprovals,
-            state_pb2.ListApprovalsRequest(
-                tenant=caller.tenant,
-                state=request.state or approval_pb2.APPROVAL_STATE_PENDING,
-                roles=caller.roles,
-                run_id=request.run_id,
-                page_size=request.page_size,
-                page_token=request.page_token,
-            ),
+        listed = await self._approvals.list(
+            caller.tenant,
+            PageRequest(request.page_size, request.page_token),
+            state=request.state or approval_pb2.APPROVAL_STATE_PENDING,
+            roles=caller.roles,
+            run_id=request.run_id,
         )
         return approval_pb2.ListApprovalsResponse(
-            approvals=response.approvals, next_page_token=response.next_page_token
+            approvals=listed.items, next_page_token=listed.next_token
         )
 
     async def get(self, approval_id: str) -> approval_pb2.Approval:
         if not approval_id:
             raise errors.InvalidArgument("approval_id is required", field="approval_id")
         caller = await self._guard.authorize("approval.read", "approval", approval_id)
-        response = await call(
-            self._clients.state.GetApproval,
-            state_pb2.GetApprovalRequest(tenant=caller.tenant, approval_id=approval_id),
-        )
-        return response.approval
+        return await self._approvals.get(caller.tenant, approval_id)
 
     async def decide(self, request: approval_pb2.DecideApprovalRequest) -> approval_pb2.Approval:
         if request.outcome not in DECISIONS:
@@ -88,21 +80,14 @@ class Approvals:
                 "the payload changed since it was read; read the approval again",
                 reason="PAYLOAD_CHANGED",
             )
-        response = await call(
-            self._clients.state.DecideApproval,
-            state_pb2.DecideApprovalRequest(
-                tenant=caller.tenant,
-                approval_id=request.approval_id,
-                outcome=request.outcome,
-                decided_by=caller.principal,
-                comment=request.comment,
-                edited_payload=request.edited_payload
-                if request.HasField("edited_payload")
-                else None,
-            ),
+        decision = Decision(
+            outcome=request.outcome,
+            decided_by=caller.principal,
+            comment=request.comment,
+            edited_payload=request.edited_payload if request.HasField("edited_payload") else None,
         )
-        decided = response.approval
+        decided = await self._approvals.decide(caller.tenant, request.approval_id, decision)
         metrics.record_approval_decided(decided.outcome)
-        await audit.approval_decided(self._clients, decided)
+        await audit.approval_decided(self._policy, decided)
         await self._executor.resume(decided)
         return decided

@@ -14,7 +14,7 @@ import logging
 
 from airspace.mesh import errors
 from airspace.policy.v1 import policy_pb2
-from airspace.router.clients import MeshClients, call
+from airspace.router.repositories import PolicyDecisions
 from airspace.v1 import approval_pb2, run_pb2
 
 log = logging.getLogger("airspace.router")
@@ -23,11 +23,9 @@ RUN_CREATED = "run.created"
 RUN_STATE_CHANGED = "run.state_changed"
 APPROVAL_DECIDED = "approval.decided"
 ROUTER = "service:router"
-# A policy service that stays away longer than this costs an entry, not the run.
-_RETRY_SECONDS = 5.0
 
 
-async def run_created(clients: MeshClients, run: run_pb2.Run) -> None:
+async def run_created(policy: PolicyDecisions, run: run_pb2.Run) -> None:
     """A run was created (QUEUED) by its creator."""
     details = {
         "workflow": run.workflow.name,
@@ -35,11 +33,11 @@ async def run_created(clients: MeshClients, run: run_pb2.Run) -> None:
         "agent_versions": dict(run.agent_versions),
         "request_id": run.request_id,
     }
-    await _record(clients, RUN_CREATED, _acting(run.created_by, run.tenant), run.run_id, details)
+    await _record(policy, RUN_CREATED, _acting(run.created_by, run.tenant), run.run_id, details)
 
 
 async def run_state_changed(
-    clients: MeshClients, run: run_pb2.Run, to: int, reason: str = "", by: str = ROUTER
+    policy: PolicyDecisions, run: run_pb2.Run, to: int, reason: str = "", by: str = ROUTER
 ) -> None:
     """A run moved from `run.state` to `to`, caused by principal `by` (the router itself
     unless a person, canceling say, caused it)."""
@@ -50,10 +48,10 @@ async def run_state_changed(
         "to": run_pb2.RunState.Name(to),
         "reason": reason,
     }
-    await _record(clients, RUN_STATE_CHANGED, _acting(by, run.tenant), run.run_id, details)
+    await _record(policy, RUN_STATE_CHANGED, _acting(by, run.tenant), run.run_id, details)
 
 
-async def approval_decided(clients: MeshClients, approval: approval_pb2.Approval) -> None:
+async def approval_decided(policy: PolicyDecisions, approval: approval_pb2.Approval) -> None:
     """A person decided an approval (`decided_by` names them)."""
     details = {
         "approval_id": approval.approval_id,
@@ -67,7 +65,7 @@ async def approval_decided(clients: MeshClients, approval: approval_pb2.Approval
         "edited": approval.HasField("edited_payload"),
     }
     who = _acting(approval.decided_by, approval.tenant)
-    await _record(clients, APPROVAL_DECIDED, who, approval.run_id, details)
+    await _record(policy, APPROVAL_DECIDED, who, approval.run_id, details)
 
 
 def _acting(principal: str, tenant: str) -> policy_pb2.Subject:
@@ -76,11 +74,11 @@ def _acting(principal: str, tenant: str) -> policy_pb2.Subject:
 
 
 async def _record(
-    clients: MeshClients, kind: str, who: policy_pb2.Subject, run_id: str, details: dict
+    policy: PolicyDecisions, kind: str, who: policy_pb2.Subject, run_id: str, details: dict
 ) -> None:
     request = policy_pb2.RecordAuditRequest(kind=kind, subject=who, run_id=run_id)
     request.details.update(details)
     try:
-        await call(clients.policy.RecordAudit, request, retry_for=_RETRY_SECONDS)
+        await policy.record_audit(request)
     except errors.MeshError as exc:
         log.error("audit entry %s for run %s not recorded: %s", kind, run_id, exc.message)

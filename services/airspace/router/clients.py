@@ -1,4 +1,4 @@
-"""Stubs for the services the router depends on, all built by the mesh channel factory."""
+"""Calls to the mesh services the router depends on, riding out their restarts."""
 
 from __future__ import annotations
 
@@ -9,11 +9,7 @@ import time
 
 import grpc
 
-from airspace.mesh import channels, errors
-from airspace.policy.v1 import policy_pb2_grpc
-from airspace.router.settings import RouterSettings
-from airspace.state.v1 import state_pb2_grpc
-from airspace.trace.v1 import trace_pb2_grpc
+from airspace.mesh import errors
 
 log = logging.getLogger("airspace.router")
 
@@ -29,27 +25,6 @@ _FIRST_DELAY, _MAX_DELAY = 0.05, 1.0
 # An outage fails many calls at once: say so once per method in this interval.
 _LOG_INTERVAL_SECONDS = 5.0
 _last_logged: dict[str, float] = {}
-
-
-class MeshClients:
-    def __init__(self, settings: RouterSettings):
-        me = channels.mesh_identity("router")
-        timeout = settings.internal_call_timeout_seconds
-        self._channels = [
-            channels.open_channel(endpoint, settings, default_timeout=timeout, as_identity=me)
-            for endpoint in (
-                settings.state_endpoint,
-                settings.policy_endpoint,
-                settings.trace_endpoint,
-            )
-        ]
-        self.state = state_pb2_grpc.StateServiceStub(self._channels[0])
-        self.policy = policy_pb2_grpc.PolicyServiceStub(self._channels[1])
-        self.traces = trace_pb2_grpc.TraceQueryServiceStub(self._channels[2])
-
-    async def close(self) -> None:
-        for channel in self._channels:
-            await channel.close()
 
 
 async def call(method, request, *, retry_for: float = RETRY_SECONDS, timeout: float | None = None):

@@ -29,21 +29,20 @@ import logging
 import random
 import time
 
-from google.protobuf import duration_pb2
 from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 
 from airspace.mesh import errors, telemetry
 from airspace.router import agent_registry, audit, convert
 from airspace.router.approval_gate import RunPaused
-from airspace.router.clients import RETRY_SECONDS, MeshClients, call
+from airspace.router.clients import RETRY_SECONDS
 from airspace.router.patterns import run_pattern
+from airspace.router.repositories import Decision, Repositories
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
 from airspace.router.spec import WorkflowSpec, validate
 from airspace.router.step_runner import StepRunner
-from airspace.state.v1 import state_pb2
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2
 
 log = logging.getLogger("airspace.router")
@@ -88,9 +87,10 @@ class Prepared:
 
 
 class RunExecutor:
-    def __init__(self, settings: RouterSettings, clients: MeshClients, runner: StepRunner):
+    def __init__(self, settings: RouterSettings, repositories: Repositories, runner: StepRunner):
         self._settings = settings
-        self._clients = clients
+        self._repositories = repositories
+        self._runs = repositories.runs
         self._runner = runner
         self._tasks: dict[str, asyncio.Task] = {}
         self._recovery: asyncio.Task | None = None
@@ -111,6 +111,10 @@ class RunExecutor:
         )
         self._tasks[run.run_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
+
+    def busy(self, run_id: str) -> bool:
+        """Whether this router is executing the run now."""
+        return run_id in self._tasks
 
     def start_recovery(self) -> None:
         self._recovery = asyncio.get_running_loop().create_task(
@@ -134,7 +138,7 @@ class RunExecutor:
         error = status_pb2.Status(code=code_pb2.CANCELLED, message=f"canceled by {by}: {reason}")
         # Another replica may be executing the run: its next append fails (RUN_ENDED).
         return await self._finish(
-            RunLog(self._clients, run.tenant, run.run_id, last_sequence=run.last_event_sequence),
+            RunLog(self._runs, run.tenant, run.run_id, last_sequence=run.last_event_sequence),
             run,
             run_pb2.RUN_STATE_CANCELED,
             error=error,
@@ -144,12 +148,8 @@ class RunExecutor:
         """Records a decided approval in its run and, if the run was waiting for it, queues
         the run again: it replays its journal up to the decision and goes on from there."""
         tenant, run_id = decided.tenant, decided.run_id
-        run = (
-            await call(
-                self._clients.state.GetRun, state_pb2.GetRunRequest(tenant=tenant, run_id=run_id)
-            )
-        ).run
-        run_log = RunLog(self._clients, tenant, run_id)
+        run = await self._runs.get(tenant, run_id)
+        run_log = RunLog(self._runs, tenant, run_id)
         await run_log.append(
             event(
                 decided.step_key,
@@ -168,12 +168,10 @@ class RunExecutor:
 
     async def _recover_forever(self) -> None:
         # A run nobody leased within a lease's time of its creation lost its creator.
-        request = state_pb2.ListClaimableRunsRequest(page_size=100)
-        request.min_age.FromNanoseconds(int(self._settings.lease_seconds * 1e9))
         while True:
             try:
-                claimable = await call(self._clients.state.ListClaimableRuns, request)
-                for run in claimable.runs:
+                claimable = await self._runs.list_claimable(self._settings.lease_seconds, 100)
+                for run in claimable:
                     self.launch(run)
                 await self._expire_due_approvals()
             except errors.MeshError as exc:
@@ -183,23 +181,18 @@ class RunExecutor:
     async def _expire_due_approvals(self) -> None:
         """Approvals past their deadline expire; their runs resume to escalate or fail, as
         their workflow says (see reviews.decide)."""
-        due = state_pb2.ListDueApprovalsRequest(page_size=100)
-        due.due_before.GetCurrentTime()
-        for approval in (await call(self._clients.state.ListDueApprovals, due)).approvals:
+        approvals = self._repositories.approvals
+        expiry = Decision(
+            outcome=run_pb2.APPROVAL_OUTCOME_EXPIRED,
+            decided_by=f"service:router/{self.owner}",
+            comment="the deadline passed without a decision",
+        )
+        for approval in await approvals.list_due(int(time.time() * 1e6), 100):
             try:
-                expired = await call(
-                    self._clients.state.DecideApproval,
-                    state_pb2.DecideApprovalRequest(
-                        tenant=approval.tenant,
-                        approval_id=approval.approval_id,
-                        outcome=run_pb2.APPROVAL_OUTCOME_EXPIRED,
-                        decided_by=f"service:router/{self.owner}",
-                        comment="the deadline passed without a decision",
-                    ),
-                )
+                expired = await approvals.decide(approval.tenant, approval.approval_id, expiry)
             except errors.FailedPrecondition:
                 continue  # decided meanwhile (by a person or another router)
-            await self.resume(expired.approval)
+            await self.resume(expired)
 
     async def _execute(
         self, run: run_pb2.Run, parent_span_id: int, prepared: Prepared | None
@@ -216,16 +209,11 @@ class RunExecutor:
             # The run as it is now that this router holds it: a listed copy may be stale
             # (another replica may have finished it meanwhile); one just created is not.
             if prepared is None:
-                run = (
-                    await call(
-                        self._clients.state.GetRun,
-                        state_pb2.GetRunRequest(tenant=run.tenant, run_id=run.run_id),
-                    )
-                ).run
+                run = await self._runs.get(run.tenant, run.run_id)
             if run.state not in EXECUTABLE_STATES:
                 return  # ended, or waiting for a human: nothing to do until that changes
             run_log = RunLog(
-                self._clients,
+                self._runs,
                 run.tenant,
                 run.run_id,
                 lease_owner=self.owner,
@@ -317,14 +305,11 @@ class RunExecutor:
 
     async def _read(self, run: run_pb2.Run):
         """The spec, agents and journal of a run, as the state service has them."""
-        workflow = await call(
-            self._clients.state.GetWorkflow,
-            state_pb2.GetWorkflowRequest(
-                tenant=run.tenant, workflow=run.workflow.name, version=run.workflow.version
-            ),
+        workflow = await self._repositories.workflows.get(
+            run.tenant, run.workflow.name, run.workflow.version
         )
-        spec = validate(convert.to_dict(workflow.workflow.spec))
-        agents = await agent_registry.registered(self._clients, run.tenant, spec.agents)
+        spec = validate(convert.to_dict(workflow.spec))
+        agents = await agent_registry.registered(self._repositories.agents, run.tenant, spec.agents)
         for name, agent in agents.items():
             pinned = run.agent_versions.get(name)
             if pinned and agent.card.version != pinned:
@@ -333,11 +318,7 @@ class RunExecutor:
                     "AGENT_VERSION_CHANGED",
                     agent=name,
                 )
-        journal = await call(
-            self._clients.state.GetJournal,
-            state_pb2.GetJournalRequest(tenant=run.tenant, run_id=run.run_id),
-        )
-        return spec, agents, list(journal.entries)
+        return spec, agents, await self._runs.journal(run.tenant, run.run_id)
 
     async def _crashed(self, run_log: RunLog | None, run: run_pb2.Run) -> None:
         log.exception("run %s crashed in the router", run.run_id)
@@ -360,7 +341,7 @@ class RunExecutor:
             run=run_pb2.Run(run_id=run.run_id, state=to),
             expected_states=ACTIVE_STATES,
         )
-        await audit.run_state_changed(self._clients, run, to, reason)
+        await audit.run_state_changed(self._repositories.policy, run, to, reason)
         return updated
 
     async def _finish(
@@ -381,18 +362,13 @@ class RunExecutor:
         finished = await run_log.append_with_update(
             *events, run=ended, expected_states=ACTIVE_STATES
         )
-        await audit.run_state_changed(self._clients, run, to, changed.reason)
+        await audit.run_state_changed(self._repositories.policy, run, to, changed.reason)
         return finished
 
     async def _acquire(self, run_id: str, retry_for: float = RETRY_SECONDS) -> bool:
-        ttl = duration_pb2.Duration()
-        ttl.FromNanoseconds(int(self._settings.lease_seconds * 1e9))
-        response = await call(
-            self._clients.state.AcquireLease,
-            state_pb2.AcquireLeaseRequest(run_id=run_id, owner=self.owner, ttl=ttl),
-            retry_for=retry_for,
+        return await self._repositories.leases.acquire(
+            run_id, self.owner, self._settings.lease_seconds, retry_for
         )
-        return response.acquired
 
     async def _heartbeat(self, run_id: str, execution: asyncio.Task) -> None:
         """Renews the lease; if another router took it, this one stops executing the run."""
@@ -412,11 +388,7 @@ class RunExecutor:
 
     async def _release(self, run_id: str) -> None:
         try:
-            await call(
-                self._clients.state.ReleaseLease,
-                state_pb2.ReleaseLeaseRequest(run_id=run_id, owner=self.owner),
-                retry_for=1.0,
-            )
+            await self._repositories.leases.release(run_id, self.owner)
         except errors.MeshError as exc:
             log.warning("cannot release the lease of %s (it will expire): %s", run_id, exc.message)
 

@@ -9,7 +9,7 @@ from collections import Counter
 from airspace.mesh import errors, identity
 from airspace.policy.obligations import ObligationError, apply_obligations
 from airspace.policy.v1 import policy_pb2
-from airspace.router.clients import MeshClients, call
+from airspace.router.repositories import PolicyDecisions
 from airspace.v1 import run_pb2
 
 log = logging.getLogger("airspace.router")
@@ -63,8 +63,8 @@ def agent_subject(agent: str, tenant: str) -> policy_pb2.Subject:
 
 
 class Guard:
-    def __init__(self, clients: MeshClients):
-        self._clients = clients
+    def __init__(self, policy: PolicyDecisions):
+        self._policy = policy
 
     async def judge(
         self,
@@ -88,7 +88,7 @@ class Guard:
         if payload is not None:
             request.payload.update(payload)
         try:
-            decision = await call(self._clients.policy.Check, request)
+            decision = await self._policy.check(request)
         except errors.MeshError as exc:
             log.warning("policy check %s failed closed: %s", checkpoint, exc.message)
             return _denied(checkpoint, "POLICY_UNAVAILABLE", exc.message, payload)

@@ -6,9 +6,9 @@ from airspace.router.agent_invoker import AgentInvoker
 from airspace.router.agent_registry import AgentRegistry
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.approvals import Approvals
-from airspace.router.clients import MeshClients
 from airspace.router.executor import RunExecutor
 from airspace.router.guard import Guard
+from airspace.router.repositories.grpc_repositories import MeshRepositories
 from airspace.router.runs import Runs
 from airspace.router.settings import RouterSettings
 from airspace.router.step_runner import StepRunner
@@ -24,35 +24,37 @@ from airspace.v1 import (
 
 def build(config: RouterSettings) -> server.MeshServer:
     """The router's server, wired to its dependencies; recovery starts with the server."""
-    clients = MeshClients(config)
-    guard = Guard(clients)
+    mesh = MeshRepositories(config)
+    repositories = mesh.repositories
+    guard = Guard(repositories.policy)
     invoker = AgentInvoker(config)
-    runner = StepRunner(guard, invoker, ApprovalGate(clients), config.default_step_timeout_seconds)
-    executor = RunExecutor(config, clients, runner)
-    runs = Runs(clients, guard, executor)
+    gate = ApprovalGate(repositories.approvals)
+    runner = StepRunner(guard, invoker, gate, config.default_step_timeout_seconds)
+    executor = RunExecutor(config, repositories, runner)
+    runs = Runs(repositories, guard, executor)
     srv = server.MeshServer("router", config)
     srv.add_service(run_pb2_grpc.add_RunServiceServicer_to_server, servicers.RunServicer(runs))
     srv.add_service(
         workflow_pb2_grpc.add_WorkflowServiceServicer_to_server,
-        servicers.WorkflowServicer(Workflows(clients, guard)),
+        servicers.WorkflowServicer(Workflows(repositories.workflows, repositories.agents, guard)),
     )
     srv.add_service(
         agent_registry_pb2_grpc.add_AgentRegistryServiceServicer_to_server,
-        servicers.AgentRegistryServicer(AgentRegistry(clients, guard, invoker)),
+        servicers.AgentRegistryServicer(AgentRegistry(repositories.agents, guard, invoker)),
     )
     srv.add_service(
         approval_pb2_grpc.add_ApprovalServiceServicer_to_server,
-        servicers.ApprovalServicer(Approvals(clients, guard, executor)),
+        servicers.ApprovalServicer(Approvals(repositories, guard, executor)),
     )
     srv.add_service(
         observability_pb2_grpc.add_TraceServiceServicer_to_server,
-        servicers.TraceServicer(runs, clients),
+        servicers.TraceServicer(runs, repositories.traces),
     )
-    memory_servicer.register(srv, clients, guard)
+    memory_servicer.register(srv, repositories, guard)
     srv.on_start(executor.start_recovery)
     srv.on_stop(executor.shutdown)
     srv.on_stop(invoker.close)
-    srv.on_stop(clients.close)
+    srv.on_stop(mesh.close)
     return srv
 
 

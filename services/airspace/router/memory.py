@@ -12,8 +12,8 @@ from __future__ import annotations
 import uuid
 
 from airspace.mesh import errors, identity
-from airspace.router.clients import MeshClients, call
 from airspace.router.guard import Guard
+from airspace.router.repositories import MemoryWrite, Page, PageRequest, Repositories
 from airspace.state.v1 import state_pb2
 from airspace.v1 import memory_pb2
 
@@ -33,68 +33,45 @@ def scope(namespace: str) -> tuple[str, str]:
 
 
 class Memory:
-    def __init__(self, clients: MeshClients, guard: Guard):
-        self._clients = clients
+    def __init__(self, repositories: Repositories, guard: Guard):
+        self._memory = repositories.memory
+        self._runs = repositories.runs
+        self._workflows = repositories.workflows
         self._guard = guard
 
     async def get(self, request: memory_pb2.GetMemoryEntryRequest) -> state_pb2.MemoryEntry:
         caller = await self._authorize(READ, request.namespace, request.key)
-        response = await call(
-            self._clients.state.GetMemory,
-            state_pb2.GetMemoryRequest(
-                tenant=caller.tenant, namespace=request.namespace, key=request.key
-            ),
-        )
-        return response.entry
+        return await self._memory.get(caller.tenant, request.namespace, request.key)
 
     async def put(self, request: memory_pb2.PutMemoryEntryRequest) -> state_pb2.MemoryEntry:
         if not request.HasField("value"):
             raise errors.InvalidArgument("value is required", field="value")
         caller = await self._authorize(WRITE, request.namespace, request.key)
-        response = await call(
-            self._clients.state.PutMemory,
-            state_pb2.PutMemoryRequest(
-                tenant=caller.tenant,
-                namespace=request.namespace,
-                key=request.key,
-                value=request.value,
-                expected_version=(
-                    request.expected_version if request.HasField("expected_version") else None
-                ),
-                ttl=request.ttl if request.HasField("ttl") else None,
-                # Our own retries of this write are recognized even without a client id.
-                request_id=request.request_id or uuid.uuid4().hex,
+        write = MemoryWrite(
+            value=request.value,
+            expected_version=(
+                request.expected_version if request.HasField("expected_version") else None
             ),
+            ttl_seconds=request.ttl.ToNanoseconds() / 1e9 if request.HasField("ttl") else None,
+            # Our own retries of this write are recognized even without a client id.
+            request_id=request.request_id or uuid.uuid4().hex,
         )
-        return response.entry
+        return await self._memory.put(caller.tenant, request.namespace, request.key, write)
 
     async def delete(self, request: memory_pb2.DeleteMemoryEntryRequest) -> None:
         caller = await self._authorize(WRITE, request.namespace, request.key)
-        await call(
-            self._clients.state.DeleteMemory,
-            state_pb2.DeleteMemoryRequest(
-                tenant=caller.tenant,
-                namespace=request.namespace,
-                key=request.key,
-                expected_version=(
-                    request.expected_version if request.HasField("expected_version") else None
-                ),
-            ),
-        )
+        expected = request.expected_version if request.HasField("expected_version") else None
+        await self._memory.delete(caller.tenant, request.namespace, request.key, expected)
 
     async def list(
         self, request: memory_pb2.ListMemoryEntriesRequest
-    ) -> state_pb2.ListMemoryResponse:
+    ) -> Page[state_pb2.MemoryEntry]:
         caller = await self._authorize(READ, request.namespace)
-        return await call(
-            self._clients.state.ListMemory,
-            state_pb2.ListMemoryRequest(
-                tenant=caller.tenant,
-                namespace=request.namespace,
-                key_prefix=request.key_prefix,
-                page_size=request.page_size,
-                page_token=request.page_token,
-            ),
+        return await self._memory.list(
+            caller.tenant,
+            request.namespace,
+            request.key_prefix,
+            PageRequest(request.page_size, request.page_token),
         )
 
     async def _authorize(self, checkpoint: str, namespace: str, key: str | None = None):
@@ -107,30 +84,17 @@ class Memory:
             )
         caller = await self._guard.authorize(checkpoint, "memory", namespace)
         if kind == "run":
-            run = await self._run(caller.tenant, name)  # NOT_FOUND for another tenant's run
+            run = await self._runs.get(caller.tenant, name)  # NOT_FOUND for another tenant's run
             if caller.kind == "agent":
                 _require_member(caller, run.agent_versions, f"run {name}")
         elif kind == "workflow" and caller.kind == "agent":
-            workflow = await self._workflow(caller.tenant, name)
+            workflow = await self._workflows.get(caller.tenant, name)
             _require_member(caller, workflow.agents, f"workflow {name}")
         elif kind == "tenant" and caller.kind == "agent" and checkpoint == WRITE:
             raise errors.PermissionDenied(
                 "agents may read the tenant's memory but not write it", reason="MEMORY_SCOPE"
             )
         return caller
-
-    async def _run(self, tenant: str, run_id: str):
-        response = await call(
-            self._clients.state.GetRun, state_pb2.GetRunRequest(tenant=tenant, run_id=run_id)
-        )
-        return response.run
-
-    async def _workflow(self, tenant: str, name: str):
-        response = await call(
-            self._clients.state.GetWorkflow,
-            state_pb2.GetWorkflowRequest(tenant=tenant, workflow=name),
-        )
-        return response.workflow
 
 
 def _require_member(caller: identity.Identity, agents, where: str) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from airspace.mesh.server import MeshServer
-from airspace.router.clients import MeshClients
 from airspace.router.guard import Guard
 from airspace.router.memory import Memory
+from airspace.router.repositories import Repositories
 from airspace.router.retention import Retention
 from airspace.state.v1 import state_pb2
 from airspace.v1 import admin_pb2_grpc, memory_pb2, memory_pb2_grpc
@@ -38,8 +38,8 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
     async def ListMemoryEntries(self, request, context):
         page = await self._memory.list(request)
         return memory_pb2.ListMemoryEntriesResponse(
-            entries=[_public(entry) for entry in page.entries],
-            next_page_token=page.next_page_token,
+            entries=[_public(entry) for entry in page.items],
+            next_page_token=page.next_token,
         )
 
 
@@ -51,12 +51,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return await self._retention.prune(request)
 
 
-def register(srv: MeshServer, clients: MeshClients, guard: Guard) -> None:
+def register(srv: MeshServer, repositories: Repositories, guard: Guard) -> None:
     """Adds the memory and admin services to the router's server."""
     srv.add_service(
-        memory_pb2_grpc.add_MemoryServiceServicer_to_server, MemoryServicer(Memory(clients, guard))
+        memory_pb2_grpc.add_MemoryServiceServicer_to_server,
+        MemoryServicer(Memory(repositories, guard)),
     )
     srv.add_service(
         admin_pb2_grpc.add_AdminServiceServicer_to_server,
-        AdminServicer(Retention(clients, guard)),
+        AdminServicer(Retention(repositories.runs, guard)),
     )

@@ -10,9 +10,8 @@ import logging
 import time
 
 from airspace.mesh import errors
-from airspace.router.clients import MeshClients, call
 from airspace.router.guard import Guard
-from airspace.state.v1 import state_pb2
+from airspace.router.repositories import RunRepository
 from airspace.v1 import admin_pb2
 
 log = logging.getLogger("airspace.router")
@@ -20,8 +19,8 @@ PRUNE = "retention.prune"
 
 
 class Retention:
-    def __init__(self, clients: MeshClients, guard: Guard):
-        self._clients = clients
+    def __init__(self, runs: RunRepository, guard: Guard):
+        self._runs = runs
         self._guard = guard
 
     async def prune(self, request: admin_pb2.PruneRunsRequest) -> admin_pb2.PruneRunsResponse:
@@ -34,26 +33,23 @@ class Retention:
         if request.page_size < 0:
             raise errors.InvalidArgument("page_size must not be negative", field="page_size")
         caller = await self._guard.authorize(PRUNE, "run")
-        pruned = await call(
-            self._clients.state.PruneRuns,
-            state_pb2.PruneRunsRequest(
-                tenant=caller.tenant,
-                finished_before=request.finished_before,
-                validate_only=request.validate_only,
-                page_size=request.page_size,
-            ),
+        pruned = await self._runs.prune(
+            caller.tenant,
+            request.finished_before.ToMicroseconds(),
+            validate_only=request.validate_only,
+            limit=request.page_size,
         )
         if not request.validate_only:
             log.info(
                 "%s pruned %d runs of tenant %s that ended before %s",
                 caller.principal,
-                pruned.pruned_runs,
+                pruned.runs,
                 caller.tenant,
                 request.finished_before.ToJsonString(),
             )
         return admin_pb2.PruneRunsResponse(
-            pruned_runs=pruned.pruned_runs,
-            deleted_events=pruned.deleted_events,
-            deleted_journal_entries=pruned.deleted_journal_entries,
+            pruned_runs=pruned.runs,
+            deleted_events=pruned.events,
+            deleted_journal_entries=pruned.journal_entries,
             more=pruned.more,
         )

@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 
 from airspace.mesh import errors
-from airspace.router.clients import MeshClients, call
+from airspace.router.repositories import Appended, RunChange, RunRepository
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
@@ -35,14 +37,14 @@ MAX_CURSOR_MOVES = 5
 class RunLog:
     def __init__(
         self,
-        clients: MeshClients,
+        runs: RunRepository,
         tenant: str,
         run_id: str,
         lease_owner: str = "",
         last_sequence: int | None = None,
     ):
         """`last_sequence` is the run's last event sequence when known (read otherwise)."""
-        self._clients = clients
+        self._runs = runs
         self.tenant = tenant
         self.run_id = run_id
         self.lease_owner = lease_owner
@@ -69,31 +71,21 @@ class RunLog:
         journal: list[state_pb2.JournalEntry] | None = None,
     ) -> int:
         """Appends the events (and journal entries) atomically; returns the last sequence."""
-        response = await self._append(events, journal or [], None)
-        return response.last_sequence
+        appended = await self._append(events, journal or [], None)
+        return appended.last_sequence
 
     async def append_with_update(
-        self, *events: run_pb2.RunEvent, run: run_pb2.Run, expected_states=()
+        self, *events: run_pb2.RunEvent, run: run_pb2.Run, expected_states: Sequence[int] = ()
     ) -> run_pb2.Run:
         """Appends the events and sets the run's fields that `run` has set (state,
         output, error, usage) in one transaction; returns the updated run."""
-        paths = [field.name for field, _ in run.ListFields() if field.name != "run_id"]
-        update = state_pb2.RunUpdate(
-            run=run,
-            update_mask=field_mask_pb2.FieldMask(paths=paths),
-            expected_states=expected_states,
-        )
-        response = await self._append(events, [], update)
-        if response.HasField("run"):
-            return response.run
+        appended = await self._append(events, [], RunChange(run, expected_states))
+        if appended.run is not None:
+            return appended.run
         # Reconciled after a lost reply: the update committed with the events.
-        found = await call(
-            self._clients.state.GetRun,
-            state_pb2.GetRunRequest(tenant=self.tenant, run_id=self.run_id),
-        )
-        return found.run
+        return await self._runs.get(self.tenant, self.run_id)
 
-    def _stamped(self, events) -> list[run_pb2.RunEvent]:
+    def _stamped(self, events: Iterable[run_pb2.RunEvent]) -> list[run_pb2.RunEvent]:
         now = timestamp_pb2.Timestamp()
         now.GetCurrentTime()
         for event in events:
@@ -102,34 +94,41 @@ class RunLog:
                 event.time.CopyFrom(now)
         return list(events)
 
-    async def _append(self, events, journal, update) -> state_pb2.AppendEventsResponse:
-        events = self._stamped(events)
+    async def _append(
+        self,
+        events: Iterable[run_pb2.RunEvent],
+        journal: list[state_pb2.JournalEntry],
+        change: RunChange | None,
+    ) -> Appended:
+        stamped = self._stamped(events)
         async with self._lock:
-            events, self._pending = [*self._pending, *events], []
+            stamped, self._pending = [*self._pending, *stamped], []
             try:
-                return await self._append_in_order(events, journal, update)
+                return await self._append_in_order(stamped, journal, change)
             except BaseException:
-                self._pending = [
-                    *events,
-                    *self._pending,
-                ]  # not written: they go with the next append
+                # Not written: they go with the next append.
+                self._pending = [*stamped, *self._pending]
                 raise
 
-    async def _append_in_order(self, events, journal, update) -> state_pb2.AppendEventsResponse:
+    async def _append_in_order(
+        self,
+        events: list[run_pb2.RunEvent],
+        journal: list[state_pb2.JournalEntry],
+        change: RunChange | None,
+    ) -> Appended:
         if self._last is None:
-            self._last = await self._read_last_sequence()
+            self._last = (await self._runs.get(self.tenant, self.run_id)).last_event_sequence
         for _ in range(MAX_CURSOR_MOVES):
-            request = state_pb2.AppendEventsRequest(
-                tenant=self.tenant,
-                run_id=self.run_id,
-                events=events,
-                journal_entries=journal,
-                expected_last_sequence=self._last,
-                lease_owner=self.lease_owner,
-                run_update=update,
-            )
             try:
-                response = await call(self._clients.state.AppendEvents, request)
+                appended = await self._runs.append(
+                    self.tenant,
+                    self.run_id,
+                    events,
+                    expected_last_sequence=self._last,
+                    lease_owner=self.lease_owner,
+                    journal=journal,
+                    change=change,
+                )
             except errors.Aborted as exc:
                 if exc.reason != "SEQUENCE_MISMATCH":
                     raise
@@ -138,36 +137,23 @@ class RunLog:
                     log.info("run %s: an append's reply was lost; it had landed", self.run_id)
                     return landed
                 continue  # another writer appended: follow on after its events
-            self._last = response.last_sequence
-            return response
+            self._last = appended.last_sequence
+            return appended
         raise errors.Aborted(
             f"the event log of run {self.run_id} kept moving; gave up appending",
             reason="SEQUENCE_MISMATCH",
         )
 
-    async def _find(self, events, reported_last: int) -> state_pb2.AppendEventsResponse | None:
+    async def _find(self, events: list[run_pb2.RunEvent], reported_last: int) -> Appended | None:
         """Looks for `events` after the cursor (right after it, or after others' events);
-        moves the cursor to the end of the log and returns the append's response if found."""
-        page = await call(
-            self._clients.state.ListEvents,
-            state_pb2.ListEventsRequest(
-                tenant=self.tenant, run_id=self.run_id, after_sequence=self._last, page_size=5000
-            ),
-        )
-        stored = list(page.events)
+        moves the cursor to the end of the log and returns the append's outcome if found."""
+        stored = await self._runs.events(self.tenant, self.run_id, self._last or 0, 5000)
         self._last = stored[-1].sequence if stored else reported_last
         for start in range(len(stored) - len(events) + 1):
             window = stored[start : start + len(events)]
             if all(_same(ours, theirs) for ours, theirs in zip(events, window, strict=True)):
-                return state_pb2.AppendEventsResponse(last_sequence=window[-1].sequence)
+                return Appended(window[-1].sequence)
         return None
-
-    async def _read_last_sequence(self) -> int:
-        found = await call(
-            self._clients.state.GetRun,
-            state_pb2.GetRunRequest(tenant=self.tenant, run_id=self.run_id),
-        )
-        return found.run.last_event_sequence
 
 
 def _same(ours: run_pb2.RunEvent, stored: run_pb2.RunEvent) -> bool:
@@ -179,6 +165,6 @@ def _same(ours: run_pb2.RunEvent, stored: run_pb2.RunEvent) -> bool:
     return candidate == ours
 
 
-def event(step_key: str = "", agent: str = "", **kind) -> run_pb2.RunEvent:
+def event(step_key: str = "", agent: str = "", **kind: Any) -> run_pb2.RunEvent:
     """A RunEvent with one kind set, e.g. event("s0001-extract", "extractor", step_started=...)."""
     return run_pb2.RunEvent(step_key=step_key, agent=agent, **kind)

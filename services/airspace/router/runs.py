@@ -5,17 +5,15 @@ from __future__ import annotations
 import random
 import uuid
 
-import grpc
 from opentelemetry import trace
 
-from airspace.mesh import deadlines, errors
+from airspace.mesh import errors
 from airspace.router import agent_registry, audit, metrics, validation
-from airspace.router.clients import MeshClients, call
 from airspace.router.convert import to_dict
 from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
 from airspace.router.guard import Guard
+from airspace.router.repositories import PageRequest, Repositories
 from airspace.router.spec import validate
-from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
 MAX_REQUEST_ID = 128
@@ -24,8 +22,9 @@ WATCH_TIMEOUT_SECONDS = 24 * 3600
 
 
 class Runs:
-    def __init__(self, clients: MeshClients, guard: Guard, executor: RunExecutor):
-        self._clients = clients
+    def __init__(self, repositories: Repositories, guard: Guard, executor: RunExecutor):
+        self._repositories = repositories
+        self._runs = repositories.runs
         self._guard = guard
         self._executor = executor
 
@@ -44,16 +43,9 @@ class Runs:
             )
         validation.check_input_depth(to_dict(request.input), "input")
         caller = await self._guard.authorize("run.start", "workflow", request.workflow)
-        workflow = (
-            await call(
-                self._clients.state.GetWorkflow,
-                state_pb2.GetWorkflowRequest(
-                    tenant=caller.tenant,
-                    workflow=request.workflow,
-                    version=request.workflow_version,
-                ),
-            )
-        ).workflow
+        workflow = await self._repositories.workflows.get(
+            caller.tenant, request.workflow, request.workflow_version
+        )
         spec = validate(to_dict(workflow.spec))
         run = run_pb2.Run(
             run_id=uuid.uuid4().hex,
@@ -67,7 +59,9 @@ class Runs:
         )
         run.name = f"runs/{run.run_id}"
         run.workflow.name, run.workflow.version = workflow.workflow, workflow.version
-        agents = await agent_registry.registered(self._clients, caller.tenant, spec.agents)
+        agents = await agent_registry.registered(
+            self._repositories.agents, caller.tenant, spec.agents
+        )
         for agent in spec.agents:
             if agent not in agents:
                 raise errors.FailedPrecondition(
@@ -75,68 +69,47 @@ class Runs:
                     reason="AGENT_NOT_REGISTERED",
                 )
             run.agent_versions[agent] = agents[agent].card.version
-        created = await call(self._clients.state.CreateRun, state_pb2.CreateRunRequest(run=run))
-        if created.created:
-            metrics.record_run_started(created.run.workflow.name)
-            await audit.run_created(self._clients, created.run)
+        stored, created = await self._runs.create(run)
+        if created:
+            metrics.record_run_started(stored.workflow.name)
+            await audit.run_created(self._repositories.policy, stored)
             parent = trace.get_current_span().get_span_context()
             self._executor.launch(
-                created.run, parent.span_id if parent.is_valid else 0, Prepared(spec, agents)
+                stored, parent.span_id if parent.is_valid else 0, Prepared(spec, agents)
             )
-        return created.run
+        return stored
 
     async def get(self, run_id: str) -> run_pb2.Run:
         if not run_id:
             raise errors.InvalidArgument("run_id is required", field="run_id")
         caller = await self._guard.authorize("run.read", "run", run_id)
-        response = await call(
-            self._clients.state.GetRun, state_pb2.GetRunRequest(tenant=caller.tenant, run_id=run_id)
-        )
-        return response.run
+        return await self._runs.get(caller.tenant, run_id)
 
     async def list(self, request: run_pb2.ListRunsRequest) -> run_pb2.ListRunsResponse:
         caller = await self._guard.authorize("run.read", "run")
-        response = await call(
-            self._clients.state.ListRuns,
-            state_pb2.ListRunsRequest(
-                tenant=caller.tenant,
-                page_size=request.page_size,
-                page_token=request.page_token,
-                workflow=request.workflow,
-                state=request.state,
-            ),
+        listed = await self._runs.list(
+            caller.tenant,
+            PageRequest(request.page_size, request.page_token),
+            workflow=request.workflow,
+            state=request.state,
         )
-        return run_pb2.ListRunsResponse(
-            runs=response.runs, next_page_token=response.next_page_token
-        )
+        return run_pb2.ListRunsResponse(runs=listed.items, next_page_token=listed.next_token)
 
     async def watch(self, run_id: str, after_sequence: int):
         """The run's events after the cursor, then live until the run ends."""
         if after_sequence < 0:
             raise errors.InvalidArgument("after_sequence must be >= 0", field="after_sequence")
         run = await self.get(run_id)
-        stream = self._clients.state.WatchEvents(
-            state_pb2.WatchEventsRequest(
-                tenant=run.tenant, run_id=run_id, after_sequence=after_sequence
-            ),
-            timeout=deadlines.timeout_for(WATCH_TIMEOUT_SECONDS, WATCH_TIMEOUT_SECONDS),
-        )
-        try:
-            async for run_event in stream:
-                yield run_event
-        except grpc.aio.AioRpcError as exc:
-            raise errors.from_rpc_error(exc) from exc
+        async for run_event in self._runs.watch(
+            run.tenant, run_id, after_sequence, WATCH_TIMEOUT_SECONDS
+        ):
+            yield run_event
 
     async def cancel(self, request: run_pb2.CancelRunRequest) -> run_pb2.Run:
         if not request.run_id:
             raise errors.InvalidArgument("run_id is required", field="run_id")
         caller = await self._guard.authorize("run.cancel", "run", request.run_id)
-        run = (
-            await call(
-                self._clients.state.GetRun,
-                state_pb2.GetRunRequest(tenant=caller.tenant, run_id=request.run_id),
-            )
-        ).run
+        run = await self._runs.get(caller.tenant, request.run_id)
         if run.state in TERMINAL_STATES:
             if run.state == run_pb2.RUN_STATE_CANCELED:
                 return run  # a repeated cancel is not an error

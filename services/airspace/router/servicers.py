@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from airspace.router.agent_registry import AgentRegistry
 from airspace.router.approvals import Approvals
-from airspace.router.clients import MeshClients, call
+from airspace.router.repositories import TraceQueries
 from airspace.router.runs import Runs
 from airspace.router.workflows import Workflows
-from airspace.trace.v1 import trace_pb2
 from airspace.v1 import (
     agent_registry_pb2,
     agent_registry_pb2_grpc,
@@ -105,13 +104,11 @@ class ApprovalServicer(approval_pb2_grpc.ApprovalServiceServicer):
 class TraceServicer(observability_pb2_grpc.TraceServiceServicer):
     """The trace of a run, for callers who may read the run (the collector knows no tenants)."""
 
-    def __init__(self, runs: Runs, clients: MeshClients):
+    def __init__(self, runs: Runs, traces: TraceQueries):
         self._runs = runs
-        self._clients = clients
+        self._traces = traces
 
     async def GetRunTrace(self, request, context):
         run = await self._runs.get(request.run_id)
-        found = await call(
-            self._clients.traces.GetRunTrace, trace_pb2.GetRunTraceRequest(run_id=run.run_id)
-        )
+        found = await self._traces.run_trace(run.run_id)
         return observability_pb2.GetRunTraceResponse(trace_id=found.trace_id, spans=found.spans)

@@ -19,7 +19,6 @@ from airspace.policy.v1 import policy_pb2
 from airspace.router import convert, metrics, reviews, validation
 from airspace.router.agent_invoker import AgentInvoker, Attempt
 from airspace.router.approval_gate import ApprovalGate, expired, expiry
-from airspace.router.clients import call
 from airspace.router.guard import Guard, Judgement, agent_subject
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
@@ -351,17 +350,8 @@ class StepRunner:
     async def _decided_actions(self, ctx: RunContext, key: str) -> list[agent_pb2.ActionDecision]:
         """Decisions people took on this step's actions in an earlier attempt, bound to the
         exact arguments they approved; the agent uses them instead of asking again."""
-        response = await call(
-            self.gate.state.ListApprovals,
-            state_pb2.ListApprovalsRequest(
-                tenant=ctx.tenant,
-                run_id=ctx.run_id,
-                state=approval_pb2.APPROVAL_STATE_DECIDED,
-                page_size=1000,
-            ),
-        )
         decisions = []
-        for approval in response.approvals:
+        for approval in await self.gate.decided_approvals(ctx):
             if (
                 approval.kind != approval_pb2.APPROVAL_KIND_ACTION
                 or not approval.step_key.startswith(f"{key}-action-")

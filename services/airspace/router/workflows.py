@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from airspace.mesh import errors
-from airspace.router.clients import MeshClients, call
 from airspace.router.convert import to_dict, to_struct
 from airspace.router.guard import Guard
+from airspace.router.repositories import AgentRepository, PageRequest, WorkflowRepository
 from airspace.router.spec import parse_source, validate
-from airspace.state.v1 import state_pb2
 from airspace.v1 import workflow_pb2
 
 MAX_SOURCE_BYTES = 256 * 1024
 
 
 class Workflows:
-    def __init__(self, clients: MeshClients, guard: Guard):
-        self._clients = clients
+    def __init__(self, workflows: WorkflowRepository, agents: AgentRepository, guard: Guard):
+        self._workflows = workflows
+        self._agents = agents
         self._guard = guard
 
     async def create(
@@ -52,10 +52,8 @@ class Workflows:
         )
         if request.validate_only:
             return workflow_pb2.CreateWorkflowResponse(workflow=workflow, created=False)
-        stored = await call(
-            self._clients.state.PutWorkflow, state_pb2.PutWorkflowRequest(workflow=workflow)
-        )
-        return workflow_pb2.CreateWorkflowResponse(workflow=stored.workflow, created=stored.created)
+        stored, created = await self._workflows.put(workflow)
+        return workflow_pb2.CreateWorkflowResponse(workflow=stored, created=created)
 
     async def _check_agents(self, tenant: str, spec) -> None:
         violations = [
@@ -71,9 +69,7 @@ class Workflows:
 
     async def _registered(self, tenant: str, agent: str) -> bool:
         try:
-            await call(
-                self._clients.state.GetAgent, state_pb2.GetAgentRequest(tenant=tenant, agent=agent)
-            )
+            await self._agents.get(tenant, agent)
         except errors.NotFound:
             return False
         return True
@@ -82,33 +78,21 @@ class Workflows:
         if not request.workflow:
             raise errors.InvalidArgument("workflow is required", field="workflow")
         tenant = (await self._guard.authorize("workflow.read", "workflow", request.workflow)).tenant
-        response = await call(
-            self._clients.state.GetWorkflow,
-            state_pb2.GetWorkflowRequest(
-                tenant=tenant, workflow=request.workflow, version=request.version
-            ),
-        )
-        return response.workflow
+        return await self._workflows.get(tenant, request.workflow, request.version)
 
     async def list(
         self, request: workflow_pb2.ListWorkflowsRequest
     ) -> workflow_pb2.ListWorkflowsResponse:
         tenant = (await self._guard.authorize("workflow.read", "workflow")).tenant
-        response = await call(
-            self._clients.state.ListWorkflows,
-            state_pb2.ListWorkflowsRequest(
-                tenant=tenant, page_size=request.page_size, page_token=request.page_token
-            ),
+        listed = await self._workflows.list(
+            tenant, PageRequest(request.page_size, request.page_token)
         )
         return workflow_pb2.ListWorkflowsResponse(
-            workflows=response.workflows, next_page_token=response.next_page_token
+            workflows=listed.items, next_page_token=listed.next_token
         )
 
     async def delete(self, request: workflow_pb2.DeleteWorkflowRequest) -> None:
         if not request.workflow:
             raise errors.InvalidArgument("workflow is required", field="workflow")
         caller = await self._guard.authorize("workflow.write", "workflow", request.workflow)
-        await call(
-            self._clients.state.DeleteWorkflow,
-            state_pb2.DeleteWorkflowRequest(tenant=caller.tenant, workflow=request.workflow),
-        )
+        await self._workflows.delete(caller.tenant, request.workflow)

@@ -1,0 +1,362 @@
+"""The router's repositories over the mesh: the state, policy and trace services' stubs.
+
+Each method is one call through `clients.call`, which rides out a restarting service
+and turns its status into the matching domain error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+import grpc
+from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
+
+from airspace.mesh import channels, deadlines, errors
+from airspace.policy.v1 import policy_pb2, policy_pb2_grpc
+from airspace.router.clients import call
+from airspace.router.repositories.ports import (
+    Appended,
+    Decision,
+    MemoryWrite,
+    Page,
+    PageRequest,
+    Pruned,
+    Repositories,
+    RunChange,
+)
+from airspace.router.settings import RouterSettings
+from airspace.state.v1 import state_pb2, state_pb2_grpc
+from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
+from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
+
+State = state_pb2_grpc.StateServiceStub
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    value = duration_pb2.Duration()
+    value.FromNanoseconds(int(seconds * 1e9))
+    return value
+
+
+def _timestamp(micros: int) -> timestamp_pb2.Timestamp:
+    value = timestamp_pb2.Timestamp()
+    value.FromMicroseconds(micros)
+    return value
+
+
+class GrpcRunRepository:
+    def __init__(self, state: State):
+        self._state = state
+
+    async def create(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
+        created = await call(self._state.CreateRun, state_pb2.CreateRunRequest(run=run))
+        return created.run, created.created
+
+    async def get(self, tenant: str, run_id: str) -> run_pb2.Run:
+        request = state_pb2.GetRunRequest(tenant=tenant, run_id=run_id)
+        return (await call(self._state.GetRun, request)).run
+
+    async def list(
+        self, tenant: str, page: PageRequest, *, workflow: str = "", state: int = 0
+    ) -> Page[run_pb2.Run]:
+        request = state_pb2.ListRunsRequest(
+            tenant=tenant,
+            page_size=page.size,
+            page_token=page.token,
+            workflow=workflow,
+            state=state,  # type: ignore[arg-type]  # an enum value
+        )
+        listed = await call(self._state.ListRuns, request)
+        return Page(list(listed.runs), listed.next_page_token)
+
+    async def list_claimable(self, min_age_seconds: float, limit: int) -> list[run_pb2.Run]:
+        request = state_pb2.ListClaimableRunsRequest(
+            page_size=limit, min_age=_duration(min_age_seconds)
+        )
+        return list((await call(self._state.ListClaimableRuns, request)).runs)
+
+    async def append(
+        self,
+        tenant: str,
+        run_id: str,
+        events: Sequence[run_pb2.RunEvent],
+        *,
+        expected_last_sequence: int,
+        lease_owner: str = "",
+        journal: Sequence[state_pb2.JournalEntry] = (),
+        change: RunChange | None = None,
+    ) -> Appended:
+        request = state_pb2.AppendEventsRequest(
+            tenant=tenant,
+            run_id=run_id,
+            events=events,
+            journal_entries=journal,
+            expected_last_sequence=expected_last_sequence,
+            lease_owner=lease_owner,
+            run_update=_run_update(change) if change is not None else None,
+        )
+        response = await call(self._state.AppendEvents, request)
+        return Appended(response.last_sequence, response.run if response.HasField("run") else None)
+
+    async def events(
+        self, tenant: str, run_id: str, after_sequence: int, limit: int
+    ) -> list[run_pb2.RunEvent]:
+        request = state_pb2.ListEventsRequest(
+            tenant=tenant, run_id=run_id, after_sequence=after_sequence, page_size=limit
+        )
+        return list((await call(self._state.ListEvents, request)).events)
+
+    async def watch(
+        self, tenant: str, run_id: str, after_sequence: int, timeout: float
+    ) -> AsyncIterator[run_pb2.RunEvent]:
+        stream = self._state.WatchEvents(
+            state_pb2.WatchEventsRequest(
+                tenant=tenant, run_id=run_id, after_sequence=after_sequence
+            ),
+            timeout=deadlines.timeout_for(timeout, timeout),
+        )
+        try:
+            async for run_event in stream:
+                yield run_event
+        except grpc.aio.AioRpcError as exc:
+            raise errors.from_rpc_error(exc) from exc
+
+    async def journal(self, tenant: str, run_id: str) -> list[state_pb2.JournalEntry]:
+        request = state_pb2.GetJournalRequest(tenant=tenant, run_id=run_id)
+        return list((await call(self._state.GetJournal, request)).entries)
+
+    async def prune(
+        self, tenant: str, finished_before_micros: int, *, validate_only: bool, limit: int
+    ) -> Pruned:
+        request = state_pb2.PruneRunsRequest(
+            tenant=tenant,
+            finished_before=_timestamp(finished_before_micros),
+            validate_only=validate_only,
+            page_size=limit,
+        )
+        pruned = await call(self._state.PruneRuns, request)
+        return Pruned(
+            pruned.pruned_runs, pruned.deleted_events, pruned.deleted_journal_entries, pruned.more
+        )
+
+
+def _run_update(change: RunChange) -> state_pb2.RunUpdate:
+    paths = [field.name for field, _ in change.run.ListFields() if field.name != "run_id"]
+    return state_pb2.RunUpdate(
+        run=change.run,
+        update_mask=field_mask_pb2.FieldMask(paths=paths),
+        expected_states=change.expected_states,
+    )
+
+
+class GrpcLeaseRepository:
+    def __init__(self, state: State):
+        self._state = state
+
+    async def acquire(self, run_id: str, owner: str, ttl_seconds: float, retry_for: float) -> bool:
+        request = state_pb2.AcquireLeaseRequest(
+            run_id=run_id, owner=owner, ttl=_duration(ttl_seconds)
+        )
+        return (await call(self._state.AcquireLease, request, retry_for=retry_for)).acquired
+
+    async def release(self, run_id: str, owner: str) -> None:
+        request = state_pb2.ReleaseLeaseRequest(run_id=run_id, owner=owner)
+        await call(self._state.ReleaseLease, request, retry_for=1.0)
+
+
+class GrpcApprovalRepository:
+    def __init__(self, state: State):
+        self._state = state
+
+    async def create(self, approval: approval_pb2.Approval) -> approval_pb2.Approval:
+        request = state_pb2.CreateApprovalRequest(approval=approval)
+        return (await call(self._state.CreateApproval, request)).approval
+
+    async def get(self, tenant: str, approval_id: str) -> approval_pb2.Approval:
+        request = state_pb2.GetApprovalRequest(tenant=tenant, approval_id=approval_id)
+        return (await call(self._state.GetApproval, request)).approval
+
+    async def list(
+        self,
+        tenant: str,
+        page: PageRequest,
+        *,
+        state: int = 0,
+        roles: Sequence[str] = (),
+        run_id: str = "",
+    ) -> Page[approval_pb2.Approval]:
+        request = state_pb2.ListApprovalsRequest(
+            tenant=tenant,
+            state=state,  # type: ignore[arg-type]  # an enum value
+            roles=roles,
+            run_id=run_id,
+            page_size=page.size,
+            page_token=page.token,
+        )
+        listed = await call(self._state.ListApprovals, request)
+        return Page(list(listed.approvals), listed.next_page_token)
+
+    async def list_due(self, due_before_micros: int, limit: int) -> list[approval_pb2.Approval]:
+        request = state_pb2.ListDueApprovalsRequest(
+            due_before=_timestamp(due_before_micros), page_size=limit
+        )
+        return list((await call(self._state.ListDueApprovals, request)).approvals)
+
+    async def decide(
+        self, tenant: str, approval_id: str, decision: Decision
+    ) -> approval_pb2.Approval:
+        request = state_pb2.DecideApprovalRequest(
+            tenant=tenant,
+            approval_id=approval_id,
+            outcome=decision.outcome,  # type: ignore[arg-type]  # an enum value
+            decided_by=decision.decided_by,
+            comment=decision.comment,
+            edited_payload=decision.edited_payload,
+        )
+        return (await call(self._state.DecideApproval, request)).approval
+
+
+class GrpcWorkflowRepository:
+    def __init__(self, state: State):
+        self._state = state
+
+    async def put(self, workflow: workflow_pb2.Workflow) -> tuple[workflow_pb2.Workflow, bool]:
+        stored = await call(
+            self._state.PutWorkflow, state_pb2.PutWorkflowRequest(workflow=workflow)
+        )
+        return stored.workflow, stored.created
+
+    async def get(self, tenant: str, name: str, version: int = 0) -> workflow_pb2.Workflow:
+        request = state_pb2.GetWorkflowRequest(tenant=tenant, workflow=name, version=version)
+        return (await call(self._state.GetWorkflow, request)).workflow
+
+    async def list(self, tenant: str, page: PageRequest) -> Page[workflow_pb2.Workflow]:
+        request = state_pb2.ListWorkflowsRequest(
+            tenant=tenant, page_size=page.size, page_token=page.token
+        )
+        listed = await call(self._state.ListWorkflows, request)
+        return Page(list(listed.workflows), listed.next_page_token)
+
+    async def delete(self, tenant: str, name: str) -> None:
+        request = state_pb2.DeleteWorkflowRequest(tenant=tenant, workflow=name)
+        await call(self._state.DeleteWorkflow, request)
+
+
+class GrpcAgentRepository:
+    def __init__(self, state: State):
+        self._state = state
+
+    async def put(self, agent: agent_registry_pb2.Agent) -> agent_registry_pb2.Agent:
+        return (await call(self._state.PutAgent, state_pb2.PutAgentRequest(agent=agent))).agent
+
+    async def get(self, tenant: str, name: str) -> agent_registry_pb2.Agent:
+        request = state_pb2.GetAgentRequest(tenant=tenant, agent=name)
+        return (await call(self._state.GetAgent, request)).agent
+
+    async def list(self, tenant: str, page: PageRequest) -> Page[agent_registry_pb2.Agent]:
+        request = state_pb2.ListAgentsRequest(
+            tenant=tenant, page_size=page.size, page_token=page.token
+        )
+        listed = await call(self._state.ListAgents, request)
+        return Page(list(listed.agents), listed.next_page_token)
+
+    async def delete(self, tenant: str, name: str) -> None:
+        await call(self._state.DeleteAgent, state_pb2.DeleteAgentRequest(tenant=tenant, agent=name))
+
+
+class GrpcMemoryRepository:
+    def __init__(self, state: State):
+        self._state = state
+
+    async def get(self, tenant: str, namespace: str, key: str) -> state_pb2.MemoryEntry:
+        request = state_pb2.GetMemoryRequest(tenant=tenant, namespace=namespace, key=key)
+        return (await call(self._state.GetMemory, request)).entry
+
+    async def put(
+        self, tenant: str, namespace: str, key: str, write: MemoryWrite
+    ) -> state_pb2.MemoryEntry:
+        request = state_pb2.PutMemoryRequest(
+            tenant=tenant,
+            namespace=namespace,
+            key=key,
+            value=write.value,
+            expected_version=write.expected_version,
+            ttl=_duration(write.ttl_seconds) if write.ttl_seconds is not None else None,
+            request_id=write.request_id,
+        )
+        return (await call(self._state.PutMemory, request)).entry
+
+    async def delete(
+        self, tenant: str, namespace: str, key: str, expected_version: int | None
+    ) -> None:
+        request = state_pb2.DeleteMemoryRequest(
+            tenant=tenant, namespace=namespace, key=key, expected_version=expected_version
+        )
+        await call(self._state.DeleteMemory, request)
+
+    async def list(
+        self, tenant: str, namespace: str, key_prefix: str, page: PageRequest
+    ) -> Page[state_pb2.MemoryEntry]:
+        request = state_pb2.ListMemoryRequest(
+            tenant=tenant,
+            namespace=namespace,
+            key_prefix=key_prefix,
+            page_size=page.size,
+            page_token=page.token,
+        )
+        listed = await call(self._state.ListMemory, request)
+        return Page(list(listed.entries), listed.next_page_token)
+
+
+# A policy service that stays away longer than this costs an audit entry, not the run.
+AUDIT_RETRY_SECONDS = 5.0
+
+
+class GrpcPolicyDecisions:
+    def __init__(self, policy: policy_pb2_grpc.PolicyServiceStub):
+        self._policy = policy
+
+    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
+        return await call(self._policy.Check, request)
+
+    async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None:
+        await call(self._policy.RecordAudit, request, retry_for=AUDIT_RETRY_SECONDS)
+
+
+class GrpcTraceQueries:
+    def __init__(self, traces: trace_pb2_grpc.TraceQueryServiceStub):
+        self._traces = traces
+
+    async def run_trace(self, run_id: str) -> trace_pb2.GetRunTraceResponse:
+        return await call(self._traces.GetRunTrace, trace_pb2.GetRunTraceRequest(run_id=run_id))
+
+
+class MeshRepositories:
+    """The repositories over one channel per service, opened with the router's identity."""
+
+    def __init__(self, settings: RouterSettings):
+        me = channels.mesh_identity("router")
+        timeout = settings.internal_call_timeout_seconds
+        self._channels = [
+            channels.open_channel(endpoint, settings, default_timeout=timeout, as_identity=me)
+            for endpoint in (
+                settings.state_endpoint,
+                settings.policy_endpoint,
+                settings.trace_endpoint,
+            )
+        ]
+        state = state_pb2_grpc.StateServiceStub(self._channels[0])
+        self.repositories = Repositories(
+            runs=GrpcRunRepository(state),
+            leases=GrpcLeaseRepository(state),
+            approvals=GrpcApprovalRepository(state),
+            workflows=GrpcWorkflowRepository(state),
+            agents=GrpcAgentRepository(state),
+            memory=GrpcMemoryRepository(state),
+            policy=GrpcPolicyDecisions(policy_pb2_grpc.PolicyServiceStub(self._channels[1])),
+            traces=GrpcTraceQueries(trace_pb2_grpc.TraceQueryServiceStub(self._channels[2])),
+        )
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()

@@ -1,0 +1,458 @@
+"""In-memory repositories: the router's domain without a mesh, for unit tests.
+
+They keep the contract of the state service where the router relies on it: appends
+follow the expected sequence (Aborted SEQUENCE_MISMATCH otherwise), need the lease when
+they name an owner, never extend an ended run, never journal a step twice; a repeated
+request_id finds the first run; a decided approval stays decided. Policy answers ALLOW
+unless a test sets a verdict per checkpoint, and keeps what it was asked and audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import TypeVar
+
+from google.protobuf import field_mask_pb2, message, timestamp_pb2
+
+from airspace.mesh import errors
+from airspace.policy.v1 import policy_pb2
+from airspace.router.repositories.ports import (
+    Appended,
+    Decision,
+    MemoryWrite,
+    Page,
+    PageRequest,
+    Pruned,
+    Repositories,
+    RunChange,
+)
+from airspace.state.v1 import state_pb2
+from airspace.trace.v1 import trace_pb2
+from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
+
+TERMINAL = (run_pb2.RUN_STATE_COMPLETED, run_pb2.RUN_STATE_FAILED, run_pb2.RUN_STATE_CANCELED)
+M = TypeVar("M", bound=message.Message)
+
+
+def _now() -> timestamp_pb2.Timestamp:
+    now = timestamp_pb2.Timestamp()
+    now.GetCurrentTime()
+    return now
+
+
+def _copy(original: M) -> M:
+    copied = type(original)()
+    copied.CopyFrom(original)
+    return copied
+
+
+def _page(items: Sequence[M], page: PageRequest) -> Page[M]:
+    """Pages by position: the token is the offset of the next item."""
+    start = int(page.token or 0)
+    size = page.size or 100
+    rest = items[start : start + size]
+    more = start + size < len(items)
+    return Page([_copy(item) for item in rest], str(start + size) if more else "")
+
+
+@dataclasses.dataclass
+class _StoredRun:
+    run: run_pb2.Run
+    events: list[run_pb2.RunEvent] = dataclasses.field(default_factory=list)
+    journal: dict[str, state_pb2.JournalEntry] = dataclasses.field(default_factory=dict)
+    changed: asyncio.Condition = dataclasses.field(default_factory=asyncio.Condition)
+
+
+class InMemoryRunRepository:
+    def __init__(self, leases: InMemoryLeaseRepository):
+        self._runs: dict[str, _StoredRun] = {}
+        self._leases = leases
+        # Appends the log took, for tests that count writes.
+        self.appends = 0
+
+    def _stored(self, tenant: str, run_id: str) -> _StoredRun:
+        stored = self._runs.get(run_id)
+        if stored is None or stored.run.tenant != tenant:
+            raise errors.NotFound(f"run {run_id!r} not found")
+        return stored
+
+    async def create(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
+        for stored in self._runs.values():
+            if (stored.run.tenant, stored.run.request_id) == (run.tenant, run.request_id):
+                return _copy(stored.run), False
+        if run.run_id in self._runs:
+            raise errors.AlreadyExists(f"run {run.run_id!r} already exists")
+        created = _copy(run)
+        created.state = run.state or run_pb2.RUN_STATE_QUEUED
+        created.create_time.CopyFrom(_now())
+        self._runs[run.run_id] = _StoredRun(created)
+        return _copy(created), True
+
+    async def get(self, tenant: str, run_id: str) -> run_pb2.Run:
+        return _copy(self._stored(tenant, run_id).run)
+
+    async def list(
+        self, tenant: str, page: PageRequest, *, workflow: str = "", state: int = 0
+    ) -> Page[run_pb2.Run]:
+        runs = [
+            s.run
+            for s in self._runs.values()
+            if s.run.tenant == tenant
+            and (not workflow or s.run.workflow.name == workflow)
+            and (not state or s.run.state == state)
+        ]
+        return _page(runs, page)
+
+    async def list_claimable(self, min_age_seconds: float, limit: int) -> list[run_pb2.Run]:
+        oldest = time.time() - min_age_seconds
+        claimable = [
+            _copy(s.run)
+            for s in self._runs.values()
+            if s.run.state not in TERMINAL
+            and not self._leases.held(s.run.run_id)
+            and s.run.create_time.ToSeconds() <= oldest
+        ]
+        return claimable[:limit]
+
+    async def append(
+        self,
+        tenant: str,
+        run_id: str,
+        events: Sequence[run_pb2.RunEvent],
+        *,
+        expected_last_sequence: int,
+        lease_owner: str = "",
+        journal: Sequence[state_pb2.JournalEntry] = (),
+        change: RunChange | None = None,
+    ) -> Appended:
+        stored = self._stored(tenant, run_id)
+        last = stored.run.last_event_sequence
+        if lease_owner and not self._leases.held(run_id, by=lease_owner):
+            raise errors.FailedPrecondition(
+                f"{lease_owner!r} does not hold the lease of run {run_id!r}",
+                reason="LEASE_NOT_HELD",
+            )
+        if expected_last_sequence != last:
+            raise errors.Aborted(
+                f"run {run_id!r} is at sequence {last}, not {expected_last_sequence}",
+                reason="SEQUENCE_MISMATCH",
+                metadata={"last_sequence": str(last)},
+            )
+        if stored.run.state in TERMINAL:
+            raise errors.FailedPrecondition(f"run {run_id!r} has ended", reason="RUN_ENDED")
+        keys = [entry.step_key for entry in journal]
+        if len(set(keys)) < len(keys) or set(keys) & stored.journal.keys():
+            raise errors.AlreadyExists(
+                f"run {run_id!r} already journaled step {', '.join(keys)}",
+                reason="STEP_ALREADY_JOURNALED",
+            )
+        updated = _changed(stored.run, change) if change is not None else None
+        for offset, event in enumerate(events, start=1):
+            appended = _copy(event)
+            appended.sequence = last + offset
+            stored.events.append(appended)
+        stored.journal.update((entry.step_key, _copy(entry)) for entry in journal)
+        stored.run.CopyFrom(updated or stored.run)
+        stored.run.last_event_sequence = last + len(events)
+        self.appends += 1
+        async with stored.changed:
+            stored.changed.notify_all()
+        run = _copy(stored.run) if updated is not None else None
+        return Appended(stored.run.last_event_sequence, run)
+
+    async def events(
+        self, tenant: str, run_id: str, after_sequence: int, limit: int
+    ) -> list[run_pb2.RunEvent]:
+        stored = self._stored(tenant, run_id)
+        return [_copy(e) for e in stored.events if e.sequence > after_sequence][:limit]
+
+    async def watch(
+        self, tenant: str, run_id: str, after_sequence: int, timeout: float
+    ) -> AsyncIterator[run_pb2.RunEvent]:
+        stored = self._stored(tenant, run_id)
+        cursor = after_sequence
+        while True:
+            for event in await self.events(tenant, run_id, cursor, len(stored.events)):
+                cursor = event.sequence
+                yield event
+            if stored.run.state in TERMINAL:
+                return
+            async with stored.changed:
+                await asyncio.wait_for(stored.changed.wait(), timeout)
+
+    async def journal(self, tenant: str, run_id: str) -> list[state_pb2.JournalEntry]:
+        return [_copy(entry) for entry in self._stored(tenant, run_id).journal.values()]
+
+    async def prune(
+        self, tenant: str, finished_before_micros: int, *, validate_only: bool, limit: int
+    ) -> Pruned:
+        due = [
+            s
+            for s in self._runs.values()
+            if s.run.tenant == tenant
+            and s.run.state in TERMINAL
+            and s.run.end_time.ToMicroseconds() < finished_before_micros
+            and (s.events or s.journal)
+        ]
+        chosen = due[: limit or len(due)]
+        pruned = Pruned(
+            len(chosen),
+            sum(len(s.events) for s in chosen),
+            sum(len(s.journal) for s in chosen),
+            len(chosen) < len(due),
+        )
+        if not validate_only:
+            for stored in chosen:
+                stored.events.clear()
+                stored.journal.clear()
+        return pruned
+
+
+def _changed(run: run_pb2.Run, change: RunChange) -> run_pb2.Run:
+    if change.expected_states and run.state not in change.expected_states:
+        raise errors.FailedPrecondition(
+            f"run {run.run_id!r} is {run_pb2.RunState.Name(run.state)}",
+            reason="RUN_STATE_MISMATCH",
+        )
+    fields = [field.name for field, _ in change.run.ListFields() if field.name != "run_id"]
+    updated = _copy(run)
+    field_mask_pb2.FieldMask(paths=fields).MergeMessage(
+        change.run, updated, replace_message_field=True, replace_repeated_field=True
+    )
+    if updated.state in TERMINAL and run.state not in TERMINAL:
+        updated.end_time.CopyFrom(_now())
+    updated.update_time.CopyFrom(_now())
+    return updated
+
+
+class InMemoryLeaseRepository:
+    def __init__(self) -> None:
+        self._leases: dict[str, tuple[str, float]] = {}
+
+    def held(self, run_id: str, by: str = "") -> bool:
+        owner, expires = self._leases.get(run_id, ("", 0.0))
+        return expires > time.monotonic() and (not by or owner == by)
+
+    async def acquire(self, run_id: str, owner: str, ttl_seconds: float, retry_for: float) -> bool:
+        holder, expires = self._leases.get(run_id, ("", 0.0))
+        if holder and holder != owner and expires > time.monotonic():
+            return False
+        self._leases[run_id] = (owner, time.monotonic() + ttl_seconds)
+        return True
+
+    async def release(self, run_id: str, owner: str) -> None:
+        if self._leases.get(run_id, ("", 0.0))[0] == owner:
+            del self._leases[run_id]
+
+
+class InMemoryApprovalRepository:
+    def __init__(self) -> None:
+        self._approvals: dict[tuple[str, str], approval_pb2.Approval] = {}
+
+    def _find(self, tenant: str, approval_id: str) -> approval_pb2.Approval:
+        found = self._approvals.get((tenant, approval_id))
+        if found is None:
+            raise errors.NotFound(f"approval {approval_id!r} not found")
+        return found
+
+    async def create(self, approval: approval_pb2.Approval) -> approval_pb2.Approval:
+        key = (approval.tenant, approval.approval_id)
+        if key not in self._approvals:
+            created = _copy(approval)
+            created.state = approval_pb2.APPROVAL_STATE_PENDING
+            self._approvals[key] = created
+        return _copy(self._approvals[key])
+
+    async def get(self, tenant: str, approval_id: str) -> approval_pb2.Approval:
+        return _copy(self._find(tenant, approval_id))
+
+    async def list(
+        self,
+        tenant: str,
+        page: PageRequest,
+        *,
+        state: int = 0,
+        roles: Sequence[str] = (),
+        run_id: str = "",
+    ) -> Page[approval_pb2.Approval]:
+        found = [
+            a
+            for (owner, _), a in self._approvals.items()
+            if owner == tenant
+            and (not state or a.state == state)
+            and (not roles or a.required_role in roles)
+            and (not run_id or a.run_id == run_id)
+        ]
+        return _page(found, page)
+
+    async def list_due(self, due_before_micros: int, limit: int) -> list[approval_pb2.Approval]:
+        due = [
+            _copy(a)
+            for a in self._approvals.values()
+            if a.state == approval_pb2.APPROVAL_STATE_PENDING
+            and a.HasField("expire_time")
+            and a.expire_time.ToMicroseconds() <= due_before_micros
+        ]
+        return due[:limit]
+
+    async def decide(
+        self, tenant: str, approval_id: str, decision: Decision
+    ) -> approval_pb2.Approval:
+        approval = self._find(tenant, approval_id)
+        if approval.state != approval_pb2.APPROVAL_STATE_PENDING:
+            raise errors.FailedPrecondition(
+                f"approval {approval_id!r} was already decided", reason="APPROVAL_ALREADY_DECIDED"
+            )
+        approval.outcome = decision.outcome  # type: ignore[assignment]  # an enum value
+        approval.decided_by = decision.decided_by
+        approval.comment = decision.comment
+        if decision.edited_payload is not None:
+            approval.edited_payload.CopyFrom(decision.edited_payload)
+        expired = decision.outcome == run_pb2.APPROVAL_OUTCOME_EXPIRED
+        approval.state = (
+            approval_pb2.APPROVAL_STATE_EXPIRED if expired else approval_pb2.APPROVAL_STATE_DECIDED
+        )
+        return _copy(approval)
+
+
+class InMemoryWorkflowRepository:
+    def __init__(self) -> None:
+        self._versions: dict[tuple[str, str], list[workflow_pb2.Workflow]] = {}
+
+    async def put(self, workflow: workflow_pb2.Workflow) -> tuple[workflow_pb2.Workflow, bool]:
+        versions = self._versions.setdefault((workflow.tenant, workflow.workflow), [])
+        if versions and versions[-1].etag == workflow.etag:
+            return _copy(versions[-1]), False
+        stored = _copy(workflow)
+        stored.version = len(versions) + 1
+        versions.append(stored)
+        return _copy(stored), True
+
+    async def get(self, tenant: str, name: str, version: int = 0) -> workflow_pb2.Workflow:
+        versions = self._versions.get((tenant, name), [])
+        if not versions or version > len(versions):
+            raise errors.NotFound(f"workflow {name!r} not found")
+        return _copy(versions[version - 1 if version else -1])
+
+    async def list(self, tenant: str, page: PageRequest) -> Page[workflow_pb2.Workflow]:
+        latest = [v[-1] for (owner, _), v in sorted(self._versions.items()) if owner == tenant]
+        return _page(latest, page)
+
+    async def delete(self, tenant: str, name: str) -> None:
+        if self._versions.pop((tenant, name), None) is None:
+            raise errors.NotFound(f"workflow {name!r} not found")
+
+
+class InMemoryAgentRepository:
+    def __init__(self) -> None:
+        self._agents: dict[tuple[str, str], agent_registry_pb2.Agent] = {}
+
+    async def put(self, agent: agent_registry_pb2.Agent) -> agent_registry_pb2.Agent:
+        self._agents[(agent.tenant, agent.agent)] = _copy(agent)
+        return _copy(agent)
+
+    async def get(self, tenant: str, name: str) -> agent_registry_pb2.Agent:
+        found = self._agents.get((tenant, name))
+        if found is None:
+            raise errors.NotFound(f"agent {name!r} not found")
+        return _copy(found)
+
+    async def list(self, tenant: str, page: PageRequest) -> Page[agent_registry_pb2.Agent]:
+        agents = [a for (owner, _), a in sorted(self._agents.items()) if owner == tenant]
+        return _page(agents, page)
+
+    async def delete(self, tenant: str, name: str) -> None:
+        if self._agents.pop((tenant, name), None) is None:
+            raise errors.NotFound(f"agent {name!r} not found")
+
+
+class InMemoryMemoryRepository:
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str, str], state_pb2.MemoryEntry] = {}
+
+    def _find(self, tenant: str, namespace: str, key: str) -> state_pb2.MemoryEntry:
+        found = self._entries.get((tenant, namespace, key))
+        if found is None:
+            raise errors.NotFound(f"memory key {key!r} not found in {namespace!r}")
+        return found
+
+    def _check_version(self, current: int, expected: int | None) -> None:
+        if expected is not None and expected != current:
+            raise errors.Aborted(
+                f"the entry is at version {current}, not {expected}", reason="VERSION_MISMATCH"
+            )
+
+    async def get(self, tenant: str, namespace: str, key: str) -> state_pb2.MemoryEntry:
+        return _copy(self._find(tenant, namespace, key))
+
+    async def put(
+        self, tenant: str, namespace: str, key: str, write: MemoryWrite
+    ) -> state_pb2.MemoryEntry:
+        current = self._entries.get((tenant, namespace, key))
+        self._check_version(current.version if current else 0, write.expected_version)
+        entry = state_pb2.MemoryEntry(
+            namespace=namespace, key=key, version=(current.version if current else 0) + 1
+        )
+        entry.value.CopyFrom(write.value)
+        entry.update_time.CopyFrom(_now())
+        self._entries[(tenant, namespace, key)] = entry
+        return _copy(entry)
+
+    async def delete(
+        self, tenant: str, namespace: str, key: str, expected_version: int | None
+    ) -> None:
+        self._check_version(self._find(tenant, namespace, key).version, expected_version)
+        del self._entries[(tenant, namespace, key)]
+
+    async def list(
+        self, tenant: str, namespace: str, key_prefix: str, page: PageRequest
+    ) -> Page[state_pb2.MemoryEntry]:
+        entries = [
+            e
+            for (owner, space, key), e in sorted(self._entries.items())
+            if (owner, space) == (tenant, namespace) and key.startswith(key_prefix)
+        ]
+        return _page(entries, page)
+
+
+class InMemoryPolicyDecisions:
+    """Verdicts per checkpoint (ALLOW where none is set); every check and audit kept."""
+
+    def __init__(self) -> None:
+        self.verdicts: dict[str, policy_pb2.CheckResponse] = {}
+        self.checks: list[policy_pb2.CheckRequest] = []
+        self.audited: list[policy_pb2.RecordAuditRequest] = []
+
+    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
+        self.checks.append(_copy(request))
+        decided = self.verdicts.get(request.checkpoint)
+        if decided is not None:
+            return _copy(decided)
+        return policy_pb2.CheckResponse(
+            decision_id=f"decision-{len(self.checks)}", verdict=run_pb2.VERDICT_ALLOW
+        )
+
+    async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None:
+        self.audited.append(_copy(request))
+
+
+class InMemoryTraceQueries:
+    async def run_trace(self, run_id: str) -> trace_pb2.GetRunTraceResponse:
+        return trace_pb2.GetRunTraceResponse()
+
+
+def in_memory_repositories() -> Repositories:
+    leases = InMemoryLeaseRepository()
+    return Repositories(
+        runs=InMemoryRunRepository(leases),
+        leases=leases,
+        approvals=InMemoryApprovalRepository(),
+        workflows=InMemoryWorkflowRepository(),
+        agents=InMemoryAgentRepository(),
+        memory=InMemoryMemoryRepository(),
+        policy=InMemoryPolicyDecisions(),
+        traces=InMemoryTraceQueries(),
+    )

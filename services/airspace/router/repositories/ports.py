@@ -1,0 +1,237 @@
+"""What the router's domain needs from the services that hold its data, as typed interfaces.
+
+The router owns no data: runs, approvals, workflows, agents and memory live in the state
+service, policy decisions and the audit log in the policy service, spans in the trace
+collector. The domain talks to these interfaces only; `grpc_repositories` implements
+them over the mesh and `in_memory` implements them for unit tests. Resources are the
+contract's messages (a Run, an Approval …); every refusal is a `airspace.mesh.errors`
+domain error, the same from either implementation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Sequence
+from typing import Generic, Protocol, TypeVar
+
+from google.protobuf import struct_pb2
+
+from airspace.policy.v1 import policy_pb2
+from airspace.state.v1 import state_pb2
+from airspace.trace.v1 import trace_pb2
+from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class PageRequest:
+    """AIP-158 paging: at most `size` items (0: the service's default) after `token`."""
+
+    size: int = 0
+    token: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_token: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Appended:
+    """An append's outcome: the log's last sequence, and the run when the append updated it."""
+
+    last_sequence: int
+    run: run_pb2.Run | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Pruned:
+    runs: int
+    events: int
+    journal_entries: int
+    more: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class RunChange:
+    """Fields of a run set together with an append (those set in `run`), if the run is
+    still in one of `expected_states` (any state when empty)."""
+
+    run: run_pb2.Run
+    expected_states: Sequence[int] = ()
+
+
+class RunRepository(Protocol):
+    """Runs with their append-only event log and step journal."""
+
+    async def create(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
+        """Stores a new run; a repeated request_id returns the first run and False."""
+        ...
+
+    async def get(self, tenant: str, run_id: str) -> run_pb2.Run: ...
+
+    async def list(
+        self, tenant: str, page: PageRequest, *, workflow: str = "", state: int = 0
+    ) -> Page[run_pb2.Run]: ...
+
+    async def list_claimable(self, min_age_seconds: float, limit: int) -> list[run_pb2.Run]:
+        """Unfinished runs with no live lease, older than `min_age_seconds`."""
+        ...
+
+    async def append(
+        self,
+        tenant: str,
+        run_id: str,
+        events: Sequence[run_pb2.RunEvent],
+        *,
+        expected_last_sequence: int,
+        lease_owner: str = "",
+        journal: Sequence[state_pb2.JournalEntry] = (),
+        change: RunChange | None = None,
+    ) -> Appended:
+        """Appends events (with journal entries and a change of the run) in one transaction,
+        right after `expected_last_sequence` (else Aborted SEQUENCE_MISMATCH, with the
+        log's last sequence in its metadata), while `lease_owner` holds the run's lease."""
+        ...
+
+    async def events(
+        self, tenant: str, run_id: str, after_sequence: int, limit: int
+    ) -> list[run_pb2.RunEvent]: ...
+
+    def watch(
+        self, tenant: str, run_id: str, after_sequence: int, timeout: float
+    ) -> AsyncIterator[run_pb2.RunEvent]:
+        """The events after the cursor, then live ones until the run ends."""
+        ...
+
+    async def journal(self, tenant: str, run_id: str) -> list[state_pb2.JournalEntry]: ...
+
+    async def prune(
+        self, tenant: str, finished_before_micros: int, *, validate_only: bool, limit: int
+    ) -> Pruned: ...
+
+
+class LeaseRepository(Protocol):
+    """Who executes a run: one router at a time, for a time-to-live it renews."""
+
+    async def acquire(self, run_id: str, owner: str, ttl_seconds: float, retry_for: float) -> bool:
+        """Takes or renews the lease; False while another owner holds it."""
+        ...
+
+    async def release(self, run_id: str, owner: str) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """A person's (or the router's, on expiry) decision of an approval."""
+
+    outcome: int
+    decided_by: str
+    comment: str = ""
+    edited_payload: struct_pb2.Struct | None = None
+
+
+class ApprovalRepository(Protocol):
+    async def create(self, approval: approval_pb2.Approval) -> approval_pb2.Approval: ...
+
+    async def get(self, tenant: str, approval_id: str) -> approval_pb2.Approval: ...
+
+    async def list(
+        self,
+        tenant: str,
+        page: PageRequest,
+        *,
+        state: int = 0,
+        roles: Sequence[str] = (),
+        run_id: str = "",
+    ) -> Page[approval_pb2.Approval]: ...
+
+    async def list_due(self, due_before_micros: int, limit: int) -> list[approval_pb2.Approval]:
+        """Pending approvals of every tenant whose deadline passed."""
+        ...
+
+    async def decide(
+        self, tenant: str, approval_id: str, decision: Decision
+    ) -> approval_pb2.Approval:
+        """Decides a pending approval (FailedPrecondition when it was decided already)."""
+        ...
+
+
+class WorkflowRepository(Protocol):
+    async def put(self, workflow: workflow_pb2.Workflow) -> tuple[workflow_pb2.Workflow, bool]:
+        """Stores a new version (or finds the same document); True when it was new."""
+        ...
+
+    async def get(self, tenant: str, name: str, version: int = 0) -> workflow_pb2.Workflow:
+        """A version of the workflow (0: the latest)."""
+        ...
+
+    async def list(self, tenant: str, page: PageRequest) -> Page[workflow_pb2.Workflow]: ...
+
+    async def delete(self, tenant: str, name: str) -> None: ...
+
+
+class AgentRepository(Protocol):
+    async def put(self, agent: agent_registry_pb2.Agent) -> agent_registry_pb2.Agent: ...
+
+    async def get(self, tenant: str, name: str) -> agent_registry_pb2.Agent: ...
+
+    async def list(self, tenant: str, page: PageRequest) -> Page[agent_registry_pb2.Agent]: ...
+
+    async def delete(self, tenant: str, name: str) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryWrite:
+    """A write of shared memory: compare-and-set on `expected_version` when it is set."""
+
+    value: struct_pb2.Value
+    expected_version: int | None = None
+    ttl_seconds: float | None = None
+    request_id: str = ""
+
+
+class MemoryRepository(Protocol):
+    """Shared memory: namespaced keys with versions."""
+
+    async def get(self, tenant: str, namespace: str, key: str) -> state_pb2.MemoryEntry: ...
+
+    async def put(
+        self, tenant: str, namespace: str, key: str, write: MemoryWrite
+    ) -> state_pb2.MemoryEntry: ...
+
+    async def delete(
+        self, tenant: str, namespace: str, key: str, expected_version: int | None
+    ) -> None: ...
+
+    async def list(
+        self, tenant: str, namespace: str, key_prefix: str, page: PageRequest
+    ) -> Page[state_pb2.MemoryEntry]: ...
+
+
+class PolicyDecisions(Protocol):
+    """The policy service: decisions on checks, and the audit log."""
+
+    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse: ...
+
+    async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None: ...
+
+
+class TraceQueries(Protocol):
+    async def run_trace(self, run_id: str) -> trace_pb2.GetRunTraceResponse: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Repositories:
+    """Everything the router reads and writes, in one place to hand to its domain."""
+
+    runs: RunRepository
+    leases: LeaseRepository
+    approvals: ApprovalRepository
+    workflows: WorkflowRepository
+    agents: AgentRepository
+    memory: MemoryRepository
+    policy: PolicyDecisions
+    traces: TraceQueries
