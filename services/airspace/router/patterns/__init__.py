@@ -4,12 +4,13 @@ from airspace.router.patterns.concurrent import run_concurrent
 from airspace.router.patterns.group_chat import run_group_chat
 from airspace.router.patterns.handoff import run_handoff
 from airspace.router.patterns.sequential import run_sequential
+from airspace.router.spec.model import Pattern
 
 RUNNERS = {
-    "sequential": run_sequential,
-    "concurrent": run_concurrent,
-    "group_chat": run_group_chat,
-    "handoff": run_handoff,
+    Pattern.SEQUENTIAL: run_sequential,
+    Pattern.CONCURRENT: run_concurrent,
+    Pattern.GROUP_CHAT: run_group_chat,
+    Pattern.HANDOFF: run_handoff,
 }
 
 

@@ -30,7 +30,7 @@ def branch_key(name: str) -> str:
 
 
 async def run_concurrent(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
-    aggregate = ctx.spec.aggregate or Aggregate()
+    aggregate = ctx.spec.aggregate
     branches = ctx.spec.branches
     names = [branch.name for branch in branches]
     await record_decision(

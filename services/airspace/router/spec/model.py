@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import json
+from typing import ClassVar, TypeVar
 
 from airspace.policy.engine.conditions import Condition
 from airspace.router.validation import OutputContract
+
+
+class Pattern(enum.StrEnum):
+    """How a workflow's agents take turns; the value is the document's `pattern`."""
+
+    SEQUENTIAL = "sequential"
+    CONCURRENT = "concurrent"
+    GROUP_CHAT = "group_chat"
+    HANDOFF = "handoff"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +108,23 @@ class Aggregate:
 
 
 @dataclasses.dataclass(frozen=True)
+class Sequential:
+    """Steps in order, each fed by an earlier output, with conditions and routes."""
+
+    steps: tuple[Step, ...]
+    pattern: ClassVar[Pattern] = Pattern.SEQUENTIAL
+
+
+@dataclasses.dataclass(frozen=True)
+class Concurrent:
+    """Branches at once, fanned in by the aggregate."""
+
+    branches: tuple[Step, ...]
+    aggregate: Aggregate = Aggregate()
+    pattern: ClassVar[Pattern] = Pattern.CONCURRENT
+
+
+@dataclasses.dataclass(frozen=True)
 class SpeakerRule:
     when: Condition
     speaker: str
@@ -111,6 +139,7 @@ class GroupChat:
     max_rounds: int = 10
     until: Condition | None = None
     decider: str = ""
+    pattern: ClassVar[Pattern] = Pattern.GROUP_CHAT
 
     def participant(self, name: str) -> Step:
         return next(step for step in self.participants if step.agent == name)
@@ -148,6 +177,7 @@ class Handoff:
     max_visits: int = 1
     escalate_below: float | None = None
     escalation_target: str = ""
+    pattern: ClassVar[Pattern] = Pattern.HANDOFF
 
     def agent(self, name: str) -> Step:
         return next(step for step in self.agents if step.agent == name)
@@ -167,22 +197,50 @@ class Budget:
     max_cost_micros: int = 0
 
 
+# The part of a workflow its pattern defines: one type per pattern.
+Flow = Sequential | Concurrent | GroupChat | Handoff
+F = TypeVar("F", Sequential, Concurrent, GroupChat, Handoff)
+
+
 @dataclasses.dataclass(frozen=True)
 class WorkflowSpec:
     name: str
     description: str
-    pattern: str
     timeout: float | None
     budget: Budget
     document: dict
-    steps: tuple[Step, ...] = ()
-    branches: tuple[Step, ...] = ()
-    aggregate: Aggregate | None = None
-    chat: GroupChat | None = None
-    handoff: Handoff | None = None
-
+    flow: Flow
     # (path, agent) of every agent named, e.g. ("steps[2].agent", "summary-writer").
     agent_refs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def pattern(self) -> Pattern:
+        return self.flow.pattern
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self._flow(Sequential).steps
+
+    @property
+    def branches(self) -> tuple[Step, ...]:
+        return self._flow(Concurrent).branches
+
+    @property
+    def aggregate(self) -> Aggregate:
+        return self._flow(Concurrent).aggregate
+
+    @property
+    def chat(self) -> GroupChat:
+        return self._flow(GroupChat)
+
+    @property
+    def handoff(self) -> Handoff:
+        return self._flow(Handoff)
+
+    def _flow(self, kind: type[F]) -> F:
+        if not isinstance(self.flow, kind):
+            raise TypeError(f"a {self.pattern} workflow has no {kind.pattern} part")
+        return self.flow
 
     @property
     def agents(self) -> list[str]:

@@ -15,17 +15,21 @@ from airspace.router.spec.checker import Checker
 from airspace.router.spec.model import (
     Aggregate,
     Budget,
+    Concurrent,
     ConflictRule,
     ContextPolicy,
     Edge,
+    Flow,
     GroupChat,
     Handoff,
     HandoffRoute,
+    Pattern,
+    Sequential,
     SpeakerRule,
     WorkflowSpec,
 )
 
-PATTERNS = ("sequential", "concurrent", "group_chat", "handoff")
+PATTERNS = tuple(Pattern)
 # What routing conditions may read, per place (see the patterns for their shapes).
 STEP_WHEN = frozenset({"input", "steps"})
 STEP_NEXT = frozenset({"output", "input", "steps"})
@@ -74,13 +78,18 @@ def parse_source(source: str) -> dict:
 def validate(document: dict) -> WorkflowSpec:
     """The spec of a document, or InvalidArgument listing every problem with its path."""
     check = Checker()
-    pattern = document.get("pattern")
+    raw_pattern = document.get("pattern")
+    pattern = (
+        Pattern(raw_pattern) if isinstance(raw_pattern, str) and raw_pattern in PATTERNS else None
+    )
     if "pattern" not in document:
         check.fail("pattern", "required field is missing")
-    elif pattern not in PATTERNS:
-        check.fail("pattern", f"unknown pattern {pattern!r} (known: {', '.join(PATTERNS)})")
-    section = _SECTIONS.get(pattern, set())
-    check.keys(document, "", _TOP | section, {"name", "pattern"} | _REQUIRED.get(pattern, set()))
+    elif pattern is None:
+        known = ", ".join(PATTERNS)
+        check.fail("pattern", f"unknown pattern {str(raw_pattern)[:64]!r} (known: {known})")
+    section = _SECTIONS.get(pattern, set()) if pattern else set()
+    required = _REQUIRED.get(pattern, set()) if pattern else set()
+    check.keys(document, "", _TOP | section, {"name", "pattern"} | required)
     description = document.get("description") or ""
     if not isinstance(description, str):
         check.fail("description", "must be text")
@@ -90,29 +99,31 @@ def validate(document: dict) -> WorkflowSpec:
     fields = dict(
         name=check.name(document.get("name"), "name") if "name" in document else "",
         description=description,
-        pattern=pattern,
         timeout=check.duration(document.get("timeout"), "timeout"),
         budget=Budget(
             **{key: check.count(budget.get(key), f"budget.{key}", 0, 0) for key in _BUDGET}
         ),
         document={key: value for key, value in document.items() if key != "version"},
     )
-    if pattern == "sequential":
-        fields["steps"] = _sequential(check, document.get("steps"))
-    elif pattern == "concurrent":
-        fields["branches"] = _branches(check, document.get("branches"))
-        fields["aggregate"] = _aggregate(check, document.get("aggregate"), fields["branches"])
-    elif pattern == "group_chat":
-        fields["chat"] = _group_chat(check, document)
-    elif pattern == "handoff":
-        fields["handoff"] = _handoff(check, document)
+    flow = _flow(check, pattern, document) if pattern else None
     fields["agent_refs"] = tuple(check.agent_refs)
-    if check.violations:
+    if check.violations or flow is None:
         problems = "; ".join(f"{path}: {message}" for path, message in check.violations)
         raise errors.InvalidArgument(
             f"invalid workflow: {problems}", violations=check.violations, reason="INVALID_WORKFLOW"
         )
-    return WorkflowSpec(**fields)
+    return WorkflowSpec(flow=flow, **fields)
+
+
+def _flow(check: Checker, pattern: Pattern, document: dict) -> Flow:
+    if pattern == Pattern.SEQUENTIAL:
+        return Sequential(_sequential(check, document.get("steps")))
+    if pattern == Pattern.CONCURRENT:
+        branches = _branches(check, document.get("branches"))
+        return Concurrent(branches, _aggregate(check, document.get("aggregate"), branches))
+    if pattern == Pattern.GROUP_CHAT:
+        return _group_chat(check, document)
+    return _handoff(check, document)
 
 
 def _sequential(check: Checker, value) -> tuple:
