@@ -10,8 +10,9 @@ import grpc
 
 from airspace.mesh import errors
 from airspace.router.agent_invoker import AgentInvoker
+from airspace.router.commands import RegisterAgent
 from airspace.router.guard import Guard
-from airspace.router.repositories import AgentRepository, PageRequest
+from airspace.router.repositories import AgentRepository, Page, PageRequest
 from airspace.router.spec import NAME_PATTERN
 from airspace.v1 import agent_registry_pb2
 
@@ -25,9 +26,7 @@ class AgentRegistry:
         self._guard = guard
         self._invoker = invoker
 
-    async def register(
-        self, request: agent_registry_pb2.RegisterAgentRequest
-    ) -> agent_registry_pb2.Agent:
+    async def register(self, request: RegisterAgent) -> agent_registry_pb2.Agent:
         if not ENDPOINT_PATTERN.match(request.endpoint):
             raise errors.InvalidArgument("endpoint must be HOST:PORT", field="endpoint")
         # An unspecified protocol means AIRSPACE; A2A agents are called through the adapter.
@@ -75,14 +74,9 @@ class AgentRegistry:
         tenant = (await self._guard.authorize("agent.read", "agent", name)).tenant
         return await self._agents.get(tenant, name)
 
-    async def list(
-        self, request: agent_registry_pb2.ListAgentsRequest
-    ) -> agent_registry_pb2.ListAgentsResponse:
+    async def list(self, page: PageRequest) -> Page[agent_registry_pb2.Agent]:
         tenant = (await self._guard.authorize("agent.read", "agent")).tenant
-        listed = await self._agents.list(tenant, PageRequest(request.page_size, request.page_token))
-        return agent_registry_pb2.ListAgentsResponse(
-            agents=listed.items, next_page_token=listed.next_token
-        )
+        return await self._agents.list(tenant, page)
 
     async def deregister(self, name: str) -> None:
         if not name:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from airspace.mesh import errors
 from airspace.router import audit, metrics
+from airspace.router.commands import DecideApproval, ListApprovals
 from airspace.router.executor import RunExecutor
 from airspace.router.guard import Guard
-from airspace.router.repositories import Decision, PageRequest, Repositories
+from airspace.router.repositories import Decision, Page, Repositories
 from airspace.v1 import approval_pb2, run_pb2
 
 DECISIONS = (
@@ -28,19 +29,14 @@ class Approvals:
         self._guard = guard
         self._executor = executor
 
-    async def list(
-        self, request: approval_pb2.ListApprovalsRequest
-    ) -> approval_pb2.ListApprovalsResponse:
+    async def list(self, query: ListApprovals) -> Page[approval_pb2.Approval]:
         caller = await self._guard.authorize("approval.read", "approval")
-        listed = await self._approvals.list(
+        return await self._approvals.list(
             caller.tenant,
-            PageRequest(request.page_size, request.page_token),
-            state=request.state or approval_pb2.APPROVAL_STATE_PENDING,
+            query.page,
+            state=query.state or approval_pb2.APPROVAL_STATE_PENDING,
             roles=caller.roles,
-            run_id=request.run_id,
-        )
-        return approval_pb2.ListApprovalsResponse(
-            approvals=listed.items, next_page_token=listed.next_token
+            run_id=query.run_id,
         )
 
     async def get(self, approval_id: str) -> approval_pb2.Approval:
@@ -49,14 +45,12 @@ class Approvals:
         caller = await self._guard.authorize("approval.read", "approval", approval_id)
         return await self._approvals.get(caller.tenant, approval_id)
 
-    async def decide(self, request: approval_pb2.DecideApprovalRequest) -> approval_pb2.Approval:
+    async def decide(self, request: DecideApproval) -> approval_pb2.Approval:
         if request.outcome not in DECISIONS:
             raise errors.InvalidArgument(
                 "outcome must be APPROVED, REJECTED or EDITED", field="outcome"
             )
-        if request.outcome == run_pb2.APPROVAL_OUTCOME_EDITED and not request.HasField(
-            "edited_payload"
-        ):
+        if request.outcome == run_pb2.APPROVAL_OUTCOME_EDITED and request.edited_payload is None:
             raise errors.InvalidArgument(
                 "an EDITED decision needs edited_payload", field="edited_payload"
             )
@@ -84,7 +78,7 @@ class Approvals:
             outcome=request.outcome,
             decided_by=caller.principal,
             comment=request.comment,
-            edited_payload=request.edited_payload if request.HasField("edited_payload") else None,
+            edited_payload=request.edited_payload,
         )
         decided = await self._approvals.decide(caller.tenant, request.approval_id, decision)
         metrics.record_approval_decided(decided.outcome)

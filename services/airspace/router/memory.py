@@ -12,10 +12,10 @@ from __future__ import annotations
 import uuid
 
 from airspace.mesh import errors, identity
+from airspace.router.commands import ListMemory, MemoryKey, PutMemory
 from airspace.router.guard import Guard
-from airspace.router.repositories import MemoryWrite, Page, PageRequest, Repositories
+from airspace.router.repositories import MemoryWrite, Page, Repositories
 from airspace.state.v1 import state_pb2
-from airspace.v1 import memory_pb2
 
 READ, WRITE = "memory.read", "memory.write"
 MAX_KEY_LENGTH = 256
@@ -39,40 +39,31 @@ class Memory:
         self._workflows = repositories.workflows
         self._guard = guard
 
-    async def get(self, request: memory_pb2.GetMemoryEntryRequest) -> state_pb2.MemoryEntry:
-        caller = await self._authorize(READ, request.namespace, request.key)
-        return await self._memory.get(caller.tenant, request.namespace, request.key)
+    async def get(self, where: MemoryKey) -> state_pb2.MemoryEntry:
+        caller = await self._authorize(READ, where.namespace, where.key)
+        return await self._memory.get(caller.tenant, where.namespace, where.key)
 
-    async def put(self, request: memory_pb2.PutMemoryEntryRequest) -> state_pb2.MemoryEntry:
-        if not request.HasField("value"):
+    async def put(self, command: PutMemory) -> state_pb2.MemoryEntry:
+        if command.value is None:
             raise errors.InvalidArgument("value is required", field="value")
-        caller = await self._authorize(WRITE, request.namespace, request.key)
+        where = command.where
+        caller = await self._authorize(WRITE, where.namespace, where.key)
         write = MemoryWrite(
-            value=request.value,
-            expected_version=(
-                request.expected_version if request.HasField("expected_version") else None
-            ),
-            ttl_seconds=request.ttl.ToNanoseconds() / 1e9 if request.HasField("ttl") else None,
+            value=command.value,
+            expected_version=command.expected_version,
+            ttl_seconds=command.ttl_seconds,
             # Our own retries of this write are recognized even without a client id.
-            request_id=request.request_id or uuid.uuid4().hex,
+            request_id=command.request_id or uuid.uuid4().hex,
         )
-        return await self._memory.put(caller.tenant, request.namespace, request.key, write)
+        return await self._memory.put(caller.tenant, where.namespace, where.key, write)
 
-    async def delete(self, request: memory_pb2.DeleteMemoryEntryRequest) -> None:
-        caller = await self._authorize(WRITE, request.namespace, request.key)
-        expected = request.expected_version if request.HasField("expected_version") else None
-        await self._memory.delete(caller.tenant, request.namespace, request.key, expected)
+    async def delete(self, where: MemoryKey, expected_version: int | None) -> None:
+        caller = await self._authorize(WRITE, where.namespace, where.key)
+        await self._memory.delete(caller.tenant, where.namespace, where.key, expected_version)
 
-    async def list(
-        self, request: memory_pb2.ListMemoryEntriesRequest
-    ) -> Page[state_pb2.MemoryEntry]:
-        caller = await self._authorize(READ, request.namespace)
-        return await self._memory.list(
-            caller.tenant,
-            request.namespace,
-            request.key_prefix,
-            PageRequest(request.page_size, request.page_token),
-        )
+    async def list(self, query: ListMemory) -> Page[state_pb2.MemoryEntry]:
+        caller = await self._authorize(READ, query.namespace)
+        return await self._memory.list(caller.tenant, query.namespace, query.key_prefix, query.page)
 
     async def _authorize(self, checkpoint: str, namespace: str, key: str | None = None):
         kind, name = scope(namespace)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from airspace.mesh.server import MeshServer
+from airspace.router import converters
 from airspace.router.guard import Guard
 from airspace.router.memory import Memory
 from airspace.router.repositories import Repositories
 from airspace.router.retention import Retention
 from airspace.state.v1 import state_pb2
-from airspace.v1 import admin_pb2_grpc, memory_pb2, memory_pb2_grpc
+from airspace.v1 import admin_pb2, admin_pb2_grpc, memory_pb2, memory_pb2_grpc
 
 
 def _public(entry: state_pb2.MemoryEntry) -> memory_pb2.MemoryEntry:
@@ -26,17 +27,22 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
         self._memory = memory
 
     async def GetMemoryEntry(self, request, context):
-        return memory_pb2.GetMemoryEntryResponse(entry=_public(await self._memory.get(request)))
+        return memory_pb2.GetMemoryEntryResponse(
+            entry=_public(await self._memory.get(converters.memory_key(request)))
+        )
 
     async def PutMemoryEntry(self, request, context):
-        return memory_pb2.PutMemoryEntryResponse(entry=_public(await self._memory.put(request)))
+        return memory_pb2.PutMemoryEntryResponse(
+            entry=_public(await self._memory.put(converters.put_memory(request)))
+        )
 
     async def DeleteMemoryEntry(self, request, context):
-        await self._memory.delete(request)
+        expected = converters.expected_version(request)
+        await self._memory.delete(converters.memory_key(request), expected)
         return memory_pb2.DeleteMemoryEntryResponse()
 
     async def ListMemoryEntries(self, request, context):
-        page = await self._memory.list(request)
+        page = await self._memory.list(converters.list_memory(request))
         return memory_pb2.ListMemoryEntriesResponse(
             entries=[_public(entry) for entry in page.items],
             next_page_token=page.next_token,
@@ -48,7 +54,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._retention = retention
 
     async def PruneRuns(self, request, context):
-        return await self._retention.prune(request)
+        pruned = await self._retention.prune(converters.prune_runs(request))
+        return admin_pb2.PruneRunsResponse(
+            pruned_runs=pruned.runs,
+            deleted_events=pruned.events,
+            deleted_journal_entries=pruned.journal_entries,
+            more=pruned.more,
+        )
 
 
 def register(srv: MeshServer, repositories: Repositories, guard: Guard) -> None:

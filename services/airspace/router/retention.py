@@ -6,16 +6,19 @@ long is the operator's decision. Run records stay, so lists and counts remain ri
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 
 from airspace.mesh import errors
+from airspace.router.commands import PruneRuns
 from airspace.router.guard import Guard
-from airspace.router.repositories import RunRepository
-from airspace.v1 import admin_pb2
+from airspace.router.repositories import Pruned, RunRepository
 
 log = logging.getLogger("airspace.router")
 PRUNE = "retention.prune"
+# The earliest time a protobuf Timestamp holds (0001-01-01), in microseconds since 1970.
+EARLIEST_MICROS = -62_135_596_800 * 1_000_000
 
 
 class Retention:
@@ -23,33 +26,30 @@ class Retention:
         self._runs = runs
         self._guard = guard
 
-    async def prune(self, request: admin_pb2.PruneRunsRequest) -> admin_pb2.PruneRunsResponse:
-        if not request.HasField("finished_before"):
+    async def prune(self, command: PruneRuns) -> Pruned:
+        before = command.finished_before_micros
+        if before is None:
             raise errors.InvalidArgument("finished_before is required", field="finished_before")
-        if request.finished_before.ToMicroseconds() > time.time() * 1e6:
+        if before > time.time() * 1e6:
             raise errors.InvalidArgument(
                 "finished_before must not be in the future", field="finished_before"
             )
-        if request.page_size < 0:
+        if before < EARLIEST_MICROS:
+            raise errors.InvalidArgument(
+                "finished_before must be after 0001-01-01T00:00:00Z", field="finished_before"
+            )
+        if command.limit < 0:
             raise errors.InvalidArgument("page_size must not be negative", field="page_size")
         caller = await self._guard.authorize(PRUNE, "run")
         pruned = await self._runs.prune(
-            caller.tenant,
-            request.finished_before.ToMicroseconds(),
-            validate_only=request.validate_only,
-            limit=request.page_size,
+            caller.tenant, before, validate_only=command.validate_only, limit=command.limit
         )
-        if not request.validate_only:
+        if not command.validate_only:
             log.info(
                 "%s pruned %d runs of tenant %s that ended before %s",
                 caller.principal,
                 pruned.runs,
                 caller.tenant,
-                request.finished_before.ToJsonString(),
+                datetime.datetime.fromtimestamp(before / 1e6, datetime.UTC).isoformat(),
             )
-        return admin_pb2.PruneRunsResponse(
-            pruned_runs=pruned.runs,
-            deleted_events=pruned.events,
-            deleted_journal_entries=pruned.journal_entries,
-            more=pruned.more,
-        )
+        return pruned

@@ -9,10 +9,11 @@ from opentelemetry import trace
 
 from airspace.mesh import errors
 from airspace.router import agent_registry, audit, metrics, validation
-from airspace.router.convert import to_dict
+from airspace.router.commands import CancelRun, ListRuns, StartRun
+from airspace.router.convert import to_dict, to_struct
 from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
 from airspace.router.guard import Guard
-from airspace.router.repositories import PageRequest, Repositories
+from airspace.router.repositories import Page, Repositories
 from airspace.router.spec import validate
 from airspace.v1 import run_pb2
 
@@ -28,9 +29,7 @@ class Runs:
         self._guard = guard
         self._executor = executor
 
-    async def start(
-        self, request: run_pb2.StartRunRequest | run_pb2.ExecuteRunRequest
-    ) -> run_pb2.Run:
+    async def start(self, request: StartRun) -> run_pb2.Run:
         if not request.workflow:
             raise errors.InvalidArgument("workflow is required", field="workflow")
         if request.workflow_version < 0:
@@ -41,7 +40,7 @@ class Runs:
             raise errors.InvalidArgument(
                 f"request_id is longer than {MAX_REQUEST_ID} characters", field="request_id"
             )
-        validation.check_input_depth(to_dict(request.input), "input")
+        validation.check_input_depth(request.input, "input")
         caller = await self._guard.authorize("run.start", "workflow", request.workflow)
         workflow = await self._repositories.workflows.get(
             caller.tenant, request.workflow, request.workflow_version
@@ -51,7 +50,7 @@ class Runs:
             run_id=uuid.uuid4().hex,
             tenant=caller.tenant,
             state=run_pb2.RUN_STATE_QUEUED,
-            input=request.input,
+            input=to_struct(request.input),
             created_by=caller.principal,
             request_id=request.request_id or uuid.uuid4().hex,
             labels=request.labels,
@@ -85,15 +84,11 @@ class Runs:
         caller = await self._guard.authorize("run.read", "run", run_id)
         return await self._runs.get(caller.tenant, run_id)
 
-    async def list(self, request: run_pb2.ListRunsRequest) -> run_pb2.ListRunsResponse:
+    async def list(self, query: ListRuns) -> Page[run_pb2.Run]:
         caller = await self._guard.authorize("run.read", "run")
-        listed = await self._runs.list(
-            caller.tenant,
-            PageRequest(request.page_size, request.page_token),
-            workflow=request.workflow,
-            state=request.state,
+        return await self._runs.list(
+            caller.tenant, query.page, workflow=query.workflow, state=query.state
         )
-        return run_pb2.ListRunsResponse(runs=listed.items, next_page_token=listed.next_token)
 
     async def watch(self, run_id: str, after_sequence: int):
         """The run's events after the cursor, then live until the run ends."""
@@ -105,7 +100,7 @@ class Runs:
         ):
             yield run_event
 
-    async def cancel(self, request: run_pb2.CancelRunRequest) -> run_pb2.Run:
+    async def cancel(self, request: CancelRun) -> run_pb2.Run:
         if not request.run_id:
             raise errors.InvalidArgument("run_id is required", field="run_id")
         caller = await self._guard.authorize("run.cancel", "run", request.run_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airspace.router import converters
 from airspace.router.agent_registry import AgentRegistry
 from airspace.router.approvals import Approvals
 from airspace.router.repositories import TraceQueries
@@ -26,10 +27,10 @@ class RunServicer(run_pb2_grpc.RunServiceServicer):
         self._runs = runs
 
     async def StartRun(self, request, context):
-        return run_pb2.StartRunResponse(run=await self._runs.start(request))
+        return run_pb2.StartRunResponse(run=await self._runs.start(converters.start_run(request)))
 
     async def ExecuteRun(self, request, context):
-        run = await self._runs.start(request)
+        run = await self._runs.start(converters.start_run(request))
         async for run_event in self._runs.watch(run.run_id, 0):
             yield run_event
 
@@ -37,14 +38,17 @@ class RunServicer(run_pb2_grpc.RunServiceServicer):
         return run_pb2.GetRunResponse(run=await self._runs.get(request.run_id))
 
     async def ListRuns(self, request, context):
-        return await self._runs.list(request)
+        listed = await self._runs.list(converters.list_runs(request))
+        return run_pb2.ListRunsResponse(runs=listed.items, next_page_token=listed.next_token)
 
     async def WatchRun(self, request, context):
         async for run_event in self._runs.watch(request.run_id, request.after_sequence):
             yield run_event
 
     async def CancelRun(self, request, context):
-        return run_pb2.CancelRunResponse(run=await self._runs.cancel(request))
+        return run_pb2.CancelRunResponse(
+            run=await self._runs.cancel(converters.cancel_run(request))
+        )
 
 
 class WorkflowServicer(workflow_pb2_grpc.WorkflowServiceServicer):
@@ -52,16 +56,21 @@ class WorkflowServicer(workflow_pb2_grpc.WorkflowServiceServicer):
         self._workflows = workflows
 
     async def CreateWorkflow(self, request, context):
-        return await self._workflows.create(request)
+        workflow, created = await self._workflows.create(converters.create_workflow(request))
+        return workflow_pb2.CreateWorkflowResponse(workflow=workflow, created=created)
 
     async def GetWorkflow(self, request, context):
-        return workflow_pb2.GetWorkflowResponse(workflow=await self._workflows.get(request))
+        found = await self._workflows.get(converters.get_workflow(request))
+        return workflow_pb2.GetWorkflowResponse(workflow=found)
 
     async def ListWorkflows(self, request, context):
-        return await self._workflows.list(request)
+        listed = await self._workflows.list(converters.page(request))
+        return workflow_pb2.ListWorkflowsResponse(
+            workflows=listed.items, next_page_token=listed.next_token
+        )
 
     async def DeleteWorkflow(self, request, context):
-        await self._workflows.delete(request)
+        await self._workflows.delete(request.workflow)
         return workflow_pb2.DeleteWorkflowResponse()
 
 
@@ -71,14 +80,17 @@ class AgentRegistryServicer(agent_registry_pb2_grpc.AgentRegistryServiceServicer
 
     async def RegisterAgent(self, request, context):
         return agent_registry_pb2.RegisterAgentResponse(
-            agent=await self._registry.register(request)
+            agent=await self._registry.register(converters.register_agent(request))
         )
 
     async def GetAgent(self, request, context):
         return agent_registry_pb2.GetAgentResponse(agent=await self._registry.get(request.agent))
 
     async def ListAgents(self, request, context):
-        return await self._registry.list(request)
+        listed = await self._registry.list(converters.page(request))
+        return agent_registry_pb2.ListAgentsResponse(
+            agents=listed.items, next_page_token=listed.next_token
+        )
 
     async def DeregisterAgent(self, request, context):
         await self._registry.deregister(request.agent)
@@ -90,7 +102,10 @@ class ApprovalServicer(approval_pb2_grpc.ApprovalServiceServicer):
         self._approvals = approvals
 
     async def ListApprovals(self, request, context):
-        return await self._approvals.list(request)
+        listed = await self._approvals.list(converters.list_approvals(request))
+        return approval_pb2.ListApprovalsResponse(
+            approvals=listed.items, next_page_token=listed.next_token
+        )
 
     async def GetApproval(self, request, context):
         return approval_pb2.GetApprovalResponse(
@@ -98,7 +113,8 @@ class ApprovalServicer(approval_pb2_grpc.ApprovalServiceServicer):
         )
 
     async def DecideApproval(self, request, context):
-        return approval_pb2.DecideApprovalResponse(approval=await self._approvals.decide(request))
+        decided = await self._approvals.decide(converters.decide_approval(request))
+        return approval_pb2.DecideApprovalResponse(approval=decided)
 
 
 class TraceServicer(observability_pb2_grpc.TraceServiceServicer):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from airspace.mesh import errors
-from airspace.router.convert import to_dict, to_struct
+from airspace.router.commands import CreateWorkflow, GetWorkflow
+from airspace.router.convert import to_struct
 from airspace.router.guard import Guard
-from airspace.router.repositories import AgentRepository, PageRequest, WorkflowRepository
+from airspace.router.repositories import AgentRepository, Page, PageRequest, WorkflowRepository
 from airspace.router.spec import parse_source, validate
 from airspace.v1 import workflow_pb2
 
@@ -18,24 +19,21 @@ class Workflows:
         self._agents = agents
         self._guard = guard
 
-    async def create(
-        self, request: workflow_pb2.CreateWorkflowRequest
-    ) -> workflow_pb2.CreateWorkflowResponse:
-        document_kind = request.WhichOneof("document")
-        if document_kind is None:
-            raise errors.InvalidArgument(
-                "a workflow document is required in source or spec", field="source"
-            )
-        if document_kind == "source":
+    async def create(self, request: CreateWorkflow) -> tuple[workflow_pb2.Workflow, bool]:
+        """The stored workflow and whether it is a new version (never, when validate_only)."""
+        if request.source is not None:
             if len(request.source.encode()) > MAX_SOURCE_BYTES:
                 raise errors.InvalidArgument(
                     f"source is larger than {MAX_SOURCE_BYTES} bytes", field="source"
                 )
             document = parse_source(request.source)
             source = request.source
+        elif request.document is not None:
+            document, source = request.document, ""
         else:
-            document = to_dict(request.spec)
-            source = ""
+            raise errors.InvalidArgument(
+                "a workflow document is required in source or spec", field="source"
+            )
         spec = validate(document)
         caller = await self._guard.authorize("workflow.write", "workflow", spec.name)
         await self._check_agents(caller.tenant, spec)
@@ -51,9 +49,8 @@ class Workflows:
             created_by=caller.principal,
         )
         if request.validate_only:
-            return workflow_pb2.CreateWorkflowResponse(workflow=workflow, created=False)
-        stored, created = await self._workflows.put(workflow)
-        return workflow_pb2.CreateWorkflowResponse(workflow=stored, created=created)
+            return workflow, False
+        return await self._workflows.put(workflow)
 
     async def _check_agents(self, tenant: str, spec) -> None:
         violations = [
@@ -74,25 +71,18 @@ class Workflows:
             return False
         return True
 
-    async def get(self, request: workflow_pb2.GetWorkflowRequest) -> workflow_pb2.Workflow:
+    async def get(self, request: GetWorkflow) -> workflow_pb2.Workflow:
         if not request.workflow:
             raise errors.InvalidArgument("workflow is required", field="workflow")
         tenant = (await self._guard.authorize("workflow.read", "workflow", request.workflow)).tenant
         return await self._workflows.get(tenant, request.workflow, request.version)
 
-    async def list(
-        self, request: workflow_pb2.ListWorkflowsRequest
-    ) -> workflow_pb2.ListWorkflowsResponse:
+    async def list(self, page: PageRequest) -> Page[workflow_pb2.Workflow]:
         tenant = (await self._guard.authorize("workflow.read", "workflow")).tenant
-        listed = await self._workflows.list(
-            tenant, PageRequest(request.page_size, request.page_token)
-        )
-        return workflow_pb2.ListWorkflowsResponse(
-            workflows=listed.items, next_page_token=listed.next_token
-        )
+        return await self._workflows.list(tenant, page)
 
-    async def delete(self, request: workflow_pb2.DeleteWorkflowRequest) -> None:
-        if not request.workflow:
+    async def delete(self, name: str) -> None:
+        if not name:
             raise errors.InvalidArgument("workflow is required", field="workflow")
-        caller = await self._guard.authorize("workflow.write", "workflow", request.workflow)
-        await self._workflows.delete(caller.tenant, request.workflow)
+        caller = await self._guard.authorize("workflow.write", "workflow", name)
+        await self._workflows.delete(caller.tenant, name)

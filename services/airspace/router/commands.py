@@ -1,0 +1,102 @@
+"""What callers ask of the router's domain, free of the wire format.
+
+Servicers build these from public requests (see converters.py); the domain validates
+them and answers with the contract's resources (a Run, a Workflow …).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from google.protobuf import struct_pb2
+
+from airspace.router.repositories import PageRequest
+
+
+@dataclasses.dataclass(frozen=True)
+class StartRun:
+    workflow: str
+    workflow_version: int = 0  # 0: the latest
+    input: dict = dataclasses.field(default_factory=dict)
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    request_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ListRuns:
+    page: PageRequest
+    workflow: str = ""
+    state: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class CancelRun:
+    run_id: str
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class CreateWorkflow:
+    """A workflow document as YAML/JSON text (`source`) or as data (`document`)."""
+
+    source: str | None = None
+    document: dict | None = None
+    validate_only: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class GetWorkflow:
+    workflow: str
+    version: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class RegisterAgent:
+    endpoint: str
+    agent: str = ""  # the name the endpoint must serve, when given
+    protocol: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ListApprovals:
+    page: PageRequest
+    state: int = 0
+    run_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class DecideApproval:
+    approval_id: str
+    outcome: int
+    comment: str = ""
+    edited_payload: struct_pb2.Struct | None = None
+    payload_hash: str = ""  # the payload the decider saw, when they say so
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryKey:
+    namespace: str
+    key: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PutMemory:
+    where: MemoryKey
+    value: struct_pb2.Value | None
+    expected_version: int | None = None
+    ttl_seconds: float | None = None
+    request_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ListMemory:
+    namespace: str
+    key_prefix: str
+    page: PageRequest
+
+
+@dataclasses.dataclass(frozen=True)
+class PruneRuns:
+    finished_before_micros: int | None
+    validate_only: bool = False
+    limit: int = 0
