@@ -12,7 +12,7 @@ from airspace.mesh import channels, identity
 from airspace.mesh.server import MeshServer
 from airspace.state.main import build_server
 from airspace.state.settings import StateSettings
-from airspace.state.sqlite_store import SqliteStateStore
+from airspace.state.sqlite.store import SqliteStateStore
 from airspace.state.v1 import state_pb2_grpc
 
 

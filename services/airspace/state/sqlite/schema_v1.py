@@ -1,4 +1,4 @@
-"""Tables, indexes and connection settings of the SQLite state store.
+"""Schema version 1: the tables and indexes of the SQLite state store.
 
 Records are stored as serialized protobuf bytes (`data`) next to the columns that
 queries filter or sort on; times in those columns are microseconds since the epoch.
@@ -7,29 +7,15 @@ queries filter or sort on; times in those columns are microseconds since the epo
 from __future__ import annotations
 
 import pathlib
-import sqlite3
 
 import sqlite_utils
 
 from airspace.state import records
+from airspace.state.sqlite.connection import connect
 from airspace.v1 import run_pb2
 
-BUSY_TIMEOUT_MS = 5000
 # Inlined in SQL (not bound) so the partial index below can serve the query.
 ACTIVE_STATES_SQL = ", ".join(str(state) for state in records.CLAIMABLE_RUN_STATES)
-
-
-def connect(path: str | pathlib.Path) -> sqlite_utils.Database:
-    # isolation_level=None: the store issues BEGIN/COMMIT itself (group commit, savepoints).
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    # Another process (a second state server, a backup) may hold the lock briefly.
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    # WAL's default NORMAL only fsyncs at checkpoints, so a commit acknowledged to a
-    # router could vanish on power loss, and the router would then re-run a step it
-    # believes journaled. FULL fsyncs the WAL on every commit; group commit keeps
-    # that to one fsync per batch of writes.
-    conn.execute("PRAGMA synchronous=FULL")
-    return sqlite_utils.Database(conn, execute_plugins=False)
 
 
 def create(path: str | pathlib.Path) -> None:
