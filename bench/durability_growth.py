@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from airspace.state import records
-from airspace.state.sqlite import schema_v1
+from airspace.state.sqlite import migrations
 from airspace.state.sqlite.store import SqliteStateStore
 from airspace.v1 import run_pb2
 from bench.report import table
@@ -84,7 +84,7 @@ def fill(path: pathlib.Path, runs: int, sample_size: int = 1000) -> Filled:
 
     Indexes are dropped during the load and rebuilt after it, and the file is unjournaled
     meanwhile: minutes of row-by-row inserts become seconds."""
-    schema_v1.create(path)
+    migrations.apply_migrations(path)
     db = sqlite3.connect(path, isolation_level=None)
     indexes = db.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"

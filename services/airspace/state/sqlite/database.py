@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from airspace.state import records
-from airspace.state.sqlite import schema_v1
+from airspace.state.sqlite import migrations
 from airspace.state.sqlite.access import BatchWriter, Operation, ReaderPool
 from airspace.state.sqlite.connection import connect
 
@@ -18,7 +18,7 @@ class SqliteDatabase:
     def __init__(
         self, path: str | pathlib.Path, *, read_connections: int, clock: Callable[[], float]
     ):
-        schema_v1.create(path)
+        migrations.apply_migrations(path)
         self._clock = clock
         self._writer = BatchWriter(lambda: connect(path))
         self._readers = ReaderPool(lambda: connect(path), read_connections)

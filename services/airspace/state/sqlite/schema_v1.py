@@ -6,31 +6,18 @@ queries filter or sort on; times in those columns are microseconds since the epo
 
 from __future__ import annotations
 
-import pathlib
-
 import sqlite_utils
 
 from airspace.state import records
-from airspace.state.sqlite.connection import connect
 from airspace.v1 import run_pb2
 
 # Inlined in SQL (not bound) so the partial index below can serve the query.
 ACTIVE_STATES_SQL = ", ".join(str(state) for state in records.CLAIMABLE_RUN_STATES)
 
 
-def create(path: str | pathlib.Path) -> None:
-    """Creates the database file, its tables and indexes when missing."""
-    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = connect(path)
-    try:
-        # Readers never block the writer, nor the writer readers; persistent in the file.
-        db.conn.execute("PRAGMA journal_mode=WAL")
-        _create_tables(db)
-    finally:
-        db.conn.close()
-
-
-def _create_tables(db: sqlite_utils.Database) -> None:
+def create_tables(db: sqlite_utils.Database) -> None:
+    """Creates what is missing, so it also brings a database made before schema
+    versions were recorded up to version 1."""
     text, integer, blob = str, int, bytes
     db["runs"].create(
         {
