@@ -13,7 +13,7 @@ from state_helpers import expect_error, make_run, started, value
 
 from airspace.mesh import errors
 from airspace.state import records
-from airspace.state.sqlite import schema_v1
+from airspace.state.sqlite import migrations, schema_v1
 from airspace.state.sqlite.store import SqliteStateStore
 from airspace.state.store.runs import RunChange
 from airspace.state.v1 import state_pb2
@@ -189,7 +189,8 @@ def plan(db_path, sql: str, args=()) -> str:
         return " | ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args))
 
 
-async def test_hot_queries_stay_on_their_indexes(store, db_path):
+def test_hot_queries_stay_on_their_indexes(db_path):
+    migrations.apply_migrations(db_path)
     active = schema_v1.ACTIVE_STATES_SQL
     claimable = plan(
         db_path,

@@ -1,4 +1,4 @@
-"""The SQLite state store on a real database file: semantics, concurrency, durability."""
+"""Every state store implementation on a real database: semantics, concurrency, durability."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from state_helpers import make_run, started, struct, value
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
-from airspace.state.sqlite.store import SqliteStateStore
 from airspace.state.store.approvals import Decision
 from airspace.state.v1 import state_pb2
 from airspace.state.watch import watch_events
@@ -530,14 +529,14 @@ async def test_claimable_runs_are_unfinished_and_unleased_oldest_first(store, cl
 # Durability -------------------------------------------------------------
 
 
-async def test_reopening_the_file_keeps_everything(store, db_path, clock):
+async def test_reopening_the_database_keeps_everything(store, open_store, clock):
     await store.runs.create_run(make_run("r1"))
     await append(store, "r1", started("a"), journal=[completed("a")])
     await put(store, "k", "v")
     await store.workflows.put_workflow(workflow("review", ["a"]))
     await store.close()
 
-    reopened = SqliteStateStore(db_path, clock=clock)
+    reopened = open_store(clock)
     try:
         assert (await reopened.runs.get_run("acme", "r1")).last_event_sequence == 1
         assert [e.step_key for e in await reopened.runs.get_journal("acme", "r1")] == ["a"]
