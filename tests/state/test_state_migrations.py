@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 from state_helpers import make_run, started, value
 
+from airspace.cli import main as cli
 from airspace.state.sqlite.migrations import (
     MIGRATIONS,
     Migration,
@@ -102,3 +104,12 @@ async def test_a_database_from_before_schema_versions_is_adopted_with_its_data(d
         assert (await reopened.memory.get_memory("acme", "tenant", "k")).value == value("v")
     finally:
         await reopened.close()
+
+
+def test_the_admin_migrate_command_prints_what_it_applied(db_path, capsys):
+    assert cli.main(["admin", "migrate", "--database", str(db_path)]) == 0
+    first = capsys.readouterr().out
+    assert f"applied 1: {MIGRATIONS[0].description}" in first
+    assert cli.main(["admin", "migrate", "--database", str(db_path), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["applied"] == [] and again["version"] == MIGRATIONS[-1].version
