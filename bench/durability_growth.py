@@ -27,8 +27,9 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
-from airspace.state import records, sqlite_schema
-from airspace.state.sqlite_store import SqliteStateStore
+from airspace.state import records
+from airspace.state.sqlite import migrations
+from airspace.state.sqlite.store import SqliteStateStore
 from airspace.v1 import run_pb2
 from bench.report import table
 
@@ -83,7 +84,7 @@ def fill(path: pathlib.Path, runs: int, sample_size: int = 1000) -> Filled:
 
     Indexes are dropped during the load and rebuilt after it, and the file is unjournaled
     meanwhile: minutes of row-by-row inserts become seconds."""
-    sqlite_schema.create(path)
+    migrations.apply_migrations(path)
     db = sqlite3.connect(path, isolation_level=None)
     indexes = db.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
@@ -155,24 +156,24 @@ def hot_paths(store: SqliteStateStore, filled: Filled) -> dict[str, Callable[[],
     async def create_run():
         run = run_pb2.Run(run_id=uuid.uuid4().hex, tenant="tenant-0", request_id=uuid.uuid4().hex)
         run.workflow.name = "growth"
-        await store.create_run(run)
+        await store.runs.create_run(run)
 
     async def append_events():
         tenant, run_id = random.choice(filled.active)
         event = run_pb2.RunEvent(step_key="s0002-step", agent="agent")
         event.step_started.step_name = "step"
-        await store.append_events(
+        await store.runs.append_events(
             tenant, run_id, [event], [], expected_last_sequence=None, lease_owner=""
         )
 
     async def get_run():
-        await store.get_run(*random.choice(filled.sample))
+        await store.runs.get_run(*random.choice(filled.sample))
 
     async def list_runs_first_page():
-        await store.list_runs("tenant-0", workflow="", state=0, page_size=50, page_token="")
+        await store.runs.list_runs("tenant-0", workflow="", state=0, page_size=50, page_token="")
 
     async def list_claimable_runs():
-        await store.list_claimable_runs(100)
+        await store.leases.list_claimable_runs(100)
 
     return {
         "CreateRun": create_run,

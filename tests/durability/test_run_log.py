@@ -18,7 +18,7 @@ from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
 from airspace.state.servicer import StateServicer
 from airspace.state.settings import StateSettings
-from airspace.state.sqlite_store import SqliteStateStore
+from airspace.state.sqlite.store import SqliteStateStore
 from airspace.state.v1 import state_pb2, state_pb2_grpc
 from airspace.v1 import run_pb2
 

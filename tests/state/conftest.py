@@ -1,9 +1,11 @@
-"""State service fixtures: a store on a real SQLite file in tmp_path, and real state
-servers on 127.0.0.1 port 0 called through mesh channels."""
+"""State service fixtures: a store of every implementation on a real database, and real
+state servers on 127.0.0.1 port 0 called through mesh channels."""
 
 from __future__ import annotations
 
 import dataclasses
+import pathlib
+from collections.abc import Callable
 
 import pytest
 from state_helpers import MESH_KEY, ROUTER, Clock
@@ -12,7 +14,8 @@ from airspace.mesh import channels, identity
 from airspace.mesh.server import MeshServer
 from airspace.state.main import build_server
 from airspace.state.settings import StateSettings
-from airspace.state.sqlite_store import SqliteStateStore
+from airspace.state.sqlite.store import SqliteStateStore
+from airspace.state.store.state import StateStore
 from airspace.state.v1 import state_pb2_grpc
 
 
@@ -26,9 +29,26 @@ def db_path(tmp_path):
     return tmp_path / "state.db"
 
 
+# Opens a store on the test's database; each call opens it again, as a restart would.
+StoreOpener = Callable[[Clock], StateStore]
+
+
+def sqlite_store(db_path: pathlib.Path) -> StoreOpener:
+    return lambda clock: SqliteStateStore(db_path, clock=clock)
+
+
+# Every store test runs against each implementation listed here.
+STORE_FACTORIES = [pytest.param(sqlite_store, id="sqlite")]
+
+
+@pytest.fixture(params=STORE_FACTORIES)
+def open_store(request, db_path) -> StoreOpener:
+    return request.param(db_path)
+
+
 @pytest.fixture
-async def store(db_path, clock):
-    opened = SqliteStateStore(db_path, clock=clock)
+async def store(open_store, clock):
+    opened = open_store(clock)
     yield opened
     await opened.close()
 
@@ -36,12 +56,12 @@ async def store(db_path, clock):
 @dataclasses.dataclass
 class Started:
     server: MeshServer
-    store: SqliteStateStore
+    store: StateStore
     port: int
 
 
 @pytest.fixture
-async def start_server(db_path, clock):
+async def start_server(open_store, db_path, clock):
     """Starts state servers on the test's database file."""
     running: list[Started] = []
 
@@ -50,7 +70,7 @@ async def start_server(db_path, clock):
             data_dir=str(db_path.parent), mesh_key=MESH_KEY, watch_recheck_seconds=5.0
         )
         assert config.database == str(db_path)
-        store = SqliteStateStore(config.database, clock=clock)
+        store = open_store(clock)
         srv = build_server(config, store)
         running.append(Started(srv, store, await srv.start()))
         return running[-1]

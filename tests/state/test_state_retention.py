@@ -12,9 +12,10 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 from state_helpers import expect_error, make_run, started, value
 
 from airspace.mesh import errors
-from airspace.state import records, sqlite_schema
-from airspace.state.sqlite_store import SqliteStateStore
-from airspace.state.store import RunChange
+from airspace.state import records
+from airspace.state.sqlite import migrations, schema_v1
+from airspace.state.sqlite.store import SqliteStateStore
+from airspace.state.store.runs import RunChange
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
@@ -29,7 +30,7 @@ def ending(state: int = COMPLETED) -> RunChange:
 
 
 async def append(store, run_id, *events, change=None, expected=None, tenant="acme"):
-    return await store.append_events(
+    return await store.runs.append_events(
         tenant,
         run_id,
         list(events),
@@ -41,40 +42,40 @@ async def append(store, run_id, *events, change=None, expected=None, tenant="acm
 
 
 async def finished_run(store, run_id: str, tenant: str = "acme", events: int = 2) -> run_pb2.Run:
-    await store.create_run(make_run(run_id, tenant=tenant))
+    await store.runs.create_run(make_run(run_id, tenant=tenant))
     await append(store, run_id, *(started(f"s{i}") for i in range(events - 1)), tenant=tenant)
     appended = await append(store, run_id, started("end"), change=ending(), tenant=tenant)
     return appended.run
 
 
 async def test_a_state_change_is_appended_with_its_events_or_not_at_all(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     appended = await append(store, "r1", started("a"), change=ending())
     assert appended.last_sequence == 1
     assert (appended.run.state, appended.run.last_event_sequence) == (COMPLETED, 1)
     assert appended.run.output["answer"] == 42 and appended.run.HasField("end_time")
-    assert (await store.get_run("acme", "r1")) == appended.run
+    assert (await store.runs.get_run("acme", "r1")) == appended.run
 
-    await store.create_run(make_run("r2"))
-    await store.update_run("acme", run_pb2.Run(run_id="r2", state=COMPLETED), ["state"], ())
+    await store.runs.create_run(make_run("r2"))
+    await store.runs.update_run("acme", run_pb2.Run(run_id="r2", state=COMPLETED), ["state"], ())
     with pytest.raises(errors.FailedPrecondition) as ended:
         await append(store, "r2", started("late"))
     assert ended.value.reason == "RUN_ENDED"
-    page = await store.list_events("acme", "r2", after_sequence=0, limit=10)
+    page = await store.runs.list_events("acme", "r2", after_sequence=0, limit=10)
     assert page.events == [] and page.last_sequence == 0
 
 
 async def test_a_refused_state_change_appends_nothing(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     change = RunChange(run_pb2.Run(state=COMPLETED), ["state"], [RUNNING])
     with pytest.raises(errors.FailedPrecondition) as refused:
         await append(store, "r1", started("a"), change=change)
     assert refused.value.reason == "RUN_STATE_MISMATCH"
-    assert (await store.get_run("acme", "r1")).last_event_sequence == 0
+    assert (await store.runs.get_run("acme", "r1")).last_event_sequence == 0
 
 
 async def test_a_retried_ending_is_told_its_sequence_moved_not_that_the_run_ended(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     await append(store, "r1", started("end"), change=ending(), expected=0)
     with pytest.raises(errors.Aborted) as moved:
         await append(store, "r1", started("end"), change=ending(), expected=0)
@@ -83,60 +84,65 @@ async def test_a_retried_ending_is_told_its_sequence_moved_not_that_the_run_ende
 
 async def test_prune_counts_then_deletes_payloads_and_keeps_records(store, clock):
     old = [await finished_run(store, f"old{i}", events=3) for i in range(3)]
-    await store.put_memory(
+    await store.memory.put_memory(
         "acme", "run/old0", "k", value("v"), expected_version=None, ttl_seconds=None
     )
-    await store.put_memory(
+    await store.memory.put_memory(
         "acme", "tenant", "k", value("v"), expected_version=None, ttl_seconds=None
     )
     other_tenant = await finished_run(store, "theirs", tenant="umbrella")
     clock.advance(60)
     cutoff = records.micros(clock())
     fresh = await finished_run(store, "fresh")
-    await store.create_run(make_run("active"))
+    await store.runs.create_run(make_run("active"))
     await append(store, "active", started("a"))
 
-    counted = await store.prune_runs("acme", cutoff, validate_only=True, limit=1)
+    counted = await store.runs.prune_runs("acme", cutoff, validate_only=True, limit=1)
     assert (counted.runs, counted.events, counted.journal_entries, counted.more) == (3, 9, 0, False)
-    assert len((await store.list_events("acme", "old0", after_sequence=0, limit=10)).events) == 3
+    assert (
+        len((await store.runs.list_events("acme", "old0", after_sequence=0, limit=10)).events) == 3
+    )
 
-    first = await store.prune_runs("acme", cutoff, validate_only=False, limit=2)
+    first = await store.runs.prune_runs("acme", cutoff, validate_only=False, limit=2)
     assert (first.runs, first.events, first.more) == (2, 6, True)
-    rest = await store.prune_runs("acme", cutoff, validate_only=False, limit=2)
+    rest = await store.runs.prune_runs("acme", cutoff, validate_only=False, limit=2)
     assert (rest.runs, rest.events, rest.more) == (1, 3, False)
-    assert (await store.prune_runs("acme", cutoff, validate_only=False, limit=2)).runs == 0
+    assert (await store.runs.prune_runs("acme", cutoff, validate_only=False, limit=2)).runs == 0
 
     for run in old:
-        kept = await store.get_run("acme", run.run_id)
+        kept = await store.runs.get_run("acme", run.run_id)
         assert kept.state == COMPLETED and kept.end_time == run.end_time
         assert not kept.HasField("input") and not kept.HasField("output")
         with pytest.raises(errors.FailedPrecondition) as pruned:
-            await store.list_events("acme", run.run_id, after_sequence=0, limit=10)
+            await store.runs.list_events("acme", run.run_id, after_sequence=0, limit=10)
         assert pruned.value.reason == "RUN_PRUNED"
         with pytest.raises(errors.FailedPrecondition):
-            await store.get_journal("acme", run.run_id)
+            await store.runs.get_journal("acme", run.run_id)
         # Nothing is missing after the last sequence: a caught-up watcher just ends.
-        caught_up = await store.list_events("acme", run.run_id, after_sequence=3, limit=10)
+        caught_up = await store.runs.list_events("acme", run.run_id, after_sequence=3, limit=10)
         assert caught_up.events == [] and caught_up.run_ended
     with pytest.raises(errors.NotFound):
-        await store.get_memory("acme", "run/old0", "k")
-    assert (await store.get_memory("acme", "tenant", "k")).version == 1
+        await store.memory.get_memory("acme", "run/old0", "k")
+    assert (await store.memory.get_memory("acme", "tenant", "k")).version == 1
     for tenant, run in (("acme", fresh), ("umbrella", other_tenant)):
-        page = await store.list_events(tenant, run.run_id, after_sequence=0, limit=10)
+        page = await store.runs.list_events(tenant, run.run_id, after_sequence=0, limit=10)
         assert len(page.events) == 2
-    assert len((await store.list_events("acme", "active", after_sequence=0, limit=10)).events) == 1
+    assert (
+        len((await store.runs.list_events("acme", "active", after_sequence=0, limit=10)).events)
+        == 1
+    )
 
 
 async def test_a_retried_memory_write_returns_what_it_wrote(store):
-    first = await store.put_memory(
+    first = await store.memory.put_memory(
         "acme", "tenant", "k", value("a"), expected_version=0, ttl_seconds=None, request_id="w1"
     )
-    again = await store.put_memory(
+    again = await store.memory.put_memory(
         "acme", "tenant", "k", value("a"), expected_version=0, ttl_seconds=None, request_id="w1"
     )
     assert again == first
     with pytest.raises(errors.Aborted) as lost:
-        await store.put_memory(
+        await store.memory.put_memory(
             "acme", "tenant", "k", value("b"), expected_version=0, ttl_seconds=None, request_id="w2"
         )
     assert lost.value.reason == "VERSION_MISMATCH"
@@ -167,11 +173,11 @@ async def test_a_database_of_an_earlier_version_is_upgraded(tmp_path, clock):
 
     store = SqliteStateStore(path, clock=clock)
     try:
-        counted = await store.prune_runs(
+        counted = await store.runs.prune_runs(
             "acme", records.micros(clock()), validate_only=True, limit=10
         )
         assert counted.runs == 1
-        await store.put_memory(
+        await store.memory.put_memory(
             "acme", "tenant", "k", value("v"), expected_version=0, ttl_seconds=None, request_id="x"
         )
     finally:
@@ -183,8 +189,9 @@ def plan(db_path, sql: str, args=()) -> str:
         return " | ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args))
 
 
-async def test_hot_queries_stay_on_their_indexes(store, db_path):
-    active = sqlite_schema.ACTIVE_STATES_SQL
+def test_hot_queries_stay_on_their_indexes(db_path):
+    migrations.apply_migrations(db_path)
+    active = schema_v1.ACTIVE_STATES_SQL
     claimable = plan(
         db_path,
         "SELECT r.data FROM runs AS r INDEXED BY runs_active LEFT JOIN leases AS l"
@@ -208,14 +215,16 @@ async def test_hot_queries_stay_on_their_indexes(store, db_path):
 
 
 async def test_a_new_unleased_run_is_claimable_only_after_its_creator_had_time(store, clock):
-    await store.create_run(make_run("new"))
-    assert await store.list_claimable_runs(10, min_age_seconds=5) == []
+    await store.runs.create_run(make_run("new"))
+    assert await store.leases.list_claimable_runs(10, min_age_seconds=5) == []
     clock.advance(5)
-    assert [r.run_id for r in await store.list_claimable_runs(10, min_age_seconds=5)] == ["new"]
-    lease = await store.acquire_lease("new", "router-a", 1)
-    assert lease.acquired and await store.list_claimable_runs(10, min_age_seconds=5) == []
+    assert [r.run_id for r in await store.leases.list_claimable_runs(10, min_age_seconds=5)] == [
+        "new"
+    ]
+    lease = await store.leases.acquire_lease("new", "router-a", 1)
+    assert lease.acquired and await store.leases.list_claimable_runs(10, min_age_seconds=5) == []
     clock.advance(1)  # an expired lease makes it claimable whatever its age
-    assert len(await store.list_claimable_runs(10, min_age_seconds=3600)) == 1
+    assert len(await store.leases.list_claimable_runs(10, min_age_seconds=3600)) == 1
 
 
 # Over gRPC ----------------------------------------------------------------

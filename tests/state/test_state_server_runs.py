@@ -233,7 +233,7 @@ async def test_watch_stops_cleanly_when_the_client_cancels(start_server, connect
     )
     await stub.AppendEvents(append("r1", started()))
     assert (await call.read()).sequence == 1
-    signals = started_server.store._signals
+    signals = started_server.store.runs._signals
     assert signals.watched_runs() == 1
     call.cancel()
     assert await call.code() == grpc.StatusCode.CANCELLED

@@ -1,4 +1,4 @@
-"""The SQLite state store on a real database file: semantics, concurrency, durability."""
+"""Every state store implementation on a real database: semantics, concurrency, durability."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from state_helpers import make_run, started, struct, value
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
-from airspace.state.sqlite_store import SqliteStateStore
-from airspace.state.store import Decision
+from airspace.state.store.approvals import Decision
 from airspace.state.v1 import state_pb2
 from airspace.state.watch import watch_events
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
@@ -25,7 +24,7 @@ def completed(step: str, text: str = "done") -> state_pb2.JournalEntry:
 
 
 async def append(store, run_id, *events, journal=(), expected=None, owner="", tenant="acme"):
-    appended = await store.append_events(
+    appended = await store.runs.append_events(
         tenant,
         run_id,
         list(events),
@@ -37,7 +36,7 @@ async def append(store, run_id, *events, journal=(), expected=None, owner="", te
 
 
 async def list_runs(store, tenant="acme", *, workflow="", state=0, page_size=50, page_token=""):
-    return await store.list_runs(
+    return await store.runs.list_runs(
         tenant, workflow=workflow, state=state, page_size=page_size, page_token=page_token
     )
 
@@ -46,7 +45,7 @@ async def list_runs(store, tenant="acme", *, workflow="", state=0, page_size=50,
 
 
 async def test_create_run_stamps_it_and_is_idempotent_by_request_id(store):
-    run, created = await store.create_run(make_run("r1"))
+    run, created = await store.runs.create_run(make_run("r1"))
     assert created
     assert (run.name, run.state, run.last_event_sequence) == (
         "runs/r1",
@@ -57,38 +56,40 @@ async def test_create_run_stamps_it_and_is_idempotent_by_request_id(store):
 
     retry = make_run("r1-retry")
     retry.request_id = "req-r1"
-    again, created = await store.create_run(retry)
+    again, created = await store.runs.create_run(retry)
     assert not created and again == run
-    assert await store.get_run("acme", "r1") == run
+    assert await store.runs.get_run("acme", "r1") == run
 
 
 async def test_run_id_taken_by_another_request_is_already_exists(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     clash = make_run("r1")
     clash.request_id = "another"
     with pytest.raises(errors.AlreadyExists):
-        await store.create_run(clash)
+        await store.runs.create_run(clash)
 
 
 async def test_another_tenants_run_is_not_found(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     with pytest.raises(errors.NotFound):
-        await store.get_run("globex", "r1")
+        await store.runs.get_run("globex", "r1")
     with pytest.raises(errors.NotFound):
         await append(store, "r1", started(), tenant="globex")
     with pytest.raises(errors.NotFound):
-        await store.list_events("globex", "r1", after_sequence=0, limit=10)
+        await store.runs.list_events("globex", "r1", after_sequence=0, limit=10)
     with pytest.raises(errors.NotFound):
-        await store.get_journal("globex", "r1")
+        await store.runs.get_journal("globex", "r1")
     with pytest.raises(errors.NotFound):
-        await store.update_run("globex", run_pb2.Run(run_id="r1", state=RUNNING), ["state"], ())
+        await store.runs.update_run(
+            "globex", run_pb2.Run(run_id="r1", state=RUNNING), ["state"], ()
+        )
     assert (await list_runs(store, "globex")).items == []
 
 
 async def test_list_runs_pages_newest_first_with_filters(store):
     for index in range(5):
-        await store.create_run(make_run(f"r{index}", workflow="odd" if index % 2 else "even"))
-    await store.update_run("acme", run_pb2.Run(run_id="r4", state=RUNNING), ["state"], ())
+        await store.runs.create_run(make_run(f"r{index}", workflow="odd" if index % 2 else "even"))
+    await store.runs.update_run("acme", run_pb2.Run(run_id="r4", state=RUNNING), ["state"], ())
 
     first = await list_runs(store, page_size=2)
     second = await list_runs(store, page_size=2, page_token=first.next_page_token)
@@ -111,10 +112,10 @@ async def test_a_forged_page_token_is_invalid_argument(store):
 
 
 async def test_update_run_changes_only_masked_fields_and_stamps_end_time(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     patch = run_pb2.Run(run_id="r1", state=COMPLETED, trace_id="ignored", labels={"k": "v"})
     patch.output.update({"answer": 42})
-    run = await store.update_run("acme", patch, ["state", "output", "labels"], ())
+    run = await store.runs.update_run("acme", patch, ["state", "output", "labels"], ())
     assert run.state == COMPLETED and run.output["answer"] == 42 and run.labels == {"k": "v"}
     assert run.trace_id == "" and run.input["question"] == "why?"
     assert (
@@ -122,16 +123,16 @@ async def test_update_run_changes_only_masked_fields_and_stamps_end_time(store):
         and run.update_time.ToNanoseconds() > run.create_time.ToNanoseconds()
     )
     # A masked field that is unset in the patch is cleared.
-    cleared = await store.update_run("acme", run_pb2.Run(run_id="r1"), ["output"], ())
+    cleared = await store.runs.update_run("acme", run_pb2.Run(run_id="r1"), ["output"], ())
     assert not cleared.HasField("output") and cleared.end_time == run.end_time
 
 
 async def test_update_run_honours_expected_states(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     claim = run_pb2.Run(run_id="r1", state=RUNNING)
-    await store.update_run("acme", claim, ["state"], {run_pb2.RUN_STATE_QUEUED})
+    await store.runs.update_run("acme", claim, ["state"], {run_pb2.RUN_STATE_QUEUED})
     with pytest.raises(errors.FailedPrecondition) as raised:
-        await store.update_run("acme", claim, ["state"], {run_pb2.RUN_STATE_QUEUED})
+        await store.runs.update_run("acme", claim, ["state"], {run_pb2.RUN_STATE_QUEUED})
     assert raised.value.reason == "RUN_STATE_MISMATCH"
 
 
@@ -139,24 +140,24 @@ async def test_update_run_honours_expected_states(store):
 
 
 async def test_append_assigns_sequences_and_journals_atomically(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     assert await append(store, "r1", started("a"), started("b")) == 2
     assert await append(store, "r1", started("c"), journal=[completed("a")], expected=2) == 3
 
-    page = await store.list_events("acme", "r1", after_sequence=1, limit=10)
+    page = await store.runs.list_events("acme", "r1", after_sequence=1, limit=10)
     assert [(e.sequence, e.step_key, e.run_id) for e in page.events] == [
         (2, "b", "r1"),
         (3, "c", "r1"),
     ]
     assert page.events[0].HasField("time") and not page.run_ended and page.last_sequence == 3
-    assert (await store.get_run("acme", "r1")).last_event_sequence == 3
-    [entry] = await store.get_journal("acme", "r1")
+    assert (await store.runs.get_run("acme", "r1")).last_event_sequence == 3
+    [entry] = await store.runs.get_journal("acme", "r1")
     assert entry.step_key == "a" and entry.output.message.parts[0].text == "done"
     assert entry.HasField("complete_time")
 
 
 async def test_append_with_a_stale_expected_sequence_is_aborted(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     await append(store, "r1", started())
     with pytest.raises(errors.Aborted) as raised:
         await append(store, "r1", started(), expected=0)
@@ -168,22 +169,22 @@ async def test_append_with_a_stale_expected_sequence_is_aborted(store):
     "journal", [["a"], ["b", "b"]], ids=["journaled-before", "twice-in-request"]
 )
 async def test_a_step_journaled_twice_writes_nothing(store, journal):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     await append(store, "r1", started("a"), journal=[completed("a")])
     with pytest.raises(errors.AlreadyExists) as raised:
         await append(store, "r1", started("x"), journal=[completed(key) for key in journal])
     assert raised.value.reason == "STEP_ALREADY_JOURNALED"
-    assert (await store.get_run("acme", "r1")).last_event_sequence == 1
-    assert [entry.step_key for entry in await store.get_journal("acme", "r1")] == ["a"]
-    assert len((await store.list_events("acme", "r1", after_sequence=0, limit=10)).events) == 1
+    assert (await store.runs.get_run("acme", "r1")).last_event_sequence == 1
+    assert [entry.step_key for entry in await store.runs.get_journal("acme", "r1")] == ["a"]
+    assert len((await store.runs.list_events("acme", "r1", after_sequence=0, limit=10)).events) == 1
 
 
 async def test_append_for_a_lease_owner_needs_the_live_lease(store, clock):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     with pytest.raises(errors.FailedPrecondition) as raised:
         await append(store, "r1", started(), owner="router-a")
     assert raised.value.reason == "LEASE_NOT_HELD"
-    await store.acquire_lease("r1", "router-a", 30)
+    await store.leases.acquire_lease("r1", "router-a", 30)
     assert await append(store, "r1", started(), owner="router-a") == 1
     with pytest.raises(errors.FailedPrecondition):
         await append(store, "r1", started(), owner="router-b")
@@ -193,55 +194,55 @@ async def test_append_for_a_lease_owner_needs_the_live_lease(store, clock):
 
 
 async def test_concurrent_appends_keep_sequences_gap_free(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     lasts = await asyncio.gather(
         *(append(store, "r1", started(f"s{i}"), started(f"s{i}")) for i in range(60))
     )
     assert sorted(lasts) == list(range(2, 121, 2))
-    events = (await store.list_events("acme", "r1", after_sequence=0, limit=500)).events
+    events = (await store.runs.list_events("acme", "r1", after_sequence=0, limit=500)).events
     assert [event.sequence for event in events] == list(range(1, 121))
     # Each request's events stayed together, in order.
     assert all(events[i].step_key == events[i + 1].step_key for i in range(0, 120, 2))
 
 
 async def test_a_refused_write_in_a_batch_leaves_the_others_committed(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     outcomes = await asyncio.gather(
         *(append(store, "r1", started(), expected=0) for _ in range(20)), return_exceptions=True
     )
     assert outcomes.count(1) == 1
     assert all(isinstance(o, errors.Aborted) for o in outcomes if o != 1)
-    assert (await store.get_run("acme", "r1")).last_event_sequence == 1
+    assert (await store.runs.get_run("acme", "r1")).last_event_sequence == 1
 
 
 async def test_watch_streams_stored_then_live_events_and_ends_with_the_run(store):
-    await store.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r1"))
     await append(store, "r1", started("a"), started("b"))
     seen = []
 
     async def follow():
-        async for event in watch_events(store, "acme", "r1", 1, recheck_seconds=30):
+        async for event in watch_events(store.runs, "acme", "r1", 1, recheck_seconds=30):
             seen.append(event.sequence)
 
     watcher = asyncio.create_task(follow())
     while len(seen) < 1:
         await asyncio.sleep(0.01)
     await append(store, "r1", started("c"))
-    await store.update_run("acme", run_pb2.Run(run_id="r1", state=COMPLETED), ["state"], ())
+    await store.runs.update_run("acme", run_pb2.Run(run_id="r1", state=COMPLETED), ["state"], ())
     await asyncio.wait_for(watcher, 10)
     assert seen == [2, 3]
 
 
 async def test_a_cancelled_watch_unsubscribes(store):
-    await store.create_run(make_run("r1"))
-    events = watch_events(store, "acme", "r1", 0, recheck_seconds=30)
+    await store.runs.create_run(make_run("r1"))
+    events = watch_events(store.runs, "acme", "r1", 0, recheck_seconds=30)
     waiting = asyncio.create_task(anext(events))
     await asyncio.sleep(0.05)
-    assert store._signals.watched_runs() == 1
+    assert store.runs._signals.watched_runs() == 1
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    assert store._signals.watched_runs() == 0
+    assert store.runs._signals.watched_runs() == 0
 
 
 # Workflows and agents ---------------------------------------------------
@@ -257,43 +258,45 @@ def workflow(name: str, steps: list[str], tenant: str = "acme") -> workflow_pb2.
 
 
 async def test_put_workflow_versions_by_etag(store):
-    first, created = await store.put_workflow(workflow("review", ["a"]))
+    first, created = await store.workflows.put_workflow(workflow("review", ["a"]))
     assert created and first.version == 1 and first.name == "workflows/review/versions/1"
     assert len(first.etag) == 64
-    same, created = await store.put_workflow(workflow("review", ["a"]))
+    same, created = await store.workflows.put_workflow(workflow("review", ["a"]))
     assert not created and same == first
-    second, created = await store.put_workflow(workflow("review", ["a", "b"]))
+    second, created = await store.workflows.put_workflow(workflow("review", ["a", "b"]))
     assert created and second.version == 2
-    assert await store.get_workflow("acme", "review", 0) == second
-    assert await store.get_workflow("acme", "review", 1) == first
+    assert await store.workflows.get_workflow("acme", "review", 0) == second
+    assert await store.workflows.get_workflow("acme", "review", 1) == first
     with pytest.raises(errors.NotFound):
-        await store.get_workflow("acme", "review", 3)
+        await store.workflows.get_workflow("acme", "review", 3)
     with pytest.raises(errors.NotFound):
-        await store.get_workflow("globex", "review", 1)
+        await store.workflows.get_workflow("globex", "review", 1)
 
 
 async def test_deleted_workflow_is_hidden_but_its_versions_stay_readable(store):
-    await store.put_workflow(workflow("review", ["a"]))
-    await store.put_workflow(workflow("triage", ["t"]))
-    await store.delete_workflow("acme", "review")
+    await store.workflows.put_workflow(workflow("review", ["a"]))
+    await store.workflows.put_workflow(workflow("triage", ["t"]))
+    await store.workflows.delete_workflow("acme", "review")
     with pytest.raises(errors.NotFound):
-        await store.get_workflow("acme", "review", 0)
-    assert (await store.get_workflow("acme", "review", 1)).spec["steps"][0] == "a"
-    listed = await store.list_workflows("acme", page_size=10, page_token="")
+        await store.workflows.get_workflow("acme", "review", 0)
+    assert (await store.workflows.get_workflow("acme", "review", 1)).spec["steps"][0] == "a"
+    listed = await store.workflows.list_workflows("acme", page_size=10, page_token="")
     assert [w.workflow for w in listed.items] == ["triage"]
     with pytest.raises(errors.NotFound):
-        await store.delete_workflow("acme", "review")
+        await store.workflows.delete_workflow("acme", "review")
     # Putting it again starts a new visible version; old numbers are never reused.
-    again, created = await store.put_workflow(workflow("review", ["a"]))
+    again, created = await store.workflows.put_workflow(workflow("review", ["a"]))
     assert created and again.version == 2
 
 
 async def test_list_workflows_pages_latest_versions_by_name(store):
     for name in ("c", "a", "b"):
-        await store.put_workflow(workflow(name, ["x"]))
-    await store.put_workflow(workflow("a", ["x", "y"]))
-    first = await store.list_workflows("acme", page_size=2, page_token="")
-    rest = await store.list_workflows("acme", page_size=2, page_token=first.next_page_token)
+        await store.workflows.put_workflow(workflow(name, ["x"]))
+    await store.workflows.put_workflow(workflow("a", ["x", "y"]))
+    first = await store.workflows.list_workflows("acme", page_size=2, page_token="")
+    rest = await store.workflows.list_workflows(
+        "acme", page_size=2, page_token=first.next_page_token
+    )
     assert [(w.workflow, w.version) for w in first.items + rest.items] == [
         ("a", 2),
         ("b", 1),
@@ -305,20 +308,20 @@ async def test_list_workflows_pages_latest_versions_by_name(store):
 async def test_agents_are_stored_replaced_listed_and_deleted(store):
     card = agent_pb2.AgentCard(name="writer", version="1.0")
     agent = agent_registry_pb2.Agent(agent="writer", tenant="acme", endpoint="h:1", card=card)
-    stored = await store.put_agent(agent)
+    stored = await store.agents.put_agent(agent)
     assert stored.name == "agents/writer" and stored.HasField("register_time")
     agent.endpoint = "h:2"
-    await store.put_agent(agent)
-    await store.put_agent(agent_registry_pb2.Agent(agent="critic", tenant="acme"))
-    assert (await store.get_agent("acme", "writer")).endpoint == "h:2"
-    page = await store.list_agents("acme", page_size=1, page_token="")
-    rest = await store.list_agents("acme", page_size=1, page_token=page.next_page_token)
+    await store.agents.put_agent(agent)
+    await store.agents.put_agent(agent_registry_pb2.Agent(agent="critic", tenant="acme"))
+    assert (await store.agents.get_agent("acme", "writer")).endpoint == "h:2"
+    page = await store.agents.list_agents("acme", page_size=1, page_token="")
+    rest = await store.agents.list_agents("acme", page_size=1, page_token=page.next_page_token)
     assert [a.agent for a in page.items + rest.items] == ["critic", "writer"]
     with pytest.raises(errors.NotFound):
-        await store.get_agent("globex", "writer")
-    await store.delete_agent("acme", "writer")
+        await store.agents.get_agent("globex", "writer")
+    await store.agents.delete_agent("acme", "writer")
     with pytest.raises(errors.NotFound):
-        await store.delete_agent("acme", "writer")
+        await store.agents.delete_agent("acme", "writer")
 
 
 # Approvals --------------------------------------------------------------
@@ -340,64 +343,64 @@ def approval(approval_id: str, *, run_id="r1", role="legal", expire=None) -> app
 
 async def test_create_approval_is_idempotent_and_needs_its_run(store):
     with pytest.raises(errors.NotFound):
-        await store.create_approval(approval("ap1"))
-    await store.create_run(make_run("r1"))
-    stored = await store.create_approval(approval("ap1"))
+        await store.approvals.create_approval(approval("ap1"))
+    await store.runs.create_run(make_run("r1"))
+    stored = await store.approvals.create_approval(approval("ap1"))
     assert stored.state == approval_pb2.APPROVAL_STATE_PENDING and len(stored.payload_hash) == 64
-    assert await store.create_approval(approval("ap1", role="other")) == stored
+    assert await store.approvals.create_approval(approval("ap1", role="other")) == stored
     with pytest.raises(errors.NotFound):
-        await store.get_approval("globex", "ap1")
+        await store.approvals.get_approval("globex", "ap1")
 
 
 async def test_an_approval_is_decided_once(store):
-    await store.create_run(make_run("r1"))
-    await store.create_approval(approval("ap1"))
+    await store.runs.create_run(make_run("r1"))
+    await store.approvals.create_approval(approval("ap1"))
     decision = Decision(
         outcome=run_pb2.APPROVAL_OUTCOME_EDITED,
         decided_by="user:bob",
         comment="lower",
         edited_payload=struct(amount=5),
     )
-    decided = await store.decide_approval("acme", "ap1", decision)
+    decided = await store.approvals.decide_approval("acme", "ap1", decision)
     assert decided.state == approval_pb2.APPROVAL_STATE_DECIDED
     assert (decided.decided_by, decided.edited_payload["amount"]) == ("user:bob", 5)
-    assert await store.get_approval("acme", "ap1") == decided
+    assert await store.approvals.get_approval("acme", "ap1") == decided
     with pytest.raises(errors.FailedPrecondition) as raised:
-        await store.decide_approval("acme", "ap1", decision)
+        await store.approvals.decide_approval("acme", "ap1", decision)
     assert raised.value.reason == "APPROVAL_ALREADY_DECIDED"
 
 
 async def test_an_approval_past_its_deadline_can_only_expire(store, clock):
-    await store.create_run(make_run("r1"))
-    await store.create_approval(approval("ap1", expire=clock() + 60))
+    await store.runs.create_run(make_run("r1"))
+    await store.approvals.create_approval(approval("ap1", expire=clock() + 60))
     clock.advance(61)
     with pytest.raises(errors.FailedPrecondition) as raised:
-        await store.decide_approval(
+        await store.approvals.decide_approval(
             "acme", "ap1", Decision(run_pb2.APPROVAL_OUTCOME_APPROVED, "user:bob")
         )
     assert raised.value.reason == "APPROVAL_EXPIRED"
-    expired = await store.decide_approval(
+    expired = await store.approvals.decide_approval(
         "acme", "ap1", Decision(run_pb2.APPROVAL_OUTCOME_EXPIRED, "service:router")
     )
     assert expired.state == approval_pb2.APPROVAL_STATE_EXPIRED
 
 
 async def test_list_approvals_filters_oldest_first(store):
-    await store.create_run(make_run("r1"))
-    await store.create_run(make_run("r2"))
+    await store.runs.create_run(make_run("r1"))
+    await store.runs.create_run(make_run("r2"))
     for approval_id, run_id, role in [
         ("ap1", "r1", "legal"),
         ("ap2", "r2", "finance"),
         ("ap3", "r1", "ops"),
         ("ap4", "r1", "legal"),
     ]:
-        await store.create_approval(approval(approval_id, run_id=run_id, role=role))
-    await store.decide_approval(
+        await store.approvals.create_approval(approval(approval_id, run_id=run_id, role=role))
+    await store.approvals.decide_approval(
         "acme", "ap4", Decision(run_pb2.APPROVAL_OUTCOME_REJECTED, "user:bob")
     )
 
     async def ids(*, state=0, roles=(), run_id="", page_size=10, page_token=""):
-        page = await store.list_approvals(
+        page = await store.approvals.list_approvals(
             "acme",
             state=state,
             roles=roles,
@@ -419,7 +422,7 @@ async def test_list_approvals_filters_oldest_first(store):
 
 
 async def put(store, key, text, *, expected=None, ttl=None, namespace="run/r1"):
-    return await store.put_memory(
+    return await store.memory.put_memory(
         "acme", namespace, key, value(text), expected_version=expected, ttl_seconds=ttl
     )
 
@@ -434,14 +437,14 @@ async def test_memory_versions_and_compare_and_set(store):
         await put(store, "k", "b", expected=7)
     assert (await put(store, "k", "b", expected=1)).version == 2
     assert (await put(store, "k", "c")).version == 3
-    assert (await store.get_memory("acme", "run/r1", "k")).value.string_value == "c"
+    assert (await store.memory.get_memory("acme", "run/r1", "k")).value.string_value == "c"
     with pytest.raises(errors.NotFound):
-        await store.get_memory("globex", "run/r1", "k")
+        await store.memory.get_memory("globex", "run/r1", "k")
     with pytest.raises(errors.Aborted):
-        await store.delete_memory("acme", "run/r1", "k", expected_version=2)
-    await store.delete_memory("acme", "run/r1", "k", expected_version=3)
+        await store.memory.delete_memory("acme", "run/r1", "k", expected_version=2)
+    await store.memory.delete_memory("acme", "run/r1", "k", expected_version=3)
     with pytest.raises(errors.NotFound):
-        await store.delete_memory("acme", "run/r1", "k", expected_version=None)
+        await store.memory.delete_memory("acme", "run/r1", "k", expected_version=None)
 
 
 async def test_expired_memory_behaves_as_absent(store, clock):
@@ -449,9 +452,9 @@ async def test_expired_memory_behaves_as_absent(store, clock):
     assert written.HasField("expire_time")
     clock.advance(11)
     with pytest.raises(errors.NotFound):
-        await store.get_memory("acme", "run/r1", "k")
+        await store.memory.get_memory("acme", "run/r1", "k")
     assert (
-        await store.list_memory("acme", "run/r1", key_prefix="", page_size=10, page_token="")
+        await store.memory.list_memory("acme", "run/r1", key_prefix="", page_size=10, page_token="")
     ).items == []
     with pytest.raises(errors.Aborted):
         await put(store, "k", "b", expected=1)
@@ -476,10 +479,10 @@ async def test_list_memory_by_prefix_in_pages(store):
     for key in ("plan/b", "plan/a", "plan/c", "notes", "plan"):
         await put(store, key, key)
     await put(store, "plan/x", "other run", namespace="run/r2")
-    first = await store.list_memory(
+    first = await store.memory.list_memory(
         "acme", "run/r1", key_prefix="plan/", page_size=2, page_token=""
     )
-    rest = await store.list_memory(
+    rest = await store.memory.list_memory(
         "acme", "run/r1", key_prefix="plan/", page_size=2, page_token=first.next_page_token
     )
     assert [e.key for e in first.items + rest.items] == ["plan/a", "plan/b", "plan/c"]
@@ -491,54 +494,54 @@ async def test_list_memory_by_prefix_in_pages(store):
 
 async def test_leases_grant_renew_refuse_expire_and_release(store, clock):
     with pytest.raises(errors.NotFound):
-        await store.acquire_lease("nope", "router-a", 30)
-    await store.create_run(make_run("r1"))
-    first = await store.acquire_lease("r1", "router-a", 30)
+        await store.leases.acquire_lease("nope", "router-a", 30)
+    await store.runs.create_run(make_run("r1"))
+    first = await store.leases.acquire_lease("r1", "router-a", 30)
     assert first.acquired and first.owner == "router-a"
-    taken = await store.acquire_lease("r1", "router-b", 30)
+    taken = await store.leases.acquire_lease("r1", "router-b", 30)
     assert (
         not taken.acquired and taken.owner == "router-a" and taken.expire_time == first.expire_time
     )
-    renewed = await store.acquire_lease("r1", "router-a", 30)
+    renewed = await store.leases.acquire_lease("r1", "router-a", 30)
     assert (
         renewed.acquired and renewed.expire_time.ToNanoseconds() > first.expire_time.ToNanoseconds()
     )
     clock.advance(31)
-    assert (await store.acquire_lease("r1", "router-b", 30)).acquired
-    await store.release_lease("r1", "router-a")  # no longer its lease: nothing happens
-    assert not (await store.acquire_lease("r1", "router-a", 30)).acquired
-    await store.release_lease("r1", "router-b")
-    assert (await store.acquire_lease("r1", "router-a", 30)).acquired
+    assert (await store.leases.acquire_lease("r1", "router-b", 30)).acquired
+    await store.leases.release_lease("r1", "router-a")  # no longer its lease: nothing happens
+    assert not (await store.leases.acquire_lease("r1", "router-a", 30)).acquired
+    await store.leases.release_lease("r1", "router-b")
+    assert (await store.leases.acquire_lease("r1", "router-a", 30)).acquired
 
 
 async def test_claimable_runs_are_unfinished_and_unleased_oldest_first(store, clock):
     for run_id in ("r1", "r2", "r3", "r4"):
-        await store.create_run(make_run(run_id, tenant="acme" if run_id != "r3" else "globex"))
-    await store.update_run("acme", run_pb2.Run(run_id="r2", state=RUNNING), ["state"], ())
-    await store.update_run("acme", run_pb2.Run(run_id="r4", state=COMPLETED), ["state"], ())
-    await store.acquire_lease("r1", "router-a", 30)
-    assert [r.run_id for r in await store.list_claimable_runs(10)] == ["r2", "r3"]
-    assert [r.run_id for r in await store.list_claimable_runs(1)] == ["r2"]
+        await store.runs.create_run(make_run(run_id, tenant="acme" if run_id != "r3" else "globex"))
+    await store.runs.update_run("acme", run_pb2.Run(run_id="r2", state=RUNNING), ["state"], ())
+    await store.runs.update_run("acme", run_pb2.Run(run_id="r4", state=COMPLETED), ["state"], ())
+    await store.leases.acquire_lease("r1", "router-a", 30)
+    assert [r.run_id for r in await store.leases.list_claimable_runs(10)] == ["r2", "r3"]
+    assert [r.run_id for r in await store.leases.list_claimable_runs(1)] == ["r2"]
     clock.advance(31)
-    assert [r.run_id for r in await store.list_claimable_runs(10)] == ["r1", "r2", "r3"]
+    assert [r.run_id for r in await store.leases.list_claimable_runs(10)] == ["r1", "r2", "r3"]
 
 
 # Durability -------------------------------------------------------------
 
 
-async def test_reopening_the_file_keeps_everything(store, db_path, clock):
-    await store.create_run(make_run("r1"))
+async def test_reopening_the_database_keeps_everything(store, open_store, clock):
+    await store.runs.create_run(make_run("r1"))
     await append(store, "r1", started("a"), journal=[completed("a")])
     await put(store, "k", "v")
-    await store.put_workflow(workflow("review", ["a"]))
+    await store.workflows.put_workflow(workflow("review", ["a"]))
     await store.close()
 
-    reopened = SqliteStateStore(db_path, clock=clock)
+    reopened = open_store(clock)
     try:
-        assert (await reopened.get_run("acme", "r1")).last_event_sequence == 1
-        assert [e.step_key for e in await reopened.get_journal("acme", "r1")] == ["a"]
-        assert (await reopened.get_memory("acme", "run/r1", "k")).version == 1
-        assert (await reopened.get_workflow("acme", "review", 0)).version == 1
+        assert (await reopened.runs.get_run("acme", "r1")).last_event_sequence == 1
+        assert [e.step_key for e in await reopened.runs.get_journal("acme", "r1")] == ["a"]
+        assert (await reopened.memory.get_memory("acme", "run/r1", "k")).version == 1
+        assert (await reopened.workflows.get_workflow("acme", "review", 0)).version == 1
         assert await append(reopened, "r1", started("b")) == 2
     finally:
         await reopened.close()
@@ -547,4 +550,4 @@ async def test_reopening_the_file_keeps_everything(store, db_path, clock):
 async def test_a_closed_store_refuses_writes(store):
     await store.close()
     with pytest.raises(errors.Unavailable):
-        await store.create_run(make_run("r1"))
+        await store.runs.create_run(make_run("r1"))

@@ -1,4 +1,5 @@
-"""`airspace admin prune`: delete the payloads of runs that ended long ago (admins only)."""
+"""`airspace admin prune`: delete the payloads of runs that ended long ago (admins only);
+`airspace admin migrate`: bring this machine's state database to the current schema."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from google.protobuf import timestamp_pb2
 
 from airspace.cli import args as cli_args
 from airspace.cli.connection import connect
-from airspace.cli.output import OK, console, print_json, to_dict
+from airspace.cli.output import FAILED, OK, console, print_json, to_dict
+from airspace.mesh import settings
+from airspace.state.settings import ENV_PREFIX, StateSettings
 from airspace.v1 import admin_pb2
 
 _AGE = re.compile(r"^(\d+)([smhd])$")
@@ -42,6 +45,26 @@ def register(sub) -> None:
     )
     cli_args.json_flag(prune)
     prune.set_defaults(handler=prune_runs)
+
+    migrate = cli_args.add_command(
+        admin,
+        "migrate",
+        "apply the pending schema migrations to the state database on this machine",
+        """
+        airspace admin migrate
+        airspace admin migrate --database /var/lib/airspace/state.db
+        """,
+        description="Apply the schema migrations the state database lacks, as the state "
+        "service does when it starts; print what was applied. Stop the state service first.",
+    )
+    migrate.add_argument(
+        "--database",
+        metavar="PATH",
+        help="the SQLite file (default: the state service's, $AIRSPACE_STATE_DATABASE or "
+        "state.db in $AIRSPACE_DATA_DIR)",
+    )
+    cli_args.json_flag(migrate)
+    migrate.set_defaults(handler=migrate_state)
 
 
 def finished_before(text: str) -> timestamp_pb2.Timestamp:
@@ -86,4 +109,24 @@ def prune_runs(args) -> int:
         f"{verb} {total.pruned_runs} runs that ended before {before}: "
         f"{total.deleted_events} events, {total.deleted_journal_entries} journal entries"
     )
+    return OK
+
+
+def migrate_state(args) -> int:
+    # Imported here: SQLite's modules would slow the start of every other command.
+    from airspace.state.sqlite import migrations
+
+    database = args.database or settings.load(StateSettings, ENV_PREFIX).database
+    try:
+        result = migrations.apply_migrations(database)
+    except migrations.SchemaTooNewError as error:
+        console(stderr=True).print(f"error: {error}")
+        return FAILED
+    applied = [{"version": m.version, "description": m.description} for m in result.applied]
+    if args.json:
+        print_json({"database": database, "version": result.version, "applied": applied})
+        return OK
+    for migration in result.applied:
+        console().print(f"applied {migration.version}: {migration.description}")
+    console().print(f"{database} is at schema version {result.version}")
     return OK

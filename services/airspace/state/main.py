@@ -6,8 +6,8 @@ from airspace.mesh import server, settings, telemetry
 from airspace.mesh.server import MeshServer
 from airspace.state.servicer import StateServicer
 from airspace.state.settings import ENV_PREFIX, StateSettings
-from airspace.state.sqlite_store import SqliteStateStore
-from airspace.state.store import StateStore
+from airspace.state.sqlite.store import SqliteStateStore
+from airspace.state.store.state import StateStore
 from airspace.state.v1 import state_pb2_grpc
 
 

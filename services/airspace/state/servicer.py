@@ -10,7 +10,9 @@ import inspect
 
 from airspace.mesh import errors, identity
 from airspace.state import records, validation
-from airspace.state.store import Decision, RunChange, StateStore
+from airspace.state.store.approvals import Decision
+from airspace.state.store.runs import RunChange
+from airspace.state.store.state import StateStore
 from airspace.state.v1 import state_pb2, state_pb2_grpc
 from airspace.state.watch import watch_events
 from airspace.v1 import approval_pb2, run_pb2
@@ -54,19 +56,19 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             ("run.request_id", run.request_id),
         )
         validation.known_enum(run_pb2.RunState, run.state, "run.state")
-        stored, created = await self._store.create_run(run)
+        stored, created = await self._store.runs.create_run(run)
         return state_pb2.CreateRunResponse(run=stored, created=created)
 
     async def GetRun(self, request, context):
         validation.require(("tenant", request.tenant), ("run_id", request.run_id))
         return state_pb2.GetRunResponse(
-            run=await self._store.get_run(request.tenant, request.run_id)
+            run=await self._store.runs.get_run(request.tenant, request.run_id)
         )
 
     async def ListRuns(self, request, context):
         validation.require(("tenant", request.tenant))
         validation.known_enum(run_pb2.RunState, request.state, "state")
-        page = await self._store.list_runs(
+        page = await self._store.runs.list_runs(
             request.tenant,
             workflow=request.workflow,
             state=request.state,
@@ -78,7 +80,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
     async def UpdateRun(self, request, context):
         validation.require(("tenant", request.tenant), ("run.run_id", request.run.run_id))
         change = _run_change(request.run, request.update_mask, request.expected_states, "")
-        run = await self._store.update_run(
+        run = await self._store.runs.update_run(
             request.tenant, change.patch, change.fields, change.expected_states
         )
         return state_pb2.UpdateRunResponse(run=run)
@@ -107,7 +109,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             change = _run_change(
                 update.run, update.update_mask, update.expected_states, "run_update."
             )
-        appended = await self._store.append_events(
+        appended = await self._store.runs.append_events(
             request.tenant,
             request.run_id,
             request.events,
@@ -127,7 +129,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
     async def ListEvents(self, request, context):
         validation.require(("tenant", request.tenant), ("run_id", request.run_id))
         _check_cursor(request.after_sequence)
-        page = await self._store.list_events(
+        page = await self._store.runs.list_events(
             request.tenant,
             request.run_id,
             after_sequence=request.after_sequence,
@@ -139,7 +141,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         validation.require(("tenant", request.tenant), ("run_id", request.run_id))
         _check_cursor(request.after_sequence)
         async for event in watch_events(
-            self._store,
+            self._store.runs,
             request.tenant,
             request.run_id,
             request.after_sequence,
@@ -149,14 +151,14 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
 
     async def GetJournal(self, request, context):
         validation.require(("tenant", request.tenant), ("run_id", request.run_id))
-        entries = await self._store.get_journal(request.tenant, request.run_id)
+        entries = await self._store.runs.get_journal(request.tenant, request.run_id)
         return state_pb2.GetJournalResponse(entries=entries)
 
     async def PruneRuns(self, request, context):
         validation.require(
             ("tenant", request.tenant), ("finished_before", request.HasField("finished_before"))
         )
-        pruned = await self._store.prune_runs(
+        pruned = await self._store.runs.prune_runs(
             request.tenant,
             request.finished_before.ToMicroseconds(),
             validate_only=request.validate_only,
@@ -178,19 +180,21 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             ("workflow.workflow", workflow.workflow),
             ("workflow.spec", workflow.HasField("spec")),
         )
-        stored, created = await self._store.put_workflow(workflow)
+        stored, created = await self._store.workflows.put_workflow(workflow)
         return state_pb2.PutWorkflowResponse(workflow=stored, created=created)
 
     async def GetWorkflow(self, request, context):
         validation.require(("tenant", request.tenant), ("workflow", request.workflow))
         if request.version < 0:
             raise errors.InvalidArgument("version must not be negative", field="version")
-        workflow = await self._store.get_workflow(request.tenant, request.workflow, request.version)
+        workflow = await self._store.workflows.get_workflow(
+            request.tenant, request.workflow, request.version
+        )
         return state_pb2.GetWorkflowResponse(workflow=workflow)
 
     async def ListWorkflows(self, request, context):
         validation.require(("tenant", request.tenant))
-        page = await self._store.list_workflows(
+        page = await self._store.workflows.list_workflows(
             request.tenant,
             page_size=validation.page_size(request.page_size, default=50, maximum=1000),
             page_token=request.page_token,
@@ -201,7 +205,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
 
     async def DeleteWorkflow(self, request, context):
         validation.require(("tenant", request.tenant), ("workflow", request.workflow))
-        await self._store.delete_workflow(request.tenant, request.workflow)
+        await self._store.workflows.delete_workflow(request.tenant, request.workflow)
         return state_pb2.DeleteWorkflowResponse()
 
     # Agents ---------------------------------------------------------------
@@ -210,16 +214,16 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         validation.require(
             ("agent.tenant", request.agent.tenant), ("agent.agent", request.agent.agent)
         )
-        return state_pb2.PutAgentResponse(agent=await self._store.put_agent(request.agent))
+        return state_pb2.PutAgentResponse(agent=await self._store.agents.put_agent(request.agent))
 
     async def GetAgent(self, request, context):
         validation.require(("tenant", request.tenant), ("agent", request.agent))
-        agent = await self._store.get_agent(request.tenant, request.agent)
+        agent = await self._store.agents.get_agent(request.tenant, request.agent)
         return state_pb2.GetAgentResponse(agent=agent)
 
     async def ListAgents(self, request, context):
         validation.require(("tenant", request.tenant))
-        page = await self._store.list_agents(
+        page = await self._store.agents.list_agents(
             request.tenant,
             page_size=validation.page_size(request.page_size, default=50, maximum=1000),
             page_token=request.page_token,
@@ -228,7 +232,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
 
     async def DeleteAgent(self, request, context):
         validation.require(("tenant", request.tenant), ("agent", request.agent))
-        await self._store.delete_agent(request.tenant, request.agent)
+        await self._store.agents.delete_agent(request.tenant, request.agent)
         return state_pb2.DeleteAgentResponse()
 
     # Approvals ------------------------------------------------------------
@@ -240,18 +244,18 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             ("approval.tenant", approval.tenant),
             ("approval.run_id", approval.run_id),
         )
-        stored = await self._store.create_approval(approval)
+        stored = await self._store.approvals.create_approval(approval)
         return state_pb2.CreateApprovalResponse(approval=stored)
 
     async def GetApproval(self, request, context):
         validation.require(("tenant", request.tenant), ("approval_id", request.approval_id))
-        approval = await self._store.get_approval(request.tenant, request.approval_id)
+        approval = await self._store.approvals.get_approval(request.tenant, request.approval_id)
         return state_pb2.GetApprovalResponse(approval=approval)
 
     async def ListApprovals(self, request, context):
         validation.require(("tenant", request.tenant))
         validation.known_enum(approval_pb2.ApprovalState, request.state, "state")
-        page = await self._store.list_approvals(
+        page = await self._store.approvals.list_approvals(
             request.tenant,
             state=request.state,
             roles=list(request.roles),
@@ -265,7 +269,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
 
     async def ListDueApprovals(self, request, context):
         validation.require(("due_before", request.HasField("due_before")))
-        approvals = await self._store.list_due_approvals(
+        approvals = await self._store.approvals.list_due_approvals(
             request.due_before.ToMicroseconds(),
             validation.page_size(request.page_size, default=100, maximum=1000),
         )
@@ -288,20 +292,22 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             comment=request.comment,
             edited_payload=request.edited_payload if edited else None,
         )
-        approval = await self._store.decide_approval(request.tenant, request.approval_id, decision)
+        approval = await self._store.approvals.decide_approval(
+            request.tenant, request.approval_id, decision
+        )
         return state_pb2.DecideApprovalResponse(approval=approval)
 
     # Shared memory --------------------------------------------------------
 
     async def GetMemory(self, request, context):
         _check_memory_key(request)
-        entry = await self._store.get_memory(request.tenant, request.namespace, request.key)
+        entry = await self._store.memory.get_memory(request.tenant, request.namespace, request.key)
         return state_pb2.GetMemoryResponse(entry=entry)
 
     async def PutMemory(self, request, context):
         _check_memory_key(request)
         validation.require(("value", request.HasField("value")))
-        entry = await self._store.put_memory(
+        entry = await self._store.memory.put_memory(
             request.tenant,
             request.namespace,
             request.key,
@@ -316,7 +322,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
 
     async def DeleteMemory(self, request, context):
         _check_memory_key(request)
-        await self._store.delete_memory(
+        await self._store.memory.delete_memory(
             request.tenant,
             request.namespace,
             request.key,
@@ -327,7 +333,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
     async def ListMemory(self, request, context):
         validation.require(("tenant", request.tenant), ("namespace", request.namespace))
         validation.memory_namespace(request.namespace)
-        page = await self._store.list_memory(
+        page = await self._store.memory.list_memory(
             request.tenant,
             request.namespace,
             key_prefix=request.key_prefix,
@@ -344,7 +350,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         validation.require(
             ("run_id", request.run_id), ("owner", request.owner), ("ttl", request.HasField("ttl"))
         )
-        lease = await self._store.acquire_lease(
+        lease = await self._store.leases.acquire_lease(
             request.run_id, request.owner, validation.positive_seconds(request.ttl, "ttl")
         )
         return state_pb2.AcquireLeaseResponse(
@@ -353,7 +359,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
 
     async def ReleaseLease(self, request, context):
         validation.require(("run_id", request.run_id), ("owner", request.owner))
-        await self._store.release_lease(request.run_id, request.owner)
+        await self._store.leases.release_lease(request.run_id, request.owner)
         return state_pb2.ReleaseLeaseResponse()
 
     async def ListClaimableRuns(self, request, context):
@@ -362,7 +368,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         if min_age < 0:
             raise errors.InvalidArgument("min_age must not be negative", field="min_age")
         return state_pb2.ListClaimableRunsResponse(
-            runs=await self._store.list_claimable_runs(limit, min_age)
+            runs=await self._store.leases.list_claimable_runs(limit, min_age)
         )
 
 

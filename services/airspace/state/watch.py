@@ -6,24 +6,24 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from airspace.state.store import StateStore
+from airspace.state.store.runs import RunStore
 from airspace.v1 import run_pb2
 
 BATCH = 500
 
 
 async def watch_events(
-    store: StateStore, tenant: str, run_id: str, after_sequence: int, *, recheck_seconds: float
+    runs: RunStore, tenant: str, run_id: str, after_sequence: int, *, recheck_seconds: float
 ) -> AsyncIterator[run_pb2.RunEvent]:
     """Yields events with a greater sequence, in order, and returns once the run is in
     a terminal state and every event was yielded. Waits on the store's in-process
     notification; the periodic re-check catches writes from other processes."""
     cursor = after_sequence
-    with store.subscribe(run_id) as changed:
+    with runs.subscribe(run_id) as changed:
         while True:
             # Cleared before reading: a write committed after the read sets it again.
             changed.clear()
-            page = await store.list_events(tenant, run_id, after_sequence=cursor, limit=BATCH)
+            page = await runs.list_events(tenant, run_id, after_sequence=cursor, limit=BATCH)
             for event in page.events:
                 yield event
                 cursor = event.sequence

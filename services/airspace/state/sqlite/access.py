@@ -20,7 +20,8 @@ from airspace.mesh import errors
 from airspace.state import metrics
 
 T = TypeVar("T")
-Operation = Callable[[sqlite_utils.Database], T]
+Db = sqlite_utils.Database
+Operation = Callable[[Db], T]
 
 # Writes waiting together are committed together, up to this many per transaction.
 MAX_BATCH = 256

@@ -1,4 +1,4 @@
-"""Tables, indexes and connection settings of the SQLite state store.
+"""Schema version 1: the tables and indexes of the SQLite state store.
 
 Records are stored as serialized protobuf bytes (`data`) next to the columns that
 queries filter or sort on; times in those columns are microseconds since the epoch.
@@ -6,47 +6,20 @@ queries filter or sort on; times in those columns are microseconds since the epo
 
 from __future__ import annotations
 
-import pathlib
-import sqlite3
-
 import sqlite_utils
 
 from airspace.state import records
 from airspace.v1 import run_pb2
 
-BUSY_TIMEOUT_MS = 5000
 # Inlined in SQL (not bound) so the partial index below can serve the query.
 ACTIVE_STATES_SQL = ", ".join(str(state) for state in records.CLAIMABLE_RUN_STATES)
 
 
-def connect(path: str | pathlib.Path) -> sqlite_utils.Database:
-    # isolation_level=None: the store issues BEGIN/COMMIT itself (group commit, savepoints).
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    # Another process (a second state server, a backup) may hold the lock briefly.
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    # WAL's default NORMAL only fsyncs at checkpoints, so a commit acknowledged to a
-    # router could vanish on power loss, and the router would then re-run a step it
-    # believes journaled. FULL fsyncs the WAL on every commit; group commit keeps
-    # that to one fsync per batch of writes.
-    conn.execute("PRAGMA synchronous=FULL")
-    return sqlite_utils.Database(conn, execute_plugins=False)
-
-
-def create(path: str | pathlib.Path) -> None:
-    """Creates the database file, its tables and indexes when missing."""
-    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = connect(path)
-    try:
-        # Readers never block the writer, nor the writer readers; persistent in the file.
-        db.conn.execute("PRAGMA journal_mode=WAL")
-        _create_tables(db)
-    finally:
-        db.conn.close()
-
-
-def _create_tables(db: sqlite_utils.Database) -> None:
+def create_tables(db: sqlite_utils.Database) -> None:
+    """Creates what is missing, so it also brings a database made before schema
+    versions were recorded up to version 1."""
     text, integer, blob = str, int, bytes
-    db["runs"].create(
+    db.table("runs").create(
         {
             "run_id": text,
             "tenant": text,
@@ -66,8 +39,8 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
     _add_missing_columns(db, "runs", {"end_us": integer, "prune_us": integer})
     # ListRuns (newest first, keyset paging) and CreateRun idempotency.
-    db["runs"].create_index(["tenant", "create_us", "run_id"], if_not_exists=True)
-    db["runs"].create_index(["tenant", "request_id"], unique=True, if_not_exists=True)
+    db.table("runs").create_index(["tenant", "create_us", "run_id"], if_not_exists=True)
+    db.table("runs").create_index(["tenant", "request_id"], unique=True, if_not_exists=True)
     # ListClaimableRuns walks unfinished runs oldest first; the index holds only those,
     # so its cost follows the number of active runs, not the history.
     db.execute("DROP INDEX IF EXISTS idx_runs_state_create_us")
@@ -81,22 +54,22 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         " WHERE end_us IS NOT NULL AND prune_us IS NULL"
     )
 
-    db["events"].create(
+    db.table("events").create(
         {"run_id": text, "sequence": integer, "data": blob},
         pk=("run_id", "sequence"),
         not_null=["data"],
         if_not_exists=True,
     )
     # Rowid order is completion order.
-    db["journal"].create(
+    db.table("journal").create(
         {"id": integer, "run_id": text, "step_key": text, "data": blob},
         pk="id",
         not_null=["run_id", "step_key", "data"],
         if_not_exists=True,
     )
-    db["journal"].create_index(["run_id", "step_key"], unique=True, if_not_exists=True)
+    db.table("journal").create_index(["run_id", "step_key"], unique=True, if_not_exists=True)
 
-    db["workflows"].create(
+    db.table("workflows").create(
         {
             "tenant": text,
             "workflow": text,
@@ -109,13 +82,13 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         not_null=["etag", "deleted", "data"],
         if_not_exists=True,
     )
-    db["agents"].create(
+    db.table("agents").create(
         {"tenant": text, "agent": text, "data": blob},
         pk=("tenant", "agent"),
         not_null=["data"],
         if_not_exists=True,
     )
-    db["approvals"].create(
+    db.table("approvals").create(
         {
             "tenant": text,
             "approval_id": text,
@@ -130,11 +103,11 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     # ListApprovals, oldest first.
-    db["approvals"].create_index(["tenant", "create_us", "approval_id"], if_not_exists=True)
+    db.table("approvals").create_index(["tenant", "create_us", "approval_id"], if_not_exists=True)
     # The router's sweep for approvals past their deadline reads the pending ones.
-    db["approvals"].create_index(["state"], if_not_exists=True)
+    db.table("approvals").create_index(["state"], if_not_exists=True)
 
-    db["memory"].create(
+    db.table("memory").create(
         {
             "tenant": text,
             "namespace": text,
@@ -150,7 +123,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     _add_missing_columns(db, "memory", {"request_id": text})
-    db["leases"].create(
+    db.table("leases").create(
         {"run_id": text, "owner": text, "expire_us": integer},
         pk="run_id",
         not_null=["owner", "expire_us"],
@@ -160,10 +133,10 @@ def _create_tables(db: sqlite_utils.Database) -> None:
 
 def _add_missing_columns(db: sqlite_utils.Database, table: str, columns: dict) -> None:
     """Brings a database made by an earlier version up to date."""
-    existing = db[table].columns_dict
+    existing = db.table(table).columns_dict
     for name, kind in columns.items():
         if name not in existing:
-            db[table].add_column(name, kind)
+            db.table(table).add_column(name, kind)
             if (table, name) == ("runs", "end_us"):
                 _backfill_end_times(db)
 

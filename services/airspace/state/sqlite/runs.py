@@ -1,0 +1,290 @@
+"""Runs, their event logs and step journals on SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
+
+from airspace.mesh import errors
+from airspace.state import paging, records
+from airspace.state.run_signals import RunSignals
+from airspace.state.sqlite import leases, memory
+from airspace.state.sqlite.access import Db
+from airspace.state.sqlite.database import SqliteDatabase
+from airspace.state.sqlite.pages import page_of
+from airspace.state.sqlite.run_rows import load_run, run_from_row, run_position
+from airspace.state.store.page import Page
+from airspace.state.store.runs import Appended, EventPage, Pruned, RunChange, RunStore
+from airspace.state.v1 import state_pb2
+from airspace.v1 import run_pb2
+
+
+class SqliteRunStore(RunStore):
+    def __init__(self, database: SqliteDatabase):
+        self._database = database
+        self._signals = RunSignals()
+
+    async def create_run(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
+        def create(db: Db) -> tuple[run_pb2.Run, bool]:
+            row = db.execute(
+                "SELECT data, last_sequence FROM runs WHERE tenant = ? AND request_id = ?",
+                (run.tenant, run.request_id),
+            ).fetchone()
+            if row is not None:
+                return run_from_row(row), False
+            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
+                raise errors.AlreadyExists(f"run {run.run_id!r} already exists")
+            now = self._database.now()
+            stored = run_pb2.Run()
+            stored.CopyFrom(run)
+            stored.name = f"runs/{run.run_id}"
+            stored.state = run.state or run_pb2.RUN_STATE_QUEUED
+            stored.last_event_sequence = 0
+            stored.create_time.CopyFrom(records.timestamp(now))
+            stored.update_time.CopyFrom(records.timestamp(now))
+            if stored.state in records.TERMINAL_RUN_STATES and not stored.HasField("end_time"):
+                stored.end_time.CopyFrom(records.timestamp(now))
+            db.execute(
+                "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
+                " last_sequence, end_us, data) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                (
+                    run.run_id,
+                    run.tenant,
+                    run.request_id,
+                    run.workflow.name,
+                    stored.state,
+                    now,
+                    _end_micros(stored),
+                    stored.SerializeToString(),
+                ),
+            )
+            return stored, True
+
+        return await self._database.write(create)
+
+    async def get_run(self, tenant: str, run_id: str) -> run_pb2.Run:
+        return await self._database.read(lambda db: load_run(db, tenant, run_id))
+
+    async def list_runs(
+        self, tenant: str, *, workflow: str, state: int, page_size: int, page_token: str
+    ) -> Page[run_pb2.Run]:
+        after = paging.decode(page_token, (int, str))
+
+        def list_(db: Db) -> Page[run_pb2.Run]:
+            sql = "SELECT data, last_sequence, create_us, run_id FROM runs WHERE tenant = ?"
+            args: list = [tenant]
+            if workflow:
+                sql += " AND workflow = ?"
+                args.append(workflow)
+            if state:
+                sql += " AND state = ?"
+                args.append(state)
+            if after is not None:
+                sql += " AND (create_us, run_id) < (?, ?)"
+                args.extend(after)
+            sql += " ORDER BY create_us DESC, run_id DESC LIMIT ?"
+            rows = db.execute(sql, [*args, page_size + 1]).fetchall()
+            return page_of(rows, page_size, run_from_row, lambda row: [row[2], row[3]])
+
+        return await self._database.read(list_)
+
+    async def update_run(
+        self,
+        tenant: str,
+        patch: run_pb2.Run,
+        fields: Sequence[str],
+        expected_states: Collection[int],
+    ) -> run_pb2.Run:
+        change = RunChange(patch, fields, expected_states)
+        updated = await self._database.write(
+            lambda db: _change_run(db, tenant, patch.run_id, change, self._database.now())
+        )
+        self._signals.notify(patch.run_id)
+        return updated
+
+    async def append_events(
+        self,
+        tenant: str,
+        run_id: str,
+        events: Sequence[run_pb2.RunEvent],
+        journal_entries: Sequence[state_pb2.JournalEntry],
+        *,
+        expected_last_sequence: int | None,
+        lease_owner: str,
+        change: RunChange | None = None,
+    ) -> Appended:
+        def append(db: Db) -> Appended:
+            now = self._database.now()
+            state, last, _ = run_position(db, tenant, run_id)
+            if lease_owner:
+                leases.check_lease_held(db, run_id, lease_owner, now)
+            if expected_last_sequence is not None and expected_last_sequence != last:
+                raise errors.Aborted(
+                    f"run {run_id!r} is at sequence {last}, not {expected_last_sequence}",
+                    reason="SEQUENCE_MISMATCH",
+                    metadata={"last_sequence": str(last)},
+                )
+            if state in records.TERMINAL_RUN_STATES:
+                raise errors.FailedPrecondition(
+                    f"run {run_id!r} has ended ({run_pb2.RunState.Name(state)})",
+                    reason="RUN_ENDED",
+                    metadata={"state": run_pb2.RunState.Name(state)},
+                )
+            _check_new_step_keys(db, run_id, [entry.step_key for entry in journal_entries])
+            rows = []
+            for offset, event in enumerate(events, start=1):
+                stored = run_pb2.RunEvent()
+                stored.CopyFrom(event)
+                stored.run_id = run_id
+                stored.sequence = last + offset
+                if not stored.HasField("time"):
+                    stored.time.CopyFrom(records.timestamp(now))
+                rows.append((run_id, stored.sequence, stored.SerializeToString()))
+            db.conn.executemany(
+                "INSERT INTO events (run_id, sequence, data) VALUES (?, ?, ?)", rows
+            )
+            journal_rows = []
+            for entry in journal_entries:
+                journaled = state_pb2.JournalEntry()
+                journaled.CopyFrom(entry)
+                if not journaled.HasField("complete_time"):
+                    journaled.complete_time.CopyFrom(records.timestamp(now))
+                journal_rows.append((run_id, entry.step_key, journaled.SerializeToString()))
+            db.conn.executemany(
+                "INSERT INTO journal (run_id, step_key, data) VALUES (?, ?, ?)", journal_rows
+            )
+            new_last = last + len(events)
+            db.execute("UPDATE runs SET last_sequence = ? WHERE run_id = ?", (new_last, run_id))
+            if change is None:
+                return Appended(new_last)
+            # In the same transaction as the events: both land or neither does.
+            updated = _change_run(db, tenant, run_id, change, now)
+            updated.last_event_sequence = new_last
+            return Appended(new_last, updated)
+
+        appended = await self._database.write(append)
+        self._signals.notify(run_id)
+        return appended
+
+    async def list_events(
+        self, tenant: str, run_id: str, *, after_sequence: int, limit: int
+    ) -> EventPage:
+        def list_(db: Db) -> EventPage:
+            state, last, pruned = run_position(db, tenant, run_id)
+            if pruned and after_sequence < last:
+                raise _pruned(run_id, pruned)
+            rows = db.execute(
+                "SELECT data FROM events WHERE run_id = ? AND sequence > ?"
+                " ORDER BY sequence LIMIT ?",
+                (run_id, after_sequence, limit),
+            ).fetchall()
+            return EventPage(
+                events=[run_pb2.RunEvent.FromString(data) for (data,) in rows],
+                run_ended=state in records.TERMINAL_RUN_STATES,
+                last_sequence=last,
+            )
+
+        return await self._database.read(list_)
+
+    def subscribe(self, run_id: str) -> AbstractContextManager[asyncio.Event]:
+        return self._signals.subscribe(run_id)
+
+    async def get_journal(self, tenant: str, run_id: str) -> list[state_pb2.JournalEntry]:
+        def read(db: Db) -> list[state_pb2.JournalEntry]:
+            pruned = run_position(db, tenant, run_id)[2]
+            if pruned:
+                raise _pruned(run_id, pruned)
+            rows = db.execute(
+                "SELECT data FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
+            ).fetchall()
+            return [state_pb2.JournalEntry.FromString(data) for (data,) in rows]
+
+        return await self._database.read(read)
+
+    async def prune_runs(
+        self, tenant: str, finished_before_micros: int, *, validate_only: bool, limit: int
+    ) -> Pruned:
+        prunable = (
+            "FROM runs WHERE tenant = ? AND end_us IS NOT NULL AND end_us < ? AND prune_us IS NULL"
+        )
+        args = (tenant, finished_before_micros)
+
+        def count(db: Db) -> Pruned:
+            runs, events = db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(last_sequence), 0) {prunable}", args
+            ).fetchone()
+            (journal,) = db.execute(
+                f"SELECT COUNT(*) FROM journal WHERE run_id IN (SELECT run_id {prunable})", args
+            ).fetchone()
+            return Pruned(runs, events, journal)
+
+        def prune(db: Db) -> Pruned:
+            rows = db.execute(
+                f"SELECT run_id, data {prunable} ORDER BY end_us LIMIT ?", (*args, limit + 1)
+            ).fetchall()
+            now, events, journal = self._database.now(), 0, 0
+            for run_id, data in rows[:limit]:
+                events += db.execute("DELETE FROM events WHERE run_id = ?", (run_id,)).rowcount
+                journal += db.execute("DELETE FROM journal WHERE run_id = ?", (run_id,)).rowcount
+                memory.delete_namespace(db, tenant, f"run/{run_id}")
+                run = run_pb2.Run.FromString(data)
+                run.ClearField("input")
+                run.ClearField("output")
+                db.execute(
+                    "UPDATE runs SET prune_us = ?, data = ? WHERE run_id = ?",
+                    (now, run.SerializeToString(), run_id),
+                )
+            return Pruned(min(len(rows), limit), events, journal, more=len(rows) > limit)
+
+        if validate_only:
+            return await self._database.read(count)
+        return await self._database.write(prune)
+
+
+def _change_run(db: Db, tenant: str, run_id: str, change: RunChange, now: int) -> run_pb2.Run:
+    stored = load_run(db, tenant, run_id)
+    if change.expected_states and stored.state not in change.expected_states:
+        raise errors.FailedPrecondition(
+            f"run {run_id!r} is {run_pb2.RunState.Name(stored.state)}, not one of "
+            + ", ".join(run_pb2.RunState.Name(s) for s in sorted(change.expected_states)),
+            reason="RUN_STATE_MISMATCH",
+            metadata={"state": run_pb2.RunState.Name(stored.state)},
+        )
+    updated = records.apply_run_update(stored, change.patch, change.fields, now)
+    db.execute(
+        "UPDATE runs SET state = ?, end_us = ?, data = ? WHERE run_id = ?",
+        (updated.state, _end_micros(updated), updated.SerializeToString(), run_id),
+    )
+    return updated
+
+
+def _end_micros(run: run_pb2.Run) -> int | None:
+    ended = run.state in records.TERMINAL_RUN_STATES and run.HasField("end_time")
+    return run.end_time.ToMicroseconds() if ended else None
+
+
+def _pruned(run_id: str, pruned_micros: int) -> errors.FailedPrecondition:
+    when = records.timestamp(pruned_micros).ToJsonString()
+    return errors.FailedPrecondition(
+        f"the events and journal of run {run_id!r} were pruned at {when}", reason="RUN_PRUNED"
+    )
+
+
+def _check_new_step_keys(db: Db, run_id: str, step_keys: list[str]) -> None:
+    repeated = {key for key, count in collections.Counter(step_keys).items() if count > 1}
+    if step_keys:
+        marks = ", ".join("?" * len(step_keys))
+        journaled = db.execute(
+            f"SELECT step_key FROM journal WHERE run_id = ? AND step_key IN ({marks})",
+            (run_id, *step_keys),
+        )
+        repeated.update(key for (key,) in journaled)
+    if repeated:
+        keys = ", ".join(sorted(repeated))
+        raise errors.AlreadyExists(
+            f"run {run_id!r} already journaled step {keys}",
+            reason="STEP_ALREADY_JOURNALED",
+            metadata={"step_keys": keys},
+        )

@@ -1,0 +1,94 @@
+"""Workflow versions on SQLite."""
+
+from __future__ import annotations
+
+from airspace.mesh import errors
+from airspace.state import paging, records
+from airspace.state.sqlite.access import Db
+from airspace.state.sqlite.database import SqliteDatabase
+from airspace.state.sqlite.pages import page_of_messages
+from airspace.state.store.page import Page
+from airspace.state.store.workflows import WorkflowStore
+from airspace.v1 import workflow_pb2
+
+
+class SqliteWorkflowStore(WorkflowStore):
+    def __init__(self, database: SqliteDatabase):
+        self._database = database
+
+    async def put_workflow(
+        self, workflow: workflow_pb2.Workflow
+    ) -> tuple[workflow_pb2.Workflow, bool]:
+        etag = workflow.etag or records.canonical_sha256(workflow.spec)
+
+        def put(db: Db) -> tuple[workflow_pb2.Workflow, bool]:
+            latest = db.execute(
+                "SELECT version, etag, deleted, data FROM workflows WHERE tenant = ? AND"
+                " workflow = ? ORDER BY version DESC LIMIT 1",
+                (workflow.tenant, workflow.workflow),
+            ).fetchone()
+            if latest is not None and latest[1] == etag and not latest[2]:
+                return workflow_pb2.Workflow.FromString(latest[3]), False
+            version = (latest[0] if latest else 0) + 1
+            stored = workflow_pb2.Workflow()
+            stored.CopyFrom(workflow)
+            stored.name = f"workflows/{workflow.workflow}/versions/{version}"
+            stored.version = version
+            stored.etag = etag
+            stored.create_time.CopyFrom(records.timestamp(self._database.now()))
+            db.execute(
+                "INSERT INTO workflows (tenant, workflow, version, etag, deleted, data)"
+                " VALUES (?, ?, ?, ?, 0, ?)",
+                (workflow.tenant, workflow.workflow, version, etag, stored.SerializeToString()),
+            )
+            return stored, True
+
+        return await self._database.write(put)
+
+    async def get_workflow(self, tenant: str, name: str, version: int) -> workflow_pb2.Workflow:
+        def read(db: Db) -> workflow_pb2.Workflow:
+            if version:
+                row = db.execute(
+                    "SELECT data FROM workflows WHERE tenant = ? AND workflow = ? AND version = ?",
+                    (tenant, name, version),
+                ).fetchone()
+            else:
+                row = db.execute(
+                    "SELECT data FROM workflows WHERE tenant = ? AND workflow = ? AND deleted = 0"
+                    " ORDER BY version DESC LIMIT 1",
+                    (tenant, name),
+                ).fetchone()
+            if row is None:
+                which = f"version {version} of workflow" if version else "workflow"
+                raise errors.NotFound(f"{which} {name!r} not found")
+            return workflow_pb2.Workflow.FromString(row[0])
+
+        return await self._database.read(read)
+
+    async def list_workflows(
+        self, tenant: str, *, page_size: int, page_token: str
+    ) -> Page[workflow_pb2.Workflow]:
+        after = paging.decode(page_token, (str,))
+
+        def list_(db: Db) -> Page[workflow_pb2.Workflow]:
+            rows = db.execute(
+                "SELECT data, workflow FROM workflows AS w WHERE tenant = ? AND deleted = 0"
+                " AND workflow > ? AND version = (SELECT MAX(version) FROM workflows"
+                " WHERE tenant = w.tenant AND workflow = w.workflow AND deleted = 0)"
+                " ORDER BY workflow LIMIT ?",
+                (tenant, after[0] if after else "", page_size + 1),
+            ).fetchall()
+            return page_of_messages(rows, page_size, workflow_pb2.Workflow)
+
+        return await self._database.read(list_)
+
+    async def delete_workflow(self, tenant: str, name: str) -> None:
+        def delete(db: Db) -> None:
+            cursor = db.execute(
+                "UPDATE workflows SET deleted = 1 WHERE tenant = ? AND workflow = ? AND deleted = 0",
+                (tenant, name),
+            )
+            if cursor.rowcount == 0:
+                raise errors.NotFound(f"workflow {name!r} not found")
+
+        await self._database.write(delete)
