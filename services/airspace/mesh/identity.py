@@ -8,6 +8,7 @@ and never trust an unsigned header. Mesh services sign their own identity (kind
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import dataclasses
 import time
@@ -59,7 +60,29 @@ def sign(identity: Identity, key: bytes, ttl: float = TOKEN_TTL_SECONDS) -> str:
     return jwt.encode(claims, key, algorithm=_ALGORITHM)
 
 
+# Tokens verified lately, so a caller's repeated token (signers reuse one for half its
+# lifetime) costs a dictionary lookup instead of a signature check. Bounded: the oldest
+# entry goes when it is full.
+VERIFIED_CACHE_SIZE = 4096
+_verified: collections.OrderedDict[tuple[bytes, str], tuple[Identity, float]] = (
+    collections.OrderedDict()
+)
+
+
 def verify(token: str, key: bytes) -> Identity:
+    """The identity a token carries, if the mesh key signed it and it has not expired."""
+    cached = _verified.get((key, token))
+    if cached is not None and cached[1] > time.time():
+        _verified.move_to_end((key, token))
+        return cached[0]
+    who, expires = _verify_signature(token, key)
+    _verified[(key, token)] = (who, expires)
+    if len(_verified) > VERIFIED_CACHE_SIZE:
+        _verified.popitem(last=False)
+    return who
+
+
+def _verify_signature(token: str, key: bytes) -> tuple[Identity, float]:
     _check_key(key)
     try:
         claims = jwt.decode(
@@ -75,12 +98,13 @@ def verify(token: str, key: bytes) -> Identity:
         ) from exc
     if claims["kind"] not in KINDS:
         raise errors.Unauthenticated("invalid mesh identity kind", reason="INVALID_IDENTITY")
-    return Identity(
+    who = Identity(
         principal=claims["sub"],
         tenant=claims["tenant"],
         roles=tuple(claims.get("roles", ())),
         kind=claims["kind"],
     )
+    return who, float(claims["exp"])
 
 
 _current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
