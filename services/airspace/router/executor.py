@@ -23,6 +23,7 @@ run stays unfinished and is resumed once its lease lapses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import logging
@@ -219,31 +220,20 @@ class RunExecutor:
                 lease_owner=self.owner,
                 last_sequence=run.last_event_sequence,
             )
-            with _tracer.start_as_current_span(
-                f"invoke_workflow {run.workflow.name}",
-                context=trace.set_span_in_context(_parent_span(run.trace_id, parent_span_id)),
-                attributes={
-                    "gen_ai.operation.name": "invoke_workflow",
-                    "gen_ai.conversation.id": run.run_id,
-                    "airspace.run.id": run.run_id,
-                    "airspace.workflow.name": run.workflow.name,
-                    "airspace.workflow.version": run.workflow.version,
-                    "airspace.tenant": run.tenant,
-                },
-            ) as span:
+            with _workflow_span(run, parent_span_id) as span:
                 await self._drive(run, run_log, span, prepared)
         except asyncio.CancelledError:
             pass  # canceled by a principal (the canceler records it) or shutting down (resumed later)
         except errors.MeshError as exc:
-            if not _leaves_run_unfinished(exc):
-                await self._crashed(run_log, run)
-            else:
+            if _leaves_run_unfinished(exc):
                 log.warning(
                     "stopped executing run %s, left for recovery: %s (%s)",
                     run.run_id,
                     exc.message,
                     exc.reason,
                 )
+            else:
+                await self._crashed(run_log, run)
         except Exception:
             await self._crashed(run_log, run)
         finally:
@@ -402,6 +392,24 @@ def _leaves_run_unfinished(exc: errors.MeshError) -> bool:
         "LEASE_NOT_HELD",
         "RUN_ENDED",
         "RUN_STATE_MISMATCH",
+    )
+
+
+def _workflow_span(
+    run: run_pb2.Run, parent_span_id: int
+) -> contextlib.AbstractContextManager[trace.Span]:
+    """The span of executing the run, in the run's trace."""
+    return _tracer.start_as_current_span(
+        f"invoke_workflow {run.workflow.name}",
+        context=trace.set_span_in_context(_parent_span(run.trace_id, parent_span_id)),
+        attributes={
+            "gen_ai.operation.name": "invoke_workflow",
+            "gen_ai.conversation.id": run.run_id,
+            "airspace.run.id": run.run_id,
+            "airspace.workflow.name": run.workflow.name,
+            "airspace.workflow.version": run.workflow.version,
+            "airspace.tenant": run.tenant,
+        },
     )
 
 

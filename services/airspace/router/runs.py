@@ -7,15 +7,15 @@ import uuid
 
 from opentelemetry import trace
 
-from airspace.mesh import errors
+from airspace.mesh import errors, identity
 from airspace.router import agent_registry, audit, metrics, validation
 from airspace.router.commands import CancelRun, ListRuns, StartRun
 from airspace.router.convert import to_dict, to_struct
 from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
 from airspace.router.guard import Guard
 from airspace.router.repositories import Page, Repositories
-from airspace.router.spec import validate
-from airspace.v1 import run_pb2
+from airspace.router.spec import WorkflowSpec, validate
+from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
 
 MAX_REQUEST_ID = 128
 # A watch with no client deadline may follow a run this long before reconnecting.
@@ -30,44 +30,16 @@ class Runs:
         self._executor = executor
 
     async def start(self, request: StartRun) -> run_pb2.Run:
-        if not request.workflow:
-            raise errors.InvalidArgument("workflow is required", field="workflow")
-        if request.workflow_version < 0:
-            raise errors.InvalidArgument(
-                "workflow_version must be 0 (latest) or a version", field="workflow_version"
-            )
-        if len(request.request_id) > MAX_REQUEST_ID:
-            raise errors.InvalidArgument(
-                f"request_id is longer than {MAX_REQUEST_ID} characters", field="request_id"
-            )
-        validation.check_input_depth(request.input, "input")
+        _check_start(request)
         caller = await self._guard.authorize("run.start", "workflow", request.workflow)
         workflow = await self._repositories.workflows.get(
             caller.tenant, request.workflow, request.workflow_version
         )
         spec = validate(to_dict(workflow.spec))
-        run = run_pb2.Run(
-            run_id=uuid.uuid4().hex,
-            tenant=caller.tenant,
-            state=run_pb2.RUN_STATE_QUEUED,
-            input=to_struct(request.input),
-            created_by=caller.principal,
-            request_id=request.request_id or uuid.uuid4().hex,
-            labels=request.labels,
-            trace_id=_trace_id(),
-        )
-        run.name = f"runs/{run.run_id}"
-        run.workflow.name, run.workflow.version = workflow.workflow, workflow.version
-        agents = await agent_registry.registered(
-            self._repositories.agents, caller.tenant, spec.agents
-        )
-        for agent in spec.agents:
-            if agent not in agents:
-                raise errors.FailedPrecondition(
-                    f"workflow {workflow.workflow} uses agent {agent!r}, which is not registered",
-                    reason="AGENT_NOT_REGISTERED",
-                )
-            run.agent_versions[agent] = agents[agent].card.version
+        agents = await self._pinned_agents(caller.tenant, workflow.workflow, spec)
+        run = _new_run(request, caller, workflow)
+        for name, agent in agents.items():
+            run.agent_versions[name] = agent.card.version
         stored, created = await self._runs.create(run)
         if created:
             metrics.record_run_started(stored.workflow.name)
@@ -77,6 +49,19 @@ class Runs:
                 stored, parent.span_id if parent.is_valid else 0, Prepared(spec, agents)
             )
         return stored
+
+    async def _pinned_agents(
+        self, tenant: str, workflow: str, spec: WorkflowSpec
+    ) -> dict[str, agent_registry_pb2.Agent]:
+        """The registrations of the workflow's agents, whose versions the run is pinned to."""
+        agents = await agent_registry.registered(self._repositories.agents, tenant, spec.agents)
+        for agent in spec.agents:
+            if agent not in agents:
+                raise errors.FailedPrecondition(
+                    f"workflow {workflow} uses agent {agent!r}, which is not registered",
+                    reason="AGENT_NOT_REGISTERED",
+                )
+        return agents
 
     async def get(self, run_id: str) -> run_pb2.Run:
         if not run_id:
@@ -115,6 +100,38 @@ class Runs:
         return await self._executor.cancel(
             run, request.reason or "no reason given", caller.principal
         )
+
+
+def _check_start(request: StartRun) -> None:
+    if not request.workflow:
+        raise errors.InvalidArgument("workflow is required", field="workflow")
+    if request.workflow_version < 0:
+        raise errors.InvalidArgument(
+            "workflow_version must be 0 (latest) or a version", field="workflow_version"
+        )
+    if len(request.request_id) > MAX_REQUEST_ID:
+        raise errors.InvalidArgument(
+            f"request_id is longer than {MAX_REQUEST_ID} characters", field="request_id"
+        )
+    validation.check_input_depth(request.input, "input")
+
+
+def _new_run(
+    request: StartRun, caller: identity.Identity, workflow: workflow_pb2.Workflow
+) -> run_pb2.Run:
+    run = run_pb2.Run(
+        run_id=uuid.uuid4().hex,
+        tenant=caller.tenant,
+        state=run_pb2.RUN_STATE_QUEUED,
+        input=to_struct(request.input),
+        created_by=caller.principal,
+        request_id=request.request_id or uuid.uuid4().hex,
+        labels=request.labels,
+        trace_id=_trace_id(),
+    )
+    run.name = f"runs/{run.run_id}"
+    run.workflow.name, run.workflow.version = workflow.workflow, workflow.version
+    return run
 
 
 def _trace_id() -> str:
