@@ -11,7 +11,9 @@ Events that need not be durable on their own (decisions, verdicts, progress) are
 `record`ed: they wait in memory and go with the next append, so a step costs two
 writes (before the agent is called, and its completion with the journal entry)
 instead of one per event. A crash loses only buffered events of unfinished work,
-which the resumed run records again.
+which the resumed run records again. A buffered event that is flushed too early to go
+now goes on a timer: it reaches watchers within its delay even when nothing follows it
+(an agent that reports progress, then works in silence until its step times out).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class RunLog:
         self._lock = asyncio.Lock()
         self._pending: list[run_pb2.RunEvent] = []
         self._pending_since = 0.0
+        # Appends the buffer once its delay is up, when no other write took it first.
+        self._flush_timer: asyncio.Task | None = None
 
     def record(self, *events: run_pb2.RunEvent) -> None:
         """Buffers events for the next append (see the module docstring)."""
@@ -59,9 +63,28 @@ class RunLog:
         self._pending.extend(self._stamped(events))
 
     async def flush(self, older_than: float = 0.0) -> None:
-        """Appends buffered events, if any have waited `older_than` seconds."""
-        if self._pending and time.monotonic() - self._pending_since >= older_than:
+        """Appends buffered events once the oldest has waited `older_than` seconds: now if
+        it has, else when it will have (see the module docstring)."""
+        if not self._pending:
+            return
+        waited = time.monotonic() - self._pending_since
+        if waited >= older_than:
             await self.append()
+        elif self._flush_timer is None:
+            self._flush_timer = asyncio.create_task(self._flush_after(older_than - waited))
+
+    async def _flush_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._flush_timer = None
+        async with self._lock:
+            if not self._pending:  # an append that was under way took them
+                return
+            try:
+                await self._append_locked([], [], None)
+            except errors.MeshError as exc:
+                # The events stay buffered for the run's next append; a run that has
+                # ended (canceled meanwhile, say) has no next append and needs none.
+                log.debug("run %s: buffered events not appended yet: %s", self.run_id, exc)
 
     async def append(
         self,
@@ -105,15 +128,18 @@ class RunLog:
     async def _append(self, events, journal, update) -> state_pb2.AppendEventsResponse:
         events = self._stamped(events)
         async with self._lock:
-            events, self._pending = [*self._pending, *events], []
-            try:
-                return await self._append_in_order(events, journal, update)
-            except BaseException:
-                self._pending = [
-                    *events,
-                    *self._pending,
-                ]  # not written: they go with the next append
-                raise
+            return await self._append_locked(events, journal, update)
+
+    async def _append_locked(self, events, journal, update) -> state_pb2.AppendEventsResponse:
+        if self._flush_timer is not None:  # this append takes what the timer waits for
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        events, self._pending = [*self._pending, *events], []
+        try:
+            return await self._append_in_order(events, journal, update)
+        except BaseException:
+            self._pending = [*events, *self._pending]  # not written: they go with the next append
+            raise
 
     async def _append_in_order(self, events, journal, update) -> state_pb2.AppendEventsResponse:
         if self._last is None:
