@@ -26,6 +26,7 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from airspace.mesh import errors
 from airspace.router.clients import MeshClients, call
+from airspace.router.reasons import Reason
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
@@ -157,7 +158,7 @@ class RunLog:
             try:
                 response = await call(self._clients.state.AppendEvents, request)
             except errors.Aborted as exc:
-                if exc.reason != "SEQUENCE_MISMATCH":
+                if exc.reason != Reason.SEQUENCE_MISMATCH:
                     raise
                 landed = await self._find(events, int(exc.metadata.get("last_sequence", 0)))
                 if landed is not None:
@@ -168,7 +169,7 @@ class RunLog:
             return response
         raise errors.Aborted(
             f"the event log of run {self.run_id} kept moving; gave up appending",
-            reason="SEQUENCE_MISMATCH",
+            reason=Reason.SEQUENCE_MISMATCH,
         )
 
     async def _find(self, events, reported_last: int) -> state_pb2.AppendEventsResponse | None:

@@ -14,6 +14,7 @@ from airspace.router.clients import MeshClients, call
 from airspace.router.convert import to_dict
 from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
 from airspace.router.guard import Guard
+from airspace.router.reasons import Reason
 from airspace.router.spec import validate
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
@@ -72,7 +73,7 @@ class Runs:
             if agent not in agents:
                 raise errors.FailedPrecondition(
                     f"workflow {workflow.workflow} uses agent {agent!r}, which is not registered",
-                    reason="AGENT_NOT_REGISTERED",
+                    reason=Reason.AGENT_NOT_REGISTERED,
                 )
             run.agent_versions[agent] = agents[agent].card.version
         created = await call(self._clients.state.CreateRun, state_pb2.CreateRunRequest(run=run))
@@ -142,7 +143,7 @@ class Runs:
                 return run  # a repeated cancel is not an error
             raise errors.FailedPrecondition(
                 f"run {run.run_id} already ended ({run_pb2.RunState.Name(run.state)})",
-                reason="RUN_ENDED",
+                reason=Reason.RUN_ENDED,
             )
         return await self._executor.cancel(
             run, request.reason or "no reason given", caller.principal
