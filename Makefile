@@ -27,10 +27,12 @@ $(NODE_AGENT): agents/node/package-lock.json
 
 proto: setup
 	$(PY) tools/gen_protos.py
+	$(PY) tools/gen_reasons_doc.py
 
 proto-check: setup
 	@tmp=$$(mktemp -d) && $(PY) tools/gen_protos.py --out $$tmp && \
 	diff -r --exclude='*.proto' --exclude='__pycache__' protos $$tmp && rm -rf $$tmp && \
+	$(PY) tools/gen_reasons_doc.py --check && \
 	echo "generated code is current"
 
 protoset: setup

@@ -126,6 +126,16 @@ async def test_an_ending_whose_reply_was_lost_ends_the_run_once(state, repos):
     assert refused.value.reason == "RUN_ENDED"
 
 
+async def test_a_lone_buffered_event_is_appended_once_its_delay_is_up(state, repos):
+    await new_run(repos)
+    log = RunLog(repos.runs, "acme", "r1", last_sequence=0)
+    log.record(step("progress"))
+    await log.flush(older_than=0.2)  # too early to go now, and nothing follows it
+    assert await stored(repos) == []
+    await asyncio.sleep(0.5)
+    assert [e.step_key for e in await stored(repos)] == ["progress"]
+
+
 async def test_events_of_another_writer_move_the_cursor_on(state, repos):
     await new_run(repos)
     log = RunLog(repos.runs, "acme", "r1", last_sequence=0)

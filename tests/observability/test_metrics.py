@@ -104,6 +104,23 @@ async def test_the_endpoint_is_prometheus_text_following_the_naming_conventions(
     assert all(not name.endswith("_created") for name in families)
 
 
+def test_failed_runs_count_by_catalogued_reason_and_others_share_one_label():
+    router_metrics.record_run_finished(
+        "contract-review", run_pb2.RUN_STATE_FAILED, 2.0, "HOP_LIMIT"
+    )
+    router_metrics.record_run_finished(
+        "contract-review", run_pb2.RUN_STATE_FAILED, 2.0, "MADE_UP_7"
+    )
+    values = samples(generate_latest(REGISTRY).decode())
+
+    def failed(reason: str) -> float:
+        key = frozenset({"workflow": "contract-review", "reason": reason}.items())
+        return values[("airspace_router_runs_failed_total", key)]
+
+    assert failed("HOP_LIMIT") >= 1 and failed("other") >= 1
+    assert "MADE_UP_7" not in generate_latest(REGISTRY).decode()
+
+
 def test_verdicts_outside_the_known_checkpoints_share_one_label():
     router_metrics.record_guardrail_verdict(
         run_pb2.GuardrailVerdict(checkpoint="made.up.42", verdict=run_pb2.VERDICT_DENY)

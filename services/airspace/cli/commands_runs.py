@@ -35,6 +35,8 @@ from airspace.cli.output import (
     to_dict,
 )
 from airspace.cli.path import render_path
+from airspace.router.reasons import explain
+from airspace.router.run_errors import reason_of
 from airspace.v1 import run_pb2
 
 _STATES = {
@@ -234,6 +236,10 @@ def run_header(run: run_pb2.Run) -> Table:
         grid.add_row("agents", pinned)
     if run.HasField("error") and run.error.code:
         grid.add_row("error", Text(status_text(run.error), style="red"))
+        if (reason := reason_of(run.error)) is not None:
+            explanation = explain(reason)
+            grid.add_row("meaning", explanation.meaning)
+            grid.add_row("to do", explanation.action)
     if run.HasField("output"):
         grid.add_row("output", struct_text(run.output, 200))
     return grid

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from airspace.mesh.errors import ERROR_DOMAIN
+from airspace.router import reasons
 from airspace.v1 import run_pb2
 
 OK, FAILED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
@@ -145,6 +146,8 @@ def render_rpc_error(error: grpc.RpcError, gateway: str) -> int:
     if info is not None and info.reason and info.reason != code.name:
         line.append(f" [{info.reason}]", style="dim")
     err.print(line)
+    if info is not None and (reason := reasons.parse(info.reason)) is not None:
+        err.print(f"  to do: {reasons.explain(reason).action}")
     for detail in details:
         if isinstance(detail, error_details_pb2.BadRequest):
             for violation in detail.field_violations:

@@ -31,6 +31,7 @@ from airspace.agent.v1 import agent_pb2
 from airspace.mesh import channels, errors
 from airspace.mesh.settings import ServerSettings
 from airspace.router.agent_invoker import RETRYABLE_CODES, Attempt, OnEvent, describe_rpc_error
+from airspace.router.reasons import Reason
 
 # A2A servers read the protocol version from this header; without it they assume 0.3.
 _METADATA = (("a2a-version", "1.0"),)
@@ -42,11 +43,11 @@ _WORKING = {
     a2a_pb2.TASK_STATE_WORKING: agent_pb2.TASK_STATE_WORKING,
 }
 _FAILED = {
-    a2a_pb2.TASK_STATE_FAILED: "AGENT_INTERNAL",
-    a2a_pb2.TASK_STATE_REJECTED: "AGENT_REJECTED",
-    a2a_pb2.TASK_STATE_CANCELED: "AGENT_CANCELED",
-    a2a_pb2.TASK_STATE_INPUT_REQUIRED: "AGENT_INPUT_REQUIRED",
-    a2a_pb2.TASK_STATE_AUTH_REQUIRED: "AGENT_AUTH_REQUIRED",
+    a2a_pb2.TASK_STATE_FAILED: Reason.AGENT_INTERNAL,
+    a2a_pb2.TASK_STATE_REJECTED: Reason.AGENT_REJECTED,
+    a2a_pb2.TASK_STATE_CANCELED: Reason.AGENT_CANCELED,
+    a2a_pb2.TASK_STATE_INPUT_REQUIRED: Reason.AGENT_INPUT_REQUIRED,
+    a2a_pb2.TASK_STATE_AUTH_REQUIRED: Reason.AGENT_AUTH_REQUIRED,
 }
 _INTERRUPTED = (a2a_pb2.TASK_STATE_INPUT_REQUIRED, a2a_pb2.TASK_STATE_AUTH_REQUIRED)
 
@@ -213,7 +214,7 @@ class _RemoteTask:
             attempt.failure_code = _FAILED[self.state]
         else:
             attempt.failure = f"out of contract: the A2A stream ended while the task was {name}"
-            attempt.failure_code = "CONTRACT_VIOLATION"
+            attempt.failure_code = Reason.CONTRACT_VIOLATION
 
     def _final(self) -> agent_pb2.FinalOutput:
         """The answer: the artifacts' text (else the agent's message) and their data."""
@@ -279,7 +280,7 @@ class A2AAdapter:
                 f"the A2A agent at {endpoint} does not serve its Agent Card over gRPC "
                 f"({exc.code().name}: {exc.details()}); it must set "
                 "capabilities.extended_agent_card and answer GetExtendedAgentCard",
-                reason="A2A_CARD_UNAVAILABLE",
+                reason=Reason.A2A_CARD_UNAVAILABLE,
             ) from exc
         card = airspace_card(found)
         self._cards[endpoint] = card
@@ -309,7 +310,9 @@ class A2AAdapter:
             attempt.retryable = exc.code() in RETRYABLE_CODES
         finally:
             attempt.duration = time.monotonic() - began
-        if task.task_id and (task.state in _INTERRUPTED or attempt.failure_code == "AGENT_TIMEOUT"):
+        if task.task_id and (
+            task.state in _INTERRUPTED or attempt.failure_code == Reason.AGENT_TIMEOUT
+        ):
             await self._cancel(stub, task.task_id)
         return attempt
 

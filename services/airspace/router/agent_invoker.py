@@ -18,6 +18,7 @@ import grpc
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
 from airspace.mesh import channels
 from airspace.mesh.settings import ServerSettings
+from airspace.router.reasons import Reason
 from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_A2A as A2A
 from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_AIRSPACE as AIRSPACE
 
@@ -28,6 +29,14 @@ RETRYABLE_CODES = {
     grpc.StatusCode.DEADLINE_EXCEEDED,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
     grpc.StatusCode.ABORTED,
+}
+# The reason of each kind of error an agent reports; an unspecified kind is internal.
+_AGENT_ERRORS = {
+    agent_pb2.AGENT_ERROR_KIND_INVALID_INPUT: Reason.AGENT_INVALID_INPUT,
+    agent_pb2.AGENT_ERROR_KIND_DEPENDENCY: Reason.AGENT_DEPENDENCY,
+    agent_pb2.AGENT_ERROR_KIND_REJECTED: Reason.AGENT_REJECTED,
+    agent_pb2.AGENT_ERROR_KIND_PENDING_APPROVAL: Reason.AGENT_PENDING_APPROVAL,
+    agent_pb2.AGENT_ERROR_KIND_INTERNAL: Reason.AGENT_INTERNAL,
 }
 
 
@@ -108,7 +117,8 @@ class AgentInvoker:
         except ContractViolation as exc:
             call.cancel()
             attempt.final = attempt.handoff = None  # a result followed by garbage is no result
-            attempt.failure, attempt.failure_code = f"out of contract: {exc}", "CONTRACT_VIOLATION"
+            attempt.failure = f"out of contract: {exc}"
+            attempt.failure_code = Reason.CONTRACT_VIOLATION
         except grpc.aio.AioRpcError as exc:
             attempt.failure, attempt.failure_code = describe_rpc_error(exc, endpoint, timeout)
             attempt.retryable = exc.code() in RETRYABLE_CODES
@@ -160,19 +170,21 @@ def _record_terminal(event: agent_pb2.InvokeEvent, attempt: Attempt) -> None:
         error = event.error
         kind_name = agent_pb2.AgentErrorKind.Name(error.kind).removeprefix("AGENT_ERROR_KIND_")
         attempt.failure = f"agent error {kind_name}: {error.message}"
-        attempt.failure_code = f"AGENT_{kind_name}"
+        attempt.failure_code = _AGENT_ERRORS.get(error.kind, Reason.AGENT_INTERNAL)
         attempt.retryable = error.retryable
 
 
-def describe_rpc_error(exc: grpc.aio.AioRpcError, endpoint: str, timeout: float) -> tuple[str, str]:
+def describe_rpc_error(
+    exc: grpc.aio.AioRpcError, endpoint: str, timeout: float
+) -> tuple[str, Reason]:
     code = exc.code()
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return f"the agent did not finish within {timeout:.1f}s", "AGENT_TIMEOUT"
+        return f"the agent did not finish within {timeout:.1f}s", Reason.AGENT_TIMEOUT
     if code == grpc.StatusCode.UNAVAILABLE:
-        return f"the agent at {endpoint} is unreachable ({exc.details()})", "AGENT_UNAVAILABLE"
+        return f"the agent at {endpoint} is unreachable ({exc.details()})", Reason.AGENT_UNAVAILABLE
     if code == grpc.StatusCode.INTERNAL and "deserializ" in (exc.details() or "").lower():
         return (
             "out of contract: the agent sent bytes that are not an InvokeEvent",
-            "CONTRACT_VIOLATION",
+            Reason.CONTRACT_VIOLATION,
         )
-    return f"the agent call failed with {code.name}: {exc.details()}", f"AGENT_{code.name}"
+    return f"the agent call failed with {code.name}: {exc.details()}", Reason.AGENT_CALL_FAILED

@@ -12,6 +12,7 @@ from airspace.mesh import errors
 from airspace.router.agent_invoker import AgentInvoker
 from airspace.router.commands import RegisterAgent
 from airspace.router.guard import Guard
+from airspace.router.reasons import Reason
 from airspace.router.repositories import AgentRepository, Page, PageRequest
 from airspace.router.spec import NAME_PATTERN
 from airspace.v1 import agent_registry_pb2
@@ -37,7 +38,7 @@ class AgentRegistry:
         except grpc.aio.AioRpcError as exc:
             raise errors.FailedPrecondition(
                 f"cannot fetch the agent card from {request.endpoint}: {exc.code().name} {exc.details()}",
-                reason="AGENT_UNREACHABLE",
+                reason=Reason.AGENT_UNREACHABLE,
             ) from exc
         violations = []
         if not NAME_PATTERN.match(card.name):
@@ -54,7 +55,7 @@ class AgentRegistry:
             raise errors.InvalidArgument(
                 "; ".join(f"{f}: {m}" for f, m in violations),
                 violations=violations,
-                reason="INVALID_AGENT_CARD",
+                reason=Reason.INVALID_AGENT_CARD,
             )
         agent = agent_registry_pb2.Agent(
             name=f"agents/{card.name}",

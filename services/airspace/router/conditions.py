@@ -6,6 +6,7 @@ from __future__ import annotations
 import celpy
 
 from airspace.policy.engine.conditions import Condition, EvaluationError
+from airspace.router.reasons import Reason
 from airspace.router.run_context import RunFailure
 
 
@@ -18,6 +19,6 @@ def holds(condition: Condition, values: dict, where: str, step_key: str = "") ->
     except EvaluationError as exc:
         raise RunFailure(
             f"the condition at {where} ({condition.source!r}) failed: {exc}",
-            "CONDITION_ERROR",
+            Reason.CONDITION_ERROR,
             step_key,
         ) from exc

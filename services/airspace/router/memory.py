@@ -14,6 +14,7 @@ import uuid
 from airspace.mesh import errors, identity
 from airspace.router.commands import ListMemory, MemoryKey, PutMemory
 from airspace.router.guard import Guard
+from airspace.router.reasons import Reason
 from airspace.router.repositories import MemoryWrite, Page, Repositories
 from airspace.state.v1 import state_pb2
 
@@ -83,7 +84,7 @@ class Memory:
             _require_member(caller, workflow.agents, f"workflow {name}")
         elif kind == "tenant" and caller.kind == "agent" and checkpoint == WRITE:
             raise errors.PermissionDenied(
-                "agents may read the tenant's memory but not write it", reason="MEMORY_SCOPE"
+                "agents may read the tenant's memory but not write it", reason=Reason.MEMORY_SCOPE
             )
         return caller
 
@@ -92,5 +93,5 @@ def _require_member(caller: identity.Identity, agents, where: str) -> None:
     agent = caller.principal.removeprefix(_AGENT_PREFIX)
     if not caller.principal.startswith(_AGENT_PREFIX) or agent not in agents:
         raise errors.PermissionDenied(
-            f"agent {agent!r} takes no part in {where}", reason="MEMORY_SCOPE"
+            f"agent {agent!r} takes no part in {where}", reason=Reason.MEMORY_SCOPE
         )

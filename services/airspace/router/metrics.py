@@ -1,8 +1,8 @@
 """The router's Prometheus metrics and the one-line functions that record them.
 
 Labels are bounded: workflow and agent names (as registered), checkpoints from the
-engine's fixed list, verdicts, states and outcomes; never run ids, tenants or
-principals. Served by the mesh's metrics endpoint (settings.metrics_port).
+engine's fixed list, verdicts, states, outcomes and reasons from the catalogue; never
+run ids, tenants or principals. Served by the mesh's metrics endpoint (settings.metrics_port).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from airspace.mesh.metrics import LATENCY_BUCKETS
 from airspace.policy.engine.checkpoints import CHECKPOINTS
+from airspace.router.reasons import parse
 from airspace.v1 import run_pb2
 
 # Whole runs last from milliseconds to many minutes.
@@ -27,6 +28,11 @@ RUNS_FINISHED = Counter(
     "airspace_router_runs_finished_total",
     "Runs that ended, by workflow and final state (completed, failed, canceled).",
     ("workflow", "state"),
+)
+RUNS_FAILED = Counter(
+    "airspace_router_runs_failed_total",
+    "Runs that failed, by workflow and reason (the catalogue in docs/reasons.md; other: none).",
+    ("workflow", "reason"),
 )
 RUN_DURATION = Histogram(
     "airspace_router_run_duration_seconds",
@@ -81,12 +87,17 @@ def record_run_started(workflow: str) -> None:
     RUNS_STARTED.labels(workflow).inc()
 
 
-def record_run_finished(workflow: str, state: int, seconds: float | None = None) -> None:
-    """`state` is the final run_pb2.RunState; `seconds` the run's age when known."""
+def record_run_finished(
+    workflow: str, state: int, seconds: float | None = None, reason: str = ""
+) -> None:
+    """`state` is the final run_pb2.RunState; `seconds` the run's age when known;
+    `reason` why it failed, counted as "other" unless the catalogue has it."""
     label = _enum_label(run_pb2.RunState.Name, state, "RUN_STATE_")
     RUNS_FINISHED.labels(workflow, label).inc()
     if seconds is not None:
         RUN_DURATION.labels(workflow, label).observe(max(seconds, 0.0))
+    if state == run_pb2.RUN_STATE_FAILED:
+        RUNS_FAILED.labels(workflow, parse(reason) or "other").inc()
 
 
 def track_executing(count: Callable[[], int]) -> None:

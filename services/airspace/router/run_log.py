@@ -11,7 +11,9 @@ Events that need not be durable on their own (decisions, verdicts, progress) are
 `record`ed: they wait in memory and go with the next append, so a step costs two
 writes (before the agent is called, and its completion with the journal entry)
 instead of one per event. A crash loses only buffered events of unfinished work,
-which the resumed run records again.
+which the resumed run records again. A buffered event that is flushed too early to go
+now goes on a timer: it reaches watchers within its delay even when nothing follows it
+(an agent that reports progress, then works in silence until its step times out).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 
 from airspace.mesh import errors
+from airspace.router.reasons import Reason
 from airspace.router.repositories import Appended, RunChange, RunRepository
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
@@ -53,6 +56,8 @@ class RunLog:
         self._lock = asyncio.Lock()
         self._pending: list[run_pb2.RunEvent] = []
         self._pending_since = 0.0
+        # Appends the buffer once its delay is up, when no other write took it first.
+        self._flush_timer: asyncio.Task | None = None
 
     def record(self, *events: run_pb2.RunEvent) -> None:
         """Buffers events for the next append (see the module docstring)."""
@@ -61,9 +66,28 @@ class RunLog:
         self._pending.extend(self._stamped(events))
 
     async def flush(self, older_than: float = 0.0) -> None:
-        """Appends buffered events, if any have waited `older_than` seconds."""
-        if self._pending and time.monotonic() - self._pending_since >= older_than:
+        """Appends buffered events once the oldest has waited `older_than` seconds: now if
+        it has, else when it will have (see the module docstring)."""
+        if not self._pending:
+            return
+        waited = time.monotonic() - self._pending_since
+        if waited >= older_than:
             await self.append()
+        elif self._flush_timer is None:
+            self._flush_timer = asyncio.create_task(self._flush_after(older_than - waited))
+
+    async def _flush_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._flush_timer = None
+        async with self._lock:
+            if not self._pending:  # an append that was under way took them
+                return
+            try:
+                await self._append_locked([], [], None)
+            except errors.MeshError as exc:
+                # The events stay buffered for the run's next append; a run that has
+                # ended (canceled meanwhile, say) has no next append and needs none.
+                log.debug("run %s: buffered events not appended yet: %s", self.run_id, exc)
 
     async def append(
         self,
@@ -102,13 +126,23 @@ class RunLog:
     ) -> Appended:
         stamped = self._stamped(events)
         async with self._lock:
-            stamped, self._pending = [*self._pending, *stamped], []
-            try:
-                return await self._append_in_order(stamped, journal, change)
-            except BaseException:
-                # Not written: they go with the next append.
-                self._pending = [*stamped, *self._pending]
-                raise
+            return await self._append_locked(stamped, journal, change)
+
+    async def _append_locked(
+        self,
+        events: list[run_pb2.RunEvent],
+        journal: list[state_pb2.JournalEntry],
+        change: RunChange | None,
+    ) -> Appended:
+        if self._flush_timer is not None:  # this append takes what the timer waits for
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        events, self._pending = [*self._pending, *events], []
+        try:
+            return await self._append_in_order(events, journal, change)
+        except BaseException:
+            self._pending = [*events, *self._pending]  # not written: they go with the next append
+            raise
 
     async def _append_in_order(
         self,
@@ -130,7 +164,7 @@ class RunLog:
                     change=change,
                 )
             except errors.Aborted as exc:
-                if exc.reason != "SEQUENCE_MISMATCH":
+                if exc.reason != Reason.SEQUENCE_MISMATCH:
                     raise
                 landed = await self._find(events, int(exc.metadata.get("last_sequence", 0)))
                 if landed is not None:
@@ -141,7 +175,7 @@ class RunLog:
             return appended
         raise errors.Aborted(
             f"the event log of run {self.run_id} kept moving; gave up appending",
-            reason="SEQUENCE_MISMATCH",
+            reason=Reason.SEQUENCE_MISMATCH,
         )
 
     async def _find(self, events: list[run_pb2.RunEvent], reported_last: int) -> Appended | None:

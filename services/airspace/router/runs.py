@@ -13,6 +13,7 @@ from airspace.router.commands import CancelRun, ListRuns, StartRun
 from airspace.router.convert import to_dict, to_struct
 from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
 from airspace.router.guard import Guard
+from airspace.router.reasons import Reason
 from airspace.router.repositories import Page, Repositories
 from airspace.router.spec import WorkflowSpec, validate
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
@@ -59,7 +60,7 @@ class Runs:
             if agent not in agents:
                 raise errors.FailedPrecondition(
                     f"workflow {workflow} uses agent {agent!r}, which is not registered",
-                    reason="AGENT_NOT_REGISTERED",
+                    reason=Reason.AGENT_NOT_REGISTERED,
                 )
         return agents
 
@@ -95,7 +96,7 @@ class Runs:
                 return run  # a repeated cancel is not an error
             raise errors.FailedPrecondition(
                 f"run {run.run_id} already ended ({run_pb2.RunState.Name(run.state)})",
-                reason="RUN_ENDED",
+                reason=Reason.RUN_ENDED,
             )
         return await self._executor.cancel(
             run, request.reason or "no reason given", caller.principal

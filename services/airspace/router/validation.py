@@ -21,6 +21,7 @@ from airspace.mesh import errors
 from airspace.policy.engine import pointer
 from airspace.policy.engine.conditions import Condition, EvaluationError
 from airspace.policy.engine.pii.scan import scan_text
+from airspace.router.reasons import Reason
 
 # Generous for structured output, small enough that policy never scans megabytes per step.
 DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
@@ -98,7 +99,7 @@ def check_input_depth(value: Any, field: str) -> None:
             f"{field} is nested {depth} levels deep; at most {MAX_INPUT_DEPTH} can travel "
             "through the mesh",
             field=field,
-            reason="TOO_DEEP",
+            reason=Reason.TOO_DEEP,
         )
 
 

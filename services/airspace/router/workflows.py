@@ -6,6 +6,7 @@ from airspace.mesh import errors
 from airspace.router.commands import CreateWorkflow, GetWorkflow
 from airspace.router.convert import to_struct
 from airspace.router.guard import Guard
+from airspace.router.reasons import Reason
 from airspace.router.repositories import AgentRepository, Page, PageRequest, WorkflowRepository
 from airspace.router.spec import parse_source, validate
 from airspace.v1 import workflow_pb2
@@ -61,7 +62,7 @@ class Workflows:
         if violations:
             problems = "; ".join(f"{path}: {message}" for path, message in violations)
             raise errors.InvalidArgument(
-                f"invalid workflow: {problems}", violations=violations, reason="UNKNOWN_AGENT"
+                f"invalid workflow: {problems}", violations=violations, reason=Reason.UNKNOWN_AGENT
             )
 
     async def _registered(self, tenant: str, agent: str) -> bool:

@@ -19,6 +19,7 @@ from google.protobuf import field_mask_pb2, message, timestamp_pb2
 
 from airspace.mesh import errors
 from airspace.policy.v1 import policy_pb2
+from airspace.router.reasons import Reason
 from airspace.router.repositories.ports import (
     Appended,
     Decision,
@@ -133,21 +134,21 @@ class InMemoryRunRepository:
         if lease_owner and not self._leases.held(run_id, by=lease_owner):
             raise errors.FailedPrecondition(
                 f"{lease_owner!r} does not hold the lease of run {run_id!r}",
-                reason="LEASE_NOT_HELD",
+                reason=Reason.LEASE_NOT_HELD,
             )
         if expected_last_sequence != last:
             raise errors.Aborted(
                 f"run {run_id!r} is at sequence {last}, not {expected_last_sequence}",
-                reason="SEQUENCE_MISMATCH",
+                reason=Reason.SEQUENCE_MISMATCH,
                 metadata={"last_sequence": str(last)},
             )
         if stored.run.state in TERMINAL:
-            raise errors.FailedPrecondition(f"run {run_id!r} has ended", reason="RUN_ENDED")
+            raise errors.FailedPrecondition(f"run {run_id!r} has ended", reason=Reason.RUN_ENDED)
         keys = [entry.step_key for entry in journal]
         if len(set(keys)) < len(keys) or set(keys) & stored.journal.keys():
             raise errors.AlreadyExists(
                 f"run {run_id!r} already journaled step {', '.join(keys)}",
-                reason="STEP_ALREADY_JOURNALED",
+                reason=Reason.STEP_ALREADY_JOURNALED,
             )
         updated = _changed(stored.run, change) if change is not None else None
         for offset, event in enumerate(events, start=1):
@@ -215,7 +216,7 @@ def _changed(run: run_pb2.Run, change: RunChange) -> run_pb2.Run:
     if change.expected_states and run.state not in change.expected_states:
         raise errors.FailedPrecondition(
             f"run {run.run_id!r} is {run_pb2.RunState.Name(run.state)}",
-            reason="RUN_STATE_MISMATCH",
+            reason=Reason.RUN_STATE_MISMATCH,
         )
     fields = [field.name for field, _ in change.run.ListFields() if field.name != "run_id"]
     updated = _copy(run)
@@ -304,7 +305,8 @@ class InMemoryApprovalRepository:
         approval = self._find(tenant, approval_id)
         if approval.state != approval_pb2.APPROVAL_STATE_PENDING:
             raise errors.FailedPrecondition(
-                f"approval {approval_id!r} was already decided", reason="APPROVAL_ALREADY_DECIDED"
+                f"approval {approval_id!r} was already decided",
+                reason=Reason.APPROVAL_ALREADY_DECIDED,
             )
         approval.outcome = decision.outcome  # type: ignore[assignment]  # an enum value
         approval.decided_by = decision.decided_by
@@ -382,7 +384,7 @@ class InMemoryMemoryRepository:
     def _check_version(self, current: int, expected: int | None) -> None:
         if expected is not None and expected != current:
             raise errors.Aborted(
-                f"the entry is at version {current}, not {expected}", reason="VERSION_MISMATCH"
+                f"the entry is at version {current}, not {expected}", reason=Reason.VERSION_MISMATCH
             )
 
     async def get(self, tenant: str, namespace: str, key: str) -> state_pb2.MemoryEntry:

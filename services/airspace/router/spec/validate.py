@@ -11,6 +11,7 @@ import dataclasses
 import yaml
 
 from airspace.mesh import errors
+from airspace.router.reasons import Reason
 from airspace.router.spec.checker import Checker
 from airspace.router.spec.model import (
     Aggregate,
@@ -64,13 +65,13 @@ def parse_source(source: str) -> dict:
         raise errors.InvalidArgument(
             f"the workflow document is not valid YAML or JSON{where}: {getattr(exc, 'problem', exc)}",
             field="source",
-            reason="MALFORMED_WORKFLOW",
+            reason=Reason.MALFORMED_WORKFLOW,
         ) from exc
     if not isinstance(document, dict):
         raise errors.InvalidArgument(
             "the workflow document must be a mapping with name, pattern and its pattern's fields",
             field="source",
-            reason="MALFORMED_WORKFLOW",
+            reason=Reason.MALFORMED_WORKFLOW,
         )
     return document
 
@@ -110,7 +111,9 @@ def validate(document: dict) -> WorkflowSpec:
     if check.violations or flow is None:
         problems = "; ".join(f"{path}: {message}" for path, message in check.violations)
         raise errors.InvalidArgument(
-            f"invalid workflow: {problems}", violations=check.violations, reason="INVALID_WORKFLOW"
+            f"invalid workflow: {problems}",
+            violations=check.violations,
+            reason=Reason.INVALID_WORKFLOW,
         )
     return WorkflowSpec(flow=flow, **fields)
 

@@ -1,0 +1,128 @@
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ERROR_REASON_UNSPECIFIED: _ClassVar[ErrorReason]
+    BUDGET_EXCEEDED: _ClassVar[ErrorReason]
+    RUN_TIMEOUT: _ClassVar[ErrorReason]
+    HOP_LIMIT: _ClassVar[ErrorReason]
+    HANDOFF_LOOP: _ClassVar[ErrorReason]
+    HANDOFF_REFUSED: _ClassVar[ErrorReason]
+    HANDOFF_NOT_ALLOWED: _ClassVar[ErrorReason]
+    POLICY_DENIED: _ClassVar[ErrorReason]
+    APPROVAL_REQUIRED: _ClassVar[ErrorReason]
+    APPROVAL_EXPIRED: _ClassVar[ErrorReason]
+    REJECTED_BY_REVIEWER: _ClassVar[ErrorReason]
+    OUTPUT_INVALID: _ClassVar[ErrorReason]
+    CONDITION_ERROR: _ClassVar[ErrorReason]
+    BRANCHES_FAILED: _ClassVar[ErrorReason]
+    CONFLICT: _ClassVar[ErrorReason]
+    CONFLICT_REJECTED: _ClassVar[ErrorReason]
+    CONFLICT_UNRESOLVED: _ClassVar[ErrorReason]
+    SELECTOR_INVALID: _ClassVar[ErrorReason]
+    AGENT_NOT_REGISTERED: _ClassVar[ErrorReason]
+    AGENT_VERSION_CHANGED: _ClassVar[ErrorReason]
+    AGENT_TIMEOUT: _ClassVar[ErrorReason]
+    AGENT_UNAVAILABLE: _ClassVar[ErrorReason]
+    AGENT_CALL_FAILED: _ClassVar[ErrorReason]
+    CONTRACT_VIOLATION: _ClassVar[ErrorReason]
+    AGENT_INVALID_INPUT: _ClassVar[ErrorReason]
+    AGENT_DEPENDENCY: _ClassVar[ErrorReason]
+    AGENT_REJECTED: _ClassVar[ErrorReason]
+    AGENT_PENDING_APPROVAL: _ClassVar[ErrorReason]
+    AGENT_INTERNAL: _ClassVar[ErrorReason]
+    AGENT_CANCELED: _ClassVar[ErrorReason]
+    AGENT_INPUT_REQUIRED: _ClassVar[ErrorReason]
+    AGENT_AUTH_REQUIRED: _ClassVar[ErrorReason]
+    AGENT_UNREACHABLE: _ClassVar[ErrorReason]
+    INVALID_AGENT_CARD: _ClassVar[ErrorReason]
+    A2A_CARD_UNAVAILABLE: _ClassVar[ErrorReason]
+    MALFORMED_WORKFLOW: _ClassVar[ErrorReason]
+    INVALID_WORKFLOW: _ClassVar[ErrorReason]
+    UNKNOWN_AGENT: _ClassVar[ErrorReason]
+    TOO_DEEP: _ClassVar[ErrorReason]
+    MEMORY_SCOPE: _ClassVar[ErrorReason]
+    RUN_ENDED: _ClassVar[ErrorReason]
+    RUN_STATE_MISMATCH: _ClassVar[ErrorReason]
+    SEQUENCE_MISMATCH: _ClassVar[ErrorReason]
+    LEASE_NOT_HELD: _ClassVar[ErrorReason]
+    STEP_ALREADY_JOURNALED: _ClassVar[ErrorReason]
+    RUN_PRUNED: _ClassVar[ErrorReason]
+    VERSION_MISMATCH: _ClassVar[ErrorReason]
+    APPROVAL_ALREADY_DECIDED: _ClassVar[ErrorReason]
+    PAYLOAD_CHANGED: _ClassVar[ErrorReason]
+    SELF_APPROVAL: _ClassVar[ErrorReason]
+    MISSING_ROLE: _ClassVar[ErrorReason]
+    AGENT_CANNOT_APPROVE: _ClassVar[ErrorReason]
+    MISSING_CREDENTIALS: _ClassVar[ErrorReason]
+    INVALID_API_KEY: _ClassVar[ErrorReason]
+    INVALID_TOKEN: _ClassVar[ErrorReason]
+    MALFORMED_REQUEST: _ClassVar[ErrorReason]
+    MISSING_IDENTITY: _ClassVar[ErrorReason]
+    INVALID_IDENTITY: _ClassVar[ErrorReason]
+    MESH_ONLY: _ClassVar[ErrorReason]
+    INVALID_BUNDLE: _ClassVar[ErrorReason]
+ERROR_REASON_UNSPECIFIED: ErrorReason
+BUDGET_EXCEEDED: ErrorReason
+RUN_TIMEOUT: ErrorReason
+HOP_LIMIT: ErrorReason
+HANDOFF_LOOP: ErrorReason
+HANDOFF_REFUSED: ErrorReason
+HANDOFF_NOT_ALLOWED: ErrorReason
+POLICY_DENIED: ErrorReason
+APPROVAL_REQUIRED: ErrorReason
+APPROVAL_EXPIRED: ErrorReason
+REJECTED_BY_REVIEWER: ErrorReason
+OUTPUT_INVALID: ErrorReason
+CONDITION_ERROR: ErrorReason
+BRANCHES_FAILED: ErrorReason
+CONFLICT: ErrorReason
+CONFLICT_REJECTED: ErrorReason
+CONFLICT_UNRESOLVED: ErrorReason
+SELECTOR_INVALID: ErrorReason
+AGENT_NOT_REGISTERED: ErrorReason
+AGENT_VERSION_CHANGED: ErrorReason
+AGENT_TIMEOUT: ErrorReason
+AGENT_UNAVAILABLE: ErrorReason
+AGENT_CALL_FAILED: ErrorReason
+CONTRACT_VIOLATION: ErrorReason
+AGENT_INVALID_INPUT: ErrorReason
+AGENT_DEPENDENCY: ErrorReason
+AGENT_REJECTED: ErrorReason
+AGENT_PENDING_APPROVAL: ErrorReason
+AGENT_INTERNAL: ErrorReason
+AGENT_CANCELED: ErrorReason
+AGENT_INPUT_REQUIRED: ErrorReason
+AGENT_AUTH_REQUIRED: ErrorReason
+AGENT_UNREACHABLE: ErrorReason
+INVALID_AGENT_CARD: ErrorReason
+A2A_CARD_UNAVAILABLE: ErrorReason
+MALFORMED_WORKFLOW: ErrorReason
+INVALID_WORKFLOW: ErrorReason
+UNKNOWN_AGENT: ErrorReason
+TOO_DEEP: ErrorReason
+MEMORY_SCOPE: ErrorReason
+RUN_ENDED: ErrorReason
+RUN_STATE_MISMATCH: ErrorReason
+SEQUENCE_MISMATCH: ErrorReason
+LEASE_NOT_HELD: ErrorReason
+STEP_ALREADY_JOURNALED: ErrorReason
+RUN_PRUNED: ErrorReason
+VERSION_MISMATCH: ErrorReason
+APPROVAL_ALREADY_DECIDED: ErrorReason
+PAYLOAD_CHANGED: ErrorReason
+SELF_APPROVAL: ErrorReason
+MISSING_ROLE: ErrorReason
+AGENT_CANNOT_APPROVE: ErrorReason
+MISSING_CREDENTIALS: ErrorReason
+INVALID_API_KEY: ErrorReason
+INVALID_TOKEN: ErrorReason
+MALFORMED_REQUEST: ErrorReason
+MISSING_IDENTITY: ErrorReason
+INVALID_IDENTITY: ErrorReason
+MESH_ONLY: ErrorReason
+INVALID_BUNDLE: ErrorReason
