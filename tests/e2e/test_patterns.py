@@ -126,11 +126,17 @@ async def test_a_conflict_sent_to_a_human_waits_and_resumes_with_the_choice(mesh
             break
         await asyncio.sleep(0.05)
     assert len(pending) == 1 and pending[0].kind == approval_pb2.APPROVAL_KIND_CONFLICT
-    waiting = (
-        await reviewers.runs.GetRun(
-            run_pb2.GetRunRequest(run_id=run.run_id), metadata=reviewers.metadata
-        )
-    ).run
+    # The approval is stored first, then the run parks (a crash between them must never
+    # leave a parked run with nothing to decide): the run says so a moment later.
+    for _ in range(100):
+        waiting = (
+            await reviewers.runs.GetRun(
+                run_pb2.GetRunRequest(run_id=run.run_id), metadata=reviewers.metadata
+            )
+        ).run
+        if waiting.state != run_pb2.RUN_STATE_RUNNING:
+            break
+        await asyncio.sleep(0.05)
     assert waiting.state == run_pb2.RUN_STATE_WAITING_APPROVAL
     with pytest.raises(grpc.aio.AioRpcError) as failure:  # the requester may not decide
         await reviewers.approvals.DecideApproval(

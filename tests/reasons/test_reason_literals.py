@@ -19,10 +19,8 @@ ROUTER = "services/airspace/router/"
 LITERALS_ALLOWED_IN = frozenset(
     {
         "services/airspace/router/step_runner.py",
-        "services/airspace/router/executor.py",
         "services/airspace/router/run_context.py",
         "services/airspace/router/guard.py",
-        "services/airspace/router/approvals.py",
         "services/airspace/router/approval_gate.py",
         "services/airspace/router/reviews.py",
         "services/airspace/router/patterns/concurrent.py",

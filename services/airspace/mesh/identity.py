@@ -77,7 +77,7 @@ def verify(token: str, key: bytes) -> Identity:
         return cached[0]
     who, expires = _verify_signature(token, key)
     _verified[(key, token)] = (who, expires)
-    if len(_verified) > VERIFIED_CACHE_SIZE:
+    while len(_verified) > VERIFIED_CACHE_SIZE:
         _verified.popitem(last=False)
     return who
 

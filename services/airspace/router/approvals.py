@@ -12,6 +12,7 @@ from airspace.router import audit, metrics
 from airspace.router.commands import DecideApproval, ListApprovals
 from airspace.router.executor import RunExecutor
 from airspace.router.guard import Guard
+from airspace.router.reasons import Reason
 from airspace.router.repositories import Decision, Page, Repositories
 from airspace.v1 import approval_pb2, run_pb2
 
@@ -58,21 +59,21 @@ class Approvals:
         caller = await self._guard.authorize("approval.decide", "approval", request.approval_id)
         if caller.kind == "agent":
             raise errors.PermissionDenied(
-                "agents never decide approvals", reason="AGENT_CANNOT_APPROVE"
+                "agents never decide approvals", reason=Reason.AGENT_CANNOT_APPROVE
             )
         if caller.principal == approval.requested_by:
             raise errors.PermissionDenied(
-                "the requester may not decide their own approval", reason="SELF_APPROVAL"
+                "the requester may not decide their own approval", reason=Reason.SELF_APPROVAL
             )
         if approval.required_role not in caller.roles:
             raise errors.PermissionDenied(
                 f"deciding this approval needs the role {approval.required_role!r}",
-                reason="MISSING_ROLE",
+                reason=Reason.MISSING_ROLE,
             )
         if request.payload_hash and request.payload_hash != approval.payload_hash:
             raise errors.FailedPrecondition(
                 "the payload changed since it was read; read the approval again",
-                reason="PAYLOAD_CHANGED",
+                reason=Reason.PAYLOAD_CHANGED,
             )
         decision = Decision(
             outcome=request.outcome,

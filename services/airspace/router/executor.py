@@ -34,10 +34,11 @@ from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 
 from airspace.mesh import errors, telemetry
-from airspace.router import agent_registry, audit, convert
+from airspace.router import agent_registry, audit, convert, metrics, run_errors
 from airspace.router.approval_gate import RunPaused
 from airspace.router.clients import RETRY_SECONDS
 from airspace.router.patterns import run_pattern
+from airspace.router.reasons import Reason
 from airspace.router.repositories import Decision, Repositories
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import RunLog, event
@@ -60,22 +61,12 @@ ACTIVE_STATES = (
     run_pb2.RUN_STATE_WAITING_APPROVAL,
 )
 EXECUTABLE_STATES = (run_pb2.RUN_STATE_QUEUED, run_pb2.RUN_STATE_RUNNING)
-_FAILURE_CODES = {
-    "POLICY_DENIED": code_pb2.PERMISSION_DENIED,
-    "APPROVAL_REQUIRED": code_pb2.PERMISSION_DENIED,
-    "RUN_TIMEOUT": code_pb2.DEADLINE_EXCEEDED,
-    "BUDGET_EXCEEDED": code_pb2.RESOURCE_EXHAUSTED,
-    "AGENT_NOT_REGISTERED": code_pb2.FAILED_PRECONDITION,
-    "AGENT_VERSION_CHANGED": code_pb2.FAILED_PRECONDITION,
-    "OUTPUT_INVALID": code_pb2.FAILED_PRECONDITION,
-}
 
 
 def failure_status(failure: RunFailure) -> status_pb2.Status:
-    where = f" at step {failure.step_key}" if failure.step_key else ""
-    return status_pb2.Status(
-        code=_FAILURE_CODES.get(failure.code, code_pb2.ABORTED),
-        message=f"{failure.code}{where}: {failure.message}",
+    """The run's error, with the catalogued reason in its ErrorInfo."""
+    return run_errors.failure_status(
+        Reason(failure.code), failure.message, failure.step_key, failure.agent
     )
 
 
@@ -262,7 +253,7 @@ class RunExecutor:
             failure = (
                 exc
                 if isinstance(exc, RunFailure)
-                else RunFailure("the run exceeded its time budget", "RUN_TIMEOUT")
+                else RunFailure("the run exceeded its time budget", Reason.RUN_TIMEOUT)
             )
             if ctx is not None:
                 run.usage.CopyFrom(ctx.usage)
@@ -305,7 +296,7 @@ class RunExecutor:
             if pinned and agent.card.version != pinned:
                 raise RunFailure(
                     f"agent {name} is now version {agent.card.version}; the run is pinned to {pinned}",
-                    "AGENT_VERSION_CHANGED",
+                    Reason.AGENT_VERSION_CHANGED,
                     agent=name,
                 )
         return spec, agents, await self._runs.journal(run.tenant, run.run_id)
@@ -353,6 +344,9 @@ class RunExecutor:
             *events, run=ended, expected_states=ACTIVE_STATES
         )
         await audit.run_state_changed(self._repositories.policy, run, to, changed.reason)
+        age = time.time() - run.create_time.ToSeconds() if run.HasField("create_time") else None
+        reason = run_errors.reason_of(error) if error is not None else None
+        metrics.record_run_finished(run.workflow.name, to, age, reason or "")
         return finished
 
     async def _acquire(self, run_id: str, retry_for: float = RETRY_SECONDS) -> bool:
@@ -389,9 +383,9 @@ def _leaves_run_unfinished(exc: errors.MeshError) -> bool:
     if isinstance(exc, errors.Unavailable | errors.DeadlineExceeded):
         return True
     return isinstance(exc, errors.FailedPrecondition) and exc.reason in (
-        "LEASE_NOT_HELD",
-        "RUN_ENDED",
-        "RUN_STATE_MISMATCH",
+        Reason.LEASE_NOT_HELD,
+        Reason.RUN_ENDED,
+        Reason.RUN_STATE_MISMATCH,
     )
 
 
