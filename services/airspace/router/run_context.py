@@ -50,8 +50,3 @@ class RunContext:
                 f"agent {name!r} is not registered", "AGENT_NOT_REGISTERED", step_key, name
             )
         return registration
-
-
-def step_key(index: int, name: str) -> str:
-    """Deterministic key of a step: the same on every replay of the run."""
-    return f"s{index + 1:04d}-{name}"

@@ -24,6 +24,7 @@ from airspace.router.guard import Guard, Judgement, agent_subject
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec import RetryPolicy, Step
+from airspace.router.step_key import StepKey
 from airspace.state.v1 import state_pb2
 from airspace.v1 import approval_pb2, run_pb2
 
@@ -78,7 +79,7 @@ class StepRunner:
     async def run(
         self,
         ctx: RunContext,
-        key: str,
+        step_key: StepKey,
         step: Step,
         step_input: dict,
         context: list[dict],
@@ -89,6 +90,7 @@ class StepRunner:
 
         `handoff_targets` are the agents the workflow lets this step hand off to; None
         means the pattern has no handoffs and a handoff request fails the step."""
+        key = str(step_key)
         point = reviews.point_of(step)
         if point.before:
             approval = await reviews.decide(
@@ -443,6 +445,8 @@ class StepRunner:
             start.budget.tokens_left = budget.max_tokens - ctx.usage.tokens
         if budget.max_cost_micros:
             start.budget.cost_micros_left = budget.max_cost_micros - ctx.usage.cost_micros
+        if ctx.spec.hop_limit is not None:
+            start.budget.hops_left = max(ctx.spec.hop_limit - ctx.usage.hops, 0)
         start.budget.time_left.FromNanoseconds(int(max(ctx.time_left(), 0) * 1e9))
         return start
 
