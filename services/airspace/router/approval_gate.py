@@ -37,10 +37,18 @@ class ApprovalGate:
     def __init__(self, clients: MeshClients):
         self._clients = clients
 
-    @property
-    def state(self):
-        """The state service, where approvals live."""
-        return self._clients.state
+    async def decided_approvals(self, ctx: RunContext) -> list[approval_pb2.Approval]:
+        """The approvals of the run that people have decided."""
+        response = await call(
+            self._clients.state.ListApprovals,
+            state_pb2.ListApprovalsRequest(
+                tenant=ctx.tenant,
+                run_id=ctx.run_id,
+                state=approval_pb2.APPROVAL_STATE_DECIDED,
+                page_size=1000,
+            ),
+        )
+        return list(response.approvals)
 
     async def decision(
         self,

@@ -18,8 +18,9 @@ from airspace.router.patterns.common import record_decision, run_input_payload, 
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec.model import Aggregate
+from airspace.router.step.call import StepResult
 from airspace.router.step_key import StepKey
-from airspace.router.step_runner import StepResult, StepRunner
+from airspace.router.step_runner import StepRunner
 from airspace.v1 import approval_pb2, run_pb2
 
 FAN_OUT_KEY = StepKey.named("fan-out")

@@ -8,6 +8,8 @@ routes may send a finished answer on to another agent.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airspace.agent.v1 import agent_pb2
 from airspace.router import metrics
 from airspace.router.conditions import holds
@@ -15,14 +17,17 @@ from airspace.router.patterns.common import record_decision, run_input_payload
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec.model import ContextPolicy, Handoff
+from airspace.router.step.call import StepResult
 from airspace.router.step_key import StepKey
-from airspace.router.step_runner import StepResult, StepRunner
+from airspace.router.step_runner import StepRunner
 from airspace.v1 import run_pb2
 
 ESCALATION_CONTEXT = ContextPolicy()
 
 
-def visible_context(policy: ContextPolicy, transcript: list[dict]) -> list[dict]:
+def visible_context(
+    policy: ContextPolicy, transcript: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The part of the transcript an edge lets its target see."""
     items = [
         m
@@ -43,11 +48,13 @@ def visible_context(policy: ContextPolicy, transcript: list[dict]) -> list[dict]
     return items
 
 
-async def run_handoff(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
+async def run_handoff(
+    ctx: RunContext, runner: StepRunner, run_input: dict[str, Any]
+) -> dict[str, Any]:
     graph = _graph(ctx)
     current, step_input = graph.entry, run_input_payload(run_input)
     transcript = [{"author": "user", "role": agent_pb2.ROLE_USER, **step_input}]
-    context: list[dict] = []
+    context: list[dict[str, Any]] = []
     path = [graph.entry]  # every agent that took the task, so hops taken = len(path) - 1
     while True:
         key = StepKey.hop(len(path), current)
@@ -103,7 +110,7 @@ Next = tuple[str, ContextPolicy] | tuple[None, None]
 
 
 async def _next_agent(
-    ctx: RunContext, key: StepKey, current: str, result: StepResult, run_input: dict
+    ctx: RunContext, key: StepKey, current: str, result: StepResult, run_input: dict[str, Any]
 ) -> Next:
     """Where the task goes after `current`: (target, context policy), or (None, None) when done."""
     if result.handoff_target:
@@ -151,7 +158,7 @@ async def _escalate(
     return target, ESCALATION_CONTEXT
 
 
-async def _route(ctx: RunContext, key: StepKey, current: str, values: dict) -> Next:
+async def _route(ctx: RunContext, key: StepKey, current: str, values: dict[str, Any]) -> Next:
     """The target of the first CEL route from `current` whose condition holds."""
     graph = _graph(ctx)
     values = {**values, "agent": current}
