@@ -51,8 +51,10 @@ class Client:
 
 
 class Mesh:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, counted: frozenset[str] = frozenset()):
+        """`counted` names the services whose RPCs are counted in the process's metrics."""
         self.tmp_path = tmp_path
+        self.counted = counted
         self.key = secrets.token_hex(32).encode()
         self.servers = []
         self.channels = []
@@ -61,7 +63,10 @@ class Mesh:
         self.router_settings: RouterSettings | None = None
 
     def base(self, name: str) -> dict:
-        return {"mesh_key": self.key, "data_dir": str(self.tmp_path / name), "grace_seconds": 0.2}
+        base = {"mesh_key": self.key, "data_dir": str(self.tmp_path / name), "grace_seconds": 0.2}
+        if name in self.counted:
+            base["metrics_port"] = 0  # counting RPCs comes with the metrics endpoint
+        return base
 
     async def _start(self, srv) -> str:
         port = await srv.start()

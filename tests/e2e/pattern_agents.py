@@ -41,15 +41,26 @@ def recording(name: str, seen: list, *, final_after: int = 0, confidence: float 
 
 
 def handing_off(
-    name: str, target: str, seen: list | None = None, data: dict | None = None
+    name: str,
+    target: str,
+    seen: list | None = None,
+    data: dict | None = None,
+    answer_at: int = 0,
 ) -> Agent:
-    """Always asks to hand off to `target`."""
+    """Asks to hand off to `target`; at its `answer_at`th task (when set) it answers instead.
+    Records (name, allowed handoffs, context authors, hops left, hop count)."""
     agent = Agent(name=name, version="1.0.0", description=f"hands off to {target}", handoff=True)
+    tasks = {"count": 0}
 
     @agent.handler
     async def hand(task):
+        tasks["count"] += 1
         if seen is not None:
-            seen.append((name, list(task.allowed_handoffs), [m.author for m in task.context]))
+            authors = [m.author for m in task.context]
+            hops_left = task.start.budget.hops_left
+            seen.append((name, list(task.allowed_handoffs), authors, hops_left, task.hop_count))
+        if tasks["count"] == answer_at:
+            return Reply(text=f"{name} answers", data={"by": name})
         return Handoff(
             target=target, reason=f"{target} knows best", text=f"over to {target}", data=data or {}
         )

@@ -8,7 +8,8 @@ import asyncio
 import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
-from mesh_support import apply, collect_events, register, wait_for_approvals
+from mesh_support import Mesh, apply, collect_events, register, wait_for_approvals
+from prometheus_client import REGISTRY
 
 from airspace.agents.kit import Agent, AgentFailure, Reply
 from airspace.v1 import approval_pb2, run_pb2
@@ -233,6 +234,40 @@ async def test_an_action_held_by_policy_runs_only_after_approval_with_the_approv
     events = await finish(operator, run.run_id)
     assert ending(events).to == run_pb2.RUN_STATE_COMPLETED
     assert performed == [{"amount": 100.0, "currency": "EUR"}]
+
+
+def state_approval_listings() -> float:
+    """ListApprovals calls the state service answered (the router's only caller of it in runs)."""
+    labels = {
+        "grpc_service": "airspace.state.v1.StateService",
+        "grpc_method": "ListApprovals",
+        "grpc_type": "unary",
+        "grpc_code": "OK",
+    }
+    return REGISTRY.get_sample_value("airspace_grpc_server_handled_total", labels) or 0.0
+
+
+@pytest.fixture
+async def counting_mesh(tmp_path):
+    started = Mesh(tmp_path, counted=frozenset({"state"}))
+    await started.start()
+    yield started
+    await started.stop()
+
+
+async def test_only_a_step_that_declares_actions_looks_up_decided_actions(counting_mesh):
+    operator, seen = counting_mesh.client(), []
+    await register(operator, await counting_mesh.serve_agent(drafter(seen)))
+    await apply(
+        operator,
+        "name: lookups\npattern: sequential\nsteps: [{name: plain, agent: drafter}, "
+        "{name: acting, agent: drafter, actions: [crm.lookup]}]",
+    )
+    before = state_approval_listings()
+    run = await start(operator, "lookups")
+    assert ending(await finish(operator, run.run_id)).to == run_pb2.RUN_STATE_COMPLETED
+    assert len(seen) == 2
+    assert state_approval_listings() - before == 1, "only the step with actions asks"
 
 
 async def test_a_pause_survives_a_router_restart(reviewed):

@@ -7,7 +7,7 @@ import asyncio
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from mesh_support import apply, collect_events, register, violations
+from mesh_support import apply, collect_events, register, violations, wait_for_approvals
 from pattern_agents import answering, handing_off, recording
 
 from airspace.v1 import approval_pb2, run_pb2
@@ -318,6 +318,127 @@ async def test_a_handoff_loop_is_stopped(mesh):
     final = final_state(events)
     assert final.to == run_pb2.RUN_STATE_FAILED and "HANDOFF_LOOP" in final.error.message
     assert "ping → pong → ping" in final.error.message
+
+
+def started_keys(events) -> list[str]:
+    return [e.step_key for e in events if e.HasField("step_started")]
+
+
+async def get_run(client, run_id: str) -> run_pb2.Run:
+    request = run_pb2.GetRunRequest(run_id=run_id)
+    return (await client.runs.GetRun(request, metadata=client.metadata)).run
+
+
+async def serve_support_chain(mesh, client, seen: list) -> None:
+    """triage hands off to billing, billing to refunds, and refunds answers."""
+    await serve(
+        mesh,
+        client,
+        handing_off("triage", "billing", seen),
+        handing_off("billing", "refunds", seen),
+        handing_off("refunds", "triage", seen, answer_at=1),
+    )
+
+
+async def test_max_hops_fails_the_run_when_one_more_handoff_is_asked(mesh):
+    client = mesh.client()
+    await serve_support_chain(mesh, client, [])
+    await apply(client, SUPPORT.replace("max_hops: 3", "max_hops: 1"))
+    events = await execute(client, "support")
+    final = final_state(events)
+    assert final.to == run_pb2.RUN_STATE_FAILED and "HOP_LIMIT" in final.error.message
+    assert "limit of 1 handoff hops (path triage → billing)" in final.error.message
+    assert started_keys(events) == ["h0001-triage", "h0002-billing"]
+    assert (await get_run(client, events[0].run_id)).usage.hops == 1
+
+
+async def test_the_budgets_max_hops_bounds_handoffs_below_the_graphs(mesh):
+    client = mesh.client()
+    await serve_support_chain(mesh, client, [])
+    await apply(client, SUPPORT + "budget: {max_hops: 1}\n")
+    events = await execute(client, "support")
+    final = final_state(events)
+    assert final.to == run_pb2.RUN_STATE_FAILED and "HOP_LIMIT" in final.error.message
+    assert not any(e.agent == "refunds" and e.HasField("step_started") for e in events)
+
+
+async def test_every_hop_is_counted_with_its_own_step_key(mesh):
+    client = mesh.client()
+    seen: list = []
+    await serve_support_chain(mesh, client, seen)
+    await apply(client, SUPPORT)
+    events = await execute(client, "support")
+    assert final_state(events).to == run_pb2.RUN_STATE_COMPLETED
+    assert output(events)["path"] == ["triage", "billing", "refunds"]
+    assert started_keys(events) == ["h0001-triage", "h0002-billing", "h0003-refunds"]
+    assert [e.handoff.hop for e in events if e.HasField("handoff")] == [1, 2]
+    assert [hop_count for *_, hop_count in seen] == [0, 1, 2]
+    assert (await get_run(client, events[0].run_id)).usage.hops == 2
+
+
+async def test_agents_are_told_the_hops_left_under_the_workflows_limit(mesh):
+    client = mesh.client()
+    seen: list = []
+    await serve_support_chain(mesh, client, seen)
+    await apply(client, SUPPORT)
+    await execute(client, "support")
+    assert [(name, hops_left) for name, _, _, hops_left, _ in seen] == [
+        ("triage", 3),
+        ("billing", 2),
+        ("refunds", 1),
+    ]
+
+
+async def test_max_visits_lets_an_agent_take_the_task_again_under_a_new_key(mesh):
+    client = mesh.client()
+    await serve(
+        mesh,
+        client,
+        handing_off("triage", "billing", answer_at=2),
+        handing_off("billing", "triage"),
+    )
+    await apply(
+        client,
+        "name: back\npattern: handoff\nentry: triage\nagents: [{agent: triage}, {agent: billing}]\n"
+        "edges: [{from: triage, to: billing}, {from: billing, to: triage}]\nmax_visits: 2",
+    )
+    events = await execute(client, "back")
+    assert final_state(events).to == run_pb2.RUN_STATE_COMPLETED
+    assert output(events)["path"] == ["triage", "billing", "triage"]
+    assert output(events)["text"] == "triage answers"
+    assert started_keys(events) == ["h0001-triage", "h0002-billing", "h0003-triage"]
+
+
+async def test_hops_are_counted_again_when_a_paused_handoff_run_resumes(mesh):
+    client = mesh.client()
+    approver = mesh.client("user:ada", "acme", ("approver",))
+    seen: list = []
+    await serve_support_chain(mesh, client, seen)
+    await apply(
+        client,
+        SUPPORT.replace(
+            "{agent: refunds}", "{agent: refunds, approval: {before: true, role: approver}}"
+        ),
+    )
+    started = await client.runs.StartRun(
+        run_pb2.StartRunRequest(workflow="support"), metadata=client.metadata
+    )
+    [pending] = await wait_for_approvals(approver)
+    assert pending.step_key == "h0003-refunds-before"
+    await approver.approvals.DecideApproval(
+        approval_pb2.DecideApprovalRequest(
+            approval_id=pending.approval_id,
+            outcome=run_pb2.APPROVAL_OUTCOME_APPROVED,
+            payload_hash=pending.payload_hash,
+        ),
+        metadata=approver.metadata,
+    )
+    watched = client.runs.WatchRun(
+        run_pb2.WatchRunRequest(run_id=started.run.run_id), metadata=client.metadata
+    )
+    assert final_state(await collect_events(watched)).to == run_pb2.RUN_STATE_COMPLETED
+    assert [name for name, *_ in seen] == ["triage", "billing", "refunds"], "replayed, not rerun"
+    assert (await get_run(client, started.run.run_id)).usage.hops == 2
 
 
 async def test_low_confidence_escalates_to_the_named_target(mesh):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import pathlib
 import re
-import warnings
 from collections.abc import Iterator
 
 from airspace.router.reasons import Reason
@@ -14,21 +13,6 @@ from airspace.router.reasons import Reason
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = ("services", "gateway", "policy", "agents")
 ROUTER = "services/airspace/router/"
-# The router files being rewritten still spell their reasons as literals; the literals
-# move to the catalogue (Reason members) with that rewrite, which empties this list.
-LITERALS_ALLOWED_IN = frozenset(
-    {
-        "services/airspace/router/step_runner.py",
-        "services/airspace/router/run_context.py",
-        "services/airspace/router/guard.py",
-        "services/airspace/router/approval_gate.py",
-        "services/airspace/router/reviews.py",
-        "services/airspace/router/patterns/concurrent.py",
-        "services/airspace/router/patterns/group_chat.py",
-        "services/airspace/router/patterns/handoff.py",
-        "services/airspace/router/patterns/sequential.py",
-    }
-)
 _REASON_LIKE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Attributes that hold a reason: RunFailure.code, Attempt.failure_code, MeshError.reason.
 _REASON_ATTRIBUTES = {"code", "failure_code", "reason"}
@@ -139,24 +123,10 @@ def test_the_router_names_reasons_by_their_catalogue_member():
     spelled = [
         f"{path}:{line}: {text} (use Reason.{text})"
         for path, literals in literals_by_file().items()
-        if path.startswith(ROUTER) and path not in LITERALS_ALLOWED_IN
+        if path.startswith(ROUTER)
         for line, text in literals
     ]
     assert spelled == [], "\n".join(spelled)
-
-
-def test_the_allowed_files_still_spell_reasons_and_are_reported():
-    found = literals_by_file()
-    cleaned = sorted(path for path in LITERALS_ALLOWED_IN if path not in found)
-    assert cleaned == [], f"no reason literals left: take these off LITERALS_ALLOWED_IN: {cleaned}"
-    remaining = [
-        f"{path}:{line}: {text}"
-        for path in sorted(LITERALS_ALLOWED_IN)
-        for line, text in found[path]
-    ]
-    warnings.warn(
-        "reason literals still to move to Reason members:\n" + "\n".join(remaining), stacklevel=1
-    )
 
 
 def test_the_scan_finds_reasons_in_each_position():

@@ -15,6 +15,7 @@ from google.protobuf import timestamp_pb2
 
 from airspace.mesh import errors
 from airspace.router import convert, metrics
+from airspace.router.reasons import Reason
 from airspace.router.repositories import ApprovalRepository, PageRequest
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
@@ -128,5 +129,5 @@ def expired(approval: approval_pb2.Approval) -> bool:
 
 def expiry(approval: approval_pb2.Approval, key: str) -> RunFailure:
     return RunFailure(
-        f"approval {approval.approval_id} expired without a decision", "APPROVAL_EXPIRED", key
+        f"approval {approval.approval_id} expired without a decision", Reason.APPROVAL_EXPIRED, key
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import duration_pb2, json_format, struct_pb2
 
 from airspace.agent.v1 import agent_pb2
 
@@ -17,6 +17,12 @@ def to_struct(value: dict) -> struct_pb2.Struct:
 
 def to_dict(value: struct_pb2.Struct) -> dict:
     return json_format.MessageToDict(value)
+
+
+def to_duration(seconds: float) -> duration_pb2.Duration:
+    value = duration_pb2.Duration()
+    value.FromNanoseconds(int(seconds * 1e9))
+    return value
 
 
 def message_text(message: agent_pb2.Message) -> str:

@@ -9,6 +9,7 @@ from collections import Counter
 from airspace.mesh import errors, identity
 from airspace.policy.obligations import ObligationError, apply_obligations
 from airspace.policy.v1 import policy_pb2
+from airspace.router.reasons import Reason
 from airspace.router.repositories import PolicyDecisions
 from airspace.v1 import run_pb2
 
@@ -124,7 +125,7 @@ class Guard:
         if not judgement.allowed:
             raise errors.PermissionDenied(
                 f"{caller.principal} may not do this ({judgement.explain()})",
-                reason="POLICY_DENIED",
+                reason=Reason.POLICY_DENIED,
             )
         return caller
 

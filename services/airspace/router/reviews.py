@@ -8,8 +8,10 @@ same point once a person decided.
 from __future__ import annotations
 
 from airspace.router.approval_gate import ApprovalGate, expired, expiry
+from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.spec.model import ApprovalPoint, Step
+from airspace.router.step_key import StepKey
 from airspace.v1 import approval_pb2, run_pb2
 
 DEFAULT_POINT = ApprovalPoint(after=True)
@@ -53,7 +55,7 @@ def output_review(step: Step, payload: dict, policy_role: str, policy_reason: st
 async def decide(
     gate: ApprovalGate,
     ctx: RunContext,
-    key: str,
+    key: StepKey,
     kind: int,
     point: ApprovalPoint,
     role: str,
@@ -62,7 +64,9 @@ async def decide(
 ) -> approval_pb2.Approval:
     """A person's decision. A rejection, or a deadline passed, is escalated once to the
     workflow's escalation role when it says so; an approval left to expire fails the run."""
-    approval = await gate.decision(ctx, key, kind, role, summary, payload, deadline=point.deadline)
+    approval = await gate.decision(
+        ctx, str(key), kind, role, summary, payload, deadline=point.deadline
+    )
     rejected = (
         approval.outcome == run_pb2.APPROVAL_OUTCOME_REJECTED and point.on_reject == "escalate"
     )
@@ -75,7 +79,7 @@ async def decide(
         )
         approval = await gate.decision(
             ctx,
-            f"{key}-escalated",
+            str(key.escalated()),
             kind,
             point.escalate_to,
             f"Escalated because {why}. {summary}",
@@ -83,10 +87,12 @@ async def decide(
             deadline=point.deadline,
         )
     if expired(approval):
-        raise expiry(approval, key)
+        raise expiry(approval, str(key))
     return approval
 
 
-def rejection(approval: approval_pb2.Approval, key: str) -> RunFailure:
+def rejection(approval: approval_pb2.Approval, key: StepKey) -> RunFailure:
     comment = f": {approval.comment}" if approval.comment else ""
-    return RunFailure(f"rejected by {approval.decided_by}{comment}", "REJECTED_BY_REVIEWER", key)
+    return RunFailure(
+        f"rejected by {approval.decided_by}{comment}", Reason.REJECTED_BY_REVIEWER, str(key)
+    )

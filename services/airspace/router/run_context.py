@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from airspace.router.reasons import Reason
 from airspace.router.run_log import RunLog
 from airspace.router.spec import WorkflowSpec
 from airspace.state.v1 import state_pb2
@@ -47,11 +48,6 @@ class RunContext:
         registration = self.agents.get(name)
         if registration is None:
             raise RunFailure(
-                f"agent {name!r} is not registered", "AGENT_NOT_REGISTERED", step_key, name
+                f"agent {name!r} is not registered", Reason.AGENT_NOT_REGISTERED, step_key, name
             )
         return registration
-
-
-def step_key(index: int, name: str) -> str:
-    """Deterministic key of a step: the same on every replay of the run."""
-    return f"s{index + 1:04d}-{name}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airspace.router.run_context import RunContext
 from airspace.router.run_log import event
+from airspace.router.step_key import StepKey
 from airspace.v1 import run_pb2
 
 
@@ -26,7 +27,7 @@ def select_fields(payload: dict, fields: tuple[str, ...]) -> dict:
 
 async def record_decision(
     ctx: RunContext,
-    key: str,
+    key: StepKey,
     agent: str,
     kind: int,
     candidates: list[str],
@@ -37,11 +38,11 @@ async def record_decision(
 ) -> None:
     """Records a routing decision, unless it followed a step replayed from the journal
     (it was recorded when the step first ran)."""
-    if key in ctx.journal:
+    if str(key) in ctx.journal:
         return
     ctx.log.record(
         event(
-            key,
+            str(key),
             agent,
             routing_decision=run_pb2.RoutingDecision(
                 kind=kind,

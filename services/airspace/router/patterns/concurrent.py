@@ -15,18 +15,18 @@ from airspace.router import convert
 from airspace.router.approval_gate import expired, expiry
 from airspace.router.conditions import holds
 from airspace.router.patterns.common import record_decision, run_input_payload, select_fields
+from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec.model import Aggregate
-from airspace.router.step_runner import StepResult, StepRunner
+from airspace.router.step.call import StepResult
+from airspace.router.step_key import StepKey
+from airspace.router.step_runner import StepRunner
 from airspace.v1 import approval_pb2, run_pb2
 
-FAN_OUT_KEY = "fan-out"
-AGGREGATE_KEY = "aggregate"
-
-
-def branch_key(name: str) -> str:
-    return f"branch-{name}"
+FAN_OUT_KEY = StepKey.named("fan-out")
+AGGREGATE_KEY = StepKey.named("aggregate")
+SYNTHESIZE_KEY = StepKey.named("synthesize")
 
 
 async def run_concurrent(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
@@ -46,7 +46,7 @@ async def run_concurrent(ctx: RunContext, runner: StepRunner, run_input: dict) -
     base = run_input_payload(run_input)
     runs = {
         branch.name: runner.run(
-            ctx, branch_key(branch.name), branch, select_fields(base, branch.input.fields), []
+            ctx, StepKey.branch(branch.name), branch, select_fields(base, branch.input.fields), []
         )
         for branch in branches
     }
@@ -86,7 +86,7 @@ def _enforce_failures(aggregate: Aggregate, succeeded: dict, failed: dict, total
         reasons = "; ".join(f"{name}: {failure.code}" for name, failure in failed.items())
         raise RunFailure(
             f"only {len(succeeded)} of {total} branches succeeded (need {aggregate.min_success}): {reasons}",
-            "BRANCHES_FAILED",
+            Reason.BRANCHES_FAILED,
         )
 
 
@@ -115,7 +115,7 @@ async def _first_success(ctx: RunContext, runs: dict) -> dict:
         for task in tasks:
             task.cancel()
     raise RunFailure(
-        f"no branch succeeded: {'; '.join(f.message for f in failures)}", "BRANCHES_FAILED"
+        f"no branch succeeded: {'; '.join(f.message for f in failures)}", Reason.BRANCHES_FAILED
     )
 
 
@@ -178,10 +178,10 @@ async def _decided(ctx, aggregate, succeeded, winner, decided_by, reason) -> dic
 
 async def _synthesize(ctx, runner, aggregate, base, succeeded, reason) -> dict:
     context = [{"author": name, **result.payload} for name, result in succeeded.items()]
-    result = await runner.run(ctx, "synthesize", aggregate.synthesizer, base, context)
+    result = await runner.run(ctx, SYNTHESIZE_KEY, aggregate.synthesizer, base, context)
     await record_decision(
         ctx,
-        "synthesize",
+        SYNTHESIZE_KEY,
         result.agent,
         run_pb2.ROUTING_KIND_AGGREGATE,
         list(succeeded),
@@ -201,7 +201,7 @@ async def _resolve_conflict(ctx, runner, aggregate, base, run_input, succeeded, 
         return await _synthesize(ctx, runner, aggregate, base, succeeded, f"conflict: {why}")
     if how == "fail":
         await _record_conflict(ctx, conflict, "", "")
-        raise RunFailure(f"conflict: {why}", "CONFLICT")
+        raise RunFailure(f"conflict: {why}", Reason.CONFLICT)
     if how == "rule":
         values = {
             "answers": sorted(set(answers.values())),
@@ -209,7 +209,7 @@ async def _resolve_conflict(ctx, runner, aggregate, base, run_input, succeeded, 
             "input": run_input,
         }
         for index, rule in enumerate(aggregate.rules):
-            if holds(rule.when, values, f"aggregate.rules[{index}].when", AGGREGATE_KEY):
+            if holds(rule.when, values, f"aggregate.rules[{index}].when", str(AGGREGATE_KEY)):
                 await _record_conflict(ctx, conflict, f"rule:aggregate.rules[{index}]", rule.choose)
                 return await _decided(
                     ctx,
@@ -220,7 +220,7 @@ async def _resolve_conflict(ctx, runner, aggregate, base, run_input, succeeded, 
                     f"conflict ({why}); {rule.when.source!r} holds",
                 )
         await _record_conflict(ctx, conflict, "", "")
-        raise RunFailure(f"conflict ({why}) and no rule matched", "CONFLICT")
+        raise RunFailure(f"conflict ({why}) and no rule matched", Reason.CONFLICT)
     if how == "highest_confidence":
         best = _most_confident(succeeded)
         await _record_conflict(ctx, conflict, "highest_confidence", answers[best])
@@ -239,21 +239,21 @@ async def _ask_a_person(ctx, runner, aggregate, succeeded, conflict, why) -> dic
     asked.resolved_by = "human"
     approval = await runner.gate.decision(
         ctx,
-        AGGREGATE_KEY,
+        str(AGGREGATE_KEY),
         approval_pb2.APPROVAL_KIND_CONFLICT,
         aggregate.approver_role,
         f"Branches disagree on {aggregate.field}. Approve to keep {proposed!r} (the most confident), "
         f'or edit with {{"choice": ...}} to pick another answer.',
         {"field": aggregate.field, "answers": answers, "proposed": proposed},
         evidence={"branches": {name: result.payload for name, result in succeeded.items()}},
-        with_request=[event(AGGREGATE_KEY, conflict=asked)],
+        with_request=[event(str(AGGREGATE_KEY), conflict=asked)],
     )
     if expired(approval):
-        raise expiry(approval, AGGREGATE_KEY)
+        raise expiry(approval, str(AGGREGATE_KEY))
     if approval.outcome == run_pb2.APPROVAL_OUTCOME_REJECTED:
         raise RunFailure(
             f"the conflict was rejected by {approval.decided_by}: {approval.comment}",
-            "CONFLICT_REJECTED",
+            Reason.CONFLICT_REJECTED,
         )
     choice = proposed
     if approval.outcome == run_pb2.APPROVAL_OUTCOME_EDITED:
@@ -261,7 +261,7 @@ async def _ask_a_person(ctx, runner, aggregate, succeeded, conflict, why) -> dic
     if choice not in answers.values():
         raise RunFailure(
             f"approval {approval.approval_id} must choose one of {sorted(set(answers.values()))}",
-            "CONFLICT_UNRESOLVED",
+            Reason.CONFLICT_UNRESOLVED,
         )
     reason = f"conflict ({why}); chosen by {approval.decided_by}" + (
         f": {approval.comment}" if approval.comment else ""
@@ -280,4 +280,4 @@ async def _record_conflict(
     recorded = run_pb2.Conflict()
     recorded.CopyFrom(conflict)
     recorded.resolved_by, recorded.resolution = resolved_by, resolution
-    ctx.log.record(event(AGGREGATE_KEY, conflict=recorded))
+    ctx.log.record(event(str(AGGREGATE_KEY), conflict=recorded))

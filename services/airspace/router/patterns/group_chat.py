@@ -11,8 +11,10 @@ from airspace.agent.v1 import agent_pb2
 from airspace.router import convert
 from airspace.router.conditions import holds
 from airspace.router.patterns.common import record_decision, run_input_payload
+from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
+from airspace.router.step_key import StepKey
 from airspace.router.step_runner import StepRunner
 from airspace.v1 import run_pb2
 
@@ -22,13 +24,13 @@ async def run_group_chat(ctx: RunContext, runner: StepRunner, run_input: dict) -
     opening = run_input_payload(run_input)
     transcript = [{"author": "user", "role": agent_pb2.ROLE_USER, **opening}]
     last: dict = {"author": "user", **opening}
-    ended_by, key = "", ""
+    ended_by, key = "", StepKey.turn(0)
     names = [p.agent for p in chat.participants]
     for turn in range(1, chat.max_rounds + 1):
         speaker, decided_by, reason, expression = await _next_speaker(
             ctx, runner, turn, transcript, run_input
         )
-        key = f"t{turn:04d}-{speaker}"
+        key = StepKey.turn(turn).by(speaker)
         await record_decision(
             ctx,
             key,
@@ -43,16 +45,16 @@ async def run_group_chat(ctx: RunContext, runner: StepRunner, run_input: dict) -
         result = await runner.run(ctx, key, chat.participant(speaker), opening, transcript)
         last = {"author": speaker, **result.payload}
         transcript.append({"role": agent_pb2.ROLE_AGENT, **last})
-        if key not in ctx.journal:
+        if str(key) not in ctx.journal:
             ctx.log.record(
-                event(key, speaker, transcript_message=_message(speaker, result.payload))
+                event(str(key), speaker, transcript_message=_message(speaker, result.payload))
             )
         if speaker == chat.decider and result.payload.get("data", {}).get("final") is True:
             ended_by = f"decider:{speaker}"
             await _end(ctx, key, speaker, ended_by, f"the decider {speaker} gave its final answer")
             break
         values = _values(transcript, turn, run_input)
-        if chat.until is not None and holds(chat.until, values, "termination.until", key):
+        if chat.until is not None and holds(chat.until, values, "termination.until", str(key)):
             ended_by = "rule:termination.until"
             await _end(
                 ctx,
@@ -81,7 +83,7 @@ async def _next_speaker(
         values = _values(transcript, turn - 1, run_input)
         for index, rule in enumerate(chat.rules):
             where = f"manager.rules[{index}]"
-            if holds(rule.when, values, f"{where}.when", f"t{turn:04d}"):
+            if holds(rule.when, values, f"{where}.when", str(StepKey.turn(turn))):
                 return (
                     rule.speaker,
                     f"rule:{where}",
@@ -90,15 +92,15 @@ async def _next_speaker(
                 )
         return rotation, "round_robin", "no rule matched; next in rotation", ""
     if chat.manager == "selector":
-        key = f"t{turn:04d}-select"
+        key = StepKey.turn(turn).selection()
         question = {"text": "Who should speak next?", "data": {"participants": names}}
         result = await runner.run(ctx, key, chat.selector, question, transcript)
         chosen = result.payload.get("data", {}).get("next_speaker")
         if chosen not in names:
             raise RunFailure(
                 f"the selector {result.agent} chose {chosen!r}, not a participant",
-                "SELECTOR_INVALID",
-                key,
+                Reason.SELECTOR_INVALID,
+                str(key),
                 result.agent,
             )
         return (
@@ -113,7 +115,7 @@ async def _next_speaker(
 async def _decide(ctx, runner, transcript: list[dict], opening: dict) -> dict:
     """The decider owns the answer: it speaks last, with the whole transcript."""
     decider = ctx.spec.chat.decider
-    key = f"t{len(transcript):04d}-{decider}-decision"
+    key = StepKey.turn(len(transcript)).by(decider).decision()
     step = ctx.spec.chat.participant(decider)
     result = await runner.run(
         ctx, key, step, {"text": "Give the final answer.", "data": opening["data"]}, transcript

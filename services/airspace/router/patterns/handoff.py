@@ -8,20 +8,27 @@ routes may send a finished answer on to another agent.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airspace.agent.v1 import agent_pb2
 from airspace.router import metrics
 from airspace.router.conditions import holds
 from airspace.router.patterns.common import record_decision, run_input_payload
+from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
-from airspace.router.spec.model import ContextPolicy
-from airspace.router.step_runner import StepResult, StepRunner
+from airspace.router.spec.model import ContextPolicy, Handoff
+from airspace.router.step.call import StepResult
+from airspace.router.step_key import StepKey
+from airspace.router.step_runner import StepRunner
 from airspace.v1 import run_pb2
 
 ESCALATION_CONTEXT = ContextPolicy()
 
 
-def visible_context(policy: ContextPolicy, transcript: list[dict]) -> list[dict]:
+def visible_context(
+    policy: ContextPolicy, transcript: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The part of the transcript an edge lets its target see."""
     items = [
         m
@@ -42,19 +49,16 @@ def visible_context(policy: ContextPolicy, transcript: list[dict]) -> list[dict]
     return items
 
 
-async def run_handoff(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
-    graph = ctx.spec.handoff
-    max_hops = graph.max_hops
-    if ctx.spec.budget.max_hops:
-        max_hops = min(max_hops, ctx.spec.budget.max_hops)
+async def run_handoff(
+    ctx: RunContext, runner: StepRunner, run_input: dict[str, Any]
+) -> dict[str, Any]:
+    graph = _graph(ctx)
     current, step_input = graph.entry, run_input_payload(run_input)
     transcript = [{"author": "user", "role": agent_pb2.ROLE_USER, **step_input}]
-    context: list[dict] = []
-    visits = {graph.entry: 1}
-    path = [graph.entry]
-    hop = 0
+    context: list[dict[str, Any]] = []
+    path = [graph.entry]  # every agent that took the task, so hops taken = len(path) - 1
     while True:
-        key = f"h{hop + 1:04d}-{current}"
+        key = StepKey.hop(len(path), current)
         result = await runner.run(
             ctx,
             key,
@@ -65,73 +69,59 @@ async def run_handoff(ctx: RunContext, runner: StepRunner, run_input: dict) -> d
         )
         transcript.append({"author": current, "role": agent_pb2.ROLE_AGENT, **result.payload})
         target, policy = await _next_agent(ctx, key, current, result, run_input)
-        if target is None:
+        if target is None or policy is None:
             return {"agent": current, "path": path, **result.payload}
-        if hop >= max_hops:
-            raise RunFailure(
-                f"the run reached its limit of {max_hops} handoff hops (path {' → '.join(path)})",
-                "HOP_LIMIT",
-                key,
-                current,
-            )
-        if visits.get(target, 0) >= graph.max_visits:
-            raise RunFailure(
-                f"handoff loop: {target} already handled this task (path {' → '.join([*path, target])})",
-                "HANDOFF_LOOP",
-                key,
-                current,
-            )
-        visits[target] = visits.get(target, 0) + 1
+        _check_bounds(ctx, key, path, target)
         path.append(target)
-        ctx.usage.hops = hop + 1
+        ctx.usage.hops = len(path) - 1  # counted again on every replay, never stored apart
         context = visible_context(policy, transcript)
         step_input = {
             "text": result.payload.get("text", ""),
             "data": result.payload.get("data", {}),
         }
         current = target
-    raise AssertionError("the loop returns or raises within max_hops + 1 hops")
 
 
-async def _next_agent(ctx: RunContext, key: str, current: str, result: StepResult, run_input: dict):
-    """Where the task goes after `current`: (target, context policy), or (None, None) when done."""
+def _graph(ctx: RunContext) -> Handoff:
     graph = ctx.spec.handoff
+    assert graph is not None, "a handoff workflow always has its graph"
+    return graph
+
+
+def _check_bounds(ctx: RunContext, key: StepKey, path: list[str], target: str) -> None:
+    """Refuses a hop past the run's hop limit, or one more visit than the graph allows."""
+    current, limit = path[-1], ctx.spec.hop_limit
+    if limit is not None and len(path) - 1 >= limit:
+        raise RunFailure(
+            f"the run reached its limit of {limit} handoff hops (path {' → '.join(path)})",
+            Reason.HOP_LIMIT,
+            str(key),
+            current,
+        )
+    if path.count(target) >= _graph(ctx).max_visits:
+        raise RunFailure(
+            f"handoff loop: {target} already handled this task (path {' → '.join([*path, target])})",
+            Reason.HANDOFF_LOOP,
+            str(key),
+            current,
+        )
+
+
+Next = tuple[str, ContextPolicy] | tuple[None, None]
+
+
+async def _next_agent(
+    ctx: RunContext, key: StepKey, current: str, result: StepResult, run_input: dict[str, Any]
+) -> Next:
+    """Where the task goes after `current`: (target, context policy), or (None, None) when done."""
     if result.handoff_target:
         return await _judge_handoff(ctx, key, current, result)
-    confidence = result.confidence
-    if (
-        graph.escalate_below is not None
-        and confidence is not None
-        and confidence < graph.escalate_below
-        and current != graph.escalation_target
-    ):
-        await record_decision(
-            ctx,
-            key,
-            current,
-            run_pb2.ROUTING_KIND_ESCALATION,
-            [graph.escalation_target],
-            graph.escalation_target,
-            "escalation.confidence_below",
-            f"confidence {confidence:.2f} is below {graph.escalate_below:.2f}",
-        )
-        return graph.escalation_target, ESCALATION_CONTEXT
-    values = {"output": result.payload, "input": run_input, "agent": current}
-    for index, route in enumerate(graph.routes):
-        if route.source == current and holds(route.when, values, f"routes[{index}].when", key):
-            await record_decision(
-                ctx,
-                key,
-                current,
-                run_pb2.ROUTING_KIND_NEXT_STEP,
-                [r.target for r in graph.routes if r.source == current],
-                route.target,
-                f"rule:routes[{index}]",
-                f"condition {route.when.source!r} holds",
-                route.when.source,
-            )
-            edge = graph.edge(current, route.target)
-            return route.target, edge.context if edge else ESCALATION_CONTEXT
+    escalated = await _escalation(ctx, key, current, result)
+    if escalated[0] is not None:
+        return escalated
+    routed = await _route(ctx, key, current, {"output": result.payload, "input": run_input})
+    if routed[0] is not None:
+        return routed
     await record_decision(
         ctx,
         key,
@@ -145,45 +135,89 @@ async def _next_agent(ctx: RunContext, key: str, current: str, result: StepResul
     return None, None
 
 
-async def _judge_handoff(ctx: RunContext, key: str, current: str, result: StepResult):
-    graph = ctx.spec.handoff
-    target = result.handoff_target
+async def _escalation(ctx: RunContext, key: StepKey, current: str, result: StepResult) -> Next:
+    """The escalation target, when `current` answered less confidently than the graph wants."""
+    graph, confidence = _graph(ctx), result.confidence
+    if (
+        graph.escalate_below is None
+        or confidence is None
+        or confidence >= graph.escalate_below
+        or current == graph.escalation_target
+    ):
+        return None, None
+    reason = f"confidence {confidence:.2f} is below {graph.escalate_below:.2f}"
+    return await _escalate(ctx, key, current, "escalation.confidence_below", reason)
+
+
+async def _escalate(
+    ctx: RunContext, key: StepKey, current: str, decided_by: str, reason: str
+) -> Next:
+    target = _graph(ctx).escalation_target
+    await record_decision(
+        ctx, key, current, run_pb2.ROUTING_KIND_ESCALATION, [target], target, decided_by, reason
+    )
+    return target, ESCALATION_CONTEXT
+
+
+async def _route(ctx: RunContext, key: StepKey, current: str, values: dict[str, Any]) -> Next:
+    """The target of the first CEL route from `current` whose condition holds."""
+    graph = _graph(ctx)
+    values = {**values, "agent": current}
+    for index, route in enumerate(graph.routes):
+        if route.source != current or not holds(
+            route.when, values, f"routes[{index}].when", str(key)
+        ):
+            continue
+        await record_decision(
+            ctx,
+            key,
+            current,
+            run_pb2.ROUTING_KIND_NEXT_STEP,
+            [r.target for r in graph.routes if r.source == current],
+            route.target,
+            f"rule:routes[{index}]",
+            f"condition {route.when.source!r} holds",
+            route.when.source,
+        )
+        edge = graph.edge(current, route.target)
+        return route.target, edge.context if edge else ESCALATION_CONTEXT
+    return None, None
+
+
+async def _judge_handoff(ctx: RunContext, key: StepKey, current: str, result: StepResult) -> Next:
+    graph, target = _graph(ctx), result.handoff_target
     edge = graph.edge(current, target)
     if edge is not None:
         verdict = f"the graph allows {current} → {target}"
     else:
         allowed = ", ".join(graph.targets(current)) or "none"
         verdict = f"no edge {current} → {target} in the handoff graph (allowed: {allowed})"
-    if key not in ctx.journal:
-        ctx.log.record(
-            event(
-                key,
-                current,
-                handoff=run_pb2.Handoff(
-                    from_agent=current,
-                    to_agent=target,
-                    reason=result.handoff_reason,
-                    accepted=edge is not None,
-                    decision_reason=verdict,
-                    hop=ctx.usage.hops + (1 if edge else 0),
-                ),
-            )
-        )
-        metrics.record_handoff(current, accepted=edge is not None)
+    if str(key) not in ctx.journal:
+        _record_handoff(ctx, key, current, result, verdict, accepted=edge is not None)
     if edge is not None:
         return target, edge.context
     if graph.escalation_target and current != graph.escalation_target:
-        await record_decision(
-            ctx,
-            key,
-            current,
-            run_pb2.ROUTING_KIND_ESCALATION,
-            [graph.escalation_target],
-            graph.escalation_target,
-            "escalation.target",
-            f"refused handoff: {verdict}",
+        return await _escalate(
+            ctx, key, current, "escalation.target", f"refused handoff: {verdict}"
         )
-        return graph.escalation_target, ESCALATION_CONTEXT
     raise RunFailure(
-        f"{current} asked to hand off outside the graph: {verdict}", "HANDOFF_REFUSED", key, current
+        f"{current} asked to hand off outside the graph: {verdict}",
+        Reason.HANDOFF_REFUSED,
+        str(key),
+        current,
     )
+
+
+def _record_handoff(
+    ctx: RunContext, key: StepKey, current: str, result: StepResult, verdict: str, *, accepted: bool
+) -> None:
+    handoff = run_pb2.Handoff(
+        from_agent=current,
+        to_agent=result.handoff_target,
+        reason=result.handoff_reason,
+        accepted=accepted,
+        decision_reason=verdict,
+        hop=ctx.usage.hops + (1 if accepted else 0),  # the hop this handoff would be
+    )
+    ctx.log.record(event(str(key), current, handoff=handoff))
+    metrics.record_handoff(current, accepted=accepted)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from airspace.router.conditions import holds
 from airspace.router.patterns.common import record_decision, run_input_payload, select_fields
+from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.spec import END
+from airspace.router.step_key import StepKey
 from airspace.router.step_runner import StepRunner
 from airspace.v1 import run_pb2
 
@@ -37,12 +39,14 @@ async def run_sequential(ctx: RunContext, runner: StepRunner, run_input: dict) -
     current, executed = order[0], 0
     while current != END:
         if executed >= limit:
-            raise RunFailure(f"the run reached its limit of {limit} steps", "BUDGET_EXCEEDED")
+            raise RunFailure(f"the run reached its limit of {limit} steps", Reason.BUDGET_EXCEEDED)
         executed += 1
         step = steps[current]
-        key = f"s{executed:04d}-{step.name}"
+        key = StepKey.step(executed, step.name)
         values = {"input": run_input, "steps": outputs}
-        if step.when is not None and not holds(step.when, values, f"steps.{step.name}.when", key):
+        if step.when is not None and not holds(
+            step.when, values, f"steps.{step.name}.when", str(key)
+        ):
             current = _following(order, current)
             await _record(
                 ctx,
@@ -79,12 +83,12 @@ async def run_sequential(ctx: RunContext, runner: StepRunner, run_input: dict) -
     return output
 
 
-async def _route(ctx: RunContext, key: str, step, order: list[str], values: dict) -> str:
+async def _route(ctx: RunContext, key: StepKey, step, order: list[str], values: dict) -> str:
     """The step after `step`: the first `next` route whose condition holds, else the next in order."""
     default = _following(order, step.name)
     for index, route in enumerate(step.next):
         where = f"steps.{step.name}.next[{index}]"
-        if route.when is not None and not holds(route.when, values, f"{where}.when", key):
+        if route.when is not None and not holds(route.when, values, f"{where}.when", str(key)):
             continue
         await record_decision(
             ctx,
@@ -113,6 +117,6 @@ def _why(order: list[str], name: str, executed: int) -> str:
     return f"step {position + 1} of {len(order)} (execution {executed})"
 
 
-async def _record(ctx: RunContext, key: str, agent: str, chosen: str, reason: str) -> None:
+async def _record(ctx: RunContext, key: StepKey, agent: str, chosen: str, reason: str) -> None:
     kind = run_pb2.ROUTING_KIND_TERMINATE if chosen == END else run_pb2.ROUTING_KIND_NEXT_STEP
     await record_decision(ctx, key, agent, kind, [chosen], chosen, "pattern:sequential", reason)

@@ -247,6 +247,15 @@ class WorkflowSpec:
         return list(dict.fromkeys(agent for _, agent in self.agent_refs))
 
     @property
+    def hop_limit(self) -> int | None:
+        """The handoff hops a run may take: the graph's bound, lowered by the budget's
+        (None when neither bounds them)."""
+        limits = [self.budget.max_hops] if self.budget.max_hops else []
+        if isinstance(self.flow, Handoff):
+            limits.append(self.flow.max_hops)
+        return min(limits) if limits else None
+
+    @property
     def etag(self) -> str:
         canonical = json.dumps(self.document, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
