@@ -9,6 +9,7 @@ import uuid
 
 import grpc
 from google.protobuf import struct_pb2
+from google.rpc import status_pb2
 from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
@@ -37,11 +38,7 @@ from airspace.cli.output import (
 from airspace.cli.path import render_path
 from airspace.v1 import run_pb2
 
-_STATES = {
-    name.removeprefix("RUN_STATE_").lower(): value
-    for name, value in run_pb2.RunState.items()
-    if value != run_pb2.RUN_STATE_UNSPECIFIED
-}
+_STATES = cli_args.enum_choices(run_pb2.RunState, "RUN_STATE_")
 
 
 def register(sub) -> None:
@@ -166,7 +163,7 @@ def watch_run(args) -> int:
 
 def list_runs(args) -> int:
     request = run_pb2.ListRunsRequest(
-        workflow=args.workflow or "", state=_STATES.get(args.state or "", 0)
+        workflow=args.workflow or "", state=_STATES.get(args.state or "", "RUN_STATE_UNSPECIFIED")
     )
     with connect(args) as client:
         runs, more = paged(client.runs.ListRuns, request, "runs", args.limit)
@@ -283,7 +280,7 @@ class _Follower:
         self.from_start = False
         self.elapsed = 0.0
         self.output: struct_pb2.Struct | None = None
-        self.error = None
+        self.error: status_pb2.Status | None = None
 
     def show(self, event: run_pb2.RunEvent) -> None:
         at = event.time.ToMicroseconds() / 1e6

@@ -46,7 +46,7 @@ def create(path: str | pathlib.Path) -> None:
 
 def _create_tables(db: sqlite_utils.Database) -> None:
     text, integer, blob = str, int, bytes
-    db["runs"].create(
+    db.table("runs").create(
         {
             "run_id": text,
             "tenant": text,
@@ -66,8 +66,8 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
     _add_missing_columns(db, "runs", {"end_us": integer, "prune_us": integer})
     # ListRuns (newest first, keyset paging) and CreateRun idempotency.
-    db["runs"].create_index(["tenant", "create_us", "run_id"], if_not_exists=True)
-    db["runs"].create_index(["tenant", "request_id"], unique=True, if_not_exists=True)
+    db.table("runs").create_index(["tenant", "create_us", "run_id"], if_not_exists=True)
+    db.table("runs").create_index(["tenant", "request_id"], unique=True, if_not_exists=True)
     # ListClaimableRuns walks unfinished runs oldest first; the index holds only those,
     # so its cost follows the number of active runs, not the history.
     db.execute("DROP INDEX IF EXISTS idx_runs_state_create_us")
@@ -81,22 +81,22 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         " WHERE end_us IS NOT NULL AND prune_us IS NULL"
     )
 
-    db["events"].create(
+    db.table("events").create(
         {"run_id": text, "sequence": integer, "data": blob},
         pk=("run_id", "sequence"),
         not_null=["data"],
         if_not_exists=True,
     )
     # Rowid order is completion order.
-    db["journal"].create(
+    db.table("journal").create(
         {"id": integer, "run_id": text, "step_key": text, "data": blob},
         pk="id",
         not_null=["run_id", "step_key", "data"],
         if_not_exists=True,
     )
-    db["journal"].create_index(["run_id", "step_key"], unique=True, if_not_exists=True)
+    db.table("journal").create_index(["run_id", "step_key"], unique=True, if_not_exists=True)
 
-    db["workflows"].create(
+    db.table("workflows").create(
         {
             "tenant": text,
             "workflow": text,
@@ -109,13 +109,13 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         not_null=["etag", "deleted", "data"],
         if_not_exists=True,
     )
-    db["agents"].create(
+    db.table("agents").create(
         {"tenant": text, "agent": text, "data": blob},
         pk=("tenant", "agent"),
         not_null=["data"],
         if_not_exists=True,
     )
-    db["approvals"].create(
+    db.table("approvals").create(
         {
             "tenant": text,
             "approval_id": text,
@@ -130,11 +130,11 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     # ListApprovals, oldest first.
-    db["approvals"].create_index(["tenant", "create_us", "approval_id"], if_not_exists=True)
+    db.table("approvals").create_index(["tenant", "create_us", "approval_id"], if_not_exists=True)
     # The router's sweep for approvals past their deadline reads the pending ones.
-    db["approvals"].create_index(["state"], if_not_exists=True)
+    db.table("approvals").create_index(["state"], if_not_exists=True)
 
-    db["memory"].create(
+    db.table("memory").create(
         {
             "tenant": text,
             "namespace": text,
@@ -150,7 +150,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     _add_missing_columns(db, "memory", {"request_id": text})
-    db["leases"].create(
+    db.table("leases").create(
         {"run_id": text, "owner": text, "expire_us": integer},
         pk="run_id",
         not_null=["owner", "expire_us"],
@@ -158,12 +158,12 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
 
 
-def _add_missing_columns(db: sqlite_utils.Database, table: str, columns: dict) -> None:
+def _add_missing_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]) -> None:
     """Brings a database made by an earlier version up to date."""
-    existing = db[table].columns_dict
+    existing = db.table(table).columns_dict
     for name, kind in columns.items():
         if name not in existing:
-            db[table].add_column(name, kind)
+            db.table(table).add_column(name, kind)
             if (table, name) == ("runs", "end_us"):
                 _backfill_end_times(db)
 

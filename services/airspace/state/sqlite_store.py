@@ -180,11 +180,11 @@ class SqliteStateStore:
             )
             journal_rows = []
             for entry in journal_entries:
-                stored = state_pb2.JournalEntry()
-                stored.CopyFrom(entry)
-                if not stored.HasField("complete_time"):
-                    stored.complete_time.CopyFrom(records.timestamp(now))
-                journal_rows.append((run_id, entry.step_key, stored.SerializeToString()))
+                completed = state_pb2.JournalEntry()
+                completed.CopyFrom(entry)
+                if not completed.HasField("complete_time"):
+                    completed.complete_time.CopyFrom(records.timestamp(now))
+                journal_rows.append((run_id, entry.step_key, completed.SerializeToString()))
             db.conn.executemany(
                 "INSERT INTO journal (run_id, step_key, data) VALUES (?, ?, ?)", journal_rows
             )

@@ -5,9 +5,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from typing import Any
 
 from airspace.policy.engine.conditions import Condition
 from airspace.router.validation import OutputContract
+
+# A workflow document, or a mapping inside one, as YAML or JSON parsed it.
+Document = dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +64,7 @@ class Step:
     agent: str
     timeout: float | None = None
     retry: RetryPolicy = RetryPolicy()
-    parameters: dict = dataclasses.field(default_factory=dict)
+    parameters: Document = dataclasses.field(default_factory=dict)
     fallback_agent: str | None = None
     on_failure: str = "fail"
     # Actions (tool names) the agent may request; policy still decides each.
@@ -174,7 +178,7 @@ class WorkflowSpec:
     pattern: str
     timeout: float | None
     budget: Budget
-    document: dict
+    document: Document
     steps: tuple[Step, ...] = ()
     branches: tuple[Step, ...] = ()
     aggregate: Aggregate | None = None

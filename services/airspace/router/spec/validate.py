@@ -17,11 +17,13 @@ from airspace.router.spec.model import (
     Budget,
     ConflictRule,
     ContextPolicy,
+    Document,
     Edge,
     GroupChat,
     Handoff,
     HandoffRoute,
     SpeakerRule,
+    Step,
     WorkflowSpec,
 )
 
@@ -50,7 +52,7 @@ _REQUIRED = {
 }
 
 
-def parse_source(source: str) -> dict:
+def parse_source(source: str) -> Document:
     """A workflow document from YAML or JSON text (JSON is YAML)."""
     try:
         document = yaml.safe_load(source)
@@ -71,10 +73,10 @@ def parse_source(source: str) -> dict:
     return document
 
 
-def validate(document: dict) -> WorkflowSpec:
+def validate(document: Document) -> WorkflowSpec:
     """The spec of a document, or InvalidArgument listing every problem with its path."""
     check = Checker()
-    pattern = document.get("pattern")
+    pattern = document.get("pattern", "")
     if "pattern" not in document:
         check.fail("pattern", "required field is missing")
     elif pattern not in PATTERNS:
@@ -87,35 +89,45 @@ def validate(document: dict) -> WorkflowSpec:
         description = ""
     budget = check.mapping(document.get("budget"), "budget")
     check.keys(budget, "budget", _BUDGET, set())
-    fields = dict(
-        name=check.name(document.get("name"), "name") if "name" in document else "",
-        description=description,
-        pattern=pattern,
-        timeout=check.duration(document.get("timeout"), "timeout"),
-        budget=Budget(
-            **{key: check.count(budget.get(key), f"budget.{key}", 0, 0) for key in _BUDGET}
-        ),
-        document={key: value for key, value in document.items() if key != "version"},
+    name = check.name(document.get("name"), "name") if "name" in document else ""
+    timeout = check.duration(document.get("timeout"), "timeout")
+    budget_limits = Budget(
+        **{key: check.count(budget.get(key), f"budget.{key}", 0, 0) for key in _BUDGET}
     )
+    steps: tuple[Step, ...] = ()
+    branches: tuple[Step, ...] = ()
+    aggregate, chat, handoff = None, None, None
     if pattern == "sequential":
-        fields["steps"] = _sequential(check, document.get("steps"))
+        steps = _sequential(check, document.get("steps"))
     elif pattern == "concurrent":
-        fields["branches"] = _branches(check, document.get("branches"))
-        fields["aggregate"] = _aggregate(check, document.get("aggregate"), fields["branches"])
+        branches = _branches(check, document.get("branches"))
+        aggregate = _aggregate(check, document.get("aggregate"), branches)
     elif pattern == "group_chat":
-        fields["chat"] = _group_chat(check, document)
+        chat = _group_chat(check, document)
     elif pattern == "handoff":
-        fields["handoff"] = _handoff(check, document)
-    fields["agent_refs"] = tuple(check.agent_refs)
+        handoff = _handoff(check, document)
     if check.violations:
         problems = "; ".join(f"{path}: {message}" for path, message in check.violations)
         raise errors.InvalidArgument(
             f"invalid workflow: {problems}", violations=check.violations, reason="INVALID_WORKFLOW"
         )
-    return WorkflowSpec(**fields)
+    return WorkflowSpec(
+        name=name,
+        description=description,
+        pattern=pattern,
+        timeout=timeout,
+        budget=budget_limits,
+        document={key: value for key, value in document.items() if key != "version"},
+        steps=steps,
+        branches=branches,
+        aggregate=aggregate,
+        chat=chat,
+        handoff=handoff,
+        agent_refs=tuple(check.agent_refs),
+    )
 
 
-def _sequential(check: Checker, value) -> tuple:
+def _sequential(check: Checker, value: object) -> tuple[Step, ...]:
     steps = []
     for index, raw in enumerate(check.items(value, "steps")):
         path = f"steps[{index}]"
@@ -142,7 +154,7 @@ def _sequential(check: Checker, value) -> tuple:
     return tuple(steps)
 
 
-def _branches(check: Checker, value) -> tuple:
+def _branches(check: Checker, value: object) -> tuple[Step, ...]:
     branches = []
     for index, raw in enumerate(check.items(value, "branches")):
         path = f"branches[{index}]"
@@ -159,7 +171,7 @@ _STRATEGIES = ("collect", "vote", "quorum", "first_success", "synthesizer")
 _ON_CONFLICT = ("rule", "highest_confidence", "synthesizer", "human", "fail")
 
 
-def _aggregate(check: Checker, value, branches) -> Aggregate:
+def _aggregate(check: Checker, value: object, branches: tuple[Step, ...]) -> Aggregate:
     raw = check.mapping(value, "aggregate")
     allowed = {
         "strategy",
@@ -185,7 +197,7 @@ def _aggregate(check: Checker, value, branches) -> Aggregate:
         check.fail("aggregate.quorum", "the quorum strategy needs quorum: N")
     elif quorum > len(branches):
         check.fail("aggregate.quorum", f"cannot exceed the {len(branches)} branches")
-    synthesizer = None
+    synthesizer: Step | None = None
     if "synthesizer" in raw:
         synthesizer, _ = check.step(raw["synthesizer"], "aggregate.synthesizer", named=False)
     on_conflict = check.choice(
@@ -224,7 +236,7 @@ def _aggregate(check: Checker, value, branches) -> Aggregate:
     )
 
 
-def _group_chat(check: Checker, document: dict) -> GroupChat:
+def _group_chat(check: Checker, document: Document) -> GroupChat:
     participants = []
     for index, raw in enumerate(check.items(document.get("participants"), "participants")):
         step, _ = check.step(raw, f"participants[{index}]", named=False)
@@ -251,7 +263,7 @@ def _group_chat(check: Checker, document: dict) -> GroupChat:
         condition = check.condition(rule.get("when"), f"{where}.when", CHAT_RULE)
         if condition is not None:
             rules.append(SpeakerRule(condition, rule.get("speaker", "")))
-    selector = None
+    selector: Step | None = None
     if strategy == "selector":
         if "selector" not in manager:
             check.fail("manager.selector", "the selector strategy needs a selector agent")
@@ -276,7 +288,7 @@ def _group_chat(check: Checker, document: dict) -> GroupChat:
 _CONTEXT_MODES = ("full", "last_n", "fields")
 
 
-def _handoff(check: Checker, document: dict) -> Handoff:
+def _handoff(check: Checker, document: Document) -> Handoff:
     agents = []
     for index, raw in enumerate(check.items(document.get("agents"), "agents")):
         step, _ = check.step(raw, f"agents[{index}]", named=False)
@@ -291,7 +303,7 @@ def _handoff(check: Checker, document: dict) -> Handoff:
         where = f"edges[{index}]"
         raw = check.mapping(raw, where)
         check.keys(raw, where, {"from", "to", "context"}, {"from", "to"})
-        source = raw.get("from")
+        source = raw.get("from", "")
         if source not in names:
             check.fail(f"{where}.from", "must be one of the agents")
         targets = raw.get("to")
@@ -335,7 +347,7 @@ def _handoff(check: Checker, document: dict) -> Handoff:
     )
 
 
-def _context_policy(check: Checker, value, path: str) -> ContextPolicy:
+def _context_policy(check: Checker, value: object, path: str) -> ContextPolicy:
     raw = check.mapping(value, path)
     check.keys(raw, path, {"mode", "last_n", "fields", "strip_tool_calls"}, set())
     mode = check.choice(raw.get("mode"), f"{path}.mode", _CONTEXT_MODES, "full")
@@ -353,7 +365,7 @@ def _context_policy(check: Checker, value, path: str) -> ContextPolicy:
 
 
 def _unique(check: Checker, names: list[str], path: str, field: str) -> None:
-    seen = set()
+    seen: set[str] = set()
     for index, name in enumerate(names):
         if name and name in seen:
             check.fail(f"{path}[{index}].{field}", f"duplicate {field} {name!r}")
