@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed
 PROTOSET := build/airspace.protoset
 
 NODE_AGENT := agents/node/node_modules/.installed
+BUF := tools/buf/node_modules/.bin/buf
+BUF_STAMP := tools/buf/node_modules/.installed
 
-.PHONY: setup node-agent proto proto-check protoset lint format test up demo bench clean
+.PHONY: setup node-agent proto proto-check protoset buf-lint buf-breaking lint format test up demo bench clean
 
 setup: $(STAMP) $(NODE_AGENT)
 
@@ -37,6 +39,18 @@ protoset: setup
 	mkdir -p build
 	$(PY) tools/gen_protos.py --protoset $(PROTOSET)
 	@echo "wrote $(PROTOSET)"
+
+# buf from its npm package, which ships the binary.
+$(BUF_STAMP): tools/buf/package-lock.json
+	npm ci --prefix tools/buf --no-audit --no-fund --silent && touch $@
+
+# buf reads the descriptor set that protoc compiles: the imports come with the Python packages.
+buf-lint: protoset $(BUF_STAMP)
+	$(BUF) lint '$(PROTOSET)#format=binpb' --config protos/buf.yaml --path airspace
+	@echo "buf lint: clean"
+
+buf-breaking: protoset $(BUF_STAMP)
+	tools/buf/breaking.sh $(BUF) $(PY) $(PROTOSET)
 
 lint: setup
 	$(VENV)/bin/ruff check .
