@@ -9,7 +9,7 @@ NODE_AGENT := agents/node/node_modules/.installed
 BUF := tools/buf/node_modules/.bin/buf
 BUF_STAMP := tools/buf/node_modules/.installed
 
-.PHONY: setup node-agent proto proto-check protoset buf-lint buf-breaking lint format test up demo bench clean
+.PHONY: setup node-agent proto proto-check protoset buf-lint buf-breaking lint format test test-fast up demo bench clean
 
 setup: $(STAMP) $(NODE_AGENT)
 
@@ -63,6 +63,10 @@ format: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# The unit tier: pure logic, no servers or subprocesses; seconds.
+test-fast: setup
+	$(PY) -m pytest -q -m unit
 
 up: setup
 	$(VENV)/bin/airspace up

@@ -13,6 +13,8 @@ from mesh_support import apply, collect_events, register, wait_for_approvals
 from airspace.agents.kit import Agent, AgentFailure, Reply
 from airspace.v1 import approval_pb2, run_pb2
 
+pytestmark = pytest.mark.mesh
+
 REVIEWED = """
 name: reviewed
 pattern: sequential
