@@ -150,9 +150,13 @@ def run_workflow(args) -> int:
                     style="dim",
                 )
             return OK
-        stream = client.runs.ExecuteRun(run_pb2.ExecuteRunRequest(**request))
-        rejoin = f"airspace run {args.workflow} --request-id {request_id}"
-        return _follow(client, stream, args.json, rejoin)
+        return execute(client, run_pb2.ExecuteRunRequest(**request), args.json)
+
+
+def execute(client: Client, request: run_pb2.ExecuteRunRequest, as_json: bool = False) -> int:
+    """Runs a workflow, printing its events as they happen; returns the exit code."""
+    rejoin = f"airspace run {request.workflow} --request-id {request.request_id}"
+    return _follow(client, client.runs.ExecuteRun(request), as_json, rejoin)
 
 
 def watch_run(args) -> int:
@@ -187,9 +191,14 @@ def list_runs(args) -> int:
 
 def show_run(args) -> int:
     with connect(args) as client:
-        run = client.runs.GetRun(run_pb2.GetRunRequest(run_id=args.run_id)).run
-        events = _event_log(client, run)
-    if args.json:
+        return print_run(client, args.run_id, args.json)
+
+
+def print_run(client: Client, run_id: str, as_json: bool = False) -> int:
+    """A run's summary and the path it took, step by step."""
+    run = client.runs.GetRun(run_pb2.GetRunRequest(run_id=run_id)).run
+    events = _event_log(client, run)
+    if as_json:
         print_json({"run": to_dict(run), "events": [to_dict(e) for e in events]})
         return OK
     out = console()

@@ -30,7 +30,7 @@ from google.protobuf import json_format
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import channels, errors
 from airspace.mesh.settings import ServerSettings
-from airspace.router.agent_invoker import RETRYABLE_CODES, Attempt, OnEvent, describe_rpc_error
+from airspace.router.attempt import RETRYABLE_CODES, Attempt, OnEvent, describe_rpc_error
 
 # A2A servers read the protocol version from this header; without it they assume 0.3.
 _METADATA = (("a2a-version", "1.0"),)
