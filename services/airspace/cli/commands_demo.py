@@ -20,9 +20,8 @@ from airspace.cli.processes import free_port
 from airspace.cli.supervisor import LocalMesh
 from airspace.v1 import observability_pb2, run_pb2
 
-SAMPLE_CONTRACT = (
-    pathlib.Path(__file__).resolve().parents[3] / "agents" / "samples" / "data" / "msa.txt"
-)
+REPO = pathlib.Path(__file__).resolve().parents[3]
+SAMPLE_CONTRACT = REPO / "agents" / "airspace" / "agents" / "samples" / "data" / "msa.txt"
 DEMO_WORKFLOW = "contract-review"
 
 
