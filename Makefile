@@ -32,7 +32,7 @@ proto: setup
 
 proto-check: setup
 	@tmp=$$(mktemp -d) && $(PY) tools/gen_protos.py --out $$tmp && \
-	diff -r --exclude='*.proto' --exclude='__pycache__' protos $$tmp && rm -rf $$tmp && \
+	diff -r --exclude='*.proto' --exclude='buf.yaml' --exclude='__pycache__' protos $$tmp && rm -rf $$tmp && \
 	echo "generated code is current"
 
 protoset: setup
