@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed
 PROTOSET := build/airspace.protoset
 
 NODE_AGENT := agents/node/node_modules/.installed
+BUF := tools/buf/node_modules/.bin/buf
+BUF_STAMP := tools/buf/node_modules/.installed
 
-.PHONY: setup node-agent proto proto-check protoset lint format test up demo bench clean
+.PHONY: setup node-agent proto proto-check protoset buf-lint buf-breaking lint format test test-fast up demo bench clean
 
 setup: $(STAMP) $(NODE_AGENT)
 
@@ -31,7 +33,7 @@ proto: setup
 
 proto-check: setup
 	@tmp=$$(mktemp -d) && $(PY) tools/gen_protos.py --out $$tmp && \
-	diff -r --exclude='*.proto' --exclude='__pycache__' protos $$tmp && rm -rf $$tmp && \
+	diff -r --exclude='*.proto' --exclude='buf.yaml' --exclude='__pycache__' protos $$tmp && rm -rf $$tmp && \
 	$(PY) tools/gen_reasons_doc.py --check && \
 	echo "generated code is current"
 
@@ -40,9 +42,22 @@ protoset: setup
 	$(PY) tools/gen_protos.py --protoset $(PROTOSET)
 	@echo "wrote $(PROTOSET)"
 
+# buf from its npm package, which ships the binary.
+$(BUF_STAMP): tools/buf/package-lock.json
+	npm ci --prefix tools/buf --no-audit --no-fund --silent && touch $@
+
+# buf reads the descriptor set that protoc compiles: the imports come with the Python packages.
+buf-lint: protoset $(BUF_STAMP)
+	$(BUF) lint '$(PROTOSET)#format=binpb' --config protos/buf.yaml --path airspace
+	@echo "buf lint: clean"
+
+buf-breaking: protoset $(BUF_STAMP)
+	tools/buf/breaking.sh $(BUF) $(PY) $(PROTOSET)
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff check --fix .
@@ -50,6 +65,10 @@ format: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# The unit tier: pure logic, no servers or subprocesses; seconds.
+test-fast: setup
+	$(PY) -m pytest -q -m unit
 
 up: setup
 	$(VENV)/bin/airspace up

@@ -70,7 +70,7 @@ def langgraph_installed() -> bool:
 
 async def measure(
     home: pathlib.Path, timing: rounds.Timing, concurrency: int
-) -> tuple[list[report.Measured], list[report.Ratio]]:
+) -> tuple[list[report.Measured], list[report.AnyRatio]]:
     """Both meshes and the baseline, side by side."""
     on = BenchMesh(home / "tracing-on", tracing=True)
     off = BenchMesh(home / "tracing-off", tracing=False)
@@ -138,11 +138,11 @@ def langgraph_load(home: pathlib.Path, stack: contextlib.AsyncExitStack) -> roun
     return rounds.Load("LangGraph + SqliteSaver, in-process", "runs", 1, call)
 
 
-def ratios(measured: dict[str, report.Measured]) -> list[report.Ratio]:
+def ratios(measured: dict[str, report.Measured]) -> list[report.AnyRatio]:
     on, gateway, router = measured["on"], measured["gateway"], measured["router"]
     hop_ms = (gateway.result.percentile(50) - router.result.percentile(50)) * 1000
     slowest, total = max(BRANCH_AGENTS.values()), sum(BRANCH_AGENTS.values())
-    found = [
+    found: list[report.AnyRatio] = [
         report.Ratio(
             "tracing cost: runs/s OFF / ON", measured["off"], on, at_most=TRACING_COST_AT_MOST
         ),
@@ -175,7 +175,7 @@ def ratios(measured: dict[str, report.Measured]) -> list[report.Ratio]:
     return found
 
 
-def print_results(measured: list[report.Measured], found: list[report.Ratio]) -> None:
+def print_results(measured: list[report.Measured], found: list[report.AnyRatio]) -> None:
     print()
     print(report.table(report.RESULT_HEADERS, [report.result_row(m) for m in measured]))
     print()

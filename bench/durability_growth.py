@@ -45,7 +45,7 @@ _RUN_ID, _REQUEST_ID = b"R" * 32, b"Q" * 32
 _DONE = run_pb2.RUN_STATE_COMPLETED
 
 
-def _template(state: int) -> bytes:
+def _template(state: run_pb2.RunState) -> bytes:
     """A stored run as bytes; each row swaps its ids into the placeholders and shares the
     rest (the blob is only decoded, never searched)."""
     run = run_pb2.Run(
@@ -106,7 +106,8 @@ def fill(path: pathlib.Path, runs: int, sample_size: int = 1000) -> Filled:
     filled = Filled([], [])
     db.execute("BEGIN")
     for start in range(0, runs, _BATCH):
-        rows, events, leases = [], [], []
+        rows, leases = [], []
+        events: list[tuple[str, int, bytes]] = []
         for index in range(start, min(start + _BATCH, runs)):
             run_id, tenant = f"{first_id + index:032x}", f"tenant-{index % TENANTS}"
             active = index % every == 0

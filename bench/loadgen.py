@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 from google.protobuf import descriptor_pool, json_format, message_factory
+from google.protobuf.message import Message
 
 import airspace.v1
 from airspace.cli import connection
@@ -189,8 +190,8 @@ class Method:
     """A unary or server-streaming method, with its message classes."""
 
     path: str
-    request_class: type
-    response_class: type
+    request_class: type[Message]
+    response_class: type[Message]
     server_streaming: bool
 
     def request(self, data: str):
@@ -239,14 +240,18 @@ def caller(
     payload = request.SerializeToString()
     decode = method.response_class.FromString
     if method.server_streaming:
-        stream = channel.unary_stream(method.path, response_deserializer=decode)
+        stream: grpc.aio.UnaryStreamMultiCallable[bytes, Message] = channel.unary_stream(
+            method.path, response_deserializer=decode
+        )
 
         async def call_stream() -> None:
             async for _ in stream(payload, metadata=metadata, timeout=timeout):
                 pass
 
         return call_stream
-    unary = channel.unary_unary(method.path, response_deserializer=decode)
+    unary: grpc.aio.UnaryUnaryMultiCallable[bytes, Message] = channel.unary_unary(
+        method.path, response_deserializer=decode
+    )
 
     async def call_unary() -> None:
         await unary(payload, metadata=metadata, timeout=timeout)

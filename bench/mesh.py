@@ -72,13 +72,8 @@ class BenchMesh:
     def router_metadata(self) -> tuple[tuple[str, str], ...]:
         """The developer's identity signed with the mesh key, as the gateway would attach it."""
         key = (self.home / "mesh.key").read_bytes().strip()
-        developer = identity.Identity(
-            principal=local_mesh.DEVELOPER["principal"],
-            tenant=local_mesh.DEVELOPER["tenant"],
-            roles=tuple(local_mesh.DEVELOPER["roles"]),
-            kind="user",
-        )
-        return ((identity.METADATA_KEY, identity.sign(developer, key, IDENTITY_TTL_SECONDS)),)
+        signed = identity.sign(local_mesh.DEVELOPER, key, IDENTITY_TTL_SECONDS)
+        return ((identity.METADATA_KEY, signed),)
 
     def start(self) -> None:
         """Starts every process in plan order; on failure stops those already started."""

@@ -132,9 +132,12 @@ class LatencyRatio:
         return "met" if self.value <= self.at_most else "MISSED"
 
 
+# A row of the ratios table: of throughputs, or of a latency to a reference.
+AnyRatio = Ratio | LatencyRatio
+
 RATIO_HEADERS = ["ratio", "value", "target", "verdict", "note"]
 RATIO_TEXT_COLUMNS = (0, 3, 4)
 
 
-def ratio_row(ratio: Ratio | LatencyRatio) -> list[str]:
+def ratio_row(ratio: AnyRatio) -> list[str]:
     return [ratio.name, f"{ratio.value:.2f}", ratio.target, ratio.verdict, ratio.note]

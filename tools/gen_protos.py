@@ -16,18 +16,18 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 
 
-def include_paths() -> list[str]:
+def include_paths(protos: pathlib.Path) -> list[str]:
     well_known = pathlib.Path(grpc_tools.__file__).parent / "_proto"
     googleapis = pathlib.Path(status_pb2.__file__).parent.parent.parent
-    return [f"-I{PROTOS}", f"-I{well_known}", f"-I{googleapis}"]
+    return [f"-I{protos}", f"-I{well_known}", f"-I{googleapis}"]
 
 
-def sources() -> list[str]:
-    return sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
+def sources(protos: pathlib.Path) -> list[str]:
+    return sorted(str(p.relative_to(protos)) for p in protos.rglob("*.proto"))
 
 
-def run(args: list[str]) -> None:
-    code = protoc.main(["protoc", *include_paths(), *args, *sources()])
+def run(args: list[str], protos: pathlib.Path = PROTOS) -> None:
+    code = protoc.main(["protoc", *include_paths(protos), *args, *sources(protos)])
     if code != 0:
         sys.exit(code)
 
@@ -36,9 +36,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=str(PROTOS), help="where generated Python goes")
     parser.add_argument("--protoset", help="write a descriptor set with imports to this file")
+    parser.add_argument(
+        "--protos", default=str(PROTOS), help="the sources of the descriptor set (an older copy)"
+    )
     args = parser.parse_args()
     if args.protoset:
-        run([f"--descriptor_set_out={args.protoset}", "--include_imports", "--include_source_info"])
+        descriptor_set = [
+            f"--descriptor_set_out={args.protoset}",
+            "--include_imports",
+            "--include_source_info",
+        ]
+        run(descriptor_set, pathlib.Path(args.protos))
         return
     out = pathlib.Path(args.out)
     run([f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}"])

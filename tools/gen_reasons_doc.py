@@ -5,7 +5,7 @@ import argparse
 import pathlib
 import sys
 
-from airspace.router.reasons import explanations
+from airspace.mesh.reasons import explanations
 
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "reasons.md"
 
@@ -24,7 +24,7 @@ codes. A call refused without a reason of its own carries the name of its gRPC s
 
 The catalogue is the enum `airspace.v1.ErrorReason` in
 [protos/airspace/v1/reasons.proto](../protos/airspace/v1/reasons.proto), and
-`airspace.router.reasons.Reason` in Python. This page is written from the enum's comments by
+`airspace.mesh.reasons.Reason` in Python. This page is written from the enum's comments by
 `python tools/gen_reasons_doc.py` (run by `make proto`).
 
 | code | meaning | typical cause | what to do |

@@ -12,6 +12,8 @@ from airspace.agent.v1 import agent_pb2
 from airspace.agents.kit import Agent, Reply
 from airspace.v1 import agent_registry_pb2, run_pb2
 
+pytestmark = pytest.mark.mesh
+
 QUESTION = "What do indemnity and force majeure mean in this contract?"
 WORKFLOW = """
 name: explain-terms

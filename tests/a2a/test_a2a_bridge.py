@@ -18,6 +18,8 @@ from airspace.a2a_bridge.settings import BridgeSettings
 from airspace.agents.kit import Agent, Reply
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 WORKFLOW = """
 name: greet-and-check
 description: Greets a customer and checks the greeting.

@@ -24,6 +24,8 @@ from airspace.agent.v1 import agent_pb2
 from airspace.agents.kit import Agent, AgentFailure, Artifact, Handoff, Reply, Task
 from airspace.mesh import telemetry
 
+pytestmark = pytest.mark.mesh
+
 
 def make_agent(**kwargs) -> Agent:
     return Agent(name="echo", version="2.1.0", description="Echoes its input", **kwargs)

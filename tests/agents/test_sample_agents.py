@@ -16,6 +16,8 @@ from airspace.agents.samples.compliance_checker import Rules, check_contract
 from airspace.agents.samples.contract_extractor import extract_contract, found_fields
 from airspace.agents.samples.summary_writer import write_summary
 
+pytestmark = pytest.mark.mesh
+
 MSA = (pathlib.Path(contract_extractor.__file__).parent / "data" / "msa.txt").read_text(
     encoding="utf-8"
 )

@@ -10,6 +10,8 @@ from bench import __main__ as bench_main
 from bench import report, rounds
 from bench.loadgen import LoadResult
 
+pytestmark = pytest.mark.unit
+
 
 def result(latencies_ms: list[float], elapsed: float, failed: int = 0) -> LoadResult:
     statuses = collections.Counter({"OK": len(latencies_ms) - failed})

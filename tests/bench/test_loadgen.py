@@ -14,6 +14,8 @@ import pytest
 from airspace.v1 import run_pb2
 from bench import calls, loadgen
 
+pytestmark = pytest.mark.process
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 

@@ -7,6 +7,8 @@ import pytest
 from airspace.cli.connection import DEFAULT_GATEWAY, credentials_path, resolve
 from airspace.cli.output import UsageError
 
+pytestmark = pytest.mark.unit
+
 STORED = {
     "gateway": "127.0.0.1:6000",
     "api_key": "ask_from_file",

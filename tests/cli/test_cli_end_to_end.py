@@ -15,6 +15,8 @@ from airspace.mesh.server import MeshServer
 from airspace.mesh.settings import ServerSettings
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.process
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 WORKFLOW = """\
 name: contract-review

@@ -4,6 +4,8 @@ import pytest
 
 from airspace.cli.main import main
 
+pytestmark = pytest.mark.unit
+
 COMMANDS = [
     [],
     ["up"],

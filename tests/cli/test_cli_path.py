@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 from google.rpc import status_pb2
 from rich.console import Console
@@ -12,6 +13,8 @@ from airspace.cli.events import live_line
 from airspace.cli.path import render_path
 from airspace.trace.v1 import trace_pb2
 from airspace.v1 import run_pb2
+
+pytestmark = pytest.mark.unit
 
 T0 = 1_700_000_000.0
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import grpc
+import pytest
 from rich.console import Console
 
 from airspace.cli.commands_runs import run_header
 from airspace.cli.output import render_rpc_error
 from airspace.mesh import errors
-from airspace.router.reasons import Reason, explain
+from airspace.mesh.reasons import Reason, explain
 from airspace.router.run_errors import failure_status
 from airspace.v1 import run_pb2
+
+pytestmark = pytest.mark.unit
 
 
 def rendered(table) -> str:

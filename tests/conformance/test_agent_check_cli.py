@@ -12,6 +12,8 @@ from conformance_agents import SloppyAgent, triage_agent
 from airspace.agent.v1 import agent_pb2_grpc
 from airspace.cli.main import main
 
+pytestmark = pytest.mark.mesh
+
 
 async def airspace(*argv: str) -> int:
     # The command runs its own event loop, so it runs in a thread beside the test's loop.

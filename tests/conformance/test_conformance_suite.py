@@ -15,6 +15,8 @@ from airspace.agents.samples import compliance_checker, contract_extractor, summ
 from airspace.conformance import SUITE, Status, SuiteOptions, as_json, render, run_suite
 from airspace.conformance.runner import selected
 
+pytestmark = pytest.mark.mesh
+
 TRIAGE_OPTIONS = SuiteOptions(
     handoff_input="please escalate this",
     action_input="I want a refund",

@@ -26,7 +26,7 @@ from process_mesh import (
 
 from airspace.v1 import run_pb2
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 RUNS = 60
 
 

@@ -12,7 +12,7 @@ from airspace.gateway.api_keys import ApiKeyStore
 from airspace.mesh import errors
 from airspace.v1 import admin_pb2, admin_pb2_grpc, run_pb2
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.process, pytest.mark.timeout(60)]
 
 
 def prune_request(before: timestamp_pb2.Timestamp, dry_run: bool) -> admin_pb2.PruneRunsRequest:

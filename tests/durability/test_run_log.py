@@ -22,6 +22,8 @@ from airspace.state.sqlite.store import SqliteStateStore
 from airspace.state.v1 import state_pb2, state_pb2_grpc
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 KEY = secrets.token_hex(32).encode()
 COMPLETED = run_pb2.RUN_STATE_COMPLETED
 

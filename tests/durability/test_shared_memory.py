@@ -21,7 +21,7 @@ from airspace.gateway.api_keys import ApiKeyStore
 from airspace.mesh import errors
 from airspace.v1 import memory_pb2
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.process, pytest.mark.timeout(60)]
 
 
 def number(value: float) -> struct_pb2.Value:

@@ -1,7 +1,11 @@
 """Step keys are stored forms: journals, events and approvals of existing runs are filed
 under their text, so every kind of key must keep spelling itself the same way."""
 
+import pytest
+
 from airspace.router.step_key import StepKey
+
+pytestmark = pytest.mark.unit
 
 
 def test_every_kind_of_key_keeps_its_stored_spelling():

@@ -14,6 +14,8 @@ from prometheus_client import REGISTRY
 from airspace.agents.kit import Agent, AgentFailure, Reply
 from airspace.v1 import approval_pb2, run_pb2
 
+pytestmark = pytest.mark.mesh
+
 REVIEWED = """
 name: reviewed
 pattern: sequential

@@ -12,6 +12,8 @@ from mesh_support import apply, collect_events, register
 from airspace.agents.samples import compliance_checker, contract_extractor, summary_writer
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONTRACT = (ROOT / "agents" / "airspace" / "agents" / "samples" / "data" / "msa.txt").read_text()
 WORKFLOW = (ROOT / "workflows" / "contract-review.yaml").read_text()

@@ -12,6 +12,8 @@ from airspace.mesh.server import MeshServer
 from airspace.mesh.settings import ServerSettings
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 FINAL = agent_pb2.FinalOutput(message=agent_pb2.Message(parts=[agent_pb2.Part(text="done")]))
 
 

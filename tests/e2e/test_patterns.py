@@ -12,6 +12,8 @@ from pattern_agents import answering, handing_off, recording
 
 from airspace.v1 import approval_pb2, run_pb2
 
+pytestmark = pytest.mark.mesh
+
 
 async def serve(mesh, client, *agents):
     for agent in agents:

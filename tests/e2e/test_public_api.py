@@ -13,6 +13,8 @@ from airspace.agents.kit import Agent, AgentFailure, Reply
 from airspace.mesh import identity
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
 
+pytestmark = pytest.mark.mesh
+
 ECHO = """
 name: echo-twice
 pattern: sequential

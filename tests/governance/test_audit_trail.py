@@ -17,6 +17,8 @@ from airspace.agents.kit import Agent, Reply
 from airspace.cli.main import main as airspace
 from airspace.v1 import observability_pb2, observability_pb2_grpc, run_pb2
 
+pytestmark = pytest.mark.mesh
+
 REVIEWED = """
 name: reviewed
 pattern: sequential

@@ -10,6 +10,8 @@ from mesh_support import wait_for_approvals
 from airspace.agents.kit import Agent, Reply
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 SPENDY = """
 name: spendy
 pattern: sequential

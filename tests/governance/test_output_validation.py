@@ -12,6 +12,8 @@ from mesh_support import apply, violations
 from airspace.agents.kit import Agent, Reply
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 INVOICES = """
 name: invoices
 pattern: sequential

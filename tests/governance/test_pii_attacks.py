@@ -16,6 +16,8 @@ from airspace.agents.kit import Agent, Reply
 from airspace.policy.engine.pii.scan import scan_json
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 EMAIL = "jane.doe@example.com"
 PHONE = "+44 20 7946 0958"
 CARD = "4111111111111111"

@@ -34,6 +34,8 @@ from airspace.trace.v1 import trace_pb2_grpc
 from airspace.tracing.settings import TraceSettings
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 EMAIL = "jane.canary@example.com"
 CARD = "4111 1111 1111 1111"
 IBAN = "GB82WEST12345698765432"

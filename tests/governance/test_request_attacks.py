@@ -15,6 +15,8 @@ from airspace.mesh import errors, identity
 from airspace.router import validation
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 ECHO = "name: echo\npattern: sequential\nsteps: [{name: only, agent: echo}]"
 
 

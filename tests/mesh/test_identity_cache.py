@@ -10,6 +10,8 @@ import pytest
 
 from airspace.mesh import errors, identity
 
+pytestmark = pytest.mark.unit
+
 KEY = secrets.token_bytes(32)
 WHO = identity.Identity(principal="user:alice", tenant="acme", roles=("operator",))
 

@@ -13,6 +13,8 @@ from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
 from airspace.mesh import channels, deadlines, errors, identity, server
 from airspace.mesh.settings import ServerSettings
 
+pytestmark = pytest.mark.mesh
+
 KEY = b"test-mesh-key-0123456789abcdef0123"
 
 

@@ -16,9 +16,13 @@ from airspace.agents.samples import contract_extractor, summary_writer
 from airspace.conformance import Status, SuiteOptions, run_suite
 from airspace.v1 import observability_pb2, observability_pb2_grpc, run_pb2
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None, reason="node is not installed; these tests run the Node.js agent"
-)
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(
+        shutil.which("node") is None,
+        reason="node is not installed; these tests run the Node.js agent",
+    ),
+]
 
 HIGH_RISK = "The Supplier accepts unlimited liability. This agreement renews automatically."
 LOW_RISK = (

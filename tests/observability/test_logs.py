@@ -30,6 +30,8 @@ from observability_support import (
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
 from airspace.mesh import logs
 
+pytestmark = pytest.mark.process
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_SPAN_ID = "b7ad6b7169203331"

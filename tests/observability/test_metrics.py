@@ -19,6 +19,8 @@ from airspace.router import metrics as router_metrics
 from airspace.state import metrics as state_metrics
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 CARD_CALLS = {
     "grpc_service": "airspace.agent.v1.AgentService",
     "grpc_method": "GetAgentCard",

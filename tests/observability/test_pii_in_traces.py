@@ -22,6 +22,8 @@ from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
 from airspace.tracing.settings import TraceSettings
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 ECHO = """
 name: echo-canary
 pattern: sequential

@@ -18,6 +18,8 @@ from airspace.policy.audit.signing import HeadSigner
 from airspace.policy.audit.store import SqliteAuditStore
 from airspace.policy.engine import Masker
 
+pytestmark = pytest.mark.unit
+
 SIGNER = HeadSigner(b"policy-tests-audit-checkpoint-key")
 
 

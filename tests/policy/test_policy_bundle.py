@@ -8,6 +8,8 @@ from policy_helpers import DEFAULT_BUNDLE, MINIMAL_BUNDLE, write_bundle
 from airspace.policy.engine import BundleError, load_bundle
 from airspace.policy.engine.checkpoints import CHECKPOINTS, PERMISSION_BY_CHECKPOINT
 
+pytestmark = pytest.mark.unit
+
 
 def test_default_bundle_has_real_roles_for_every_checkpoint():
     bundle = load_bundle(DEFAULT_BUNDLE)

@@ -8,6 +8,8 @@ from policy_helpers import MINIMAL_BUNDLE, check, codes, engine_for, user, write
 from airspace.policy.engine import Verdict
 from airspace.policy.engine.model import Subject
 
+pytestmark = pytest.mark.unit
+
 ALLOW, DENY, APPROVAL = Verdict.ALLOW, Verdict.DENY, Verdict.REQUIRE_APPROVAL
 
 

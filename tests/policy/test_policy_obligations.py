@@ -8,6 +8,8 @@ from policy_helpers import check, engine_for, user
 from airspace.policy.obligations import ObligationError, apply_obligations
 from airspace.policy.v1 import policy_pb2
 
+pytestmark = pytest.mark.unit
+
 
 def mask(path: str, start: int, end: int, entity: str, replacement: str):
     return policy_pb2.Obligation(

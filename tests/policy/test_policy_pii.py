@@ -10,6 +10,8 @@ from airspace.policy.engine import Masker, MaskOperator, Verdict
 from airspace.policy.engine.pii.detectors import detect
 from airspace.policy.engine.pii.scan import scan_json, scan_text
 
+pytestmark = pytest.mark.unit
+
 
 def found(text: str) -> list[tuple[str, str]]:
     return [(m.entity, m.text) for m in detect(text)]

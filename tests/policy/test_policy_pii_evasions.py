@@ -13,6 +13,8 @@ from airspace.policy.engine import MaskScope, Verdict
 from airspace.policy.engine.pii.scan import scan_json, scan_text
 from airspace.policy.obligations import ObligationError, apply_obligations
 
+pytestmark = pytest.mark.unit
+
 EMAIL = "grace.hopper@example.com"
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
 

@@ -16,6 +16,8 @@ from airspace.policy.obligations import apply_obligations
 from airspace.policy.v1 import policy_pb2
 from airspace.v1 import observability_pb2, run_pb2
 
+pytestmark = pytest.mark.mesh
+
 ANN = identity.Identity("user:ann", "acme", ("operator",), "user")
 AUDITOR = identity.Identity("user:aud", "acme", ("auditor",), "user")
 GLOBEX_AUDITOR = identity.Identity("user:gus", "globex", ("auditor",), "user")

@@ -18,6 +18,8 @@ from airspace.policy.vault.store import SqliteTokenStore
 from airspace.policy.vault.vault import TokenVault, VaultError
 from airspace.v1 import observability_pb2
 
+pytestmark = pytest.mark.mesh
+
 EMAIL = "rosa.parks@example.org"
 TOKENIZING = "EMAIL: {operator: PARTIAL}", "EMAIL: {operator: TOKENIZE}"
 MASK = re.compile(r"\[EMAIL:(tok_[0-9a-f]{32})\]")

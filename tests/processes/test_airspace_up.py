@@ -14,6 +14,8 @@ import pytest
 
 from airspace.cli.processes import free_port
 
+pytestmark = pytest.mark.process
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "agents" / "airspace" / "agents" / "samples" / "data" / "msa.txt"
 

@@ -3,13 +3,16 @@ failed run's error carries its reason for any client to read."""
 
 from __future__ import annotations
 
+import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from airspace.mesh import reasons
 from airspace.mesh.errors import ERROR_DOMAIN
-from airspace.router import reasons
-from airspace.router.reasons import Reason
-from airspace.router.run_errors import failure_status, reason_of
+from airspace.mesh.reasons import Reason, reason_of
+from airspace.router.run_errors import failure_status
 from airspace.v1 import reasons_pb2
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_python_reasons_are_the_proto_enum_values_but_its_zero():

@@ -8,7 +8,11 @@ import pathlib
 import re
 from collections.abc import Iterator
 
-from airspace.router.reasons import Reason
+import pytest
+
+from airspace.mesh.reasons import Reason
+
+pytestmark = pytest.mark.unit
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = ("services", "gateway", "policy", "agents")

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from harness import TENANT, failure, final, handoff
 
 from airspace.agent.v1 import agent_pb2
 from airspace.policy.v1 import policy_pb2
 from airspace.router.convert import to_dict
 from airspace.v1 import approval_pb2, run_pb2
+
+pytestmark = pytest.mark.unit
 
 COMPLETED, FAILED = run_pb2.RUN_STATE_COMPLETED, run_pb2.RUN_STATE_FAILED
 

@@ -17,6 +17,8 @@ from airspace.state.sqlite.migrations import (
 )
 from airspace.state.sqlite.store import SqliteStateStore
 
+pytestmark = pytest.mark.unit
+
 
 def recorded_versions(path) -> list[int]:
     with sqlite3.connect(path) as db:

@@ -19,6 +19,8 @@ from airspace.state.store.runs import RunChange
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
+pytestmark = pytest.mark.mesh
+
 RUNNING, COMPLETED = run_pb2.RUN_STATE_RUNNING, run_pb2.RUN_STATE_COMPLETED
 ACTIVE = (run_pb2.RUN_STATE_QUEUED, RUNNING)
 

@@ -11,6 +11,8 @@ from state_helpers import expect_error, make_run, signed, struct, value
 from airspace.state.v1 import state_pb2
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
 
+pytestmark = pytest.mark.mesh
+
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
 S = state_pb2

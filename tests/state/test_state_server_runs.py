@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+import pytest
 from google.protobuf import field_mask_pb2
 from state_helpers import error_details, expect_error, make_run, signed, started
 
 from airspace.mesh import channels, identity
 from airspace.state.v1 import state_pb2, state_pb2_grpc
 from airspace.v1 import run_pb2
+
+pytestmark = pytest.mark.mesh
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 RUNNING, COMPLETED = run_pb2.RUN_STATE_RUNNING, run_pb2.RUN_STATE_COMPLETED

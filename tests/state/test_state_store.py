@@ -14,6 +14,8 @@ from airspace.state.v1 import state_pb2
 from airspace.state.watch import watch_events
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
 
+pytestmark = pytest.mark.unit
+
 RUNNING, COMPLETED = run_pb2.RUN_STATE_RUNNING, run_pb2.RUN_STATE_COMPLETED
 
 

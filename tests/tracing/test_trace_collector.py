@@ -12,6 +12,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from airspace.mesh import identity
 from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
 
+pytestmark = pytest.mark.mesh
+
 
 def record_run(tracer):
     """A workflow span naming the run, an agent call under it and a tool call under that."""

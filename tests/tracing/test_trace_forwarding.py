@@ -5,6 +5,8 @@ import pytest
 
 from airspace.trace.v1 import trace_pb2
 
+pytestmark = pytest.mark.mesh
+
 RETRY = {"forward_retry_max_seconds": 0.1}
 
 

@@ -5,6 +5,8 @@ import pytest
 from airspace.tracing.sqlite_store import SqliteSpanStore
 from airspace.tracing.store import SpanEvent, SpanFilter, SpanRecord
 
+pytestmark = pytest.mark.unit
+
 TRACE_A = "a" * 32
 TRACE_B = "b" * 32
 

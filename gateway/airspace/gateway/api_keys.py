@@ -37,7 +37,7 @@ class ApiKeyStore:
     def __init__(self, path: str | pathlib.Path):
         self._path = pathlib.Path(path)
         self._records: dict[str, ApiKeyRecord] = {}
-        self._mtime = None
+        self._mtime: int | None = None
 
     def _reload_if_changed(self) -> None:
         """Keys added by `airspace up` or an operator take effect without a restart."""

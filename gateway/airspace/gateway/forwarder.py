@@ -47,7 +47,7 @@ class Forwarder:
 
     def handler(self, service_name: str) -> grpc.GenericRpcHandler:
         service = descriptor_pool.Default().FindServiceByName(service_name)
-        handlers = {}
+        handlers: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {}
         for method in service.methods:
             path = f"/{service_name}/{method.name}"
             if method.client_streaming:
@@ -84,7 +84,8 @@ class Forwarder:
         return "hmac:" + digest.hexdigest()[:24]
 
     def _unary(self, path: str, request_type):
-        call = self._channel.unary_unary(path)
+        # Raw bytes both ways: the gateway relays messages without decoding them again.
+        call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = self._channel.unary_unary(path)
 
         async def forward(request: bytes, context):
             with self._begin(path, context, request, request_type) as span:
@@ -100,7 +101,7 @@ class Forwarder:
         return forward
 
     def _stream(self, path: str, request_type):
-        call = self._channel.unary_stream(path)
+        call: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = self._channel.unary_stream(path)
 
         async def forward(request: bytes, context):
             with self._begin(path, context, request, request_type) as span:

@@ -30,23 +30,26 @@ class WorkflowExecutor(AgentExecutor):
         self._runs: dict[str, str] = {}
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+        task_id, context_id = _task_of(context)
+        if context.message is None:
+            raise ValueError("the A2A request carries no message")
         if context.current_task is None:
             await event_queue.enqueue_event(
                 a2a_pb2.Task(
-                    id=context.task_id,
-                    context_id=context.context_id,
+                    id=task_id,
+                    context_id=context_id,
                     status=a2a_pb2.TaskStatus(state=a2a_pb2.TASK_STATE_SUBMITTED),
                     history=[context.message],
                 )
             )
-        updater = TaskUpdater(event_queue, context.task_id, context.context_id)
-        request = run_request(context.message, self._workflow, context.task_id)
+        updater = TaskUpdater(event_queue, task_id, context_id)
+        request = run_request(context.message, self._workflow, task_id)
         ended = False
         try:
             async for event in self._gateway.execute(
                 request, authorization_of(context.call_context)
             ):
-                self._runs.setdefault(context.task_id, event.run_id)
+                self._runs.setdefault(task_id, event.run_id)
                 update = update_for(event)
                 if update.output is not None:
                     await updater.add_artifact(output_parts(update.output), name="output")
@@ -74,10 +77,11 @@ class WorkflowExecutor(AgentExecutor):
                 [a2a_pb2.Part(text="the run's event stream ended early")]
             )
             await updater.failed(said)
-        self._runs.pop(context.task_id, None)
+        self._runs.pop(task_id, None)
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
-        run_id = self._runs.pop(context.task_id, None)
+        task_id, context_id = _task_of(context)
+        run_id = self._runs.pop(task_id, None)
         if run_id:
             try:
                 await self._gateway.cancel(
@@ -87,4 +91,11 @@ class WorkflowExecutor(AgentExecutor):
                 raise TaskNotCancelableError(
                     message=f"run {run_id} could not be canceled: {exc.code().name}: {exc.details()}"
                 ) from exc
-        await TaskUpdater(event_queue, context.task_id, context.context_id).cancel()
+        await TaskUpdater(event_queue, task_id, context_id).cancel()
+
+
+def _task_of(context: RequestContext) -> tuple[str, str]:
+    """The task and context ids, which the request handler sets before an executor runs."""
+    if context.task_id is None or context.context_id is None:
+        raise ValueError("the A2A request context names no task")
+    return context.task_id, context.context_id

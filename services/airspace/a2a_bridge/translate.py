@@ -26,7 +26,7 @@ class Update:
     """What one run event changes in the A2A task: a new state (UNSPECIFIED: none) with a
     status message, or the run's output."""
 
-    state: int = a2a_pb2.TASK_STATE_UNSPECIFIED
+    state: a2a_pb2.TaskState = a2a_pb2.TASK_STATE_UNSPECIFIED
     text: str = ""
     output: dict | None = None
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import textwrap
 
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
 
 def connection_options() -> argparse.ArgumentParser:
     """--gateway/--timeout, accepted before or after the subcommand (SUPPRESS keeps a
@@ -68,3 +70,13 @@ def _count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return int(text)
+
+
+def enum_choices(enum: EnumTypeWrapper, prefix: str) -> dict[str, str]:
+    """A proto enum's values as a flag spells them (RUN_STATE_QUEUED: `queued`), each
+    mapped to the value's name; the UNSPECIFIED zero value is no choice."""
+    return {
+        name.removeprefix(prefix).lower(): name
+        for name in enum.DESCRIPTOR.values_by_name
+        if not name.endswith("_UNSPECIFIED")
+    }

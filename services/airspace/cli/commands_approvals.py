@@ -22,11 +22,7 @@ from airspace.cli.output import (
 )
 from airspace.v1 import approval_pb2, run_pb2
 
-_STATES = {
-    name.removeprefix("APPROVAL_STATE_").lower(): value
-    for name, value in approval_pb2.ApprovalState.items()
-    if value != approval_pb2.APPROVAL_STATE_UNSPECIFIED
-}
+_STATES = cli_args.enum_choices(approval_pb2.ApprovalState, "APPROVAL_STATE_")
 
 
 def register(sub) -> None:

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from airspace.cli import args as cli_args
-from airspace.cli.connection import connect, paged
+from airspace.cli.connection import Client, connect, paged
 from airspace.cli.output import (
     FAILED,
     OK,
@@ -78,15 +78,19 @@ def register(sub) -> None:
 
 
 def show_trace(args) -> int:
-    request = observability_pb2.GetRunTraceRequest(run_id=args.run_id)
     with connect(args) as client:
-        response = client.traces.GetRunTrace(request)
-    if args.json:
+        return print_trace(client, args.run_id, args.json)
+
+
+def print_trace(client: Client, run_id: str, as_json: bool = False) -> int:
+    """The spans of a run's trace as a waterfall, every service in one picture."""
+    response = client.traces.GetRunTrace(observability_pb2.GetRunTraceRequest(run_id=run_id))
+    if as_json:
         print_json(response)
         return OK
     out = console()
     if not response.spans:
-        out.print(f"no spans recorded for run {args.run_id} yet")
+        out.print(f"no spans recorded for run {run_id} yet")
         return OK
     out.print(
         Text.assemble("trace ", (response.trace_id, "bold"), f" · {len(response.spans)} spans")

@@ -9,6 +9,7 @@ import uuid
 
 import grpc
 from google.protobuf import struct_pb2
+from google.rpc import status_pb2
 from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
@@ -35,15 +36,10 @@ from airspace.cli.output import (
     to_dict,
 )
 from airspace.cli.path import render_path
-from airspace.router.reasons import explain
-from airspace.router.run_errors import reason_of
+from airspace.mesh.reasons import explain, reason_of
 from airspace.v1 import run_pb2
 
-_STATES = {
-    name.removeprefix("RUN_STATE_").lower(): value
-    for name, value in run_pb2.RunState.items()
-    if value != run_pb2.RUN_STATE_UNSPECIFIED
-}
+_STATES = cli_args.enum_choices(run_pb2.RunState, "RUN_STATE_")
 
 
 def register(sub) -> None:
@@ -155,9 +151,13 @@ def run_workflow(args) -> int:
                     style="dim",
                 )
             return OK
-        stream = client.runs.ExecuteRun(run_pb2.ExecuteRunRequest(**request))
-        rejoin = f"airspace run {args.workflow} --request-id {request_id}"
-        return _follow(client, stream, args.json, rejoin)
+        return execute(client, run_pb2.ExecuteRunRequest(**request), args.json)
+
+
+def execute(client: Client, request: run_pb2.ExecuteRunRequest, as_json: bool = False) -> int:
+    """Runs a workflow, printing its events as they happen; returns the exit code."""
+    rejoin = f"airspace run {request.workflow} --request-id {request.request_id}"
+    return _follow(client, client.runs.ExecuteRun(request), as_json, rejoin)
 
 
 def watch_run(args) -> int:
@@ -168,7 +168,7 @@ def watch_run(args) -> int:
 
 def list_runs(args) -> int:
     request = run_pb2.ListRunsRequest(
-        workflow=args.workflow or "", state=_STATES.get(args.state or "", 0)
+        workflow=args.workflow or "", state=_STATES.get(args.state or "", "RUN_STATE_UNSPECIFIED")
     )
     with connect(args) as client:
         runs, more = paged(client.runs.ListRuns, request, "runs", args.limit)
@@ -192,9 +192,14 @@ def list_runs(args) -> int:
 
 def show_run(args) -> int:
     with connect(args) as client:
-        run = client.runs.GetRun(run_pb2.GetRunRequest(run_id=args.run_id)).run
-        events = _event_log(client, run)
-    if args.json:
+        return print_run(client, args.run_id, args.json)
+
+
+def print_run(client: Client, run_id: str, as_json: bool = False) -> int:
+    """A run's summary and the path it took, step by step."""
+    run = client.runs.GetRun(run_pb2.GetRunRequest(run_id=run_id)).run
+    events = _event_log(client, run)
+    if as_json:
         print_json({"run": to_dict(run), "events": [to_dict(e) for e in events]})
         return OK
     out = console()
@@ -289,7 +294,7 @@ class _Follower:
         self.from_start = False
         self.elapsed = 0.0
         self.output: struct_pb2.Struct | None = None
-        self.error = None
+        self.error: status_pb2.Status | None = None
 
     def show(self, event: run_pb2.RunEvent) -> None:
         at = event.time.ToMicroseconds() / 1e6

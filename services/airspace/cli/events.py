@@ -5,6 +5,9 @@ Shared by the live view (`airspace run`, `runs watch`) and the path tree (`runs 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rich.text import Text
 
 from airspace.agent.v1 import agent_pb2
@@ -244,7 +247,8 @@ def _run_output(e: run_pb2.RunOutput) -> Text:
     return Text.assemble(("output", "green"), f": {struct_text(e.output, _SUMMARY)}")
 
 
-_RENDERERS = {
+# Each takes the event body its key names.
+_RENDERERS: dict[str, Callable[[Any], Text]] = {
     "run_state_changed": _state_changed,
     "step_started": _step_started,
     "step_completed": _step_completed,

@@ -16,12 +16,9 @@ import shutil
 
 from airspace.cli.processes import ManagedProcess, free_port
 from airspace.gateway.api_keys import ApiKeyStore
+from airspace.mesh.identity import Identity
 
-DEVELOPER = {
-    "principal": "user:dev",
-    "tenant": "default",
-    "roles": ("admin", "operator", "auditor"),
-}
+DEVELOPER = Identity(principal="user:dev", tenant="default", roles=("admin", "operator", "auditor"))
 SAMPLE_AGENTS = {
     "contract-extractor": "airspace.agents.samples.contract_extractor",
     "compliance-checker": "airspace.agents.samples.compliance_checker",
@@ -66,12 +63,12 @@ def bootstrap(home: pathlib.Path, gateway: str) -> dict:
     credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
     if not credentials.get("api_key"):
         key = ApiKeyStore(home / "api_keys.json").create(
-            DEVELOPER["principal"], DEVELOPER["tenant"], DEVELOPER["roles"]
+            DEVELOPER.principal, DEVELOPER.tenant, DEVELOPER.roles
         )
         credentials = {
             "api_key": key,
-            "principal": DEVELOPER["principal"],
-            "tenant": DEVELOPER["tenant"],
+            "principal": DEVELOPER.principal,
+            "tenant": DEVELOPER.tenant,
         }
     credentials["gateway"] = gateway
     credentials_file.write_text(json.dumps(credentials, indent=2))

@@ -18,6 +18,7 @@ from airspace.cli import (
     commands_admin,
     commands_agent_check,
     commands_approvals,
+    commands_demo,
     commands_observe,
     commands_registry,
     commands_runs,
@@ -48,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[cli_args.connection_options()],
     )
     sub = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
-    supervisor.add_commands(sub)  # `up` and `demo`, owned by the supervisor module
+    supervisor.register(sub)
+    commands_demo.register(sub)
     commands_runs.register(sub)
     commands_registry.register(sub)
     commands_approvals.register(sub)

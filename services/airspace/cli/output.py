@@ -14,14 +14,13 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from airspace.mesh.errors import ERROR_DOMAIN
-from airspace.router import reasons
+from airspace.mesh import reasons
+from airspace.mesh.errors import ERROR_DOMAIN, status_details
 from airspace.v1 import run_pb2
 
 OK, FAILED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
@@ -135,7 +134,7 @@ def render_rpc_error(error: grpc.RpcError, gateway: str) -> int:
     """Prints a failed call as one line plus its field violations; returns the exit code."""
     err = console(stderr=True)
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
-    details = _details(error)
+    details = status_details(error)
     info = next((d for d in details if isinstance(d, error_details_pb2.ErrorInfo)), None)
     if code == grpc.StatusCode.UNAVAILABLE and (info is None or info.domain != ERROR_DOMAIN):
         err.print(Text.assemble(("error: ", "bold red"), f"cannot reach the gateway at {gateway}"))
@@ -165,26 +164,6 @@ def render_rpc_error(error: grpc.RpcError, gateway: str) -> int:
 def render_usage_error(error: UsageError) -> int:
     console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(error)))
     return USAGE
-
-
-def _details(error: grpc.RpcError) -> list[Message]:
-    """The google.rpc details a status carries (ErrorInfo, BadRequest, RetryInfo)."""
-    try:
-        status = rpc_status.from_call(error) if hasattr(error, "trailing_metadata") else None
-    except ValueError:
-        return []
-    unpacked = []
-    for packed in status.details if status else ():
-        for kind in (
-            error_details_pb2.ErrorInfo,
-            error_details_pb2.BadRequest,
-            error_details_pb2.RetryInfo,
-        ):
-            if packed.Is(kind.DESCRIPTOR):
-                detail = kind()
-                packed.Unpack(detail)
-                unpacked.append(detail)
-    return unpacked
 
 
 def print_listing(table, rows: int, more: bool, limit: int, noun: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
 from rich.text import Text
 from rich.tree import Tree
@@ -41,7 +42,8 @@ class _Step:
 
     def absorb(self, event: run_pb2.RunEvent) -> None:
         kind = event.WhichOneof("kind")
-        body = getattr(event, kind) if kind else None
+        # The oneof member the event holds; each kind has a message type of its own.
+        body: Any = getattr(event, kind) if kind else None
         self.agent = event.agent or self.agent
         if kind in ("step_started", "step_completed", "step_failed"):
             self.name = body.step_name or self.name

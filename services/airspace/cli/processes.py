@@ -38,7 +38,7 @@ class ManagedProcess:
     log_dir: pathlib.Path = pathlib.Path(".")
     # A program other than `python -m module` (e.g. the Node.js agent): the whole command.
     command: tuple[str, ...] = ()
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     # Where it serves Prometheus metrics, as its READY line says (0: it serves none).
     metrics_port: int = 0
@@ -56,21 +56,22 @@ class ManagedProcess:
         so a restarted process comes back where the others expect it)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
+            self.process = process = subprocess.Popen(
                 list(self.command) or [sys.executable, "-m", self.module, *self.args],
                 env={**os.environ, **self.env, lifeline.ENV: str(os.getpid())},
                 stdout=subprocess.PIPE,
                 stderr=log,
             )
+        assert process.stdout is not None  # stdout=PIPE above
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            line = self.process.stdout.readline().decode(errors="replace")
+            line = process.stdout.readline().decode(errors="replace")
             if line.startswith("READY "):
                 fields = dict(part.split("=", 1) for part in line.split()[3:] if "=" in part)
                 self.metrics_port = int(fields.get("metrics", 0))
-                _drain_to(self.process.stdout, self.log_path)
+                _drain_to(process.stdout, self.log_path)
                 return
-            if not line and self.process.poll() is not None:
+            if not line and process.poll() is not None:
                 break
         self.stop()
         raise RuntimeError(f"{self.name} did not start; see {self.log_path}")
@@ -79,7 +80,8 @@ class ManagedProcess:
         return self.process is not None and self.process.poll() is None
 
     def terminate(self) -> None:
-        if self.alive():
+        # send_signal does nothing once the process has ended.
+        if self.process is not None:
             self.process.send_signal(signal.SIGTERM)
 
     def wait(self, timeout: float) -> None:

@@ -1,35 +1,29 @@
-"""`airspace up` and `airspace demo`: the whole mesh and the sample agents on this machine."""
+"""`airspace up`: the whole mesh and the sample agents on this machine, restarted if they die."""
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
 import signal
 import socket
 import time
-import uuid
 
 import grpc
+from google.rpc import error_details_pb2
 from rich.table import Table
 
 from airspace.cli import args as cli_args
 from airspace.cli import local_mesh
 from airspace.cli.connection import Client, Target
 from airspace.cli.output import console
-from airspace.cli.processes import ManagedProcess, free_port, stop_all
-from airspace.router import spec
-from airspace.v1 import agent_registry_pb2, observability_pb2, run_pb2, workflow_pb2
+from airspace.cli.processes import ManagedProcess, stop_all
+from airspace.mesh.errors import status_details
+from airspace.v1 import agent_registry_pb2, workflow_pb2
 
 WORKFLOWS_DIR = pathlib.Path(__file__).resolve().parents[3] / "workflows"
-SAMPLE_CONTRACT = (
-    pathlib.Path(__file__).resolve().parents[3] / "agents" / "samples" / "data" / "msa.txt"
-)
-DEMO_WORKFLOW = "contract-review"
 MAX_RESTARTS = 5
 
 
-def add_commands(sub) -> None:
+def register(sub) -> None:
     up = cli_args.add_command(
         sub,
         "up",
@@ -45,16 +39,6 @@ def add_commands(sub) -> None:
         "--no-agents", action="store_true", help="start the mesh without the sample agents"
     )
     up.set_defaults(handler=run_up)
-    demo = cli_args.add_command(
-        sub,
-        "demo",
-        "start the mesh, run the sample contract review live, show its path, shut down",
-        examples="""
-            airspace demo
-        """,
-    )
-    demo.add_argument("--home", help="data folder (default ./.airspace/demo)")
-    demo.set_defaults(handler=run_demo)
 
 
 def _port_free(port: int) -> bool:
@@ -115,18 +99,18 @@ class LocalMesh:
             if not agents:
                 return
             for path in sorted(WORKFLOWS_DIR.glob("*.yaml")):
-                source = path.read_text()
-                missing = sorted(
-                    set(spec.validate(spec.parse_source(source)).agents) - {a.name for a in agents}
-                )
-                if missing:
+                request = workflow_pb2.CreateWorkflowRequest(source=path.read_text())
+                try:
+                    applied = client.workflows.CreateWorkflow(request).workflow
+                except grpc.RpcError as error:
+                    # A sample whose agents did not start here (the Node.js one without npm).
+                    problems = _unknown_agents(error)
+                    if not problems:
+                        raise
                     self.out.print(
-                        f"  [yellow]–[/] workflow {path.name} skipped: needs {', '.join(missing)}"
+                        f"  [yellow]–[/] workflow {path.name} skipped: {'; '.join(problems)}"
                     )
                     continue
-                applied = client.workflows.CreateWorkflow(
-                    workflow_pb2.CreateWorkflowRequest(source=source)
-                ).workflow
                 self.out.print(f"  [green]✓[/] workflow {applied.workflow}@{applied.version}")
 
     def watch(self) -> None:
@@ -170,56 +154,17 @@ def run_up(args) -> int:
     return 0
 
 
-def run_demo(args) -> int:
-    home = local_mesh.home_dir(args.home or str(pathlib.Path(".airspace") / "demo"))
-    out = console()
-    out.rule("[bold]Airspace demo")
-    out.print(f"data in {home}; starting the mesh and the sample agents as separate processes")
-    from airspace.cli import main  # here, not at the top: main imports this module
-
-    with LocalMesh(home, free_port()) as mesh:
-        run_input = home / "contract-review-input.json"
-        run_input.write_text(json.dumps({"text": SAMPLE_CONTRACT.read_text()}))
-        out.rule(f"running {DEMO_WORKFLOW} through the gateway")
-        base = ["--gateway", mesh.gateway]
-        os.environ["AIRSPACE_API_KEY"] = mesh.credentials["api_key"]
-        request_id = uuid.uuid4().hex
-        status = main.main(
-            [*base, "run", DEMO_WORKFLOW, "--input", f"@{run_input}", "--request-id", request_id]
-        )
-        with mesh.client() as client:
-            runs = client.runs.ListRuns(
-                run_pb2.ListRunsRequest(workflow=DEMO_WORKFLOW, page_size=1)
-            ).runs
-            run_id = runs[0].run_id
-            # gateway, router and the three agents of the workflow
-            _wait_for_trace(client, run_id, expected_services=2 + len(local_mesh.SAMPLE_AGENTS))
-        out.rule("the path of the run")
-        main.main([*base, "runs", "show", run_id])
-        out.rule("its trace: gateway, router and agents in one trace")
-        main.main([*base, "trace", run_id])
-        if local_mesh.node_agent_available():
-            out.rule(
-                "a polyglot run: Python extracts, the Node.js agent scores risk, Python summarizes"
-            )
-            status = max(
-                status, main.main([*base, "run", "contract-risk", "--input", f"@{run_input}"])
-            )
-    return status
-
-
-def _wait_for_trace(
-    client: Client, run_id: str, expected_services: int, patience: float = 5.0
-) -> None:
-    """Spans reach the collector in batches; wait until every traced service has reported."""
-    deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        try:
-            spans = client.traces.GetRunTrace(
-                observability_pb2.GetRunTraceRequest(run_id=run_id)
-            ).spans
-        except grpc.RpcError:
-            spans = []
-        if len({span.service for span in spans}) >= expected_services:
-            return
-        time.sleep(0.25)
+def _unknown_agents(error: grpc.RpcError) -> list[str]:
+    """Each problem of a workflow refused for naming unregistered agents (none when it was
+    refused for anything else)."""
+    details = status_details(error)
+    if not any(
+        isinstance(d, error_details_pb2.ErrorInfo) and d.reason == "UNKNOWN_AGENT" for d in details
+    ):
+        return []
+    return [
+        violation.description
+        for d in details
+        if isinstance(d, error_details_pb2.BadRequest)
+        for violation in d.field_violations
+    ]

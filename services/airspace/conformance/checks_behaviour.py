@@ -5,6 +5,8 @@ developer names (--handoff-input, --action-input) and are skipped otherwise."""
 
 from __future__ import annotations
 
+import functools
+
 from airspace.agent.v1 import agent_pb2
 from airspace.conformance import contract
 from airspace.conformance.context import CheckContext, check
@@ -78,9 +80,7 @@ async def actions(ctx: CheckContext, result: CheckResult) -> None:
         label = agent_pb2.ActionVerdict.Name(verdict).removeprefix("ACTION_VERDICT_")
         invocation = await ctx.probe.invoke(
             [ctx.start(ctx.options.action_input, allowed_actions=ctx.options.actions)],
-            decide=lambda request, verdict=verdict: agent_pb2.ActionDecision(
-                action_id=request.action_id, verdict=verdict, reason="conformance check"
-            ),
+            decide=functools.partial(_decision, verdict),
             wait_before_deciding=DECISION_DELAY_SECONDS,
         )
         result.exchanges.append(invocation.exchange(f"Invoke, deciding {label}"))
@@ -88,6 +88,14 @@ async def actions(ctx: CheckContext, result: CheckResult) -> None:
             f"{label}: {p}" for p in _action_problems(invocation, verdict, ctx.options.actions)
         ]
     judge(result, errors)
+
+
+def _decision(
+    verdict: agent_pb2.ActionVerdict, request: agent_pb2.ActionRequest
+) -> agent_pb2.ActionDecision:
+    return agent_pb2.ActionDecision(
+        action_id=request.action_id, verdict=verdict, reason="conformance check"
+    )
 
 
 def _action_problems(invocation: Invocation, verdict: int, allowed) -> list[str]:

@@ -17,7 +17,8 @@ _NAME_FIELDS = "add a google.rpc.BadRequest detail whose field violations name t
 
 def _refused(invocation: Invocation, fields: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """(errors, warnings) of a call that should end with INVALID_ARGUMENT naming `fields`."""
-    errors, warnings = [], []
+    errors: list[str] = []
+    warnings: list[str] = []
     if invocation.events:
         errors.append(
             f"the agent sent {len(invocation.events)} event(s) instead of refusing the call"
@@ -105,8 +106,7 @@ async def unusable_input(ctx: CheckContext, result: CheckResult) -> None:
         errors.append(f"the call ended with status {invocation.code.name}, not an AgentError event")
     terminal = invocation.terminal
     if (
-        terminal is not None
-        and terminal.WhichOneof("kind") == "error"
+        terminal.WhichOneof("kind") == "error"
         and terminal.error.kind != agent_pb2.AGENT_ERROR_KIND_INVALID_INPUT
     ):
         kind = agent_pb2.AgentErrorKind.Name(terminal.error.kind)

@@ -67,7 +67,7 @@ async def output(ctx: CheckContext, result: CheckResult) -> None:
 )
 async def idempotency(ctx: CheckContext, result: CheckResult) -> None:
     first = await ctx.baseline()
-    retry = await ctx.probe.invoke([ctx.retry(ctx.baseline_request)])
+    retry = await ctx.probe.invoke([await ctx.baseline_retry()])
     result.exchanges += [
         first.exchange("Invoke"),
         retry.exchange("Invoke again: attempt 2, same key"),

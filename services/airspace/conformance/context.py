@@ -61,9 +61,8 @@ class CheckContext:
         # answers this run's calls with results of an earlier one.
         self._run_id = f"conformance-{secrets.token_hex(4)}"
         self._steps = itertools.count(1)
-        self._baseline: Invocation | None = None
-        # The start message of the baseline call, for a retry of the same step.
-        self.baseline_request: agent_pb2.InvokeRequest | None = None
+        # The baseline call: its start message (for a retry of the same step) and what came back.
+        self._baseline: tuple[agent_pb2.InvokeRequest, Invocation] | None = None
 
     @property
     def input_text(self) -> str:
@@ -112,7 +111,16 @@ class CheckContext:
 
     async def baseline(self) -> Invocation:
         """One ordinary call with the suite's input, made once and judged by several checks."""
+        _, invocation = await self._baseline_call()
+        return invocation
+
+    async def baseline_retry(self) -> agent_pb2.InvokeRequest:
+        """The baseline call's next attempt: the same step with the same idempotency key."""
+        request, _ = await self._baseline_call()
+        return self.retry(request)
+
+    async def _baseline_call(self) -> tuple[agent_pb2.InvokeRequest, Invocation]:
         if self._baseline is None:
-            self.baseline_request = self.start()
-            self._baseline = await self.probe.invoke([self.baseline_request])
+            request = self.start()
+            self._baseline = (request, await self.probe.invoke([request]))
         return self._baseline

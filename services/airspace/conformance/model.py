@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Sequence
 
 
 class Status(enum.Enum):
@@ -68,7 +69,7 @@ class Report:
         return self.count(Status.FAIL) == 0
 
 
-def judge(result: CheckResult, errors: list[str], warnings: list[str] = ()) -> None:
+def judge(result: CheckResult, errors: Sequence[str], warnings: Sequence[str] = ()) -> None:
     """Adds problems to a result: any error fails it, warnings alone make it WARN."""
     result.problems += [*errors, *warnings]
     if errors:

@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 import grpc
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_status import rpc_status
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
 from airspace.conformance import describe
 from airspace.conformance.model import Exchange
+from airspace.mesh.errors import status_details
 
 TERMINAL = ("final", "handoff", "error")
 Decide = Callable[[agent_pb2.ActionRequest], agent_pb2.ActionDecision]
@@ -37,14 +37,14 @@ class Invocation:
         return self.code == grpc.StatusCode.OK
 
     @property
-    def terminal(self) -> agent_pb2.InvokeEvent | None:
+    def terminal(self) -> agent_pb2.InvokeEvent:
+        """The first terminal event, or an empty one (of no kind) when none came."""
         terminals = [e for e in self.events if e.WhichOneof("kind") in TERMINAL]
-        return terminals[0] if terminals else None
+        return terminals[0] if terminals else agent_pb2.InvokeEvent()
 
     @property
     def terminal_kind(self) -> str | None:
-        terminal = self.terminal
-        return terminal.WhichOneof("kind") if terminal is not None else None
+        return self.terminal.WhichOneof("kind")
 
     def exchange(self, label: str = "Invoke") -> Exchange:
         received = [describe.event(e) for e in self.events]
@@ -64,7 +64,8 @@ class AgentProbe:
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
     async def health(self, service: str = "") -> str:
-        response = await self._health.Check(
+        # types-grpcio-health-checking declares HealthStub without its methods.
+        response = await self._health.Check(  # type: ignore[attr-defined]
             health_pb2.HealthCheckRequest(service=service), timeout=self.timeout
         )
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
@@ -155,14 +156,9 @@ def _deny(request: agent_pb2.ActionRequest) -> agent_pb2.ActionDecision:
 
 
 def _violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
-    try:
-        status = rpc_status.from_call(error)
-    except ValueError:  # details that do not match the status: treat as none
-        return []
-    found = []
-    for packed in status.details if status else ():
-        if packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            packed.Unpack(bad_request)
-            found.extend((v.field, v.description) for v in bad_request.field_violations)
-    return found
+    return [
+        (violation.field, violation.description)
+        for detail in status_details(error)
+        if isinstance(detail, error_details_pb2.BadRequest)
+        for violation in detail.field_violations
+    ]

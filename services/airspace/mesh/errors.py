@@ -7,9 +7,11 @@ ErrorInfo (always), BadRequest (field violations) and RetryInfo (retry hints).
 from __future__ import annotations
 
 import datetime
+from typing import cast
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -39,7 +41,7 @@ class MeshError(Exception):
         self.metadata = dict(metadata or {})
 
     def to_status(self) -> status_pb2.Status:
-        details = [
+        details: list[Message] = [
             error_details_pb2.ErrorInfo(
                 reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata
             )
@@ -154,21 +156,14 @@ def from_rpc_error(error: grpc.RpcError) -> MeshError:
     so a service can pass a callee's error on to its own caller unchanged."""
     code = error.code()
     cls = _BY_CODE.get(code, Internal)
-    status = rpc_status.from_call(error) if hasattr(error, "trailing_metadata") else None
     reason, violations, retry_after, metadata = None, [], None, {}
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            reason, metadata = info.reason, dict(info.metadata)
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            violations = [(v.field, v.description) for v in bad.field_violations]
-        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            info = error_details_pb2.RetryInfo()
-            detail.Unpack(info)
-            retry_after = info.retry_delay.ToTimedelta().total_seconds()
+    for detail in status_details(error):
+        if isinstance(detail, error_details_pb2.ErrorInfo):
+            reason, metadata = detail.reason, dict(detail.metadata)
+        elif isinstance(detail, error_details_pb2.BadRequest):
+            violations = [(v.field, v.description) for v in detail.field_violations]
+        elif isinstance(detail, error_details_pb2.RetryInfo):
+            retry_after = detail.retry_delay.ToTimedelta().total_seconds()
     err = MeshError.__new__(cls)
     MeshError.__init__(
         err,
@@ -179,3 +174,31 @@ def from_rpc_error(error: grpc.RpcError) -> MeshError:
         metadata=metadata,
     )
     return err
+
+
+_DETAIL_TYPES = (
+    error_details_pb2.ErrorInfo,
+    error_details_pb2.BadRequest,
+    error_details_pb2.RetryInfo,
+)
+
+
+def status_details(error: grpc.RpcError) -> list[Message]:
+    """The google.rpc details a failed call's status carries (ErrorInfo, BadRequest,
+    RetryInfo); none when the status has no details or they do not match it."""
+    if not hasattr(error, "trailing_metadata"):
+        return []
+    try:
+        # Failed calls, sync and asyncio alike, are calls with trailers, though neither
+        # error class is typed as grpc.Call.
+        status = rpc_status.from_call(cast(grpc.Call, error))
+    except ValueError:
+        return []
+    unpacked: list[Message] = []
+    for packed in status.details if status else ():
+        for kind in _DETAIL_TYPES:
+            if packed.Is(kind.DESCRIPTOR):
+                detail = kind()
+                packed.Unpack(detail)
+                unpacked.append(detail)
+    return unpacked

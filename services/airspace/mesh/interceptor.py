@@ -60,7 +60,7 @@ class MeshInterceptor(grpc.aio.ServerInterceptor):
             if not authenticate:  # not a mesh member (agents) or authenticates itself (gateway)
                 return
             token = next((v for k, v in metadata if k == identity.METADATA_KEY), None)
-            if token is not None:
+            if isinstance(token, str):  # a text header: its key has no -bin suffix
                 identity.bind(identity.verify(token, key))
             elif needs_identity:
                 raise errors.Unauthenticated(

@@ -138,7 +138,7 @@ class MetricsEndpoint:
         return self._server.server_port
 
     def stop(self) -> None:
-        if self._server is not None:
+        if self._server is not None and self._thread is not None:
             self._server.shutdown()
             self._server.server_close()
             self._thread.join()

@@ -133,7 +133,7 @@ class MeshServer:
         return self.port
 
     async def stop(self, grace: float | None = None) -> None:
-        if self._server is None:
+        if self._server is None or self._health is None:
             return
         await self._health.enter_graceful_shutdown()
         await self._server.stop(self.settings.grace_seconds if grace is None else grace)
@@ -145,7 +145,8 @@ class MeshServer:
         self._server = None
 
     async def wait(self) -> None:
-        await self._server.wait_for_termination()
+        if self._server is not None:
+            await self._server.wait_for_termination()
 
 
 def _generic(service_name: str, handler: grpc.GenericRpcHandler):
@@ -169,9 +170,7 @@ async def serve(server: MeshServer | Builder) -> None:
     from the server's settings (log_format)."""
     lifeline.hold()
     if not isinstance(server, MeshServer):
-        server = server()
-        if inspect.isawaitable(server):
-            server = await server
+        server = await _built(server)
     logs.setup(server.name, server.settings.log_format)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -184,6 +183,11 @@ async def serve(server: MeshServer | Builder) -> None:
     log.info("%s shutting down", server.name)
     await server.stop()
     telemetry.shutdown()
+
+
+async def _built(builder: Builder) -> MeshServer:
+    server = builder()
+    return await server if inspect.isawaitable(server) else server
 
 
 def run(server: MeshServer | Builder) -> None:

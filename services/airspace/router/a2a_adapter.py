@@ -29,9 +29,9 @@ from google.protobuf import json_format
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import channels, errors
+from airspace.mesh.reasons import Reason
 from airspace.mesh.settings import ServerSettings
-from airspace.router.agent_invoker import RETRYABLE_CODES, Attempt, OnEvent, describe_rpc_error
-from airspace.router.reasons import Reason
+from airspace.router.attempt import RETRYABLE_CODES, Attempt, OnEvent, describe_rpc_error
 
 # A2A servers read the protocol version from this header; without it they assume 0.3.
 _METADATA = (("a2a-version", "1.0"),)

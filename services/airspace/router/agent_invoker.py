@@ -9,7 +9,6 @@ never a hung run.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 
@@ -17,19 +16,14 @@ import grpc
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
 from airspace.mesh import channels
+from airspace.mesh.reasons import Reason
 from airspace.mesh.settings import ServerSettings
-from airspace.router.reasons import Reason
+from airspace.router.a2a_adapter import A2AAdapter
+from airspace.router.attempt import RETRYABLE_CODES, Attempt, OnEvent, describe_rpc_error
 from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_A2A as A2A
 from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_AIRSPACE as AIRSPACE
 
 TERMINAL = ("final", "handoff", "error")
-# gRPC codes after which the same attempt may succeed.
-RETRYABLE_CODES = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.ABORTED,
-}
 # The reason of each kind of error an agent reports; an unspecified kind is internal.
 _AGENT_ERRORS = {
     agent_pb2.AGENT_ERROR_KIND_INVALID_INPUT: Reason.AGENT_INVALID_INPUT,
@@ -40,31 +34,15 @@ _AGENT_ERRORS = {
 }
 
 
-@dataclasses.dataclass
-class Attempt:
-    """How one attempt ended: exactly one of final, handoff or failure is set."""
-
-    duration: float
-    final: agent_pb2.FinalOutput | None = None
-    handoff: agent_pb2.HandoffRequest | None = None
-    failure: str = ""
-    failure_code: str = ""
-    retryable: bool = False
-    usage: agent_pb2.Usage = dataclasses.field(default_factory=agent_pb2.Usage)
-
-
 class ContractViolation(Exception):
     """The agent answered outside the Invoke contract."""
 
 
-OnEvent = Callable[[agent_pb2.InvokeEvent], Awaitable[None]]
 OnAction = Callable[[agent_pb2.ActionRequest], Awaitable[agent_pb2.ActionDecision]]
 
 
 class AgentInvoker:
     def __init__(self, settings: ServerSettings):
-        from airspace.router.a2a_adapter import A2AAdapter  # it builds on this module's Attempt
-
         self._settings = settings
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._a2a = A2AAdapter(settings)
@@ -172,19 +150,3 @@ def _record_terminal(event: agent_pb2.InvokeEvent, attempt: Attempt) -> None:
         attempt.failure = f"agent error {kind_name}: {error.message}"
         attempt.failure_code = _AGENT_ERRORS.get(error.kind, Reason.AGENT_INTERNAL)
         attempt.retryable = error.retryable
-
-
-def describe_rpc_error(
-    exc: grpc.aio.AioRpcError, endpoint: str, timeout: float
-) -> tuple[str, Reason]:
-    code = exc.code()
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return f"the agent did not finish within {timeout:.1f}s", Reason.AGENT_TIMEOUT
-    if code == grpc.StatusCode.UNAVAILABLE:
-        return f"the agent at {endpoint} is unreachable ({exc.details()})", Reason.AGENT_UNAVAILABLE
-    if code == grpc.StatusCode.INTERNAL and "deserializ" in (exc.details() or "").lower():
-        return (
-            "out of contract: the agent sent bytes that are not an InvokeEvent",
-            Reason.CONTRACT_VIOLATION,
-        )
-    return f"the agent call failed with {code.name}: {exc.details()}", Reason.AGENT_CALL_FAILED

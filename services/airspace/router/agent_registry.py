@@ -9,10 +9,10 @@ from collections.abc import Sequence
 import grpc
 
 from airspace.mesh import errors
+from airspace.mesh.reasons import Reason
 from airspace.router.agent_invoker import AgentInvoker
 from airspace.router.commands import RegisterAgent
 from airspace.router.guard import Guard
-from airspace.router.reasons import Reason
 from airspace.router.repositories import AgentRepository, Page, PageRequest
 from airspace.router.spec import NAME_PATTERN
 from airspace.v1 import agent_registry_pb2

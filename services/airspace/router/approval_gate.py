@@ -14,8 +14,8 @@ import datetime
 from google.protobuf import timestamp_pb2
 
 from airspace.mesh import errors
+from airspace.mesh.reasons import Reason
 from airspace.router import convert, metrics
-from airspace.router.reasons import Reason
 from airspace.router.repositories import ApprovalRepository, PageRequest
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event

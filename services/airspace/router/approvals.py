@@ -8,11 +8,11 @@ an agent.
 from __future__ import annotations
 
 from airspace.mesh import errors
+from airspace.mesh.reasons import Reason
 from airspace.router import audit, metrics
 from airspace.router.commands import DecideApproval, ListApprovals
 from airspace.router.executor import RunExecutor
 from airspace.router.guard import Guard
-from airspace.router.reasons import Reason
 from airspace.router.repositories import Decision, Page, Repositories
 from airspace.v1 import approval_pb2, run_pb2
 

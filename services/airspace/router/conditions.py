@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import celpy
 
+from airspace.mesh.reasons import Reason
 from airspace.policy.engine.conditions import Condition, EvaluationError
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunFailure
 
 

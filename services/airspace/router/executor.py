@@ -34,11 +34,11 @@ from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 
 from airspace.mesh import errors, telemetry
+from airspace.mesh.reasons import Reason, reason_of
 from airspace.router import agent_registry, audit, convert, metrics, run_errors
 from airspace.router.approval_gate import RunPaused
 from airspace.router.clients import RETRY_SECONDS
 from airspace.router.patterns import run_pattern
-from airspace.router.reasons import Reason
 from airspace.router.repositories import Decision, Repositories
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import RunLog, event
@@ -345,7 +345,7 @@ class RunExecutor:
         )
         await audit.run_state_changed(self._repositories.policy, run, to, changed.reason)
         age = time.time() - run.create_time.ToSeconds() if run.HasField("create_time") else None
-        reason = run_errors.reason_of(error) if error is not None else None
+        reason = reason_of(error) if error is not None else None
         metrics.record_run_finished(run.workflow.name, to, age, reason or "")
         return finished
 

@@ -7,9 +7,9 @@ import logging
 from collections import Counter
 
 from airspace.mesh import errors, identity
+from airspace.mesh.reasons import Reason
 from airspace.policy.obligations import ObligationError, apply_obligations
 from airspace.policy.v1 import policy_pb2
-from airspace.router.reasons import Reason
 from airspace.router.repositories import PolicyDecisions
 from airspace.v1 import run_pb2
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 
 from airspace.mesh import errors, identity
+from airspace.mesh.reasons import Reason
 from airspace.router.commands import ListMemory, MemoryKey, PutMemory
 from airspace.router.guard import Guard
-from airspace.router.reasons import Reason
 from airspace.router.repositories import MemoryWrite, Page, Repositories
 from airspace.state.v1 import state_pb2
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from prometheus_client import Counter, Gauge, Histogram
 
 from airspace.mesh.metrics import LATENCY_BUCKETS
+from airspace.mesh.reasons import parse
 from airspace.policy.engine.checkpoints import CHECKPOINTS
-from airspace.router.reasons import parse
 from airspace.v1 import run_pb2
 
 # Whole runs last from milliseconds to many minutes.

@@ -7,8 +7,8 @@ same point once a person decided.
 
 from __future__ import annotations
 
+from airspace.mesh.reasons import Reason
 from airspace.router.approval_gate import ApprovalGate, expired, expiry
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.spec.model import ApprovalPoint, Step
 from airspace.router.step_key import StepKey

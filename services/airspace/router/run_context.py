@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from airspace.router.reasons import Reason
+from airspace.mesh.reasons import Reason
 from airspace.router.run_log import RunLog
 from airspace.router.spec import WorkflowSpec
 from airspace.state.v1 import state_pb2

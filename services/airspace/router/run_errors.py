@@ -6,10 +6,10 @@ The status code says what kind of failure it is to any gRPC client; the ErrorInf
 
 from __future__ import annotations
 
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import status_pb2
 
 from airspace.mesh import errors
-from airspace.router.reasons import Reason, parse
+from airspace.mesh.reasons import Reason
 
 # The kind of error each reason is; a reason not listed is ABORTED (the run gave up).
 _ERRORS: dict[Reason, type[errors.MeshError]] = {
@@ -33,16 +33,3 @@ def failure_status(
         f"{reason}{where}: {message}", reason=reason, metadata=context
     )
     return error.to_status()
-
-
-def reason_of(status: status_pb2.Status) -> Reason | None:
-    """The catalogued reason of an error: its ErrorInfo's, else the reason its message
-    starts with (errors recorded without an ErrorInfo), else None."""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            if info.domain == errors.ERROR_DOMAIN:
-                return parse(info.reason)
-    leading = status.message.split(":", 1)[0].split(" at step ", 1)[0]
-    return parse(leading)

@@ -27,7 +27,7 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 
 from airspace.mesh import errors
-from airspace.router.reasons import Reason
+from airspace.mesh.reasons import Reason
 from airspace.router.repositories import Appended, RunChange, RunRepository
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2

@@ -8,12 +8,12 @@ import uuid
 from opentelemetry import trace
 
 from airspace.mesh import errors, identity
+from airspace.mesh.reasons import Reason
 from airspace.router import agent_registry, audit, metrics, validation
 from airspace.router.commands import CancelRun, ListRuns, StartRun
 from airspace.router.convert import to_dict, to_struct
 from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
 from airspace.router.guard import Guard
-from airspace.router.reasons import Reason
 from airspace.router.repositories import Page, Repositories
 from airspace.router.spec import WorkflowSpec, validate
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2

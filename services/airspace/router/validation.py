@@ -18,10 +18,10 @@ import jsonschema
 from jsonschema import validators
 
 from airspace.mesh import errors
+from airspace.mesh.reasons import Reason
 from airspace.policy.engine import pointer
 from airspace.policy.engine.conditions import Condition, EvaluationError
 from airspace.policy.engine.pii.scan import scan_text
-from airspace.router.reasons import Reason
 
 # Generous for structured output, small enough that policy never scans megabytes per step.
 DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024

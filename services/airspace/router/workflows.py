@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from airspace.mesh import errors
+from airspace.mesh.reasons import Reason
 from airspace.router.commands import CreateWorkflow, GetWorkflow
 from airspace.router.convert import to_struct
 from airspace.router.guard import Guard
-from airspace.router.reasons import Reason
 from airspace.router.repositories import AgentRepository, Page, PageRequest, WorkflowRepository
 from airspace.router.spec import parse_source, validate
 from airspace.v1 import workflow_pb2

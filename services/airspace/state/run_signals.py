@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 
 class RunSignals:
-    def __init__(self):
+    def __init__(self) -> None:
         self._watchers: dict[str, set[asyncio.Event]] = {}
 
     @contextmanager

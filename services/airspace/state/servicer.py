@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from airspace.mesh import errors, identity
 from airspace.state import records, validation
@@ -23,21 +25,27 @@ def _mesh_callers_only(cls):
     refused before the method runs."""
     for method in state_pb2.DESCRIPTOR.services_by_name["StateService"].methods:
         implementation = getattr(cls, method.name)
-        if inspect.isasyncgenfunction(implementation):
-
-            async def guarded(self, request, context, _impl=implementation):
-                identity.require_mesh()
-                async for response in _impl(self, request, context):
-                    yield response
-
-        else:
-
-            async def guarded(self, request, context, _impl=implementation):
-                identity.require_mesh()
-                return await _impl(self, request, context)
-
+        streams = inspect.isasyncgenfunction(implementation)
+        guarded = _guarded_stream(implementation) if streams else _guarded_unary(implementation)
         setattr(cls, method.name, functools.wraps(implementation)(guarded))
     return cls
+
+
+def _guarded_stream(implementation: Callable[..., AsyncIterator[Any]]) -> Callable[..., Any]:
+    async def guarded(self, request, context):
+        identity.require_mesh()
+        async for response in implementation(self, request, context):
+            yield response
+
+    return guarded
+
+
+def _guarded_unary(implementation: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+    async def guarded(self, request, context):
+        identity.require_mesh()
+        return await implementation(self, request, context)
+
+    return guarded
 
 
 @_mesh_callers_only

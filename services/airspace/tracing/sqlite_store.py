@@ -68,7 +68,7 @@ class SqliteSpanStore:
         # WAL with synchronous=NORMAL survives process crashes; losing the last spans on
         # power loss is an acceptable trade for telemetry.
         db.execute("PRAGMA synchronous = NORMAL")
-        spans = db[TABLE]
+        spans = db.table(TABLE)
         spans.create(
             {
                 "trace_id": str,
@@ -106,7 +106,7 @@ class SqliteSpanStore:
     def _insert(self, db: Database, rows: list[dict[str, Any]]) -> int:
         with db.atomic():
             before = db.conn.total_changes
-            db[TABLE].insert_all(rows, ignore=True)
+            db.table(TABLE).insert_all(rows, ignore=True)
             added = db.conn.total_changes - before
             excess = self._count + added - self._max_spans
             pruned = 0

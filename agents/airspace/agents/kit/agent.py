@@ -124,12 +124,8 @@ def _skill(skill: Skill | dict) -> agent_pb2.AgentSkill:
     )
 
 
-def _data_class(clearance: str) -> int:
+def _data_class(clearance: str) -> str:
     name = clearance if clearance.startswith("DATA_CLASS_") else f"DATA_CLASS_{clearance}"
-    try:
-        value = agent_pb2.DataClass.Value(name)
-    except ValueError:
-        value = agent_pb2.DATA_CLASS_UNSPECIFIED
-    if value == agent_pb2.DATA_CLASS_UNSPECIFIED:
+    if name not in agent_pb2.DataClass.DESCRIPTOR.values_by_name or name.endswith("_UNSPECIFIED"):
         raise ValueError(f"unknown clearance {clearance!r}")
-    return value
+    return name

@@ -70,7 +70,7 @@ class AgentFailure(Exception):
 
     def to_proto(self) -> agent_pb2.AgentError:
         return agent_pb2.AgentError(
-            kind=agent_pb2.AgentErrorKind.Value(f"AGENT_ERROR_KIND_{self.kind}"),
+            kind=f"AGENT_ERROR_KIND_{self.kind}",
             message=self.message,
             retryable=self.retryable,
         )

@@ -88,8 +88,8 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         try:
             async with asyncio.timeout(timeout):
                 await asyncio.wait((handler, reader), return_when=asyncio.FIRST_COMPLETED)
-                if reader.done() and reader.exception() is not None:
-                    raise reader.exception()
+                if reader.done() and (broken := reader.exception()) is not None:
+                    raise broken
                 return await handler
         except TimeoutError as exc:
             raise errors.DeadlineExceeded(
@@ -120,10 +120,10 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                 type(exc).__name__,
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
-            failure = AgentFailure(
+            unexpected = AgentFailure(
                 "INTERNAL", f"the agent failed unexpectedly ({type(exc).__name__})"
             )
-            return agent_pb2.InvokeEvent(error=failure.to_proto())
+            return agent_pb2.InvokeEvent(error=unexpected.to_proto())
 
 
 def _validated_start(first: agent_pb2.InvokeRequest | None) -> agent_pb2.InvokeStart:

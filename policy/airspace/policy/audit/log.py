@@ -8,6 +8,7 @@ transaction: one fsync for many decisions.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -62,7 +63,7 @@ class AuditLog:
                 del self._pending[:MAX_BATCH]
                 records = [record for record, _ in batch]
                 try:
-                    entries = await self._run(lambda records=records: self._store.append(records))
+                    entries = await self._run(functools.partial(self._store.append, records))
                 except Exception as exc:
                     for _, future in batch:
                         if not future.done():

@@ -131,7 +131,8 @@ class SqliteAuditStore:
     def list(
         self, *, tenant: str | None, run_id: str, principal: str, after: int, limit: int
     ) -> list[AuditEntry]:
-        where, params = ["sequence > ?"], [after]
+        where = ["sequence > ?"]
+        params: list[object] = [after]
         for column, value in (("tenant", tenant), ("run_id", run_id), ("principal", principal)):
             if value:
                 where.append(f"{column} = ?")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import pathlib
 import re
+from collections.abc import Set
 from typing import Any, NoReturn
 
 import yaml
@@ -113,7 +114,8 @@ class _Parser:
     def rules(self, value: Any, roles: dict) -> tuple[Rule, ...]:
         if not isinstance(value, list):
             self.fail("rules", "must be a list")
-        rules, seen = [], {}
+        rules = []
+        seen: dict[str, str] = {}  # rule id -> where it was first defined
         for index, item in enumerate(value):
             rule = self.rule(item, f"rules[{index}]", roles)
             if rule.id in seen:
@@ -226,8 +228,8 @@ class _Parser:
         self,
         value: Any,
         path: str,
-        required: set[str] = frozenset(),
-        optional: set[str] = frozenset(),
+        required: Set[str] = frozenset(),
+        optional: Set[str] = frozenset(),
         open_keys: bool = False,
     ) -> dict:
         if not isinstance(value, dict):

@@ -80,7 +80,7 @@ def caller_subject(caller: Identity) -> Subject:
 def check_response(decision: Decision) -> policy_pb2.CheckResponse:
     return policy_pb2.CheckResponse(
         decision_id=decision.decision_id,
-        verdict=run_pb2.Verdict.Value(f"VERDICT_{decision.verdict.name}"),
+        verdict=f"VERDICT_{decision.verdict.name}",
         reasons=[
             run_pb2.Reason(code=r.code, rule_id=r.rule_id, message=r.message)
             for r in decision.reasons
@@ -92,9 +92,9 @@ def check_response(decision: Decision) -> policy_pb2.CheckResponse:
                     start=o.start,
                     end=o.end,
                     entity=o.entity,
-                    operator=policy_pb2.MaskOperator.Value(f"MASK_OPERATOR_{o.operator.value}"),
+                    operator=f"MASK_OPERATOR_{o.operator.value}",
                     replacement=o.replacement,
-                    scope=int(o.scope),
+                    scope=policy_pb2.MaskScope.Name(o.scope),
                 )
             )
             for o in decision.obligations

@@ -11,11 +11,11 @@ import asyncio
 import json
 from collections import Counter
 
+from airspace.mesh.reasons import Reason
 from airspace.router import convert
 from airspace.router.approval_gate import expired, expiry
 from airspace.router.conditions import holds
 from airspace.router.patterns.common import record_decision, run_input_payload, select_fields
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec.model import Aggregate

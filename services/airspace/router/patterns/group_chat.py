@@ -8,10 +8,10 @@ decider says its answer is final; a decider, when named, owns the final answer.
 from __future__ import annotations
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh.reasons import Reason
 from airspace.router import convert
 from airspace.router.conditions import holds
 from airspace.router.patterns.common import record_decision, run_input_payload
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.step_key import StepKey

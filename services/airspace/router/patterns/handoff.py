@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh.reasons import Reason
 from airspace.router import metrics
 from airspace.router.conditions import holds
 from airspace.router.patterns.common import record_decision, run_input_payload
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec.model import ContextPolicy, Handoff

@@ -3,9 +3,9 @@ conditions (`when`) and conditional routing (`next`) in CEL."""
 
 from __future__ import annotations
 
+from airspace.mesh.reasons import Reason
 from airspace.router.conditions import holds
 from airspace.router.patterns.common import record_decision, run_input_payload, select_fields
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.spec import END
 from airspace.router.step_key import StepKey

@@ -18,8 +18,8 @@ from typing import TypeVar
 from google.protobuf import field_mask_pb2, message, timestamp_pb2
 
 from airspace.mesh import errors
+from airspace.mesh.reasons import Reason
 from airspace.policy.v1 import policy_pb2
-from airspace.router.reasons import Reason
 from airspace.router.repositories.ports import (
     Appended,
     Decision,

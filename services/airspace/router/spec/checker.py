@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set
+from typing import Any
 
 from airspace.policy.engine.conditions import Condition, ConditionError, compile_condition
 from airspace.router import validation
 from airspace.router.durations import parse_duration
-from airspace.router.spec.model import ApprovalPoint, InputMapping, RetryPolicy, Route, Step
+from airspace.router.spec.model import (
+    ApprovalPoint,
+    Document,
+    InputMapping,
+    RetryPolicy,
+    Route,
+    Step,
+)
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 FIELD_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -41,7 +50,7 @@ _RETRY_FIELDS = {"max_attempts", "initial_backoff", "max_backoff", "multiplier"}
 
 
 class Checker:
-    def __init__(self):
+    def __init__(self) -> None:
         self.violations: list[tuple[str, str]] = []
         # (path, agent) of every agent the document names, for the registry check.
         self.agent_refs: list[tuple[str, str]] = []
@@ -49,14 +58,14 @@ class Checker:
     def fail(self, path: str, message: str) -> None:
         self.violations.append((path, message))
 
-    def keys(self, value: dict, path: str, allowed: set[str], required: set[str]) -> None:
+    def keys(self, value: Document, path: str, allowed: Set[str], required: Set[str]) -> None:
         prefix = f"{path}." if path else ""
         for key in sorted(set(value) - allowed, key=str):
             self.fail(f"{prefix}{key}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
         for key in sorted(required - set(value)):
             self.fail(f"{prefix}{key}", "required field is missing")
 
-    def mapping(self, value, path: str) -> dict:
+    def mapping(self, value: object, path: str) -> Document:
         if value is None:
             return {}
         if not isinstance(value, dict):
@@ -64,7 +73,7 @@ class Checker:
             return {}
         return value
 
-    def items(self, value, path: str, *, required: bool = True) -> list:
+    def items(self, value: object, path: str, *, required: bool = True) -> list[Any]:
         if value is None and not required:
             return []
         if not isinstance(value, list) or (required and not value):
@@ -72,28 +81,28 @@ class Checker:
             return []
         return value
 
-    def name(self, value, path: str) -> str:
+    def name(self, value: object, path: str) -> str:
         if not isinstance(value, str) or not NAME_PATTERN.match(value):
             self.fail(path, "must be lowercase letters, digits and '-', starting with a letter")
             return ""
         return value
 
-    def field_names(self, value, path: str) -> tuple[str, ...]:
+    def field_names(self, value: object, path: str) -> tuple[str, ...]:
         names = self.items(value, path, required=False)
         for index, name in enumerate(names):
             if not isinstance(name, str) or not FIELD_PATTERN.match(name):
                 self.fail(f"{path}[{index}]", "must be a data field name")
         return tuple(n for n in names if isinstance(n, str))
 
-    def choice(self, value, path: str, options: tuple[str, ...], default: str) -> str:
+    def choice(self, value: object, path: str, options: tuple[str, ...], default: str) -> str:
         if value is None:
             return default
-        if value not in options:
+        if not isinstance(value, str) or value not in options:
             self.fail(path, f"must be one of {', '.join(options)}")
             return default
         return value
 
-    def duration(self, value, path: str) -> float | None:
+    def duration(self, value: object, path: str) -> float | None:
         if value is None:
             return None
         try:
@@ -102,7 +111,7 @@ class Checker:
             self.fail(path, str(exc))
             return None
 
-    def count(self, value, path: str, minimum: int, default: int) -> int:
+    def count(self, value: object, path: str, minimum: int, default: int) -> int:
         if value is None:
             return default
         # A stored spec comes back from protobuf Struct with every number a float.
@@ -114,7 +123,7 @@ class Checker:
         return value
 
     def number(
-        self, value, path: str, minimum: float, maximum: float | None = None
+        self, value: object, path: str, minimum: float, maximum: float | None = None
     ) -> float | None:
         if value is None:
             return None
@@ -130,7 +139,8 @@ class Checker:
             return None
         return float(value)
 
-    def condition(self, value, path: str, variables: frozenset[str]) -> Condition | None:
+    # Any: compile_condition itself rejects what is not an expression.
+    def condition(self, value: Any, path: str, variables: frozenset[str]) -> Condition | None:
         if value is None:
             return None
         try:
@@ -140,11 +150,11 @@ class Checker:
             return None
 
     def step(
-        self, raw, path: str, extra: set[str] = frozenset(), *, named: bool = True
-    ) -> tuple[Step, dict]:
+        self, value: object, path: str, extra: Set[str] = frozenset(), *, named: bool = True
+    ) -> tuple[Step, Document]:
         """The common fields of anything that invokes an agent; returns the raw mapping
         too so callers can read their own extra fields."""
-        raw = raw if isinstance(raw, dict) else {}
+        raw: Document = value if isinstance(value, dict) else {}
         if not raw:
             self.fail(path, "must be a mapping with an agent")
         required = {"name", "agent"} if named else {"agent"}
@@ -178,7 +188,7 @@ class Checker:
         )
         return step, raw
 
-    def _output_contract(self, raw: dict, path: str) -> validation.OutputContract:
+    def _output_contract(self, raw: Document, path: str) -> validation.OutputContract:
         schema, validator = raw.get("output_schema"), None
         if schema is not None:
             try:
@@ -186,7 +196,7 @@ class Checker:
             except validation.SchemaProblem as exc:
                 self.fail(f"{path}.output_schema", str(exc))
                 schema = None
-        rules = []
+        rules: list[validation.OutputRule] = []
         for index, rule in enumerate(
             self.items(raw.get("output_rules"), f"{path}.output_rules", required=False)
         ):
@@ -211,25 +221,26 @@ class Checker:
             ),
         )
 
-    def _approval(self, value, path: str) -> ApprovalPoint | None:
+    def _approval(self, value: object, path: str) -> ApprovalPoint | None:
         if value is None:
             return None
         raw = self.mapping(value, path)
         self.keys(raw, path, _APPROVAL_FIELDS, set())
         default = ApprovalPoint()
-        flags = {}
+        flags: dict[str, object] = {}
         for flag in ("before", "after"):
             flags[flag] = raw.get(flag, False)
             if not isinstance(flags[flag], bool):
                 self.fail(f"{path}.{flag}", "must be true or false")
         if not (flags["before"] is True or flags["after"] is True):
             self.fail(path, "say when: before: true, after: true, or both")
-        roles = {}
+        roles: dict[str, str] = {}
         for field in ("role", "escalate_to"):
-            roles[field] = raw.get(field, getattr(default, field))
-            if not isinstance(roles[field], str):
+            role = raw.get(field, getattr(default, field))
+            if not isinstance(role, str):
                 self.fail(f"{path}.{field}", "must be a role name")
-                roles[field] = getattr(default, field)
+                role = getattr(default, field)
+            roles[field] = role
         on_reject = self.choice(
             raw.get("on_reject"), f"{path}.on_reject", ("stop", "retry", "escalate"), "stop"
         )
@@ -251,7 +262,7 @@ class Checker:
             ),
         )
 
-    def input_mapping(self, value, path: str) -> InputMapping:
+    def input_mapping(self, value: object, path: str) -> InputMapping:
         raw = self.mapping(value, path)
         self.keys(raw, path, {"from", "fields"}, set())
         source = raw.get("from", "previous")
@@ -262,8 +273,8 @@ class Checker:
             source=source, fields=self.field_names(raw.get("fields"), f"{path}.fields")
         )
 
-    def routes(self, value, path: str, variables: frozenset[str]) -> tuple[Route, ...]:
-        routes = []
+    def routes(self, value: object, path: str, variables: frozenset[str]) -> tuple[Route, ...]:
+        routes: list[Route] = []
         for index, raw in enumerate(self.items(value, path, required=False)):
             where = f"{path}[{index}]"
             raw = self.mapping(raw, where)
@@ -276,7 +287,7 @@ class Checker:
             )
         return tuple(routes)
 
-    def _retry(self, value, path: str) -> RetryPolicy:
+    def _retry(self, value: object, path: str) -> RetryPolicy:
         raw = self.mapping(value, path)
         self.keys(raw, path, _RETRY_FIELDS, set())
         default = RetryPolicy()

@@ -6,10 +6,13 @@ import dataclasses
 import enum
 import hashlib
 import json
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from airspace.policy.engine.conditions import Condition
 from airspace.router.validation import OutputContract
+
+# A workflow document, or a mapping inside one, as YAML or JSON parsed it.
+Document = dict[str, Any]
 
 
 class Pattern(enum.StrEnum):
@@ -71,7 +74,7 @@ class Step:
     agent: str
     timeout: float | None = None
     retry: RetryPolicy = RetryPolicy()
-    parameters: dict = dataclasses.field(default_factory=dict)
+    parameters: Document = dataclasses.field(default_factory=dict)
     fallback_agent: str | None = None
     on_failure: str = "fail"
     # Actions (tool names) the agent may request; policy still decides each.
@@ -208,7 +211,7 @@ class WorkflowSpec:
     description: str
     timeout: float | None
     budget: Budget
-    document: dict
+    document: Document
     flow: Flow
     # (path, agent) of every agent named, e.g. ("steps[2].agent", "summary-writer").
     agent_refs: tuple[tuple[str, str], ...] = ()

@@ -11,7 +11,7 @@ import dataclasses
 import yaml
 
 from airspace.mesh import errors
-from airspace.router.reasons import Reason
+from airspace.mesh.reasons import Reason
 from airspace.router.spec.checker import Checker
 from airspace.router.spec.model import (
     Aggregate,
@@ -19,6 +19,7 @@ from airspace.router.spec.model import (
     Concurrent,
     ConflictRule,
     ContextPolicy,
+    Document,
     Edge,
     Flow,
     GroupChat,
@@ -27,6 +28,7 @@ from airspace.router.spec.model import (
     Pattern,
     Sequential,
     SpeakerRule,
+    Step,
     WorkflowSpec,
 )
 
@@ -55,7 +57,7 @@ _REQUIRED = {
 }
 
 
-def parse_source(source: str) -> dict:
+def parse_source(source: str) -> Document:
     """A workflow document from YAML or JSON text (JSON is YAML)."""
     try:
         document = yaml.safe_load(source)
@@ -76,7 +78,7 @@ def parse_source(source: str) -> dict:
     return document
 
 
-def validate(document: dict) -> WorkflowSpec:
+def validate(document: Document) -> WorkflowSpec:
     """The spec of a document, or InvalidArgument listing every problem with its path."""
     check = Checker()
     raw_pattern = document.get("pattern")
@@ -97,17 +99,12 @@ def validate(document: dict) -> WorkflowSpec:
         description = ""
     budget = check.mapping(document.get("budget"), "budget")
     check.keys(budget, "budget", _BUDGET, set())
-    fields = dict(
-        name=check.name(document.get("name"), "name") if "name" in document else "",
-        description=description,
-        timeout=check.duration(document.get("timeout"), "timeout"),
-        budget=Budget(
-            **{key: check.count(budget.get(key), f"budget.{key}", 0, 0) for key in _BUDGET}
-        ),
-        document={key: value for key, value in document.items() if key != "version"},
+    name = check.name(document.get("name"), "name") if "name" in document else ""
+    timeout = check.duration(document.get("timeout"), "timeout")
+    budget_limits = Budget(
+        **{key: check.count(budget.get(key), f"budget.{key}", 0, 0) for key in _BUDGET}
     )
     flow = _flow(check, pattern, document) if pattern else None
-    fields["agent_refs"] = tuple(check.agent_refs)
     if check.violations or flow is None:
         problems = "; ".join(f"{path}: {message}" for path, message in check.violations)
         raise errors.InvalidArgument(
@@ -115,10 +112,18 @@ def validate(document: dict) -> WorkflowSpec:
             violations=check.violations,
             reason=Reason.INVALID_WORKFLOW,
         )
-    return WorkflowSpec(flow=flow, **fields)
+    return WorkflowSpec(
+        name=name,
+        description=description,
+        timeout=timeout,
+        budget=budget_limits,
+        document={key: value for key, value in document.items() if key != "version"},
+        flow=flow,
+        agent_refs=tuple(check.agent_refs),
+    )
 
 
-def _flow(check: Checker, pattern: Pattern, document: dict) -> Flow:
+def _flow(check: Checker, pattern: Pattern, document: Document) -> Flow:
     if pattern == Pattern.SEQUENTIAL:
         return Sequential(_sequential(check, document.get("steps")))
     if pattern == Pattern.CONCURRENT:
@@ -129,7 +134,7 @@ def _flow(check: Checker, pattern: Pattern, document: dict) -> Flow:
     return _handoff(check, document)
 
 
-def _sequential(check: Checker, value) -> tuple:
+def _sequential(check: Checker, value: object) -> tuple[Step, ...]:
     steps = []
     for index, raw in enumerate(check.items(value, "steps")):
         path = f"steps[{index}]"
@@ -156,7 +161,7 @@ def _sequential(check: Checker, value) -> tuple:
     return tuple(steps)
 
 
-def _branches(check: Checker, value) -> tuple:
+def _branches(check: Checker, value: object) -> tuple[Step, ...]:
     branches = []
     for index, raw in enumerate(check.items(value, "branches")):
         path = f"branches[{index}]"
@@ -173,7 +178,7 @@ _STRATEGIES = ("collect", "vote", "quorum", "first_success", "synthesizer")
 _ON_CONFLICT = ("rule", "highest_confidence", "synthesizer", "human", "fail")
 
 
-def _aggregate(check: Checker, value, branches) -> Aggregate:
+def _aggregate(check: Checker, value: object, branches: tuple[Step, ...]) -> Aggregate:
     raw = check.mapping(value, "aggregate")
     allowed = {
         "strategy",
@@ -199,7 +204,7 @@ def _aggregate(check: Checker, value, branches) -> Aggregate:
         check.fail("aggregate.quorum", "the quorum strategy needs quorum: N")
     elif quorum > len(branches):
         check.fail("aggregate.quorum", f"cannot exceed the {len(branches)} branches")
-    synthesizer = None
+    synthesizer: Step | None = None
     if "synthesizer" in raw:
         synthesizer, _ = check.step(raw["synthesizer"], "aggregate.synthesizer", named=False)
     on_conflict = check.choice(
@@ -238,7 +243,7 @@ def _aggregate(check: Checker, value, branches) -> Aggregate:
     )
 
 
-def _group_chat(check: Checker, document: dict) -> GroupChat:
+def _group_chat(check: Checker, document: Document) -> GroupChat:
     participants = []
     for index, raw in enumerate(check.items(document.get("participants"), "participants")):
         step, _ = check.step(raw, f"participants[{index}]", named=False)
@@ -265,7 +270,7 @@ def _group_chat(check: Checker, document: dict) -> GroupChat:
         condition = check.condition(rule.get("when"), f"{where}.when", CHAT_RULE)
         if condition is not None:
             rules.append(SpeakerRule(condition, rule.get("speaker", "")))
-    selector = None
+    selector: Step | None = None
     if strategy == "selector":
         if "selector" not in manager:
             check.fail("manager.selector", "the selector strategy needs a selector agent")
@@ -290,7 +295,7 @@ def _group_chat(check: Checker, document: dict) -> GroupChat:
 _CONTEXT_MODES = ("full", "last_n", "fields")
 
 
-def _handoff(check: Checker, document: dict) -> Handoff:
+def _handoff(check: Checker, document: Document) -> Handoff:
     agents = []
     for index, raw in enumerate(check.items(document.get("agents"), "agents")):
         step, _ = check.step(raw, f"agents[{index}]", named=False)
@@ -305,7 +310,7 @@ def _handoff(check: Checker, document: dict) -> Handoff:
         where = f"edges[{index}]"
         raw = check.mapping(raw, where)
         check.keys(raw, where, {"from", "to", "context"}, {"from", "to"})
-        source = raw.get("from")
+        source = raw.get("from", "")
         if source not in names:
             check.fail(f"{where}.from", "must be one of the agents")
         targets = raw.get("to")
@@ -349,7 +354,7 @@ def _handoff(check: Checker, document: dict) -> Handoff:
     )
 
 
-def _context_policy(check: Checker, value, path: str) -> ContextPolicy:
+def _context_policy(check: Checker, value: object, path: str) -> ContextPolicy:
     raw = check.mapping(value, path)
     check.keys(raw, path, {"mode", "last_n", "fields", "strip_tool_calls"}, set())
     mode = check.choice(raw.get("mode"), f"{path}.mode", _CONTEXT_MODES, "full")
@@ -367,7 +372,7 @@ def _context_policy(check: Checker, value, path: str) -> ContextPolicy:
 
 
 def _unique(check: Checker, names: list[str], path: str, field: str) -> None:
-    seen = set()
+    seen: set[str] = set()
     for index, name in enumerate(names):
         if name and name in seen:
             check.fail(f"{path}[{index}].{field}", f"duplicate {field} {name!r}")

@@ -7,11 +7,11 @@ import asyncio
 import random
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh.reasons import Reason
 from airspace.router import convert, metrics
 from airspace.router.agent_invoker import Attempt
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.guard import Guard
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec import RetryPolicy

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airspace.router.reasons import Reason
+from airspace.mesh.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.step.call import StepCall, StepResult, StepStage
 from airspace.router.step_key import StepKey

@@ -10,9 +10,9 @@ from opentelemetry import trace
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import telemetry
+from airspace.mesh.reasons import Reason
 from airspace.router import metrics
 from airspace.router.agent_invoker import AgentInvoker, Attempt, OnEvent
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunFailure
 from airspace.router.run_log import event
 from airspace.router.step.actions import StepActions

@@ -7,10 +7,10 @@ import dataclasses
 from typing import Any
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh.reasons import Reason
 from airspace.router import convert, reviews, validation
 from airspace.router.agent_invoker import Attempt
 from airspace.router.guard import Guard
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunFailure
 from airspace.router.step.call import AgentOutput, AgentStage, StepCall
 from airspace.router.step.failures import record_failure

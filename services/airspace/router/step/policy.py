@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh.reasons import Reason
 from airspace.policy.v1 import policy_pb2
 from airspace.router import metrics
 from airspace.router.guard import Guard, Judgement, agent_subject
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.step.call import StepCall

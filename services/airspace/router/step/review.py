@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh.reasons import Reason
 from airspace.policy.v1 import policy_pb2
 from airspace.router import convert, reviews, validation
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.guard import Guard, agent_subject
-from airspace.router.reasons import Reason
 from airspace.router.run_context import RunFailure
 from airspace.router.spec.model import ApprovalPoint
 from airspace.router.step.call import StepCall, StepResult, StepStage

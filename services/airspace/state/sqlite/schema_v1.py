@@ -131,7 +131,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
     )
 
 
-def _add_missing_columns(db: sqlite_utils.Database, table: str, columns: dict) -> None:
+def _add_missing_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]) -> None:
     """Brings a database made by an earlier version up to date."""
     existing = db.table(table).columns_dict
     for name, kind in columns.items():

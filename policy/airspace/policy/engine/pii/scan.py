@@ -178,7 +178,7 @@ def _fragments(run: list[tuple], tokens: tuple, found: list[Span]) -> list[Span]
         starts.append(offset)
         offset += len(text)
     joined = "".join(text for _, text in run)
-    fragments = []
+    fragments: list[Span] = []
     for span in _scan_text(joined, "", _MAX_ENCODING_DEPTH):
         pieces = [
             (key, max(span.start, begin) - begin, min(span.end, begin + len(text)) - begin)
