@@ -35,16 +35,6 @@ LAYERS = (
     ("CLI", ("airspace.cli",)),
 )
 
-# Imports that look up a layer, each with why it is still there.
-LAYER_EXCEPTIONS = {
-    ("airspace.mesh.logs", "airspace.policy.engine.pii.detectors"): (
-        "log lines are masked with the policy engine's PII scanner; the masker is to be "
-        "handed to the mesh kit by each service's entry point, the router's among them, "
-        "which its rewrite owns"
-    ),
-    ("airspace.mesh.logs", "airspace.policy.engine.pii.scan"): "the same masking as above",
-}
-
 # What the CLI may import besides itself: the public API's generated code (airspace.v1
 # and the agent and trace messages it carries) and the mesh kit's client-side parts.
 CLI_MAY_IMPORT = (
@@ -170,8 +160,7 @@ def test_no_layer_imports_a_higher_one(imports):
         and layer_of(target) is not None
         and layer_of(target) > layer_of(module)
     }
-    assert {edge: why for edge, why in upward.items() if edge not in LAYER_EXCEPTIONS} == {}
-    assert sorted(LAYER_EXCEPTIONS) == sorted(edge for edge in upward if edge in LAYER_EXCEPTIONS)
+    assert upward == {}
 
 
 def test_the_cli_uses_the_public_api_and_no_service_internals(imports):

@@ -29,6 +29,7 @@ from test_pii_in_traces import WhileActive, stored_spans
 
 from airspace.agents.kit import Agent, Reply
 from airspace.mesh import channels, logs, telemetry
+from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.policy.engine.pii.scan import scan_json
 from airspace.trace.v1 import trace_pb2_grpc
 from airspace.tracing.settings import TraceSettings
@@ -89,7 +90,7 @@ def summarizer(received: list) -> Agent:
 def every_log_line():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.formatter("json", "mesh"))
+    handler.setFormatter(logs.formatter("json", "mesh", mask_log_text))
     root = logging.getLogger()
     previous = root.level
     root.addHandler(handler)

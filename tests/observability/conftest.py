@@ -14,6 +14,7 @@ from observability_support import KEY, PROBE_LOGGER, ProbeAgent
 from airspace.agent.v1 import agent_pb2_grpc
 from airspace.mesh import logs, server
 from airspace.mesh.settings import ServerSettings
+from airspace.policy.engine.pii.log_masking import mask_log_text
 
 # The in-process mesh of the end-to-end tests (tests/e2e/mesh_support.py) is reused here.
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1] / "e2e"))
@@ -38,7 +39,7 @@ def captured_logs():
     def capture(log_format: str) -> io.StringIO:
         stream = io.StringIO()
         handler = logging.StreamHandler(stream)
-        handler.setFormatter(logs.formatter(log_format, "probe"))
+        handler.setFormatter(logs.formatter(log_format, "probe", mask_log_text))
         logger.addHandler(handler)
         installed.append(handler)
         return stream

@@ -29,6 +29,7 @@ from observability_support import (
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
 from airspace.mesh import logs
+from airspace.policy.engine.pii.log_masking import mask_log_text
 
 pytestmark = pytest.mark.process
 
@@ -77,7 +78,7 @@ def test_text_lines_are_masked_and_name_the_run_and_trace():
 
     def format_in_a_run() -> str:
         logs.bind_run("run-text-1")
-        return logs.TextFormatter().format(record)
+        return logs.TextFormatter(mask_log_text).format(record)
 
     line = contextvars.copy_context().run(format_in_a_run)
     assert line.endswith("got reach [EMAIL] or charge card [CREDIT_CARD] [run=run-text-1]")
@@ -90,14 +91,14 @@ def test_tracebacks_are_masked_too():
         record = logging.LogRecord(
             PROBE_LOGGER, logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
         )
-    entry = json.loads(logs.JsonFormatter("probe").format(record))
+    entry = json.loads(logs.JsonFormatter("probe", mask_log_text).format(record))
     assert "ValueError: cannot parse reach [EMAIL]" in entry["exception"]
     assert clear_pii_in(json.dumps(entry)) == []
 
 
 def test_server_addresses_stay_readable_but_client_addresses_are_masked():
-    assert logs.mask_pii("listening on 127.0.0.1:50051") == "listening on 127.0.0.1:50051"
-    assert logs.mask_pii(f"from 203.0.113.9 as {EMAIL}") == "from [IP_ADDRESS] as [EMAIL]"
+    assert mask_log_text("listening on 127.0.0.1:50051") == "listening on 127.0.0.1:50051"
+    assert mask_log_text(f"from 203.0.113.9 as {EMAIL}") == "from [IP_ADDRESS] as [EMAIL]"
 
 
 @pytest.fixture

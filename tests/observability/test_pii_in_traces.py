@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 from airspace.agents.kit import Agent, Reply
 from airspace.mesh import channels, logs, telemetry
+from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
 from airspace.tracing.settings import TraceSettings
 from airspace.v1 import run_pb2
@@ -91,7 +92,7 @@ async def exported(mesh):
 def root_json_logs():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.formatter("json", "mesh"))
+    handler.setFormatter(logs.formatter("json", "mesh", mask_log_text))
     root = logging.getLogger()
     previous = root.level
     root.addHandler(handler)

@@ -4,11 +4,16 @@ step's stages (retries, fallback, budgets, policy, journal replay) and people in
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 
 import pytest
 from harness import TENANT, failure, final, handoff
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh import logs
+from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.policy.v1 import policy_pb2
 from airspace.router.convert import to_dict
 from airspace.v1 import approval_pb2, run_pb2
@@ -231,3 +236,25 @@ async def test_an_approval_point_parks_the_run_until_a_person_decides(router):
     done = await router.settled(run)
     assert done.state == COMPLETED
     assert len(router.agents.calls) == 1, "the approved step is not invoked again"
+
+
+async def test_what_the_router_logs_while_it_executes_a_run_names_the_run(router):
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(logs.JsonFormatter("router", mask_log_text))
+    logger = logging.getLogger("airspace.router")
+    logger.addHandler(handler)
+
+    async def noisy(start: agent_pb2.InvokeStart) -> agent_pb2.InvokeEvent:
+        logger.warning("step %s under way", start.step_key)
+        return final("done")
+
+    await router.register("alpha", noisy)
+    try:
+        run = await router.run(
+            "name: one\npattern: sequential\nsteps: [{name: only, agent: alpha}]"
+        )
+    finally:
+        logger.removeHandler(handler)
+    [line] = [json.loads(text) for text in lines.getvalue().splitlines()]
+    assert line["run_id"] == run.run_id and "s0001-only" in line["message"]

@@ -4,6 +4,7 @@ from airspace.gateway.authn import Authenticator
 from airspace.gateway.forwarder import Forwarder
 from airspace.gateway.settings import GatewaySettings
 from airspace.mesh import channels, server, settings, telemetry
+from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.v1 import (  # noqa: F401  (imported for their descriptors, served by reflection)
     admin_pb2,
     agent_registry_pb2,
@@ -55,7 +56,7 @@ def build(config: GatewaySettings) -> server.MeshServer:
 def main() -> None:
     config = settings.load(GatewaySettings, "GATEWAY")
     telemetry.setup("airspace-gateway", config.otlp_endpoint)
-    server.run(lambda: build(config))
+    server.run(lambda: build(config), mask_logs=mask_log_text)
 
 
 if __name__ == "__main__":

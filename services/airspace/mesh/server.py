@@ -161,17 +161,17 @@ def _generic(service_name: str, handler: grpc.GenericRpcHandler):
 Builder = Callable[[], "MeshServer | Awaitable[MeshServer]"]
 
 
-async def serve(server: MeshServer | Builder) -> None:
+async def serve(server: MeshServer | Builder, mask_logs: logs.Masker) -> None:
     """Starts the server and runs until SIGTERM or SIGINT, then shuts down gracefully.
 
     Pass a builder (plain or async) when the server opens channels or stores: grpc.aio
     objects belong to the event loop they are created in. Prints "READY <name> <port> [metrics=<port>]"
     once serving, so a supervisor can use port 0. Configures the process's logging
-    from the server's settings (log_format)."""
+    from the server's settings (log_format), masking PII in every line with `mask_logs`."""
     lifeline.hold()
     if not isinstance(server, MeshServer):
         server = await _built(server)
-    logs.setup(server.name, server.settings.log_format)
+    logs.setup(server.name, mask_logs, server.settings.log_format)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -190,6 +190,6 @@ async def _built(builder: Builder) -> MeshServer:
     return await server if inspect.isawaitable(server) else server
 
 
-def run(server: MeshServer | Builder) -> None:
+def run(server: MeshServer | Builder, mask_logs: logs.Masker) -> None:
     """Blocking entry point for a service's main()."""
-    asyncio.run(serve(server))
+    asyncio.run(serve(server, mask_logs))

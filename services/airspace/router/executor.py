@@ -33,7 +33,7 @@ import time
 from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 
-from airspace.mesh import errors, telemetry
+from airspace.mesh import errors, logs, telemetry
 from airspace.mesh.reasons import Reason, reason_of
 from airspace.router import agent_registry, audit, convert, metrics, run_errors
 from airspace.router.approval_gate import RunPaused
@@ -189,6 +189,7 @@ class RunExecutor:
     async def _execute(
         self, run: run_pb2.Run, parent_span_id: int, prepared: Prepared | None
     ) -> None:
+        logs.bind_run(run.run_id)  # the task has a context of its own: nothing to reset
         try:
             if not await self._acquire(run.run_id):
                 return

@@ -1,6 +1,7 @@
 """Starts the router: `python -m airspace.router.main` (settings: AIRSPACE_ROUTER_*)."""
 
 from airspace.mesh import server, settings, telemetry
+from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.router import memory_servicer, servicers
 from airspace.router.agent_invoker import AgentInvoker
 from airspace.router.agent_registry import AgentRegistry
@@ -61,7 +62,7 @@ def build(config: RouterSettings) -> server.MeshServer:
 def main() -> None:
     config = settings.load(RouterSettings, "ROUTER")
     telemetry.setup("airspace-router", config.otlp_endpoint)
-    server.run(lambda: build(config))
+    server.run(lambda: build(config), mask_logs=mask_log_text)
 
 
 if __name__ == "__main__":

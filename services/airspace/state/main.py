@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airspace.mesh import server, settings, telemetry
 from airspace.mesh.server import MeshServer
+from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.state.servicer import StateServicer
 from airspace.state.settings import ENV_PREFIX, StateSettings
 from airspace.state.sqlite.store import SqliteStateStore
@@ -28,7 +29,7 @@ def build_server(config: StateSettings, store: StateStore | None = None) -> Mesh
 def main() -> None:
     config = settings.load(StateSettings, ENV_PREFIX)
     telemetry.setup("state", config.otlp_endpoint)
-    server.run(build_server(config))
+    server.run(build_server(config), mask_logs=mask_log_text)
 
 
 if __name__ == "__main__":

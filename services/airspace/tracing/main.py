@@ -7,6 +7,7 @@ spans about exports, without end.
 from __future__ import annotations
 
 from airspace.mesh import server, settings
+from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.tracing import collector
 from airspace.tracing.settings import ENV_PREFIX, TraceSettings
 
@@ -17,7 +18,7 @@ async def _build(trace_settings: TraceSettings) -> server.MeshServer:
 
 def main() -> None:
     trace_settings = settings.load(TraceSettings, ENV_PREFIX)
-    server.run(lambda: _build(trace_settings))
+    server.run(lambda: _build(trace_settings), mask_logs=mask_log_text)
 
 
 if __name__ == "__main__":

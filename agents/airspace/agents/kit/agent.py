@@ -13,6 +13,7 @@ from airspace.agents.kit.settings import ENV_PREFIX, AgentSettings
 from airspace.mesh import server as mesh_server
 from airspace.mesh import settings as mesh_settings
 from airspace.mesh import telemetry
+from airspace.policy.engine.pii.log_masking import mask_log_text
 
 DEFAULT_MODES = ("text/plain", "application/json")
 
@@ -110,7 +111,7 @@ class Agent:
         }
         settings = mesh_settings.load(AgentSettings, ENV_PREFIX, **flags)
         telemetry.setup(self.name, settings.otlp_endpoint)
-        mesh_server.run(self.build_server(settings))
+        mesh_server.run(self.build_server(settings), mask_logs=mask_log_text)
 
 
 def _skill(skill: Skill | dict) -> agent_pb2.AgentSkill:

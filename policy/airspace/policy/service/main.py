@@ -8,6 +8,7 @@ from airspace.policy.audit.log import AuditLog
 from airspace.policy.audit.signing import HeadSigner
 from airspace.policy.audit.store import SqliteAuditStore
 from airspace.policy.engine import BundleError
+from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.policy.service.audit_servicer import AuditServicer
 from airspace.policy.service.core import PolicyCore
 from airspace.policy.service.servicer import PolicyServicer
@@ -41,7 +42,7 @@ def main() -> None:
         srv = build_server(config)
     except (BundleError, ValueError) as exc:
         raise SystemExit(f"policy: {exc}") from exc
-    server.run(srv)
+    server.run(srv, mask_logs=mask_log_text)
 
 
 if __name__ == "__main__":
