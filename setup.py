@@ -9,6 +9,8 @@ import pathlib
 from setuptools import find_namespace_packages, setup
 
 ROOTS = ["protos", "services", "gateway", "policy", "agents"]
+# The sample workflows and their inputs, for `airspace up` and the demo.
+DATA_PACKAGES = {"airspace.workflows": "workflows"}
 
 
 def package_dirs() -> dict[str, str]:
@@ -19,7 +21,7 @@ def package_dirs() -> dict[str, str]:
             # A folder with only subfolders is a namespace that another root also holds.
             if package not in dirs or any(folder.glob("*.py")):
                 dirs[package] = folder.as_posix()
-    return dirs
+    return dirs | DATA_PACKAGES
 
 
 PACKAGE_DIRS = package_dirs()

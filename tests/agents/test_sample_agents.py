@@ -18,7 +18,7 @@ from airspace.agents.samples.summary_writer import write_summary
 
 pytestmark = pytest.mark.mesh
 
-MSA = (pathlib.Path(contract_extractor.__file__).parent / "data" / "msa.txt").read_text(
+MSA = (pathlib.Path(__file__).resolve().parents[2] / "workflows" / "inputs" / "msa.txt").read_text(
     encoding="utf-8"
 )
 

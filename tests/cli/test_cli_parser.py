@@ -1,7 +1,9 @@
 """Every command answers --help with examples; bad arguments are usage errors (exit 2)."""
 
 import pytest
+from google.protobuf.json_format import MessageToDict
 
+from airspace.cli.commands_runs import parse_input
 from airspace.cli.main import main
 
 pytestmark = pytest.mark.unit
@@ -81,3 +83,12 @@ def test_bad_run_input_is_one_readable_line(value, message, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"error: {message}")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_text_file_is_the_runs_input_text_and_a_json_file_its_object(tmp_path):
+    contract = tmp_path / "msa.txt"
+    contract.write_text("MASTER SERVICES AGREEMENT\n{not json}")
+    assert MessageToDict(parse_input(f"@{contract}")) == {"text": contract.read_text()}
+    document = tmp_path / "input.json"
+    document.write_text('{"text": "hi", "priority": 2}')
+    assert MessageToDict(parse_input(f"@{document}")) == {"text": "hi", "priority": 2}

@@ -15,7 +15,7 @@ from airspace.v1 import run_pb2
 pytestmark = pytest.mark.mesh
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CONTRACT = (ROOT / "agents" / "airspace" / "agents" / "samples" / "data" / "msa.txt").read_text()
+CONTRACT = (ROOT / "workflows" / "inputs" / "msa.txt").read_text()
 WORKFLOW = (ROOT / "workflows" / "contract-review.yaml").read_text()
 
 

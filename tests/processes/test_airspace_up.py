@@ -17,7 +17,7 @@ from airspace.cli.processes import free_port
 pytestmark = pytest.mark.process
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CONTRACT = ROOT / "agents" / "airspace" / "agents" / "samples" / "data" / "msa.txt"
+CONTRACT = ROOT / "workflows" / "inputs" / "msa.txt"
 
 
 def mesh_processes(supervisor: subprocess.Popen) -> list[int]:

@@ -11,7 +11,7 @@ import grpc
 from google.protobuf import struct_pb2
 
 from airspace.cli import args as cli_args
-from airspace.cli import local_mesh
+from airspace.cli import local_mesh, samples
 from airspace.cli.commands_observe import print_trace
 from airspace.cli.commands_runs import execute, print_run
 from airspace.cli.connection import Client
@@ -20,8 +20,6 @@ from airspace.cli.processes import free_port
 from airspace.cli.supervisor import LocalMesh
 from airspace.v1 import observability_pb2, run_pb2
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
-SAMPLE_CONTRACT = REPO / "agents" / "airspace" / "agents" / "samples" / "data" / "msa.txt"
 DEMO_WORKFLOW = "contract-review"
 
 
@@ -44,7 +42,7 @@ def run_demo(args) -> int:
     out.rule("[bold]Airspace demo")
     out.print(f"data in {home}; starting the mesh and the sample agents as separate processes")
     run_input = struct_pb2.Struct()
-    run_input.update({"text": SAMPLE_CONTRACT.read_text()})
+    run_input.update({"text": samples.contract().read_text()})
     with LocalMesh(home, free_port()) as mesh, mesh.client() as client:
         out.rule(f"running {DEMO_WORKFLOW} through the gateway")
         request = run_pb2.ExecuteRunRequest(

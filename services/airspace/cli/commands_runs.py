@@ -57,7 +57,10 @@ def register(sub) -> None:
     )
     run.add_argument("workflow", help="workflow name")
     run.add_argument(
-        "--input", default="{}", help="run input: a JSON object, @FILE, or @- for stdin"
+        "--input",
+        default="{}",
+        help="run input: a JSON object, @FILE.json or @- (stdin) holding one, or @FILE of "
+        "any other kind, whose text is the run's input text",
     )
     run.add_argument("--version", type=int, default=0, help="workflow version (default latest)")
     run.add_argument(
@@ -251,7 +254,8 @@ def run_header(run: run_pb2.Run) -> Table:
 
 
 def parse_input(text: str) -> struct_pb2.Struct:
-    """--input as a JSON object, given inline, as @FILE or as @- (stdin)."""
+    """--input as a JSON object, given inline, as @FILE.json or as @- (stdin); any other
+    @FILE (a contract, an email) is the input's text."""
     source = ""
     if text.startswith("@"):
         source = text[1:]
@@ -259,6 +263,12 @@ def parse_input(text: str) -> struct_pb2.Struct:
             text = sys.stdin.read() if source == "-" else pathlib.Path(source).read_text()
         except OSError as exc:
             raise UsageError(f"--input: cannot read {source}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"--input: {source} is not UTF-8 text") from exc
+        if source != "-" and pathlib.Path(source).suffix.lower() != ".json":
+            struct = struct_pb2.Struct()
+            struct.update({"text": text})
+            return struct
     try:
         value = json.loads(text)
     except ValueError as exc:

@@ -12,14 +12,13 @@ from google.rpc import error_details_pb2
 from rich.table import Table
 
 from airspace.cli import args as cli_args
-from airspace.cli import local_mesh
+from airspace.cli import local_mesh, samples
 from airspace.cli.connection import Client, Target
 from airspace.cli.output import console
 from airspace.cli.processes import ManagedProcess, stop_all
 from airspace.mesh.errors import status_details
 from airspace.v1 import agent_registry_pb2, workflow_pb2
 
-WORKFLOWS_DIR = pathlib.Path(__file__).resolve().parents[3] / "workflows"
 MAX_RESTARTS = 5
 
 
@@ -98,7 +97,7 @@ class LocalMesh:
                 )
             if not agents:
                 return
-            for path in sorted(WORKFLOWS_DIR.glob("*.yaml")):
+            for path in samples.workflows():
                 request = workflow_pb2.CreateWorkflowRequest(source=path.read_text())
                 try:
                     applied = client.workflows.CreateWorkflow(request).workflow
@@ -145,7 +144,8 @@ def run_up(args) -> int:
         table.add_row("logs", str(home / "logs"))
         out.print(table)
         out.print(
-            "ready — try `airspace run contract-review --input @agents/airspace/agents/samples/data/msa.txt`; Ctrl-C stops"
+            f"ready — try `airspace run contract-review --input @{samples.contract()}`; "
+            "Ctrl-C stops"
         )
         try:
             mesh.watch()
