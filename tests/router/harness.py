@@ -26,7 +26,8 @@ from airspace.router.step_runner import StepRunner
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
 
 TENANT = "acme"
-Behaviour = Callable[[agent_pb2.InvokeStart], Awaitable[agent_pb2.InvokeEvent]]
+# An agent: what it answers to its InvokeStart; it may ask for actions through the callback.
+Behaviour = Callable[[agent_pb2.InvokeStart, OnAction], Awaitable[agent_pb2.InvokeEvent]]
 
 
 def final(text: str = "", confidence: float | None = None, **data: object) -> agent_pb2.InvokeEvent:
@@ -41,10 +42,12 @@ def handoff(target: str, reason: str = "") -> agent_pb2.InvokeEvent:
     return agent_pb2.InvokeEvent(handoff=agent_pb2.HandoffRequest(target=target, reason=reason))
 
 
-def failure(message: str, retryable: bool = True) -> agent_pb2.InvokeEvent:
-    error = agent_pb2.AgentError(
-        kind=agent_pb2.AGENT_ERROR_KIND_INTERNAL, message=message, retryable=retryable
-    )
+def failure(
+    message: str,
+    retryable: bool = True,
+    kind: agent_pb2.AgentErrorKind.ValueType = agent_pb2.AGENT_ERROR_KIND_INTERNAL,
+) -> agent_pb2.InvokeEvent:
+    error = agent_pb2.AgentError(kind=kind, message=message, retryable=retryable)
     return agent_pb2.InvokeEvent(error=error)
 
 
@@ -68,7 +71,7 @@ class ScriptedAgents:
         seen.CopyFrom(start)  # the router reuses its message for the next attempt
         self.calls.append(seen)
         began = time.monotonic()
-        answer = await self.behaviours[endpoint](start)
+        answer = await self.behaviours[endpoint](start, on_action)
         attempt = Attempt(duration=time.monotonic() - began)
         kind = answer.WhichOneof("kind")
         if kind == "final":
@@ -76,7 +79,10 @@ class ScriptedAgents:
         elif kind == "handoff":
             attempt.handoff = answer.handoff
         else:
-            attempt.failure, attempt.failure_code = answer.error.message, "AGENT_INTERNAL"
+            kind = agent_pb2.AgentErrorKind.Name(answer.error.kind).removeprefix(
+                "AGENT_ERROR_KIND_"
+            )
+            attempt.failure, attempt.failure_code = answer.error.message, f"AGENT_{kind}"
             attempt.retryable = answer.error.retryable
         return attempt
 

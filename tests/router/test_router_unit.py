@@ -15,6 +15,7 @@ from airspace.agent.v1 import agent_pb2
 from airspace.mesh import logs
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.policy.v1 import policy_pb2
+from airspace.router.agent_invoker import OnAction
 from airspace.router.convert import to_dict
 from airspace.v1 import approval_pb2, run_pb2
 
@@ -24,14 +25,14 @@ COMPLETED, FAILED = run_pb2.RUN_STATE_COMPLETED, run_pb2.RUN_STATE_FAILED
 
 
 def answers(text: str, **data):
-    async def behaviour(start: agent_pb2.InvokeStart) -> agent_pb2.InvokeEvent:
+    async def behaviour(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
         return final(text, **data)
 
     return behaviour
 
 
 def echoing(prefix: str):
-    async def behaviour(start: agent_pb2.InvokeStart) -> agent_pb2.InvokeEvent:
+    async def behaviour(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
         return final(f"{prefix}({start.input.parts[0].text})")
 
     return behaviour
@@ -40,7 +41,7 @@ def echoing(prefix: str):
 def failing_times(times: int, then: str = "ok", retryable: bool = True):
     left = [times]
 
-    async def behaviour(start: agent_pb2.InvokeStart) -> agent_pb2.InvokeEvent:
+    async def behaviour(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
         if left[0]:
             left[0] -= 1
             return failure("flaky", retryable)
@@ -50,7 +51,7 @@ def failing_times(times: int, then: str = "ok", retryable: bool = True):
 
 
 def handing_to(target: str):
-    async def behaviour(start: agent_pb2.InvokeStart) -> agent_pb2.InvokeEvent:
+    async def behaviour(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
         return handoff(target, "not mine")
 
     return behaviour
@@ -134,7 +135,7 @@ async def test_a_policy_denial_stops_the_step_before_the_agent_sees_it(router):
 async def test_a_run_resumed_by_another_router_never_invokes_a_journaled_step_again(router):
     release = asyncio.Event()
 
-    async def slow(start: agent_pb2.InvokeStart) -> agent_pb2.InvokeEvent:
+    async def slow(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
         await release.wait()
         return final(f"b({start.input.parts[0].text})")
 
@@ -245,7 +246,7 @@ async def test_what_the_router_logs_while_it_executes_a_run_names_the_run(router
     logger = logging.getLogger("airspace.router")
     logger.addHandler(handler)
 
-    async def noisy(start: agent_pb2.InvokeStart) -> agent_pb2.InvokeEvent:
+    async def noisy(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
         logger.warning("step %s under way", start.step_key)
         return final("done")
 
