@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from airspace.mesh import errors
 from airspace.state import records
+from airspace.state.conditions import Conditions
 from airspace.state.store.approvals import Decision
 from airspace.v1 import approval_pb2, run_pb2
 
@@ -22,6 +23,37 @@ def new_approval(approval: approval_pb2.Approval, now: int) -> approval_pb2.Appr
     if not stored.payload_hash:
         stored.payload_hash = records.canonical_sha256(stored.payload)
     return stored
+
+
+def approval_row(stored: approval_pb2.Approval, now: int) -> tuple:
+    """The columns (tenant, approval_id, run_id, state, required_role, create_us, data)
+    of a new approval."""
+    return (
+        stored.tenant,
+        stored.approval_id,
+        stored.run_id,
+        stored.state,
+        stored.required_role,
+        now,
+        stored.SerializeToString(),
+    )
+
+
+def listing_conditions(
+    tenant: str, state: int, roles: Collection[str], run_id: str, after: list | None
+) -> Conditions:
+    """ListApprovals' filters; `after` is the (create_us, approval_id) of the previous
+    page's last."""
+    conditions = Conditions().add("tenant = {}", tenant)
+    if state:
+        conditions.add("state = {}", state)
+    if roles:
+        conditions.add_in("required_role", list(roles))
+    if run_id:
+        conditions.add("run_id = {}", run_id)
+    if after is not None:
+        conditions.add("(create_us, approval_id) > ({}, {})", *after)
+    return conditions
 
 
 def decided(approval: approval_pb2.Approval, decision: Decision, now: int) -> approval_pb2.Approval:

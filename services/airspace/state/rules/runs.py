@@ -8,6 +8,7 @@ from typing import Any
 
 from airspace.mesh import errors
 from airspace.state import records
+from airspace.state.conditions import Conditions
 from airspace.state.store.runs import RunChange
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
@@ -25,6 +26,33 @@ def new_run(run: run_pb2.Run, now: int) -> run_pb2.Run:
     if stored.state in records.TERMINAL_RUN_STATES and not stored.HasField("end_time"):
         stored.end_time.CopyFrom(records.timestamp(now))
     return stored
+
+
+def run_row(stored: run_pb2.Run, now: int) -> tuple:
+    """The columns (run_id, tenant, request_id, workflow, state, create_us, end_us, data)
+    of a new run."""
+    return (
+        stored.run_id,
+        stored.tenant,
+        stored.request_id,
+        stored.workflow.name,
+        stored.state,
+        now,
+        end_micros(stored),
+        stored.SerializeToString(),
+    )
+
+
+def listing_conditions(tenant: str, workflow: str, state: int, after: list | None) -> Conditions:
+    """ListRuns' filters; `after` is the (create_us, run_id) of the previous page's last."""
+    conditions = Conditions().add("tenant = {}", tenant)
+    if workflow:
+        conditions.add("workflow = {}", workflow)
+    if state:
+        conditions.add("state = {}", state)
+    if after is not None:
+        conditions.add("(create_us, run_id) < ({}, {})", *after)
+    return conditions
 
 
 def run_from_row(row: Any) -> run_pb2.Run:
@@ -126,6 +154,10 @@ def without_payloads(data: bytes) -> run_pb2.Run:
 
 def run_not_found(run_id: str) -> errors.NotFound:
     return errors.NotFound(f"run {run_id!r} not found")
+
+
+def run_already_exists(run_id: str) -> errors.AlreadyExists:
+    return errors.AlreadyExists(f"run {run_id!r} already exists")
 
 
 def run_pruned(run_id: str, pruned_micros: int) -> errors.FailedPrecondition:

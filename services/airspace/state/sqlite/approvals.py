@@ -6,7 +6,14 @@ from collections.abc import Collection
 
 from airspace.state import paging
 from airspace.state.pages import page_of_messages
-from airspace.state.rules.approvals import approval_not_found, decided, due, new_approval
+from airspace.state.rules.approvals import (
+    approval_not_found,
+    approval_row,
+    decided,
+    due,
+    listing_conditions,
+    new_approval,
+)
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.run_rows import run_position
@@ -30,15 +37,7 @@ class SqliteApprovalStore(ApprovalStore):
             db.execute(
                 "INSERT INTO approvals (tenant, approval_id, run_id, state, required_role,"
                 " create_us, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    approval.tenant,
-                    approval.approval_id,
-                    approval.run_id,
-                    stored.state,
-                    approval.required_role,
-                    now,
-                    stored.SerializeToString(),
-                ),
+                approval_row(stored, now),
             )
             return stored
 
@@ -66,22 +65,12 @@ class SqliteApprovalStore(ApprovalStore):
         after = paging.decode(page_token, (int, str))
 
         def list_(db: Db) -> Page[approval_pb2.Approval]:
-            sql = "SELECT data, create_us, approval_id FROM approvals WHERE tenant = ?"
-            args: list = [tenant]
-            if state:
-                sql += " AND state = ?"
-                args.append(state)
-            if roles:
-                sql += f" AND required_role IN ({', '.join('?' * len(roles))})"
-                args.extend(roles)
-            if run_id:
-                sql += " AND run_id = ?"
-                args.append(run_id)
-            if after is not None:
-                sql += " AND (create_us, approval_id) > (?, ?)"
-                args.extend(after)
-            sql += " ORDER BY create_us, approval_id LIMIT ?"
-            rows = db.execute(sql, [*args, page_size + 1]).fetchall()
+            conditions = listing_conditions(tenant, state, roles, run_id, after)
+            sql = (
+                f"SELECT data, create_us, approval_id FROM approvals WHERE {conditions.sql('?')}"
+                " ORDER BY create_us, approval_id LIMIT ?"
+            )
+            rows = db.execute(sql, [*conditions.args, page_size + 1]).fetchall()
             return page_of_messages(
                 rows, page_size, approval_pb2.Approval, lambda row: [row[1], row[2]]
             )

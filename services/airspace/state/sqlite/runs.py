@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 
-from airspace.mesh import errors
 from airspace.state import paging, records
 from airspace.state.pages import page_of
 from airspace.state.rules import runs as rules
@@ -36,22 +35,13 @@ class SqliteRunStore(RunStore):
             if row is not None:
                 return run_from_row(row), False
             if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
-                raise errors.AlreadyExists(f"run {run.run_id!r} already exists")
+                raise rules.run_already_exists(run.run_id)
             now = self._database.now()
             stored = rules.new_run(run, now)
             db.execute(
                 "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
                 " last_sequence, end_us, data) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                (
-                    run.run_id,
-                    run.tenant,
-                    run.request_id,
-                    run.workflow.name,
-                    stored.state,
-                    now,
-                    rules.end_micros(stored),
-                    stored.SerializeToString(),
-                ),
+                rules.run_row(stored, now),
             )
             return stored, True
 
@@ -66,19 +56,12 @@ class SqliteRunStore(RunStore):
         after = paging.decode(page_token, (int, str))
 
         def list_(db: Db) -> Page[run_pb2.Run]:
-            sql = "SELECT data, last_sequence, create_us, run_id FROM runs WHERE tenant = ?"
-            args: list = [tenant]
-            if workflow:
-                sql += " AND workflow = ?"
-                args.append(workflow)
-            if state:
-                sql += " AND state = ?"
-                args.append(state)
-            if after is not None:
-                sql += " AND (create_us, run_id) < (?, ?)"
-                args.extend(after)
-            sql += " ORDER BY create_us DESC, run_id DESC LIMIT ?"
-            rows = db.execute(sql, [*args, page_size + 1]).fetchall()
+            conditions = rules.listing_conditions(tenant, workflow, state, after)
+            sql = (
+                "SELECT data, last_sequence, create_us, run_id FROM runs"
+                f" WHERE {conditions.sql('?')} ORDER BY create_us DESC, run_id DESC LIMIT ?"
+            )
+            rows = db.execute(sql, [*conditions.args, page_size + 1]).fetchall()
             return page_of(rows, page_size, run_from_row, lambda row: [row[2], row[3]])
 
         return await self._database.read(list_)
