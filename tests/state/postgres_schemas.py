@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import functools
 import os
+import urllib.parse
 import uuid
 
 import psycopg
 import pytest
-from psycopg import conninfo, sql
+from psycopg import sql
 
 POSTGRES_URL = os.environ.get(
     "AIRSPACE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -38,7 +39,8 @@ def require_server() -> None:
 
 def schema_url(schema: str) -> str:
     """POSTGRES_URL with every connection's search_path set to the schema."""
-    return conninfo.make_conninfo(POSTGRES_URL, options=f"-c search_path={schema}")
+    options = urllib.parse.urlencode({"options": f"-csearch_path={schema}"})
+    return f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}{options}"
 
 
 @pytest.fixture

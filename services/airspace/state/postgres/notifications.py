@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 # same database share it, which costs them a spurious wake-up at most.
 CHANNEL = "airspace_run_changed"
 NOTIFY_SQL = "SELECT pg_notify('" + CHANNEL + "', %s)"
+# How the listening connections show in pg_stat_activity.
+LISTENER_NAME = "airspace-state-listener"
 _BACKOFF_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -41,7 +43,9 @@ class RunNotifications:
             self._task = None
 
     async def _listen(self) -> psycopg.AsyncConnection:
-        connection = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+        connection = await psycopg.AsyncConnection.connect(
+            self._url, autocommit=True, application_name=LISTENER_NAME
+        )
         await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
         return connection
 
