@@ -44,6 +44,7 @@ CLI_MAY_IMPORT = (
     "airspace.trace.v1",
     "airspace.mesh.errors",  # the google.rpc details of a failed call
     "airspace.mesh.reasons",  # what a failure's catalogued reason means
+    "airspace.mesh.database_urls",  # `airspace up --state-url`, shown without its password
     "airspace.mesh.identity",  # the developer's identity that `airspace up` creates
     "airspace.mesh.lifeline",  # the processes `airspace up` starts end with it
 )
@@ -57,10 +58,11 @@ CLI_EXCEPTIONS = {
         "client of the public agent contract"
     ),
     ("airspace.cli.commands_agent_check", "airspace.conformance.runner"): "the same as above",
-    ("airspace.cli.commands_admin", "airspace.state.sqlite.migrations"): (
+    ("airspace.cli.commands_admin", "airspace.state.opening"): (
         "`airspace admin migrate` upgrades the state database's schema before the state "
         "service starts on it, so it opens the database itself"
     ),
+    ("airspace.cli.commands_admin", "airspace.state.migrations"): "the same as above",
     ("airspace.cli.commands_admin", "airspace.state.settings"): (
         "the same: it finds the database where the state service's settings put it"
     ),

@@ -128,11 +128,13 @@ def state_process(tmp_path):
 async def test_a_service_process_logs_json_and_serves_metrics(state_process):
     ready = state_process.stdout.readline()
     assert ready.startswith("READY state "), ready + state_process.stderr.read()
-    started = [json.loads(state_process.stderr.readline()) for _ in range(2)]
+    # Metrics, the store it opened, then serving.
+    started = [json.loads(state_process.stderr.readline()) for _ in range(3)]
     messages = [line["message"] for line in started]
     assert {line["service"] for line in started} == {"state"}
     port = int(re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", messages[0]).group(1))
-    assert messages[1].startswith("state listening on 127.0.0.1:")
+    assert messages[1].startswith("state store: ") and messages[1].endswith("state.db")
+    assert messages[2].startswith("state listening on 127.0.0.1:")
     values = samples(await scrape(port))
     assert ("airspace_state_write_queue_depth", frozenset()) in values
     state_process.send_signal(signal.SIGTERM)

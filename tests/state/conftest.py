@@ -4,15 +4,16 @@ state servers on 127.0.0.1 port 0 called through mesh channels."""
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 from collections.abc import Callable
 
 import pytest
+from postgres_schemas import postgres_schema  # noqa: F401 (a fixture)
 from state_helpers import MESH_KEY, ROUTER, Clock
 
 from airspace.mesh import channels, identity
 from airspace.mesh.server import MeshServer
 from airspace.state.main import build_server
+from airspace.state.postgres.store import PostgresStateStore
 from airspace.state.settings import StateSettings
 from airspace.state.sqlite.store import SqliteStateStore
 from airspace.state.store.state import StateStore
@@ -33,17 +34,26 @@ def db_path(tmp_path):
 StoreOpener = Callable[[Clock], StateStore]
 
 
-def sqlite_store(db_path: pathlib.Path) -> StoreOpener:
+def sqlite_store(request: pytest.FixtureRequest) -> StoreOpener:
+    db_path = request.getfixturevalue("db_path")
     return lambda clock: SqliteStateStore(db_path, clock=clock)
 
 
+def postgres_store(request: pytest.FixtureRequest) -> StoreOpener:
+    url = request.getfixturevalue("postgres_schema")
+    return lambda clock: PostgresStateStore(url, pool_size=4, clock=clock)
+
+
 # Every store test runs against each implementation listed here.
-STORE_FACTORIES = [pytest.param(sqlite_store, id="sqlite")]
+STORE_FACTORIES = [
+    pytest.param(sqlite_store, id="sqlite"),
+    pytest.param(postgres_store, id="postgres"),
+]
 
 
 @pytest.fixture(params=STORE_FACTORIES)
-def open_store(request, db_path) -> StoreOpener:
-    return request.param(db_path)
+def open_store(request) -> StoreOpener:
+    return request.param(request)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """`airspace admin prune`: delete the payloads of runs that ended long ago (admins only);
-`airspace admin migrate`: bring this machine's state database to the current schema."""
+`airspace admin migrate`: bring the state database to the current schema."""
 
 from __future__ import annotations
 
@@ -49,19 +49,27 @@ def register(sub) -> None:
     migrate = cli_args.add_command(
         admin,
         "migrate",
-        "apply the pending schema migrations to the state database on this machine",
+        "apply the pending schema migrations to the state database",
         """
         airspace admin migrate
         airspace admin migrate --database /var/lib/airspace/state.db
+        airspace admin migrate --url postgresql://airspace@db.internal:5432/airspace
         """,
         description="Apply the schema migrations the state database lacks, as the state "
-        "service does when it starts; print what was applied. Stop the state service first.",
+        "service does when it starts; print what was applied. A SQLite file needs the state "
+        "service stopped first; PostgreSQL migrations wait for each other and for starting "
+        "state services.",
+    )
+    migrate.add_argument(
+        "--url",
+        metavar="URL",
+        help="a PostgreSQL database (default: the state service's, $AIRSPACE_STATE_URL)",
     )
     migrate.add_argument(
         "--database",
         metavar="PATH",
-        help="the SQLite file (default: the state service's, $AIRSPACE_STATE_DATABASE or "
-        "state.db in $AIRSPACE_DATA_DIR)",
+        help="the SQLite file, when no URL is set (default: the state service's, "
+        "$AIRSPACE_STATE_DATABASE or state.db in $AIRSPACE_DATA_DIR)",
     )
     cli_args.json_flag(migrate)
     migrate.set_defaults(handler=migrate_state)
@@ -113,20 +121,24 @@ def prune_runs(args) -> int:
 
 
 def migrate_state(args) -> int:
-    # Imported here: SQLite's modules would slow the start of every other command.
-    from airspace.state.sqlite import migrations
+    # Imported here: the stores' modules would slow the start of every other command.
+    from airspace.state import opening
+    from airspace.state.migrations import SchemaTooNewError
 
-    database = args.database or settings.load(StateSettings, ENV_PREFIX).database
+    overrides = {
+        name: value for name, value in (("url", args.url), ("database", args.database)) if value
+    }
+    config = settings.load(StateSettings, ENV_PREFIX, **overrides)
     try:
-        result = migrations.apply_migrations(database)
-    except migrations.SchemaTooNewError as error:
+        result = opening.migrate(config)
+    except SchemaTooNewError as error:
         console(stderr=True).print(f"error: {error}")
         return FAILED
     applied = [{"version": m.version, "description": m.description} for m in result.applied]
     if args.json:
-        print_json({"database": database, "version": result.version, "applied": applied})
+        print_json({"database": config.store_name, "version": result.version, "applied": applied})
         return OK
     for migration in result.applied:
         console().print(f"applied {migration.version}: {migration.description}")
-    console().print(f"{database} is at schema version {result.version}")
+    console().print(f"{config.store_name} is at schema version {result.version}")
     return OK

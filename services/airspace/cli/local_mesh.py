@@ -1,6 +1,7 @@
 """The whole mesh on one machine: which processes, in which order, wired how.
 
-State lives in SQLite under $AIRSPACE_HOME (default ./.airspace). The first start
+State lives in SQLite under $AIRSPACE_HOME (default ./.airspace), or in the PostgreSQL
+database a state URL names (`airspace up --state-url`). The first start
 creates the mesh key and a developer API key, and writes credentials.json so the
 CLI finds the gateway and the key without typing. Every process serves Prometheus
 metrics on a port of its own (metrics_url).
@@ -76,8 +77,11 @@ def bootstrap(home: pathlib.Path, gateway: str) -> dict:
     return credentials
 
 
-def plan(home: pathlib.Path, gateway_port: int, with_agents: bool = True) -> list[ManagedProcess]:
-    """The processes of the mesh in start order, each on a port fixed up front."""
+def plan(
+    home: pathlib.Path, gateway_port: int, with_agents: bool = True, state_url: str = ""
+) -> list[ManagedProcess]:
+    """The processes of the mesh in start order, each on a port fixed up front; the
+    state service keeps its data in PostgreSQL when `state_url` names a database."""
     common = {
         "AIRSPACE_DATA_DIR": str(home),
         "AIRSPACE_MESH_KEY_FILE": str(home / "mesh.key"),
@@ -98,7 +102,13 @@ def plan(home: pathlib.Path, gateway_port: int, with_agents: bool = True) -> lis
         return ManagedProcess(name, module, port, env, log_dir=logs)
 
     processes = [
-        service("state", "airspace.state.main", "STATE", ports["state"]),
+        service(
+            "state",
+            "airspace.state.main",
+            "STATE",
+            ports["state"],
+            **({"AIRSPACE_STATE_URL": state_url} if state_url else {}),
+        ),
         service("policy", "airspace.policy.service.main", "POLICY", ports["policy"]),
         service("tracing", "airspace.tracing.main", "TRACE", ports["tracing"]),
         service(

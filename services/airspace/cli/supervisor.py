@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import signal
 import socket
@@ -16,6 +17,7 @@ from airspace.cli import local_mesh, samples
 from airspace.cli.connection import Client, Target
 from airspace.cli.output import console
 from airspace.cli.processes import ManagedProcess, stop_all
+from airspace.mesh import database_urls
 from airspace.mesh.errors import status_details
 from airspace.v1 import agent_registry_pb2, workflow_pb2
 
@@ -30,12 +32,20 @@ def register(sub) -> None:
         examples="""
             airspace up                  gateway on 127.0.0.1:50051, data in ./.airspace
             airspace up --port 6000 --home /tmp/airspace
+            airspace up --state-url postgresql://postgres@127.0.0.1:5432/airspace
         """,
     )
     up.add_argument("--port", type=int, default=50051, help="gateway port (default 50051)")
     up.add_argument("--home", help="data folder (default $AIRSPACE_HOME or ./.airspace)")
     up.add_argument(
         "--no-agents", action="store_true", help="start the mesh without the sample agents"
+    )
+    up.add_argument(
+        "--state-url",
+        default="",
+        metavar="URL",
+        help="keep state in this PostgreSQL database (default $AIRSPACE_STATE_URL, else "
+        "SQLite in the data folder)",
     )
     up.set_defaults(handler=run_up)
 
@@ -52,11 +62,13 @@ def _port_free(port: int) -> bool:
 class LocalMesh:
     """Starts the planned processes, registers the samples, and stops everything on exit."""
 
-    def __init__(self, home: pathlib.Path, port: int, with_agents: bool = True):
+    def __init__(
+        self, home: pathlib.Path, port: int, with_agents: bool = True, state_url: str = ""
+    ):
         self.home = home
         self.gateway = f"127.0.0.1:{port}"
         self.credentials = local_mesh.bootstrap(home, self.gateway)
-        self.processes = local_mesh.plan(home, port, with_agents)
+        self.processes = local_mesh.plan(home, port, with_agents, state_url)
         self.out = console()
 
     def __enter__(self) -> LocalMesh:
@@ -134,12 +146,20 @@ def run_up(args) -> int:
         raise SystemExit(
             f"port {args.port} is in use: is `airspace up` already running? Choose another with --port"
         )
+    state_url = args.state_url or os.environ.get("AIRSPACE_STATE_URL", "")
+    if state_url and not database_urls.is_postgres(state_url):
+        raise SystemExit(
+            f"--state-url must be a postgresql:// URL, not {database_urls.redacted(state_url)}"
+        )
     home = local_mesh.home_dir(args.home)
     out = console()
     out.print(f"[bold]Airspace[/] — data in {home}")
-    with LocalMesh(home, args.port, with_agents=not args.no_agents) as mesh:
+    with LocalMesh(home, args.port, with_agents=not args.no_agents, state_url=state_url) as mesh:
         table = Table(show_header=False, box=None)
         table.add_row("gateway", mesh.gateway)
+        table.add_row(
+            "state", database_urls.redacted(state_url) if state_url else "SQLite, state.db"
+        )
         table.add_row("credentials", str(home / "credentials.json"))
         table.add_row("logs", str(home / "logs"))
         out.print(table)

@@ -28,5 +28,11 @@ class RunSignals:
         for event in self._watchers.get(run_id, ()):
             event.set()
 
+    def notify_all(self) -> None:
+        """Wakes every watcher, when changes may have gone unannounced."""
+        for watchers in self._watchers.values():
+            for event in watchers:
+                event.set()
+
     def watched_runs(self) -> int:
         return len(self._watchers)

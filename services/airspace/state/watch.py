@@ -16,8 +16,10 @@ async def watch_events(
     runs: RunStore, tenant: str, run_id: str, after_sequence: int, *, recheck_seconds: float
 ) -> AsyncIterator[run_pb2.RunEvent]:
     """Yields events with a greater sequence, in order, and returns once the run is in
-    a terminal state and every event was yielded. Waits on the store's in-process
-    notification; the periodic re-check catches writes from other processes."""
+    a terminal state and every event was yielded. Waits on the store's notification;
+    the periodic re-check catches writes from other processes, for stores whose
+    notifications do not."""
+    recheck = None if runs.signals_every_writer else recheck_seconds
     cursor = after_sequence
     with runs.subscribe(run_id) as changed:
         while True:
@@ -32,4 +34,4 @@ async def watch_events(
             if page.run_ended:
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), recheck_seconds)
+                await asyncio.wait_for(changed.wait(), recheck)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from airspace.mesh import errors
-from airspace.state import paging, records
+from airspace.state import paging
+from airspace.state.pages import page_of_messages
+from airspace.state.rules.registry import agent_not_found, registered
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
-from airspace.state.sqlite.pages import page_of_messages
 from airspace.state.store.agents import AgentStore
 from airspace.state.store.page import Page
 from airspace.v1 import agent_registry_pb2
@@ -18,10 +18,7 @@ class SqliteAgentStore(AgentStore):
 
     async def put_agent(self, agent: agent_registry_pb2.Agent) -> agent_registry_pb2.Agent:
         def put(db: Db) -> agent_registry_pb2.Agent:
-            stored = agent_registry_pb2.Agent()
-            stored.CopyFrom(agent)
-            stored.name = f"agents/{agent.agent}"
-            stored.register_time.CopyFrom(records.timestamp(self._database.now()))
+            stored = registered(agent, self._database.now())
             db.execute(
                 "INSERT OR REPLACE INTO agents (tenant, agent, data) VALUES (?, ?, ?)",
                 (agent.tenant, agent.agent, stored.SerializeToString()),
@@ -36,7 +33,7 @@ class SqliteAgentStore(AgentStore):
                 "SELECT data FROM agents WHERE tenant = ? AND agent = ?", (tenant, name)
             ).fetchone()
             if row is None:
-                raise errors.NotFound(f"agent {name!r} not found")
+                raise agent_not_found(name)
             return agent_registry_pb2.Agent.FromString(row[0])
 
         return await self._database.read(read)
@@ -60,6 +57,6 @@ class SqliteAgentStore(AgentStore):
         def delete(db: Db) -> None:
             cursor = db.execute("DELETE FROM agents WHERE tenant = ? AND agent = ?", (tenant, name))
             if cursor.rowcount == 0:
-                raise errors.NotFound(f"agent {name!r} not found")
+                raise agent_not_found(name)
 
         await self._database.write(delete)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from airspace.mesh import errors
-from airspace.state import paging, records
+from airspace.state import paging
+from airspace.state.pages import page_of_messages
+from airspace.state.rules.approvals import (
+    approval_not_found,
+    approval_row,
+    decided,
+    due,
+    listing_conditions,
+    new_approval,
+)
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
-from airspace.state.sqlite.pages import page_of_messages
 from airspace.state.sqlite.run_rows import run_position
 from airspace.state.store.approvals import ApprovalStore, Decision
 from airspace.state.store.page import Page
-from airspace.v1 import approval_pb2, run_pb2
-
-_CLOSED_APPROVAL_STATES = (approval_pb2.APPROVAL_STATE_DECIDED, approval_pb2.APPROVAL_STATE_EXPIRED)
+from airspace.v1 import approval_pb2
 
 
 class SqliteApprovalStore(ApprovalStore):
@@ -28,25 +33,11 @@ class SqliteApprovalStore(ApprovalStore):
                 return existing
             run_position(db, approval.tenant, approval.run_id)  # NOT_FOUND without its run
             now = self._database.now()
-            stored = approval_pb2.Approval()
-            stored.CopyFrom(approval)
-            stored.name = f"approvals/{approval.approval_id}"
-            stored.state = approval_pb2.APPROVAL_STATE_PENDING
-            stored.create_time.CopyFrom(records.timestamp(now))
-            if not stored.payload_hash:
-                stored.payload_hash = records.canonical_sha256(stored.payload)
+            stored = new_approval(approval, now)
             db.execute(
                 "INSERT INTO approvals (tenant, approval_id, run_id, state, required_role,"
                 " create_us, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    approval.tenant,
-                    approval.approval_id,
-                    approval.run_id,
-                    stored.state,
-                    approval.required_role,
-                    now,
-                    stored.SerializeToString(),
-                ),
+                approval_row(stored, now),
             )
             return stored
 
@@ -56,7 +47,7 @@ class SqliteApprovalStore(ApprovalStore):
         def read(db: Db) -> approval_pb2.Approval:
             approval = _find_approval(db, tenant, approval_id)
             if approval is None:
-                raise _approval_not_found(approval_id)
+                raise approval_not_found(approval_id)
             return approval
 
         return await self._database.read(read)
@@ -74,22 +65,12 @@ class SqliteApprovalStore(ApprovalStore):
         after = paging.decode(page_token, (int, str))
 
         def list_(db: Db) -> Page[approval_pb2.Approval]:
-            sql = "SELECT data, create_us, approval_id FROM approvals WHERE tenant = ?"
-            args: list = [tenant]
-            if state:
-                sql += " AND state = ?"
-                args.append(state)
-            if roles:
-                sql += f" AND required_role IN ({', '.join('?' * len(roles))})"
-                args.extend(roles)
-            if run_id:
-                sql += " AND run_id = ?"
-                args.append(run_id)
-            if after is not None:
-                sql += " AND (create_us, approval_id) > (?, ?)"
-                args.extend(after)
-            sql += " ORDER BY create_us, approval_id LIMIT ?"
-            rows = db.execute(sql, [*args, page_size + 1]).fetchall()
+            conditions = listing_conditions(tenant, state, roles, run_id, after)
+            sql = (
+                f"SELECT data, create_us, approval_id FROM approvals WHERE {conditions.sql('?')}"
+                " ORDER BY create_us, approval_id LIMIT ?"
+            )
+            rows = db.execute(sql, [*conditions.args, page_size + 1]).fetchall()
             return page_of_messages(
                 rows, page_size, approval_pb2.Approval, lambda row: [row[1], row[2]]
             )
@@ -106,12 +87,7 @@ class SqliteApprovalStore(ApprovalStore):
                 (approval_pb2.APPROVAL_STATE_PENDING,),
             ).fetchall()
             pending = [approval_pb2.Approval.FromString(row[0]) for row in rows]
-            due = [
-                a
-                for a in pending
-                if a.HasField("expire_time") and a.expire_time.ToMicroseconds() < due_before_us
-            ]
-            return sorted(due, key=lambda a: a.expire_time.ToMicroseconds())[:limit]
+            return due(pending, due_before_us, limit)
 
         return await self._database.read(list_)
 
@@ -121,31 +97,8 @@ class SqliteApprovalStore(ApprovalStore):
         def decide(db: Db) -> approval_pb2.Approval:
             approval = _find_approval(db, tenant, approval_id)
             if approval is None:
-                raise _approval_not_found(approval_id)
-            if approval.state in _CLOSED_APPROVAL_STATES:
-                raise errors.FailedPrecondition(
-                    f"approval {approval_id!r} was already decided",
-                    reason="APPROVAL_ALREADY_DECIDED",
-                )
-            now = self._database.now()
-            expired = approval.HasField("expire_time") and (
-                approval.expire_time.ToMicroseconds() <= now
-            )
-            if expired and decision.outcome != run_pb2.APPROVAL_OUTCOME_EXPIRED:
-                raise errors.FailedPrecondition(
-                    f"approval {approval_id!r} passed its deadline", reason="APPROVAL_EXPIRED"
-                )
-            approval.outcome = decision.outcome
-            approval.decided_by = decision.decided_by
-            approval.comment = decision.comment
-            approval.decide_time.CopyFrom(records.timestamp(now))
-            if decision.edited_payload is not None:
-                approval.edited_payload.CopyFrom(decision.edited_payload)
-            approval.state = (
-                approval_pb2.APPROVAL_STATE_EXPIRED
-                if decision.outcome == run_pb2.APPROVAL_OUTCOME_EXPIRED
-                else approval_pb2.APPROVAL_STATE_DECIDED
-            )
+                raise approval_not_found(approval_id)
+            approval = decided(approval, decision, self._database.now())
             db.execute(
                 "UPDATE approvals SET state = ?, data = ? WHERE tenant = ? AND approval_id = ?",
                 (approval.state, approval.SerializeToString(), tenant, approval_id),
@@ -160,7 +113,3 @@ def _find_approval(db: Db, tenant: str, approval_id: str) -> approval_pb2.Approv
         "SELECT data FROM approvals WHERE tenant = ? AND approval_id = ?", (tenant, approval_id)
     ).fetchone()
     return None if row is None else approval_pb2.Approval.FromString(row[0])
-
-
-def _approval_not_found(approval_id: str) -> errors.NotFound:
-    return errors.NotFound(f"approval {approval_id!r} not found")

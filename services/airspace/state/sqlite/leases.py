@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from airspace.mesh import errors
 from airspace.state import records
+from airspace.state.rules.runs import lease_not_held, run_from_row, run_not_found
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
-from airspace.state.sqlite.run_rows import run_from_row, run_not_found
 from airspace.state.sqlite.schema_v1 import ACTIVE_STATES_SQL
 from airspace.state.store.leases import Lease, LeaseStore
 from airspace.v1 import run_pb2
@@ -67,6 +66,4 @@ def check_lease_held(db: Db, run_id: str, owner: str, now: int) -> None:
         (run_id, owner, now),
     ).fetchone()
     if held is None:
-        raise errors.FailedPrecondition(
-            f"{owner!r} does not hold the lease of run {run_id!r}", reason="LEASE_NOT_HELD"
-        )
+        raise lease_not_held(run_id, owner)

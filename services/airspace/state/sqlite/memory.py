@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from google.protobuf import struct_pb2
 
-from airspace.mesh import errors
-from airspace.state import paging, records
+from airspace.state import paging
+from airspace.state.pages import page_of_messages
+from airspace.state.rules.memory import (
+    MemoryRow,
+    check_deletable,
+    is_live,
+    memory_not_found,
+    next_entry,
+    retried_write,
+)
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
-from airspace.state.sqlite.pages import page_of_messages
 from airspace.state.store.memory import MemoryStore
 from airspace.state.store.page import Page
 from airspace.state.v1 import state_pb2
@@ -23,8 +28,8 @@ class SqliteMemoryStore(MemoryStore):
     async def get_memory(self, tenant: str, namespace: str, key: str) -> state_pb2.MemoryEntry:
         def read(db: Db) -> state_pb2.MemoryEntry:
             row = _memory_row(db, tenant, namespace, key)
-            if not _is_live(row, self._database.now()):
-                raise _memory_not_found(namespace, key)
+            if not is_live(row, self._database.now()):
+                raise memory_not_found(namespace, key)
             return state_pb2.MemoryEntry.FromString(row[2])
 
         return await self._database.read(read)
@@ -43,22 +48,18 @@ class SqliteMemoryStore(MemoryStore):
         def put(db: Db) -> state_pb2.MemoryEntry:
             now = self._database.now()
             row = _memory_row(db, tenant, namespace, key)
-            if request_id and row is not None and row[3] == request_id:
-                return state_pb2.MemoryEntry.FromString(row[2])  # a retry of the last write
-            _check_memory_version(
-                namespace, key, row[0] if _is_live(row, now) else 0, expected_version
+            retried = retried_write(row, request_id)
+            if retried is not None:
+                return retried
+            entry, expire = next_entry(
+                row,
+                namespace,
+                key,
+                value,
+                expected_version=expected_version,
+                ttl_seconds=ttl_seconds,
+                now=now,
             )
-            # Versions keep counting past an expiry, so a stale compare-and-set
-            # against a version from before the expiry can never match again.
-            entry = state_pb2.MemoryEntry(
-                namespace=namespace, key=key, version=(row[0] if row else 0) + 1
-            )
-            entry.value.CopyFrom(value)
-            entry.update_time.CopyFrom(records.timestamp(now))
-            expire = None
-            if ttl_seconds is not None:
-                expire = now + records.micros(ttl_seconds)
-                entry.expire_time.CopyFrom(records.timestamp(expire))
             db.execute(
                 "INSERT OR REPLACE INTO memory (tenant, namespace, key, version, expire_us,"
                 " request_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -81,9 +82,7 @@ class SqliteMemoryStore(MemoryStore):
     ) -> None:
         def delete(db: Db) -> None:
             row = _memory_row(db, tenant, namespace, key)
-            if not _is_live(row, self._database.now()):
-                raise _memory_not_found(namespace, key)
-            _check_memory_version(namespace, key, row[0], expected_version)
+            check_deletable(row, namespace, key, expected_version, self._database.now())
             db.execute(
                 "DELETE FROM memory WHERE tenant = ? AND namespace = ? AND key = ?",
                 (tenant, namespace, key),
@@ -122,28 +121,9 @@ def delete_namespace(db: Db, tenant: str, namespace: str) -> None:
     db.execute("DELETE FROM memory WHERE tenant = ? AND namespace = ?", (tenant, namespace))
 
 
-def _memory_row(db: Db, tenant: str, namespace: str, key: str) -> Any:
-    """(version, expire_us, data, request_id) of a stored entry, expired or not, or None."""
+def _memory_row(db: Db, tenant: str, namespace: str, key: str) -> MemoryRow | None:
     return db.execute(
         "SELECT version, expire_us, data, request_id FROM memory WHERE tenant = ?"
         " AND namespace = ? AND key = ?",
         (tenant, namespace, key),
     ).fetchone()
-
-
-def _is_live(row: Any, now: int) -> bool:
-    """Expired entries behave as absent."""
-    return row is not None and (row[1] is None or row[1] > now)
-
-
-def _check_memory_version(namespace: str, key: str, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
-        raise errors.Aborted(
-            f"memory {namespace}/{key} is at version {current}, not {expected}",
-            reason="VERSION_MISMATCH",
-            metadata={"version": str(current)},
-        )
-
-
-def _memory_not_found(namespace: str, key: str) -> errors.NotFound:
-    return errors.NotFound(f"memory key {key!r} not found in namespace {namespace!r}")

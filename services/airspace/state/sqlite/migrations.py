@@ -5,48 +5,30 @@ the pending migrations in order, all in one transaction, so a failure leaves the
 database as it was. A database without the table (new, or made before versions were
 recorded) is at version 0; migration 1 creates only what is missing, so it adopts an
 older database in place. A database at a version newer than this code knows is
-refused: this code could misread it, or write what the newer code would misread.
+refused (airspace.state.migrations holds the runner the stores share).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from airspace.state import records
+from airspace.state.migrations import Migration, MigrationResult, SchemaTooNewError, apply_pending
 from airspace.state.sqlite import schema_v1
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.connection import connect
 
+__all__ = ["MIGRATIONS", "Migration", "MigrationResult", "SchemaTooNewError", "apply_migrations"]
 
-@dataclasses.dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    apply: Callable[[Db], None]
-
-
-MIGRATIONS: tuple[Migration, ...] = (
+MIGRATIONS: tuple[Migration[Db], ...] = (
     Migration(
         1,
         "runs with their events and journal, workflows, agents, approvals, memory, leases",
         schema_v1.create_tables,
     ),
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class MigrationResult:
-    # The database's schema version after the call.
-    version: int
-    # In the order applied; empty when the database was current.
-    applied: list[Migration]
-
-
-class SchemaTooNewError(RuntimeError):
-    """The database was migrated by a newer release than this one."""
 
 
 def apply_migrations(
@@ -74,25 +56,19 @@ def apply_migrations(
 
 
 def _apply_pending(
-    db: Db, path: str | pathlib.Path, migrations: Sequence[Migration]
+    db: Db, path: str | pathlib.Path, migrations: Sequence[Migration[Db]]
 ) -> MigrationResult:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
         " description TEXT NOT NULL, apply_us INTEGER NOT NULL)"
     )
     (current,) = db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
-    latest = migrations[-1].version if migrations else 0
-    if current > latest:
-        raise SchemaTooNewError(
-            f"the state database {path} is at schema version {current}, but this release"
-            f" of airspace knows versions up to {latest}; run a release that knows"
-            f" version {current}, or restore a backup made by this one"
-        )
-    pending = [migration for migration in migrations if migration.version > current]
-    for migration in pending:
+
+    def apply(migration: Migration[Db]) -> None:
         migration.apply(db)
         db.execute(
             "INSERT INTO schema_migrations (version, description, apply_us) VALUES (?, ?, ?)",
             (migration.version, migration.description, records.micros(time.time())),
         )
-    return MigrationResult(version=max(current, latest), applied=pending)
+
+    return apply_pending(current, migrations, database=str(path), apply=apply)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 
-from airspace.mesh import errors
 from airspace.state import paging, records
+from airspace.state.pages import page_of
+from airspace.state.rules import runs as rules
+from airspace.state.rules.runs import run_from_row
 from airspace.state.run_signals import RunSignals
 from airspace.state.sqlite import leases, memory
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
-from airspace.state.sqlite.pages import page_of
-from airspace.state.sqlite.run_rows import load_run, run_from_row, run_position
+from airspace.state.sqlite.run_rows import load_run, run_position
 from airspace.state.store.page import Page
 from airspace.state.store.runs import Appended, EventPage, Pruned, RunChange, RunStore
 from airspace.state.v1 import state_pb2
@@ -35,30 +35,13 @@ class SqliteRunStore(RunStore):
             if row is not None:
                 return run_from_row(row), False
             if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
-                raise errors.AlreadyExists(f"run {run.run_id!r} already exists")
+                raise rules.run_already_exists(run.run_id)
             now = self._database.now()
-            stored = run_pb2.Run()
-            stored.CopyFrom(run)
-            stored.name = f"runs/{run.run_id}"
-            stored.state = run.state or run_pb2.RUN_STATE_QUEUED
-            stored.last_event_sequence = 0
-            stored.create_time.CopyFrom(records.timestamp(now))
-            stored.update_time.CopyFrom(records.timestamp(now))
-            if stored.state in records.TERMINAL_RUN_STATES and not stored.HasField("end_time"):
-                stored.end_time.CopyFrom(records.timestamp(now))
+            stored = rules.new_run(run, now)
             db.execute(
                 "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
                 " last_sequence, end_us, data) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                (
-                    run.run_id,
-                    run.tenant,
-                    run.request_id,
-                    run.workflow.name,
-                    stored.state,
-                    now,
-                    _end_micros(stored),
-                    stored.SerializeToString(),
-                ),
+                rules.run_row(stored, now),
             )
             return stored, True
 
@@ -73,19 +56,12 @@ class SqliteRunStore(RunStore):
         after = paging.decode(page_token, (int, str))
 
         def list_(db: Db) -> Page[run_pb2.Run]:
-            sql = "SELECT data, last_sequence, create_us, run_id FROM runs WHERE tenant = ?"
-            args: list = [tenant]
-            if workflow:
-                sql += " AND workflow = ?"
-                args.append(workflow)
-            if state:
-                sql += " AND state = ?"
-                args.append(state)
-            if after is not None:
-                sql += " AND (create_us, run_id) < (?, ?)"
-                args.extend(after)
-            sql += " ORDER BY create_us DESC, run_id DESC LIMIT ?"
-            rows = db.execute(sql, [*args, page_size + 1]).fetchall()
+            conditions = rules.listing_conditions(tenant, workflow, state, after)
+            sql = (
+                "SELECT data, last_sequence, create_us, run_id FROM runs"
+                f" WHERE {conditions.sql('?')} ORDER BY create_us DESC, run_id DESC LIMIT ?"
+            )
+            rows = db.execute(sql, [*conditions.args, page_size + 1]).fetchall()
             return page_of(rows, page_size, run_from_row, lambda row: [row[2], row[3]])
 
         return await self._database.read(list_)
@@ -120,40 +96,22 @@ class SqliteRunStore(RunStore):
             state, last, _ = run_position(db, tenant, run_id)
             if lease_owner:
                 leases.check_lease_held(db, run_id, lease_owner, now)
-            if expected_last_sequence is not None and expected_last_sequence != last:
-                raise errors.Aborted(
-                    f"run {run_id!r} is at sequence {last}, not {expected_last_sequence}",
-                    reason="SEQUENCE_MISMATCH",
-                    metadata={"last_sequence": str(last)},
-                )
-            if state in records.TERMINAL_RUN_STATES:
-                raise errors.FailedPrecondition(
-                    f"run {run_id!r} has ended ({run_pb2.RunState.Name(state)})",
-                    reason="RUN_ENDED",
-                    metadata={"state": run_pb2.RunState.Name(state)},
-                )
-            _check_new_step_keys(db, run_id, [entry.step_key for entry in journal_entries])
-            rows = []
-            for offset, event in enumerate(events, start=1):
-                stored = run_pb2.RunEvent()
-                stored.CopyFrom(event)
-                stored.run_id = run_id
-                stored.sequence = last + offset
-                if not stored.HasField("time"):
-                    stored.time.CopyFrom(records.timestamp(now))
-                rows.append((run_id, stored.sequence, stored.SerializeToString()))
+            rules.check_appendable(run_id, state, last, expected_last_sequence)
+            step_keys = [entry.step_key for entry in journal_entries]
+            rules.check_new_step_keys(run_id, step_keys, _journaled(db, run_id, step_keys))
             db.conn.executemany(
-                "INSERT INTO events (run_id, sequence, data) VALUES (?, ?, ?)", rows
+                "INSERT INTO events (run_id, sequence, data) VALUES (?, ?, ?)",
+                [
+                    (run_id, event.sequence, event.SerializeToString())
+                    for event in rules.stamped_events(run_id, last, events, now)
+                ],
             )
-            journal_rows = []
-            for entry in journal_entries:
-                journaled = state_pb2.JournalEntry()
-                journaled.CopyFrom(entry)
-                if not journaled.HasField("complete_time"):
-                    journaled.complete_time.CopyFrom(records.timestamp(now))
-                journal_rows.append((run_id, entry.step_key, journaled.SerializeToString()))
             db.conn.executemany(
-                "INSERT INTO journal (run_id, step_key, data) VALUES (?, ?, ?)", journal_rows
+                "INSERT INTO journal (run_id, step_key, data) VALUES (?, ?, ?)",
+                [
+                    (run_id, entry.step_key, entry.SerializeToString())
+                    for entry in rules.stamped_journal(journal_entries, now)
+                ],
             )
             new_last = last + len(events)
             db.execute("UPDATE runs SET last_sequence = ? WHERE run_id = ?", (new_last, run_id))
@@ -174,7 +132,7 @@ class SqliteRunStore(RunStore):
         def list_(db: Db) -> EventPage:
             state, last, pruned = run_position(db, tenant, run_id)
             if pruned and after_sequence < last:
-                raise _pruned(run_id, pruned)
+                raise rules.run_pruned(run_id, pruned)
             rows = db.execute(
                 "SELECT data FROM events WHERE run_id = ? AND sequence > ?"
                 " ORDER BY sequence LIMIT ?",
@@ -195,7 +153,7 @@ class SqliteRunStore(RunStore):
         def read(db: Db) -> list[state_pb2.JournalEntry]:
             pruned = run_position(db, tenant, run_id)[2]
             if pruned:
-                raise _pruned(run_id, pruned)
+                raise rules.run_pruned(run_id, pruned)
             rows = db.execute(
                 "SELECT data FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
             ).fetchall()
@@ -229,9 +187,7 @@ class SqliteRunStore(RunStore):
                 events += db.execute("DELETE FROM events WHERE run_id = ?", (run_id,)).rowcount
                 journal += db.execute("DELETE FROM journal WHERE run_id = ?", (run_id,)).rowcount
                 memory.delete_namespace(db, tenant, f"run/{run_id}")
-                run = run_pb2.Run.FromString(data)
-                run.ClearField("input")
-                run.ClearField("output")
+                run = rules.without_payloads(data)
                 db.execute(
                     "UPDATE runs SET prune_us = ?, data = ? WHERE run_id = ?",
                     (now, run.SerializeToString(), run_id),
@@ -244,47 +200,21 @@ class SqliteRunStore(RunStore):
 
 
 def _change_run(db: Db, tenant: str, run_id: str, change: RunChange, now: int) -> run_pb2.Run:
-    stored = load_run(db, tenant, run_id)
-    if change.expected_states and stored.state not in change.expected_states:
-        raise errors.FailedPrecondition(
-            f"run {run_id!r} is {run_pb2.RunState.Name(stored.state)}, not one of "
-            + ", ".join(run_pb2.RunState.Name(s) for s in sorted(change.expected_states)),
-            reason="RUN_STATE_MISMATCH",
-            metadata={"state": run_pb2.RunState.Name(stored.state)},
-        )
-    updated = records.apply_run_update(stored, change.patch, change.fields, now)
+    updated = rules.changed_run(load_run(db, tenant, run_id), change, now)
     db.execute(
         "UPDATE runs SET state = ?, end_us = ?, data = ? WHERE run_id = ?",
-        (updated.state, _end_micros(updated), updated.SerializeToString(), run_id),
+        (updated.state, rules.end_micros(updated), updated.SerializeToString(), run_id),
     )
     return updated
 
 
-def _end_micros(run: run_pb2.Run) -> int | None:
-    ended = run.state in records.TERMINAL_RUN_STATES and run.HasField("end_time")
-    return run.end_time.ToMicroseconds() if ended else None
-
-
-def _pruned(run_id: str, pruned_micros: int) -> errors.FailedPrecondition:
-    when = records.timestamp(pruned_micros).ToJsonString()
-    return errors.FailedPrecondition(
-        f"the events and journal of run {run_id!r} were pruned at {when}", reason="RUN_PRUNED"
+def _journaled(db: Db, run_id: str, step_keys: list[str]) -> list[str]:
+    """Which of the step keys the run already journaled."""
+    if not step_keys:
+        return []
+    marks = ", ".join("?" * len(step_keys))
+    rows = db.execute(
+        f"SELECT step_key FROM journal WHERE run_id = ? AND step_key IN ({marks})",
+        (run_id, *step_keys),
     )
-
-
-def _check_new_step_keys(db: Db, run_id: str, step_keys: list[str]) -> None:
-    repeated = {key for key, count in collections.Counter(step_keys).items() if count > 1}
-    if step_keys:
-        marks = ", ".join("?" * len(step_keys))
-        journaled = db.execute(
-            f"SELECT step_key FROM journal WHERE run_id = ? AND step_key IN ({marks})",
-            (run_id, *step_keys),
-        )
-        repeated.update(key for (key,) in journaled)
-    if repeated:
-        keys = ", ".join(sorted(repeated))
-        raise errors.AlreadyExists(
-            f"run {run_id!r} already journaled step {keys}",
-            reason="STEP_ALREADY_JOURNALED",
-            metadata={"step_keys": keys},
-        )
+    return [key for (key,) in rows]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from airspace.mesh import errors
-from airspace.state import paging, records
+from airspace.state import paging
+from airspace.state.pages import page_of_messages
+from airspace.state.rules.registry import etag_of, new_version, workflow_not_found
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
-from airspace.state.sqlite.pages import page_of_messages
 from airspace.state.store.page import Page
 from airspace.state.store.workflows import WorkflowStore
 from airspace.v1 import workflow_pb2
@@ -19,7 +19,7 @@ class SqliteWorkflowStore(WorkflowStore):
     async def put_workflow(
         self, workflow: workflow_pb2.Workflow
     ) -> tuple[workflow_pb2.Workflow, bool]:
-        etag = workflow.etag or records.canonical_sha256(workflow.spec)
+        etag = etag_of(workflow)
 
         def put(db: Db) -> tuple[workflow_pb2.Workflow, bool]:
             latest = db.execute(
@@ -30,12 +30,7 @@ class SqliteWorkflowStore(WorkflowStore):
             if latest is not None and latest[1] == etag and not latest[2]:
                 return workflow_pb2.Workflow.FromString(latest[3]), False
             version = (latest[0] if latest else 0) + 1
-            stored = workflow_pb2.Workflow()
-            stored.CopyFrom(workflow)
-            stored.name = f"workflows/{workflow.workflow}/versions/{version}"
-            stored.version = version
-            stored.etag = etag
-            stored.create_time.CopyFrom(records.timestamp(self._database.now()))
+            stored = new_version(workflow, version, etag, self._database.now())
             db.execute(
                 "INSERT INTO workflows (tenant, workflow, version, etag, deleted, data)"
                 " VALUES (?, ?, ?, ?, 0, ?)",
@@ -59,8 +54,7 @@ class SqliteWorkflowStore(WorkflowStore):
                     (tenant, name),
                 ).fetchone()
             if row is None:
-                which = f"version {version} of workflow" if version else "workflow"
-                raise errors.NotFound(f"{which} {name!r} not found")
+                raise workflow_not_found(name, version)
             return workflow_pb2.Workflow.FromString(row[0])
 
         return await self._database.read(read)
@@ -89,6 +83,6 @@ class SqliteWorkflowStore(WorkflowStore):
                 (tenant, name),
             )
             if cursor.rowcount == 0:
-                raise errors.NotFound(f"workflow {name!r} not found")
+                raise workflow_not_found(name)
 
         await self._database.write(delete)

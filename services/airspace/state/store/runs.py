@@ -49,6 +49,10 @@ class Pruned:
 
 
 class RunStore(ABC):
+    # Whether subscribe() wakes for the writes of every process sharing the database;
+    # when not, watchers re-check now and then to see other processes' writes.
+    signals_every_writer: bool = False
+
     @abstractmethod
     async def create_run(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
         """Stores a new run; the same (tenant, request_id) returns the existing one and False."""

@@ -1,4 +1,4 @@
-"""Listing pages from rows read one past the page size."""
+"""Listing pages from rows read one past the page size, for every store implementation."""
 
 from __future__ import annotations
 

@@ -1,0 +1,100 @@
+"""The one PostgreSQL database the aggregate stores share: its connection pool, its
+listening connection, its clock, and one transaction per operation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import psycopg
+import psycopg_pool
+
+from airspace.mesh import errors
+from airspace.state import records
+from airspace.state.postgres import migrations
+from airspace.state.postgres.notifications import RunNotifications
+from airspace.state.postgres.statements import Conn
+from airspace.state.run_signals import RunSignals
+
+T = TypeVar("T")
+Operation = Callable[[Conn], Awaitable[T]]
+
+# A write that lost a race (the same key inserted, a deadlock) is rerun this often at most.
+_ATTEMPTS = 4
+_RACES = (
+    psycopg.errors.UniqueViolation,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+)
+
+
+class PostgresDatabase:
+    def __init__(self, url: str, *, pool_size: int, clock: Callable[[], float]):
+        migrations.apply_migrations(url)
+        self._clock = clock
+        self.signals = RunSignals()
+        # Opened on first use, inside the event loop that serves the store.
+        self._pool = psycopg_pool.AsyncConnectionPool(
+            url, min_size=1, max_size=pool_size, open=False, name="state"
+        )
+        self._notifications = RunNotifications(url, self.signals)
+        self._opening = asyncio.Lock()
+        self._open = False
+        self._closed = False
+
+    def now(self) -> int:
+        """Microseconds since the epoch."""
+        return records.micros(self._clock())
+
+    async def write(self, operation: Operation[T]) -> T:
+        """Runs the operation in a transaction of its own, again when it lost a race."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self._transaction() as conn:
+                    return await operation(conn)
+            except _RACES:
+                if attempt == _ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def read(self, operation: Operation[T]) -> T:
+        """Runs the operation in one read-only snapshot."""
+        async with self._transaction() as conn:
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return await operation(conn)
+
+    async def close(self) -> None:
+        """Lets the operations under way finish, then closes every connection."""
+        self._closed = True
+        async with self._opening:
+            if self._open:
+                await self._notifications.close()
+                await self._pool.close()
+                self._open = False
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Conn]:
+        try:
+            await self._ensure_open()
+            # Leaving the pool's block commits, or rolls back on an exception.
+            async with self._pool.connection() as conn:
+                yield conn
+        except _RACES:
+            raise
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+            raise errors.Unavailable("the state database is unavailable", retry_after=1.0) from exc
+
+    async def _ensure_open(self) -> None:
+        if self._closed:
+            raise errors.Unavailable("the state store is shutting down", retry_after=1.0)
+        if self._open:
+            return
+        async with self._opening:
+            if not self._open and not self._closed:
+                await self._pool.open(wait=True)
+                # Listening before the first read: a watcher that read, then waits,
+                # is woken by every write committed after its read.
+                await self._notifications.start()
+                self._open = True

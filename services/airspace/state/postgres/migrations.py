@@ -1,0 +1,54 @@
+"""Versioned schema migrations of the PostgreSQL state database.
+
+Applied when a store opens and by `airspace admin migrate`: in one transaction that
+first takes a transaction-level advisory lock, so processes starting together take
+turns and the later ones find the migrations applied. The runner and its refusal of a
+newer schema are the ones SQLite uses (airspace.state.migrations). Migrations apply
+to the first schema on the connection's search_path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import psycopg
+
+from airspace.mesh import database_urls
+from airspace.state import records
+from airspace.state.migrations import Migration, MigrationResult, apply_pending
+from airspace.state.postgres import schema_v1
+
+MIGRATIONS: tuple[Migration[psycopg.Connection], ...] = (
+    Migration(
+        1,
+        "runs with their events and journal, workflows, agents, approvals, memory, leases",
+        schema_v1.create_tables,
+    ),
+)
+# Taken per schema: migrations of different schemas in one database need not wait.
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('airspace.state.migrations.' || current_schema(), 0))"
+
+
+def apply_migrations(
+    url: str, migrations: Sequence[Migration[psycopg.Connection]] = MIGRATIONS
+) -> MigrationResult:
+    """Applies the pending migrations to the database (and search_path) the URL names."""
+    with psycopg.connect(url) as conn, conn.transaction():
+        conn.execute(_LOCK)
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+            " description text NOT NULL, apply_us bigint NOT NULL)"
+        )
+        found = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+        current = found[0] if found else 0  # an aggregate always answers one row
+
+        def apply(migration: Migration[psycopg.Connection]) -> None:
+            migration.apply(conn)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, description, apply_us)"
+                " VALUES (%s, %s, %s)",
+                (migration.version, migration.description, records.micros(time.time())),
+            )
+
+        return apply_pending(current, migrations, database=database_urls.redacted(url), apply=apply)
