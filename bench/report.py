@@ -91,7 +91,7 @@ class Row:
     note: str = ""
 
 
-FIGURE_HEADERS = ["figure", "value", "target", "", "note"]
+FIGURE_HEADERS = ["figure", "value", "target", "verdict", "note"]
 FIGURE_TEXT_COLUMNS = (0, 3, 4)
 NOT_MEASURED = "not measured"
 

@@ -1,7 +1,8 @@
 """Measurements taken side by side: each warms up, then they take turns in short rounds,
 so drift on the machine (other load, heat, a growing database) touches all of them alike.
 A load's meters read around each of its rounds, settling included, so that work a round
-sets off late (batched spans, group commits) is counted with it and with no other load."""
+sets off late (batched spans, group commits) is counted with it and with no other load;
+they nest, so a meter listed first takes its readings outside the spans of the others."""
 
 from __future__ import annotations
 
@@ -60,6 +61,6 @@ async def take_turns(loads: list[Load], timing: Timing) -> list[Measured]:
                 meter.start()
             await load.round(timing.seconds)
             await asyncio.sleep(SETTLE_SECONDS)
-            for meter in load.meters:
+            for meter in reversed(load.meters):  # nested: the first read outlasts the rest
                 meter.stop()
     return [load.measured() for load in loads]

@@ -82,3 +82,18 @@ def test_the_langgraph_baseline_runs_three_steps(tmp_path):
 
 def test_the_machine_line_names_the_cores():
     assert "cores" in report.machine()
+
+
+async def test_meters_nest_so_the_first_reads_outside_the_others(monkeypatch):
+    monkeypatch.setattr(rounds, "SETTLE_SECONDS", 0.0)
+    readings: list[str] = []
+
+    def reading(name: str) -> Meter:
+        return Meter(lambda: readings.append(name) or {})
+
+    async def call():
+        pass
+
+    load = rounds.Load("a", "calls", 1, call, meters=(reading("outer"), reading("inner")))
+    await rounds.take_turns([load], rounds.Timing(warm_up=0.01, rounds=1, seconds=0.01))
+    assert readings == ["outer", "inner", "inner", "outer"]
