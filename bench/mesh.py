@@ -9,6 +9,8 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import pathlib
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import grpc
 
@@ -24,6 +26,9 @@ from airspace.v1 import (
 from bench.agents import BRANCH_AGENTS, FAN_OUT_SOURCE, STEP_AGENTS, WORKFLOW_SOURCE
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# The mesh's own processes (airspace.cli.local_mesh.plan), and those only called from inside.
+SERVICES = ("gateway", "router", "state", "policy", "tracing")
+INTERNAL_SERVICES = ("state", "policy", "tracing")
 # Long enough for any benchmark; the token never leaves this machine.
 IDENTITY_TTL_SECONDS = 3600
 
@@ -47,10 +52,8 @@ class BenchMesh:
 
     def _agent(self, name: str) -> ManagedProcess:
         port = free_port()
-        pythonpath = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
         env = {
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": pythonpath,
+            **bench_module_env(),
             "AIRSPACE_AGENT_OTLP_ENDPOINT": self._process("tracing").address,
         }
         return ManagedProcess(
@@ -76,18 +79,20 @@ class BenchMesh:
         return ((identity.METADATA_KEY, signed),)
 
     def start(self) -> None:
-        """Starts every process in plan order; on failure stops those already started."""
-        started: list[ManagedProcess] = []
-        try:
-            for process in self.processes:
-                process.start()
-                started.append(process)
-        except BaseException:
-            stop_all(started)
-            raise
+        start_in_order(self.processes, stop_all)
 
     def stop(self) -> None:
         stop_all(self.processes)
+
+    def cpu_groups(self) -> dict[str, list[int]]:
+        """The pids whose CPU a three-step run costs, by service; its agents as one."""
+        groups = {name: [self._process(name).pid] for name in SERVICES}
+        groups["agents"] = [self._process(name).pid for name in STEP_AGENTS]
+        return groups
+
+    def metrics_urls(self) -> list[str]:
+        """Where the services that routers and gateways call serve their metrics."""
+        return [local_mesh.metrics_url(self._process(name)) for name in INTERNAL_SERVICES]
 
     async def install_workflow(self, channel: grpc.aio.Channel) -> None:
         """Registers the bench agents and applies the bench workflows, through the gateway."""
@@ -115,22 +120,41 @@ def _without_tracing(env: dict[str, str]) -> None:
     env["AIRSPACE_OTLP_ENDPOINT"] = ""
 
 
-def start_all_meshes(meshes: list[BenchMesh]) -> None:
-    """Starts the meshes one after the other; all or none end up running.
+def bench_module_env() -> dict[str, str]:
+    """The environment of a child running a module of this package (bench is not installed)."""
+    pythonpath = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
+    return {"PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}
+
+
+class Startable(Protocol):
+    """Started and stopped as one: a process, a mesh, the floor."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def start_in_order(items: Sequence[Startable], undo: Callable[[list], None]) -> None:
+    """Starts the items one after the other; on failure `undo` stops those already started.
 
     Not in worker threads: children die with the thread that started them (PDEATHSIG)."""
-    started: list[BenchMesh] = []
+    started: list = []
     try:
-        for mesh in meshes:
-            mesh.start()
-            started.append(mesh)
+        for item in items:
+            item.start()
+            started.append(item)
     except BaseException:
-        stop_all_meshes(started)
+        undo(started)
         raise
 
 
-def stop_all_meshes(meshes: list[BenchMesh]) -> None:
-    """Stops the meshes side by side (stopping starts nothing, so threads are safe here)."""
-    with concurrent.futures.ThreadPoolExecutor(max(1, len(meshes))) as pool:
-        for future in [pool.submit(mesh.stop) for mesh in meshes]:
+def start_groups(groups: Sequence[Startable]) -> None:
+    """Starts the groups one after the other; all or none end up running."""
+    start_in_order(groups, stop_groups)
+
+
+def stop_groups(groups: Sequence[Startable]) -> None:
+    """Stops the groups side by side (stopping starts nothing, so threads are safe here)."""
+    with concurrent.futures.ThreadPoolExecutor(max(1, len(groups))) as pool:
+        for future in [pool.submit(group.stop) for group in groups]:
             future.result()

@@ -1,4 +1,5 @@
-"""Plain-text output of the benchmarks: the machine, a results table, a ratios table."""
+"""Plain-text output of the benchmarks: the machine, a results table, then a table per
+section of figures (floor, mesh CPU, counts, ratios), each with its target and verdict."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import dataclasses
 import os
 import pathlib
 import platform
+from collections.abc import Callable, Mapping, Sequence
 
 import grpc
 
+from bench.agents import BRANCH_AGENTS
+from bench.cpu import CLIENT
 from bench.loadgen import LoadResult
+from bench.targets import Verdict
 
 
 def machine() -> str:
@@ -77,67 +82,142 @@ def result_row(measured: Measured) -> list[str]:
 
 
 @dataclasses.dataclass(frozen=True)
-class Ratio:
-    """numerator / denominator of two measurements' throughput, against an optional target."""
+class Row:
+    """A line of a section: a figure's value and, when it has one, its target and verdict."""
 
-    name: str
-    numerator: Measured
-    denominator: Measured
-    at_most: float | None = None
-    at_least: float | None = None
+    label: str
+    value: float | None  # None: not measured
+    figure: str = ""  # its path in the results, which names its target
     note: str = ""
 
-    @property
-    def value(self) -> float:
-        below = self.denominator.result.rps
-        return self.numerator.result.rps / below if below else float("inf")
 
-    @property
-    def target(self) -> str:
-        if self.at_most is not None:
-            return f"<= {self.at_most:.2f}"
-        if self.at_least is not None:
-            return f">= {self.at_least:.2f}"
-        return "-"
-
-    @property
-    def verdict(self) -> str:
-        if self.at_most is not None:
-            return "met" if self.value <= self.at_most else "MISSED"
-        if self.at_least is not None:
-            return "met" if self.value >= self.at_least else "MISSED"
-        return "info"
+FIGURE_HEADERS = ["figure", "value", "target", "verdict", "note"]
+FIGURE_TEXT_COLUMNS = (0, 3, 4)
+NOT_MEASURED = "not measured"
 
 
-@dataclasses.dataclass(frozen=True)
-class LatencyRatio:
-    """A measurement's median latency / a reference duration, against a target."""
-
-    name: str
-    measured: Measured
-    reference_seconds: float
-    at_most: float
-    note: str = ""
-
-    @property
-    def value(self) -> float:
-        return self.measured.result.percentile(50) / self.reference_seconds
-
-    @property
-    def target(self) -> str:
-        return f"<= {self.at_most:.2f}"
-
-    @property
-    def verdict(self) -> str:
-        return "met" if self.value <= self.at_most else "MISSED"
+def mark(verdict: Verdict, symbols: bool) -> str:
+    """✓ or ✗ on a terminal, words where the text may be read by a program or a diff."""
+    if symbols:
+        return "\N{CHECK MARK}" if verdict.met else "\N{BALLOT X}"
+    return "met" if verdict.met else "MISSED"
 
 
-# A row of the ratios table: of throughputs, or of a latency to a reference.
-AnyRatio = Ratio | LatencyRatio
+def section(title: str, rows: list[Row], verdicts: Sequence[Verdict], symbols: bool) -> str:
+    by_figure = {verdict.target.figure: verdict for verdict in verdicts}
+    cells = []
+    for row in rows:
+        verdict = by_figure.get(row.figure)
+        cells.append(
+            [
+                row.label,
+                NOT_MEASURED if row.value is None else f"{row.value:.2f}",
+                verdict.target.text if verdict else "",
+                mark(verdict, symbols) if verdict else "",
+                row.note,
+            ]
+        )
+    return f"{title}\n" + table(FIGURE_HEADERS, cells, left=FIGURE_TEXT_COLUMNS)
 
-RATIO_HEADERS = ["ratio", "value", "target", "verdict", "note"]
-RATIO_TEXT_COLUMNS = (0, 3, 4)
+
+def _breakdown(values: Mapping[str, float], note: Callable[[str], str] = lambda _: "") -> list[Row]:
+    return [Row(f"  {name}", value, note=note(name)) for name, value in values.items()]
 
 
-def ratio_row(ratio: AnyRatio) -> list[str]:
-    return [ratio.name, f"{ratio.value:.2f}", ratio.target, ratio.verdict, ratio.note]
+def _cpu_rows(figures: Mapping, prefix: str) -> list[Row]:
+    return [
+        Row("runs per second", figures["runs_per_s"], f"{prefix}.runs_per_s"),
+        Row("CPU ms per run, all processes", figures["cpu_ms_per_run"], f"{prefix}.cpu_ms_per_run"),
+        *_breakdown(
+            figures["cpu_ms_per_run_by_process"],
+            lambda name: "this process, driving the load" if name == CLIENT else "",
+        ),
+    ]
+
+
+def floor_section(results: Mapping, verdicts: Sequence[Verdict], symbols: bool) -> str:
+    return section(
+        "Bare gRPC floor: 2 unary hops + 3 Invoke streams, no Airspace logic",
+        _cpu_rows(results["floor"], "floor"),
+        verdicts,
+        symbols,
+    )
+
+
+def mesh_section(results: Mapping, verdicts: Sequence[Verdict], symbols: bool) -> str:
+    ratio = results["ratios"]["mesh_cpu_over_floor"]
+    return section(
+        "Mesh CPU per three-step run through the gateway (tracing ON), from /proc",
+        [
+            *_cpu_rows(results["mesh"], "mesh"),
+            Row("mesh CPU / floor CPU", ratio, "ratios.mesh_cpu_over_floor"),
+        ],
+        verdicts,
+        symbols,
+    )
+
+
+def counts_section(results: Mapping, verdicts: Sequence[Verdict], symbols: bool) -> str:
+    counted = results["counts"]
+    return section(
+        f"Counts per three-step run, from the services' metrics ({counted['runs_counted']} runs)",
+        [
+            Row(
+                "internal calls (state, policy, tracing)",
+                counted["internal_calls_per_run"],
+                "counts.internal_calls_per_run",
+            ),
+            *_breakdown(counted["internal_calls_per_run_by_method"]),
+            Row("fsyncs (durable commits)", counted["fsyncs_per_run"], "counts.fsyncs_per_run"),
+            *_breakdown(counted["fsyncs_per_run_by_store"]),
+        ],
+        verdicts,
+        symbols,
+    )
+
+
+def ratios_section(
+    results: Mapping, verdicts: Sequence[Verdict], symbols: bool, *, concurrency: int
+) -> str:
+    ratios = results["ratios"]
+    slowest, total = max(BRANCH_AGENTS.values()), sum(BRANCH_AGENTS.values())
+    hop_ms = results["mesh"]["gateway_hop_ms_p50"]
+    return section(
+        "Ratios, measured side by side",
+        [
+            Row(
+                "tracing cost: runs/s OFF / ON",
+                ratios["tracing_off_over_on"],
+                "ratios.tracing_off_over_on",
+            ),
+            Row(
+                "fan-out latency / slowest branch",
+                ratios["fanout_over_slowest_branch"],
+                "ratios.fanout_over_slowest_branch",
+                note=f"branches one after another would take {total / slowest:.2f}x",
+            ),
+            Row(
+                "Airspace (tracing ON) / LangGraph runs/s",
+                ratios["airspace_over_langgraph"],
+                "ratios.airspace_over_langgraph",
+                note=f"Airspace {concurrency} runs in flight, LangGraph one at a time",
+            ),
+            Row(
+                "gateway hop: ListRuns/s router / gateway",
+                ratios["gateway_hop_router_over_gateway"],
+                note=f"the gateway adds {hop_ms:.2f} ms at p50",
+            ),
+        ],
+        verdicts,
+        symbols,
+    )
+
+
+def missed(verdicts: Sequence[Verdict]) -> list[str]:
+    """One line per target not met, naming the figure, its value and the target."""
+    return [
+        f"{v.target.figure} = {NOT_MEASURED if v.value is None else f'{v.value:.2f}'}, "
+        f"target {v.target.text}"
+        for v in verdicts
+        if not v.met
+    ]

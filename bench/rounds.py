@@ -1,5 +1,8 @@
 """Measurements taken side by side: each warms up, then they take turns in short rounds,
-so drift on the machine (other load, heat, a growing database) touches all of them alike."""
+so drift on the machine (other load, heat, a growing database) touches all of them alike.
+A load's meters read around each of its rounds, settling included, so that work a round
+sets off late (batched spans, group commits) is counted with it and with no other load;
+they nest, so a meter listed first takes its readings outside the spans of the others."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import asyncio
 import dataclasses
 
 from bench import loadgen
+from bench.meters import Meter
 from bench.report import Measured
 
 # Lets exports and writes a round set off (batched spans) finish before the next round.
@@ -29,6 +33,7 @@ class Load:
     unit: str  # what one call is: "runs" or "calls"
     concurrency: int
     call: loadgen.Call
+    meters: tuple[Meter, ...] = ()
     result: loadgen.LoadResult | None = None
 
     async def warm_up(self, seconds: float) -> None:
@@ -52,6 +57,10 @@ async def take_turns(loads: list[Load], timing: Timing) -> list[Measured]:
     for turn in range(timing.rounds):
         first = turn % len(loads)
         for load in loads[first:] + loads[:first]:
+            for meter in load.meters:
+                meter.start()
             await load.round(timing.seconds)
             await asyncio.sleep(SETTLE_SECONDS)
+            for meter in reversed(load.meters):  # nested: the first read outlasts the rest
+                meter.stop()
     return [load.measured() for load in loads]

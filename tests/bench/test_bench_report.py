@@ -1,29 +1,14 @@
-"""The benchmark's own pieces at tiny sizes: tables, ratios, rounds taken in turns, the baseline."""
+"""The benchmark's own pieces at tiny sizes: tables, rounds taken in turns and their meters, the baseline."""
 
 from __future__ import annotations
 
-import collections
-
 import pytest
+from bench_helpers import result
 
-from bench import __main__ as bench_main
 from bench import report, rounds
-from bench.loadgen import LoadResult
+from bench.meters import Meter
 
 pytestmark = pytest.mark.unit
-
-
-def result(latencies_ms: list[float], elapsed: float, failed: int = 0) -> LoadResult:
-    statuses = collections.Counter({"OK": len(latencies_ms) - failed})
-    if failed:
-        statuses["RUN_FAILED"] = failed
-    latencies = [ms / 1000 for ms in latencies_ms]
-    counted = len(latencies)
-    return LoadResult(latencies, statuses, collections.Counter(), elapsed, elapsed, counted)
-
-
-def measured(name: str, per_second: float, p50_ms: float = 10.0) -> report.Measured:
-    return report.Measured(name, "runs", 4, result([p50_ms] * int(per_second), 1.0))
 
 
 def test_tables_pad_columns_and_align_numbers_right():
@@ -51,56 +36,6 @@ def test_percentiles_are_nearest_rank_and_merging_adds_everything_up():
     assert both.percentile(50) == 0.002 and both.percentile(100) == 0.004
 
 
-@pytest.mark.parametrize(
-    ("off", "on", "verdict"), [(110, 100, "met"), (115, 100, "met"), (120, 100, "MISSED")]
-)
-def test_the_tracing_ratio_is_met_at_or_below_its_target(off, on, verdict):
-    found = bench_main.ratios(
-        {
-            "on": measured("on", on),
-            "off": measured("off", off),
-            "gateway": measured("gateway", 50, p50_ms=3.0),
-            "router": measured("router", 100, p50_ms=2.0),
-            "fan-out": measured("fan-out", 2, p50_ms=440.0),
-        }
-    )
-    tracing, fan_out, hop = found
-    assert tracing.verdict == verdict
-    assert report.ratio_row(fan_out) == [
-        "fan-out latency / slowest branch",
-        "1.10",
-        "<= 1.25",
-        "met",
-        "branches one after another would take 1.75x",
-    ]
-    assert report.ratio_row(hop) == [
-        "gateway hop: ListRuns/s router / gateway",
-        "2.00",
-        "-",
-        "info",
-        "the gateway adds 1.00 ms at p50",
-    ]
-
-
-def test_the_langgraph_ratio_appears_when_the_baseline_ran():
-    found = bench_main.ratios(
-        {
-            "on": measured("on", 300),
-            "off": measured("off", 300),
-            "gateway": measured("gateway", 50),
-            "router": measured("router", 50),
-            "langgraph": measured("langgraph", 200),
-            "fan-out": measured("fan-out", 2, p50_ms=440.0),
-        }
-    )
-    assert [(r.name, r.value, r.target, r.verdict) for r in found][2] == (
-        "Airspace (tracing ON) / LangGraph runs/s",
-        1.5,
-        ">= 1.00",
-        "met",
-    )
-
-
 async def test_loads_take_turns_starting_one_later_each_round(monkeypatch):
     monkeypatch.setattr(rounds, "SETTLE_SECONDS", 0.0)
     order: list[str] = []
@@ -119,6 +54,23 @@ async def test_loads_take_turns_starting_one_later_each_round(monkeypatch):
     assert all(m.result.count > 0 and m.failed == 0 for m in taken)
 
 
+async def test_a_loads_meters_read_around_its_own_rounds_only(monkeypatch):
+    monkeypatch.setattr(rounds, "SETTLE_SECONDS", 0.0)
+    calls = {"metered": 0, "other": 0}
+
+    def load(name: str, meters=()) -> rounds.Load:
+        async def call():
+            calls[name] += 1
+
+        return rounds.Load(name, "calls", 1, call, meters=meters)
+
+    meter = Meter(lambda: dict(calls))
+    timing = rounds.Timing(warm_up=0.01, rounds=3, seconds=0.01)
+    metered, _ = await rounds.take_turns([load("metered", (meter,)), load("other")], timing)
+    assert meter.moved["metered"] == metered.result.count  # warm-up calls left out
+    assert meter.moved["other"] == 0
+
+
 def test_the_langgraph_baseline_runs_three_steps(tmp_path):
     pytest.importorskip("langgraph.checkpoint.sqlite")
     from bench.baseline import ThreeStepGraph
@@ -132,3 +84,18 @@ def test_the_langgraph_baseline_runs_three_steps(tmp_path):
 
 def test_the_machine_line_names_the_cores():
     assert "cores" in report.machine()
+
+
+async def test_meters_nest_so_the_first_reads_outside_the_others(monkeypatch):
+    monkeypatch.setattr(rounds, "SETTLE_SECONDS", 0.0)
+    readings: list[str] = []
+
+    def reading(name: str) -> Meter:
+        return Meter(lambda: readings.append(name) or {})
+
+    async def call():
+        pass
+
+    load = rounds.Load("a", "calls", 1, call, meters=(reading("outer"), reading("inner")))
+    await rounds.take_turns([load], rounds.Timing(warm_up=0.01, rounds=1, seconds=0.01))
+    assert readings == ["outer", "inner", "inner", "outer"]

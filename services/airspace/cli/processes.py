@@ -76,6 +76,12 @@ class ManagedProcess:
         self.stop()
         raise RuntimeError(f"{self.name} did not start; see {self.log_path}")
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was not started")
+        return self.process.pid
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 

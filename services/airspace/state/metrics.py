@@ -3,7 +3,7 @@ the mesh's metrics endpoint (settings.metrics_port)."""
 
 from __future__ import annotations
 
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from airspace.mesh.metrics import LATENCY_BUCKETS
 
@@ -20,6 +20,11 @@ COMMIT_DURATION = Histogram(
     "airspace_state_commit_duration_seconds",
     "Time to apply and commit one group of writes.",
     buckets=LATENCY_BUCKETS,
+)
+# synchronous=FULL: every commit is one fsync of the WAL, which is what a run's cost counts.
+COMMITS = Counter(
+    "airspace_state_commits_total",
+    "Write transactions committed durably (one fsync each), however many writes they hold.",
 )
 
 

@@ -103,6 +103,7 @@ class BatchWriter:
             db.conn.execute("BEGIN IMMEDIATE")
             outcomes = [_apply(db, job.operation) for job in batch]
             db.conn.execute("COMMIT")
+            metrics.COMMITS.inc()
         except Exception as exc:  # the transaction itself failed: none of the batch is durable
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")

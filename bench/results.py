@@ -1,0 +1,120 @@
+"""Every number one benchmark run measured, as one nested dict: what `--json` writes and
+what the report and the targets read. Per-run figures divide what the meters saw during
+a load's rounds by the runs that load completed in them."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Mapping, Sequence
+
+from bench import counts
+from bench.agents import BRANCH_AGENTS
+from bench.meters import Meter
+from bench.report import Measured
+from bench.targets import Verdict
+
+# The measurements' keys, as the loads are named in bench/__main__.py and in the JSON.
+TRACING_ON = "tracing_on"
+TRACING_OFF = "tracing_off"
+FAN_OUT = "fan_out"
+GATEWAY_LIST = "gateway_list_runs"
+ROUTER_LIST = "router_list_runs"
+LANGGRAPH = "langgraph"
+FLOOR = "floor"
+JSON_DECIMALS = 4
+
+
+def collect(
+    measured: Mapping[str, Measured], *, mesh_cpu: Meter, mesh_counts: Meter, floor_cpu: Meter
+) -> dict:
+    mesh, floor = measured[TRACING_ON], measured[FLOOR]
+    mesh_ms = mesh_cpu.per(mesh.result.count, scale=1000)
+    floor_ms = floor_cpu.per(floor.result.count, scale=1000)
+    calls, fsyncs = counts.split(mesh_counts.per(mesh.result.count))
+    return {
+        "floor": _cpu_figures(floor, floor_ms),
+        "mesh": {
+            **_cpu_figures(mesh, mesh_ms),
+            "gateway_hop_ms_p50": _p50_ms(measured[GATEWAY_LIST]) - _p50_ms(measured[ROUTER_LIST]),
+        },
+        "counts": {
+            "runs_counted": mesh.result.count,
+            "internal_calls_per_run": sum(calls.values()),
+            "internal_calls_per_run_by_method": calls,
+            "fsyncs_per_run": sum(fsyncs.values()),
+            "fsyncs_per_run_by_store": fsyncs,
+        },
+        "ratios": ratios(measured, sum(mesh_ms.values()), sum(floor_ms.values())),
+        "measurements": {key: _measurement(m) for key, m in measured.items()},
+    }
+
+
+def _cpu_figures(measured: Measured, ms_by_process: dict[str, float]) -> dict:
+    return {
+        "runs_per_s": measured.result.rps,
+        "cpu_ms_per_run": sum(ms_by_process.values()),
+        "cpu_ms_per_run_by_process": ms_by_process,
+    }
+
+
+def ratios(
+    measured: Mapping[str, Measured], mesh_cpu_ms: float, floor_cpu_ms: float
+) -> dict[str, float | None]:
+    on, langgraph = measured[TRACING_ON], measured.get(LANGGRAPH)
+    return {
+        "tracing_off_over_on": _throughput(measured[TRACING_OFF], on),
+        "fanout_over_slowest_branch": measured[FAN_OUT].result.percentile(50)
+        / max(BRANCH_AGENTS.values()),
+        "airspace_over_langgraph": _throughput(on, langgraph) if langgraph else None,
+        "mesh_cpu_over_floor": _divided(mesh_cpu_ms, floor_cpu_ms),
+        "gateway_hop_router_over_gateway": _throughput(
+            measured[ROUTER_LIST], measured[GATEWAY_LIST]
+        ),
+    }
+
+
+def _throughput(numerator: Measured, denominator: Measured) -> float:
+    return _divided(numerator.result.rps, denominator.result.rps)
+
+
+def _divided(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("inf")
+
+
+def _p50_ms(measured: Measured) -> float:
+    return measured.result.percentile(50) * 1000
+
+
+def _measurement(measured: Measured) -> dict:
+    return {
+        "name": measured.name,
+        "unit": measured.unit,
+        "concurrency": measured.concurrency,
+        "failed": measured.failed,
+        **measured.result.summary(),
+    }
+
+
+def document(results: Mapping, verdicts: Sequence[Verdict], context: Mapping) -> dict:
+    """The JSON file: how it was measured, every figure, each target and whether it is met."""
+    return {
+        **context,
+        **results,
+        "targets": {verdict.target.figure: verdict.as_json() for verdict in verdicts},
+        "targets_met": all(verdict.met for verdict in verdicts),
+    }
+
+
+def write(path: pathlib.Path, document: Mapping) -> None:
+    path.write_text(json.dumps(_rounded(document), indent=2) + "\n")
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, JSON_DECIMALS) if value != float("inf") else None
+    if isinstance(value, Mapping):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value

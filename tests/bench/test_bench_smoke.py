@@ -1,0 +1,62 @@
+"""`python -m bench --quick --json FILE --check` end to end at a small scale: real meshes,
+the floor and the baseline. Checks the figures are there and counted, never how fast."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from bench import targets
+
+pytestmark = pytest.mark.process
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PROCESSES = {"gateway", "router", "state", "policy", "tracing", "agents", "client"}
+RATIOS = {
+    "airspace_over_langgraph",
+    "fanout_over_slowest_branch",
+    "tracing_off_over_on",
+    "mesh_cpu_over_floor",
+    "gateway_hop_router_over_gateway",
+}
+
+
+@pytest.mark.timeout(400)
+def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
+    path = tmp_path / "bench.json"
+    command = [sys.executable, "-m", "bench", "--quick", "--skip-growth", "--concurrency", "2"]
+    finished = subprocess.run(
+        [*command, "--json", str(path), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=380,
+    )
+    assert path.exists(), finished.stdout + finished.stderr
+    found = json.loads(path.read_text())
+    assert all(m["failed"] == 0 for m in found["measurements"].values()), finished.stdout
+    assert found["floor"]["runs_per_s"] > 0 and found["floor"]["cpu_ms_per_run"] > 0
+    assert set(found["floor"]["cpu_ms_per_run_by_process"]) == {
+        "relay",
+        "orchestrator",
+        "agents",
+        "client",
+    }
+    assert set(found["mesh"]["cpu_ms_per_run_by_process"]) == PROCESSES
+    assert found["mesh"]["cpu_ms_per_run"] > 0
+    counted = found["counts"]
+    assert counted["runs_counted"] > 0
+    assert counted["internal_calls_per_run"] > 0 and counted["fsyncs_per_run"] > 0
+    assert counted["internal_calls_per_run_by_method"]["StateService/CreateRun"] > 0
+    assert set(counted["fsyncs_per_run_by_store"]) == {"state_store", "policy_audit_log"}
+    assert set(found["ratios"]) == RATIOS
+    assert set(found["targets"]) == {target.figure for target in targets.TARGETS}
+    assert all(isinstance(verdict["met"], bool) for verdict in found["targets"].values())
+    # --check: exit 1 exactly when a target is missed, naming each one.
+    assert finished.returncode == (0 if found["targets_met"] else 1), finished.stderr
+    for figure, verdict in found["targets"].items():
+        assert (f"missed: {figure} = " in finished.stdout) is not verdict["met"]

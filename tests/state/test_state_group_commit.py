@@ -1,0 +1,43 @@
+"""The state writer's group commit as its metrics count it: one durable commit per batch."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from prometheus_client import REGISTRY
+
+from airspace.state.sqlite.access import BatchWriter
+from airspace.state.sqlite.connection import connect
+
+pytestmark = pytest.mark.unit
+
+
+def state_commits() -> float:
+    return REGISTRY.get_sample_value("airspace_state_commits_total") or 0.0
+
+
+def insert(n: int):
+    return lambda db: db.execute("INSERT INTO notes VALUES (?)", [n])
+
+
+async def test_writes_queued_during_a_commit_share_the_next_one(tmp_path):
+    writer = BatchWriter(lambda: connect(tmp_path / "state.db"))
+    await writer.submit(lambda db: db.execute("CREATE TABLE notes (n INTEGER)"))
+    before = state_commits()
+    entered, release = threading.Event(), threading.Event()
+
+    def held(db):  # keeps the writer inside its transaction while more writes queue
+        entered.set()
+        release.wait(5)
+        insert(0)(db)
+
+    first = asyncio.ensure_future(writer.submit(held))
+    await asyncio.to_thread(entered.wait, 5)
+    rest = [asyncio.ensure_future(writer.submit(insert(n))) for n in range(1, 6)]
+    await asyncio.sleep(0)  # each has queued its write
+    release.set()
+    await asyncio.gather(first, *rest)
+    assert state_commits() - before == 2
+    await writer.close()
