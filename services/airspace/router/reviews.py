@@ -7,6 +7,8 @@ same point once a person decided.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airspace.mesh.reasons import Reason
 from airspace.router.approval_gate import ApprovalGate, expired, expiry
 from airspace.router.run_context import RunContext, RunFailure
@@ -26,7 +28,9 @@ def point_of(step: Step) -> ApprovalPoint:
     return step.approval or DEFAULT_POINT
 
 
-def output_review(step: Step, payload: dict, policy_role: str, policy_reason: str) -> dict | None:
+def output_review(
+    step: Step, payload: dict[str, Any], policy_role: str, policy_reason: str
+) -> dict[str, str] | None:
     """Why a person must see this output before the run goes on, if they must
     (stored in the journal with the output, so a replay asks the same question)."""
     if policy_reason:
@@ -56,11 +60,11 @@ async def decide(
     gate: ApprovalGate,
     ctx: RunContext,
     key: StepKey,
-    kind: int,
+    kind: approval_pb2.ApprovalKind,
     point: ApprovalPoint,
     role: str,
     summary: str,
-    payload: dict,
+    payload: dict[str, Any],
 ) -> approval_pb2.Approval:
     """A person's decision. A rejection, or a deadline passed, is escalated once to the
     workflow's escalation role when it says so; an approval left to expire fails the run."""

@@ -16,6 +16,7 @@ from typing import Any
 import celpy
 import jsonschema
 from jsonschema import validators
+from jsonschema.protocols import Validator
 
 from airspace.mesh import errors
 from airspace.mesh.reasons import Reason
@@ -46,13 +47,13 @@ class OutputRule:
 
 @dataclasses.dataclass(frozen=True)
 class OutputContract:
-    schema: dict | None = None
-    validator: Any = dataclasses.field(default=None, repr=False, compare=False)
+    schema: dict[str, Any] | None = None
+    validator: Validator | None = dataclasses.field(default=None, repr=False, compare=False)
     rules: tuple[OutputRule, ...] = ()
     max_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
 
 
-def compile_schema(schema: Any):
+def compile_schema(schema: Any) -> Validator:
     """A validator for `schema` (its $schema draft, 2020-12 by default), formats asserted;
     SchemaProblem says where the schema is wrong."""
     if not isinstance(schema, dict):
@@ -66,7 +67,7 @@ def compile_schema(schema: Any):
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def output_problems(contract: OutputContract, output: dict) -> str:
+def output_problems(contract: OutputContract, output: dict[str, Any]) -> str:
     """What is wrong with `output` ({"text", "data", "confidence"}), or "" when nothing."""
     size = len(json.dumps(output, separators=(",", ":"), ensure_ascii=False).encode())
     if size > contract.max_bytes:
@@ -121,8 +122,10 @@ def _depth(value: Any) -> int:
 def _failed(error: jsonschema.ValidationError) -> str:
     """The keyword that failed and what the schema asked for (the schema's text, never the
     output's; `required` names only the missing members the schema lists)."""
+    required = error.validator_value
     if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [name for name in error.validator_value if name not in error.instance]
+        assert isinstance(required, list), "a checked schema's `required` is a list"
+        missing = [name for name in required if name not in error.instance]
         return f"required {', '.join(map(repr, missing))} missing"
     wanted = json.dumps(error.validator_value, ensure_ascii=False)
     if len(wanted) > 80:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from airspace.router.run_context import RunContext
 from airspace.router.run_log import event
 from airspace.router.step_key import StepKey
 from airspace.v1 import run_pb2
 
 
-def without_text(value: dict) -> dict:
+def without_text(value: dict[str, Any]) -> dict[str, Any]:
     return {key: item for key, item in value.items() if key != "text"}
 
 
-def run_input_payload(run_input: dict) -> dict:
+def run_input_payload(run_input: dict[str, Any]) -> dict[str, Any]:
     """A run's input as a step input: its text, and the rest as data."""
     return {"text": run_input.get("text", ""), "data": without_text(run_input)}
 
 
-def select_fields(payload: dict, fields: tuple[str, ...]) -> dict:
+def select_fields(payload: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """The payload with only the named data fields (all of them when none are named)."""
     data = payload.get("data", {})
     if fields:
@@ -29,7 +31,7 @@ async def record_decision(
     ctx: RunContext,
     key: StepKey,
     agent: str,
-    kind: int,
+    kind: run_pb2.RoutingKind,
     candidates: list[str],
     chosen: str,
     decided_by: str,

@@ -7,6 +7,8 @@ decider says its answer is final; a decider, when named, owns the final answer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
 from airspace.router import convert
@@ -19,11 +21,13 @@ from airspace.router.step_runner import StepRunner
 from airspace.v1 import run_pb2
 
 
-async def run_group_chat(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
+async def run_group_chat(
+    ctx: RunContext, runner: StepRunner, run_input: dict[str, Any]
+) -> dict[str, Any]:
     chat = ctx.spec.chat
     opening = run_input_payload(run_input)
     transcript = [{"author": "user", "role": agent_pb2.ROLE_USER, **opening}]
-    last: dict = {"author": "user", **opening}
+    last: dict[str, Any] = {"author": "user", **opening}
     ended_by, key = "", StepKey.turn(0)
     names = [p.agent for p in chat.participants]
     for turn in range(1, chat.max_rounds + 1):
@@ -73,7 +77,11 @@ async def run_group_chat(ctx: RunContext, runner: StepRunner, run_input: dict) -
 
 
 async def _next_speaker(
-    ctx, runner, turn: int, transcript: list[dict], run_input: dict
+    ctx: RunContext,
+    runner: StepRunner,
+    turn: int,
+    transcript: list[dict[str, Any]],
+    run_input: dict[str, Any],
 ) -> tuple[str, str, str, str]:
     """Who speaks at `turn`, what decided it, why, and the rule's expression if any."""
     chat = ctx.spec.chat
@@ -94,7 +102,9 @@ async def _next_speaker(
     if chat.manager == "selector":
         key = StepKey.turn(turn).selection()
         question = {"text": "Who should speak next?", "data": {"participants": names}}
-        result = await runner.run(ctx, key, chat.selector, question, transcript)
+        selector = chat.selector
+        assert selector is not None, "the spec names the selector of a selector manager"
+        result = await runner.run(ctx, key, selector, question, transcript)
         chosen = result.payload.get("data", {}).get("next_speaker")
         if chosen not in names:
             raise RunFailure(
@@ -112,7 +122,9 @@ async def _next_speaker(
     return rotation, "round_robin", f"turn {turn} of the rotation", ""
 
 
-async def _decide(ctx, runner, transcript: list[dict], opening: dict) -> dict:
+async def _decide(
+    ctx: RunContext, runner: StepRunner, transcript: list[dict[str, Any]], opening: dict[str, Any]
+) -> dict[str, Any]:
     """The decider owns the answer: it speaks last, with the whole transcript."""
     decider = ctx.spec.chat.decider
     key = StepKey.turn(len(transcript)).by(decider).decision()
@@ -133,7 +145,9 @@ async def _decide(ctx, runner, transcript: list[dict], opening: dict) -> dict:
     return {"author": decider, **result.payload}
 
 
-def _values(transcript: list[dict], turn: int, run_input: dict) -> dict:
+def _values(
+    transcript: list[dict[str, Any]], turn: int, run_input: dict[str, Any]
+) -> dict[str, Any]:
     spoken = [
         {"author": m["author"], "text": m.get("text", ""), "data": m.get("data", {})}
         for m in transcript
@@ -141,13 +155,20 @@ def _values(transcript: list[dict], turn: int, run_input: dict) -> dict:
     return {"transcript": spoken, "last": spoken[-1], "round": turn, "input": run_input}
 
 
-def _message(speaker: str, payload: dict) -> agent_pb2.Message:
+def _message(speaker: str, payload: dict[str, Any]) -> agent_pb2.Message:
     return convert.build_message(
         agent_pb2.ROLE_AGENT, speaker, payload.get("text", ""), payload.get("data")
     )
 
 
-async def _end(ctx, key, agent, decided_by, reason, expression="") -> None:
+async def _end(
+    ctx: RunContext,
+    key: StepKey,
+    agent: str,
+    decided_by: str,
+    reason: str,
+    expression: str = "",
+) -> None:
     await record_decision(
         ctx, key, agent, run_pb2.ROUTING_KIND_TERMINATE, [], "", decided_by, reason, expression
     )

@@ -3,11 +3,14 @@ conditions (`when`) and conditional routing (`next`) in CEL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from airspace.mesh.reasons import Reason
 from airspace.router.conditions import holds
 from airspace.router.patterns.common import record_decision, run_input_payload, select_fields
 from airspace.router.run_context import RunContext, RunFailure
-from airspace.router.spec import END
+from airspace.router.spec import END, Step
+from airspace.router.spec.model import InputMapping
 from airspace.router.step_key import StepKey
 from airspace.router.step_runner import StepRunner
 from airspace.v1 import run_pb2
@@ -16,7 +19,12 @@ from airspace.v1 import run_pb2
 DEFAULT_MAX_STEPS = 100
 
 
-def step_input(mapping, run_input: dict, outputs: dict[str, dict], previous: dict) -> dict:
+def step_input(
+    mapping: InputMapping,
+    run_input: dict[str, Any],
+    outputs: dict[str, dict[str, Any]],
+    previous: dict[str, Any],
+) -> dict[str, Any]:
     """The input a step receives, as its `input` mapping says."""
     if mapping.source == "run":
         source = run_input_payload(run_input)
@@ -27,15 +35,17 @@ def step_input(mapping, run_input: dict, outputs: dict[str, dict], previous: dic
     return select_fields(source, mapping.fields)
 
 
-async def run_sequential(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
+async def run_sequential(
+    ctx: RunContext, runner: StepRunner, run_input: dict[str, Any]
+) -> dict[str, Any]:
     """Returns the run's output: the last completed step's output."""
     steps = {step.name: step for step in ctx.spec.steps}
     order = [step.name for step in ctx.spec.steps]
     limit = ctx.spec.budget.max_steps or DEFAULT_MAX_STEPS
     previous = run_input_payload(run_input)
-    outputs: dict[str, dict] = {}
-    context: list[dict] = []
-    output: dict = {}
+    outputs: dict[str, dict[str, Any]] = {}
+    context: list[dict[str, Any]] = []
+    output: dict[str, Any] = {}
     current, executed = order[0], 0
     while current != END:
         if executed >= limit:
@@ -83,7 +93,9 @@ async def run_sequential(ctx: RunContext, runner: StepRunner, run_input: dict) -
     return output
 
 
-async def _route(ctx: RunContext, key: StepKey, step, order: list[str], values: dict) -> str:
+async def _route(
+    ctx: RunContext, key: StepKey, step: Step, order: list[str], values: dict[str, Any]
+) -> str:
     """The step after `step`: the first `next` route whose condition holds, else the next in order."""
     default = _following(order, step.name)
     for index, route in enumerate(step.next):

@@ -9,8 +9,8 @@ import random
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
 from airspace.router import convert, metrics
-from airspace.router.agent_invoker import Attempt
 from airspace.router.approval_gate import ApprovalGate
+from airspace.router.attempt import Attempt
 from airspace.router.guard import Guard
 from airspace.router.run_context import RunFailure
 from airspace.router.run_log import event

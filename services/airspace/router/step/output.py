@@ -9,7 +9,7 @@ from typing import Any
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
 from airspace.router import convert, reviews, validation
-from airspace.router.agent_invoker import Attempt
+from airspace.router.attempt import Attempt
 from airspace.router.guard import Guard
 from airspace.router.run_context import RunFailure
 from airspace.router.step.call import AgentOutput, AgentStage, StepCall
