@@ -31,14 +31,6 @@ def message_text(message: agent_pb2.Message) -> str:
     return "\n".join(part.text for part in message.parts if part.HasField("text"))
 
 
-def message_data(message: agent_pb2.Message) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for part in message.parts:
-        if part.HasField("data"):
-            data.update(to_dict(part.data))
-    return data
-
-
 def build_message(
     role: agent_pb2.Role, author: str, text: str = "", data: Mapping[str, Any] | None = None
 ) -> agent_pb2.Message:
@@ -50,11 +42,3 @@ def build_message(
     message = agent_pb2.Message(message_id=uuid.uuid4().hex, role=role, author=author, parts=parts)
     message.create_time.GetCurrentTime()
     return message
-
-
-def output_payload(output: agent_pb2.FinalOutput) -> dict[str, Any]:
-    """What policy and the next step see of an agent's output."""
-    payload: dict[str, Any] = {"text": message_text(output.message), "data": to_dict(output.data)}
-    if output.HasField("confidence"):
-        payload["confidence"] = round(output.confidence, 4)
-    return payload

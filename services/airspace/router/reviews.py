@@ -11,6 +11,7 @@ from typing import Any
 
 from airspace.mesh.reasons import Reason
 from airspace.router.approval_gate import ApprovalGate, expired, expiry
+from airspace.router.payload import Payload
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.spec.model import ApprovalPoint, Step
 from airspace.router.step_key import StepKey
@@ -29,7 +30,7 @@ def point_of(step: Step) -> ApprovalPoint:
 
 
 def output_review(
-    step: Step, payload: dict[str, Any], policy_role: str, policy_reason: str
+    step: Step, payload: Payload, policy_role: str, policy_reason: str
 ) -> dict[str, str] | None:
     """Why a person must see this output before the run goes on, if they must
     (stored in the journal with the output, so a replay asks the same question)."""
@@ -39,7 +40,7 @@ def output_review(
             "role": policy_role or point_of(step).role,
             "reason": policy_reason,
         }
-    confidence = payload.get("confidence")
+    confidence = payload.confidence
     if step.min_confidence is not None and (confidence is None or confidence < step.min_confidence):
         shown = "unknown" if confidence is None else f"{confidence:.2f}"
         return {

@@ -23,6 +23,7 @@ from airspace.mesh.reasons import Reason
 from airspace.policy.engine import pointer
 from airspace.policy.engine.conditions import Condition, EvaluationError
 from airspace.policy.engine.pii.scan import scan_text
+from airspace.router.payload import Payload
 
 # Generous for structured output, small enough that policy never scans megabytes per step.
 DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
@@ -67,14 +68,15 @@ def compile_schema(schema: Any) -> Validator:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def output_problems(contract: OutputContract, output: dict[str, Any]) -> str:
-    """What is wrong with `output` ({"text", "data", "confidence"}), or "" when nothing."""
+def output_problems(contract: OutputContract, payload: Payload) -> str:
+    """What is wrong with a step's output, or "" when nothing."""
+    output = payload.to_dict()
     size = len(json.dumps(output, separators=(",", ":"), ensure_ascii=False).encode())
     if size > contract.max_bytes:
         return f"the output is {size} bytes, over max_output_bytes ({contract.max_bytes})"
     problems = []
     if contract.validator is not None:
-        for error in contract.validator.iter_errors(output.get("data", {})):
+        for error in contract.validator.iter_errors(payload.data):
             where = pointer.join(error.absolute_path) or "/"  # a JSON pointer into data
             problems.append(f"output_schema at {where}: {_failed(error)}")
     activation = {"output": celpy.json_to_cel(output)} if contract.rules else {}

@@ -18,7 +18,8 @@ from airspace.mesh.reasons import Reason
 from airspace.router import convert
 from airspace.router.approval_gate import expired, expiry
 from airspace.router.conditions import holds
-from airspace.router.patterns.common import record_decision, run_input_payload, select_fields
+from airspace.router.patterns.common import record_decision
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec.model import Aggregate, Step
@@ -40,7 +41,7 @@ class _FanIn:
     runner: StepRunner
     aggregate: Aggregate
     run_input: dict[str, Any]
-    base: dict[str, Any]  # the step input, before each branch's selection of fields
+    base: Payload  # the step input, before each branch's selection of fields
     succeeded: dict[str, StepResult]
 
 
@@ -60,10 +61,10 @@ async def run_concurrent(
         "pattern:concurrent",
         f"fan out to {len(names)} branches at once",
     )
-    base = run_input_payload(run_input)
+    base = Payload.of_run_input(run_input)
     runs = {
         branch.name: runner.run(
-            ctx, StepKey.branch(branch.name), branch, select_fields(base, branch.input.fields), []
+            ctx, StepKey.branch(branch.name), branch, base.as_input(branch.input.fields), []
         )
         for branch in branches
     }
@@ -133,7 +134,7 @@ async def _first_success(
                 "strategy:first_success",
                 "the first branch to succeed wins; the others are canceled",
             )
-            return {"agent": result.agent, **result.payload}
+            return {"agent": result.agent, **result.payload.to_dict()}
     finally:
         for task in tasks:
             task.cancel()
@@ -144,7 +145,7 @@ async def _first_success(
 
 def _value(result: StepResult, field: str) -> str:
     """A branch's answer on `field`, as comparable text."""
-    value = result.payload.get("data", {}).get(field)
+    value = result.payload.data.get(field)
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
@@ -188,25 +189,21 @@ async def _decided(
         decided_by,
         reason,
     )
-    data: dict[str, Any] = {
-        "branches": {name: result.payload for name, result in succeeded.items()}
-    }
+    data: dict[str, Any] = {"branches": _branches(succeeded)}
     if aggregate.field and winner is not None:
         data[aggregate.field] = winner
         votes = Counter(_answers(aggregate, succeeded).values())
         data["votes"] = dict(votes)
         text = f"{aggregate.field}: {winner}"
         confidence = votes[winner] / len(succeeded)
-        return {"text": text, "data": data, "confidence": round(confidence, 4)}
-    text = "\n\n".join(
-        f"[{name}] {result.payload.get('text', '')}" for name, result in succeeded.items()
-    )
-    return {"text": text, "data": data}
+        return Payload(text, data, round(confidence, 4)).to_dict()
+    text = "\n\n".join(f"[{name}] {result.payload.text}" for name, result in succeeded.items())
+    return Payload(text, data).to_dict()
 
 
 async def _synthesize(fan_in: _FanIn, reason: str) -> dict[str, Any]:
     ctx, synthesizer = fan_in.ctx, _synthesizer(fan_in.aggregate)
-    context = [{"author": name, **result.payload} for name, result in fan_in.succeeded.items()]
+    context = [ContextItem(name, result.payload) for name, result in fan_in.succeeded.items()]
     result = await fan_in.runner.run(ctx, SYNTHESIZE_KEY, synthesizer, fan_in.base, context)
     await record_decision(
         ctx,
@@ -218,7 +215,7 @@ async def _synthesize(fan_in: _FanIn, reason: str) -> dict[str, Any]:
         f"synthesizer:{result.agent}",
         reason,
     )
-    return {"agent": result.agent, **result.payload}
+    return {"agent": result.agent, **result.payload.to_dict()}
 
 
 async def _resolve_conflict(fan_in: _FanIn, why: str) -> dict[str, Any]:
@@ -235,7 +232,7 @@ async def _resolve_conflict(fan_in: _FanIn, why: str) -> dict[str, Any]:
     if how == "rule":
         values = {
             "answers": sorted(set(answers.values())),
-            "branches": {n: r.payload for n, r in succeeded.items()},
+            "branches": _branches(succeeded),
             "input": fan_in.run_input,
         }
         for index, rule in enumerate(aggregate.rules):
@@ -272,7 +269,7 @@ async def _ask_a_person(fan_in: _FanIn, conflict: run_pb2.Conflict, why: str) ->
         f"Branches disagree on {aggregate.field}. Approve to keep {proposed!r} (the most confident), "
         f'or edit with {{"choice": ...}} to pick another answer.',
         {"field": aggregate.field, "answers": answers, "proposed": proposed},
-        evidence={"branches": {name: result.payload for name, result in succeeded.items()}},
+        evidence={"branches": _branches(succeeded)},
         with_request=[event(str(AGGREGATE_KEY), conflict=asked)],
     )
     if expired(approval):
@@ -294,6 +291,11 @@ async def _ask_a_person(fan_in: _FanIn, conflict: run_pb2.Conflict, why: str) ->
         f": {approval.comment}" if approval.comment else ""
     )
     return await _decided(fan_in, choice, f"human:{approval.decided_by}", reason)
+
+
+def _branches(succeeded: dict[str, StepResult]) -> dict[str, dict[str, Any]]:
+    """Each branch's output, as the aggregate's data, its conditions and its approval show it."""
+    return {name: result.payload.to_dict() for name, result in succeeded.items()}
 
 
 def _synthesizer(aggregate: Aggregate) -> Step:
