@@ -22,6 +22,8 @@ import dataclasses
 import re
 import time
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 import grpc
 from a2a.types import a2a_pb2, a2a_pb2_grpc
@@ -137,12 +139,16 @@ def _airspace_part(part: a2a_pb2.Part) -> agent_pb2.Part:
     return agent_pb2.Part(file=file, media_type=part.media_type)
 
 
-def _text(parts) -> str:
+# An A2A message's parts, or an airspace message's: both name their oneof `content`.
+Parts = Iterable[a2a_pb2.Part | agent_pb2.Part]
+
+
+def _text(parts: Parts) -> str:
     return "\n".join(p.text for p in parts if p.WhichOneof("content") == "text")
 
 
-def _data(parts) -> dict:
-    merged: dict = {}
+def _data(parts: Parts) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
     for part in parts:
         if part.WhichOneof("content") == "data":
             value = json_format.MessageToDict(part.data)
@@ -156,7 +162,7 @@ class _RemoteTask:
 
     author: str
     task_id: str = ""
-    state: int = a2a_pb2.TASK_STATE_UNSPECIFIED
+    state: a2a_pb2.TaskState = a2a_pb2.TASK_STATE_UNSPECIFIED
     message: a2a_pb2.Message | None = None
     artifacts: dict[str, a2a_pb2.Artifact] = dataclasses.field(default_factory=dict)
     replied: bool = False

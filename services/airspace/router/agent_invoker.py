@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 
@@ -20,6 +20,7 @@ from airspace.mesh.reasons import Reason
 from airspace.mesh.settings import ServerSettings
 from airspace.router.a2a_adapter import A2AAdapter
 from airspace.router.attempt import RETRYABLE_CODES, Attempt, OnEvent, describe_rpc_error
+from airspace.v1 import agent_registry_pb2
 from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_A2A as A2A
 from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_AIRSPACE as AIRSPACE
 
@@ -39,6 +40,8 @@ class ContractViolation(Exception):
 
 
 OnAction = Callable[[agent_pb2.ActionRequest], Awaitable[agent_pb2.ActionDecision]]
+InvokeCall = grpc.aio.StreamStreamCall[agent_pb2.InvokeRequest, agent_pb2.InvokeEvent]
+Outgoing = asyncio.Queue[agent_pb2.InvokeRequest | None]
 
 
 class AgentInvoker:
@@ -57,14 +60,17 @@ class AgentInvoker:
         return agent_pb2_grpc.AgentServiceStub(channel)
 
     async def card(
-        self, endpoint: str, timeout: float = 5.0, protocol: int = AIRSPACE
+        self,
+        endpoint: str,
+        timeout: float = 5.0,
+        protocol: agent_registry_pb2.AgentProtocol = AIRSPACE,
     ) -> agent_pb2.AgentCard:
         if protocol == A2A:
             card = await self._a2a.card(endpoint, timeout)
             self._a2a_endpoints.add(endpoint)
             return card
         self._a2a_endpoints.discard(endpoint)
-        response = await self._stub(endpoint).GetAgentCard(
+        response: agent_pb2.GetAgentCardResponse = await self._stub(endpoint).GetAgentCard(
             agent_pb2.GetAgentCardRequest(), timeout=timeout
         )
         return response.card
@@ -76,19 +82,19 @@ class AgentInvoker:
         timeout: float,
         on_event: OnEvent,
         on_action: OnAction,
-        protocol: int | None = None,
+        protocol: agent_registry_pb2.AgentProtocol | None = None,
     ) -> Attempt:
         if protocol == A2A or (protocol is None and endpoint in self._a2a_endpoints):
             return await self._a2a.invoke(endpoint, start, timeout, on_event)
         began = time.monotonic()
-        outgoing: asyncio.Queue[agent_pb2.InvokeRequest | None] = asyncio.Queue()
+        outgoing: Outgoing = asyncio.Queue()
         outgoing.put_nowait(agent_pb2.InvokeRequest(start=start))
 
-        async def requests():
+        async def requests() -> AsyncIterator[agent_pb2.InvokeRequest]:
             while (request := await outgoing.get()) is not None:
                 yield request
 
-        call = self._stub(endpoint).Invoke(requests(), timeout=timeout)
+        call: InvokeCall = self._stub(endpoint).Invoke(requests(), timeout=timeout)
         attempt = Attempt(duration=0.0)
         try:
             await _read_events(call, attempt, outgoing, on_event, on_action)
@@ -111,7 +117,13 @@ class AgentInvoker:
         await self._a2a.close()
 
 
-async def _read_events(call, attempt: Attempt, outgoing, on_event, on_action) -> None:
+async def _read_events(
+    call: InvokeCall,
+    attempt: Attempt,
+    outgoing: Outgoing,
+    on_event: OnEvent,
+    on_action: OnAction,
+) -> None:
     expected, terminal = 1, None
     async for event in call:
         kind = event.WhichOneof("kind")

@@ -10,6 +10,8 @@ returns the decision.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 
@@ -55,12 +57,12 @@ class ApprovalGate:
         self,
         ctx: RunContext,
         key: str,
-        kind: int,
+        kind: approval_pb2.ApprovalKind,
         role: str,
         summary: str,
-        payload: dict,
-        evidence: dict | None = None,
-        with_request: list[run_pb2.RunEvent] = (),
+        payload: Mapping[str, Any],
+        evidence: Mapping[str, Any] | None = None,
+        with_request: Sequence[run_pb2.RunEvent] = (),
         deadline: float = DEFAULT_DEADLINE.total_seconds(),
     ) -> approval_pb2.Approval:
         """The decided approval for this point of the run; pauses the run until there is one.
@@ -88,7 +90,17 @@ class ApprovalGate:
         return approval  # decided, or expired: the caller escalates or fails
 
     async def _request(
-        self, ctx, key, approval_id, kind, role, summary, payload, evidence, events, deadline
+        self,
+        ctx: RunContext,
+        key: str,
+        approval_id: str,
+        kind: approval_pb2.ApprovalKind,
+        role: str,
+        summary: str,
+        payload: Mapping[str, Any],
+        evidence: Mapping[str, Any],
+        events: Sequence[run_pb2.RunEvent],
+        deadline: float,
     ) -> None:
         expire = timestamp_pb2.Timestamp()
         expire.FromDatetime(

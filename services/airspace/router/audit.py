@@ -11,6 +11,8 @@ logged loudly but does not undo or fail the change.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from airspace.mesh import errors
 from airspace.policy.v1 import policy_pb2
@@ -37,7 +39,11 @@ async def run_created(policy: PolicyDecisions, run: run_pb2.Run) -> None:
 
 
 async def run_state_changed(
-    policy: PolicyDecisions, run: run_pb2.Run, to: int, reason: str = "", by: str = ROUTER
+    policy: PolicyDecisions,
+    run: run_pb2.Run,
+    to: run_pb2.RunState,
+    reason: str = "",
+    by: str = ROUTER,
 ) -> None:
     """A run moved from `run.state` to `to`, caused by principal `by` (the router itself
     unless a person, canceling say, caused it)."""
@@ -74,7 +80,11 @@ def _acting(principal: str, tenant: str) -> policy_pb2.Subject:
 
 
 async def _record(
-    policy: PolicyDecisions, kind: str, who: policy_pb2.Subject, run_id: str, details: dict
+    policy: PolicyDecisions,
+    kind: str,
+    who: policy_pb2.Subject,
+    run_id: str,
+    details: Mapping[str, Any],
 ) -> None:
     request = policy_pb2.RecordAuditRequest(kind=kind, subject=who, run_id=run_id)
     request.details.update(details)

@@ -6,8 +6,11 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import grpc
+from google.protobuf import message
 
 from airspace.mesh import errors
 
@@ -26,8 +29,16 @@ _FIRST_DELAY, _MAX_DELAY = 0.05, 1.0
 _LOG_INTERVAL_SECONDS = 5.0
 _last_logged: dict[str, float] = {}
 
+Response = TypeVar("Response")
 
-async def call(method, request, *, retry_for: float = RETRY_SECONDS, timeout: float | None = None):
+
+async def call(
+    method: Callable[..., Awaitable[Response]],
+    request: message.Message,
+    *,
+    retry_for: float = RETRY_SECONDS,
+    timeout: float | None = None,
+) -> Response:
     """Calls a mesh service, retrying with jittered exponential backoff for up to
     `retry_for` seconds while it is unavailable (restarting, say), and turns its error
     into the matching domain error so it reaches our caller unchanged."""
@@ -57,7 +68,7 @@ async def call(method, request, *, retry_for: float = RETRY_SECONDS, timeout: fl
         delay, retries = min(delay * 2, _MAX_DELAY), retries + 1
 
 
-def _name(request) -> str:
+def _name(request: message.Message) -> str:
     return type(request).__name__.removesuffix("Request")
 
 

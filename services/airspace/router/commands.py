@@ -7,17 +7,19 @@ them and answers with the contract's resources (a Run, a Workflow …).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from google.protobuf import struct_pb2
 
 from airspace.router.repositories import PageRequest
+from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2
 
 
 @dataclasses.dataclass(frozen=True)
 class StartRun:
     workflow: str
     workflow_version: int = 0  # 0: the latest
-    input: dict = dataclasses.field(default_factory=dict)
+    input: dict[str, Any] = dataclasses.field(default_factory=dict)
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     request_id: str = ""
 
@@ -26,7 +28,7 @@ class StartRun:
 class ListRuns:
     page: PageRequest
     workflow: str = ""
-    state: int = 0
+    state: run_pb2.RunState = run_pb2.RUN_STATE_UNSPECIFIED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +42,7 @@ class CreateWorkflow:
     """A workflow document as YAML/JSON text (`source`) or as data (`document`)."""
 
     source: str | None = None
-    document: dict | None = None
+    document: dict[str, Any] | None = None
     validate_only: bool = False
 
 
@@ -54,20 +56,20 @@ class GetWorkflow:
 class RegisterAgent:
     endpoint: str
     agent: str = ""  # the name the endpoint must serve, when given
-    protocol: int = 0
+    protocol: agent_registry_pb2.AgentProtocol = agent_registry_pb2.AGENT_PROTOCOL_UNSPECIFIED
 
 
 @dataclasses.dataclass(frozen=True)
 class ListApprovals:
     page: PageRequest
-    state: int = 0
+    state: approval_pb2.ApprovalState = approval_pb2.APPROVAL_STATE_UNSPECIFIED
     run_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
 class DecideApproval:
     approval_id: str
-    outcome: int
+    outcome: run_pb2.ApprovalOutcome
     comment: str = ""
     edited_payload: struct_pb2.Struct | None = None
     payload_hash: str = ""  # the payload the decider saw, when they say so

@@ -3,6 +3,9 @@ silent default."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import celpy
 
 from airspace.mesh.reasons import Reason
@@ -10,7 +13,7 @@ from airspace.policy.engine.conditions import Condition, EvaluationError
 from airspace.router.run_context import RunFailure
 
 
-def holds(condition: Condition, values: dict, where: str, step_key: str = "") -> bool:
+def holds(condition: Condition, values: Mapping[str, Any], where: str, step_key: str = "") -> bool:
     """Whether `condition` holds for `values` (plain JSON); `where` names it in errors."""
     try:
         return condition.evaluate(

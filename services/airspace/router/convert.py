@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from google.protobuf import duration_pb2, json_format, struct_pb2
 
 from airspace.agent.v1 import agent_pb2
 
 
-def to_struct(value: dict) -> struct_pb2.Struct:
+def to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     result = struct_pb2.Struct()
     result.update(value)
     return result
 
 
-def to_dict(value: struct_pb2.Struct) -> dict:
+def to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
     return json_format.MessageToDict(value)
 
 
@@ -29,15 +31,9 @@ def message_text(message: agent_pb2.Message) -> str:
     return "\n".join(part.text for part in message.parts if part.HasField("text"))
 
 
-def message_data(message: agent_pb2.Message) -> dict:
-    data: dict = {}
-    for part in message.parts:
-        if part.HasField("data"):
-            data.update(to_dict(part.data))
-    return data
-
-
-def build_message(role: int, author: str, text: str = "", data: dict | None = None):
+def build_message(
+    role: agent_pb2.Role, author: str, text: str = "", data: Mapping[str, Any] | None = None
+) -> agent_pb2.Message:
     parts = []
     if text:
         parts.append(agent_pb2.Part(text=text, media_type="text/plain"))
@@ -46,11 +42,3 @@ def build_message(role: int, author: str, text: str = "", data: dict | None = No
     message = agent_pb2.Message(message_id=uuid.uuid4().hex, role=role, author=author, parts=parts)
     message.create_time.GetCurrentTime()
     return message
-
-
-def output_payload(output: agent_pb2.FinalOutput) -> dict:
-    """What policy and the next step see of an agent's output."""
-    payload = {"text": message_text(output.message), "data": to_dict(output.data)}
-    if output.HasField("confidence"):
-        payload["confidence"] = round(output.confidence, 4)
-    return payload

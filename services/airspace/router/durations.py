@@ -6,7 +6,7 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 
 
-def parse_duration(value) -> float:
+def parse_duration(value: object) -> float:
     """Seconds in `value`; raises ValueError with a readable message."""
     if isinstance(value, bool):
         raise ValueError("expected a duration like '10s', got a boolean")

@@ -29,6 +29,7 @@ import dataclasses
 import logging
 import random
 import time
+from typing import Any
 
 from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
@@ -45,6 +46,7 @@ from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
 from airspace.router.spec import WorkflowSpec, validate
 from airspace.router.step_runner import StepRunner
+from airspace.state.v1 import state_pb2
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2
 
 log = logging.getLogger("airspace.router")
@@ -84,8 +86,8 @@ class RunExecutor:
         self._repositories = repositories
         self._runs = repositories.runs
         self._runner = runner
-        self._tasks: dict[str, asyncio.Task] = {}
-        self._recovery: asyncio.Task | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._recovery: asyncio.Task[None] | None = None
 
     @property
     def owner(self) -> str:
@@ -196,7 +198,9 @@ class RunExecutor:
         except errors.MeshError as exc:
             log.warning("cannot take the lease of run %s: %s", run.run_id, exc.message)
             return
-        heartbeat = asyncio.create_task(self._heartbeat(run.run_id, asyncio.current_task()))
+        execution = asyncio.current_task()
+        assert execution is not None, "a run executes in a task of its own (see launch)"
+        heartbeat = asyncio.create_task(self._heartbeat(run.run_id, execution))
         run_log = None
         try:
             # The run as it is now that this router holds it: a listed copy may be stale
@@ -232,8 +236,10 @@ class RunExecutor:
             heartbeat.cancel()
             await self._release(run.run_id)
 
-    async def _drive(self, run: run_pb2.Run, run_log: RunLog, span: trace.Span, prepared) -> None:
-        ctx = None
+    async def _drive(
+        self, run: run_pb2.Run, run_log: RunLog, span: trace.Span, prepared: Prepared | None
+    ) -> None:
+        ctx: RunContext | None = None
         try:
             ctx = await self._load(run, run_log, prepared)
             if run.state == run_pb2.RUN_STATE_QUEUED:
@@ -246,7 +252,8 @@ class RunExecutor:
                 timeout=max(ctx.time_left(), 0.001),
             )
         except RunPaused as paused:
-            run.usage.CopyFrom(ctx.usage)
+            if ctx is not None:
+                run.usage.CopyFrom(ctx.usage)
             reason = f"waiting for approval {paused.approval_id} by role {paused.role}"
             await self._transition(run_log, run, run_pb2.RUN_STATE_WAITING_APPROVAL, reason)
             return
@@ -285,7 +292,9 @@ class RunExecutor:
             usage=run_pb2.RunUsage(steps=len(journal)),
         )
 
-    async def _read(self, run: run_pb2.Run):
+    async def _read(
+        self, run: run_pb2.Run
+    ) -> tuple[WorkflowSpec, dict[str, agent_registry_pb2.Agent], list[state_pb2.JournalEntry]]:
         """The spec, agents and journal of a run, as the state service has them."""
         workflow = await self._repositories.workflows.get(
             run.tenant, run.workflow.name, run.workflow.version
@@ -315,9 +324,9 @@ class RunExecutor:
             log.warning("cannot record that run %s failed: %s", run.run_id, exc.message)
 
     async def _transition(
-        self, run_log: RunLog, run: run_pb2.Run, to: int, reason: str
+        self, run_log: RunLog, run: run_pb2.Run, to: run_pb2.RunState, reason: str
     ) -> run_pb2.Run:
-        changed = run_pb2.RunStateChanged(**{"from": run.state, "to": to, "reason": reason})
+        changed = _state_changed(run.state, to, reason)
         updated = await run_log.append_with_update(
             event(run_state_changed=changed),
             run=run_pb2.Run(run_id=run.run_id, state=to),
@@ -327,11 +336,17 @@ class RunExecutor:
         return updated
 
     async def _finish(
-        self, run_log: RunLog, run: run_pb2.Run, to: int, *, output=None, error=None
+        self,
+        run_log: RunLog,
+        run: run_pb2.Run,
+        to: run_pb2.RunState,
+        *,
+        output: dict[str, Any] | None = None,
+        error: status_pb2.Status | None = None,
     ) -> run_pb2.Run:
         """Records the end of a run: its last events and its final state in one append,
         so a watcher that sees the run end has already been sent every event."""
-        changed = run_pb2.RunStateChanged(**{"from": run.state, "to": to})
+        changed = _state_changed(run.state, to)
         ended = run_pb2.Run(run_id=run.run_id, state=to, usage=run.usage)
         if error is not None:
             changed.error.CopyFrom(error)
@@ -355,7 +370,7 @@ class RunExecutor:
             run_id, self.owner, self._settings.lease_seconds, retry_for
         )
 
-    async def _heartbeat(self, run_id: str, execution: asyncio.Task) -> None:
+    async def _heartbeat(self, run_id: str, execution: asyncio.Task[None]) -> None:
         """Renews the lease; if another router took it, this one stops executing the run."""
         while True:
             await asyncio.sleep(self._settings.lease_seconds / 3)
@@ -376,6 +391,14 @@ class RunExecutor:
             await self._repositories.leases.release(run_id, self.owner)
         except errors.MeshError as exc:
             log.warning("cannot release the lease of %s (it will expire): %s", run_id, exc.message)
+
+
+def _state_changed(
+    was: run_pb2.RunState, to: run_pb2.RunState, reason: str = ""
+) -> run_pb2.RunStateChanged:
+    changed = run_pb2.RunStateChanged(to=to, reason=reason)
+    setattr(changed, "from", was)  # `from` is a Python keyword
+    return changed
 
 
 def _leaves_run_unfinished(exc: errors.MeshError) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 
 from airspace.mesh import errors, identity
 from airspace.mesh.reasons import Reason
@@ -28,7 +30,7 @@ class Judgement:
     """A policy decision, with the payload after its obligations were carried out."""
 
     verdict: run_pb2.GuardrailVerdict
-    payload: dict
+    payload: dict[str, Any]
     # Who must approve, when the verdict is REQUIRE_APPROVAL.
     approver_role: str = ""
 
@@ -72,11 +74,11 @@ class Guard:
         checkpoint: str,
         subject: policy_pb2.Subject,
         resource: policy_pb2.Resource,
-        payload: dict | None = None,
+        payload: dict[str, Any] | None = None,
         *,
         run_id: str = "",
         step_key: str = "",
-        clearances: list[str] = (),
+        clearances: Sequence[str] = (),
     ) -> Judgement:
         request = policy_pb2.CheckRequest(
             checkpoint=checkpoint,
@@ -130,7 +132,13 @@ class Guard:
         return caller
 
 
-def _denied(checkpoint, code, message, payload, base=None) -> Judgement:
+def _denied(
+    checkpoint: str,
+    code: str,
+    message: str,
+    payload: dict[str, Any] | None,
+    base: run_pb2.GuardrailVerdict | None = None,
+) -> Judgement:
     verdict = run_pb2.GuardrailVerdict(checkpoint=checkpoint, verdict=run_pb2.VERDICT_DENY)
     if base is not None:
         verdict.CopyFrom(base)

@@ -10,6 +10,7 @@ takes part in, or of a workflow that names it, and only reads the tenant's.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Container
 
 from airspace.mesh import errors, identity
 from airspace.mesh.reasons import Reason
@@ -66,7 +67,9 @@ class Memory:
         caller = await self._authorize(READ, query.namespace)
         return await self._memory.list(caller.tenant, query.namespace, query.key_prefix, query.page)
 
-    async def _authorize(self, checkpoint: str, namespace: str, key: str | None = None):
+    async def _authorize(
+        self, checkpoint: str, namespace: str, key: str | None = None
+    ) -> identity.Identity:
         kind, name = scope(namespace)
         if key is not None and not key:
             raise errors.InvalidArgument("key is required", field="key")
@@ -89,7 +92,7 @@ class Memory:
         return caller
 
 
-def _require_member(caller: identity.Identity, agents, where: str) -> None:
+def _require_member(caller: identity.Identity, agents: Container[str], where: str) -> None:
     agent = caller.principal.removeprefix(_AGENT_PREFIX)
     if not caller.principal.startswith(_AGENT_PREFIX) or agent not in agents:
         raise errors.PermissionDenied(

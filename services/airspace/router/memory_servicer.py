@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import grpc
+
 from airspace.mesh.server import MeshServer
 from airspace.router import converters
 from airspace.router.guard import Guard
@@ -26,22 +28,46 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
     def __init__(self, memory: Memory):
         self._memory = memory
 
-    async def GetMemoryEntry(self, request, context):
+    async def GetMemoryEntry(
+        self,
+        request: memory_pb2.GetMemoryEntryRequest,
+        context: grpc.aio.ServicerContext[
+            memory_pb2.GetMemoryEntryRequest, memory_pb2.GetMemoryEntryResponse
+        ],
+    ) -> memory_pb2.GetMemoryEntryResponse:
         return memory_pb2.GetMemoryEntryResponse(
             entry=_public(await self._memory.get(converters.memory_key(request)))
         )
 
-    async def PutMemoryEntry(self, request, context):
+    async def PutMemoryEntry(
+        self,
+        request: memory_pb2.PutMemoryEntryRequest,
+        context: grpc.aio.ServicerContext[
+            memory_pb2.PutMemoryEntryRequest, memory_pb2.PutMemoryEntryResponse
+        ],
+    ) -> memory_pb2.PutMemoryEntryResponse:
         return memory_pb2.PutMemoryEntryResponse(
             entry=_public(await self._memory.put(converters.put_memory(request)))
         )
 
-    async def DeleteMemoryEntry(self, request, context):
+    async def DeleteMemoryEntry(
+        self,
+        request: memory_pb2.DeleteMemoryEntryRequest,
+        context: grpc.aio.ServicerContext[
+            memory_pb2.DeleteMemoryEntryRequest, memory_pb2.DeleteMemoryEntryResponse
+        ],
+    ) -> memory_pb2.DeleteMemoryEntryResponse:
         expected = converters.expected_version(request)
         await self._memory.delete(converters.memory_key(request), expected)
         return memory_pb2.DeleteMemoryEntryResponse()
 
-    async def ListMemoryEntries(self, request, context):
+    async def ListMemoryEntries(
+        self,
+        request: memory_pb2.ListMemoryEntriesRequest,
+        context: grpc.aio.ServicerContext[
+            memory_pb2.ListMemoryEntriesRequest, memory_pb2.ListMemoryEntriesResponse
+        ],
+    ) -> memory_pb2.ListMemoryEntriesResponse:
         page = await self._memory.list(converters.list_memory(request))
         return memory_pb2.ListMemoryEntriesResponse(
             entries=[_public(entry) for entry in page.items],
@@ -53,7 +79,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, retention: Retention):
         self._retention = retention
 
-    async def PruneRuns(self, request, context):
+    async def PruneRuns(
+        self,
+        request: admin_pb2.PruneRunsRequest,
+        context: grpc.aio.ServicerContext[admin_pb2.PruneRunsRequest, admin_pb2.PruneRunsResponse],
+    ) -> admin_pb2.PruneRunsResponse:
         pruned = await self._retention.prune(converters.prune_runs(request))
         return admin_pb2.PruneRunsResponse(
             pruned_runs=pruned.runs,

@@ -7,8 +7,11 @@ same point once a person decided.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airspace.mesh.reasons import Reason
 from airspace.router.approval_gate import ApprovalGate, expired, expiry
+from airspace.router.payload import Payload
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.spec.model import ApprovalPoint, Step
 from airspace.router.step_key import StepKey
@@ -26,7 +29,9 @@ def point_of(step: Step) -> ApprovalPoint:
     return step.approval or DEFAULT_POINT
 
 
-def output_review(step: Step, payload: dict, policy_role: str, policy_reason: str) -> dict | None:
+def output_review(
+    step: Step, payload: Payload, policy_role: str, policy_reason: str
+) -> dict[str, str] | None:
     """Why a person must see this output before the run goes on, if they must
     (stored in the journal with the output, so a replay asks the same question)."""
     if policy_reason:
@@ -35,7 +40,7 @@ def output_review(step: Step, payload: dict, policy_role: str, policy_reason: st
             "role": policy_role or point_of(step).role,
             "reason": policy_reason,
         }
-    confidence = payload.get("confidence")
+    confidence = payload.confidence
     if step.min_confidence is not None and (confidence is None or confidence < step.min_confidence):
         shown = "unknown" if confidence is None else f"{confidence:.2f}"
         return {
@@ -56,11 +61,11 @@ async def decide(
     gate: ApprovalGate,
     ctx: RunContext,
     key: StepKey,
-    kind: int,
+    kind: approval_pb2.ApprovalKind,
     point: ApprovalPoint,
     role: str,
     summary: str,
-    payload: dict,
+    payload: dict[str, Any],
 ) -> approval_pb2.Approval:
     """A person's decision. A rejection, or a deadline passed, is escalated once to the
     workflow's escalation role when it says so; an approval left to expire fails the run."""

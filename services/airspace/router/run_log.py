@@ -57,7 +57,7 @@ class RunLog:
         self._pending: list[run_pb2.RunEvent] = []
         self._pending_since = 0.0
         # Appends the buffer once its delay is up, when no other write took it first.
-        self._flush_timer: asyncio.Task | None = None
+        self._flush_timer: asyncio.Task[None] | None = None
 
     def record(self, *events: run_pb2.RunEvent) -> None:
         """Buffers events for the next append (see the module docstring)."""
@@ -99,7 +99,10 @@ class RunLog:
         return appended.last_sequence
 
     async def append_with_update(
-        self, *events: run_pb2.RunEvent, run: run_pb2.Run, expected_states: Sequence[int] = ()
+        self,
+        *events: run_pb2.RunEvent,
+        run: run_pb2.Run,
+        expected_states: Sequence[run_pb2.RunState] = (),
     ) -> run_pb2.Run:
         """Appends the events and sets the run's fields that `run` has set (state,
         output, error, usage) in one transaction; returns the updated run."""

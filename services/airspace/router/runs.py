@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import AsyncIterator
 
 from opentelemetry import trace
 
@@ -76,7 +77,7 @@ class Runs:
             caller.tenant, query.page, workflow=query.workflow, state=query.state
         )
 
-    async def watch(self, run_id: str, after_sequence: int):
+    async def watch(self, run_id: str, after_sequence: int) -> AsyncIterator[run_pb2.RunEvent]:
         """The run's events after the cursor, then live until the run ends."""
         if after_sequence < 0:
             raise errors.InvalidArgument("after_sequence must be >= 0", field="after_sequence")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import grpc
+
 from airspace.router import converters
 from airspace.router.agent_registry import AgentRegistry
 from airspace.router.approvals import Approvals
@@ -26,26 +30,50 @@ class RunServicer(run_pb2_grpc.RunServiceServicer):
     def __init__(self, runs: Runs):
         self._runs = runs
 
-    async def StartRun(self, request, context):
+    async def StartRun(
+        self,
+        request: run_pb2.StartRunRequest,
+        context: grpc.aio.ServicerContext[run_pb2.StartRunRequest, run_pb2.StartRunResponse],
+    ) -> run_pb2.StartRunResponse:
         return run_pb2.StartRunResponse(run=await self._runs.start(converters.start_run(request)))
 
-    async def ExecuteRun(self, request, context):
+    async def ExecuteRun(
+        self,
+        request: run_pb2.ExecuteRunRequest,
+        context: grpc.aio.ServicerContext[run_pb2.ExecuteRunRequest, run_pb2.RunEvent],
+    ) -> AsyncIterator[run_pb2.RunEvent]:
         run = await self._runs.start(converters.start_run(request))
         async for run_event in self._runs.watch(run.run_id, 0):
             yield run_event
 
-    async def GetRun(self, request, context):
+    async def GetRun(
+        self,
+        request: run_pb2.GetRunRequest,
+        context: grpc.aio.ServicerContext[run_pb2.GetRunRequest, run_pb2.GetRunResponse],
+    ) -> run_pb2.GetRunResponse:
         return run_pb2.GetRunResponse(run=await self._runs.get(request.run_id))
 
-    async def ListRuns(self, request, context):
+    async def ListRuns(
+        self,
+        request: run_pb2.ListRunsRequest,
+        context: grpc.aio.ServicerContext[run_pb2.ListRunsRequest, run_pb2.ListRunsResponse],
+    ) -> run_pb2.ListRunsResponse:
         listed = await self._runs.list(converters.list_runs(request))
         return run_pb2.ListRunsResponse(runs=listed.items, next_page_token=listed.next_token)
 
-    async def WatchRun(self, request, context):
+    async def WatchRun(
+        self,
+        request: run_pb2.WatchRunRequest,
+        context: grpc.aio.ServicerContext[run_pb2.WatchRunRequest, run_pb2.RunEvent],
+    ) -> AsyncIterator[run_pb2.RunEvent]:
         async for run_event in self._runs.watch(request.run_id, request.after_sequence):
             yield run_event
 
-    async def CancelRun(self, request, context):
+    async def CancelRun(
+        self,
+        request: run_pb2.CancelRunRequest,
+        context: grpc.aio.ServicerContext[run_pb2.CancelRunRequest, run_pb2.CancelRunResponse],
+    ) -> run_pb2.CancelRunResponse:
         return run_pb2.CancelRunResponse(
             run=await self._runs.cancel(converters.cancel_run(request))
         )
@@ -55,21 +83,45 @@ class WorkflowServicer(workflow_pb2_grpc.WorkflowServiceServicer):
     def __init__(self, workflows: Workflows):
         self._workflows = workflows
 
-    async def CreateWorkflow(self, request, context):
+    async def CreateWorkflow(
+        self,
+        request: workflow_pb2.CreateWorkflowRequest,
+        context: grpc.aio.ServicerContext[
+            workflow_pb2.CreateWorkflowRequest, workflow_pb2.CreateWorkflowResponse
+        ],
+    ) -> workflow_pb2.CreateWorkflowResponse:
         workflow, created = await self._workflows.create(converters.create_workflow(request))
         return workflow_pb2.CreateWorkflowResponse(workflow=workflow, created=created)
 
-    async def GetWorkflow(self, request, context):
+    async def GetWorkflow(
+        self,
+        request: workflow_pb2.GetWorkflowRequest,
+        context: grpc.aio.ServicerContext[
+            workflow_pb2.GetWorkflowRequest, workflow_pb2.GetWorkflowResponse
+        ],
+    ) -> workflow_pb2.GetWorkflowResponse:
         found = await self._workflows.get(converters.get_workflow(request))
         return workflow_pb2.GetWorkflowResponse(workflow=found)
 
-    async def ListWorkflows(self, request, context):
+    async def ListWorkflows(
+        self,
+        request: workflow_pb2.ListWorkflowsRequest,
+        context: grpc.aio.ServicerContext[
+            workflow_pb2.ListWorkflowsRequest, workflow_pb2.ListWorkflowsResponse
+        ],
+    ) -> workflow_pb2.ListWorkflowsResponse:
         listed = await self._workflows.list(converters.page(request))
         return workflow_pb2.ListWorkflowsResponse(
             workflows=listed.items, next_page_token=listed.next_token
         )
 
-    async def DeleteWorkflow(self, request, context):
+    async def DeleteWorkflow(
+        self,
+        request: workflow_pb2.DeleteWorkflowRequest,
+        context: grpc.aio.ServicerContext[
+            workflow_pb2.DeleteWorkflowRequest, workflow_pb2.DeleteWorkflowResponse
+        ],
+    ) -> workflow_pb2.DeleteWorkflowResponse:
         await self._workflows.delete(request.workflow)
         return workflow_pb2.DeleteWorkflowResponse()
 
@@ -78,21 +130,45 @@ class AgentRegistryServicer(agent_registry_pb2_grpc.AgentRegistryServiceServicer
     def __init__(self, registry: AgentRegistry):
         self._registry = registry
 
-    async def RegisterAgent(self, request, context):
+    async def RegisterAgent(
+        self,
+        request: agent_registry_pb2.RegisterAgentRequest,
+        context: grpc.aio.ServicerContext[
+            agent_registry_pb2.RegisterAgentRequest, agent_registry_pb2.RegisterAgentResponse
+        ],
+    ) -> agent_registry_pb2.RegisterAgentResponse:
         return agent_registry_pb2.RegisterAgentResponse(
             agent=await self._registry.register(converters.register_agent(request))
         )
 
-    async def GetAgent(self, request, context):
+    async def GetAgent(
+        self,
+        request: agent_registry_pb2.GetAgentRequest,
+        context: grpc.aio.ServicerContext[
+            agent_registry_pb2.GetAgentRequest, agent_registry_pb2.GetAgentResponse
+        ],
+    ) -> agent_registry_pb2.GetAgentResponse:
         return agent_registry_pb2.GetAgentResponse(agent=await self._registry.get(request.agent))
 
-    async def ListAgents(self, request, context):
+    async def ListAgents(
+        self,
+        request: agent_registry_pb2.ListAgentsRequest,
+        context: grpc.aio.ServicerContext[
+            agent_registry_pb2.ListAgentsRequest, agent_registry_pb2.ListAgentsResponse
+        ],
+    ) -> agent_registry_pb2.ListAgentsResponse:
         listed = await self._registry.list(converters.page(request))
         return agent_registry_pb2.ListAgentsResponse(
             agents=listed.items, next_page_token=listed.next_token
         )
 
-    async def DeregisterAgent(self, request, context):
+    async def DeregisterAgent(
+        self,
+        request: agent_registry_pb2.DeregisterAgentRequest,
+        context: grpc.aio.ServicerContext[
+            agent_registry_pb2.DeregisterAgentRequest, agent_registry_pb2.DeregisterAgentResponse
+        ],
+    ) -> agent_registry_pb2.DeregisterAgentResponse:
         await self._registry.deregister(request.agent)
         return agent_registry_pb2.DeregisterAgentResponse()
 
@@ -101,18 +177,36 @@ class ApprovalServicer(approval_pb2_grpc.ApprovalServiceServicer):
     def __init__(self, approvals: Approvals):
         self._approvals = approvals
 
-    async def ListApprovals(self, request, context):
+    async def ListApprovals(
+        self,
+        request: approval_pb2.ListApprovalsRequest,
+        context: grpc.aio.ServicerContext[
+            approval_pb2.ListApprovalsRequest, approval_pb2.ListApprovalsResponse
+        ],
+    ) -> approval_pb2.ListApprovalsResponse:
         listed = await self._approvals.list(converters.list_approvals(request))
         return approval_pb2.ListApprovalsResponse(
             approvals=listed.items, next_page_token=listed.next_token
         )
 
-    async def GetApproval(self, request, context):
+    async def GetApproval(
+        self,
+        request: approval_pb2.GetApprovalRequest,
+        context: grpc.aio.ServicerContext[
+            approval_pb2.GetApprovalRequest, approval_pb2.GetApprovalResponse
+        ],
+    ) -> approval_pb2.GetApprovalResponse:
         return approval_pb2.GetApprovalResponse(
             approval=await self._approvals.get(request.approval_id)
         )
 
-    async def DecideApproval(self, request, context):
+    async def DecideApproval(
+        self,
+        request: approval_pb2.DecideApprovalRequest,
+        context: grpc.aio.ServicerContext[
+            approval_pb2.DecideApprovalRequest, approval_pb2.DecideApprovalResponse
+        ],
+    ) -> approval_pb2.DecideApprovalResponse:
         decided = await self._approvals.decide(converters.decide_approval(request))
         return approval_pb2.DecideApprovalResponse(approval=decided)
 
@@ -124,7 +218,13 @@ class TraceServicer(observability_pb2_grpc.TraceServiceServicer):
         self._runs = runs
         self._traces = traces
 
-    async def GetRunTrace(self, request, context):
+    async def GetRunTrace(
+        self,
+        request: observability_pb2.GetRunTraceRequest,
+        context: grpc.aio.ServicerContext[
+            observability_pb2.GetRunTraceRequest, observability_pb2.GetRunTraceResponse
+        ],
+    ) -> observability_pb2.GetRunTraceResponse:
         run = await self._runs.get(request.run_id)
         found = await self._traces.run_trace(run.run_id)
         return observability_pb2.GetRunTraceResponse(trace_id=found.trace_id, spans=found.spans)

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from airspace.router.agent_invoker import AgentInvoker
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.guard import Guard
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.run_context import RunContext
 from airspace.router.spec import Step
 from airspace.router.step.call import StepCall, StepResult
@@ -28,8 +27,8 @@ class StepRunner:
         ctx: RunContext,
         key: StepKey,
         step: Step,
-        step_input: dict[str, Any],
-        context: list[dict[str, Any]],
+        step_input: Payload,
+        context: list[ContextItem],
         *,
         handoff_targets: list[str] | None = None,
     ) -> StepResult:

@@ -16,12 +16,14 @@ from typing import Any
 import celpy
 import jsonschema
 from jsonschema import validators
+from jsonschema.protocols import Validator
 
 from airspace.mesh import errors
 from airspace.mesh.reasons import Reason
 from airspace.policy.engine import pointer
 from airspace.policy.engine.conditions import Condition, EvaluationError
 from airspace.policy.engine.pii.scan import scan_text
+from airspace.router.payload import Payload
 
 # Generous for structured output, small enough that policy never scans megabytes per step.
 DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
@@ -46,13 +48,13 @@ class OutputRule:
 
 @dataclasses.dataclass(frozen=True)
 class OutputContract:
-    schema: dict | None = None
-    validator: Any = dataclasses.field(default=None, repr=False, compare=False)
+    schema: dict[str, Any] | None = None
+    validator: Validator | None = dataclasses.field(default=None, repr=False, compare=False)
     rules: tuple[OutputRule, ...] = ()
     max_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
 
 
-def compile_schema(schema: Any):
+def compile_schema(schema: Any) -> Validator:
     """A validator for `schema` (its $schema draft, 2020-12 by default), formats asserted;
     SchemaProblem says where the schema is wrong."""
     if not isinstance(schema, dict):
@@ -66,14 +68,15 @@ def compile_schema(schema: Any):
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def output_problems(contract: OutputContract, output: dict) -> str:
-    """What is wrong with `output` ({"text", "data", "confidence"}), or "" when nothing."""
+def output_problems(contract: OutputContract, payload: Payload) -> str:
+    """What is wrong with a step's output, or "" when nothing."""
+    output = payload.to_dict()
     size = len(json.dumps(output, separators=(",", ":"), ensure_ascii=False).encode())
     if size > contract.max_bytes:
         return f"the output is {size} bytes, over max_output_bytes ({contract.max_bytes})"
     problems = []
     if contract.validator is not None:
-        for error in contract.validator.iter_errors(output.get("data", {})):
+        for error in contract.validator.iter_errors(payload.data):
             where = pointer.join(error.absolute_path) or "/"  # a JSON pointer into data
             problems.append(f"output_schema at {where}: {_failed(error)}")
     activation = {"output": celpy.json_to_cel(output)} if contract.rules else {}
@@ -121,8 +124,10 @@ def _depth(value: Any) -> int:
 def _failed(error: jsonschema.ValidationError) -> str:
     """The keyword that failed and what the schema asked for (the schema's text, never the
     output's; `required` names only the missing members the schema lists)."""
+    required = error.validator_value
     if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [name for name in error.validator_value if name not in error.instance]
+        assert isinstance(required, list), "a checked schema's `required` is a list"
+        missing = [name for name in required if name not in error.instance]
         return f"required {', '.join(map(repr, missing))} missing"
     wanted = json.dumps(error.validator_value, ensure_ascii=False)
     if len(wanted) > 80:

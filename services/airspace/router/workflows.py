@@ -8,10 +8,17 @@ from airspace.router.commands import CreateWorkflow, GetWorkflow
 from airspace.router.convert import to_struct
 from airspace.router.guard import Guard
 from airspace.router.repositories import AgentRepository, Page, PageRequest, WorkflowRepository
-from airspace.router.spec import parse_source, validate
+from airspace.router.spec import WorkflowSpec, parse_source, validate
+from airspace.router.spec.model import Pattern
 from airspace.v1 import workflow_pb2
 
 MAX_SOURCE_BYTES = 256 * 1024
+_PATTERNS = {
+    Pattern.SEQUENTIAL: workflow_pb2.PATTERN_SEQUENTIAL,
+    Pattern.CONCURRENT: workflow_pb2.PATTERN_CONCURRENT,
+    Pattern.GROUP_CHAT: workflow_pb2.PATTERN_GROUP_CHAT,
+    Pattern.HANDOFF: workflow_pb2.PATTERN_HANDOFF,
+}
 
 
 class Workflows:
@@ -41,7 +48,7 @@ class Workflows:
         workflow = workflow_pb2.Workflow(
             workflow=spec.name,
             description=spec.description,
-            pattern=workflow_pb2.Pattern.Value(f"PATTERN_{spec.pattern.upper()}"),
+            pattern=_PATTERNS[spec.pattern],
             agents=spec.agents,
             spec=to_struct(spec.document),
             source=source,
@@ -53,7 +60,7 @@ class Workflows:
             return workflow, False
         return await self._workflows.put(workflow)
 
-    async def _check_agents(self, tenant: str, spec) -> None:
+    async def _check_agents(self, tenant: str, spec: WorkflowSpec) -> None:
         violations = [
             (path, f"unknown agent {agent!r}: register it first")
             for path, agent in spec.agent_refs

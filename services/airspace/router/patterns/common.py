@@ -1,4 +1,4 @@
-"""What every pattern shares: step inputs, and recording the decisions it takes."""
+"""What every pattern shares: recording the decisions it takes."""
 
 from __future__ import annotations
 
@@ -8,28 +8,11 @@ from airspace.router.step_key import StepKey
 from airspace.v1 import run_pb2
 
 
-def without_text(value: dict) -> dict:
-    return {key: item for key, item in value.items() if key != "text"}
-
-
-def run_input_payload(run_input: dict) -> dict:
-    """A run's input as a step input: its text, and the rest as data."""
-    return {"text": run_input.get("text", ""), "data": without_text(run_input)}
-
-
-def select_fields(payload: dict, fields: tuple[str, ...]) -> dict:
-    """The payload with only the named data fields (all of them when none are named)."""
-    data = payload.get("data", {})
-    if fields:
-        data = {field: data[field] for field in fields if field in data}
-    return {"text": payload.get("text", ""), "data": data}
-
-
 async def record_decision(
     ctx: RunContext,
     key: StepKey,
     agent: str,
-    kind: int,
+    kind: run_pb2.RoutingKind,
     candidates: list[str],
     chosen: str,
     decided_by: str,

@@ -8,17 +8,21 @@ confidence, the synthesizer agent, or a person.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections import Counter
+from collections.abc import Awaitable, Mapping
+from typing import Any
 
 from airspace.mesh.reasons import Reason
 from airspace.router import convert
 from airspace.router.approval_gate import expired, expiry
 from airspace.router.conditions import holds
-from airspace.router.patterns.common import record_decision, run_input_payload, select_fields
+from airspace.router.patterns.common import record_decision
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
-from airspace.router.spec.model import Aggregate
+from airspace.router.spec.model import Aggregate, Step
 from airspace.router.step.call import StepResult
 from airspace.router.step_key import StepKey
 from airspace.router.step_runner import StepRunner
@@ -29,7 +33,21 @@ AGGREGATE_KEY = StepKey.named("aggregate")
 SYNTHESIZE_KEY = StepKey.named("synthesize")
 
 
-async def run_concurrent(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
+@dataclasses.dataclass(frozen=True)
+class _FanIn:
+    """What the aggregator works with once the branches are back."""
+
+    ctx: RunContext
+    runner: StepRunner
+    aggregate: Aggregate
+    run_input: dict[str, Any]
+    base: Payload  # the step input, before each branch's selection of fields
+    succeeded: dict[str, StepResult]
+
+
+async def run_concurrent(
+    ctx: RunContext, runner: StepRunner, run_input: dict[str, Any]
+) -> dict[str, Any]:
     aggregate = ctx.spec.aggregate
     branches = ctx.spec.branches
     names = [branch.name for branch in branches]
@@ -43,10 +61,10 @@ async def run_concurrent(ctx: RunContext, runner: StepRunner, run_input: dict) -
         "pattern:concurrent",
         f"fan out to {len(names)} branches at once",
     )
-    base = run_input_payload(run_input)
+    base = Payload.of_run_input(run_input)
     runs = {
         branch.name: runner.run(
-            ctx, StepKey.branch(branch.name), branch, select_fields(base, branch.input.fields), []
+            ctx, StepKey.branch(branch.name), branch, base.as_input(branch.input.fields), []
         )
         for branch in branches
     }
@@ -55,19 +73,18 @@ async def run_concurrent(ctx: RunContext, runner: StepRunner, run_input: dict) -
     outcomes = await asyncio.gather(*runs.values(), return_exceptions=True)
     succeeded, failed = _split(dict(zip(runs, outcomes, strict=True)))
     _enforce_failures(aggregate, succeeded, failed, len(branches))
+    fan_in = _FanIn(ctx, runner, aggregate, run_input, base, succeeded)
     if aggregate.strategy == "synthesizer":
-        return await _synthesize(
-            ctx, runner, aggregate, base, succeeded, "aggregate strategy: synthesizer"
-        )
+        return await _synthesize(fan_in, "aggregate strategy: synthesizer")
     winner, reason = _agreement(aggregate, succeeded)
     if winner is None and aggregate.field and len(_answers(aggregate, succeeded)) > 1:
-        return await _resolve_conflict(ctx, runner, aggregate, base, run_input, succeeded, reason)
-    return await _decided(
-        ctx, aggregate, succeeded, winner, f"strategy:{aggregate.strategy}", reason
-    )
+        return await _resolve_conflict(fan_in, reason)
+    return await _decided(fan_in, winner, f"strategy:{aggregate.strategy}", reason)
 
 
-def _split(outcomes: dict) -> tuple[dict[str, StepResult], dict[str, RunFailure]]:
+def _split(
+    outcomes: dict[str, StepResult | BaseException],
+) -> tuple[dict[str, StepResult], dict[str, RunFailure]]:
     succeeded, failed = {}, {}
     for name, outcome in outcomes.items():
         if isinstance(outcome, RunFailure):
@@ -79,7 +96,12 @@ def _split(outcomes: dict) -> tuple[dict[str, StepResult], dict[str, RunFailure]
     return succeeded, failed
 
 
-def _enforce_failures(aggregate: Aggregate, succeeded: dict, failed: dict, total: int) -> None:
+def _enforce_failures(
+    aggregate: Aggregate,
+    succeeded: dict[str, StepResult],
+    failed: dict[str, RunFailure],
+    total: int,
+) -> None:
     if failed and aggregate.on_branch_failure == "fail":
         raise next(iter(failed.values()))
     if len(succeeded) < aggregate.min_success:
@@ -90,7 +112,9 @@ def _enforce_failures(aggregate: Aggregate, succeeded: dict, failed: dict, total
         )
 
 
-async def _first_success(ctx: RunContext, runs: dict) -> dict:
+async def _first_success(
+    ctx: RunContext, runs: Mapping[str, Awaitable[StepResult]]
+) -> dict[str, Any]:
     tasks = {asyncio.ensure_future(coro): name for name, coro in runs.items()}
     failures = []
     try:
@@ -110,7 +134,7 @@ async def _first_success(ctx: RunContext, runs: dict) -> dict:
                 "strategy:first_success",
                 "the first branch to succeed wins; the others are canceled",
             )
-            return {"agent": result.agent, **result.payload}
+            return {"agent": result.agent, **result.payload.to_dict()}
     finally:
         for task in tasks:
             task.cancel()
@@ -121,7 +145,7 @@ async def _first_success(ctx: RunContext, runs: dict) -> dict:
 
 def _value(result: StepResult, field: str) -> str:
     """A branch's answer on `field`, as comparable text."""
-    value = result.payload.get("data", {}).get(field)
+    value = result.payload.data.get(field)
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
@@ -151,7 +175,10 @@ def _agreement(aggregate: Aggregate, succeeded: dict[str, StepResult]) -> tuple[
     return None, f"branches disagree on {aggregate.field}: {dict(Counter(answers.values()))}"
 
 
-async def _decided(ctx, aggregate, succeeded, winner, decided_by, reason) -> dict:
+async def _decided(
+    fan_in: _FanIn, winner: str | None, decided_by: str, reason: str
+) -> dict[str, Any]:
+    ctx, aggregate, succeeded = fan_in.ctx, fan_in.aggregate, fan_in.succeeded
     await record_decision(
         ctx,
         AGGREGATE_KEY,
@@ -162,59 +189,57 @@ async def _decided(ctx, aggregate, succeeded, winner, decided_by, reason) -> dic
         decided_by,
         reason,
     )
-    data = {"branches": {name: result.payload for name, result in succeeded.items()}}
+    data: dict[str, Any] = {"branches": _branches(succeeded)}
     if aggregate.field and winner is not None:
         data[aggregate.field] = winner
         votes = Counter(_answers(aggregate, succeeded).values())
         data["votes"] = dict(votes)
         text = f"{aggregate.field}: {winner}"
         confidence = votes[winner] / len(succeeded)
-        return {"text": text, "data": data, "confidence": round(confidence, 4)}
-    text = "\n\n".join(
-        f"[{name}] {result.payload.get('text', '')}" for name, result in succeeded.items()
-    )
-    return {"text": text, "data": data}
+        return Payload(text, data, round(confidence, 4)).to_dict()
+    text = "\n\n".join(f"[{name}] {result.payload.text}" for name, result in succeeded.items())
+    return Payload(text, data).to_dict()
 
 
-async def _synthesize(ctx, runner, aggregate, base, succeeded, reason) -> dict:
-    context = [{"author": name, **result.payload} for name, result in succeeded.items()]
-    result = await runner.run(ctx, SYNTHESIZE_KEY, aggregate.synthesizer, base, context)
+async def _synthesize(fan_in: _FanIn, reason: str) -> dict[str, Any]:
+    ctx, synthesizer = fan_in.ctx, _synthesizer(fan_in.aggregate)
+    context = [ContextItem(name, result.payload) for name, result in fan_in.succeeded.items()]
+    result = await fan_in.runner.run(ctx, SYNTHESIZE_KEY, synthesizer, fan_in.base, context)
     await record_decision(
         ctx,
         SYNTHESIZE_KEY,
         result.agent,
         run_pb2.ROUTING_KIND_AGGREGATE,
-        list(succeeded),
+        list(fan_in.succeeded),
         result.agent,
         f"synthesizer:{result.agent}",
         reason,
     )
-    return {"agent": result.agent, **result.payload}
+    return {"agent": result.agent, **result.payload.to_dict()}
 
 
-async def _resolve_conflict(ctx, runner, aggregate, base, run_input, succeeded, why) -> dict:
+async def _resolve_conflict(fan_in: _FanIn, why: str) -> dict[str, Any]:
+    ctx, aggregate, succeeded = fan_in.ctx, fan_in.aggregate, fan_in.succeeded
     answers = _answers(aggregate, succeeded)
     conflict = run_pb2.Conflict(step_name="aggregate", answers=answers)
     how = aggregate.on_conflict
     if how == "synthesizer":
         await _record_conflict(ctx, conflict, "synthesizer", "")
-        return await _synthesize(ctx, runner, aggregate, base, succeeded, f"conflict: {why}")
+        return await _synthesize(fan_in, f"conflict: {why}")
     if how == "fail":
         await _record_conflict(ctx, conflict, "", "")
         raise RunFailure(f"conflict: {why}", Reason.CONFLICT)
     if how == "rule":
         values = {
             "answers": sorted(set(answers.values())),
-            "branches": {n: r.payload for n, r in succeeded.items()},
-            "input": run_input,
+            "branches": _branches(succeeded),
+            "input": fan_in.run_input,
         }
         for index, rule in enumerate(aggregate.rules):
             if holds(rule.when, values, f"aggregate.rules[{index}].when", str(AGGREGATE_KEY)):
                 await _record_conflict(ctx, conflict, f"rule:aggregate.rules[{index}]", rule.choose)
                 return await _decided(
-                    ctx,
-                    aggregate,
-                    succeeded,
+                    fan_in,
                     rule.choose,
                     f"rule:aggregate.rules[{index}]",
                     f"conflict ({why}); {rule.when.source!r} holds",
@@ -225,19 +250,18 @@ async def _resolve_conflict(ctx, runner, aggregate, base, run_input, succeeded, 
         best = _most_confident(succeeded)
         await _record_conflict(ctx, conflict, "highest_confidence", answers[best])
         reason = f"conflict ({why}); branch {best} is the most confident"
-        return await _decided(
-            ctx, aggregate, succeeded, answers[best], "highest_confidence", reason
-        )
-    return await _ask_a_person(ctx, runner, aggregate, succeeded, conflict, why)
+        return await _decided(fan_in, answers[best], "highest_confidence", reason)
+    return await _ask_a_person(fan_in, conflict, why)
 
 
-async def _ask_a_person(ctx, runner, aggregate, succeeded, conflict, why) -> dict:
+async def _ask_a_person(fan_in: _FanIn, conflict: run_pb2.Conflict, why: str) -> dict[str, Any]:
+    ctx, aggregate, succeeded = fan_in.ctx, fan_in.aggregate, fan_in.succeeded
     answers = dict(conflict.answers)
     proposed = answers[_most_confident(succeeded)]
     asked = run_pb2.Conflict()
     asked.CopyFrom(conflict)
     asked.resolved_by = "human"
-    approval = await runner.gate.decision(
+    approval = await fan_in.runner.gate.decision(
         ctx,
         str(AGGREGATE_KEY),
         approval_pb2.APPROVAL_KIND_CONFLICT,
@@ -245,7 +269,7 @@ async def _ask_a_person(ctx, runner, aggregate, succeeded, conflict, why) -> dic
         f"Branches disagree on {aggregate.field}. Approve to keep {proposed!r} (the most confident), "
         f'or edit with {{"choice": ...}} to pick another answer.',
         {"field": aggregate.field, "answers": answers, "proposed": proposed},
-        evidence={"branches": {name: result.payload for name, result in succeeded.items()}},
+        evidence={"branches": _branches(succeeded)},
         with_request=[event(str(AGGREGATE_KEY), conflict=asked)],
     )
     if expired(approval):
@@ -255,10 +279,10 @@ async def _ask_a_person(ctx, runner, aggregate, succeeded, conflict, why) -> dic
             f"the conflict was rejected by {approval.decided_by}: {approval.comment}",
             Reason.CONFLICT_REJECTED,
         )
-    choice = proposed
+    choice: object = proposed
     if approval.outcome == run_pb2.APPROVAL_OUTCOME_EDITED:
         choice = convert.to_dict(approval.edited_payload).get("choice")
-    if choice not in answers.values():
+    if not isinstance(choice, str) or choice not in answers.values():
         raise RunFailure(
             f"approval {approval.approval_id} must choose one of {sorted(set(answers.values()))}",
             Reason.CONFLICT_UNRESOLVED,
@@ -266,7 +290,18 @@ async def _ask_a_person(ctx, runner, aggregate, succeeded, conflict, why) -> dic
     reason = f"conflict ({why}); chosen by {approval.decided_by}" + (
         f": {approval.comment}" if approval.comment else ""
     )
-    return await _decided(ctx, aggregate, succeeded, choice, f"human:{approval.decided_by}", reason)
+    return await _decided(fan_in, choice, f"human:{approval.decided_by}", reason)
+
+
+def _branches(succeeded: dict[str, StepResult]) -> dict[str, dict[str, Any]]:
+    """Each branch's output, as the aggregate's data, its conditions and its approval show it."""
+    return {name: result.payload.to_dict() for name, result in succeeded.items()}
+
+
+def _synthesizer(aggregate: Aggregate) -> Step:
+    synthesizer = aggregate.synthesizer
+    assert synthesizer is not None, "the spec names a synthesizer wherever one is asked for"
+    return synthesizer
 
 
 def _most_confident(succeeded: dict[str, StepResult]) -> str:

@@ -7,11 +7,13 @@ decider says its answer is final; a decider, when named, owns the final answer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
-from airspace.router import convert
 from airspace.router.conditions import holds
-from airspace.router.patterns.common import record_decision, run_input_payload
+from airspace.router.patterns.common import record_decision
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.step_key import StepKey
@@ -19,11 +21,13 @@ from airspace.router.step_runner import StepRunner
 from airspace.v1 import run_pb2
 
 
-async def run_group_chat(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
+async def run_group_chat(
+    ctx: RunContext, runner: StepRunner, run_input: dict[str, Any]
+) -> dict[str, Any]:
     chat = ctx.spec.chat
-    opening = run_input_payload(run_input)
-    transcript = [{"author": "user", "role": agent_pb2.ROLE_USER, **opening}]
-    last: dict = {"author": "user", **opening}
+    opening = Payload.of_run_input(run_input)
+    transcript = [ContextItem("user", opening, agent_pb2.ROLE_USER)]
+    last = ContextItem("user", opening)  # the last word, the run's output
     ended_by, key = "", StepKey.turn(0)
     names = [p.agent for p in chat.participants]
     for turn in range(1, chat.max_rounds + 1):
@@ -43,13 +47,17 @@ async def run_group_chat(ctx: RunContext, runner: StepRunner, run_input: dict) -
             expression,
         )
         result = await runner.run(ctx, key, chat.participant(speaker), opening, transcript)
-        last = {"author": speaker, **result.payload}
-        transcript.append({"role": agent_pb2.ROLE_AGENT, **last})
+        last = ContextItem(speaker, result.payload)
+        transcript.append(ContextItem(speaker, result.payload, agent_pb2.ROLE_AGENT))
         if str(key) not in ctx.journal:
             ctx.log.record(
-                event(str(key), speaker, transcript_message=_message(speaker, result.payload))
+                event(
+                    str(key),
+                    speaker,
+                    transcript_message=result.payload.message(agent_pb2.ROLE_AGENT, speaker),
+                )
             )
-        if speaker == chat.decider and result.payload.get("data", {}).get("final") is True:
+        if speaker == chat.decider and result.payload.data.get("final") is True:
             ended_by = f"decider:{speaker}"
             await _end(ctx, key, speaker, ended_by, f"the decider {speaker} gave its final answer")
             break
@@ -69,11 +77,15 @@ async def run_group_chat(ctx: RunContext, runner: StepRunner, run_input: dict) -
         await _end(ctx, key, "", "termination.max_rounds", f"{chat.max_rounds} turns taken")
     if chat.decider and not ended_by.startswith("decider:"):
         return await _decide(ctx, runner, transcript, opening)
-    return last
+    return last.to_dict()
 
 
 async def _next_speaker(
-    ctx, runner, turn: int, transcript: list[dict], run_input: dict
+    ctx: RunContext,
+    runner: StepRunner,
+    turn: int,
+    transcript: list[ContextItem],
+    run_input: dict[str, Any],
 ) -> tuple[str, str, str, str]:
     """Who speaks at `turn`, what decided it, why, and the rule's expression if any."""
     chat = ctx.spec.chat
@@ -93,9 +105,11 @@ async def _next_speaker(
         return rotation, "round_robin", "no rule matched; next in rotation", ""
     if chat.manager == "selector":
         key = StepKey.turn(turn).selection()
-        question = {"text": "Who should speak next?", "data": {"participants": names}}
-        result = await runner.run(ctx, key, chat.selector, question, transcript)
-        chosen = result.payload.get("data", {}).get("next_speaker")
+        question = Payload("Who should speak next?", {"participants": names})
+        selector = chat.selector
+        assert selector is not None, "the spec names the selector of a selector manager"
+        result = await runner.run(ctx, key, selector, question, transcript)
+        chosen = result.payload.data.get("next_speaker")
         if chosen not in names:
             raise RunFailure(
                 f"the selector {result.agent} chose {chosen!r}, not a participant",
@@ -106,19 +120,21 @@ async def _next_speaker(
         return (
             chosen,
             f"selector:{result.agent}",
-            result.payload.get("text", "") or "the selector's choice",
+            result.payload.text or "the selector's choice",
             "",
         )
     return rotation, "round_robin", f"turn {turn} of the rotation", ""
 
 
-async def _decide(ctx, runner, transcript: list[dict], opening: dict) -> dict:
+async def _decide(
+    ctx: RunContext, runner: StepRunner, transcript: list[ContextItem], opening: Payload
+) -> dict[str, Any]:
     """The decider owns the answer: it speaks last, with the whole transcript."""
     decider = ctx.spec.chat.decider
     key = StepKey.turn(len(transcript)).by(decider).decision()
     step = ctx.spec.chat.participant(decider)
     result = await runner.run(
-        ctx, key, step, {"text": "Give the final answer.", "data": opening["data"]}, transcript
+        ctx, key, step, Payload("Give the final answer.", opening.data), transcript
     )
     await record_decision(
         ctx,
@@ -130,24 +146,25 @@ async def _decide(ctx, runner, transcript: list[dict], opening: dict) -> dict:
         f"decider:{decider}",
         "the decider owns the final answer",
     )
-    return {"author": decider, **result.payload}
+    return {"author": decider, **result.payload.to_dict()}
 
 
-def _values(transcript: list[dict], turn: int, run_input: dict) -> dict:
+def _values(transcript: list[ContextItem], turn: int, run_input: dict[str, Any]) -> dict[str, Any]:
     spoken = [
-        {"author": m["author"], "text": m.get("text", ""), "data": m.get("data", {})}
-        for m in transcript
+        {"author": item.author, "text": item.payload.text, "data": item.payload.data}
+        for item in transcript
     ]
     return {"transcript": spoken, "last": spoken[-1], "round": turn, "input": run_input}
 
 
-def _message(speaker: str, payload: dict) -> agent_pb2.Message:
-    return convert.build_message(
-        agent_pb2.ROLE_AGENT, speaker, payload.get("text", ""), payload.get("data")
-    )
-
-
-async def _end(ctx, key, agent, decided_by, reason, expression="") -> None:
+async def _end(
+    ctx: RunContext,
+    key: StepKey,
+    agent: str,
+    decided_by: str,
+    reason: str,
+    expression: str = "",
+) -> None:
     await record_decision(
         ctx, key, agent, run_pb2.ROUTING_KIND_TERMINATE, [], "", decided_by, reason, expression
     )

@@ -8,13 +8,15 @@ routes may send a finished answer on to another agent.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
 from airspace.router import metrics
 from airspace.router.conditions import holds
-from airspace.router.patterns.common import record_decision, run_input_payload
+from airspace.router.patterns.common import record_decision
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec.model import ContextPolicy, Handoff
@@ -26,36 +28,33 @@ from airspace.v1 import run_pb2
 ESCALATION_CONTEXT = ContextPolicy()
 
 
-def visible_context(
-    policy: ContextPolicy, transcript: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def visible_context(policy: ContextPolicy, transcript: list[ContextItem]) -> list[ContextItem]:
     """The part of the transcript an edge lets its target see."""
     items = [
-        m
-        for m in transcript
-        if not (policy.strip_tool_calls and m.get("role") == agent_pb2.ROLE_TOOL)
+        item
+        for item in transcript
+        if not (policy.strip_tool_calls and item.role == agent_pb2.ROLE_TOOL)
     ]
     if policy.mode == "last_n":
         return items[-policy.last_n :]
     if policy.mode == "fields":
-        return [
-            {
-                **m,
-                "text": "",
-                "data": {f: m.get("data", {})[f] for f in policy.fields if f in m.get("data", {})},
-            }
-            for m in items
-        ]
+        return [dataclasses.replace(item, payload=_only(item.payload, policy)) for item in items]
     return items
+
+
+def _only(payload: Payload, policy: ContextPolicy) -> Payload:
+    """The payload with no text and only the data fields the edge lets through."""
+    data = {field: payload.data[field] for field in policy.fields if field in payload.data}
+    return dataclasses.replace(payload, text="", data=data)
 
 
 async def run_handoff(
     ctx: RunContext, runner: StepRunner, run_input: dict[str, Any]
 ) -> dict[str, Any]:
     graph = _graph(ctx)
-    current, step_input = graph.entry, run_input_payload(run_input)
-    transcript = [{"author": "user", "role": agent_pb2.ROLE_USER, **step_input}]
-    context: list[dict[str, Any]] = []
+    current, step_input = graph.entry, Payload.of_run_input(run_input)
+    transcript = [ContextItem("user", step_input, agent_pb2.ROLE_USER)]
+    context: list[ContextItem] = []
     path = [graph.entry]  # every agent that took the task, so hops taken = len(path) - 1
     while True:
         key = StepKey.hop(len(path), current)
@@ -67,18 +66,15 @@ async def run_handoff(
             context,
             handoff_targets=graph.targets(current),
         )
-        transcript.append({"author": current, "role": agent_pb2.ROLE_AGENT, **result.payload})
+        transcript.append(ContextItem(current, result.payload, agent_pb2.ROLE_AGENT))
         target, policy = await _next_agent(ctx, key, current, result, run_input)
         if target is None or policy is None:
-            return {"agent": current, "path": path, **result.payload}
+            return {"agent": current, "path": path, **result.payload.to_dict()}
         _check_bounds(ctx, key, path, target)
         path.append(target)
         ctx.usage.hops = len(path) - 1  # counted again on every replay, never stored apart
         context = visible_context(policy, transcript)
-        step_input = {
-            "text": result.payload.get("text", ""),
-            "data": result.payload.get("data", {}),
-        }
+        step_input = result.payload.as_input()
         current = target
 
 
@@ -119,7 +115,9 @@ async def _next_agent(
     escalated = await _escalation(ctx, key, current, result)
     if escalated[0] is not None:
         return escalated
-    routed = await _route(ctx, key, current, {"output": result.payload, "input": run_input})
+    routed = await _route(
+        ctx, key, current, {"output": result.payload.to_dict(), "input": run_input}
+    )
     if routed[0] is not None:
         return routed
     await record_decision(

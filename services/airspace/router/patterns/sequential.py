@@ -3,11 +3,15 @@ conditions (`when`) and conditional routing (`next`) in CEL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from airspace.mesh.reasons import Reason
 from airspace.router.conditions import holds
-from airspace.router.patterns.common import record_decision, run_input_payload, select_fields
+from airspace.router.patterns.common import record_decision
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.run_context import RunContext, RunFailure
-from airspace.router.spec import END
+from airspace.router.spec import END, Step
+from airspace.router.spec.model import InputMapping
 from airspace.router.step_key import StepKey
 from airspace.router.step_runner import StepRunner
 from airspace.v1 import run_pb2
@@ -16,26 +20,33 @@ from airspace.v1 import run_pb2
 DEFAULT_MAX_STEPS = 100
 
 
-def step_input(mapping, run_input: dict, outputs: dict[str, dict], previous: dict) -> dict:
+def step_input(
+    mapping: InputMapping,
+    run_input: dict[str, Any],
+    outputs: dict[str, Payload],
+    previous: Payload,
+) -> Payload:
     """The input a step receives, as its `input` mapping says."""
     if mapping.source == "run":
-        source = run_input_payload(run_input)
+        source = Payload.of_run_input(run_input)
     elif mapping.source == "previous":
         source = previous
     else:
         source = outputs[mapping.source]
-    return select_fields(source, mapping.fields)
+    return source.as_input(mapping.fields)
 
 
-async def run_sequential(ctx: RunContext, runner: StepRunner, run_input: dict) -> dict:
+async def run_sequential(
+    ctx: RunContext, runner: StepRunner, run_input: dict[str, Any]
+) -> dict[str, Any]:
     """Returns the run's output: the last completed step's output."""
     steps = {step.name: step for step in ctx.spec.steps}
     order = [step.name for step in ctx.spec.steps]
     limit = ctx.spec.budget.max_steps or DEFAULT_MAX_STEPS
-    previous = run_input_payload(run_input)
-    outputs: dict[str, dict] = {}
-    context: list[dict] = []
-    output: dict = {}
+    previous = Payload.of_run_input(run_input)
+    outputs: dict[str, Payload] = {}
+    context: list[ContextItem] = []
+    output: dict[str, Any] = {}
     current, executed = order[0], 0
     while current != END:
         if executed >= limit:
@@ -43,9 +54,8 @@ async def run_sequential(ctx: RunContext, runner: StepRunner, run_input: dict) -
         executed += 1
         step = steps[current]
         key = StepKey.step(executed, step.name)
-        values = {"input": run_input, "steps": outputs}
         if step.when is not None and not holds(
-            step.when, values, f"steps.{step.name}.when", str(key)
+            step.when, _values(run_input, outputs), f"steps.{step.name}.when", str(key)
         ):
             current = _following(order, current)
             await _record(
@@ -77,13 +87,16 @@ async def run_sequential(ctx: RunContext, runner: StepRunner, run_input: dict) -
             )
             continue
         previous = outputs[step.name] = result.payload
-        context.append({"author": result.agent, **result.payload})
-        output = {"step": step.name, "agent": result.agent, **result.payload}
-        current = await _route(ctx, key, step, order, {**values, "output": result.payload})
+        context.append(ContextItem(result.agent, result.payload))
+        output = {"step": step.name, "agent": result.agent, **result.payload.to_dict()}
+        values = {**_values(run_input, outputs), "output": result.payload.to_dict()}
+        current = await _route(ctx, key, step, order, values)
     return output
 
 
-async def _route(ctx: RunContext, key: StepKey, step, order: list[str], values: dict) -> str:
+async def _route(
+    ctx: RunContext, key: StepKey, step: Step, order: list[str], values: dict[str, Any]
+) -> str:
     """The step after `step`: the first `next` route whose condition holds, else the next in order."""
     default = _following(order, step.name)
     for index, route in enumerate(step.next):
@@ -103,6 +116,12 @@ async def _route(ctx: RunContext, key: StepKey, step, order: list[str], values: 
         )
         return route.goto
     return default
+
+
+def _values(run_input: dict[str, Any], outputs: dict[str, Payload]) -> dict[str, Any]:
+    """What conditions read: the run's input and the outputs of the steps run so far."""
+    steps = {name: payload.to_dict() for name, payload in outputs.items()}
+    return {"input": run_input, "steps": steps}
 
 
 def _following(order: list[str], name: str) -> str:

@@ -6,6 +6,7 @@ and turns its status into the matching domain error.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
@@ -49,31 +50,44 @@ class GrpcRunRepository:
         self._state = state
 
     async def create(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
-        created = await call(self._state.CreateRun, state_pb2.CreateRunRequest(run=run))
+        created: state_pb2.CreateRunResponse = await call(
+            self._state.CreateRun, state_pb2.CreateRunRequest(run=run)
+        )
         return created.run, created.created
 
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run:
         request = state_pb2.GetRunRequest(tenant=tenant, run_id=run_id)
-        return (await call(self._state.GetRun, request)).run
+        response: state_pb2.GetRunResponse = await call(self._state.GetRun, request)
+        return response.run
 
     async def list(
-        self, tenant: str, page: PageRequest, *, workflow: str = "", state: int = 0
+        self,
+        tenant: str,
+        page: PageRequest,
+        *,
+        workflow: str = "",
+        state: run_pb2.RunState = run_pb2.RUN_STATE_UNSPECIFIED,
     ) -> Page[run_pb2.Run]:
         request = state_pb2.ListRunsRequest(
             tenant=tenant,
             page_size=page.size,
             page_token=page.token,
             workflow=workflow,
-            state=state,  # type: ignore[arg-type]  # an enum value
+            state=state,
         )
-        listed = await call(self._state.ListRuns, request)
+        listed: state_pb2.ListRunsResponse = await call(self._state.ListRuns, request)
         return Page(list(listed.runs), listed.next_page_token)
 
-    async def list_claimable(self, min_age_seconds: float, limit: int) -> list[run_pb2.Run]:
+    async def list_claimable(
+        self, min_age_seconds: float, limit: int
+    ) -> builtins.list[run_pb2.Run]:
         request = state_pb2.ListClaimableRunsRequest(
             page_size=limit, min_age=_duration(min_age_seconds)
         )
-        return list((await call(self._state.ListClaimableRuns, request)).runs)
+        response: state_pb2.ListClaimableRunsResponse = await call(
+            self._state.ListClaimableRuns, request
+        )
+        return list(response.runs)
 
     async def append(
         self,
@@ -95,16 +109,17 @@ class GrpcRunRepository:
             lease_owner=lease_owner,
             run_update=_run_update(change) if change is not None else None,
         )
-        response = await call(self._state.AppendEvents, request)
+        response: state_pb2.AppendEventsResponse = await call(self._state.AppendEvents, request)
         return Appended(response.last_sequence, response.run if response.HasField("run") else None)
 
     async def events(
         self, tenant: str, run_id: str, after_sequence: int, limit: int
-    ) -> list[run_pb2.RunEvent]:
+    ) -> builtins.list[run_pb2.RunEvent]:
         request = state_pb2.ListEventsRequest(
             tenant=tenant, run_id=run_id, after_sequence=after_sequence, page_size=limit
         )
-        return list((await call(self._state.ListEvents, request)).events)
+        response: state_pb2.ListEventsResponse = await call(self._state.ListEvents, request)
+        return list(response.events)
 
     async def watch(
         self, tenant: str, run_id: str, after_sequence: int, timeout: float
@@ -121,9 +136,10 @@ class GrpcRunRepository:
         except grpc.aio.AioRpcError as exc:
             raise errors.from_rpc_error(exc) from exc
 
-    async def journal(self, tenant: str, run_id: str) -> list[state_pb2.JournalEntry]:
+    async def journal(self, tenant: str, run_id: str) -> builtins.list[state_pb2.JournalEntry]:
         request = state_pb2.GetJournalRequest(tenant=tenant, run_id=run_id)
-        return list((await call(self._state.GetJournal, request)).entries)
+        response: state_pb2.GetJournalResponse = await call(self._state.GetJournal, request)
+        return list(response.entries)
 
     async def prune(
         self, tenant: str, finished_before_micros: int, *, validate_only: bool, limit: int
@@ -134,7 +150,7 @@ class GrpcRunRepository:
             validate_only=validate_only,
             page_size=limit,
         )
-        pruned = await call(self._state.PruneRuns, request)
+        pruned: state_pb2.PruneRunsResponse = await call(self._state.PruneRuns, request)
         return Pruned(
             pruned.pruned_runs, pruned.deleted_events, pruned.deleted_journal_entries, pruned.more
         )
@@ -157,7 +173,10 @@ class GrpcLeaseRepository:
         request = state_pb2.AcquireLeaseRequest(
             run_id=run_id, owner=owner, ttl=_duration(ttl_seconds)
         )
-        return (await call(self._state.AcquireLease, request, retry_for=retry_for)).acquired
+        response: state_pb2.AcquireLeaseResponse = await call(
+            self._state.AcquireLease, request, retry_for=retry_for
+        )
+        return response.acquired
 
     async def release(self, run_id: str, owner: str) -> None:
         request = state_pb2.ReleaseLeaseRequest(run_id=run_id, owner=owner)
@@ -170,37 +189,44 @@ class GrpcApprovalRepository:
 
     async def create(self, approval: approval_pb2.Approval) -> approval_pb2.Approval:
         request = state_pb2.CreateApprovalRequest(approval=approval)
-        return (await call(self._state.CreateApproval, request)).approval
+        response: state_pb2.CreateApprovalResponse = await call(self._state.CreateApproval, request)
+        return response.approval
 
     async def get(self, tenant: str, approval_id: str) -> approval_pb2.Approval:
         request = state_pb2.GetApprovalRequest(tenant=tenant, approval_id=approval_id)
-        return (await call(self._state.GetApproval, request)).approval
+        response: state_pb2.GetApprovalResponse = await call(self._state.GetApproval, request)
+        return response.approval
 
     async def list(
         self,
         tenant: str,
         page: PageRequest,
         *,
-        state: int = 0,
+        state: approval_pb2.ApprovalState = approval_pb2.APPROVAL_STATE_UNSPECIFIED,
         roles: Sequence[str] = (),
         run_id: str = "",
     ) -> Page[approval_pb2.Approval]:
         request = state_pb2.ListApprovalsRequest(
             tenant=tenant,
-            state=state,  # type: ignore[arg-type]  # an enum value
+            state=state,
             roles=roles,
             run_id=run_id,
             page_size=page.size,
             page_token=page.token,
         )
-        listed = await call(self._state.ListApprovals, request)
+        listed: state_pb2.ListApprovalsResponse = await call(self._state.ListApprovals, request)
         return Page(list(listed.approvals), listed.next_page_token)
 
-    async def list_due(self, due_before_micros: int, limit: int) -> list[approval_pb2.Approval]:
+    async def list_due(
+        self, due_before_micros: int, limit: int
+    ) -> builtins.list[approval_pb2.Approval]:
         request = state_pb2.ListDueApprovalsRequest(
             due_before=_timestamp(due_before_micros), page_size=limit
         )
-        return list((await call(self._state.ListDueApprovals, request)).approvals)
+        response: state_pb2.ListDueApprovalsResponse = await call(
+            self._state.ListDueApprovals, request
+        )
+        return list(response.approvals)
 
     async def decide(
         self, tenant: str, approval_id: str, decision: Decision
@@ -208,12 +234,13 @@ class GrpcApprovalRepository:
         request = state_pb2.DecideApprovalRequest(
             tenant=tenant,
             approval_id=approval_id,
-            outcome=decision.outcome,  # type: ignore[arg-type]  # an enum value
+            outcome=decision.outcome,
             decided_by=decision.decided_by,
             comment=decision.comment,
             edited_payload=decision.edited_payload,
         )
-        return (await call(self._state.DecideApproval, request)).approval
+        response: state_pb2.DecideApprovalResponse = await call(self._state.DecideApproval, request)
+        return response.approval
 
 
 class GrpcWorkflowRepository:
@@ -221,20 +248,21 @@ class GrpcWorkflowRepository:
         self._state = state
 
     async def put(self, workflow: workflow_pb2.Workflow) -> tuple[workflow_pb2.Workflow, bool]:
-        stored = await call(
+        stored: state_pb2.PutWorkflowResponse = await call(
             self._state.PutWorkflow, state_pb2.PutWorkflowRequest(workflow=workflow)
         )
         return stored.workflow, stored.created
 
     async def get(self, tenant: str, name: str, version: int = 0) -> workflow_pb2.Workflow:
         request = state_pb2.GetWorkflowRequest(tenant=tenant, workflow=name, version=version)
-        return (await call(self._state.GetWorkflow, request)).workflow
+        response: state_pb2.GetWorkflowResponse = await call(self._state.GetWorkflow, request)
+        return response.workflow
 
     async def list(self, tenant: str, page: PageRequest) -> Page[workflow_pb2.Workflow]:
         request = state_pb2.ListWorkflowsRequest(
             tenant=tenant, page_size=page.size, page_token=page.token
         )
-        listed = await call(self._state.ListWorkflows, request)
+        listed: state_pb2.ListWorkflowsResponse = await call(self._state.ListWorkflows, request)
         return Page(list(listed.workflows), listed.next_page_token)
 
     async def delete(self, tenant: str, name: str) -> None:
@@ -247,17 +275,21 @@ class GrpcAgentRepository:
         self._state = state
 
     async def put(self, agent: agent_registry_pb2.Agent) -> agent_registry_pb2.Agent:
-        return (await call(self._state.PutAgent, state_pb2.PutAgentRequest(agent=agent))).agent
+        response: state_pb2.PutAgentResponse = await call(
+            self._state.PutAgent, state_pb2.PutAgentRequest(agent=agent)
+        )
+        return response.agent
 
     async def get(self, tenant: str, name: str) -> agent_registry_pb2.Agent:
         request = state_pb2.GetAgentRequest(tenant=tenant, agent=name)
-        return (await call(self._state.GetAgent, request)).agent
+        response: state_pb2.GetAgentResponse = await call(self._state.GetAgent, request)
+        return response.agent
 
     async def list(self, tenant: str, page: PageRequest) -> Page[agent_registry_pb2.Agent]:
         request = state_pb2.ListAgentsRequest(
             tenant=tenant, page_size=page.size, page_token=page.token
         )
-        listed = await call(self._state.ListAgents, request)
+        listed: state_pb2.ListAgentsResponse = await call(self._state.ListAgents, request)
         return Page(list(listed.agents), listed.next_page_token)
 
     async def delete(self, tenant: str, name: str) -> None:
@@ -270,7 +302,8 @@ class GrpcMemoryRepository:
 
     async def get(self, tenant: str, namespace: str, key: str) -> state_pb2.MemoryEntry:
         request = state_pb2.GetMemoryRequest(tenant=tenant, namespace=namespace, key=key)
-        return (await call(self._state.GetMemory, request)).entry
+        response: state_pb2.GetMemoryResponse = await call(self._state.GetMemory, request)
+        return response.entry
 
     async def put(
         self, tenant: str, namespace: str, key: str, write: MemoryWrite
@@ -284,7 +317,8 @@ class GrpcMemoryRepository:
             ttl=_duration(write.ttl_seconds) if write.ttl_seconds is not None else None,
             request_id=write.request_id,
         )
-        return (await call(self._state.PutMemory, request)).entry
+        response: state_pb2.PutMemoryResponse = await call(self._state.PutMemory, request)
+        return response.entry
 
     async def delete(
         self, tenant: str, namespace: str, key: str, expected_version: int | None
@@ -304,7 +338,7 @@ class GrpcMemoryRepository:
             page_size=page.size,
             page_token=page.token,
         )
-        listed = await call(self._state.ListMemory, request)
+        listed: state_pb2.ListMemoryResponse = await call(self._state.ListMemory, request)
         return Page(list(listed.entries), listed.next_page_token)
 
 
@@ -317,7 +351,8 @@ class GrpcPolicyDecisions:
         self._policy = policy
 
     async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
-        return await call(self._policy.Check, request)
+        response: policy_pb2.CheckResponse = await call(self._policy.Check, request)
+        return response
 
     async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None:
         await call(self._policy.RecordAudit, request, retry_for=AUDIT_RETRY_SECONDS)
@@ -328,7 +363,10 @@ class GrpcTraceQueries:
         self._traces = traces
 
     async def run_trace(self, run_id: str) -> trace_pb2.GetRunTraceResponse:
-        return await call(self._traces.GetRunTrace, trace_pb2.GetRunTraceRequest(run_id=run_id))
+        response: trace_pb2.GetRunTraceResponse = await call(
+            self._traces.GetRunTrace, trace_pb2.GetRunTraceRequest(run_id=run_id)
+        )
+        return response
 
 
 class MeshRepositories:

@@ -10,6 +10,7 @@ unless a test sets a verdict per checkpoint, and keeps what it was asked and aud
 from __future__ import annotations
 
 import asyncio
+import builtins
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -96,7 +97,12 @@ class InMemoryRunRepository:
         return _copy(self._stored(tenant, run_id).run)
 
     async def list(
-        self, tenant: str, page: PageRequest, *, workflow: str = "", state: int = 0
+        self,
+        tenant: str,
+        page: PageRequest,
+        *,
+        workflow: str = "",
+        state: run_pb2.RunState = run_pb2.RUN_STATE_UNSPECIFIED,
     ) -> Page[run_pb2.Run]:
         runs = [
             s.run
@@ -107,7 +113,9 @@ class InMemoryRunRepository:
         ]
         return _page(runs, page)
 
-    async def list_claimable(self, min_age_seconds: float, limit: int) -> list[run_pb2.Run]:
+    async def list_claimable(
+        self, min_age_seconds: float, limit: int
+    ) -> builtins.list[run_pb2.Run]:
         oldest = time.time() - min_age_seconds
         claimable = [
             _copy(s.run)
@@ -166,7 +174,7 @@ class InMemoryRunRepository:
 
     async def events(
         self, tenant: str, run_id: str, after_sequence: int, limit: int
-    ) -> list[run_pb2.RunEvent]:
+    ) -> builtins.list[run_pb2.RunEvent]:
         stored = self._stored(tenant, run_id)
         return [_copy(e) for e in stored.events if e.sequence > after_sequence][:limit]
 
@@ -184,7 +192,7 @@ class InMemoryRunRepository:
             async with stored.changed:
                 await asyncio.wait_for(stored.changed.wait(), timeout)
 
-    async def journal(self, tenant: str, run_id: str) -> list[state_pb2.JournalEntry]:
+    async def journal(self, tenant: str, run_id: str) -> builtins.list[state_pb2.JournalEntry]:
         return [_copy(entry) for entry in self._stored(tenant, run_id).journal.values()]
 
     async def prune(
@@ -275,7 +283,7 @@ class InMemoryApprovalRepository:
         tenant: str,
         page: PageRequest,
         *,
-        state: int = 0,
+        state: approval_pb2.ApprovalState = approval_pb2.APPROVAL_STATE_UNSPECIFIED,
         roles: Sequence[str] = (),
         run_id: str = "",
     ) -> Page[approval_pb2.Approval]:
@@ -289,7 +297,9 @@ class InMemoryApprovalRepository:
         ]
         return _page(found, page)
 
-    async def list_due(self, due_before_micros: int, limit: int) -> list[approval_pb2.Approval]:
+    async def list_due(
+        self, due_before_micros: int, limit: int
+    ) -> builtins.list[approval_pb2.Approval]:
         due = [
             _copy(a)
             for a in self._approvals.values()
@@ -308,7 +318,7 @@ class InMemoryApprovalRepository:
                 f"approval {approval_id!r} was already decided",
                 reason=Reason.APPROVAL_ALREADY_DECIDED,
             )
-        approval.outcome = decision.outcome  # type: ignore[assignment]  # an enum value
+        approval.outcome = decision.outcome
         approval.decided_by = decision.decided_by
         approval.comment = decision.comment
         if decision.edited_payload is not None:

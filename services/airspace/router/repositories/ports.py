@@ -10,6 +10,7 @@ domain error, the same from either implementation.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from typing import Generic, Protocol, TypeVar
@@ -60,7 +61,7 @@ class RunChange:
     still in one of `expected_states` (any state when empty)."""
 
     run: run_pb2.Run
-    expected_states: Sequence[int] = ()
+    expected_states: Sequence[run_pb2.RunState] = ()
 
 
 class RunRepository(Protocol):
@@ -73,10 +74,17 @@ class RunRepository(Protocol):
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run: ...
 
     async def list(
-        self, tenant: str, page: PageRequest, *, workflow: str = "", state: int = 0
+        self,
+        tenant: str,
+        page: PageRequest,
+        *,
+        workflow: str = "",
+        state: run_pb2.RunState = run_pb2.RUN_STATE_UNSPECIFIED,
     ) -> Page[run_pb2.Run]: ...
 
-    async def list_claimable(self, min_age_seconds: float, limit: int) -> list[run_pb2.Run]:
+    async def list_claimable(
+        self, min_age_seconds: float, limit: int
+    ) -> builtins.list[run_pb2.Run]:
         """Unfinished runs with no live lease, older than `min_age_seconds`."""
         ...
 
@@ -98,7 +106,7 @@ class RunRepository(Protocol):
 
     async def events(
         self, tenant: str, run_id: str, after_sequence: int, limit: int
-    ) -> list[run_pb2.RunEvent]: ...
+    ) -> builtins.list[run_pb2.RunEvent]: ...
 
     def watch(
         self, tenant: str, run_id: str, after_sequence: int, timeout: float
@@ -106,7 +114,7 @@ class RunRepository(Protocol):
         """The events after the cursor, then live ones until the run ends."""
         ...
 
-    async def journal(self, tenant: str, run_id: str) -> list[state_pb2.JournalEntry]: ...
+    async def journal(self, tenant: str, run_id: str) -> builtins.list[state_pb2.JournalEntry]: ...
 
     async def prune(
         self, tenant: str, finished_before_micros: int, *, validate_only: bool, limit: int
@@ -127,7 +135,7 @@ class LeaseRepository(Protocol):
 class Decision:
     """A person's (or the router's, on expiry) decision of an approval."""
 
-    outcome: int
+    outcome: run_pb2.ApprovalOutcome
     decided_by: str
     comment: str = ""
     edited_payload: struct_pb2.Struct | None = None
@@ -143,12 +151,14 @@ class ApprovalRepository(Protocol):
         tenant: str,
         page: PageRequest,
         *,
-        state: int = 0,
+        state: approval_pb2.ApprovalState = approval_pb2.APPROVAL_STATE_UNSPECIFIED,
         roles: Sequence[str] = (),
         run_id: str = "",
     ) -> Page[approval_pb2.Approval]: ...
 
-    async def list_due(self, due_before_micros: int, limit: int) -> list[approval_pb2.Approval]:
+    async def list_due(
+        self, due_before_micros: int, limit: int
+    ) -> builtins.list[approval_pb2.Approval]:
         """Pending approvals of every tenant whose deadline passed."""
         ...
 

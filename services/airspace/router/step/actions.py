@@ -148,7 +148,9 @@ def _prior_decision(approval: approval_pb2.Approval) -> agent_pb2.ActionDecision
     )
     if approved:
         edited = approval.outcome == run_pb2.APPROVAL_OUTCOME_EDITED
-        arguments = approval.edited_payload if edited else approval.payload["arguments"]
+        arguments = (
+            approval.edited_payload if edited else approval.payload.fields["arguments"].struct_value
+        )
         decision.arguments.CopyFrom(arguments)
     return decision
 

@@ -9,9 +9,10 @@ import random
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
 from airspace.router import convert, metrics
-from airspace.router.agent_invoker import Attempt
 from airspace.router.approval_gate import ApprovalGate
+from airspace.router.attempt import Attempt
 from airspace.router.guard import Guard
+from airspace.router.payload import Payload
 from airspace.router.run_context import RunFailure
 from airspace.router.run_log import event
 from airspace.router.spec import RetryPolicy
@@ -86,7 +87,7 @@ def _output(number: int, attempt: Attempt) -> AgentOutput:
         final = agent_pb2.FinalOutput(message=attempt.handoff.message, data=attempt.handoff.data)
     return AgentOutput(
         final=final,
-        payload=convert.output_payload(final),
+        payload=Payload.of_output(final),
         attempt=number,
         duration=attempt.duration,
         usage=attempt.usage,

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any, Protocol
 
 from airspace.agent.v1 import agent_pb2
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.run_context import RunContext
 from airspace.router.spec import Step
 from airspace.router.step_key import StepKey
@@ -23,8 +24,8 @@ class StepCall:
     ctx: RunContext
     key: StepKey
     step: Step
-    input: dict[str, Any]
-    context: list[dict[str, Any]]
+    input: Payload
+    context: list[ContextItem]
     # The agents the workflow lets this step hand off to; None when the pattern has no
     # handoffs (a handoff request then fails the step).
     handoff_targets: list[str] | None
@@ -33,11 +34,11 @@ class StepCall:
 
 @dataclasses.dataclass(frozen=True)
 class StepResult:
-    """What a step produced: its output payload ({"text", "data", "confidence"}), the agent
-    that produced it (a fallback may have taken over), and a handoff request if it asked
-    for one. Whether a handoff is accepted is the pattern's decision, never the agent's."""
+    """What a step produced: its output, the agent that produced it (a fallback may have
+    taken over), and a handoff request if it asked for one. Whether a handoff is accepted
+    is the pattern's decision, never the agent's."""
 
-    payload: dict[str, Any]
+    payload: Payload
     agent: str
     handoff_target: str = ""
     handoff_reason: str = ""
@@ -46,8 +47,7 @@ class StepResult:
 
     @property
     def confidence(self) -> float | None:
-        confidence: float | None = self.payload.get("confidence")
-        return confidence
+        return self.payload.confidence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +56,7 @@ class AgentOutput:
     (`final`, and `payload` as policy and the next step see it) and how it was made."""
 
     final: agent_pb2.FinalOutput
-    payload: dict[str, Any]
+    payload: Payload
     attempt: int
     duration: float
     usage: agent_pb2.Usage

@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.rpc import code_pb2
 
 from airspace.router import convert
-from airspace.router.agent_invoker import Attempt
+from airspace.router.attempt import Attempt
 from airspace.router.run_log import event
 from airspace.router.step.call import StepCall
 from airspace.v1 import run_pb2

@@ -8,6 +8,7 @@ import dataclasses
 from airspace.router import reviews
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.guard import Guard, Judgement
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.step.call import AgentOutput, AgentStage, StepCall
 from airspace.router.step.policy import enforce, judge_for_agent
 from airspace.v1 import approval_pb2, run_pb2
@@ -20,15 +21,21 @@ class InputPolicyStage:
         self._gate = gate
 
     async def run(self, call: StepCall) -> AgentOutput:
-        judged = await judge_for_agent(
-            self._guard, call, "step.input", {"input": call.input, "context": call.context}
-        )
+        checked = {
+            "input": call.input.to_dict(),
+            "context": [item.to_dict() for item in call.context],
+        }
+        judged = await judge_for_agent(self._guard, call, "step.input", checked)
         enforce(call.ctx, call.key, call.agent, judged)
         if judged.needs_approval:
             await self._ask(call, judged)
         masked = judged.payload
         return await self.next.run(
-            dataclasses.replace(call, input=masked["input"], context=masked["context"])
+            dataclasses.replace(
+                call,
+                input=Payload.from_dict(masked["input"]),
+                context=[ContextItem.from_dict(item) for item in masked["context"]],
+            )
         )
 
     async def _ask(self, call: StepCall, judged: Judgement) -> None:

@@ -12,7 +12,8 @@ from airspace.agent.v1 import agent_pb2
 from airspace.mesh import telemetry
 from airspace.mesh.reasons import Reason
 from airspace.router import metrics
-from airspace.router.agent_invoker import AgentInvoker, Attempt, OnEvent
+from airspace.router.agent_invoker import AgentInvoker
+from airspace.router.attempt import Attempt, OnEvent
 from airspace.router.run_context import RunFailure
 from airspace.router.run_log import event
 from airspace.router.step.actions import StepActions

@@ -7,6 +7,7 @@ from google.protobuf import struct_pb2
 
 from airspace.agent.v1 import agent_pb2
 from airspace.router import convert
+from airspace.router.payload import Payload
 from airspace.router.run_context import RunContext
 from airspace.router.run_log import event
 from airspace.router.step.call import AgentOutput, AgentStage, StepCall, StepResult, StepStage
@@ -90,7 +91,7 @@ def _journaled_result(entry: state_pb2.JournalEntry) -> StepResult:
     checkpoint = convert.to_dict(entry.checkpoint)
     handoff = checkpoint.get("handoff", {})
     return StepResult(
-        convert.output_payload(entry.output),
+        Payload.of_output(entry.output),
         entry.agent,
         handoff.get("target", ""),
         handoff.get("reason", ""),

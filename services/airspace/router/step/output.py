@@ -4,13 +4,13 @@ judged (and masked) by policy, which may ask a person to review it."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
 from airspace.router import convert, reviews, validation
-from airspace.router.agent_invoker import Attempt
+from airspace.router.attempt import Attempt
 from airspace.router.guard import Guard
+from airspace.router.payload import Payload
 from airspace.router.run_context import RunFailure
 from airspace.router.step.call import AgentOutput, AgentStage, StepCall
 from airspace.router.step.failures import record_failure
@@ -26,18 +26,19 @@ class OutputPolicyStage:
 
     async def run(self, call: StepCall) -> AgentOutput:
         output = await self.next.run(call)
-        judged = await judge_for_agent(self._guard, call, "step.output", output.payload)
+        judged = await judge_for_agent(self._guard, call, "step.output", output.payload.to_dict())
         enforce(call.ctx, call.key, call.agent, judged)
+        masked = Payload.from_dict(judged.payload)
         review = reviews.output_review(
             call.step,
-            judged.payload,
+            masked,
             judged.approver_role,
             judged.explain() if judged.needs_approval else "",
         )
         return dataclasses.replace(
             output,
-            final=_with_payload(output.final, judged.payload),
-            payload=judged.payload,
+            final=_with_payload(output.final, masked),
+            payload=masked,
             review=review,
         )
 
@@ -63,13 +64,13 @@ class OutputValidationStage:
         )
 
 
-def _with_payload(final: agent_pb2.FinalOutput, payload: dict[str, Any]) -> agent_pb2.FinalOutput:
+def _with_payload(final: agent_pb2.FinalOutput, payload: Payload) -> agent_pb2.FinalOutput:
     """The agent's output with policy's masks carried out on its text and data."""
     masked = agent_pb2.FinalOutput()
     masked.CopyFrom(final)
     masked.message.CopyFrom(
-        convert.build_message(agent_pb2.ROLE_AGENT, final.message.author, payload.get("text", ""))
+        convert.build_message(agent_pb2.ROLE_AGENT, final.message.author, payload.text)
     )
     masked.data.Clear()
-    masked.data.update(payload.get("data", {}))
+    masked.data.update(payload.data)
     return masked

@@ -15,6 +15,7 @@ from airspace.policy.v1 import policy_pb2
 from airspace.router import convert, reviews, validation
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.guard import Guard, agent_subject
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.run_context import RunFailure
 from airspace.router.spec.model import ApprovalPoint
 from airspace.router.step.call import StepCall, StepResult, StepStage
@@ -56,7 +57,7 @@ class ReviewStage:
             point,
             point.role,
             f"Step {step.name!r} ({step.agent}) waits for a go-ahead.",
-            call.input,
+            call.input.to_dict(),
         )
         if approval.outcome == run_pb2.APPROVAL_OUTCOME_REJECTED:
             raise reviews.rejection(approval, call.key)
@@ -75,7 +76,7 @@ class ReviewStage:
             point,
             review["role"],
             f"Review the output of step {call.step.name!r}: {review['reason']}.",
-            result.payload,
+            result.payload.to_dict(),
         )
 
     async def _edited(
@@ -83,7 +84,7 @@ class ReviewStage:
     ) -> StepResult:
         """An approver's edit replaces the output once it passes the same checks as agent output."""
         ctx, edited = call.ctx, convert.to_dict(approval.edited_payload)
-        payload = {"text": edited.get("text", ""), "data": edited.get("data", {})}
+        payload = Payload(edited.get("text", ""), edited.get("data", {}))
         invalid = validation.output_problems(call.step.output, payload)
         if invalid:
             raise RunFailure(
@@ -95,20 +96,15 @@ class ReviewStage:
             "step.output",
             agent_subject(result.agent, ctx.tenant),
             policy_pb2.Resource(kind="agent", name=result.agent, tenant=ctx.tenant),
-            payload,
+            payload.to_dict(),
             run_id=ctx.run_id,
             step_key=str(call.key),
         )
         enforce(ctx, call.key.edited(), result.agent, judged)
-        return dataclasses.replace(result, payload=judged.payload, review=None)
+        return dataclasses.replace(result, payload=Payload.from_dict(judged.payload), review=None)
 
 
 def _again(call: StepCall, retries: int, rejected: approval_pb2.Approval) -> StepCall:
     """The step to run once more after a rejection, with the reviewer's comment."""
-    comment = {
-        "author": rejected.decided_by,
-        "role": agent_pb2.ROLE_SYSTEM,
-        "text": rejected.comment,
-        "data": {},
-    }
+    comment = ContextItem(rejected.decided_by, Payload(rejected.comment), agent_pb2.ROLE_SYSTEM)
     return dataclasses.replace(call, key=call.key.retry(retries), context=[*call.context, comment])

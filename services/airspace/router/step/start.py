@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from airspace.agent.v1 import agent_pb2
-from airspace.router import convert
 from airspace.router.run_context import RunContext
 from airspace.router.step.call import StepCall
 
@@ -22,18 +21,8 @@ def start_message(
         tenant=ctx.tenant,
         workflow=ctx.run.workflow,
         step_name=step.name,
-        input=convert.build_message(
-            agent_pb2.ROLE_USER, "router", call.input.get("text", ""), call.input.get("data")
-        ),
-        context=[
-            convert.build_message(
-                item.get("role", agent_pb2.ROLE_AGENT),
-                item.get("author", ""),
-                item.get("text", ""),
-                item.get("data"),
-            )
-            for item in call.context
-        ],
+        input=call.input.message(agent_pb2.ROLE_USER, "router"),
+        context=[item.message() for item in call.context],
         memory_namespace=f"run/{ctx.run_id}",
         hop_count=ctx.usage.hops,
         allowed_handoffs=call.handoff_targets or (),
