@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 import yaml
 
 from airspace.agent.v1 import agent_pb2
-from airspace.router.agent_invoker import Attempt, OnAction, OnEvent
+from airspace.router.agent_invoker import OnAction
 from airspace.router.approval_gate import ApprovalGate
+from airspace.router.attempt import Attempt, OnEvent
 from airspace.router.convert import to_struct
 from airspace.router.executor import TERMINAL_STATES, RunExecutor
 from airspace.router.guard import Guard

@@ -7,6 +7,7 @@ import pytest
 from harness import final
 
 from airspace.agent.v1 import agent_pb2
+from airspace.router.agent_invoker import OnAction
 from airspace.router.convert import message_text, to_dict, to_struct
 from airspace.router.payload import ContextItem, Payload
 from airspace.state.v1 import state_pb2
@@ -85,7 +86,7 @@ def test_a_journaled_output_reads_back_the_same_payload(confidence: float | None
 
 
 async def test_a_replayed_step_gives_the_output_its_reviewer_saw(router):
-    async def writer(start: agent_pb2.InvokeStart) -> agent_pb2.InvokeEvent:
+    async def writer(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
         return final("draft", 0.876543, **DATA)
 
     await router.register("writer", writer)
