@@ -28,7 +28,9 @@ RATIOS = {
 @pytest.mark.timeout(400)
 def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
     path = tmp_path / "bench.json"
+    home = tmp_path / "home"  # kept, so a failure can show the services' logs
     command = [sys.executable, "-m", "bench", "--quick", "--skip-growth", "--concurrency", "2"]
+    command += ["--home", str(home)]
     finished = subprocess.run(
         [*command, "--json", str(path), "--check"],
         cwd=ROOT,
@@ -36,7 +38,7 @@ def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
         text=True,
         timeout=380,
     )
-    assert path.exists(), finished.stdout + finished.stderr
+    assert path.exists(), finished.stdout + finished.stderr + service_logs(home)
     found = json.loads(path.read_text())
     assert all(m["failed"] == 0 for m in found["measurements"].values()), finished.stdout
     assert found["floor"]["runs_per_s"] > 0 and found["floor"]["cpu_ms_per_run"] > 0
@@ -60,3 +62,12 @@ def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
     assert finished.returncode == (0 if found["targets_met"] else 1), finished.stderr
     for figure, verdict in found["targets"].items():
         assert (f"missed: {figure} = " in finished.stdout) is not verdict["met"]
+
+
+def service_logs(home: pathlib.Path) -> str:
+    """The tail of every service log the run left, for a failure's message."""
+    tails = [
+        f"\n--- {log.relative_to(home)}\n" + "\n".join(log.read_text().splitlines()[-15:])
+        for log in sorted(home.rglob("*.log"))
+    ]
+    return "".join(tails)
