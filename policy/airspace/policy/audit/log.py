@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from airspace.policy.audit import metrics
 from airspace.policy.audit.chain import AuditEntry, AuditRecord, VerifyResult
 from airspace.policy.audit.store import AuditStore
 
@@ -69,6 +70,7 @@ class AuditLog:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                metrics.record_commit(len(entries))
                 for (_, future), entry in zip(batch, entries, strict=True):
                     if not future.done():  # a cancelled caller's entry still stands
                         future.set_result(entry)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airspace.policy.audit.chain import AuditRecord
-from airspace.policy.engine.model import CheckInput, Decision, MaskObligation, MaskOperator
+from airspace.policy.engine.model import CheckInput, Decision, caller_texts
 from airspace.policy.engine.pii.masking import Masker
 from airspace.policy.engine.pii.scan import scan_json
 from airspace.policy.obligations import apply_obligations
@@ -17,9 +17,12 @@ DECISION_KIND = "policy.decision"
 
 def decision_record(check: CheckInput, decision: Decision, masker: Masker) -> AuditRecord:
     masked = collections.Counter(obligation.entity for obligation in decision.obligations)
-    # Resource names and step keys come from callers: they are scanned like any text.
-    resource = {"kind": check.resource.kind, "name": check.resource.name}
-    from_caller = masked_details({"resource": resource, "step_key": check.step_key}, masker)
+    # Resource names and step keys come from callers: the check's scan covered them.
+    from_caller = caller_texts(check)
+    if decision.caller_masks is None:
+        from_caller = masked_details(from_caller, masker)
+    else:  # spans found in these very strings: nothing to check again
+        from_caller = apply_obligations(from_caller, decision.caller_masks, recheck=False)
     details = {
         "checkpoint": decision.checkpoint,
         "verdict": decision.verdict.name,
@@ -45,15 +48,5 @@ def decision_record(check: CheckInput, decision: Decision, masker: Masker) -> Au
 def masked_details(details: Mapping[str, Any], masker: Masker) -> dict:
     """`details` with every PII span, in values and member names, replaced by its keyed
     hash: nothing readable is kept, yet the same value stays recognizable across entries."""
-    obligations = [
-        MaskObligation(
-            span.path,
-            span.start,
-            span.end,
-            span.entity,
-            MaskOperator.HASH,
-            masker.replacement(span.entity, MaskOperator.HASH, span.value),
-        )
-        for span in scan_json(dict(details))
-    ]
-    return apply_obligations(dict(details), obligations)
+    masks = masker.hash_masks(scan_json(dict(details)))
+    return apply_obligations(dict(details), masks, recheck=False)

@@ -4,7 +4,10 @@ The hash chain alone shows an edit only to someone who kept the head: whoever ca
 write the file can rewrite every entry after the one they changed, and the head row
 with them. A checkpoint is signed with a key the file does not hold, so a rewritten
 chain no longer matches its checkpoints, and a forged checkpoint has no valid
-signature. One checkpoint is written per committed batch, in the same transaction.
+signature. One checkpoint is written per committed batch, in the same transaction:
+it costs no fsync of its own (group commit makes that one per batch), and every
+committed head stays signed, so appending never re-signs a tail that someone
+rewrote after the last checkpoint.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import uuid
 
-from airspace.policy.engine import checkpoints
+from airspace.policy.engine import checkpoints, pointer
 from airspace.policy.engine import model as m
 from airspace.policy.engine.activation import Activation
 from airspace.policy.engine.bundle import Bundle
@@ -21,6 +21,10 @@ from airspace.policy.engine.pii.masking import Masker, new_token, token_replacem
 from airspace.policy.engine.pii.scan import Span, scan_json
 
 log = logging.getLogger("airspace.policy.engine")
+
+# Where the payload sits in the one document a check's scan walks.
+_PAYLOAD = "payload"
+_PAYLOAD_PATH = pointer.join([_PAYLOAD])
 
 
 @dataclasses.dataclass
@@ -31,6 +35,7 @@ class _Outcome:
     approver_role: str = ""
     # Tenant isolation holds even for a dry-run bundle.
     binding: bool = False
+    caller_spans: list[Span] | None = None  # PII in m.caller_texts, once scanned
 
     def add(self, verdict: m.Verdict, reason: m.Reason) -> _Outcome:
         self.findings.append((verdict, reason))
@@ -51,11 +56,14 @@ class Engine:
     def decide(self, check: m.CheckInput) -> m.Decision:
         try:
             outcome = self._evaluate(check)
+            if outcome.caller_spans is None:  # decided before the payload needed a scan
+                outcome.caller_spans = scan_json(m.caller_texts(check))
         except Exception:
             log.exception("policy evaluation failed for checkpoint %s", check.checkpoint[:64])
             outcome = _Outcome().add(
                 m.Verdict.DENY, m.Reason(m.POLICY_ERROR, m.ENGINE_RULE, "internal policy error")
             )
+        spans = outcome.caller_spans
         evaluated = outcome.verdict
         verdict = m.Verdict.ALLOW if self.bundle.dry_run and not outcome.binding else evaluated
         return m.Decision(
@@ -69,6 +77,7 @@ class Engine:
             dry_run=self.bundle.dry_run,
             approver_role=outcome.approver_role if verdict == m.Verdict.REQUIRE_APPROVAL else "",
             tokens=tuple(outcome.tokens) if verdict != m.Verdict.DENY else (),
+            caller_masks=self.masker.hash_masks(spans) if spans is not None else None,
         )
 
     def _evaluate(self, check: m.CheckInput) -> _Outcome:
@@ -89,11 +98,23 @@ class Engine:
         rules = self.bundle.rules_for(check.checkpoint)
         masks_pii = check.checkpoint in self.bundle.pii.checkpoints
         reads_pii = any("pii" in rule.condition.variables for rule in rules)
-        spans = scan_json(dict(check.payload)) if masks_pii or reads_pii else []
+        spans = self._scan(check, outcome) if masks_pii or reads_pii else []
         self._apply_rules(check, rules, spans, outcome)
         if masks_pii:
             self._mask(check, spans, outcome)
         return outcome
+
+    def _scan(self, check: m.CheckInput, outcome: _Outcome) -> list[Span]:
+        """The payload's PII spans, found in the same scan as those of the caller's texts
+        (kept in `outcome` for the audit record), so no text of the check is scanned twice."""
+        spans = scan_json({_PAYLOAD: dict(check.payload), **m.caller_texts(check)})
+        inside = [s.path.startswith(_PAYLOAD_PATH + "/") for s in spans]
+        outcome.caller_spans = [s for s, payload in zip(spans, inside, strict=True) if not payload]
+        return [
+            dataclasses.replace(s, path=s.path.removeprefix(_PAYLOAD_PATH))
+            for s, payload in zip(spans, inside, strict=True)
+            if payload
+        ]
 
     def _apply_rules(self, check, rules, spans: list[Span], outcome: _Outcome) -> None:
         activation = Activation(check, (entity for span in spans for entity in span.entities))

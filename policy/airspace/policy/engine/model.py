@@ -136,3 +136,14 @@ class Decision:
     approver_role: str = ""
     # Values behind the TOKENIZE masks of `obligations`, to store before the masks are used.
     tokens: tuple[Tokenized, ...] = dataclasses.field(default=(), repr=False)
+    # HASH masks of the PII in the caller's texts the audit record keeps (caller_texts),
+    # found by the check's one scan; None when they could not be scanned.
+    caller_masks: tuple[MaskObligation, ...] | None = None
+
+
+def caller_texts(check: CheckInput) -> dict[str, Any]:
+    """What the audit record of a check keeps of the caller's own text."""
+    return {
+        "resource": {"kind": check.resource.kind, "name": check.resource.name},
+        "step_key": check.step_key,
+    }

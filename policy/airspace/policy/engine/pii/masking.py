@@ -9,9 +9,11 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 
-from airspace.policy.engine.model import MaskOperator
+from airspace.policy.engine.model import MaskObligation, MaskOperator
 from airspace.policy.engine.pii import detectors as d
+from airspace.policy.engine.pii.scan import Span
 
 # Entities with a meaningful partial form; for the others any hint would leak the secret.
 PARTIAL_ENTITIES = frozenset(
@@ -47,6 +49,22 @@ class Masker:
         if operator is MaskOperator.PARTIAL and entity in PARTIAL_ENTITIES:
             return _partial(entity, text)
         return f"[{entity}]"
+
+    def hash_masks(self, spans: Iterable[Span]) -> tuple[MaskObligation, ...]:
+        """Every span replaced by its keyed hash: nothing readable is kept, yet the same
+        value stays recognizable (how the audit log masks what it keeps)."""
+        return tuple(
+            MaskObligation(
+                span.path,
+                span.start,
+                span.end,
+                span.entity,
+                MaskOperator.HASH,
+                self.replacement(span.entity, MaskOperator.HASH, span.value),
+                span.scope,
+            )
+            for span in spans
+        )
 
 
 def _canonical(entity: str, text: str) -> str:

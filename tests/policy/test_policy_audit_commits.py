@@ -1,0 +1,137 @@
+"""Group commit of the audit log: checks waiting together share one transaction (one
+fsync), each answered once its own entry is durable; a failed commit fails them all,
+and the router then fails closed."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Sequence
+
+import pytest
+from policy_helpers import DEFAULT_BUNDLE, HASH_KEY, check, user
+from prometheus_client import REGISTRY
+
+from airspace.mesh import errors
+from airspace.policy.audit.chain import AuditEntry, AuditRecord
+from airspace.policy.audit.log import AuditLog
+from airspace.policy.audit.signing import HeadSigner
+from airspace.policy.audit.store import SqliteAuditStore
+from airspace.policy.service import convert
+from airspace.policy.service.core import PolicyCore
+from airspace.policy.v1 import policy_pb2
+from airspace.policy.vault.store import SqliteTokenStore
+from airspace.policy.vault.vault import TokenVault
+from airspace.router.guard import Guard
+from airspace.v1 import run_pb2
+
+pytestmark = pytest.mark.unit
+
+SIGNER = HeadSigner(b"policy-tests-audit-checkpoint-key")
+
+
+class RecordingStore(SqliteAuditStore):
+    """The SQLite store, remembering how many records each commit held; a commit can be
+    held back until the test lets it go."""
+
+    def __init__(self, path):
+        super().__init__(path, SIGNER)
+        self.batches: list[int] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.entered = threading.Event()
+
+    def append(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+        self.entered.set()
+        self.hold.wait(timeout=10)
+        self.batches.append(len(records))
+        return super().append(records)
+
+
+class BrokenStore(SqliteAuditStore):
+    def append(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+def broken_core(tmp_path, log: AuditLog) -> PolicyCore:
+    vault = TokenVault(SqliteTokenStore(tmp_path / "tokens.db"), b"k" * 32)
+    return PolicyCore(DEFAULT_BUNDLE, HASH_KEY, log, vault)
+
+
+def commits() -> float:
+    return REGISTRY.get_sample_value("airspace_audit_commits_total") or 0.0
+
+
+def record(n: int) -> AuditRecord:
+    return AuditRecord("policy.decision", "acme", f"user:{n}", decision_id=f"d-{n}")
+
+
+async def test_appends_waiting_together_are_one_commit(tmp_path):
+    store = RecordingStore(tmp_path / "audit.db")
+    log = AuditLog(store)
+    before = commits()
+    entries = await asyncio.gather(*(log.append(record(n)) for n in range(16)))
+    assert store.batches == [16]
+    assert commits() - before == 1
+    # Each caller gets its own entry, in the order it asked.
+    assert [e.decision_id for e in entries] == [f"d-{n}" for n in range(16)]
+    assert [e.sequence for e in entries] == list(range(1, 17))
+    await log.close()
+
+
+async def test_appends_arriving_during_a_commit_share_the_next_one(tmp_path):
+    store = RecordingStore(tmp_path / "audit.db")
+    log = AuditLog(store)
+    store.hold.clear()
+    first = asyncio.ensure_future(log.append(record(0)))
+    await asyncio.to_thread(store.entered.wait, 10)  # the first commit is in flight
+    later = [asyncio.ensure_future(log.append(record(n))) for n in range(1, 9)]
+    await asyncio.sleep(0)
+    assert not first.done()  # not answered before its entry is durable
+    store.hold.set()
+    await asyncio.gather(first, *later)
+    assert store.batches == [1, 8]
+    assert (await log.verify()).ok
+    await log.close()
+
+
+async def test_a_failed_commit_fails_every_check_waiting_on_it(tmp_path):
+    log = AuditLog(BrokenStore(tmp_path / "audit.db", SIGNER))
+    core = broken_core(tmp_path, log)
+    step = check("step.input", user("operator"), payload={"note": "hi"})
+    outcomes = await asyncio.gather(*(core.check(step) for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(outcome, errors.Unavailable) for outcome in outcomes)
+    await log.close()
+    await core.vault.close()
+
+
+class CoreDecisions:
+    """The router's policy repository, calling the core as the servicer would."""
+
+    def __init__(self, core: PolicyCore):
+        self._core = core
+
+    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
+        return convert.check_response(await self._core.check(convert.check_input(request)))
+
+    async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None:
+        await self._core.record(*convert.audit_event(request))
+
+
+async def test_the_router_fails_closed_when_the_audit_commit_fails(tmp_path):
+    log = AuditLog(BrokenStore(tmp_path / "audit.db", SIGNER))
+    core = broken_core(tmp_path, log)
+    guard = Guard(CoreDecisions(core))
+    subject = policy_pb2.Subject(
+        principal="user:ann", tenant="acme", roles=["operator"], kind=policy_pb2.PRINCIPAL_KIND_USER
+    )
+    resource = policy_pb2.Resource(kind="agent", name="writer", tenant="acme")
+    judgements = await asyncio.gather(
+        *(guard.judge("step.input", subject, resource, {"text": "hi"}) for _ in range(3))
+    )
+    for judgement in judgements:
+        assert judgement.verdict.verdict == run_pb2.VERDICT_DENY
+        assert [r.code for r in judgement.verdict.reasons] == ["POLICY_UNAVAILABLE"]
+    await log.close()
+    await core.vault.close()
