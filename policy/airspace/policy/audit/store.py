@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import sqlite_utils
-from prometheus_client import Counter
 
 from airspace.policy.audit.chain import (
     GENESIS_HASH,
@@ -82,11 +81,6 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-# synchronous=FULL: every commit is one fsync, which is what a run's cost counts.
-COMMITS = Counter(
-    "airspace_audit_commits_total",
-    "Audit log transactions committed durably (one fsync each), however many entries they hold.",
-)
 _COLUMNS = (
     "sequence, time_us, kind, tenant, principal, run_id, decision_id, details, previous_hash, hash"
 )
@@ -128,7 +122,6 @@ class SqliteAuditStore:
                 (signed.count, signed.hash, signed.signature, now_us),
             )
             conn.execute("COMMIT")
-            COMMITS.inc()
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
