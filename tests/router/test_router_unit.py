@@ -259,3 +259,38 @@ async def test_what_the_router_logs_while_it_executes_a_run_names_the_run(router
         logger.removeHandler(handler)
     [line] = [json.loads(text) for text in lines.getvalue().splitlines()]
     assert line["run_id"] == run.run_id and "s0001-only" in line["message"]
+
+
+async def test_a_stalled_router_whose_run_was_taken_over_can_write_nothing_more(router):
+    release = asyncio.Event()
+
+    async def slow(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
+        await release.wait()
+        return final(f"b({start.input.parts[0].text})")
+
+    await router.register("alpha", echoing("a"))
+    await router.register("beta", slow)
+    run = await router.start(await router.workflow(SEQUENTIAL), "x")
+    while len(router.agents.calls) < 2:  # the second step under way at router-1
+        await asyncio.sleep(0.01)
+    router.repositories.leases.expire(run.run_id)  # router-1 stalls past its lease
+    replica = router.replica("router-2")
+    replica.executor.launch(await router.repositories.runs.get(TENANT, run.run_id))
+    while len(router.agents.calls) < 3:  # router-2 invokes the step in flight again
+        await asyncio.sleep(0.01)
+    release.set()  # both attempts finish; only the holder's result may land
+    done = await replica.settled(run)
+    await router.settled(run)
+    assert done.state == COMPLETED
+    events = await router.events(run)
+    [taken] = [e.lease_taken_over for e in events if e.HasField("lease_taken_over")]
+    assert (taken.previous_owner, taken.new_owner, taken.fencing_token) == (
+        "router-1",
+        "router-2",
+        2,
+    )
+    completed = [e.step_key for e in events if e.HasField("step_completed")]
+    assert completed == ["s0001-first", "s0002-second"], "router-1's late result never landed"
+    journal = await router.repositories.runs.journal(TENANT, run.run_id)
+    assert sorted(entry.step_key for entry in journal) == ["s0001-first", "s0002-second"]
+    await replica.close()

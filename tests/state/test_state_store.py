@@ -516,6 +516,52 @@ async def test_leases_grant_renew_refuse_expire_and_release(store, clock):
     assert (await store.leases.acquire_lease("r1", "router-a", 30)).acquired
 
 
+async def test_a_lease_keeps_its_token_while_renewed_and_takes_a_new_one_when_it_moves(
+    store, clock
+):
+    await store.runs.create_run(make_run("r1"))
+    first = await store.leases.acquire_lease("r1", "router-a", 30)
+    renewed = await store.leases.acquire_lease("r1", "router-a", 30)
+    assert (first.token, renewed.token, renewed.previous_owner) == (1, 1, "")
+    clock.advance(31)  # router-a stalls past its lease
+    taken = await store.leases.acquire_lease("r1", "router-b", 30)
+    assert (taken.token, taken.previous_owner) == (2, "router-a")
+    refused = await store.leases.acquire_lease("r1", "router-a", 30)
+    assert not refused.acquired and refused.token == 2
+    await store.leases.release_lease("r1", "router-b")
+    again = await store.leases.acquire_lease("r1", "router-a", 30)
+    assert (again.token, again.previous_owner) == (3, ""), "a released lease was not taken over"
+
+
+async def test_an_append_under_a_grant_the_lease_has_moved_on_from_is_refused(store, clock):
+    await store.runs.create_run(make_run("r1"))
+    stale = await store.leases.acquire_lease("r1", "router-a", 30)
+
+    async def append_as(owner: str, token: int) -> int:
+        appended = await store.runs.append_events(
+            "acme",
+            "r1",
+            [started()],
+            [],
+            expected_last_sequence=None,
+            lease_owner=owner,
+            lease_token=token,
+        )
+        return appended.last_sequence
+
+    assert await append_as("router-a", stale.token) == 1
+    clock.advance(31)
+    taken = await store.leases.acquire_lease("r1", "router-b", 30)
+    await store.leases.release_lease("r1", "router-b")
+    # router-a holds the lease again, but its writes in flight were made under the old grant.
+    current = await store.leases.acquire_lease("r1", "router-a", 30)
+    assert current.token == taken.token + 1
+    with pytest.raises(errors.FailedPrecondition) as refused:
+        await append_as("router-a", stale.token)
+    assert refused.value.reason == "LEASE_NOT_HELD"
+    assert await append_as("router-a", current.token) == 2
+
+
 async def test_claimable_runs_are_unfinished_and_unleased_oldest_first(store, clock):
     for run_id in ("r1", "r2", "r3", "r4"):
         await store.runs.create_run(make_run(run_id, tenant="acme" if run_id != "r3" else "globex"))

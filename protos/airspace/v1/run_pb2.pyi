@@ -143,7 +143,7 @@ class RunUsage(_message.Message):
     def __init__(self, steps: _Optional[int] = ..., hops: _Optional[int] = ..., tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ...) -> None: ...
 
 class RunEvent(_message.Message):
-    __slots__ = ("run_id", "sequence", "time", "step_key", "agent", "run_state_changed", "step_started", "step_completed", "step_failed", "routing_decision", "guardrail_verdict", "retry_scheduled", "handoff", "approval_requested", "approval_decided", "conflict", "agent_progress", "partial_output", "action_requested", "action_decided", "usage_reported", "transcript_message", "run_output")
+    __slots__ = ("run_id", "sequence", "time", "step_key", "agent", "run_state_changed", "step_started", "step_completed", "step_failed", "routing_decision", "guardrail_verdict", "retry_scheduled", "handoff", "approval_requested", "approval_decided", "conflict", "agent_progress", "partial_output", "action_requested", "action_decided", "usage_reported", "transcript_message", "run_output", "lease_taken_over")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +167,7 @@ class RunEvent(_message.Message):
     USAGE_REPORTED_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     RUN_OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TAKEN_OVER_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     sequence: int
     time: _timestamp_pb2.Timestamp
@@ -190,7 +191,20 @@ class RunEvent(_message.Message):
     usage_reported: _agent_pb2.Usage
     transcript_message: _agent_pb2.Message
     run_output: RunOutput
-    def __init__(self, run_id: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_key: _Optional[str] = ..., agent: _Optional[str] = ..., run_state_changed: _Optional[_Union[RunStateChanged, _Mapping]] = ..., step_started: _Optional[_Union[StepStarted, _Mapping]] = ..., step_completed: _Optional[_Union[StepCompleted, _Mapping]] = ..., step_failed: _Optional[_Union[StepFailed, _Mapping]] = ..., routing_decision: _Optional[_Union[RoutingDecision, _Mapping]] = ..., guardrail_verdict: _Optional[_Union[GuardrailVerdict, _Mapping]] = ..., retry_scheduled: _Optional[_Union[RetryScheduled, _Mapping]] = ..., handoff: _Optional[_Union[Handoff, _Mapping]] = ..., approval_requested: _Optional[_Union[ApprovalRequested, _Mapping]] = ..., approval_decided: _Optional[_Union[ApprovalDecided, _Mapping]] = ..., conflict: _Optional[_Union[Conflict, _Mapping]] = ..., agent_progress: _Optional[_Union[AgentProgress, _Mapping]] = ..., partial_output: _Optional[_Union[_agent_pb2.PartialOutput, _Mapping]] = ..., action_requested: _Optional[_Union[ActionRequested, _Mapping]] = ..., action_decided: _Optional[_Union[ActionDecided, _Mapping]] = ..., usage_reported: _Optional[_Union[_agent_pb2.Usage, _Mapping]] = ..., transcript_message: _Optional[_Union[_agent_pb2.Message, _Mapping]] = ..., run_output: _Optional[_Union[RunOutput, _Mapping]] = ...) -> None: ...
+    lease_taken_over: LeaseTakenOver
+    def __init__(self, run_id: _Optional[str] = ..., sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_key: _Optional[str] = ..., agent: _Optional[str] = ..., run_state_changed: _Optional[_Union[RunStateChanged, _Mapping]] = ..., step_started: _Optional[_Union[StepStarted, _Mapping]] = ..., step_completed: _Optional[_Union[StepCompleted, _Mapping]] = ..., step_failed: _Optional[_Union[StepFailed, _Mapping]] = ..., routing_decision: _Optional[_Union[RoutingDecision, _Mapping]] = ..., guardrail_verdict: _Optional[_Union[GuardrailVerdict, _Mapping]] = ..., retry_scheduled: _Optional[_Union[RetryScheduled, _Mapping]] = ..., handoff: _Optional[_Union[Handoff, _Mapping]] = ..., approval_requested: _Optional[_Union[ApprovalRequested, _Mapping]] = ..., approval_decided: _Optional[_Union[ApprovalDecided, _Mapping]] = ..., conflict: _Optional[_Union[Conflict, _Mapping]] = ..., agent_progress: _Optional[_Union[AgentProgress, _Mapping]] = ..., partial_output: _Optional[_Union[_agent_pb2.PartialOutput, _Mapping]] = ..., action_requested: _Optional[_Union[ActionRequested, _Mapping]] = ..., action_decided: _Optional[_Union[ActionDecided, _Mapping]] = ..., usage_reported: _Optional[_Union[_agent_pb2.Usage, _Mapping]] = ..., transcript_message: _Optional[_Union[_agent_pb2.Message, _Mapping]] = ..., run_output: _Optional[_Union[RunOutput, _Mapping]] = ..., lease_taken_over: _Optional[_Union[LeaseTakenOver, _Mapping]] = ...) -> None: ...
+
+class LeaseTakenOver(_message.Message):
+    __slots__ = ("previous_owner", "new_owner", "reason", "fencing_token")
+    PREVIOUS_OWNER_FIELD_NUMBER: _ClassVar[int]
+    NEW_OWNER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    previous_owner: str
+    new_owner: str
+    reason: str
+    fencing_token: int
+    def __init__(self, previous_owner: _Optional[str] = ..., new_owner: _Optional[str] = ..., reason: _Optional[str] = ..., fencing_token: _Optional[int] = ...) -> None: ...
 
 class RunStateChanged(_message.Message):
     __slots__ = ("to", "reason", "error")

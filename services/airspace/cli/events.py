@@ -247,6 +247,16 @@ def _run_output(e: run_pb2.RunOutput) -> Text:
     return Text.assemble(("output", "green"), f": {struct_text(e.output, _SUMMARY)}")
 
 
+def _taken_over(e: run_pb2.LeaseTakenOver) -> Text:
+    return Text.assemble(
+        ("taken over", "yellow"),
+        " by ",
+        (e.new_owner, "bold"),
+        f" from {e.previous_owner}",
+        (f" — {e.reason}", "dim"),
+    )
+
+
 # Each takes the event body its key names.
 _RENDERERS: dict[str, Callable[[Any], Text]] = {
     "run_state_changed": _state_changed,
@@ -267,4 +277,5 @@ _RENDERERS: dict[str, Callable[[Any], Text]] = {
     "usage_reported": _usage,
     "transcript_message": _transcript,
     "run_output": _run_output,
+    "lease_taken_over": _taken_over,
 }

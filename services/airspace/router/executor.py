@@ -40,7 +40,7 @@ from airspace.router import agent_registry, audit, convert, metrics, run_errors
 from airspace.router.approval_gate import RunPaused
 from airspace.router.clients import RETRY_SECONDS
 from airspace.router.patterns import run_pattern
-from airspace.router.repositories import Decision, Repositories
+from airspace.router.repositories import Decision, LeaseGrant, Repositories
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
@@ -193,14 +193,15 @@ class RunExecutor:
     ) -> None:
         logs.bind_run(run.run_id)  # the task has a context of its own: nothing to reset
         try:
-            if not await self._acquire(run.run_id):
-                return
+            lease = await self._acquire(run.run_id)
         except errors.MeshError as exc:
             log.warning("cannot take the lease of run %s: %s", run.run_id, exc.message)
             return
+        if lease is None:
+            return  # another router holds it
         execution = asyncio.current_task()
         assert execution is not None, "a run executes in a task of its own (see launch)"
-        heartbeat = asyncio.create_task(self._heartbeat(run.run_id, execution))
+        heartbeat = asyncio.create_task(self._heartbeat(run.run_id, lease, execution))
         run_log = None
         try:
             # The run as it is now that this router holds it: a listed copy may be stale
@@ -214,8 +215,11 @@ class RunExecutor:
                 run.tenant,
                 run.run_id,
                 lease_owner=self.owner,
+                lease_token=lease.token,
                 last_sequence=run.last_event_sequence,
             )
+            if lease.previous_owner:
+                run_log.record(event(lease_taken_over=self._takeover(lease)))
             with _workflow_span(run, parent_span_id) as span:
                 await self._drive(run, run_log, span, prepared)
         except asyncio.CancelledError:
@@ -365,13 +369,25 @@ class RunExecutor:
         metrics.record_run_finished(run.workflow.name, to, age, reason or "")
         return finished
 
-    async def _acquire(self, run_id: str, retry_for: float = RETRY_SECONDS) -> bool:
+    async def _acquire(self, run_id: str, retry_for: float = RETRY_SECONDS) -> LeaseGrant | None:
         return await self._repositories.leases.acquire(
             run_id, self.owner, self._settings.lease_seconds, retry_for
         )
 
-    async def _heartbeat(self, run_id: str, execution: asyncio.Task[None]) -> None:
-        """Renews the lease; if another router took it, this one stops executing the run."""
+    def _takeover(self, lease: LeaseGrant) -> run_pb2.LeaseTakenOver:
+        return run_pb2.LeaseTakenOver(
+            previous_owner=lease.previous_owner,
+            new_owner=self.owner,
+            reason=f"the lease of {lease.previous_owner} lapsed: it stopped renewing it "
+            f"(stopped, or stalled for more than {self._settings.lease_seconds:g}s)",
+            fencing_token=lease.token,
+        )
+
+    async def _heartbeat(
+        self, run_id: str, lease: LeaseGrant, execution: asyncio.Task[None]
+    ) -> None:
+        """Renews the lease; once it lapsed (another router may have taken the run over
+        meanwhile, even if this one holds it again), this router stops executing the run."""
         while True:
             await asyncio.sleep(self._settings.lease_seconds / 3)
             try:
@@ -381,7 +397,7 @@ class RunExecutor:
             except errors.MeshError as exc:
                 log.warning("lease renewal for %s failed: %s", run_id, exc.message)
                 continue
-            if not held:
+            if held is None or held.token != lease.token:
                 log.warning("lost the lease of run %s; stopping here", run_id)
                 execution.cancel()
                 return

@@ -44,6 +44,7 @@ class RunLog:
         tenant: str,
         run_id: str,
         lease_owner: str = "",
+        lease_token: int = 0,
         last_sequence: int | None = None,
     ):
         """`last_sequence` is the run's last event sequence when known (read otherwise)."""
@@ -51,6 +52,8 @@ class RunLog:
         self.tenant = tenant
         self.run_id = run_id
         self.lease_owner = lease_owner
+        # The grant this log writes under: appends after the lease moved on are refused.
+        self.lease_token = lease_token
         self._last = last_sequence
         # Appends of one run go one at a time, each after the previous one's sequence.
         self._lock = asyncio.Lock()
@@ -163,6 +166,7 @@ class RunLog:
                     events,
                     expected_last_sequence=self._last,
                     lease_owner=self.lease_owner,
+                    lease_token=self.lease_token,
                     journal=journal,
                     change=change,
                 )

@@ -128,6 +128,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
                 else None
             ),
             lease_owner=request.lease_owner,
+            lease_token=request.lease_token,
             change=change,
         )
         return state_pb2.AppendEventsResponse(
@@ -362,7 +363,11 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             request.run_id, request.owner, validation.positive_seconds(request.ttl, "ttl")
         )
         return state_pb2.AcquireLeaseResponse(
-            acquired=lease.acquired, owner=lease.owner, expire_time=lease.expire_time
+            acquired=lease.acquired,
+            owner=lease.owner,
+            expire_time=lease.expire_time,
+            fencing_token=lease.token,
+            previous_owner=lease.previous_owner,
         )
 
     async def ReleaseLease(self, request, context):

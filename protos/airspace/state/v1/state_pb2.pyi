@@ -104,13 +104,14 @@ class JournalEntry(_message.Message):
     def __init__(self, step_key: _Optional[str] = ..., step_name: _Optional[str] = ..., agent: _Optional[str] = ..., attempt: _Optional[int] = ..., output: _Optional[_Union[_agent_pb2.FinalOutput, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., checkpoint: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class AppendEventsRequest(_message.Message):
-    __slots__ = ("tenant", "run_id", "events", "journal_entries", "expected_last_sequence", "lease_owner", "run_update")
+    __slots__ = ("tenant", "run_id", "events", "journal_entries", "expected_last_sequence", "lease_owner", "lease_token", "run_update")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     JOURNAL_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     LEASE_OWNER_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RUN_UPDATE_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     run_id: str
@@ -118,8 +119,9 @@ class AppendEventsRequest(_message.Message):
     journal_entries: _containers.RepeatedCompositeFieldContainer[JournalEntry]
     expected_last_sequence: int
     lease_owner: str
+    lease_token: int
     run_update: RunUpdate
-    def __init__(self, tenant: _Optional[str] = ..., run_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_run_pb2.RunEvent, _Mapping]]] = ..., journal_entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., expected_last_sequence: _Optional[int] = ..., lease_owner: _Optional[str] = ..., run_update: _Optional[_Union[RunUpdate, _Mapping]] = ...) -> None: ...
+    def __init__(self, tenant: _Optional[str] = ..., run_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_run_pb2.RunEvent, _Mapping]]] = ..., journal_entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., expected_last_sequence: _Optional[int] = ..., lease_owner: _Optional[str] = ..., lease_token: _Optional[int] = ..., run_update: _Optional[_Union[RunUpdate, _Mapping]] = ...) -> None: ...
 
 class RunUpdate(_message.Message):
     __slots__ = ("run", "update_mask", "expected_states")
@@ -514,14 +516,18 @@ class AcquireLeaseRequest(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., owner: _Optional[str] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class AcquireLeaseResponse(_message.Message):
-    __slots__ = ("acquired", "owner", "expire_time")
+    __slots__ = ("acquired", "owner", "expire_time", "fencing_token", "previous_owner")
     ACQUIRED_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_OWNER_FIELD_NUMBER: _ClassVar[int]
     acquired: bool
     owner: str
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, acquired: _Optional[bool] = ..., owner: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    fencing_token: int
+    previous_owner: str
+    def __init__(self, acquired: _Optional[bool] = ..., owner: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fencing_token: _Optional[int] = ..., previous_owner: _Optional[str] = ...) -> None: ...
 
 class ReleaseLeaseRequest(_message.Message):
     __slots__ = ("run_id", "owner")

@@ -18,6 +18,7 @@ from airspace.router.clients import call
 from airspace.router.repositories.ports import (
     Appended,
     Decision,
+    LeaseGrant,
     MemoryWrite,
     Page,
     PageRequest,
@@ -97,6 +98,7 @@ class GrpcRunRepository:
         *,
         expected_last_sequence: int,
         lease_owner: str = "",
+        lease_token: int = 0,
         journal: Sequence[state_pb2.JournalEntry] = (),
         change: RunChange | None = None,
     ) -> Appended:
@@ -107,6 +109,7 @@ class GrpcRunRepository:
             journal_entries=journal,
             expected_last_sequence=expected_last_sequence,
             lease_owner=lease_owner,
+            lease_token=lease_token,
             run_update=_run_update(change) if change is not None else None,
         )
         response: state_pb2.AppendEventsResponse = await call(self._state.AppendEvents, request)
@@ -169,14 +172,18 @@ class GrpcLeaseRepository:
     def __init__(self, state: State):
         self._state = state
 
-    async def acquire(self, run_id: str, owner: str, ttl_seconds: float, retry_for: float) -> bool:
+    async def acquire(
+        self, run_id: str, owner: str, ttl_seconds: float, retry_for: float
+    ) -> LeaseGrant | None:
         request = state_pb2.AcquireLeaseRequest(
             run_id=run_id, owner=owner, ttl=_duration(ttl_seconds)
         )
         response: state_pb2.AcquireLeaseResponse = await call(
             self._state.AcquireLease, request, retry_for=retry_for
         )
-        return response.acquired
+        if not response.acquired:
+            return None
+        return LeaseGrant(response.fencing_token, response.previous_owner)
 
     async def release(self, run_id: str, owner: str) -> None:
         request = state_pb2.ReleaseLeaseRequest(run_id=run_id, owner=owner)

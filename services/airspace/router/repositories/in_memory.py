@@ -24,6 +24,7 @@ from airspace.policy.v1 import policy_pb2
 from airspace.router.repositories.ports import (
     Appended,
     Decision,
+    LeaseGrant,
     MemoryWrite,
     Page,
     PageRequest,
@@ -134,12 +135,13 @@ class InMemoryRunRepository:
         *,
         expected_last_sequence: int,
         lease_owner: str = "",
+        lease_token: int = 0,
         journal: Sequence[state_pb2.JournalEntry] = (),
         change: RunChange | None = None,
     ) -> Appended:
         stored = self._stored(tenant, run_id)
         last = stored.run.last_event_sequence
-        if lease_owner and not self._leases.held(run_id, by=lease_owner):
+        if lease_owner and not self._leases.held(run_id, by=lease_owner, token=lease_token):
             raise errors.FailedPrecondition(
                 f"{lease_owner!r} does not hold the lease of run {run_id!r}",
                 reason=Reason.LEASE_NOT_HELD,
@@ -237,24 +239,50 @@ def _changed(run: run_pb2.Run, change: RunChange) -> run_pb2.Run:
     return updated
 
 
+@dataclasses.dataclass
+class _Lease:
+    owner: str
+    expires: float
+    token: int
+
+
 class InMemoryLeaseRepository:
+    """Leases with fencing tokens, as the state service keeps them: a renewal keeps the
+    token, a grant to an owner that did not hold the lease live raises it."""
+
     def __init__(self) -> None:
-        self._leases: dict[str, tuple[str, float]] = {}
+        self._leases: dict[str, _Lease] = {}
 
-    def held(self, run_id: str, by: str = "") -> bool:
-        owner, expires = self._leases.get(run_id, ("", 0.0))
-        return expires > time.monotonic() and (not by or owner == by)
-
-    async def acquire(self, run_id: str, owner: str, ttl_seconds: float, retry_for: float) -> bool:
-        holder, expires = self._leases.get(run_id, ("", 0.0))
-        if holder and holder != owner and expires > time.monotonic():
+    def held(self, run_id: str, by: str = "", token: int = 0) -> bool:
+        lease = self._leases.get(run_id)
+        if lease is None or lease.expires <= time.monotonic():
             return False
-        self._leases[run_id] = (owner, time.monotonic() + ttl_seconds)
-        return True
+        return (not by or lease.owner == by) and (not token or lease.token == token)
+
+    def expire(self, run_id: str) -> None:
+        """Ends the lease now, as when its holder stalls past its time-to-live."""
+        self._leases[run_id].expires = 0.0
+
+    async def acquire(
+        self, run_id: str, owner: str, ttl_seconds: float, retry_for: float
+    ) -> LeaseGrant | None:
+        lease = self._leases.get(run_id)
+        live = lease is not None and lease.expires > time.monotonic()
+        if lease is not None and live and lease.owner != owner:
+            return None
+        expires = time.monotonic() + ttl_seconds
+        if lease is not None and live:
+            lease.expires = expires  # a renewal
+            return LeaseGrant(lease.token)
+        previous = lease.owner if lease is not None and lease.owner not in ("", owner) else ""
+        token = lease.token + 1 if lease is not None else 1
+        self._leases[run_id] = _Lease(owner, expires, token)
+        return LeaseGrant(token, previous)
 
     async def release(self, run_id: str, owner: str) -> None:
-        if self._leases.get(run_id, ("", 0.0))[0] == owner:
-            del self._leases[run_id]
+        lease = self._leases.get(run_id)
+        if lease is not None and lease.owner == owner:
+            lease.owner, lease.expires = "", 0.0
 
 
 class InMemoryApprovalRepository:

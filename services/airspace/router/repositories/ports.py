@@ -96,12 +96,14 @@ class RunRepository(Protocol):
         *,
         expected_last_sequence: int,
         lease_owner: str = "",
+        lease_token: int = 0,
         journal: Sequence[state_pb2.JournalEntry] = (),
         change: RunChange | None = None,
     ) -> Appended:
         """Appends events (with journal entries and a change of the run) in one transaction,
         right after `expected_last_sequence` (else Aborted SEQUENCE_MISMATCH, with the
-        log's last sequence in its metadata), while `lease_owner` holds the run's lease."""
+        log's last sequence in its metadata), while `lease_owner` holds the run's lease
+        under the grant `lease_token` names (else FailedPrecondition LEASE_NOT_HELD)."""
         ...
 
     async def events(
@@ -121,11 +123,23 @@ class RunRepository(Protocol):
     ) -> Pruned: ...
 
 
+@dataclasses.dataclass(frozen=True)
+class LeaseGrant:
+    """A lease held: the fencing token every write under it carries, and the router
+    whose lapsed lease it took over ("" when none)."""
+
+    token: int
+    previous_owner: str = ""
+
+
 class LeaseRepository(Protocol):
     """Who executes a run: one router at a time, for a time-to-live it renews."""
 
-    async def acquire(self, run_id: str, owner: str, ttl_seconds: float, retry_for: float) -> bool:
-        """Takes or renews the lease; False while another owner holds it."""
+    async def acquire(
+        self, run_id: str, owner: str, ttl_seconds: float, retry_for: float
+    ) -> LeaseGrant | None:
+        """Takes or renews the lease; None while another owner holds it. A renewal keeps
+        the token; a lease that lapsed comes back with a new one."""
         ...
 
     async def release(self, run_id: str, owner: str) -> None: ...

@@ -5,8 +5,9 @@ from __future__ import annotations
 from airspace.state import records
 from airspace.state.postgres.database import PostgresDatabase
 from airspace.state.postgres.schema_v1 import ACTIVE_STATES_SQL
-from airspace.state.postgres.statements import Conn, execute, fetch_all, fetch_one, fetch_row
-from airspace.state.rules.runs import lease_not_held, run_from_row, run_not_found
+from airspace.state.postgres.statements import Conn, execute, fetch_all, fetch_one
+from airspace.state.rules.leases import Grant, HeldLease, grant, lease_not_held
+from airspace.state.rules.runs import run_from_row, run_not_found
 from airspace.state.store.leases import Lease, LeaseStore
 from airspace.v1 import run_pb2
 
@@ -20,31 +21,29 @@ class PostgresLeaseStore(LeaseStore):
             if await fetch_one(conn, "SELECT 1 FROM runs WHERE run_id = %s", (run_id,)) is None:
                 raise run_not_found(run_id)
             now = self._database.now()
-            expire = now + records.micros(ttl_seconds)
-            # One statement grants, renews or refuses: the conflicting row is locked
-            # while its owner and expiry are checked, so two routers never both win.
-            granted = await fetch_one(
+            # The row lock holds the lease still while it is judged and written.
+            row = await fetch_one(
                 conn,
-                "INSERT INTO leases (run_id, owner, expire_us) VALUES (%s, %s, %s)"
-                " ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner,"
-                " expire_us = EXCLUDED.expire_us"
-                " WHERE leases.owner = EXCLUDED.owner OR leases.expire_us <= %s"
-                " RETURNING expire_us",
-                (run_id, owner, expire, now),
+                "SELECT owner, expire_us, token FROM leases WHERE run_id = %s FOR UPDATE",
+                (run_id,),
             )
-            if granted is not None:
-                return Lease(acquired=True, owner=owner, expire_time=records.timestamp(expire))
-            held = await fetch_row(
-                conn, "SELECT owner, expire_us FROM leases WHERE run_id = %s", (run_id,)
-            )
-            return Lease(acquired=False, owner=held[0], expire_time=records.timestamp(held[1]))
+            held = HeldLease(*row) if row is not None else None
+            granted = grant(held, owner, now, now + records.micros(ttl_seconds))
+            if granted is None:
+                assert held is not None  # refused only while someone holds it
+                return Lease(False, held.owner, records.timestamp(held.expire_us), held.token)
+            await _store_grant(conn, run_id, owner, granted, first=held is None)
+            expire = records.timestamp(granted.expire_us)
+            return Lease(True, owner, expire, granted.token, granted.previous_owner)
 
         return await self._database.write(acquire)
 
     async def release_lease(self, run_id: str, owner: str) -> None:
         async def release(conn: Conn) -> None:
             await execute(
-                conn, "DELETE FROM leases WHERE run_id = %s AND owner = %s", (run_id, owner)
+                conn,
+                "UPDATE leases SET owner = '', expire_us = 0 WHERE run_id = %s AND owner = %s",
+                (run_id, owner),
             )
 
         await self._database.write(release)
@@ -70,13 +69,32 @@ class PostgresLeaseStore(LeaseStore):
         return await self._database.write(list_)
 
 
-async def check_lease_held(conn: Conn, run_id: str, owner: str, now: int) -> None:
-    """FAILED_PRECONDITION LEASE_NOT_HELD unless `owner` holds the run's live lease; the
-    lease row stays share-locked, so nobody takes it over before the caller commits."""
+async def _store_grant(conn: Conn, run_id: str, owner: str, granted: Grant, *, first: bool) -> None:
+    """Writes the grant. A first lease of a run that another router inserts meanwhile
+    fails with a unique violation, and the store judges the request again."""
+    if first:
+        await execute(
+            conn,
+            "INSERT INTO leases (run_id, owner, expire_us, token) VALUES (%s, %s, %s, %s)",
+            (run_id, owner, granted.expire_us, granted.token),
+        )
+        return
+    await execute(
+        conn,
+        "UPDATE leases SET owner = %s, expire_us = %s, token = %s WHERE run_id = %s",
+        (owner, granted.expire_us, granted.token, run_id),
+    )
+
+
+async def check_lease_held(conn: Conn, run_id: str, owner: str, token: int, now: int) -> None:
+    """FAILED_PRECONDITION LEASE_NOT_HELD unless `owner` holds the run's live lease under
+    the grant `token` names (any grant when it is 0); the lease row stays share-locked,
+    so nobody takes it over before the caller commits."""
     held = await fetch_one(
         conn,
-        "SELECT 1 FROM leases WHERE run_id = %s AND owner = %s AND expire_us > %s FOR SHARE",
-        (run_id, owner, now),
+        "SELECT 1 FROM leases WHERE run_id = %s AND owner = %s AND expire_us > %s"
+        " AND (%s = 0 OR token = %s) FOR SHARE",
+        (run_id, owner, now, token, token),
     )
     if held is None:
         raise lease_not_held(run_id, owner)

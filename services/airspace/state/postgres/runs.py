@@ -108,6 +108,7 @@ class PostgresRunStore(RunStore):
         *,
         expected_last_sequence: int | None,
         lease_owner: str,
+        lease_token: int = 0,
         change: RunChange | None = None,
     ) -> Appended:
         async def append(conn: Conn) -> Appended:
@@ -115,7 +116,7 @@ class PostgresRunStore(RunStore):
             # The run's row lock serializes appends of one run: gap-free sequences.
             state, last, _ = await run_position(conn, tenant, run_id, lock=True)
             if lease_owner:
-                await leases.check_lease_held(conn, run_id, lease_owner, now)
+                await leases.check_lease_held(conn, run_id, lease_owner, lease_token, now)
             rules.check_appendable(run_id, state, last, expected_last_sequence)
             step_keys = [entry.step_key for entry in journal_entries]
             rules.check_new_step_keys(run_id, step_keys, await _journaled(conn, run_id, step_keys))

@@ -165,9 +165,3 @@ def run_pruned(run_id: str, pruned_micros: int) -> errors.FailedPrecondition:
     return errors.FailedPrecondition(
         f"the events and journal of run {run_id!r} were pruned at {when}", reason="RUN_PRUNED"
     )
-
-
-def lease_not_held(run_id: str, owner: str) -> errors.FailedPrecondition:
-    return errors.FailedPrecondition(
-        f"{owner!r} does not hold the lease of run {run_id!r}", reason="LEASE_NOT_HELD"
-    )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from airspace.state import records
-from airspace.state.rules.runs import lease_not_held, run_from_row, run_not_found
+from airspace.state.rules.leases import HeldLease, grant, lease_not_held
+from airspace.state.rules.runs import run_from_row, run_not_found
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.schema_v1 import ACTIVE_STATES_SQL
@@ -20,24 +21,30 @@ class SqliteLeaseStore(LeaseStore):
             if not db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
                 raise run_not_found(run_id)
             now = self._database.now()
-            held = db.execute(
-                "SELECT owner, expire_us FROM leases WHERE run_id = ?", (run_id,)
+            row = db.execute(
+                "SELECT owner, expire_us, token FROM leases WHERE run_id = ?", (run_id,)
             ).fetchone()
-            if held is not None and held[0] != owner and held[1] > now:
-                return Lease(acquired=False, owner=held[0], expire_time=records.timestamp(held[1]))
-            expire = now + records.micros(ttl_seconds)
+            held = HeldLease(*row) if row is not None else None
+            granted = grant(held, owner, now, now + records.micros(ttl_seconds))
+            if granted is None:
+                assert held is not None  # refused only while someone holds it
+                expire = records.timestamp(held.expire_us)
+                return Lease(False, held.owner, expire, held.token)
             db.execute(
-                "INSERT OR REPLACE INTO leases (run_id, owner, expire_us) VALUES (?, ?, ?)",
-                (run_id, owner, expire),
+                "INSERT OR REPLACE INTO leases (run_id, owner, expire_us, token)"
+                " VALUES (?, ?, ?, ?)",
+                (run_id, owner, granted.expire_us, granted.token),
             )
-            return Lease(acquired=True, owner=owner, expire_time=records.timestamp(expire))
+            expire = records.timestamp(granted.expire_us)
+            return Lease(True, owner, expire, granted.token, granted.previous_owner)
 
         return await self._database.write(acquire)
 
     async def release_lease(self, run_id: str, owner: str) -> None:
         await self._database.write(
             lambda db: db.execute(
-                "DELETE FROM leases WHERE run_id = ? AND owner = ?", (run_id, owner)
+                "UPDATE leases SET owner = '', expire_us = 0 WHERE run_id = ? AND owner = ?",
+                (run_id, owner),
             )
         )
 
@@ -59,11 +66,13 @@ class SqliteLeaseStore(LeaseStore):
         return await self._database.read(list_)
 
 
-def check_lease_held(db: Db, run_id: str, owner: str, now: int) -> None:
-    """FAILED_PRECONDITION LEASE_NOT_HELD unless `owner` holds the run's live lease."""
+def check_lease_held(db: Db, run_id: str, owner: str, token: int, now: int) -> None:
+    """FAILED_PRECONDITION LEASE_NOT_HELD unless `owner` holds the run's live lease under
+    the grant `token` names (any grant when it is 0)."""
     held = db.execute(
-        "SELECT 1 FROM leases WHERE run_id = ? AND owner = ? AND expire_us > ?",
-        (run_id, owner, now),
+        "SELECT 1 FROM leases WHERE run_id = ? AND owner = ? AND expire_us > ?"
+        " AND (? = 0 OR token = ?)",
+        (run_id, owner, now, token, token),
     ).fetchone()
     if held is None:
         raise lease_not_held(run_id, owner)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from airspace.state import records
 from airspace.state.migrations import Migration, MigrationResult, SchemaTooNewError, apply_pending
-from airspace.state.sqlite import schema_v1
+from airspace.state.sqlite import schema_v1, schema_v2
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.connection import connect
 
@@ -28,6 +28,7 @@ MIGRATIONS: tuple[Migration[Db], ...] = (
         "runs with their events and journal, workflows, agents, approvals, memory, leases",
         schema_v1.create_tables,
     ),
+    Migration(2, "fencing tokens on run leases", schema_v2.add_lease_tokens),
 )
 
 

@@ -89,13 +89,14 @@ class SqliteRunStore(RunStore):
         *,
         expected_last_sequence: int | None,
         lease_owner: str,
+        lease_token: int = 0,
         change: RunChange | None = None,
     ) -> Appended:
         def append(db: Db) -> Appended:
             now = self._database.now()
             state, last, _ = run_position(db, tenant, run_id)
             if lease_owner:
-                leases.check_lease_held(db, run_id, lease_owner, now)
+                leases.check_lease_held(db, run_id, lease_owner, lease_token, now)
             rules.check_appendable(run_id, state, last, expected_last_sequence)
             step_keys = [entry.step_key for entry in journal_entries]
             rules.check_new_step_keys(run_id, step_keys, _journaled(db, run_id, step_keys))

@@ -16,16 +16,21 @@ class Lease:
     acquired: bool
     owner: str
     expire_time: timestamp_pb2.Timestamp
+    # The fencing token of the current grant (see rules/leases.py).
+    token: int = 0
+    # The owner whose lapsed lease this grant took over ("" when none).
+    previous_owner: str = ""
 
 
 class LeaseStore(ABC):
     @abstractmethod
     async def acquire_lease(self, run_id: str, owner: str, ttl_seconds: float) -> Lease:
-        """Grants or renews the lease unless another owner holds it unexpired."""
+        """Grants or renews the lease unless another owner holds it unexpired; a grant to
+        an owner that did not hold it live raises the fencing token."""
 
     @abstractmethod
     async def release_lease(self, run_id: str, owner: str) -> None:
-        """A no-op when the owner no longer holds it."""
+        """Ends the owner's lease (its token stays); a no-op when it no longer holds it."""
 
     @abstractmethod
     async def list_claimable_runs(

@@ -86,11 +86,12 @@ class RunStore(ABC):
         *,
         expected_last_sequence: int | None,
         lease_owner: str,
+        lease_token: int = 0,
         change: RunChange | None = None,
     ) -> Appended:
         """Appends atomically with the next gap-free sequences, and applies `change` to
-        the run in the same transaction. Checks, in order: the lease (FAILED_PRECONDITION
-        LEASE_NOT_HELD), expected_last_sequence (ABORTED SEQUENCE_MISMATCH), that the run
+        the run in the same transaction. Checks, in order: the lease, under the grant
+        `lease_token` names when it is set (FAILED_PRECONDITION LEASE_NOT_HELD), expected_last_sequence (ABORTED SEQUENCE_MISMATCH), that the run
         has not ended (FAILED_PRECONDITION RUN_ENDED), new step keys (ALREADY_EXISTS)."""
 
     @abstractmethod
