@@ -30,10 +30,17 @@ def register(sub) -> None:
         examples="""
             airspace up                  gateway on 127.0.0.1:50051, data in ./.airspace
             airspace up --port 6000 --home /tmp/airspace
+            airspace up --routers 2      two router replicas sharing the runs
         """,
     )
     up.add_argument("--port", type=int, default=50051, help="gateway port (default 50051)")
     up.add_argument("--home", help="data folder (default $AIRSPACE_HOME or ./.airspace)")
+    up.add_argument(
+        "--routers",
+        type=cli_args.count,
+        default=1,
+        help="router replicas; the gateway spreads calls over them (default 1)",
+    )
     up.add_argument(
         "--no-agents", action="store_true", help="start the mesh without the sample agents"
     )
@@ -52,11 +59,11 @@ def _port_free(port: int) -> bool:
 class LocalMesh:
     """Starts the planned processes, registers the samples, and stops everything on exit."""
 
-    def __init__(self, home: pathlib.Path, port: int, with_agents: bool = True):
+    def __init__(self, home: pathlib.Path, port: int, with_agents: bool = True, routers: int = 1):
         self.home = home
         self.gateway = f"127.0.0.1:{port}"
         self.credentials = local_mesh.bootstrap(home, self.gateway)
-        self.processes = local_mesh.plan(home, port, with_agents)
+        self.processes = local_mesh.plan(home, port, with_agents, routers)
         self.out = console()
 
     def __enter__(self) -> LocalMesh:
@@ -137,7 +144,7 @@ def run_up(args) -> int:
     home = local_mesh.home_dir(args.home)
     out = console()
     out.print(f"[bold]Airspace[/] — data in {home}")
-    with LocalMesh(home, args.port, with_agents=not args.no_agents) as mesh:
+    with LocalMesh(home, args.port, with_agents=not args.no_agents, routers=args.routers) as mesh:
         table = Table(show_header=False, box=None)
         table.add_row("gateway", mesh.gateway)
         table.add_row("credentials", str(home / "credentials.json"))
