@@ -17,15 +17,18 @@ KEY = b"test-mesh-key-0123456789abcdef0123"
 @pytest.mark.parametrize(
     ("endpoint", "target"),
     [
-        ("127.0.0.1:50060", "127.0.0.1:50060"),
-        ("router:50060", "router:50060"),
         ("dns:///routers.airspace:50060", "dns:///routers.airspace:50060"),
         ("10.0.0.5:50060, 10.0.0.6:50060", "ipv4:10.0.0.5:50060,10.0.0.6:50060"),
         ("[::1]:50060,[::1]:50061", "ipv6:[::1]:50060,[::1]:50061"),
     ],
 )
-def test_an_endpoint_setting_becomes_a_target_naming_every_replica(endpoint, target):
-    assert balancing.target(endpoint) == target
+def test_several_replicas_become_one_round_robin_target(endpoint, target):
+    assert balancing.upstream(endpoint) == balancing.Upstream(target, balancing.ROUND_ROBIN)
+
+
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:50060", "router:50060"])
+def test_one_address_keeps_grpc_default_connection(endpoint):
+    assert balancing.upstream(endpoint) == balancing.Upstream(endpoint)
 
 
 @pytest.mark.parametrize(
@@ -34,7 +37,7 @@ def test_an_endpoint_setting_becomes_a_target_naming_every_replica(endpoint, tar
 )
 def test_a_list_that_grpc_cannot_resolve_statically_is_refused(endpoint):
     with pytest.raises(errors.InvalidArgument):
-        balancing.target(endpoint)
+        balancing.upstream(endpoint)
 
 
 class NamedAgent(agent_pb2_grpc.AgentServiceServicer):

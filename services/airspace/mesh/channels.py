@@ -114,13 +114,14 @@ def open_channel(
     decorate = _CallDecorator(
         _TokenSource(settings.mesh_key, as_identity, send_identity), default_timeout
     )
+    upstream = balancing.upstream(target) if balanced else balancing.Upstream(target)
     return grpc.aio.insecure_channel(
-        balancing.target(target) if balanced else target,
+        upstream.target,
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
             ("grpc.enable_retries", 1),
-            *(balancing.CHANNEL_OPTIONS if balanced else ()),
+            *upstream.options,
         ],
         interceptors=[
             cls(decorate) for cls in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
