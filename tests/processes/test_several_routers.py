@@ -83,6 +83,10 @@ async def all_completed(client, run_ids: list[str]) -> None:
     assert {run.output["data"]["count"] for run in runs.values()} == {len(STEPS)}
 
 
+def _all_counted(executed: dict[str, float]) -> dict[str, float] | None:
+    return executed if sum(executed.values()) == RUNS else None
+
+
 async def takeover_seconds(home, dead_owner: str, killed_at: float) -> float:
     """Waits until every run the dead router held is leased by another (or done);
     returns how long after the kill the last one was taken over."""
@@ -115,8 +119,12 @@ async def test_two_routers_share_the_runs_and_one_takes_over_from_a_killed_one(t
         await prepare_workflow(client, agent.address)
 
         await all_completed(client, await start_runs(client, RUNS, "shared"))
-        executed = {name: completed_runs(url) for name, (_, url) in routers.items()}
-        assert all(executed.values()) and sum(executed.values()) == RUNS, executed
+        # A router counts a run once it recorded its end, a moment after clients see it.
+        executed = await wait_until(
+            lambda: _all_counted({name: completed_runs(url) for name, (_, url) in routers.items()}),
+            f"the routers to count {RUNS} completed runs",
+        )
+        assert all(executed.values()), executed
 
         in_flight = await start_runs(client, RUNS, "takeover")
         await wait_until(lambda: len(lease_owners(home)) >= RUNS // 2, "runs to be leased")
