@@ -67,6 +67,10 @@ CLI_EXCEPTIONS = {
         "the same: it finds the database where the state service's settings put it"
     ),
     ("airspace.cli.commands_admin", "airspace.mesh.settings"): "the same as above",
+    ("airspace.cli.commands_admin", "airspace.gateway.api_keys"): (
+        "`airspace admin api-key` adds a key to a deployment's key file, which the gateway "
+        "reads; no gateway needs to run"
+    ),
 }
 
 

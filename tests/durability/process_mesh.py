@@ -7,6 +7,7 @@ import asyncio
 import collections
 import dataclasses
 import pathlib
+import sqlite3
 import time
 
 import grpc
@@ -73,15 +74,7 @@ class ProcessMesh:
             AIRSPACE_GATEWAY_ROUTER_ENDPOINT=first.address,
             AIRSPACE_GATEWAY_POLICY_ENDPOINT=self.policy.address,
         )
-        agent_port = free_port()
-        self.agent = ManagedProcess(
-            "counter",
-            "tests.durability.counting_agent",
-            agent_port,
-            {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "COUNTER_LOG": str(self.agent_log)},
-            args=("--port", str(agent_port)),
-            log_dir=home / "logs",
-        )
+        self.agent = counting_agent(home)
 
     def _service(self, name: str, module: str, prefix: str, port: int = 0, **extra):
         port = port or free_port()
@@ -158,15 +151,43 @@ class Client:
         self.memory = memory_pb2_grpc.MemoryServiceStub(self.channel)
 
 
+def bearer_client(gateway_address: str, api_key: str) -> Client:
+    channel = grpc.aio.insecure_channel(gateway_address)
+    return Client(channel, (("authorization", f"Bearer {api_key}"),))
+
+
 def gateway_client(mesh: ProcessMesh, api_key: str | None = None) -> Client:
-    key = api_key or mesh.credentials["api_key"]
-    channel = grpc.aio.insecure_channel(mesh.gateway_address)
-    return Client(channel, (("authorization", f"Bearer {key}"),))
+    return bearer_client(mesh.gateway_address, api_key or mesh.credentials["api_key"])
 
 
-async def prepare_workflow(client: Client, mesh: ProcessMesh) -> None:
+def counting_agent(home: pathlib.Path, **env: str) -> ManagedProcess:
+    """The counting agent (not started), logging its calls to home/counter.log."""
+    port = free_port()
+    return ManagedProcess(
+        "counter",
+        "tests.durability.counting_agent",
+        port,
+        {
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "COUNTER_LOG": str(home / "counter.log"),
+            **env,
+        },
+        args=("--port", str(port)),
+        log_dir=home / "logs",
+    )
+
+
+def lease_owners(home: pathlib.Path) -> dict[str, str]:
+    """Who holds each run's lease now, read from the SQLite state store under `home`."""
+    with sqlite3.connect(f"file:{home / 'state.db'}?mode=ro", uri=True) as db:
+        return dict(db.execute("SELECT run_id, owner FROM leases").fetchall())
+
+
+async def prepare_workflow(client: Client, agent_address: str) -> None:
+    """Registers the counting agent serving at `agent_address` and the slow-count workflow."""
     await client.agents.RegisterAgent(
-        agent_registry_pb2.RegisterAgentRequest(endpoint=mesh.agent.address),
+        agent_registry_pb2.RegisterAgentRequest(endpoint=agent_address),
         metadata=client.metadata,
         timeout=30,
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import sqlite3
 
 import grpc
 import pytest
@@ -18,6 +17,7 @@ from process_mesh import (
     event_log,
     finished_steps,
     gateway_client,
+    lease_owners,
     prepare_workflow,
     start_runs,
     wait_for_the_end,
@@ -51,7 +51,7 @@ async def a_third_done(mesh, run_ids: list[str]) -> None:
 async def test_a_killed_router_restarts_and_finishes_every_run_exactly_once(mesh):
     client = gateway_client(mesh)
     try:
-        await prepare_workflow(client, mesh)
+        await prepare_workflow(client, mesh.agent.address)
         run_ids = await start_runs(client, RUNS, "router-kill")
         await a_third_done(mesh, run_ids)
         router = mesh.routers["a"]
@@ -85,7 +85,7 @@ async def follow(client: Client, run_id: str, seen: list[run_pb2.RunEvent]) -> i
 async def test_a_killed_state_service_loses_no_acknowledged_write(mesh):
     client = gateway_client(mesh)
     try:
-        await prepare_workflow(client, mesh)
+        await prepare_workflow(client, mesh.agent.address)
         run_ids = await start_runs(client, 50, "state-kill")
         await a_third_done(mesh, run_ids)
         progress = collections.Counter(
@@ -114,11 +114,6 @@ async def test_a_killed_state_service_loses_no_acknowledged_write(mesh):
         await client.channel.close()
 
 
-def lease_owners(mesh) -> dict[str, str]:
-    with sqlite3.connect(f"file:{mesh.home / 'state.db'}?mode=ro", uri=True) as db:
-        return dict(db.execute("SELECT run_id, owner FROM leases").fetchall())
-
-
 async def test_two_routers_keep_each_run_on_one_and_take_over_from_a_dead_one(mesh):
     router_a, router_b = mesh.routers["a"], mesh.add_router("b")
     router_b.start()
@@ -128,13 +123,13 @@ async def test_two_routers_keep_each_run_on_one_and_take_over_from_a_dead_one(me
 
     async def sample_leases():
         while True:
-            for run_id, owner in (await asyncio.to_thread(lease_owners, mesh)).items():
+            for run_id, owner in (await asyncio.to_thread(lease_owners, mesh.home)).items():
                 owners[run_id].add(owner)
             await asyncio.sleep(0.05)
 
     sampler = asyncio.create_task(sample_leases())
     try:
-        await prepare_workflow(via_a, mesh)
+        await prepare_workflow(via_a, mesh.agent.address)
         on_a = await start_runs(via_a, RUNS // 2, "two-routers-a")
         on_b = await start_runs(via_b, RUNS // 2, "two-routers-b")
         await a_third_done(mesh, on_a + on_b)

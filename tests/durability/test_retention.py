@@ -27,7 +27,7 @@ async def test_only_admins_prune_and_a_pruned_run_keeps_its_record(mesh, monkeyp
     )
     operator = gateway_client(mesh, operator_key)
     try:
-        await prepare_workflow(client, mesh)
+        await prepare_workflow(client, mesh.agent.address)
         run_ids = await start_runs(client, 3, "retention")
         runs = await wait_for_the_end(client, run_ids)
         ended = max(run.end_time.ToMicroseconds() for run in runs.values())

@@ -62,7 +62,7 @@ async def refusal(call) -> errors.MeshError:
 async def run_namespace(mesh):
     """The memory namespace of a finished run of the counter agent."""
     client = gateway_client(mesh)
-    await prepare_workflow(client, mesh)
+    await prepare_workflow(client, mesh.agent.address)
     (run_id,) = await start_runs(client, 1, f"memory-{id(client)}")
     await wait_for_the_end(client, [run_id])
     await client.channel.close()

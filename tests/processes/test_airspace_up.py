@@ -3,74 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import pathlib
 import signal
-import subprocess
 import sys
 import time
 
 import pytest
+from up_support import CONTRACT, cli, mesh_processes, start_up
 
 from airspace.cli.processes import free_port
 
 pytestmark = pytest.mark.process
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CONTRACT = ROOT / "workflows" / "inputs" / "msa.txt"
-
-
-def mesh_processes(supervisor: subprocess.Popen) -> list[int]:
-    """Processes started by this supervisor (their environment names it), agents included."""
-    marker = f"AIRSPACE_SUPERVISOR_PID={supervisor.pid}".encode()
-    found = []
-    for proc in pathlib.Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if marker in (proc / "environ").read_bytes().split(b"\0"):
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
-
-
-def start_up(home: pathlib.Path, port: int) -> subprocess.Popen:
-    up = subprocess.Popen(
-        [sys.executable, "-m", "airspace.cli.main", "up", "--port", str(port), "--home", str(home)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "COLUMNS": "200"},
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    seen = []
-    while time.monotonic() < deadline:
-        line = up.stdout.readline().decode()
-        seen.append(line)
-        if line.startswith("ready"):
-            return up
-        if not line and up.poll() is not None:
-            break
-    up.kill()
-    raise AssertionError("airspace up did not become ready:\n" + "".join(seen))
-
-
-def cli(home: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "airspace.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "AIRSPACE_HOME": str(home), "COLUMNS": "200"},
-        cwd=ROOT,
-    )
-
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_up_runs_a_workflow_traces_it_across_processes_and_stops_cleanly(tmp_path):
     home = tmp_path / "home"
-    up = start_up(home, free_port())
+    up, _ = start_up(home, free_port())
     try:
         # state, policy, tracing, router, gateway and the three Python agents (and Node's)
         assert len(mesh_processes(up)) >= 8
@@ -109,7 +57,7 @@ def test_up_runs_a_workflow_traces_it_across_processes_and_stops_cleanly(tmp_pat
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_children_do_not_outlive_a_killed_supervisor(tmp_path):
     home = tmp_path / "home"
-    up = start_up(home, free_port())
+    up, _ = start_up(home, free_port())
     children = mesh_processes(up)
     assert len(children) >= 8
     up.kill()

@@ -31,14 +31,15 @@ def build(config: GatewaySettings) -> server.MeshServer:
     authenticator = Authenticator(config)
     # The gateway authenticates clients itself; the mesh interceptor must not ask for a mesh identity.
     srv = server.MeshServer("gateway", config, authenticate=False)
-    upstreams = {
-        config.router_endpoint: ROUTED_TO_ROUTER,
-        config.policy_endpoint: ROUTED_TO_POLICY,
-    }
+    # Any router can serve any call (runs live in state), so calls are spread over them all.
+    upstreams = (
+        (config.router_endpoint, ROUTED_TO_ROUTER, True),
+        (config.policy_endpoint, ROUTED_TO_POLICY, False),
+    )
     opened = []
-    for endpoint, services in upstreams.items():
+    for endpoint, services, balanced in upstreams:
         channel = channels.open_channel(
-            endpoint, config, default_timeout=config.unary_timeout_seconds
+            endpoint, config, default_timeout=config.unary_timeout_seconds, balanced=balanced
         )
         opened.append(channel)
         forwarder = Forwarder(config, authenticator, channel)

@@ -8,6 +8,9 @@ from airspace.mesh.settings import ServerSettings
 @dataclasses.dataclass
 class GatewaySettings(ServerSettings):
     port: int = 50051
+    # One router (host:port), or several that share the calls round-robin: dns:///NAME:PORT
+    # (every address NAME resolves to) or router IP addresses, comma-separated
+    # (airspace.mesh.balancing).
     router_endpoint: str = "127.0.0.1:50060"
     policy_endpoint: str = "127.0.0.1:50062"
     # API keys (hashed) and who they belong to; see gateway/airspace/gateway/api_keys.py.

@@ -62,11 +62,12 @@ def json_flag(parser: argparse.ArgumentParser) -> None:
 
 def limit_flag(parser: argparse.ArgumentParser, default: int = 50) -> None:
     parser.add_argument(
-        "--limit", type=_count, default=default, help=f"at most this many (default {default})"
+        "--limit", type=count, default=default, help=f"at most this many (default {default})"
     )
 
 
-def _count(text: str) -> int:
+def count(text: str) -> int:
+    """A whole number of at least 1, for argparse."""
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return int(text)

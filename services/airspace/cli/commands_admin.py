@@ -1,5 +1,6 @@
 """`airspace admin prune`: delete the payloads of runs that ended long ago (admins only);
-`airspace admin migrate`: bring the state database to the current schema."""
+`airspace admin migrate`: bring this machine's state database to the current schema;
+`airspace admin api-key`: add a key to a gateway's API key file (for a deployment)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from google.protobuf import timestamp_pb2
 from airspace.cli import args as cli_args
 from airspace.cli.connection import connect
 from airspace.cli.output import FAILED, OK, console, print_json, to_dict
+from airspace.gateway.api_keys import ApiKeyStore
 from airspace.mesh import settings
 from airspace.state.settings import ENV_PREFIX, StateSettings
 from airspace.v1 import admin_pb2
@@ -73,6 +75,25 @@ def register(sub) -> None:
     )
     cli_args.json_flag(migrate)
     migrate.set_defaults(handler=migrate_state)
+
+    api_key = cli_args.add_command(
+        admin,
+        "api-key",
+        "add an API key to a gateway's key file and print the key (shown only this once)",
+        """
+        airspace admin api-key --file compose/secrets/api_keys.json --principal user:ops \\
+            --tenant default --role admin --role operator
+        """,
+        description="Add an API key for a principal to the file the gateway reads "
+        "(AIRSPACE_GATEWAY_API_KEYS_FILE; only a hash is stored) and print the key.",
+    )
+    api_key.add_argument("--file", required=True, metavar="PATH", help="the API key file")
+    api_key.add_argument("--principal", required=True, help="who the key authenticates")
+    api_key.add_argument("--tenant", default="default", help="the principal's tenant")
+    api_key.add_argument(
+        "--role", action="append", default=[], dest="roles", help="a role (repeat for several)"
+    )
+    api_key.set_defaults(handler=add_api_key)
 
 
 def finished_before(text: str) -> timestamp_pb2.Timestamp:
@@ -141,4 +162,10 @@ def migrate_state(args) -> int:
     for migration in result.applied:
         console().print(f"applied {migration.version}: {migration.description}")
     console().print(f"{config.store_name} is at schema version {result.version}")
+    return OK
+
+
+def add_api_key(args) -> int:
+    key = ApiKeyStore(args.file).create(args.principal, args.tenant, tuple(args.roles))
+    print(key)
     return OK

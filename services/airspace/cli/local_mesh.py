@@ -77,18 +77,30 @@ def bootstrap(home: pathlib.Path, gateway: str) -> dict:
     return credentials
 
 
+def router_names(count: int) -> list[str]:
+    """The router replicas' process names: "router" alone, router-1…router-N for several."""
+    return ["router"] if count == 1 else [f"router-{index}" for index in range(1, count + 1)]
+
+
 def plan(
-    home: pathlib.Path, gateway_port: int, with_agents: bool = True, state_url: str = ""
+    home: pathlib.Path,
+    gateway_port: int,
+    with_agents: bool = True,
+    routers: int = 1,
+    state_url: str = "",
 ) -> list[ManagedProcess]:
-    """The processes of the mesh in start order, each on a port fixed up front; the
-    state service keeps its data in PostgreSQL when `state_url` names a database."""
+    """The processes of the mesh in start order, each on a port fixed up front; the gateway
+    spreads router calls over the `routers` replicas, and the state service keeps its
+    data in PostgreSQL when `state_url` names a database."""
+    if routers < 1:
+        raise ValueError(f"the mesh needs at least one router, not {routers}")
     common = {
         "AIRSPACE_DATA_DIR": str(home),
         "AIRSPACE_MESH_KEY_FILE": str(home / "mesh.key"),
         "PYTHONUNBUFFERED": "1",
     }
     logs = home / "logs"
-    ports = {name: free_port() for name in ("state", "policy", "tracing", "router")}
+    ports = {name: free_port() for name in ("state", "policy", "tracing")}
     collector = f"127.0.0.1:{ports['tracing']}"
 
     def service(name: str, module: str, prefix: str, port: int, **extra) -> ManagedProcess:
@@ -101,6 +113,20 @@ def plan(
         }
         return ManagedProcess(name, module, port, env, log_dir=logs)
 
+    # Each replica names itself in run leases by host and process id (the default).
+    replicas = [
+        service(
+            name,
+            "airspace.router.main",
+            "ROUTER",
+            free_port(),
+            AIRSPACE_ROUTER_STATE_ENDPOINT=f"127.0.0.1:{ports['state']}",
+            AIRSPACE_ROUTER_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
+            AIRSPACE_ROUTER_TRACE_ENDPOINT=collector,
+            AIRSPACE_ROUTER_OTLP_ENDPOINT=collector,
+        )
+        for name in router_names(routers)
+    ]
     processes = [
         service(
             "state",
@@ -111,22 +137,13 @@ def plan(
         ),
         service("policy", "airspace.policy.service.main", "POLICY", ports["policy"]),
         service("tracing", "airspace.tracing.main", "TRACE", ports["tracing"]),
-        service(
-            "router",
-            "airspace.router.main",
-            "ROUTER",
-            ports["router"],
-            AIRSPACE_ROUTER_STATE_ENDPOINT=f"127.0.0.1:{ports['state']}",
-            AIRSPACE_ROUTER_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
-            AIRSPACE_ROUTER_TRACE_ENDPOINT=collector,
-            AIRSPACE_ROUTER_OTLP_ENDPOINT=collector,
-        ),
+        *replicas,
         service(
             "gateway",
             "airspace.gateway.main",
             "GATEWAY",
             gateway_port,
-            AIRSPACE_GATEWAY_ROUTER_ENDPOINT=f"127.0.0.1:{ports['router']}",
+            AIRSPACE_GATEWAY_ROUTER_ENDPOINT=",".join(router.address for router in replicas),
             AIRSPACE_GATEWAY_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
             AIRSPACE_GATEWAY_OTLP_ENDPOINT=collector,
         ),

@@ -33,10 +33,17 @@ def register(sub) -> None:
             airspace up                  gateway on 127.0.0.1:50051, data in ./.airspace
             airspace up --port 6000 --home /tmp/airspace
             airspace up --state-url postgresql://postgres@127.0.0.1:5432/airspace
+            airspace up --routers 2      two router replicas sharing the runs
         """,
     )
     up.add_argument("--port", type=int, default=50051, help="gateway port (default 50051)")
     up.add_argument("--home", help="data folder (default $AIRSPACE_HOME or ./.airspace)")
+    up.add_argument(
+        "--routers",
+        type=cli_args.count,
+        default=1,
+        help="router replicas; the gateway spreads calls over them (default 1)",
+    )
     up.add_argument(
         "--no-agents", action="store_true", help="start the mesh without the sample agents"
     )
@@ -63,12 +70,17 @@ class LocalMesh:
     """Starts the planned processes, registers the samples, and stops everything on exit."""
 
     def __init__(
-        self, home: pathlib.Path, port: int, with_agents: bool = True, state_url: str = ""
+        self,
+        home: pathlib.Path,
+        port: int,
+        with_agents: bool = True,
+        routers: int = 1,
+        state_url: str = "",
     ):
         self.home = home
         self.gateway = f"127.0.0.1:{port}"
         self.credentials = local_mesh.bootstrap(home, self.gateway)
-        self.processes = local_mesh.plan(home, port, with_agents, state_url)
+        self.processes = local_mesh.plan(home, port, with_agents, routers, state_url)
         self.out = console()
 
     def __enter__(self) -> LocalMesh:
@@ -154,7 +166,9 @@ def run_up(args) -> int:
     home = local_mesh.home_dir(args.home)
     out = console()
     out.print(f"[bold]Airspace[/] — data in {home}")
-    with LocalMesh(home, args.port, with_agents=not args.no_agents, state_url=state_url) as mesh:
+    with LocalMesh(
+        home, args.port, with_agents=not args.no_agents, routers=args.routers, state_url=state_url
+    ) as mesh:
         table = Table(show_header=False, box=None)
         table.add_row("gateway", mesh.gateway)
         table.add_row(

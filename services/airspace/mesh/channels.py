@@ -10,7 +10,7 @@ import time
 
 import grpc
 
-from airspace.mesh import deadlines, errors, identity, telemetry
+from airspace.mesh import balancing, deadlines, errors, identity, telemetry
 from airspace.mesh.settings import ServerSettings
 
 
@@ -104,19 +104,24 @@ def open_channel(
     default_timeout: float = 5.0,
     as_identity: identity.Identity | None = None,
     send_identity: bool = True,
+    balanced: bool = False,
 ) -> grpc.aio.Channel:
     """A channel to another mesh member. Calls carry `as_identity` (a mesh service's own
     identity) or, when None, the identity of the caller being served. Channels to agents,
-    which are not mesh members, pass send_identity=False so no mesh token leaves the mesh."""
+    which are not mesh members, pass send_identity=False so no mesh token leaves the mesh.
+    A `balanced` channel spreads calls round-robin over the replicas the target names
+    (see balancing.py)."""
     decorate = _CallDecorator(
         _TokenSource(settings.mesh_key, as_identity, send_identity), default_timeout
     )
+    upstream = balancing.upstream(target) if balanced else balancing.Upstream(target)
     return grpc.aio.insecure_channel(
-        target,
+        upstream.target,
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
             ("grpc.enable_retries", 1),
+            *upstream.options,
         ],
         interceptors=[
             cls(decorate) for cls in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
