@@ -19,6 +19,7 @@ from airspace.mesh import channels
 from airspace.mesh.reasons import Reason
 from airspace.mesh.settings import ServerSettings
 from airspace.router.a2a_adapter import A2AAdapter
+from airspace.router.agent_admission import AdmissionTimeout, AgentAdmission
 from airspace.router.attempt import RETRYABLE_CODES, Attempt, OnEvent, describe_rpc_error
 from airspace.v1 import agent_registry_pb2
 from airspace.v1.agent_registry_pb2 import AGENT_PROTOCOL_A2A as A2A
@@ -45,8 +46,9 @@ Outgoing = asyncio.Queue[agent_pb2.InvokeRequest | None]
 
 
 class AgentInvoker:
-    def __init__(self, settings: ServerSettings):
+    def __init__(self, settings: ServerSettings, max_calls_per_agent: int = 256):
         self._settings = settings
+        self._admission = AgentAdmission(max_calls_per_agent)
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._a2a = A2AAdapter(settings)
         # Endpoints registered as A2A agents, for calls that do not name the protocol.
@@ -84,8 +86,26 @@ class AgentInvoker:
         on_action: OnAction,
         protocol: agent_registry_pb2.AgentProtocol | None = None,
     ) -> Attempt:
-        if protocol == A2A or (protocol is None and endpoint in self._a2a_endpoints):
-            return await self._a2a.invoke(endpoint, start, timeout, on_event)
+        began = time.monotonic()
+        try:
+            async with self._admission.slot(endpoint, timeout) as time_left:
+                if protocol == A2A or (protocol is None and endpoint in self._a2a_endpoints):
+                    return await self._a2a.invoke(endpoint, start, time_left, on_event)
+                return await self._invoke(endpoint, start, time_left, on_event, on_action)
+        except AdmissionTimeout as exc:
+            duration = time.monotonic() - began
+            return Attempt(
+                duration, failure=str(exc), failure_code=Reason.AGENT_TIMEOUT, retryable=True
+            )
+
+    async def _invoke(
+        self,
+        endpoint: str,
+        start: agent_pb2.InvokeStart,
+        timeout: float,
+        on_event: OnEvent,
+        on_action: OnAction,
+    ) -> Attempt:
         began = time.monotonic()
         outgoing: Outgoing = asyncio.Queue()
         outgoing.put_nowait(agent_pb2.InvokeRequest(start=start))

@@ -28,7 +28,7 @@ def build(config: RouterSettings) -> server.MeshServer:
     mesh = MeshRepositories(config)
     repositories = mesh.repositories
     guard = Guard(repositories.policy)
-    invoker = AgentInvoker(config)
+    invoker = AgentInvoker(config, config.max_calls_per_agent)
     gate = ApprovalGate(repositories.approvals)
     runner = StepRunner(guard, invoker, gate, config.default_step_timeout_seconds)
     executor = RunExecutor(config, repositories, runner)

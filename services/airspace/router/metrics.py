@@ -44,6 +44,16 @@ RUNS_EXECUTING = Gauge(
     "airspace_router_runs_executing",
     "Runs this router holds the lease of and is executing now.",
 )
+AGENT_CALLS_IN_FLIGHT = Gauge(
+    "airspace_router_agent_calls_in_flight",
+    "Invoke calls this router has open to each agent endpoint.",
+    ["endpoint"],
+)
+AGENT_CALLS_QUEUED = Gauge(
+    "airspace_router_agent_calls_queued",
+    "Invoke calls waiting for a free slot of an agent endpoint (its limit reached).",
+    ["endpoint"],
+)
 STEP_ATTEMPT_DURATION = Histogram(
     "airspace_router_step_attempt_duration_seconds",
     "Time of one agent invocation (one step attempt), by agent and outcome.",
@@ -133,3 +143,11 @@ def record_approval_decided(outcome: int) -> None:
     APPROVALS_DECIDED.labels(
         _enum_label(run_pb2.ApprovalOutcome.Name, outcome, "APPROVAL_OUTCOME_")
     ).inc()
+
+
+def agent_calls_in_flight(endpoint: str, change: int) -> None:
+    AGENT_CALLS_IN_FLIGHT.labels(endpoint).inc(change)
+
+
+def agent_calls_queued(endpoint: str, change: int) -> None:
+    AGENT_CALLS_QUEUED.labels(endpoint).inc(change)

@@ -20,6 +20,9 @@ class RouterSettings(ServerSettings):
     # How often unfinished runs with an expired lease are looked for.
     recovery_interval_seconds: float = 5.0
     default_step_timeout_seconds: float = 60.0
+    # Invoke calls open to one agent endpoint at a time; more wait their turn. Below the
+    # agent kit's own server limit (max_concurrent_rpcs), so parked runs queue, not fail.
+    max_calls_per_agent: int = 256
     default_run_timeout_seconds: float = 3600.0
     # Internal calls (state, policy) that carry no deadline of their own.
     internal_call_timeout_seconds: float = 10.0
