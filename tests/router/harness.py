@@ -87,11 +87,6 @@ class ScriptedAgents:
             attempt.retryable = answer.error.retryable
         return attempt
 
-    def steps_of(self, agent: str) -> list[str]:
-        return [
-            start.step_key for start in self.calls if start.step_name and agent in start.step_key
-        ]
-
 
 @dataclasses.dataclass
 class Router:

@@ -10,11 +10,12 @@ import builtins
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
-from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from airspace.mesh import channels, deadlines, errors
 from airspace.policy.v1 import policy_pb2, policy_pb2_grpc
 from airspace.router.clients import call
+from airspace.router.convert import to_duration
 from airspace.router.repositories.ports import (
     Appended,
     Decision,
@@ -32,12 +33,6 @@ from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
 
 State = state_pb2_grpc.StateServiceStub
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    value = duration_pb2.Duration()
-    value.FromNanoseconds(int(seconds * 1e9))
-    return value
 
 
 def _timestamp(micros: int) -> timestamp_pb2.Timestamp:
@@ -83,7 +78,7 @@ class GrpcRunRepository:
         self, min_age_seconds: float, limit: int
     ) -> builtins.list[run_pb2.Run]:
         request = state_pb2.ListClaimableRunsRequest(
-            page_size=limit, min_age=_duration(min_age_seconds)
+            page_size=limit, min_age=to_duration(min_age_seconds)
         )
         response: state_pb2.ListClaimableRunsResponse = await call(
             self._state.ListClaimableRuns, request
@@ -176,7 +171,7 @@ class GrpcLeaseRepository:
         self, run_id: str, owner: str, ttl_seconds: float, retry_for: float
     ) -> LeaseGrant | None:
         request = state_pb2.AcquireLeaseRequest(
-            run_id=run_id, owner=owner, ttl=_duration(ttl_seconds)
+            run_id=run_id, owner=owner, ttl=to_duration(ttl_seconds)
         )
         response: state_pb2.AcquireLeaseResponse = await call(
             self._state.AcquireLease, request, retry_for=retry_for
@@ -321,7 +316,7 @@ class GrpcMemoryRepository:
             key=key,
             value=write.value,
             expected_version=write.expected_version,
-            ttl=_duration(write.ttl_seconds) if write.ttl_seconds is not None else None,
+            ttl=to_duration(write.ttl_seconds) if write.ttl_seconds is not None else None,
             request_id=write.request_id,
         )
         response: state_pb2.PutMemoryResponse = await call(self._state.PutMemory, request)

@@ -73,8 +73,6 @@ class InMemoryRunRepository:
     def __init__(self, leases: InMemoryLeaseRepository):
         self._runs: dict[str, _StoredRun] = {}
         self._leases = leases
-        # Appends the log took, for tests that count writes.
-        self.appends = 0
 
     def _stored(self, tenant: str, run_id: str) -> _StoredRun:
         stored = self._runs.get(run_id)
@@ -168,7 +166,6 @@ class InMemoryRunRepository:
         stored.journal.update((entry.step_key, _copy(entry)) for entry in journal)
         stored.run.CopyFrom(updated or stored.run)
         stored.run.last_event_sequence = last + len(events)
-        self.appends += 1
         async with stored.changed:
             stored.changed.notify_all()
         run = _copy(stored.run) if updated is not None else None
