@@ -19,6 +19,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 import grpc
+import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from airspace.mesh import lifeline, logs, reflection, telemetry
@@ -191,5 +192,6 @@ async def _built(builder: Builder) -> MeshServer:
 
 
 def run(server: MeshServer | Builder, mask_logs: logs.Masker) -> None:
-    """Blocking entry point for a service's main()."""
-    asyncio.run(serve(server, mask_logs))
+    """Blocking entry point for a service's main(), on uvloop: its loop costs less CPU
+    per call than the standard one."""
+    uvloop.run(serve(server, mask_logs))
