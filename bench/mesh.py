@@ -34,14 +34,16 @@ IDENTITY_TTL_SECONDS = 3600
 
 
 class BenchMesh:
-    def __init__(self, home: pathlib.Path, *, tracing: bool):
+    def __init__(self, home: pathlib.Path, *, tracing: bool, routers: int = 1, state_url: str = ""):
         home.mkdir(parents=True, exist_ok=True)
         self.home = home
         self.tracing = tracing
         port = free_port()
         self.gateway = f"127.0.0.1:{port}"
         self.credentials = local_mesh.bootstrap(home, self.gateway)
-        self.processes = local_mesh.plan(home, port, with_agents=False)
+        self.processes = local_mesh.plan(
+            home, port, with_agents=False, routers=routers, state_url=state_url
+        )
         self.processes += [self._agent(name) for name in (*STEP_AGENTS, *BRANCH_AGENTS)]
         if not tracing:
             for process in self.processes:
