@@ -9,7 +9,6 @@ import time
 
 import psycopg
 import pytest
-from private_postgres import postgres_cluster_fixture  # noqa: F401 (a fixture)
 
 from airspace.v1 import run_pb2
 from tests.durability.process_mesh import (
