@@ -2,15 +2,13 @@
 'use strict';
 // Starts the risk-scorer agent: `node index.js [--host H] [--port P]`.
 // Settings: AIRSPACE_AGENT_HOST, AIRSPACE_AGENT_PORT, AIRSPACE_AGENT_OTLP_ENDPOINT,
-// AIRSPACE_AGENT_RESULT_CACHE_SIZE, AIRSPACE_AGENT_GRACE_SECONDS (each falling back to
-// AIRSPACE_<NAME>, like the Python agents). Prints "READY <name> <port>" once serving.
+// AIRSPACE_AGENT_RESULT_CACHE_SIZE, AIRSPACE_AGENT_GRACE_SECONDS, and for TLS
+// AIRSPACE_AGENT_TLS_CERT_FILE, _TLS_KEY_FILE, _TLS_CA_FILE, _TLS_CLIENT_AUTH (each falling back
+// to AIRSPACE_<NAME>, like the Python agents). Prints "READY <name> <port>" once serving.
 
 const { parseArgs } = require('node:util');
 const { agent } = require('./src/risk_scorer');
-
-function setting(name, fallback) {
-  return process.env[`AIRSPACE_AGENT_${name}`] ?? process.env[`AIRSPACE_${name}`] ?? fallback;
-}
+const { setting, tlsSettings } = require('./src/settings');
 
 async function main() {
   const { values } = parseArgs({
@@ -22,6 +20,7 @@ async function main() {
     otlpEndpoint: setting('OTLP_ENDPOINT', ''),
     resultCacheSize: Number(setting('RESULT_CACHE_SIZE', '1024')),
     graceSeconds: Number(setting('GRACE_SECONDS', '5')),
+    tls: tlsSettings(),
   });
   console.log(`READY ${agent.name} ${port}`);
   let stopping = false;

@@ -12,6 +12,13 @@ const { tracerProvider } = require('./telemetry');
 const DEFAULT_MODES = ['text/plain', 'application/json'];
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+// Plaintext without a certificate in `tls`; TLS with one; mutual TLS when it names a CA too.
+function serverCredentials(tls) {
+  if (!tls?.cert) return grpc.ServerCredentials.createInsecure();
+  const demandClient = Boolean(tls.ca) && tls.clientAuth !== false;
+  return grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], demandClient);
+}
+
 class Agent {
   constructor({
     name,
@@ -59,10 +66,12 @@ class Agent {
   }
 
   // Starts serving; resolves to { port, stop } once the port is bound.
-  async serve({ host = '127.0.0.1', port = 0, otlpEndpoint = '', resultCacheSize = 1024, graceSeconds = 5, log = console } = {}) {
+  // `tls` ({ cert, key, ca, clientAuth }: PEM buffers) serves TLS, and with `ca` demands a
+  // client certificate that CA signed, as the mesh's own services do (see serverCredentials).
+  async serve({ host = '127.0.0.1', port = 0, otlpEndpoint = '', resultCacheSize = 1024, graceSeconds = 5, tls = null, log = console } = {}) {
     if (!this._handler) throw new Error(`agent ${this.name} has no handler; set one with agent.handler(fn)`);
     const { service, serviceName } = loadAgentService();
-    const provider = tracerProvider(this.name, otlpEndpoint);
+    const provider = tracerProvider(this.name, otlpEndpoint, tls);
     const servicer = new AgentServicer({
       card: this.card,
       handler: this._handler,
@@ -78,7 +87,7 @@ class Agent {
     const health = new HealthImplementation({ '': 'SERVING', [serviceName]: 'SERVING' });
     health.addToServer(server);
     const bound = await new Promise((resolve, reject) =>
-      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, actual) =>
+      server.bindAsync(`${host}:${port}`, serverCredentials(tls), (error, actual) =>
         error ? reject(error) : resolve(actual),
       ),
     );

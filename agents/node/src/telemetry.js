@@ -3,6 +3,7 @@
 // backend), parented by the W3C trace context the router sends in gRPC metadata, so the
 // agent's spans join the run's trace.
 
+const grpc = require('@grpc/grpc-js');
 const { ROOT_CONTEXT, defaultTextMapGetter } = require('@opentelemetry/api');
 const { W3CTraceContextPropagator } = require('@opentelemetry/core');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
@@ -14,12 +15,15 @@ const EXPORT_DELAY_MILLIS = 500;
 const propagator = new W3CTraceContextPropagator();
 
 // A tracer provider; spans go nowhere unless an OTLP endpoint ("host:port" or a URL) is set.
-function tracerProvider(serviceName, otlpEndpoint) {
+// With `tls` ({ cert, key, ca }) spans go over TLS, the agent proving itself with its certificate.
+function tracerProvider(serviceName, otlpEndpoint, tls = null) {
   const spanProcessors = [];
   if (otlpEndpoint) {
-    const url = otlpEndpoint.includes('://') ? otlpEndpoint : `http://${otlpEndpoint}`;
+    const scheme = tls ? 'https' : 'http';
+    const url = otlpEndpoint.includes('://') ? otlpEndpoint : `${scheme}://${otlpEndpoint}`;
+    const credentials = tls ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert) : undefined;
     spanProcessors.push(
-      new BatchSpanProcessor(new OTLPTraceExporter({ url }), {
+      new BatchSpanProcessor(new OTLPTraceExporter({ url, credentials }), {
         scheduledDelayMillis: EXPORT_DELAY_MILLIS,
       }),
     );

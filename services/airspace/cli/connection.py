@@ -3,6 +3,8 @@
 Gateway: --gateway, else AIRSPACE_GATEWAY, else the `gateway` of the credentials
 file, else 127.0.0.1:50051. API key: AIRSPACE_API_KEY, else the credentials file
 that `airspace up` writes to $AIRSPACE_HOME/credentials.json (default ./.airspace).
+TLS: the CA to trust is AIRSPACE_TLS_CA_FILE, else the credentials file's `tls_ca_file`
+(`airspace up --tls` writes it); without one the CLI dials plaintext.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Target:
     api_key: str = ""
     principal: str = ""
     tenant: str = ""
+    tls_ca_file: str = ""
 
 
 def credentials_path(env: Mapping[str, str] | None = None) -> pathlib.Path:
@@ -67,7 +70,18 @@ def resolve(gateway: str | None = None, env: Mapping[str, str] | None = None) ->
         api_key=env.get("AIRSPACE_API_KEY") or stored.get("api_key", ""),
         principal=stored.get("principal", ""),
         tenant=stored.get("tenant", ""),
+        tls_ca_file=env.get("AIRSPACE_TLS_CA_FILE") or stored.get("tls_ca_file", ""),
     )
+
+
+def _gateway_channel(target: Target) -> grpc.Channel:
+    if not target.tls_ca_file:
+        return grpc.insecure_channel(target.gateway)
+    try:
+        roots = pathlib.Path(target.tls_ca_file).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the TLS CA {target.tls_ca_file}: {exc.strerror}") from exc
+    return grpc.secure_channel(target.gateway, grpc.ssl_channel_credentials(roots))
 
 
 class _CallDetails(
@@ -112,7 +126,7 @@ class Client:
     def __init__(self, target: Target, timeout: float = DEFAULT_TIMEOUT):
         self.target = target
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(target.gateway)
+        self._channel = _gateway_channel(target)
         channel = grpc.intercept_channel(self._channel, _GatewayAuth(target.api_key, timeout))
         self.runs = run_pb2_grpc.RunServiceStub(channel)
         self.workflows = workflow_pb2_grpc.WorkflowServiceStub(channel)

@@ -15,6 +15,7 @@ import pathlib
 import secrets
 import shutil
 
+from airspace.cli.local_ca import MeshCertificates
 from airspace.cli.processes import ManagedProcess, free_port
 from airspace.gateway.api_keys import ApiKeyStore
 from airspace.mesh.identity import Identity
@@ -57,8 +58,11 @@ def _secret_file(path: pathlib.Path, make) -> pathlib.Path:
     return path
 
 
-def bootstrap(home: pathlib.Path, gateway: str) -> dict:
-    """Creates the mesh key and the developer's credentials once; returns the credentials."""
+def bootstrap(
+    home: pathlib.Path, gateway: str, certificates: MeshCertificates | None = None
+) -> dict:
+    """Creates the mesh key and the developer's credentials once; returns the credentials
+    (with the CA to trust when the mesh serves TLS)."""
     _secret_file(home / "mesh.key", lambda: secrets.token_hex(32))
     credentials_file = home / "credentials.json"
     credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
@@ -72,6 +76,9 @@ def bootstrap(home: pathlib.Path, gateway: str) -> dict:
             "tenant": DEVELOPER.tenant,
         }
     credentials["gateway"] = gateway
+    credentials.pop("tls_ca_file", None)
+    if certificates is not None:
+        credentials["tls_ca_file"] = str(certificates.ca)
     credentials_file.write_text(json.dumps(credentials, indent=2))
     credentials_file.chmod(0o600)
     return credentials
@@ -88,16 +95,21 @@ def plan(
     with_agents: bool = True,
     routers: int = 1,
     state_url: str = "",
+    certificates: MeshCertificates | None = None,
 ) -> list[ManagedProcess]:
     """The processes of the mesh in start order, each on a port fixed up front; the gateway
     spreads router calls over the `routers` replicas, and the state service keeps its
-    data in PostgreSQL when `state_url` names a database."""
+    data in PostgreSQL when `state_url` names a database. With `certificates` every hop
+    is TLS and every process proves itself with the mesh certificate (mutual TLS), but
+    the gateway's clients, who authenticate with API keys, need no certificate."""
     if routers < 1:
         raise ValueError(f"the mesh needs at least one router, not {routers}")
+    tls_env = certificates.env() if certificates else {}
     common = {
         "AIRSPACE_DATA_DIR": str(home),
         "AIRSPACE_MESH_KEY_FILE": str(home / "mesh.key"),
         "PYTHONUNBUFFERED": "1",
+        **tls_env,
     }
     logs = home / "logs"
     ports = {name: free_port() for name in ("state", "policy", "tracing")}
@@ -146,6 +158,7 @@ def plan(
             AIRSPACE_GATEWAY_ROUTER_ENDPOINT=",".join(router.address for router in replicas),
             AIRSPACE_GATEWAY_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
             AIRSPACE_GATEWAY_OTLP_ENDPOINT=collector,
+            AIRSPACE_GATEWAY_TLS_CLIENT_AUTH="0",
         ),
     ]
     if with_agents:
@@ -156,7 +169,7 @@ def plan(
                     NODE_AGENT,
                     "",
                     port,
-                    {"AIRSPACE_AGENT_OTLP_ENDPOINT": collector},
+                    {"AIRSPACE_AGENT_OTLP_ENDPOINT": collector, **tls_env},
                     log_dir=logs,
                     command=("node", str(NODE_AGENT_DIR / "index.js"), "--port", str(port)),
                 )
@@ -173,6 +186,7 @@ def plan(
                         "PYTHONUNBUFFERED": "1",
                         "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
                         f"AIRSPACE_AGENT_{METRICS_PORT}": "0",
+                        **tls_env,
                     },
                     args=("--port", str(port)),
                     log_dir=logs,

@@ -13,7 +13,7 @@ from google.rpc import error_details_pb2
 from rich.table import Table
 
 from airspace.cli import args as cli_args
-from airspace.cli import local_mesh, samples
+from airspace.cli import local_ca, local_mesh, samples
 from airspace.cli.connection import Client, Target
 from airspace.cli.output import console
 from airspace.cli.processes import ManagedProcess, stop_all
@@ -34,6 +34,7 @@ def register(sub) -> None:
             airspace up --port 6000 --home /tmp/airspace
             airspace up --state-url postgresql://postgres@127.0.0.1:5432/airspace
             airspace up --routers 2      two router replicas sharing the runs
+            airspace up --tls            TLS on every hop, mutual TLS inside the mesh
         """,
     )
     up.add_argument("--port", type=int, default=50051, help="gateway port (default 50051)")
@@ -53,6 +54,12 @@ def register(sub) -> None:
         metavar="URL",
         help="keep state in this PostgreSQL database (default $AIRSPACE_STATE_URL, else "
         "SQLite in the data folder)",
+    )
+    up.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve TLS everywhere and mutual TLS between the mesh's processes, with a local "
+        "CA and certificates made under <home>/tls (the CLI trusts it via credentials.json)",
     )
     up.set_defaults(handler=run_up)
 
@@ -76,11 +83,13 @@ class LocalMesh:
         with_agents: bool = True,
         routers: int = 1,
         state_url: str = "",
+        tls: bool = False,
     ):
         self.home = home
         self.gateway = f"127.0.0.1:{port}"
-        self.credentials = local_mesh.bootstrap(home, self.gateway)
-        self.processes = local_mesh.plan(home, port, with_agents, routers, state_url)
+        certificates = local_ca.ensure(home / "tls") if tls else None
+        self.credentials = local_mesh.bootstrap(home, self.gateway, certificates)
+        self.processes = local_mesh.plan(home, port, with_agents, routers, state_url, certificates)
         self.out = console()
 
     def __enter__(self) -> LocalMesh:
@@ -107,7 +116,12 @@ class LocalMesh:
         self.out.print("[dim]mesh stopped; every process exited[/]")
 
     def client(self) -> Client:
-        return Client(Target(self.gateway, self.credentials["api_key"]), timeout=30.0)
+        target = Target(
+            self.gateway,
+            self.credentials["api_key"],
+            tls_ca_file=self.credentials.get("tls_ca_file", ""),
+        )
+        return Client(target, timeout=30.0)
 
     def _register_samples(self) -> None:
         names = {*local_mesh.SAMPLE_AGENTS, local_mesh.NODE_AGENT}
@@ -167,14 +181,21 @@ def run_up(args) -> int:
     out = console()
     out.print(f"[bold]Airspace[/] — data in {home}")
     with LocalMesh(
-        home, args.port, with_agents=not args.no_agents, routers=args.routers, state_url=state_url
+        home,
+        args.port,
+        with_agents=not args.no_agents,
+        routers=args.routers,
+        state_url=state_url,
+        tls=args.tls,
     ) as mesh:
         table = Table(show_header=False, box=None)
-        table.add_row("gateway", mesh.gateway)
+        table.add_row("gateway", mesh.gateway + ("  (TLS)" if args.tls else ""))
         table.add_row(
             "state", database_urls.redacted(state_url) if state_url else "SQLite, state.db"
         )
         table.add_row("credentials", str(home / "credentials.json"))
+        if args.tls:
+            table.add_row("TLS CA", mesh.credentials["tls_ca_file"])
         table.add_row("logs", str(home / "logs"))
         out.print(table)
         out.print(

@@ -10,7 +10,7 @@ import time
 
 import grpc
 
-from airspace.mesh import balancing, deadlines, errors, identity, telemetry
+from airspace.mesh import balancing, deadlines, errors, identity, telemetry, tls
 from airspace.mesh.settings import ServerSettings
 
 
@@ -115,17 +115,23 @@ def open_channel(
         _TokenSource(settings.mesh_key, as_identity, send_identity), default_timeout
     )
     upstream = balancing.upstream(target) if balanced else balancing.Upstream(target)
-    return grpc.aio.insecure_channel(
-        upstream.target,
-        options=[
-            ("grpc.max_receive_message_length", settings.max_message_bytes),
-            ("grpc.max_send_message_length", settings.max_message_bytes),
-            ("grpc.enable_retries", 1),
-            *upstream.options,
-        ],
-        interceptors=[
-            cls(decorate) for cls in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
-        ],
+    options = [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.enable_retries", 1),
+        *upstream.options,
+        *tls.channel_options(settings),
+    ]
+    interceptors = [
+        cls(decorate) for cls in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
+    ]
+    credentials = tls.channel_credentials(settings)
+    if credentials is None:
+        return grpc.aio.insecure_channel(
+            upstream.target, options=options, interceptors=interceptors
+        )
+    return grpc.aio.secure_channel(
+        upstream.target, credentials, options=options, interceptors=interceptors
     )
 
 

@@ -4,7 +4,9 @@
 
 Exits 0 when it is, 1 when it answers otherwise or not at all. Without an address it
 checks 127.0.0.1 on $AIRSPACE_PORT (50051), the port every service listens on in the
-container image, so one HEALTHCHECK serves every service.
+container image, so one HEALTHCHECK serves every service. It dials TLS with the
+process's own certificate when AIRSPACE_TLS_* name one (see airspace.mesh.tls), as the
+service it checks expects.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Sequence
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from airspace.mesh import settings, tls
+
 DEFAULT_PORT = "50051"
 
 
@@ -24,9 +28,17 @@ def default_address() -> str:
     return f"127.0.0.1:{os.environ.get('AIRSPACE_PORT', DEFAULT_PORT)}"
 
 
+def _channel(address: str) -> grpc.Channel:
+    mesh_tls = settings.load(tls.TlsSettings, "")
+    credentials = tls.channel_credentials(mesh_tls)
+    if credentials is None:
+        return grpc.insecure_channel(address)
+    return grpc.secure_channel(address, credentials, options=tls.channel_options(mesh_tls))
+
+
 def check(address: str, service: str = "", timeout: float = 3.0) -> str:
     """The serving status the server reports, or why it reported none."""
-    with grpc.insecure_channel(address) as channel:
+    with _channel(address) as channel:
         try:
             # types-grpcio-health-checking declares HealthStub without its methods.
             reply = health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]

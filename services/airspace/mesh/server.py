@@ -22,7 +22,7 @@ import grpc
 import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from airspace.mesh import lifeline, logs, reflection, telemetry
+from airspace.mesh import lifeline, logs, reflection, telemetry, tls
 from airspace.mesh.interceptor import MeshInterceptor
 from airspace.mesh.metrics import MetricsEndpoint
 from airspace.mesh.settings import ServerSettings
@@ -113,7 +113,12 @@ class MeshServer:
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable(self._server, self.service_names)
-        self.port = self._server.add_insecure_port(self.settings.address)
+        credentials = tls.server_credentials(self.settings)
+        self.port = (
+            self._server.add_secure_port(self.settings.address, credentials)
+            if credentials
+            else self._server.add_insecure_port(self.settings.address)
+        )
         if not self.port:
             raise OSError(f"{self.name}: cannot listen on {self.settings.address}")
         if count_rpcs:

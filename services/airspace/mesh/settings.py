@@ -13,13 +13,14 @@ import pathlib
 import typing
 
 from airspace.mesh import errors
+from airspace.mesh.tls import TlsSettings
 
 ENV_PREFIX = "AIRSPACE_"
 LOG_FORMATS = ("text", "json")
 
 
 @dataclasses.dataclass
-class ServerSettings:
+class ServerSettings(TlsSettings):
     host: str = "127.0.0.1"
     port: int = 0
     data_dir: str = ".airspace"
@@ -35,6 +36,7 @@ class ServerSettings:
     log_format: str = "text"
 
     def __post_init__(self):
+        super().__post_init__()
         if self.log_format not in LOG_FORMATS:
             raise errors.InvalidArgument(
                 f"log_format must be one of {', '.join(LOG_FORMATS)}, not {self.log_format!r}",
@@ -53,7 +55,7 @@ class ServerSettings:
         return folder / name
 
 
-S = typing.TypeVar("S", bound=ServerSettings)
+S = typing.TypeVar("S", bound=TlsSettings)
 
 
 def load(cls: type[S], prefix: str, **overrides) -> S:

@@ -6,6 +6,7 @@ invocation); internal hops carry the context without a span of their own.
 
 from __future__ import annotations
 
+import grpc
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -18,8 +19,13 @@ EXPORT_DELAY_MILLIS = 500
 _provider: TracerProvider | None = None
 
 
-def setup(service_name: str, otlp_endpoint: str = "") -> TracerProvider:
-    """Installs the process's tracer provider; exports over OTLP/gRPC when an endpoint is set."""
+def setup(
+    service_name: str,
+    otlp_endpoint: str = "",
+    credentials: grpc.ChannelCredentials | None = None,
+) -> TracerProvider:
+    """Installs the process's tracer provider; exports over OTLP/gRPC when an endpoint is
+    set, over TLS with `credentials` (the mesh's, see tls.py) when given."""
     global _provider
     if _provider is not None:
         return _provider
@@ -29,7 +35,9 @@ def setup(service_name: str, otlp_endpoint: str = "") -> TracerProvider:
 
         provider.add_span_processor(
             BatchSpanProcessor(
-                OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True),
+                OTLPSpanExporter(
+                    endpoint=otlp_endpoint, insecure=credentials is None, credentials=credentials
+                ),
                 # A run's trace should be readable a moment after the run ends.
                 schedule_delay_millis=EXPORT_DELAY_MILLIS,
             )

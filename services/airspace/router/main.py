@@ -1,6 +1,6 @@
 """Starts the router: `python -m airspace.router.main` (settings: AIRSPACE_ROUTER_*)."""
 
-from airspace.mesh import server, settings, telemetry
+from airspace.mesh import server, settings, telemetry, tls
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.router import memory_servicer, servicers
 from airspace.router.agent_invoker import AgentInvoker
@@ -61,7 +61,7 @@ def build(config: RouterSettings) -> server.MeshServer:
 
 def main() -> None:
     config = settings.load(RouterSettings, "ROUTER")
-    telemetry.setup("airspace-router", config.otlp_endpoint)
+    telemetry.setup("airspace-router", config.otlp_endpoint, tls.channel_credentials(config))
     server.run(lambda: build(config), mask_logs=mask_log_text)
 
 
