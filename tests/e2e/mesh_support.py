@@ -51,10 +51,12 @@ class Client:
 
 
 class Mesh:
-    def __init__(self, tmp_path, counted: frozenset[str] = frozenset()):
-        """`counted` names the services whose RPCs are counted in the process's metrics."""
+    def __init__(self, tmp_path, counted: frozenset[str] = frozenset(), quotas_file: str = ""):
+        """`counted` names the services whose RPCs are counted in the process's metrics;
+        `quotas_file` the tenants' quotas the gateway and the router enforce."""
         self.tmp_path = tmp_path
         self.counted = counted
+        self.quotas_file = quotas_file
         self.key = secrets.token_hex(32).encode()
         self.servers = []
         self.channels = []
@@ -86,6 +88,7 @@ class Mesh:
             trace_endpoint=traces,
             recovery_interval_seconds=0.5,
             lease_seconds=3.0,
+            quotas_file=self.quotas_file,
         )
         self.router = router_main.build(self.router_settings)
         router = await self._start(self.router)
@@ -97,6 +100,7 @@ class Mesh:
                     router_endpoint=router,
                     policy_endpoint=policy,
                     api_keys_file=str(self.tmp_path / "api_keys.json"),
+                    quotas_file=self.quotas_file,
                 )
             )
         )

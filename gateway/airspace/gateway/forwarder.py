@@ -19,6 +19,7 @@ from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 from opentelemetry import trace
 
+from airspace.gateway.admission import CallAdmission
 from airspace.gateway.authn import Authenticator
 from airspace.gateway.settings import GatewaySettings
 from airspace.mesh import deadlines, errors, identity, telemetry
@@ -35,10 +36,15 @@ def _relay_error(exc: grpc.aio.AioRpcError):
 
 class Forwarder:
     def __init__(
-        self, settings: GatewaySettings, authenticator: Authenticator, channel: grpc.aio.Channel
+        self,
+        settings: GatewaySettings,
+        authenticator: Authenticator,
+        admission: CallAdmission,
+        channel: grpc.aio.Channel,
     ):
         self._settings = settings
         self._authenticator = authenticator
+        self._admission = admission
         self._channel = channel
         # A key of its own, so the span pseudonym reveals nothing about the mesh key.
         self._pseudonym_key = hmac.new(
@@ -63,10 +69,15 @@ class Forwarder:
                 )
         return grpc.method_handlers_generic_handler(service_name, handlers)
 
-    def _begin(self, path: str, context: grpc.aio.ServicerContext, request: bytes, request_type):
+    def _caller(
+        self, context: grpc.aio.ServicerContext, request: bytes, request_type
+    ) -> identity.Identity:
         caller = self._authenticator.authenticate(context.invocation_metadata())
         identity.bind(caller)
         _check_decodable(request, request_type)
+        return caller
+
+    def _span(self, path: str, caller: identity.Identity):
         return _tracer.start_as_current_span(
             f"gateway {path.lstrip('/')}",
             kind=trace.SpanKind.SERVER,
@@ -88,7 +99,8 @@ class Forwarder:
         call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = self._channel.unary_unary(path)
 
         async def forward(request: bytes, context):
-            with self._begin(path, context, request, request_type) as span:
+            caller = self._caller(context, request, request_type)
+            with self._admission.admit(caller, streaming=False), self._span(path, caller) as span:
                 try:
                     return await call(
                         request,
@@ -104,7 +116,8 @@ class Forwarder:
         call: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = self._channel.unary_stream(path)
 
         async def forward(request: bytes, context):
-            with self._begin(path, context, request, request_type) as span:
+            caller = self._caller(context, request, request_type)
+            with self._admission.admit(caller, streaming=True), self._span(path, caller) as span:
                 responses = call(
                     request,
                     timeout=deadlines.timeout_for(None, self._settings.stream_timeout_seconds),

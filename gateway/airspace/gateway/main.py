@@ -1,9 +1,10 @@
 """Starts the gateway: `python -m airspace.gateway.main` (settings: AIRSPACE_GATEWAY_*)."""
 
+from airspace.gateway.admission import CallAdmission
 from airspace.gateway.authn import Authenticator
 from airspace.gateway.forwarder import Forwarder
 from airspace.gateway.settings import GatewaySettings
-from airspace.mesh import channels, server, settings, telemetry, tls
+from airspace.mesh import channels, quotas, server, settings, telemetry, tls
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.v1 import (  # noqa: F401  (imported for their descriptors, served by reflection)
     admin_pb2,
@@ -29,6 +30,11 @@ ROUTED_TO_POLICY = ("airspace.v1.AuditService",)
 
 def build(config: GatewaySettings) -> server.MeshServer:
     authenticator = Authenticator(config)
+    admission = CallAdmission(
+        quotas.RateLimiter(quotas.load(config.quotas_file)),
+        config.max_unary_in_flight,
+        config.max_streams_in_flight,
+    )
     # The gateway authenticates clients itself; the mesh interceptor must not ask for a mesh identity.
     srv = server.MeshServer("gateway", config, authenticate=False)
     # Any router can serve any call (runs live in state), so calls are spread over them all.
@@ -42,7 +48,7 @@ def build(config: GatewaySettings) -> server.MeshServer:
             endpoint, config, default_timeout=config.unary_timeout_seconds, balanced=balanced
         )
         opened.append(channel)
-        forwarder = Forwarder(config, authenticator, channel)
+        forwarder = Forwarder(config, authenticator, admission, channel)
         for service in services:
             srv.add_generic_handler(service, forwarder.handler(service))
 

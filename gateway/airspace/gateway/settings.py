@@ -20,6 +20,13 @@ class GatewaySettings(ServerSettings):
     jwt_public_key_file: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = "airspace"
+    # Per-tenant rates (airspace.mesh.quotas); empty: no limits.
+    quotas_file: str = ""
+    # Calls forwarded at once; past these the gateway sheds calls with RetryInfo. The
+    # server's hard cap (max_concurrent_rpcs) sits above their sum, so it never answers first.
+    max_unary_in_flight: int = 1000
+    max_streams_in_flight: int = 5000
+    max_concurrent_rpcs: int = 8000
     # Calls without a client deadline get this one; streams may follow a run this long.
     unary_timeout_seconds: float = 30.0
     stream_timeout_seconds: float = 24 * 3600.0

@@ -32,6 +32,7 @@ class MeshError(Exception):
         violations: list[tuple[str, str]] | None = None,
         retry_after: float | None = None,
         metadata: dict[str, str] | None = None,
+        quota_violations: list[tuple[str, str]] | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -39,6 +40,8 @@ class MeshError(Exception):
         self.violations = list(violations or [])
         self.retry_after = retry_after
         self.metadata = dict(metadata or {})
+        # (subject, description) of each quota a call exceeded: google.rpc.QuotaFailure.
+        self.quota_violations = list(quota_violations or [])
 
     def to_status(self) -> status_pb2.Status:
         details: list[Message] = [
@@ -52,6 +55,15 @@ class MeshError(Exception):
                     field_violations=[
                         error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
                         for f, d in self.violations
+                    ]
+                )
+            )
+        if self.quota_violations:
+            details.append(
+                error_details_pb2.QuotaFailure(
+                    violations=[
+                        error_details_pb2.QuotaFailure.Violation(subject=s, description=d)
+                        for s, d in self.quota_violations
                     ]
                 )
             )
@@ -157,6 +169,7 @@ def from_rpc_error(error: grpc.RpcError) -> MeshError:
     code = error.code()
     cls = _BY_CODE.get(code, Internal)
     reason, violations, retry_after, metadata = None, [], None, {}
+    quota_violations: list[tuple[str, str]] = []
     for detail in status_details(error):
         if isinstance(detail, error_details_pb2.ErrorInfo):
             reason, metadata = detail.reason, dict(detail.metadata)
@@ -164,6 +177,8 @@ def from_rpc_error(error: grpc.RpcError) -> MeshError:
             violations = [(v.field, v.description) for v in detail.field_violations]
         elif isinstance(detail, error_details_pb2.RetryInfo):
             retry_after = detail.retry_delay.ToTimedelta().total_seconds()
+        elif isinstance(detail, error_details_pb2.QuotaFailure):
+            quota_violations = [(v.subject, v.description) for v in detail.violations]
     err = MeshError.__new__(cls)
     MeshError.__init__(
         err,
@@ -172,6 +187,7 @@ def from_rpc_error(error: grpc.RpcError) -> MeshError:
         violations=violations,
         retry_after=retry_after,
         metadata=metadata,
+        quota_violations=quota_violations,
     )
     return err
 
@@ -180,12 +196,13 @@ _DETAIL_TYPES = (
     error_details_pb2.ErrorInfo,
     error_details_pb2.BadRequest,
     error_details_pb2.RetryInfo,
+    error_details_pb2.QuotaFailure,
 )
 
 
 def status_details(error: grpc.RpcError) -> list[Message]:
     """The google.rpc details a failed call's status carries (ErrorInfo, BadRequest,
-    RetryInfo); none when the status has no details or they do not match it."""
+    RetryInfo, QuotaFailure); none when the status has no details or they do not match it."""
     if not hasattr(error, "trailing_metadata"):
         return []
     try:

@@ -84,6 +84,9 @@ class Reason(enum.StrEnum):
     INVALID_IDENTITY = "INVALID_IDENTITY"
     MESH_ONLY = "MESH_ONLY"
     INVALID_BUNDLE = "INVALID_BUNDLE"
+    RATE_LIMITED = "RATE_LIMITED"
+    RUN_QUOTA_EXCEEDED = "RUN_QUOTA_EXCEEDED"
+    OVERLOADED = "OVERLOADED"
 
 
 PROTO = pathlib.Path(reasons_pb2.__file__).with_name("reasons.proto")

@@ -34,13 +34,14 @@ from typing import Any
 from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 
-from airspace.mesh import errors, logs, telemetry
+from airspace.mesh import errors, logs, quotas, telemetry
 from airspace.mesh.reasons import Reason, reason_of
 from airspace.router import agent_registry, audit, convert, metrics, run_errors
 from airspace.router.approval_gate import RunPaused
 from airspace.router.clients import RETRY_SECONDS
 from airspace.router.patterns import run_pattern
 from airspace.router.repositories import Decision, LeaseGrant, Repositories
+from airspace.router.run_admission import RunAdmission, Ticket
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
@@ -88,23 +89,49 @@ class RunExecutor:
         self._runner = runner
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._recovery: asyncio.Task[None] | None = None
+        self._admission = RunAdmission(
+            settings.max_running_runs,
+            settings.max_queued_runs,
+            quotas.load(settings.quotas_file),
+        )
 
     @property
     def owner(self) -> str:
         return self._settings.router_id
 
+    def admit(self, tenant: str) -> Ticket:
+        """A place for a new run of `tenant` among the runs this router takes on, or the
+        refusal (RESOURCE_EXHAUSTED) when the tenant's quota or the queue is full."""
+        return self._admission.admit(tenant)
+
     def launch(
-        self, run: run_pb2.Run, parent_span_id: int = 0, prepared: Prepared | None = None
+        self,
+        run: run_pb2.Run,
+        parent_span_id: int = 0,
+        prepared: Prepared | None = None,
+        ticket: Ticket | None = None,
     ) -> None:
-        """Executes a run in the background. `prepared` is what the router that just
-        created the run read for it; a listed or resumed run is read afresh."""
+        """Executes a run in the background once it has its turn (run_admission.py).
+        `prepared` is what the router that just created the run read for it; a listed or
+        resumed run is read afresh. `ticket` is the new run's admission."""
         if run.run_id in self._tasks:
+            if ticket is not None:
+                ticket.release()
             return
         task = asyncio.get_running_loop().create_task(
-            self._execute(run, parent_span_id, prepared), context=contextvars.Context()
+            self._admitted(
+                ticket or self._admission.ticket(run.tenant), run, parent_span_id, prepared
+            ),
+            context=contextvars.Context(),
         )
         self._tasks[run.run_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
+
+    async def _admitted(
+        self, ticket: Ticket, run: run_pb2.Run, parent_span_id: int, prepared: Prepared | None
+    ) -> None:
+        async with self._admission.turn(ticket):
+            await self._execute(run, parent_span_id, prepared)
 
     def busy(self, run_id: str) -> bool:
         """Whether this router is executing the run now."""

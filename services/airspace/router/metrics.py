@@ -44,6 +44,17 @@ RUNS_EXECUTING = Gauge(
     "airspace_router_runs_executing",
     "Runs this router holds the lease of and is executing now.",
 )
+RUNS_ADMITTED = Gauge(
+    "airspace_router_runs_admitted",
+    "Runs this router executes now (running) or holds waiting for a place (queued).",
+    ("status",),
+)
+RUNS_REFUSED = Counter(
+    "airspace_router_runs_refused_total",
+    "New runs refused before they were created: a tenant at its quota of runs "
+    "(RUN_QUOTA_EXCEEDED) or the router's queue full (OVERLOADED).",
+    ("reason",),
+)
 AGENT_CALLS_IN_FLIGHT = Gauge(
     "airspace_router_agent_calls_in_flight",
     "Invoke calls this router has open to each agent endpoint.",
@@ -113,6 +124,16 @@ def record_run_finished(
 def track_executing(count: Callable[[], int]) -> None:
     """Reads the number of runs being executed when scraped (e.g. len(executor tasks))."""
     RUNS_EXECUTING.set_function(count)
+
+
+def track_run_admission(running: Callable[[], int], queued: Callable[[], int]) -> None:
+    """Reads the runs executing and waiting to execute when scraped."""
+    RUNS_ADMITTED.labels("running").set_function(running)
+    RUNS_ADMITTED.labels("queued").set_function(queued)
+
+
+def record_run_refused(reason: str) -> None:
+    RUNS_REFUSED.labels(reason).inc()
 
 
 def record_step_attempt(agent: str, seconds: float, succeeded: bool) -> None:

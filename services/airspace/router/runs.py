@@ -42,14 +42,21 @@ class Runs:
         run = _new_run(request, caller, workflow)
         for name, agent in agents.items():
             run.agent_versions[name] = agent.card.version
-        stored, created = await self._runs.create(run)
-        if created:
-            metrics.record_run_started(stored.workflow.name)
-            await audit.run_created(self._repositories.policy, stored)
-            parent = trace.get_current_span().get_span_context()
-            self._executor.launch(
-                stored, parent.span_id if parent.is_valid else 0, Prepared(spec, agents)
-            )
+        ticket = self._executor.admit(caller.tenant)
+        try:
+            stored, created = await self._runs.create(run)
+        except BaseException:
+            ticket.release()
+            raise
+        if not created:
+            ticket.release()  # the request was answered before: that run has its place
+            return stored
+        metrics.record_run_started(stored.workflow.name)
+        await audit.run_created(self._repositories.policy, stored)
+        parent = trace.get_current_span().get_span_context()
+        self._executor.launch(
+            stored, parent.span_id if parent.is_valid else 0, Prepared(spec, agents), ticket
+        )
         return stored
 
     async def _pinned_agents(

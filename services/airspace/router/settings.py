@@ -23,6 +23,12 @@ class RouterSettings(ServerSettings):
     # Invoke calls open to one agent endpoint at a time; more wait their turn. Below the
     # agent kit's own server limit (max_concurrent_rpcs), so parked runs queue, not fail.
     max_calls_per_agent: int = 256
+    # Runs executed at once; more wait their turn, shared between tenants (run_admission.py),
+    # and new runs past max_queued_runs waiting are refused with RetryInfo.
+    max_running_runs: int = 1000
+    max_queued_runs: int = 10000
+    # Per-tenant quotas (airspace.mesh.quotas): runs active on this router per tenant.
+    quotas_file: str = ""
     default_run_timeout_seconds: float = 3600.0
     # Internal calls (state, policy) that carry no deadline of their own.
     internal_call_timeout_seconds: float = 10.0

@@ -1,0 +1,139 @@
+"""Which runs a router executes now and which wait their turn, shared fairly between tenants.
+
+A router executes at most `max_running` runs at once; the others wait in a queue per
+tenant, and a freed place goes to the tenants in turn (round robin), so a tenant
+flooding the router waits behind itself, not in front of everyone else. New runs are
+refused up front, before they are created, when their tenant already has its quota of
+runs active here (`concurrent_runs`, airspace.mesh.quotas) or when `max_queued` runs
+already wait: RESOURCE_EXHAUSTED with RetryInfo and QuotaFailure. Runs the router
+resumes (recovered, approved) are never refused: they were accepted already.
+
+Quotas count the runs active on this router replica; with N routers behind the gateway a
+tenant may hold up to N times its quota across the mesh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import AsyncIterator
+
+from airspace.mesh import quotas
+from airspace.mesh.reasons import Reason
+from airspace.router import metrics
+
+# A run refused for a quota may try again about this much later.
+RETRY_SECONDS = 1.0
+
+
+class Ticket:
+    """One run's place among its tenant's active runs, from admission to its end here."""
+
+    def __init__(self, admission: RunAdmission, tenant: str):
+        self.tenant = tenant
+        self._admission = admission
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._admission._left(self.tenant)
+
+
+class RunAdmission:
+    def __init__(self, max_running: int, max_queued: int, tenant_quotas: quotas.Quotas):
+        if max_running < 1:
+            raise ValueError(f"a router executes at least one run at a time, not {max_running}")
+        self._max_running = max_running
+        self._max_queued = max_queued
+        self._quotas = tenant_quotas
+        self._running = 0
+        # Tenants with runs waiting, in the order their turn comes.
+        self._waiting: dict[str, collections.deque[asyncio.Future[None]]] = {}
+        self._queued = 0
+        self._active: collections.Counter[str] = collections.Counter()
+        metrics.track_run_admission(lambda: self._running, lambda: self._queued)
+
+    def admit(self, tenant: str) -> Ticket:
+        """A ticket for a new run of `tenant`, or the refusal that says why not."""
+        quota = self._quotas.of(tenant).concurrent_runs
+        if quota and self._active[tenant] >= quota:
+            metrics.record_run_refused(Reason.RUN_QUOTA_EXCEEDED)
+            raise quotas.exceeded(
+                f"tenant {tenant[:64]} has {quota} runs active on this router, its quota",
+                Reason.RUN_QUOTA_EXCEEDED,
+                f"tenant:{tenant[:64]}",
+                RETRY_SECONDS,
+            )
+        if self._running >= self._max_running and self._queued >= self._max_queued:
+            metrics.record_run_refused(Reason.OVERLOADED)
+            raise quotas.exceeded(
+                f"the router has {self._queued} runs waiting to execute, its limit",
+                Reason.OVERLOADED,
+                "router:max_queued_runs",
+                RETRY_SECONDS,
+            )
+        return self.ticket(tenant)
+
+    def ticket(self, tenant: str) -> Ticket:
+        """A ticket without checks, for a run that was accepted before."""
+        self._active[tenant] += 1
+        return Ticket(self, tenant)
+
+    def _left(self, tenant: str) -> None:
+        self._active[tenant] -= 1
+        if not self._active[tenant]:
+            del self._active[tenant]
+
+    @contextlib.asynccontextmanager
+    async def turn(self, ticket: Ticket) -> AsyncIterator[None]:
+        """Waits for a place to execute the run, holds it while the run executes, and
+        gives it (and the ticket) back when the run stops here."""
+        try:
+            await self._place(ticket.tenant)
+            try:
+                yield
+            finally:
+                self._running -= 1
+                self._grant()
+        finally:
+            ticket.release()
+
+    async def _place(self, tenant: str) -> None:
+        if self._running < self._max_running and not self._queued:
+            self._running += 1
+            return
+        granted = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(tenant, collections.deque()).append(granted)
+        self._queued += 1
+        try:
+            await granted  # _grant counted the place as ours
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self._running -= 1  # granted, then canceled before it ran: pass it on
+                self._grant()
+            else:
+                self._withdraw(tenant, granted)
+            raise
+
+    def _withdraw(self, tenant: str, granted: asyncio.Future[None]) -> None:
+        queue = self._waiting.get(tenant)
+        if queue is not None and granted in queue:
+            queue.remove(granted)
+            self._queued -= 1
+            if not queue:
+                del self._waiting[tenant]
+
+    def _grant(self) -> None:
+        while self._queued and self._running < self._max_running:
+            tenant = next(iter(self._waiting))
+            queue = self._waiting.pop(tenant)
+            granted = queue.popleft()
+            self._queued -= 1
+            if queue:
+                self._waiting[tenant] = queue  # to the back: the next tenant goes first
+            if granted.done():
+                continue  # its waiter was canceled meanwhile
+            self._running += 1
+            granted.set_result(None)
