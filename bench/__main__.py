@@ -12,8 +12,10 @@ DESIGN.md sets one (bench/targets.py):
 - tracing cost (runs/s OFF / ON), a fan-out's latency over its slowest branch, Airspace
   runs/s over LangGraph + SqliteSaver's, and the gateway hop.
 `--json FILE` writes every figure and verdict; `--check` exits 1 when a target is missed.
-Then the scale-out benchmark (bench/scale_out.py: 1, 2 and 4 routers on PostgreSQL, 1 on
-SQLite) and the durability growth benchmark (bench/durability_growth.py) run.
+Then the edge benchmark (bench/edge.py: the gateway hop with and without TLS, one tenant's
+latency while another floods), the scale-out benchmark (bench/scale_out.py: 1, 2 and 4
+routers on PostgreSQL, 1 on SQLite) and the durability growth benchmark
+(bench/durability_growth.py) run.
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--skip-growth", action="store_true", help="do not run the durability growth benchmark"
+    )
+    parser.add_argument(
+        "--skip-edge",
+        action="store_true",
+        help="do not run the edge benchmark (the gateway hop with TLS, tenant fairness)",
     )
     parser.add_argument(
         "--skip-scale-out",
@@ -217,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
         taken = asyncio.run(measure(home, timing, args.concurrency))
     verdicts = targets.judge(taken.results)
     print_report(taken, verdicts, concurrency=args.concurrency)
+    if not args.skip_edge:
+        from bench import edge
+
+        print()
+        taken.results["edge"] = edge.run(args.quick)
     if not args.skip_scale_out:
         from bench import scale_out
 

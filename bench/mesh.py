@@ -15,7 +15,9 @@ from typing import Protocol
 import grpc
 
 from airspace.cli import local_mesh
+from airspace.cli.local_ca import MeshCertificates
 from airspace.cli.processes import ManagedProcess, free_port, stop_all
+from airspace.gateway.api_keys import ApiKeyStore
 from airspace.mesh import identity
 from airspace.v1 import (
     agent_registry_pb2,
@@ -34,19 +36,36 @@ IDENTITY_TTL_SECONDS = 3600
 
 
 class BenchMesh:
-    def __init__(self, home: pathlib.Path, *, tracing: bool, routers: int = 1, state_url: str = ""):
+    def __init__(
+        self,
+        home: pathlib.Path,
+        *,
+        tracing: bool,
+        routers: int = 1,
+        state_url: str = "",
+        certificates: MeshCertificates | None = None,
+        env: dict[str, str] | None = None,
+    ):
+        """`env` is added to every process's environment (e.g. a quotas file)."""
         home.mkdir(parents=True, exist_ok=True)
         self.home = home
         self.tracing = tracing
         port = free_port()
         self.gateway = f"127.0.0.1:{port}"
-        self.credentials = local_mesh.bootstrap(home, self.gateway)
+        self.credentials = local_mesh.bootstrap(home, self.gateway, certificates)
         self.processes = local_mesh.plan(
-            home, port, with_agents=False, routers=routers, state_url=state_url
+            home,
+            port,
+            with_agents=False,
+            routers=routers,
+            state_url=state_url,
+            certificates=certificates,
         )
+        self._agent_env = certificates.env() if certificates else {}
         self.processes += [self._agent(name) for name in (*STEP_AGENTS, *BRANCH_AGENTS)]
-        if not tracing:
-            for process in self.processes:
+        for process in self.processes:
+            process.env.update(env or {})
+            if not tracing:
                 _without_tracing(process.env)
 
     def _process(self, name: str) -> ManagedProcess:
@@ -56,6 +75,7 @@ class BenchMesh:
         port = free_port()
         env = {
             **bench_module_env(),
+            **self._agent_env,
             "AIRSPACE_AGENT_OTLP_ENDPOINT": self._process("tracing").address,
         }
         return ManagedProcess(
@@ -71,8 +91,13 @@ class BenchMesh:
     def router(self) -> str:
         return self._process("router").address
 
-    def gateway_metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.credentials['api_key']}"),)
+    def gateway_metadata(self, tenant: str = "") -> tuple[tuple[str, str], ...]:
+        """The developer's API key, or (with `tenant`) a new operator key of that tenant."""
+        key = self.credentials["api_key"]
+        if tenant:
+            keys = ApiKeyStore(self.home / "api_keys.json")
+            key = keys.create(f"user:{tenant}", tenant, ("operator", "admin"))
+        return (("authorization", f"Bearer {key}"),)
 
     def router_metadata(self) -> tuple[tuple[str, str], ...]:
         """The developer's identity signed with the mesh key, as the gateway would attach it."""
@@ -96,9 +121,12 @@ class BenchMesh:
         """Where the services that routers and gateways call serve their metrics."""
         return [local_mesh.metrics_url(self._process(name)) for name in INTERNAL_SERVICES]
 
-    async def install_workflow(self, channel: grpc.aio.Channel) -> None:
-        """Registers the bench agents and applies the bench workflows, through the gateway."""
-        metadata = self.gateway_metadata()
+    async def install_workflow(
+        self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        """Registers the bench agents and applies the bench workflows, through the gateway,
+        in the developer's tenant or the one `metadata` authenticates."""
+        metadata = metadata or self.gateway_metadata()
         registry = agent_registry_pb2_grpc.AgentRegistryServiceStub(channel)
         for name in (*STEP_AGENTS, *BRANCH_AGENTS):
             await registry.RegisterAgent(
