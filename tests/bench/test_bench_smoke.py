@@ -36,6 +36,7 @@ def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
         "--quick",
         "--skip-growth",
         "--skip-scale-out",
+        "--skip-edge",
         "--concurrency",
         "2",
     ]
