@@ -2,67 +2,54 @@
 
 Clients send `authorization: Bearer <API key or JWT>`. Nothing else a client sends
 is trusted: identity headers are dropped before forwarding (see forwarder.py).
+Tokens are verified as tokens.py says.
 """
 
 from __future__ import annotations
 
-import pathlib
-
-import jwt
-
+from airspace.gateway import tokens
 from airspace.gateway.api_keys import PREFIX, ApiKeyStore
 from airspace.gateway.settings import GatewaySettings
 from airspace.mesh import errors, identity
-
-_CLIENT_KINDS = ("user", "service_account")
+from airspace.mesh.reasons import Reason
 
 
 class Authenticator:
     def __init__(self, settings: GatewaySettings):
         self._keys = ApiKeyStore(settings.api_keys_file)
-        self._settings = settings
-        self._jwt_key, self._jwt_algorithms = None, []
-        if settings.jwt_secret_file:
-            self._jwt_key = pathlib.Path(settings.jwt_secret_file).read_bytes().strip()
-            self._jwt_algorithms = ["HS256"]
-        elif settings.jwt_public_key_file:
-            self._jwt_key = pathlib.Path(settings.jwt_public_key_file).read_bytes()
-            self._jwt_algorithms = ["RS256", "ES256"]
+        source = tokens.key_source(
+            secret_file=settings.jwt_secret_file,
+            public_key_file=settings.jwt_public_key_file,
+            jwks_file=settings.jwt_jwks_file,
+            jwks_url=settings.jwt_jwks_url,
+            oidc_issuer=settings.jwt_oidc_issuer,
+        )
+        self._tokens = (
+            None
+            if source is None
+            else tokens.TokenVerifier(
+                source,
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer or settings.jwt_oidc_issuer,
+                claims=tokens.Claims(
+                    settings.jwt_principal_claim,
+                    settings.jwt_tenant_claim,
+                    settings.jwt_roles_claim,
+                ),
+                leeway=settings.jwt_leeway_seconds,
+            )
+        )
 
-    def authenticate(self, metadata) -> identity.Identity:
+    async def authenticate(self, metadata) -> identity.Identity:
         values = [value for key, value in metadata or () if key == "authorization"]
         if len(values) != 1 or not values[0].startswith("Bearer "):
             raise errors.Unauthenticated(
                 "send one 'authorization: Bearer <API key or token>' header",
-                reason="MISSING_CREDENTIALS",
+                reason=Reason.MISSING_CREDENTIALS,
             )
         credential = values[0].removeprefix("Bearer ").strip()
         if credential.startswith(PREFIX):
             return self._keys.authenticate(credential)
-        return self._from_jwt(credential)
-
-    def _from_jwt(self, token: str) -> identity.Identity:
-        if self._jwt_key is None:
-            raise errors.Unauthenticated("unknown API key", reason="INVALID_API_KEY")
-        try:
-            claims = jwt.decode(
-                token,
-                self._jwt_key,
-                algorithms=self._jwt_algorithms,
-                audience=self._settings.jwt_audience,
-                issuer=self._settings.jwt_issuer or None,
-                options={"require": ["sub", "exp", "tenant"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise errors.Unauthenticated(f"invalid token: {exc}", reason="INVALID_TOKEN") from exc
-        kind = claims.get("kind", "user")
-        if kind not in _CLIENT_KINDS:
-            raise errors.Unauthenticated(
-                f"token kind {kind!r} is not a client kind", reason="INVALID_TOKEN"
-            )
-        roles = claims.get("roles", [])
-        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-            raise errors.Unauthenticated(
-                "token roles must be a list of strings", reason="INVALID_TOKEN"
-            )
-        return identity.Identity(f"user:{claims['sub']}", str(claims["tenant"]), tuple(roles), kind)
+        if self._tokens is None:
+            raise errors.Unauthenticated("unknown API key", reason=Reason.INVALID_API_KEY)
+        return await self._tokens.verify(credential)

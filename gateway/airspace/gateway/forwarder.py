@@ -69,10 +69,10 @@ class Forwarder:
                 )
         return grpc.method_handlers_generic_handler(service_name, handlers)
 
-    def _caller(
+    async def _caller(
         self, context: grpc.aio.ServicerContext, request: bytes, request_type
     ) -> identity.Identity:
-        caller = self._authenticator.authenticate(context.invocation_metadata())
+        caller = await self._authenticator.authenticate(context.invocation_metadata())
         identity.bind(caller)
         _check_decodable(request, request_type)
         return caller
@@ -99,7 +99,7 @@ class Forwarder:
         call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = self._channel.unary_unary(path)
 
         async def forward(request: bytes, context):
-            caller = self._caller(context, request, request_type)
+            caller = await self._caller(context, request, request_type)
             with self._admission.admit(caller, streaming=False), self._span(path, caller) as span:
                 try:
                     return await call(
@@ -116,7 +116,7 @@ class Forwarder:
         call: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = self._channel.unary_stream(path)
 
         async def forward(request: bytes, context):
-            caller = self._caller(context, request, request_type)
+            caller = await self._caller(context, request, request_type)
             with self._admission.admit(caller, streaming=True), self._span(path, caller) as span:
                 responses = call(
                     request,

@@ -15,11 +15,21 @@ class GatewaySettings(ServerSettings):
     policy_endpoint: str = "127.0.0.1:50062"
     # API keys (hashed) and who they belong to; see gateway/airspace/gateway/api_keys.py.
     api_keys_file: str = ""
-    # Optional JWT bearer tokens from an identity provider: HS256 secret or RS256/ES256 public key.
+    # Optional JWT bearer tokens from an identity provider (gateway/airspace/gateway/tokens.py):
+    # keys from one of an HS256 secret, an RS256/ES256 public key, a JWKS file or URL, or
+    # OpenID Connect discovery from the issuer.
     jwt_secret_file: str = ""
     jwt_public_key_file: str = ""
+    jwt_jwks_file: str = ""
+    jwt_jwks_url: str = ""
+    jwt_oidc_issuer: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = "airspace"
+    # Which claims name the caller, its tenant and its roles (dotted paths reach nested claims).
+    jwt_principal_claim: str = "sub"
+    jwt_tenant_claim: str = "tenant"
+    jwt_roles_claim: str = "roles"
+    jwt_leeway_seconds: float = 30.0
     # Per-tenant rates (airspace.mesh.quotas); empty: no limits.
     quotas_file: str = ""
     # Calls forwarded at once; past these the gateway sheds calls with RetryInfo. The
