@@ -76,6 +76,7 @@ class BenchMesh:
         env = {
             **bench_module_env(),
             **self._agent_env,
+            **local_mesh.agent_telemetry_env(self.home, name),
             "AIRSPACE_AGENT_OTLP_ENDPOINT": self._process("tracing").address,
         }
         return ManagedProcess(

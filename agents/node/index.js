@@ -2,6 +2,7 @@
 'use strict';
 // Starts the risk-scorer agent: `node index.js [--host H] [--port P]`.
 // Settings: AIRSPACE_AGENT_HOST, AIRSPACE_AGENT_PORT, AIRSPACE_AGENT_OTLP_ENDPOINT,
+// AIRSPACE_AGENT_TELEMETRY_CREDENTIAL (given at registration),
 // AIRSPACE_AGENT_RESULT_CACHE_SIZE, AIRSPACE_AGENT_GRACE_SECONDS, and for TLS
 // AIRSPACE_AGENT_TLS_CERT_FILE, _TLS_KEY_FILE, _TLS_CA_FILE, _TLS_CLIENT_AUTH (each falling back
 // to AIRSPACE_<NAME>, like the Python agents). Prints "READY <name> <port>" once serving.
@@ -18,6 +19,7 @@ async function main() {
     host: values.host ?? setting('HOST', '127.0.0.1'),
     port: Number(values.port ?? setting('PORT', '0')),
     otlpEndpoint: setting('OTLP_ENDPOINT', ''),
+    telemetryCredential: setting('TELEMETRY_CREDENTIAL', ''),
     resultCacheSize: Number(setting('RESULT_CACHE_SIZE', '1024')),
     graceSeconds: Number(setting('GRACE_SECONDS', '5')),
     tls: tlsSettings(),

@@ -5,23 +5,31 @@ Each service is the real server its main() builds; only the event loop is shared
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import secrets
+from collections.abc import AsyncIterator
 
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from airspace.agents.kit import Agent, AgentSettings
 from airspace.gateway import main as gateway_main
 from airspace.gateway.api_keys import ApiKeyStore
 from airspace.gateway.settings import GatewaySettings
+from airspace.mesh import channels, telemetry, telemetry_credentials
 from airspace.policy.service import main as policy_main
 from airspace.policy.service.settings import PolicySettings
 from airspace.router import main as router_main
 from airspace.router.settings import RouterSettings
 from airspace.state import main as state_main
 from airspace.state.settings import StateSettings
+from airspace.trace.v1 import trace_pb2_grpc
 from airspace.tracing import collector
 from airspace.tracing.settings import TraceSettings
 from airspace.v1 import (
@@ -34,6 +42,53 @@ from airspace.v1 import (
 )
 
 OPERATOR = ("user:olivia", "acme", ("operator",))
+
+
+class WhileActive(SpanProcessor):
+    """Passes spans on while its test runs: the tracer provider is the process's, and
+    outlives the test and its collector."""
+
+    def __init__(self, inner: SpanProcessor):
+        self.inner = inner
+        self.active = True
+
+    def on_end(self, span) -> None:
+        if self.active:
+            self.inner.on_end(span)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+@contextlib.asynccontextmanager
+async def exporting_spans(
+    mesh: Mesh,
+) -> AsyncIterator[tuple[WhileActive, trace_pb2_grpc.TraceQueryServiceStub]]:
+    """This process's spans (the in-process services') go to the mesh's collector while
+    the block runs, as a mesh service's exporter sends them, credential included; yields
+    the processor and a TraceQueryService stub of the collector."""
+    collector = mesh.router_settings.trace_endpoint
+    credential = telemetry_credentials.issue(mesh.key, telemetry_credentials.service("tests"))
+    processor = WhileActive(
+        BatchSpanProcessor(
+            OTLPSpanExporter(
+                endpoint=collector,
+                insecure=True,
+                headers=telemetry_credentials.export_headers(credential),
+            ),
+            schedule_delay_millis=50,
+        )
+    )
+    telemetry.setup("mesh-tests").add_span_processor(processor)
+    channel = channels.open_channel(
+        collector, TraceSettings(mesh_key=mesh.key), as_identity=channels.mesh_identity("test")
+    )
+    try:
+        yield processor, trace_pb2_grpc.TraceQueryServiceStub(channel)
+    finally:
+        processor.active = False
+        await asyncio.to_thread(processor.inner.shutdown)  # the collector answers on this loop
+        await channel.close()
 
 
 @dataclasses.dataclass

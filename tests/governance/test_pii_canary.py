@@ -13,7 +13,6 @@ clearance (its input and context) hold no PII in clear.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import logging
@@ -21,18 +20,14 @@ import sqlite3
 
 import pytest
 from governance_support import decide, deploy, ending, start, watch
-from mesh_support import wait_for_approvals
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from mesh_support import exporting_spans, wait_for_approvals
 from prometheus_client import REGISTRY, generate_latest
-from test_pii_in_traces import WhileActive, stored_spans
+from test_pii_in_traces import stored_spans
 
 from airspace.agents.kit import Agent, Reply
-from airspace.mesh import channels, logs, telemetry
+from airspace.mesh import logs
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.policy.engine.pii.scan import scan_json
-from airspace.trace.v1 import trace_pb2_grpc
-from airspace.tracing.settings import TraceSettings
 from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.mesh
@@ -103,20 +98,8 @@ def every_log_line():
 @pytest.fixture
 async def exported(mesh):
     """Spans go to the mesh's own trace collector, as every service's exporter sends them."""
-    collector = mesh.router_settings.trace_endpoint
-    processor = WhileActive(
-        BatchSpanProcessor(
-            OTLPSpanExporter(endpoint=collector, insecure=True), schedule_delay_millis=50
-        )
-    )
-    telemetry.setup("governance-tests").add_span_processor(processor)
-    channel = channels.open_channel(
-        collector, TraceSettings(mesh_key=mesh.key), as_identity=channels.mesh_identity("test")
-    )
-    yield processor, trace_pb2_grpc.TraceQueryServiceStub(channel)
-    processor.active = False
-    await asyncio.to_thread(processor.inner.shutdown)
-    await channel.close()
+    async with exporting_spans(mesh) as exporting:
+        yield exporting
 
 
 def stored_rows(database) -> dict[str, str]:

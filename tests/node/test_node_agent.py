@@ -9,11 +9,12 @@ import shutil
 import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
-from mesh_support import apply, collect_events, register
+from mesh_support import apply, collect_events, exporting_spans, register
 
 from airspace.agents.kit import Agent, Handoff, Reply
 from airspace.agents.samples import contract_extractor, summary_writer
 from airspace.conformance import Status, SuiteOptions, run_suite
+from airspace.mesh import telemetry_credentials
 from airspace.v1 import observability_pb2, observability_pb2_grpc, run_pb2
 
 pytestmark = [
@@ -99,9 +100,26 @@ async def test_the_node_agent_passes_the_conformance_kit(node_agent):
     ], [(r.check, r.problems) for r in report.results if r.problems]
 
 
-async def test_a_sequential_workflow_runs_python_node_python_in_one_trace(mesh, node_agent):
+@pytest.fixture
+async def exported(mesh):
+    """The in-process router's spans reach the collector too: the Node agent's span joins
+    the run's path only under the router's invoke_agent span."""
+    async with exporting_spans(mesh) as exporting:
+        yield exporting
+
+
+async def test_a_sequential_workflow_runs_python_node_python_in_one_trace(
+    mesh, node_agent, exported
+):
     client = mesh.client()
-    scorer = await node_agent(AIRSPACE_AGENT_OTLP_ENDPOINT=mesh.router_settings.trace_endpoint)
+    # The credential the router issues when the agent is registered in the tenant.
+    credential = telemetry_credentials.issue(
+        mesh.key, telemetry_credentials.agent("acme", "risk-scorer")
+    )
+    scorer = await node_agent(
+        AIRSPACE_AGENT_OTLP_ENDPOINT=mesh.router_settings.trace_endpoint,
+        AIRSPACE_AGENT_TELEMETRY_CREDENTIAL=credential,
+    )
     for endpoint in (
         await mesh.serve_agent(contract_extractor.agent),
         scorer,

@@ -9,18 +9,14 @@ import logging
 
 import pytest
 from google.protobuf import json_format, struct_pb2
-from mesh_support import Mesh, apply, collect_events, register
+from mesh_support import Mesh, apply, collect_events, exporting_spans, register
 from observability_support import CANARY, EMAIL, clear_pii_in
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace import SpanProcessor
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import REGISTRY, generate_latest
 
 from airspace.agents.kit import Agent, Reply
-from airspace.mesh import channels, logs, telemetry
+from airspace.mesh import logs
 from airspace.policy.engine.pii.log_masking import mask_log_text
-from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
-from airspace.tracing.settings import TraceSettings
+from airspace.trace.v1 import trace_pb2
 from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.mesh
@@ -32,22 +28,6 @@ steps:
   - {name: first, agent: echo}
   - {name: second, agent: echo}
 """
-
-
-class WhileActive(SpanProcessor):
-    """Passes spans on while its test runs: the tracer provider is the process's, and
-    outlives the test and its collector."""
-
-    def __init__(self, inner: SpanProcessor):
-        self.inner = inner
-        self.active = True
-
-    def on_end(self, span) -> None:
-        if self.active:
-            self.inner.on_end(span)
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
 
 
 def echo_agent() -> Agent:
@@ -72,20 +52,8 @@ async def mesh(tmp_path):
 @pytest.fixture
 async def exported(mesh):
     """Spans of this test go to the mesh's collector, as a service's OTLP exporter sends them."""
-    collector = mesh.router_settings.trace_endpoint
-    processor = WhileActive(
-        BatchSpanProcessor(
-            OTLPSpanExporter(endpoint=collector, insecure=True), schedule_delay_millis=50
-        )
-    )
-    telemetry.setup("observability-tests").add_span_processor(processor)
-    channel = channels.open_channel(
-        collector, TraceSettings(mesh_key=mesh.key), as_identity=channels.mesh_identity("test")
-    )
-    yield processor, trace_pb2_grpc.TraceQueryServiceStub(channel)
-    processor.active = False
-    await asyncio.to_thread(processor.inner.shutdown)  # the collector answers on this loop
-    await channel.close()
+    async with exporting_spans(mesh) as exporting:
+        yield exporting
 
 
 @pytest.fixture

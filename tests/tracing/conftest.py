@@ -10,13 +10,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Tracer
+from span_senders import MESH_KEY, credential_headers
 
-from airspace.mesh import channels, identity
+from airspace.mesh import channels, identity, telemetry_credentials
 from airspace.trace.v1 import trace_pb2_grpc
 from airspace.tracing import collector
 from airspace.tracing.settings import TraceSettings
-
-MESH_KEY = b"tracing-test-mesh-key-0123456789abcdef"
 
 
 @pytest.fixture
@@ -61,11 +60,22 @@ def queries(open_channels):
 def export():
     """Records spans with a stock SDK tracer and exports them to a collector in one batch."""
 
-    async def export_(port: int, record: Callable[[Tracer], None], service: str = "router"):
+    async def export_(
+        port: int,
+        record: Callable[[Tracer], None],
+        service: str = "router",
+        sender: telemetry_credentials.Sender | None = None,
+    ):
+        """`sender` is who the export's credential names (by default the mesh service)."""
+
         # The SDK exporter is synchronous, so it runs on a thread while the loop serves.
         def run() -> None:
             provider = TracerProvider(resource=Resource.create({"service.name": service}))
-            exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True)
+            exporter = OTLPSpanExporter(
+                endpoint=f"127.0.0.1:{port}",
+                insecure=True,
+                headers=credential_headers(sender or telemetry_credentials.service(service)),
+            )
             provider.add_span_processor(BatchSpanProcessor(exporter))
             record(provider.get_tracer("tests.tracing"))
             provider.shutdown()

@@ -8,8 +8,9 @@ from grpc_status import rpc_status
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2 as otlp_trace_pb2
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from span_senders import credential_headers
 
-from airspace.mesh import identity
+from airspace.mesh import identity, telemetry_credentials
 from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
 
 pytestmark = pytest.mark.mesh
@@ -192,7 +193,10 @@ async def test_export_reports_rejected_spans_as_partial_success(start_collector,
     )
 
     async with grpc.aio.insecure_channel(f"127.0.0.1:{collector.server.port}") as channel:
-        response = await trace_service_pb2_grpc.TraceServiceStub(channel).Export(request)
+        response = await trace_service_pb2_grpc.TraceServiceStub(channel).Export(
+            request,
+            metadata=tuple(credential_headers(telemetry_credentials.service("router")).items()),
+        )
 
     assert response.partial_success.rejected_spans == 1
     assert "trace_id" in response.partial_success.error_message

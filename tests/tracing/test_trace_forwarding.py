@@ -2,12 +2,19 @@
 
 import grpc
 import pytest
+from span_senders import credential_headers
 
+from airspace.mesh import telemetry_credentials
 from airspace.trace.v1 import trace_pb2
 
 pytestmark = pytest.mark.mesh
 
-RETRY = {"forward_retry_max_seconds": 0.1}
+# The front collector forwards as a mesh service the backend credits.
+_FORWARDER = credential_headers(telemetry_credentials.service("tracing"))
+RETRY = {
+    "forward_retry_max_seconds": 0.1,
+    "forward_headers": ",".join(f"{key}={value}" for key, value in _FORWARDER.items()),
+}
 
 
 def one_span(name: str):

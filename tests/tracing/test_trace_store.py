@@ -28,6 +28,7 @@ def span(
         status_message="",
         attributes=attributes,
         events=(SpanEvent("note", start + 1, {"n": number, "tags": ["x"]}),),
+        sender=attributes.pop("sender", "service:airspace-router"),
     )
 
 

@@ -68,10 +68,10 @@ class Agent {
   // Starts serving; resolves to { port, stop } once the port is bound.
   // `tls` ({ cert, key, ca, clientAuth }: PEM buffers) serves TLS, and with `ca` demands a
   // client certificate that CA signed, as the mesh's own services do (see serverCredentials).
-  async serve({ host = '127.0.0.1', port = 0, otlpEndpoint = '', resultCacheSize = 1024, graceSeconds = 5, tls = null, log = console } = {}) {
+  async serve({ host = '127.0.0.1', port = 0, otlpEndpoint = '', telemetryCredential = '', resultCacheSize = 1024, graceSeconds = 5, tls = null, log = console } = {}) {
     if (!this._handler) throw new Error(`agent ${this.name} has no handler; set one with agent.handler(fn)`);
     const { service, serviceName } = loadAgentService();
-    const provider = tracerProvider(this.name, otlpEndpoint, tls);
+    const provider = tracerProvider(this.name, otlpEndpoint, tls, telemetryCredential);
     const servicer = new AgentServicer({
       card: this.card,
       handler: this._handler,

@@ -15,15 +15,19 @@ const EXPORT_DELAY_MILLIS = 500;
 const propagator = new W3CTraceContextPropagator();
 
 // A tracer provider; spans go nowhere unless an OTLP endpoint ("host:port" or a URL) is set.
-// With `tls` ({ cert, key, ca }) spans go over TLS, the agent proving itself with its certificate.
-function tracerProvider(serviceName, otlpEndpoint, tls = null) {
+// With `tls` ({ cert, key, ca }) spans go over TLS, the agent proving itself with its certificate;
+// `credential` is the telemetry credential the agent got at registration, which the collector
+// asks for (sent as `authorization: Bearer <credential>`).
+function tracerProvider(serviceName, otlpEndpoint, tls = null, credential = '') {
   const spanProcessors = [];
   if (otlpEndpoint) {
     const scheme = tls ? 'https' : 'http';
     const url = otlpEndpoint.includes('://') ? otlpEndpoint : `${scheme}://${otlpEndpoint}`;
     const credentials = tls ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert) : undefined;
+    const metadata = new grpc.Metadata();
+    if (credential) metadata.set('authorization', `Bearer ${credential}`);
     spanProcessors.push(
-      new BatchSpanProcessor(new OTLPTraceExporter({ url, credentials }), {
+      new BatchSpanProcessor(new OTLPTraceExporter({ url, credentials, metadata }), {
         scheduledDelayMillis: EXPORT_DELAY_MILLIS,
       }),
     );

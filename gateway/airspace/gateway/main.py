@@ -4,7 +4,7 @@ from airspace.gateway.admission import CallAdmission
 from airspace.gateway.authn import Authenticator
 from airspace.gateway.forwarder import Forwarder
 from airspace.gateway.settings import GatewaySettings
-from airspace.mesh import channels, quotas, server, settings, telemetry, tls
+from airspace.mesh import channels, quotas, server, settings, telemetry
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.v1 import (  # noqa: F401  (imported for their descriptors, served by reflection)
     admin_pb2,
@@ -62,7 +62,7 @@ def build(config: GatewaySettings) -> server.MeshServer:
 
 def main() -> None:
     config = settings.load(GatewaySettings, "GATEWAY")
-    telemetry.setup("airspace-gateway", config.otlp_endpoint, tls.channel_credentials(config))
+    telemetry.setup_for("airspace-gateway", config)
     server.run(lambda: build(config), mask_logs=mask_log_text)
 
 

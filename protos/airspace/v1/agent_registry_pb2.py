@@ -26,7 +26,7 @@ from airspace.agent.v1 import agent_pb2 as airspace_dot_agent_dot_v1_dot_agent__
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n airspace/v1/agent_registry.proto\x12\x0b\x61irspace.v1\x1a\x1d\x61irspace/agent/v1/agent.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xea\x01\n\x05\x41gent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12,\n\x08protocol\x18\x04 \x01(\x0e\x32\x1a.airspace.v1.AgentProtocol\x12*\n\x04\x63\x61rd\x18\x05 \x01(\x0b\x32\x1c.airspace.agent.v1.AgentCard\x12\x0e\n\x06tenant\x18\x06 \x01(\t\x12\x15\n\rregistered_by\x18\x07 \x01(\t\x12\x31\n\rregister_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"y\n\x14RegisterAgentRequest\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\x12,\n\x08protocol\x18\x02 \x01(\x0e\x32\x1a.airspace.v1.AgentProtocol\x12\r\n\x05\x61gent\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\":\n\x15RegisterAgentResponse\x12!\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x12.airspace.v1.Agent\" \n\x0fGetAgentRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\"5\n\x10GetAgentResponse\x12!\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x12.airspace.v1.Agent\":\n\x11ListAgentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Q\n\x12ListAgentsResponse\x12\"\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x12.airspace.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\";\n\x16\x44\x65registerAgentRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x19\n\x17\x44\x65registerAgentResponse*d\n\rAgentProtocol\x12\x1e\n\x1a\x41GENT_PROTOCOL_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41GENT_PROTOCOL_AIRSPACE\x10\x01\x12\x16\n\x12\x41GENT_PROTOCOL_A2A\x10\x02\x32\xe4\x02\n\x14\x41gentRegistryService\x12V\n\rRegisterAgent\x12!.airspace.v1.RegisterAgentRequest\x1a\".airspace.v1.RegisterAgentResponse\x12G\n\x08GetAgent\x12\x1c.airspace.v1.GetAgentRequest\x1a\x1d.airspace.v1.GetAgentResponse\x12M\n\nListAgents\x12\x1e.airspace.v1.ListAgentsRequest\x1a\x1f.airspace.v1.ListAgentsResponse\x12\\\n\x0f\x44\x65registerAgent\x12#.airspace.v1.DeregisterAgentRequest\x1a$.airspace.v1.DeregisterAgentResponseBO\n\x0f\x64\x65v.airspace.v1P\x01Z:github.com/airspace/airspace/gen/go/airspace/v1;airspacev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n airspace/v1/agent_registry.proto\x12\x0b\x61irspace.v1\x1a\x1d\x61irspace/agent/v1/agent.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xea\x01\n\x05\x41gent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12,\n\x08protocol\x18\x04 \x01(\x0e\x32\x1a.airspace.v1.AgentProtocol\x12*\n\x04\x63\x61rd\x18\x05 \x01(\x0b\x32\x1c.airspace.agent.v1.AgentCard\x12\x0e\n\x06tenant\x18\x06 \x01(\t\x12\x15\n\rregistered_by\x18\x07 \x01(\t\x12\x31\n\rregister_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"y\n\x14RegisterAgentRequest\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\x12,\n\x08protocol\x18\x02 \x01(\x0e\x32\x1a.airspace.v1.AgentProtocol\x12\r\n\x05\x61gent\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"X\n\x15RegisterAgentResponse\x12!\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x12.airspace.v1.Agent\x12\x1c\n\x14telemetry_credential\x18\x02 \x01(\t\" \n\x0fGetAgentRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\"5\n\x10GetAgentResponse\x12!\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x12.airspace.v1.Agent\":\n\x11ListAgentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Q\n\x12ListAgentsResponse\x12\"\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x12.airspace.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\";\n\x16\x44\x65registerAgentRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x19\n\x17\x44\x65registerAgentResponse*d\n\rAgentProtocol\x12\x1e\n\x1a\x41GENT_PROTOCOL_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41GENT_PROTOCOL_AIRSPACE\x10\x01\x12\x16\n\x12\x41GENT_PROTOCOL_A2A\x10\x02\x32\xe4\x02\n\x14\x41gentRegistryService\x12V\n\rRegisterAgent\x12!.airspace.v1.RegisterAgentRequest\x1a\".airspace.v1.RegisterAgentResponse\x12G\n\x08GetAgent\x12\x1c.airspace.v1.GetAgentRequest\x1a\x1d.airspace.v1.GetAgentResponse\x12M\n\nListAgents\x12\x1e.airspace.v1.ListAgentsRequest\x1a\x1f.airspace.v1.ListAgentsResponse\x12\\\n\x0f\x44\x65registerAgent\x12#.airspace.v1.DeregisterAgentRequest\x1a$.airspace.v1.DeregisterAgentResponseBO\n\x0f\x64\x65v.airspace.v1P\x01Z:github.com/airspace/airspace/gen/go/airspace/v1;airspacev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,26 +34,26 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'airspace.v1.agent_registry_
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.airspace.v1P\001Z:github.com/airspace/airspace/gen/go/airspace/v1;airspacev1'
-  _globals['_AGENTPROTOCOL']._serialized_start=853
-  _globals['_AGENTPROTOCOL']._serialized_end=953
+  _globals['_AGENTPROTOCOL']._serialized_start=883
+  _globals['_AGENTPROTOCOL']._serialized_end=983
   _globals['_AGENT']._serialized_start=114
   _globals['_AGENT']._serialized_end=348
   _globals['_REGISTERAGENTREQUEST']._serialized_start=350
   _globals['_REGISTERAGENTREQUEST']._serialized_end=471
   _globals['_REGISTERAGENTRESPONSE']._serialized_start=473
-  _globals['_REGISTERAGENTRESPONSE']._serialized_end=531
-  _globals['_GETAGENTREQUEST']._serialized_start=533
-  _globals['_GETAGENTREQUEST']._serialized_end=565
-  _globals['_GETAGENTRESPONSE']._serialized_start=567
-  _globals['_GETAGENTRESPONSE']._serialized_end=620
-  _globals['_LISTAGENTSREQUEST']._serialized_start=622
-  _globals['_LISTAGENTSREQUEST']._serialized_end=680
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=682
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=763
-  _globals['_DEREGISTERAGENTREQUEST']._serialized_start=765
-  _globals['_DEREGISTERAGENTREQUEST']._serialized_end=824
-  _globals['_DEREGISTERAGENTRESPONSE']._serialized_start=826
-  _globals['_DEREGISTERAGENTRESPONSE']._serialized_end=851
-  _globals['_AGENTREGISTRYSERVICE']._serialized_start=956
-  _globals['_AGENTREGISTRYSERVICE']._serialized_end=1312
+  _globals['_REGISTERAGENTRESPONSE']._serialized_end=561
+  _globals['_GETAGENTREQUEST']._serialized_start=563
+  _globals['_GETAGENTREQUEST']._serialized_end=595
+  _globals['_GETAGENTRESPONSE']._serialized_start=597
+  _globals['_GETAGENTRESPONSE']._serialized_end=650
+  _globals['_LISTAGENTSREQUEST']._serialized_start=652
+  _globals['_LISTAGENTSREQUEST']._serialized_end=710
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=712
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=793
+  _globals['_DEREGISTERAGENTREQUEST']._serialized_start=795
+  _globals['_DEREGISTERAGENTREQUEST']._serialized_end=854
+  _globals['_DEREGISTERAGENTRESPONSE']._serialized_start=856
+  _globals['_DEREGISTERAGENTRESPONSE']._serialized_end=881
+  _globals['_AGENTREGISTRYSERVICE']._serialized_start=986
+  _globals['_AGENTREGISTRYSERVICE']._serialized_end=1342
 # @@protoc_insertion_point(module_scope)

@@ -53,10 +53,12 @@ class RegisterAgentRequest(_message.Message):
     def __init__(self, endpoint: _Optional[str] = ..., protocol: _Optional[_Union[AgentProtocol, str]] = ..., agent: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RegisterAgentResponse(_message.Message):
-    __slots__ = ("agent",)
+    __slots__ = ("agent", "telemetry_credential")
     AGENT_FIELD_NUMBER: _ClassVar[int]
+    TELEMETRY_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
     agent: Agent
-    def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ...) -> None: ...
+    telemetry_credential: str
+    def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ..., telemetry_credential: _Optional[str] = ...) -> None: ...
 
 class GetAgentRequest(_message.Message):
     __slots__ = ("agent",)

@@ -12,7 +12,7 @@ from airspace.a2a_bridge.card import base_card, workflow_card
 from airspace.a2a_bridge.executor import WorkflowExecutor
 from airspace.a2a_bridge.gateway import GatewayClient
 from airspace.a2a_bridge.settings import ENV_PREFIX, BridgeSettings
-from airspace.mesh import errors, server, settings, telemetry, tls
+from airspace.mesh import errors, server, settings, telemetry
 from airspace.policy.engine.pii.log_masking import mask_log_text
 
 
@@ -52,7 +52,7 @@ def build(config: BridgeSettings) -> server.MeshServer:
 
 def main() -> None:
     config = settings.load(BridgeSettings, ENV_PREFIX)
-    telemetry.setup("airspace-a2a-bridge", config.otlp_endpoint, tls.channel_credentials(config))
+    telemetry.setup_for("airspace-a2a-bridge", config)
     server.run(lambda: build(config), mask_logs=mask_log_text)
 
 

@@ -208,15 +208,22 @@ def register_agent(args) -> int:
         request_id=uuid.uuid4().hex,
     )
     with connect(args) as client:
-        agent = client.agents.RegisterAgent(request).agent
+        registered = client.agents.RegisterAgent(request)
+    agent = registered.agent
     if args.json:
-        print_json(agent)
+        print_json(registered)
         return OK
-    console().print(
+    out = console()
+    out.print(
         Text.assemble(
             "registered ", (agent.agent, "bold"), f" v{agent.card.version} at {agent.endpoint}"
         )
     )
+    out.print(
+        "its spans reach the trace collector with this credential "
+        "(AIRSPACE_AGENT_TELEMETRY_CREDENTIAL, or the OTLP header authorization: Bearer …):"
+    )
+    out.print(registered.telemetry_credential, markup=False, highlight=False)
     return OK
 
 

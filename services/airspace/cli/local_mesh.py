@@ -18,6 +18,7 @@ import shutil
 from airspace.cli.local_ca import MeshCertificates
 from airspace.cli.processes import ManagedProcess, free_port
 from airspace.gateway.api_keys import ApiKeyStore
+from airspace.mesh import telemetry_credentials
 from airspace.mesh.identity import Identity
 
 DEVELOPER = Identity(principal="user:dev", tenant="default", roles=("admin", "operator", "auditor"))
@@ -56,6 +57,14 @@ def _secret_file(path: pathlib.Path, make) -> pathlib.Path:
         path.write_text(make())
         path.chmod(0o600)
     return path
+
+
+def agent_telemetry_env(home: pathlib.Path, agent: str) -> dict[str, str]:
+    """The telemetry credential of a sample agent registered in the developer's tenant, as
+    the router issues it at registration (the agent starts before it is registered)."""
+    mesh_key = (home / "mesh.key").read_bytes().strip()
+    sender = telemetry_credentials.agent(DEVELOPER.tenant, agent)
+    return {"AIRSPACE_AGENT_TELEMETRY_CREDENTIAL": telemetry_credentials.issue(mesh_key, sender)}
 
 
 def bootstrap(
@@ -169,7 +178,11 @@ def plan(
                     NODE_AGENT,
                     "",
                     port,
-                    {"AIRSPACE_AGENT_OTLP_ENDPOINT": collector, **tls_env},
+                    {
+                        "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
+                        **tls_env,
+                        **agent_telemetry_env(home, NODE_AGENT),
+                    },
                     log_dir=logs,
                     command=("node", str(NODE_AGENT_DIR / "index.js"), "--port", str(port)),
                 )
@@ -187,6 +200,7 @@ def plan(
                         "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
                         f"AIRSPACE_AGENT_{METRICS_PORT}": "0",
                         **tls_env,
+                        **agent_telemetry_env(home, name),
                     },
                     args=("--port", str(port)),
                     log_dir=logs,

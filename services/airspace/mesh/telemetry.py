@@ -14,18 +14,41 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from airspace.mesh import telemetry_credentials, tls
+from airspace.mesh.settings import ServerSettings
+
 _PROPAGATOR = TraceContextTextMapPropagator()
 EXPORT_DELAY_MILLIS = 500
 _provider: TracerProvider | None = None
+
+
+def setup_for(
+    service_name: str, settings: ServerSettings, credential: str | None = None
+) -> TracerProvider:
+    """`setup` for a process of the mesh: its OTLP endpoint and TLS from its settings, and
+    the telemetry credential the collector asks for — a mesh service's own (signed with
+    the mesh key), or the `credential` an agent was given at registration."""
+    if credential is None:
+        credential = telemetry_credentials.issue(
+            settings.mesh_key, telemetry_credentials.service(service_name)
+        )
+    return setup(
+        service_name,
+        settings.otlp_endpoint,
+        tls.channel_credentials(settings),
+        telemetry_credentials.export_headers(credential),
+    )
 
 
 def setup(
     service_name: str,
     otlp_endpoint: str = "",
     credentials: grpc.ChannelCredentials | None = None,
+    headers: dict[str, str] | None = None,
 ) -> TracerProvider:
     """Installs the process's tracer provider; exports over OTLP/gRPC when an endpoint is
-    set, over TLS with `credentials` (the mesh's, see tls.py) when given."""
+    set, over TLS with `credentials` (the mesh's, see tls.py) when given, sending
+    `headers` (the telemetry credential) with every export."""
     global _provider
     if _provider is not None:
         return _provider
@@ -36,7 +59,10 @@ def setup(
         provider.add_span_processor(
             BatchSpanProcessor(
                 OTLPSpanExporter(
-                    endpoint=otlp_endpoint, insecure=credentials is None, credentials=credentials
+                    endpoint=otlp_endpoint,
+                    insecure=credentials is None,
+                    credentials=credentials,
+                    headers=headers or None,
                 ),
                 # A run's trace should be readable a moment after the run ends.
                 schedule_delay_millis=EXPORT_DELAY_MILLIS,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from airspace.mesh import errors
+from airspace.mesh import errors, telemetry_credentials
 from airspace.mesh.reasons import Reason
 from airspace.router.agent_invoker import AgentInvoker
 from airspace.router.commands import RegisterAgent
@@ -22,10 +22,19 @@ CARD_TIMEOUT_SECONDS = 5.0
 
 
 class AgentRegistry:
-    def __init__(self, agents: AgentRepository, guard: Guard, invoker: AgentInvoker):
+    def __init__(
+        self, agents: AgentRepository, guard: Guard, invoker: AgentInvoker, mesh_key: bytes
+    ):
         self._agents = agents
         self._guard = guard
         self._invoker = invoker
+        self._mesh_key = mesh_key
+
+    def telemetry_credential(self, agent: agent_registry_pb2.Agent) -> str:
+        """What the registered agent exports its spans with (telemetry_credentials.py)."""
+        return telemetry_credentials.issue(
+            self._mesh_key, telemetry_credentials.agent(agent.tenant, agent.agent)
+        )
 
     async def register(self, request: RegisterAgent) -> agent_registry_pb2.Agent:
         if not ENDPOINT_PATTERN.match(request.endpoint):

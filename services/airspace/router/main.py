@@ -1,6 +1,6 @@
 """Starts the router: `python -m airspace.router.main` (settings: AIRSPACE_ROUTER_*)."""
 
-from airspace.mesh import server, settings, telemetry, tls
+from airspace.mesh import server, settings, telemetry
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.router import memory_servicer, servicers
 from airspace.router.agent_invoker import AgentInvoker
@@ -41,7 +41,9 @@ def build(config: RouterSettings) -> server.MeshServer:
     )
     srv.add_service(
         agent_registry_pb2_grpc.add_AgentRegistryServiceServicer_to_server,
-        servicers.AgentRegistryServicer(AgentRegistry(repositories.agents, guard, invoker)),
+        servicers.AgentRegistryServicer(
+            AgentRegistry(repositories.agents, guard, invoker, config.mesh_key)
+        ),
     )
     srv.add_service(
         approval_pb2_grpc.add_ApprovalServiceServicer_to_server,
@@ -61,7 +63,7 @@ def build(config: RouterSettings) -> server.MeshServer:
 
 def main() -> None:
     config = settings.load(RouterSettings, "ROUTER")
-    telemetry.setup("airspace-router", config.otlp_endpoint, tls.channel_credentials(config))
+    telemetry.setup_for("airspace-router", config)
     server.run(lambda: build(config), mask_logs=mask_log_text)
 
 

@@ -137,8 +137,9 @@ class AgentRegistryServicer(agent_registry_pb2_grpc.AgentRegistryServiceServicer
             agent_registry_pb2.RegisterAgentRequest, agent_registry_pb2.RegisterAgentResponse
         ],
     ) -> agent_registry_pb2.RegisterAgentResponse:
+        agent = await self._registry.register(converters.register_agent(request))
         return agent_registry_pb2.RegisterAgentResponse(
-            agent=await self._registry.register(converters.register_agent(request))
+            agent=agent, telemetry_credential=self._registry.telemetry_credential(agent)
         )
 
     async def GetAgent(

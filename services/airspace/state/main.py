@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from airspace.mesh import server, settings, telemetry, tls
+from airspace.mesh import server, settings, telemetry
 from airspace.mesh.server import MeshServer
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.state.opening import open_store
@@ -35,7 +35,7 @@ def build_server(config: StateSettings, store: StateStore | None = None) -> Mesh
 
 def main() -> None:
     config = settings.load(StateSettings, ENV_PREFIX)
-    telemetry.setup("state", config.otlp_endpoint, tls.channel_credentials(config))
+    telemetry.setup_for("state", config)
     # Built inside the event loop, which the store's connections belong to.
     server.run(lambda: build_server(config), mask_logs=mask_log_text)
 

@@ -34,13 +34,15 @@ async def build(settings: TraceSettings) -> Collector:
             settings.forward_endpoint,
             settings.forward_queue_max,
             settings.forward_retry_max_seconds,
+            settings.forward_metadata,
         )
         forwarder.start()
     srv = MeshServer(SERVICE_NAME, settings)
-    # SDKs in any language export with no mesh identity, so OTLP ingestion is anonymous.
+    # SDKs in any language export with no mesh identity: the receiver asks for a
+    # telemetry credential instead, which stock exporters send as a header.
     srv.add_service(
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server,
-        OtlpReceiver(store, forwarder),
+        OtlpReceiver(store, settings.mesh_key, forwarder),
         anonymous=True,
     )
     srv.add_service(

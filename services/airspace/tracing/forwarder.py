@@ -35,7 +35,15 @@ RETRYABLE = frozenset(
 
 
 class Forwarder:
-    def __init__(self, endpoint: str, queue_max: int, retry_max_seconds: float):
+    def __init__(
+        self,
+        endpoint: str,
+        queue_max: int,
+        retry_max_seconds: float,
+        headers: tuple[tuple[str, str], ...] = (),
+    ):
+        """`headers` go with every export (a backend's API key, say)."""
+        self._headers = headers
         self.endpoint = endpoint
         self.forwarded = 0  # batches the backend accepted
         self.dropped = 0  # batches pushed out of the full queue
@@ -82,7 +90,9 @@ class Forwarder:
         delay = FIRST_RETRY_SECONDS
         while True:
             try:
-                await self._stub.Export(batch, timeout=ATTEMPT_TIMEOUT_SECONDS)
+                await self._stub.Export(
+                    batch, timeout=ATTEMPT_TIMEOUT_SECONDS, metadata=self._headers or None
+                )
             except grpc.aio.AioRpcError as exc:
                 if exc.code() not in RETRYABLE:
                     self.refused += 1

@@ -47,7 +47,8 @@ class Flattened:
         )
 
 
-def flatten(request: trace_service_pb2.ExportTraceServiceRequest) -> Flattened:
+def flatten(request: trace_service_pb2.ExportTraceServiceRequest, sender: str = "") -> Flattened:
+    """The request's spans as records from `sender`, and the malformed ones rejected."""
     result = Flattened(spans=[], rejected=0, errors=[])
     for resource_spans in request.resource_spans:
         service = attributes(resource_spans.resource.attributes).get(SERVICE_NAME_ATTRIBUTE)
@@ -59,7 +60,7 @@ def flatten(request: trace_service_pb2.ExportTraceServiceRequest) -> Flattened:
                     result.rejected += 1
                     result.errors.append(f"span {span.name!r}: {problem}")
                 else:
-                    result.spans.append(_record(span, service))
+                    result.spans.append(_record(span, service, sender))
     return result
 
 
@@ -104,8 +105,9 @@ def _problem(span: trace_pb2.Span) -> str:
     return ""
 
 
-def _record(span: trace_pb2.Span, service: str) -> SpanRecord:
+def _record(span: trace_pb2.Span, service: str, sender: str) -> SpanRecord:
     return SpanRecord(
+        sender=sender,
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
         parent_span_id=span.parent_span_id.hex() if any(span.parent_span_id) else "",

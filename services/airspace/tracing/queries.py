@@ -10,6 +10,7 @@ import json
 import re
 
 from airspace.mesh import errors
+from airspace.tracing import attachment
 from airspace.tracing.store import SpanCursor, SpanFilter, SpanRecord, SpanStore
 
 DEFAULT_PAGE_SIZE = 100
@@ -33,13 +34,14 @@ class TraceQueries:
         return spans
 
     async def run_trace(self, run_id: str) -> tuple[str, list[SpanRecord]]:
-        """The whole trace of a run, including its spans that do not name the run."""
+        """The run's path: the spans of its trace that its mesh services and the agents it
+        invoked sent (attachment.py), including those that do not name the run."""
         if not run_id:
             raise errors.InvalidArgument("run_id is required", field="run_id")
         trace_id = await self._store.run_trace_id(run_id)
         if trace_id is None:
             raise errors.NotFound(f"no stored span names run {run_id!r}")
-        return trace_id, await self._store.trace(trace_id)
+        return trace_id, attachment.attached(await self._store.trace(trace_id))
 
     async def search(
         self, where: SpanFilter, page_size: int, page_token: str

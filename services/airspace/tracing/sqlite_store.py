@@ -86,12 +86,15 @@ class SqliteSpanStore:
                 "run_id": str,
                 "workflow": str,
                 "agent": str,
+                "sender": str,
             },
             # The key rejects re-sent spans (exporters retry) and serves trace_id lookups.
             pk=("trace_id", "span_id"),
             not_null=("trace_id", "span_id", "start_unix_nano"),
             if_not_exists=True,
         )
+        if "sender" not in spans.columns_dict:  # a database from before senders were kept
+            spans.add_column("sender", str)
         spans.create_index(["run_id", "start_unix_nano"], if_not_exists=True)
         spans.create_index(["service", "start_unix_nano"], if_not_exists=True)
         spans.create_index(["start_unix_nano"], if_not_exists=True)
@@ -128,7 +131,8 @@ class SqliteSpanStore:
     async def run_trace_id(self, run_id: str) -> str | None:
         def first(db: Database) -> str | None:
             found = db.execute(
-                f"SELECT trace_id FROM {TABLE} WHERE run_id = ? ORDER BY start_unix_nano LIMIT 1",
+                f"SELECT trace_id FROM {TABLE} WHERE run_id = ? AND substr(sender, 1, 8) = 'service:' "
+                "ORDER BY start_unix_nano LIMIT 1",
                 [run_id],
             ).fetchone()
             return found[0] if found else None
@@ -223,6 +227,7 @@ def _row(span: SpanRecord) -> dict[str, Any]:
         "run_id": span.run_id,
         "workflow": span.workflow,
         "agent": span.agent,
+        "sender": span.sender,
     }
 
 
@@ -240,4 +245,5 @@ def _record(row: dict[str, Any]) -> SpanRecord:
         status_message=row["status_message"],
         attributes=json.loads(row["attributes"]),
         events=tuple(SpanEvent(**event) for event in json.loads(row["events"])),
+        sender=row.get("sender") or "",
     )

@@ -35,6 +35,13 @@ class SpanRecord:
     status_message: str
     attributes: dict[str, Any]
     events: tuple[SpanEvent, ...] = ()
+    # Who exported it (airspace.mesh.telemetry_credentials.Sender.label): "service:NAME"
+    # or "agent:TENANT/NAME".
+    sender: str = ""
+
+    @property
+    def from_service(self) -> bool:
+        return self.sender.startswith("service:")
 
     @property
     def run_id(self) -> str | None:
@@ -85,7 +92,8 @@ class SpanStore(Protocol):
         ...
 
     async def run_trace_id(self, run_id: str) -> str | None:
-        """The trace of the earliest span naming the run, or None."""
+        """The trace of the earliest span a mesh service sent naming the run, or None
+        (an agent's span naming a run decides nothing)."""
         ...
 
     async def search(

@@ -12,7 +12,7 @@ from airspace.agents.kit.servicer import AgentServicer
 from airspace.agents.kit.settings import ENV_PREFIX, AgentSettings
 from airspace.mesh import server as mesh_server
 from airspace.mesh import settings as mesh_settings
-from airspace.mesh import telemetry, tls
+from airspace.mesh import telemetry
 from airspace.policy.engine.pii.log_masking import mask_log_text
 
 DEFAULT_MODES = ("text/plain", "application/json")
@@ -110,7 +110,7 @@ class Agent:
             key: value for key, value in vars(parser.parse_args(argv)).items() if value is not None
         }
         settings = mesh_settings.load(AgentSettings, ENV_PREFIX, **flags)
-        telemetry.setup(self.name, settings.otlp_endpoint, tls.channel_credentials(settings))
+        telemetry.setup_for(self.name, settings, settings.telemetry_credential)
         mesh_server.run(self.build_server(settings), mask_logs=mask_log_text)
 
 

@@ -13,3 +13,6 @@ ENV_PREFIX = "AGENT"
 class AgentSettings(ServerSettings):
     # Completed results kept for idempotent retries (AIRSPACE_AGENT_RESULT_CACHE_SIZE).
     result_cache_size: int = 1024
+    # The collector's credential for this agent's spans, issued when it was registered
+    # (AIRSPACE_AGENT_TELEMETRY_CREDENTIAL; see airspace.mesh.telemetry_credentials).
+    telemetry_credential: str = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airspace.mesh import server, settings, telemetry, tls
+from airspace.mesh import server, settings, telemetry
 from airspace.mesh.server import MeshServer
 from airspace.policy.audit.log import AuditLog
 from airspace.policy.audit.signing import HeadSigner
@@ -37,7 +37,7 @@ def build_server(config: PolicySettings) -> MeshServer:
 
 def main() -> None:
     config = settings.load(PolicySettings, ENV_PREFIX)
-    telemetry.setup("policy", config.otlp_endpoint, tls.channel_credentials(config))
+    telemetry.setup_for("policy", config)
     try:
         srv = build_server(config)
     except (BundleError, ValueError) as exc:
