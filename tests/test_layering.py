@@ -47,6 +47,7 @@ CLI_MAY_IMPORT = (
     "airspace.mesh.database_urls",  # `airspace up --state-url`, shown without its password
     "airspace.mesh.identity",  # the developer's identity that `airspace up` creates
     "airspace.mesh.lifeline",  # the processes `airspace up` starts end with it
+    "airspace.mesh.telemetry_credentials",  # the credential an agent exports its spans with
 )
 CLI_EXCEPTIONS = {
     ("airspace.cli.local_mesh", "airspace.gateway.api_keys"): (

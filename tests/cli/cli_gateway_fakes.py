@@ -144,7 +144,9 @@ class Agents(agent_registry_pb2_grpc.AgentRegistryServiceServicer):
             register_time=now(),
         )
         self.catalog.agents[name] = agent
-        return agent_registry_pb2.RegisterAgentResponse(agent=agent)
+        return agent_registry_pb2.RegisterAgentResponse(
+            agent=agent, telemetry_credential=f"atc_credential-of-{name}"
+        )
 
     async def GetAgent(self, request, context):
         authorize(context)

@@ -104,7 +104,9 @@ async def test_invalid_workflow_prints_each_field_violation(gateway, airspace, t
 
 async def test_agents_register_list_show_remove(gateway, airspace):
     code, out, _ = await airspace("agents", "register", "127.0.0.1:7101", "--name", "extractor")
-    assert (code, out.strip()) == (0, "registered extractor v1.2.0 at 127.0.0.1:7101")
+    lines = out.strip().splitlines()
+    assert (code, lines[0]) == (0, "registered extractor v1.2.0 at 127.0.0.1:7101")
+    assert lines[-1] == "atc_credential-of-extractor"  # printed once, on a line of its own
 
     code, out, _ = await airspace("agents", "list")
     [row] = [line for line in out.splitlines() if "extractor" in line]

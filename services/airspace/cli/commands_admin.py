@@ -1,20 +1,22 @@
 """`airspace admin prune`: delete the payloads of runs that ended long ago (admins only);
 `airspace admin migrate`: bring this machine's state database to the current schema;
-`airspace admin api-key`: add a key to a gateway's API key file (for a deployment)."""
+`airspace admin api-key`: add a key to a gateway's API key file (for a deployment);
+`airspace admin telemetry-credential`: an agent's credential for the trace collector."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import pathlib
 import re
 
 from google.protobuf import timestamp_pb2
 
 from airspace.cli import args as cli_args
 from airspace.cli.connection import connect
-from airspace.cli.output import FAILED, OK, console, print_json, to_dict
+from airspace.cli.output import FAILED, OK, UsageError, console, print_json, to_dict
 from airspace.gateway.api_keys import ApiKeyStore
-from airspace.mesh import settings
+from airspace.mesh import identity, settings, telemetry_credentials
 from airspace.state.settings import ENV_PREFIX, StateSettings
 from airspace.v1 import admin_pb2
 
@@ -95,6 +97,25 @@ def register(sub) -> None:
     )
     api_key.set_defaults(handler=add_api_key)
 
+    credential = cli_args.add_command(
+        admin,
+        "telemetry-credential",
+        "print the credential an agent exports its spans with (as registration issues it)",
+        """
+        airspace admin telemetry-credential --mesh-key-file compose/secrets/mesh.key \
+            --agent contract-extractor --tenant default
+        """,
+        description="Print the telemetry credential of an agent of a tenant, signed with the "
+        "mesh key, so the agent can start with it (AIRSPACE_AGENT_TELEMETRY_CREDENTIAL) before it "
+        "is registered; the same one RegisterAgent returns.",
+    )
+    credential.add_argument(
+        "--mesh-key-file", required=True, metavar="PATH", help="the mesh key the collector has"
+    )
+    credential.add_argument("--agent", required=True, help="the agent's registered name")
+    credential.add_argument("--tenant", default="default", help="the tenant it is registered in")
+    credential.set_defaults(handler=print_telemetry_credential)
+
 
 def finished_before(text: str) -> timestamp_pb2.Timestamp:
     """The cut-off: now minus an age, or an explicit time."""
@@ -162,6 +183,20 @@ def migrate_state(args) -> int:
     for migration in result.applied:
         console().print(f"applied {migration.version}: {migration.description}")
     console().print(f"{config.store_name} is at schema version {result.version}")
+    return OK
+
+
+def print_telemetry_credential(args) -> int:
+    try:
+        mesh_key = pathlib.Path(args.mesh_key_file).read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read the mesh key {args.mesh_key_file}: {exc.strerror}") from exc
+    if len(mesh_key) < identity.MIN_KEY_BYTES:
+        raise UsageError(
+            f"{args.mesh_key_file} holds no mesh key ({identity.MIN_KEY_BYTES}+ bytes)"
+        )
+    sender = telemetry_credentials.agent(args.tenant, args.agent)
+    print(telemetry_credentials.issue(mesh_key, sender))
     return OK
 
 
