@@ -8,6 +8,9 @@ second (burst 10), and one with TLS on every hop (`airspace up --tls`'s certific
 - Fairness: tenant `steady` runs three-step runs alone, then again while `flooder` sends
   ten times its rate of runs (paced, open loop); `steady`'s p50 and p99 with the flood over
   alone are the ratios (target about 2 or less). The flooder's refused calls are counted.
+- Shedding: ListRuns from eight times as many callers as the gateway lets in flight
+  (its limit lowered to SHED_LIMIT); calls shed, and the gateway's resident memory before
+  and after, from /proc.
 
     python -m bench.edge [--quick] [--json FILE]
 
@@ -40,6 +43,8 @@ tenants:
   flooder: {{requests_per_second: {FLOODER_RATE:g}, burst: {FLOODER_BURST}}}
 """
 STEADY_CONCURRENCY = 2
+SHED_LIMIT = 32  # the plaintext mesh's gateway: unary calls in flight
+SHED_CALLERS = 8 * SHED_LIMIT
 HOP_CONCURRENCY = 16
 FULL = rounds.Timing(warm_up=1.0, rounds=4, seconds=2.5)
 QUICK = rounds.Timing(warm_up=0.3, rounds=1, seconds=1.0)
@@ -127,6 +132,33 @@ async def fairness(mesh: BenchMesh, seconds: float) -> dict:
     }
 
 
+def resident_kb(pid: int) -> int:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def shedding(mesh: BenchMesh, seconds: float) -> dict:
+    """Calls shed by the gateway when far more arrive than it lets in flight, and what
+    its memory did meanwhile."""
+    gateway = mesh.pid("gateway")
+    before = resident_kb(gateway)
+    async with grpc.aio.insecure_channel(mesh.gateway) as channel:
+        flood = await loadgen.drive(
+            calls.list_runs(channel, mesh.gateway_metadata()), SHED_CALLERS, duration=seconds
+        )
+    return {
+        "callers": SHED_CALLERS,
+        "limit": SHED_LIMIT,
+        "calls": flood.count,
+        "shed": flood.statuses["RESOURCE_EXHAUSTED"],
+        "other_failures": flood.count - flood.ok - flood.statuses["RESOURCE_EXHAUSTED"],
+        "gateway_rss_kb_before": before,
+        "gateway_rss_kb_after": resident_kb(gateway),
+    }
+
+
 def _ratio(value: float, base: float) -> float:
     return value / base if base else 0.0
 
@@ -144,13 +176,14 @@ async def measure(home: pathlib.Path, quick: bool) -> dict:
             await plain.install_workflow(channel)
         found = {"hop": await hop(plain, secure, QUICK if quick else FULL)}
         found["fairness"] = await fairness(plain, FAIRNESS_SECONDS[quick])
+        found["shedding"] = await shedding(plain, FAIRNESS_SECONDS[quick])
     finally:
         stop_groups([plain, secure])
     return found
 
 
 def render(found: dict) -> str:
-    hop_, fair = found["hop"], found["fairness"]
+    hop_, fair, shed = found["hop"], found["fairness"], found["shedding"]
     hop_rows = [
         ["direct to router", f"{hop_['direct_calls_per_s']:.0f}", "1.00"],
         ["via gateway", f"{hop_['gateway_calls_per_s']:.0f}", f"{hop_['gateway_over_direct']:.2f}"],
@@ -183,6 +216,12 @@ def render(found: dict) -> str:
             f"flooder sent {fair['flooder_sent']} runs: {fair['flooder_refused']} refused "
             f"(RESOURCE_EXHAUSTED), {fair['flooder_completed']} completed; steady failed "
             f"{fair['steady_failed']}",
+            "",
+            f"Shedding: {shed['callers']} callers of ListRuns, the gateway letting "
+            f"{shed['limit']} in flight: {shed['calls']} calls, {shed['shed']} shed "
+            f"(RESOURCE_EXHAUSTED with RetryInfo), {shed['other_failures']} other failures; "
+            f"gateway memory {shed['gateway_rss_kb_before'] / 1024:.0f} MB before, "
+            f"{shed['gateway_rss_kb_after'] / 1024:.0f} MB after",
         ]
     )
 

@@ -112,6 +112,9 @@ class BenchMesh:
     def stop(self) -> None:
         stop_all(self.processes)
 
+    def pid(self, name: str) -> int:
+        return self._process(name).pid
+
     def cpu_groups(self) -> dict[str, list[int]]:
         """The pids whose CPU a three-step run costs, by service; its agents as one."""
         groups = {name: [self._process(name).pid] for name in SERVICES}
