@@ -66,6 +66,8 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID_IDENTITY: _ClassVar[ErrorReason]
     MESH_ONLY: _ClassVar[ErrorReason]
     INVALID_BUNDLE: _ClassVar[ErrorReason]
+    POLICY_UNAVAILABLE: _ClassVar[ErrorReason]
+    BUNDLE_STALE: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 BUDGET_EXCEEDED: ErrorReason
 RUN_TIMEOUT: ErrorReason
@@ -126,3 +128,5 @@ MISSING_IDENTITY: ErrorReason
 INVALID_IDENTITY: ErrorReason
 MESH_ONLY: ErrorReason
 INVALID_BUNDLE: ErrorReason
+POLICY_UNAVAILABLE: ErrorReason
+BUNDLE_STALE: ErrorReason

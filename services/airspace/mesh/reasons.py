@@ -84,6 +84,8 @@ class Reason(enum.StrEnum):
     INVALID_IDENTITY = "INVALID_IDENTITY"
     MESH_ONLY = "MESH_ONLY"
     INVALID_BUNDLE = "INVALID_BUNDLE"
+    POLICY_UNAVAILABLE = "POLICY_UNAVAILABLE"
+    BUNDLE_STALE = "BUNDLE_STALE"
 
 
 PROTO = pathlib.Path(reasons_pb2.__file__).with_name("reasons.proto")

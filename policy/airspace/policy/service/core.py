@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import pathlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from airspace.mesh import errors
@@ -16,10 +18,13 @@ from airspace.policy.engine import (
     CheckInput,
     Decision,
     Engine,
+    Masker,
     Resource,
     Subject,
+    Tokenized,
     Verdict,
-    load_bundle,
+    parse_bundle,
+    read_bundle,
 )
 from airspace.policy.engine.model import RBAC_GRANTED
 from airspace.policy.obligations import ObligationError
@@ -31,6 +36,38 @@ log = logging.getLogger("airspace.policy")
 BUNDLE_LOADED = "policy.bundle_loaded"
 
 
+@dataclasses.dataclass(frozen=True)
+class ActiveBundle:
+    """The bundle in force and the document it was parsed from, as routers receive it."""
+
+    bundle: Bundle
+    document: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Decided:
+    """An audit record of a decision taken elsewhere, with the values behind its tokens."""
+
+    record: AuditRecord
+    tokens: Sequence[Tokenized] = ()
+    vault_tenant: str = ""  # whose vault keeps the tokens
+
+
+def event_record(
+    kind: str, subject: Subject, run_id: str, details: Mapping[str, Any], masker: Masker
+) -> AuditRecord:
+    """The audit record of an event, its details' PII masked (they hold free text)."""
+    try:
+        masked = masked_details(details, masker)
+    except ObligationError as exc:
+        raise errors.InvalidArgument(
+            "details: two member names become the same once masked", field="details"
+        ) from exc
+    return AuditRecord(
+        kind=kind, tenant=subject.tenant, principal=subject.principal, run_id=run_id, details=masked
+    )
+
+
 class PolicyCore:
     def __init__(
         self, bundle_path: pathlib.Path, hash_key: bytes, audit: AuditLog, vault: TokenVault
@@ -38,13 +75,26 @@ class PolicyCore:
         """Loads the bundle at `bundle_path`; a BundleError here stops the service."""
         self._bundle_path = bundle_path
         self._hash_key = hash_key
-        self._engine = Engine(self._load(), hash_key)
+        self._active = self._load()
+        self._engine = Engine(self._active.bundle, hash_key)
+        self._reloaded = asyncio.Event()
         self.audit = audit
         self.vault = vault
 
     @property
     def bundle(self) -> Bundle:
         return self._engine.bundle
+
+    @property
+    def hash_key_id(self) -> str:
+        return self._engine.masker.key_id()
+
+    async def bundles(self) -> AsyncIterator[ActiveBundle]:
+        """The active bundle now, then each one a reload activates, for as long as asked."""
+        while True:
+            reloaded = self._reloaded
+            yield self._active
+            await reloaded.wait()
 
     async def check(self, check: CheckInput) -> Decision:
         """Decides and returns only once the decision is in the audit log (and the values
@@ -60,7 +110,7 @@ class PolicyCore:
                 ", ".join(f"{r.code}/{r.rule_id}" for r in decision.reasons),
             )
         if decision.tokens:
-            await self._keep_tokens(check.resource.tenant or check.subject.tenant, decision)
+            await self._keep_tokens(check.resource.tenant or check.subject.tenant, decision.tokens)
         await self._append(decision_record(check, decision, engine.masker))
         metrics.record_decision(decision)
         return decision
@@ -99,37 +149,43 @@ class PolicyCore:
     async def record(
         self, kind: str, subject: Subject, run_id: str, details: Mapping[str, Any]
     ) -> AuditEntry:
+        return await self._append(event_record(kind, subject, run_id, details, self._engine.masker))
+
+    async def record_decided(self, decided: Sequence[Decided]) -> list[AuditEntry]:
+        """Appends records decided elsewhere in one transaction, once the values behind
+        their tokens are in the vault: a token is never shown before it can be resolved."""
+        for item in decided:
+            if item.tokens:
+                await self._keep_tokens(item.vault_tenant, item.tokens)
         try:
-            masked = masked_details(details, self._engine.masker)
-        except ObligationError as exc:
-            raise errors.InvalidArgument(
-                "details: two member names become the same once masked", field="details"
+            return await self.audit.append_many([item.record for item in decided])
+        except Exception as exc:
+            log.exception("audit append failed")
+            raise errors.Unavailable(
+                "the audit log cannot be written; nothing was recorded", retry_after=1.0
             ) from exc
-        return await self._append(
-            AuditRecord(
-                kind=kind,
-                tenant=subject.tenant,
-                principal=subject.principal,
-                run_id=run_id,
-                details=masked,
-            )
-        )
 
     async def reload(self, by: Subject) -> Bundle:
-        """Activates the bundle on disk; one that fails validation leaves the old one active."""
-        bundle = self._load()
+        """Activates the bundle on disk; one that fails validation leaves the old one active.
+        Watchers (routers) are sent the new bundle once its loading is audited."""
+        active = self._load()
+        bundle = active.bundle
         details = {"name": bundle.name, "version": bundle.version, "digest": bundle.digest}
         await self.record(BUNDLE_LOADED, by, "", {**details, "dry_run": bundle.dry_run})
         self._engine = Engine(bundle, self._hash_key)
+        self._active = active
+        self._reloaded.set()
+        self._reloaded = asyncio.Event()
         log.info("bundle %s %s (%s) active", bundle.name, bundle.version, bundle.digest[:12])
         return bundle
 
-    def _load(self) -> Bundle:
-        return load_bundle(self._bundle_path)
+    def _load(self) -> ActiveBundle:
+        document = read_bundle(self._bundle_path)
+        return ActiveBundle(parse_bundle(document, self._bundle_path.name), document)
 
-    async def _keep_tokens(self, tenant: str, decision: Decision) -> None:
+    async def _keep_tokens(self, tenant: str, tokens: Sequence[Tokenized]) -> None:
         try:
-            await self.vault.keep(tenant, decision.tokens)
+            await self.vault.keep(tenant, tokens)
         except Exception as exc:
             log.exception("token vault write failed")
             raise errors.Unavailable(
