@@ -51,10 +51,20 @@ class Client:
 
 
 class Mesh:
-    def __init__(self, tmp_path, counted: frozenset[str] = frozenset()):
-        """`counted` names the services whose RPCs are counted in the process's metrics."""
+    def __init__(
+        self,
+        tmp_path,
+        counted: frozenset[str] = frozenset(),
+        *,
+        policy: dict | None = None,
+        router: dict | None = None,
+    ):
+        """`counted` names the services whose RPCs are counted in the process's metrics;
+        `policy` and `router` are settings of those services."""
         self.tmp_path = tmp_path
         self.counted = counted
+        self.policy_settings = policy or {}
+        self.router_overrides = router or {}
         self.key = secrets.token_hex(32).encode()
         self.servers = []
         self.channels = []
@@ -75,7 +85,10 @@ class Mesh:
 
     async def start(self) -> None:
         state = await self._start(state_main.build_server(StateSettings(**self.base("state"))))
-        policy = await self._start(policy_main.build_server(PolicySettings(**self.base("policy"))))
+        self.policy = policy_main.build_server(
+            PolicySettings(**self.base("policy"), **self.policy_settings)
+        )
+        policy = await self._start(self.policy)
         traces = await self._start(
             (await collector.build(TraceSettings(**self.base("traces")))).server
         )
@@ -86,6 +99,7 @@ class Mesh:
             trace_endpoint=traces,
             recovery_interval_seconds=0.5,
             lease_seconds=3.0,
+            **self.router_overrides,
         )
         self.router = router_main.build(self.router_settings)
         router = await self._start(self.router)

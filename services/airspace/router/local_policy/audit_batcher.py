@@ -17,6 +17,8 @@ from airspace.policy.v1 import policy_pb2
 from airspace.router.repositories.ports import AuditSink
 
 log = logging.getLogger("airspace.router")
+# A queued record, and the future its waiter awaits (None when nobody waits).
+Queued = tuple[policy_pb2.AuditRecord, "asyncio.Future[None] | None"]
 
 # At most one audit transaction at the policy service (airspace.policy.audit.log.MAX_BATCH).
 MAX_BATCH = 512
@@ -26,13 +28,13 @@ class AuditBatcher:
     def __init__(self, sink: AuditSink, *, linger_seconds: float):
         self._sink = sink
         self._linger = linger_seconds
-        self._pending: list[tuple[policy_pb2.AuditRecord, asyncio.Future | None]] = []
+        self._pending: list[Queued] = []
         self._hurry = asyncio.Event()
-        self._flusher: asyncio.Task | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     async def durable(self, record: policy_pb2.AuditRecord) -> None:
         """Returns once the record is durable; raises the domain error of a failed batch."""
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue(record, future)
         self._hurry.set()
         await future
@@ -47,7 +49,7 @@ class AuditBatcher:
         if self._flusher is not None:
             await self._flusher
 
-    def _queue(self, record: policy_pb2.AuditRecord, future: asyncio.Future | None) -> None:
+    def _queue(self, record: policy_pb2.AuditRecord, future: asyncio.Future[None] | None) -> None:
         self._pending.append((record, future))
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
@@ -66,7 +68,7 @@ class AuditBatcher:
         finally:
             self._flusher = None
 
-    async def _send(self, batch: list[tuple[policy_pb2.AuditRecord, asyncio.Future | None]]):
+    async def _send(self, batch: list[Queued]) -> None:
         try:
             await self._sink.append([record for record, _ in batch])
         except Exception as exc:

@@ -47,7 +47,7 @@ class BundleFeed:
         self._missing = "no policy bundle from the policy service yet"
         self._arrived = asyncio.Event()
         self._down_since: float | None = None  # None while the stream is open
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._follow())
@@ -57,6 +57,11 @@ class BundleFeed:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    @property
+    def connected(self) -> bool:
+        """Whether the bundle stream is open (the bundle in force is current)."""
+        return self._down_since is None
 
     @property
     def masker(self) -> Masker:
