@@ -101,14 +101,6 @@ class PolicyCore:
         behind its tokens are in the vault)."""
         engine = self._engine  # one bundle for the whole check, even during a reload
         decision = engine.decide(check)
-        if decision.dry_run and decision.verdict != decision.evaluated_verdict:
-            log.info(
-                "dry-run bundle %s: %s would be %s (%s)",
-                decision.bundle_version,
-                check.checkpoint[:64],
-                decision.evaluated_verdict.name,
-                ", ".join(f"{r.code}/{r.rule_id}" for r in decision.reasons),
-            )
         if decision.tokens:
             await self._keep_tokens(check.resource.tenant or check.subject.tenant, decision.tokens)
         await self._append(decision_record(check, decision, engine.masker))
