@@ -38,12 +38,17 @@ def record(n: int, **fields) -> policy_pb2.AuditRecord:
         **fields,
     }
     message = policy_pb2.AuditRecord(**values)
-    message.details.update({"checkpoint": "step.input", "n": n})
+    message.details.update({"checkpoint": "step.input", "verdict": "ALLOW", "n": n})
     return message
 
 
 def commits() -> float:
     return REGISTRY.get_sample_value("airspace_audit_commits_total") or 0.0
+
+
+def allowed_inputs() -> float:
+    labels = {"checkpoint": "step.input", "verdict": "allow"}
+    return REGISTRY.get_sample_value("airspace_policy_decisions_total", labels) or 0.0
 
 
 async def test_the_bundle_comes_on_connect_and_after_each_reload(policy_server):
@@ -76,15 +81,16 @@ async def test_only_mesh_services_watch_the_bundle(policy_server):
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def test_a_batch_is_one_commit_in_order_and_its_tokens_resolve(policy_server):
+async def test_a_batch_is_one_commit_in_order_counted_and_its_tokens_resolve(policy_server):
     stub = policy_server.policy()
     token = policy_pb2.TokenValue(token=TOKEN, entity="EMAIL", value="ann@example.com")
     batch = [record(1), record(2, tokens=[token], vault_tenant="acme"), record(3)]
-    before = commits()
+    before, counted = commits(), allowed_inputs()
     reply = await stub.RecordDecisions(
         policy_pb2.RecordDecisionsRequest(records=batch), metadata=as_(ROUTER)
     )
     assert commits() - before == 1
+    assert allowed_inputs() - counted == 3  # routers' decisions count in the service's metrics
     assert list(reply.sequences) == list(range(reply.sequences[0], reply.sequences[0] + 3))
     listed = await policy_server.audit().ListAuditEntries(
         observability_pb2.ListAuditEntriesRequest(run_id="r-1"),

@@ -77,17 +77,30 @@ class Local:
         return Guard(self.decisions)
 
 
-@pytest.fixture
-async def local():
+def started(patience: float) -> Local:
+    """Local decisions over fakes, started now, waiting up to `patience` for a first bundle."""
     source, sink, clock = InMemoryBundleSource(), InMemoryAuditSink(), Clock()
     feed = BundleFeed(
-        source, HASH_KEY, staleness_seconds=STALENESS, first_bundle_seconds=0.0, clock=clock
+        source, HASH_KEY, staleness_seconds=STALENESS, first_bundle_seconds=patience, clock=clock
     )
     decisions = LocalPolicyDecisions(feed, AuditBatcher(sink, linger_seconds=10.0))
     decisions.start()
-    yield Local(source, sink, clock, feed, decisions)
-    sink.release.set()
-    await decisions.close()
+    return Local(source, sink, clock, feed, decisions)
+
+
+@pytest.fixture
+async def local():
+    started_now = started(patience=0.0)
+    yield started_now
+    started_now.sink.release.set()
+    await started_now.decisions.close()
+
+
+@pytest.fixture
+async def patient():
+    started_now = started(patience=60.0)
+    yield started_now
+    await started_now.decisions.close()
 
 
 @pytest.fixture
@@ -154,6 +167,20 @@ async def test_without_a_bundle_a_step_is_denied_and_nothing_is_recorded(local):
     assert local.sink.batches == []
 
 
+async def test_right_after_start_a_check_waits_for_the_first_bundle(patient):
+    judging = asyncio.ensure_future(judge_input(patient.guard))
+    await asyncio.sleep(0.05)
+    assert not judging.done()  # a run resumed at start-up is not refused for want of a bundle
+    patient.source.publish(bundle(default_document()))
+    assert (await judging).allowed
+
+
+async def test_past_the_start_up_patience_a_check_without_a_bundle_is_denied_at_once(patient):
+    patient.clock.now += 61.0
+    judged = await asyncio.wait_for(judge_input(patient.guard), 5)
+    assert codes(judged) == [Reason.POLICY_UNAVAILABLE]
+
+
 async def test_a_bundle_stream_down_past_the_bound_denies_with_bundle_stale(ready):
     local = ready
     local.source.cut()
@@ -184,10 +211,14 @@ async def test_a_reload_at_the_policy_service_decides_the_next_check(local):
 
 async def test_a_bundle_hashed_with_another_key_is_refused(local):
     local.source.publish(bundle(default_document(), key=b"another key"))
-    await until(lambda: local.source.opened == 1)
-    judged = await judge_input(local.guard)
+    for _ in range(500):  # until the feed has read the bundle
+        judged = await judge_input(local.guard)
+        if "another key" in judged.verdict.reasons[0].message:
+            break
+        await asyncio.sleep(0.01)
     assert codes(judged) == [Reason.POLICY_UNAVAILABLE]
     assert "another key" in judged.verdict.reasons[0].message
+    assert local.sink.batches == []  # nothing decided, so nothing to record
 
 
 async def test_a_check_answers_only_once_its_record_is_durable(ready):

@@ -12,7 +12,7 @@ from typing import Any
 from airspace.mesh import errors
 from airspace.policy.audit.chain import AuditEntry, AuditRecord
 from airspace.policy.audit.log import AuditLog
-from airspace.policy.audit.records import decision_record, masked_details
+from airspace.policy.audit.records import DECISION_KIND, decision_record, masked_details
 from airspace.policy.engine import (
     Bundle,
     CheckInput,
@@ -149,13 +149,11 @@ class PolicyCore:
         for item in decided:
             if item.tokens:
                 await self._keep_tokens(item.vault_tenant, item.tokens)
-        try:
-            return await self.audit.append_many([item.record for item in decided])
-        except Exception as exc:
-            log.exception("audit append failed")
-            raise errors.Unavailable(
-                "the audit log cannot be written; nothing was recorded", retry_after=1.0
-            ) from exc
+        entries = await self._append_all([item.record for item in decided])
+        for item in decided:
+            if item.record.kind == DECISION_KIND:
+                metrics.record_reported(item.record.details)
+        return entries
 
     async def reload(self, by: Subject) -> Bundle:
         """Activates the bundle on disk; one that fails validation leaves the old one active.
@@ -185,8 +183,12 @@ class PolicyCore:
             ) from exc
 
     async def _append(self, record: AuditRecord) -> AuditEntry:
+        [entry] = await self._append_all([record])
+        return entry
+
+    async def _append_all(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
         try:
-            return await self.audit.append(record)
+            return await self.audit.append_many(records)
         except Exception as exc:
             log.exception("audit append failed")
             raise errors.Unavailable(

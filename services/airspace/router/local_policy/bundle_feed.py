@@ -48,8 +48,10 @@ class BundleFeed:
         self._arrived = asyncio.Event()
         self._down_since: float | None = None  # None while the stream is open
         self._task: asyncio.Task[None] | None = None
+        self._patient_until = 0.0
 
     def start(self) -> None:
+        self._patient_until = self._clock() + self._first_bundle
         self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def close(self) -> None:
@@ -72,9 +74,10 @@ class BundleFeed:
         """The engine to decide with now; Unavailable (POLICY_UNAVAILABLE or BUNDLE_STALE)
         when there is none to trust. Right after the router starts, waits a little for
         the first bundle rather than refuse the runs it resumes."""
-        if self._engine is None:
+        patience = self._patient_until - self._clock()
+        if self._engine is None and patience > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), self._first_bundle)
+                await asyncio.wait_for(self._arrived.wait(), patience)
         engine = self._engine
         if engine is None:
             raise errors.Unavailable(self._missing, reason=Reason.POLICY_UNAVAILABLE)
