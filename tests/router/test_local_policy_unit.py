@@ -155,6 +155,16 @@ async def judge_input(guard: Guard, payload: dict | None = None, agent: str = "w
     )
 
 
+async def refused_with(local: Local, problem: str):
+    """A judgement refused for `problem`, once the feed has read what was published."""
+    for _ in range(500):
+        judged = await judge_input(local.guard)
+        if not judged.allowed and problem in judged.verdict.reasons[0].message:
+            return judged
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never refused for {problem!r}")
+
+
 def codes(judgement) -> list[str]:
     return [reason.code for reason in judgement.verdict.reasons]
 
@@ -211,14 +221,15 @@ async def test_a_reload_at_the_policy_service_decides_the_next_check(local):
 
 async def test_a_bundle_hashed_with_another_key_is_refused(local):
     local.source.publish(bundle(default_document(), key=b"another key"))
-    for _ in range(500):  # until the feed has read the bundle
-        judged = await judge_input(local.guard)
-        if "another key" in judged.verdict.reasons[0].message:
-            break
-        await asyncio.sleep(0.01)
+    judged = await refused_with(local, "another key")
     assert codes(judged) == [Reason.POLICY_UNAVAILABLE]
-    assert "another key" in judged.verdict.reasons[0].message
     assert local.sink.batches == []  # nothing decided, so nothing to record
+
+
+async def test_a_bundle_the_router_cannot_enforce_stops_the_previous_one_too(ready):
+    ready.source.publish(bundle(b"name: broken\nversion: [unclosed\n"))
+    judged = await refused_with(ready, "not valid in this router")
+    assert codes(judged) == [Reason.POLICY_UNAVAILABLE]
 
 
 async def test_a_check_answers_only_once_its_record_is_durable(ready):

@@ -100,6 +100,8 @@ class BundleFeed:
                     delay = _FIRST_DELAY
             except errors.MeshError as exc:
                 log.warning("policy bundle stream: %s", exc.message)
+            except Exception:  # keep following whatever broke the stream
+                log.exception("policy bundle stream failed")
             if self._down_since is None:
                 self._down_since = self._clock()
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
@@ -108,20 +110,18 @@ class BundleFeed:
     def _accept(self, message: policy_pb2.WatchBundleResponse) -> None:
         if message.hash_key_id != self._key_id:
             # Hashes in masks and the audit log would not match the policy service's.
-            self._missing = "the policy service hashes PII with another key than this router"
-            log.error("%s: give both the same AIRSPACE_HASH_KEY (or mesh key)", self._missing)
-            self._engine = None
-            self._arrived.set()  # nothing better will come: refuse at once
+            self._refuse("the policy service hashes PII with another key than this router")
+            log.error("give the router and the policy service the same AIRSPACE_HASH_KEY")
             return
         try:
             bundle = parse_bundle(message.document, message.source)
         except BundleError as exc:
-            log.error(
-                "bundle %s from the policy service is not valid here: %s", message.version, exc
-            )
+            # The policy service enforces a bundle this router cannot: deciding with the
+            # previous one would enforce another policy than the one in force.
+            self._refuse(f"bundle {message.version[:64]} is not valid in this router: {exc}")
             return
         if bundle.digest != message.digest:
-            log.error("bundle %s arrived damaged (digest mismatch)", message.version)
+            self._refuse(f"bundle {message.version[:64]} arrived damaged (digest mismatch)")
             return
         if self._engine is None or self._engine.bundle.digest != bundle.digest:
             log.info(
@@ -129,3 +129,10 @@ class BundleFeed:
             )
         self._engine = Engine(bundle, self._hash_key)
         self._arrived.set()
+
+    def _refuse(self, problem: str) -> None:
+        """Decides nothing until a usable bundle comes (fail closed), starting now."""
+        log.error("policy: %s", problem)
+        self._missing = problem
+        self._engine = None
+        self._arrived.set()  # nothing better is on its way: refuse at once
