@@ -106,11 +106,22 @@ class Client:
 
 
 class Mesh:
-    def __init__(self, tmp_path, counted: frozenset[str] = frozenset(), quotas_file: str = ""):
+    def __init__(
+        self,
+        tmp_path,
+        counted: frozenset[str] = frozenset(),
+        *,
+        policy: dict | None = None,
+        router: dict | None = None,
+        quotas_file: str = "",
+    ):
         """`counted` names the services whose RPCs are counted in the process's metrics;
-        `quotas_file` the tenants' quotas the gateway and the router enforce."""
+        `policy` and `router` are settings of those services; `quotas_file` the tenants'
+        quotas the gateway and the router enforce."""
         self.tmp_path = tmp_path
         self.counted = counted
+        self.policy_settings = policy or {}
+        self.router_overrides = router or {}
         self.quotas_file = quotas_file
         self.key = secrets.token_hex(32).encode()
         self.servers = []
@@ -132,7 +143,10 @@ class Mesh:
 
     async def start(self) -> None:
         state = await self._start(state_main.build_server(StateSettings(**self.base("state"))))
-        policy = await self._start(policy_main.build_server(PolicySettings(**self.base("policy"))))
+        self.policy = policy_main.build_server(
+            PolicySettings(**self.base("policy"), **self.policy_settings)
+        )
+        policy = await self._start(self.policy)
         traces = await self._start(
             (await collector.build(TraceSettings(**self.base("traces")))).server
         )
@@ -144,6 +158,7 @@ class Mesh:
             recovery_interval_seconds=0.5,
             lease_seconds=3.0,
             quotas_file=self.quotas_file,
+            **self.router_overrides,
         )
         self.router = router_main.build(self.router_settings)
         router = await self._start(self.router)

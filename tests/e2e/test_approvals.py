@@ -97,11 +97,16 @@ async def test_an_approved_checkpoint_resumes_the_run(reviewed):
         "user:olivia",
     )
     assert json_format.MessageToDict(pending.payload)["text"] == "draft 1"
-    waiting = (
-        await operator.runs.GetRun(
-            run_pb2.GetRunRequest(run_id=run.run_id), metadata=operator.metadata
-        )
-    ).run
+    # The approval is visible a moment before the run records that it waits for it.
+    for _ in range(200):
+        waiting = (
+            await operator.runs.GetRun(
+                run_pb2.GetRunRequest(run_id=run.run_id), metadata=operator.metadata
+            )
+        ).run
+        if waiting.state == run_pb2.RUN_STATE_WAITING_APPROVAL:
+            break
+        await asyncio.sleep(0.01)
     assert waiting.state == run_pb2.RUN_STATE_WAITING_APPROVAL
     await decide(approver, pending, run_pb2.APPROVAL_OUTCOME_APPROVED, "fine")
     events = await finish(operator, run.run_id)

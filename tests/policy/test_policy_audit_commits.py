@@ -115,7 +115,7 @@ class CoreDecisions:
     async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
         return convert.check_response(await self._core.check(convert.check_input(request)))
 
-    async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None:
+    async def record_audit(self, request: policy_pb2.RecordAuditRequest, *, wait: bool) -> None:
         await self._core.record(*convert.audit_event(request))
 
 

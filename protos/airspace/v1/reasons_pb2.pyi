@@ -66,6 +66,8 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID_IDENTITY: _ClassVar[ErrorReason]
     MESH_ONLY: _ClassVar[ErrorReason]
     INVALID_BUNDLE: _ClassVar[ErrorReason]
+    POLICY_UNAVAILABLE: _ClassVar[ErrorReason]
+    BUNDLE_STALE: _ClassVar[ErrorReason]
     RATE_LIMITED: _ClassVar[ErrorReason]
     RUN_QUOTA_EXCEEDED: _ClassVar[ErrorReason]
     OVERLOADED: _ClassVar[ErrorReason]
@@ -129,6 +131,8 @@ MISSING_IDENTITY: ErrorReason
 INVALID_IDENTITY: ErrorReason
 MESH_ONLY: ErrorReason
 INVALID_BUNDLE: ErrorReason
+POLICY_UNAVAILABLE: ErrorReason
+BUNDLE_STALE: ErrorReason
 RATE_LIMITED: ErrorReason
 RUN_QUOTA_EXCEEDED: ErrorReason
 OVERLOADED: ErrorReason

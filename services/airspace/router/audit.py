@@ -5,7 +5,9 @@ policy decisions of the same run (`airspace audit list --run ID`). The policy se
 masks PII in details (reasons and comments are free text) before storing them.
 
 Recording happens after the change is committed to state: a failure to record is
-logged loudly but does not undo or fail the change.
+logged loudly but does not undo or fail the change. A run moving on (created, queued,
+running) does not wait for its record, which rides with the run's next decision in one
+batch; a run that parks or ends, and a person's decision, wait until theirs is durable.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ RUN_CREATED = "run.created"
 RUN_STATE_CHANGED = "run.state_changed"
 APPROVAL_DECIDED = "approval.decided"
 ROUTER = "service:router"
+# States a run leaves soon by itself, with a policy decision the record can ride with.
+_MOVING_ON = (run_pb2.RUN_STATE_QUEUED, run_pb2.RUN_STATE_RUNNING)
 
 
 async def run_created(policy: PolicyDecisions, run: run_pb2.Run) -> None:
@@ -35,7 +39,8 @@ async def run_created(policy: PolicyDecisions, run: run_pb2.Run) -> None:
         "agent_versions": dict(run.agent_versions),
         "request_id": run.request_id,
     }
-    await _record(policy, RUN_CREATED, _acting(run.created_by, run.tenant), run.run_id, details)
+    who = _acting(run.created_by, run.tenant)
+    await _record(policy, RUN_CREATED, who, run.run_id, details, wait=False)
 
 
 async def run_state_changed(
@@ -54,7 +59,8 @@ async def run_state_changed(
         "to": run_pb2.RunState.Name(to),
         "reason": reason,
     }
-    await _record(policy, RUN_STATE_CHANGED, _acting(by, run.tenant), run.run_id, details)
+    who = _acting(by, run.tenant)
+    await _record(policy, RUN_STATE_CHANGED, who, run.run_id, details, wait=to not in _MOVING_ON)
 
 
 async def approval_decided(policy: PolicyDecisions, approval: approval_pb2.Approval) -> None:
@@ -71,7 +77,7 @@ async def approval_decided(policy: PolicyDecisions, approval: approval_pb2.Appro
         "edited": approval.HasField("edited_payload"),
     }
     who = _acting(approval.decided_by, approval.tenant)
-    await _record(policy, APPROVAL_DECIDED, who, approval.run_id, details)
+    await _record(policy, APPROVAL_DECIDED, who, approval.run_id, details, wait=True)
 
 
 def _acting(principal: str, tenant: str) -> policy_pb2.Subject:
@@ -85,10 +91,12 @@ async def _record(
     who: policy_pb2.Subject,
     run_id: str,
     details: Mapping[str, Any],
+    *,
+    wait: bool,
 ) -> None:
     request = policy_pb2.RecordAuditRequest(kind=kind, subject=who, run_id=run_id)
     request.details.update(details)
     try:
-        await policy.record_audit(request)
+        await policy.record_audit(request, wait=wait)
     except errors.MeshError as exc:
         log.error("audit entry %s for run %s not recorded: %s", kind, run_id, exc.message)

@@ -33,6 +33,8 @@ class Judgement:
     payload: dict[str, Any]
     # Who must approve, when the verdict is REQUIRE_APPROVAL.
     approver_role: str = ""
+    # Why a step it stops fails: policy said no, or there was no decision to trust.
+    refusal: Reason = Reason.POLICY_DENIED
 
     @property
     def allowed(self) -> bool:
@@ -94,7 +96,11 @@ class Guard:
             decision = await self._policy.check(request)
         except errors.MeshError as exc:
             log.warning("policy check %s failed closed: %s", checkpoint, exc.message)
-            return _denied(checkpoint, "POLICY_UNAVAILABLE", exc.message, payload)
+            stale = exc.reason == Reason.BUNDLE_STALE
+            refusal = Reason.BUNDLE_STALE if stale else Reason.POLICY_UNAVAILABLE
+            denied = _denied(checkpoint, refusal, exc.message, payload)
+            denied.refusal = refusal
+            return denied
         verdict = run_pb2.GuardrailVerdict(
             decision_id=decision.decision_id,
             checkpoint=checkpoint,
@@ -124,6 +130,10 @@ class Guard:
         caller = identity.require()
         resource = policy_pb2.Resource(kind=kind, name=name, tenant=caller.tenant)
         judgement = await self.judge(checkpoint, subject_of(caller), resource)
+        if judgement.refusal is not Reason.POLICY_DENIED:
+            raise errors.Unavailable(
+                f"policy cannot decide now ({judgement.explain()})", reason=judgement.refusal
+            )
         if not judgement.allowed:
             raise errors.PermissionDenied(
                 f"{caller.principal} may not do this ({judgement.explain()})",

@@ -54,6 +54,7 @@ def build(config: RouterSettings) -> server.MeshServer:
         servicers.TraceServicer(runs, repositories.traces),
     )
     memory_servicer.register(srv, repositories, guard)
+    srv.on_start(mesh.start)  # the bundle stream, before runs resume
     srv.on_start(executor.start_recovery)
     srv.on_stop(executor.shutdown)
     srv.on_stop(invoker.close)

@@ -5,6 +5,7 @@ import os
 import socket
 
 from airspace.mesh.settings import ServerSettings
+from airspace.policy import keys
 
 
 @dataclasses.dataclass
@@ -32,3 +33,16 @@ class RouterSettings(ServerSettings):
     default_run_timeout_seconds: float = 3600.0
     # Internal calls (state, policy) that carry no deadline of their own.
     internal_call_timeout_seconds: float = 10.0
+    # Key of the PII hash of the embedded policy engine: it must be the policy service's
+    # (AIRSPACE_HASH_KEY sets both); derived from the mesh key when empty, as there.
+    hash_key: bytes = b""
+    # How long steps are still decided with the bundle in force once the bundle stream
+    # from the policy service broke; past it they are denied (BUNDLE_STALE).
+    policy_staleness_seconds: float = 30.0
+    # How long a check waits for the first bundle after the router starts.
+    policy_first_bundle_seconds: float = 5.0
+    # How long an audit record nobody waits for (a run's lifecycle) may wait for a batch.
+    audit_linger_seconds: float = 0.05
+
+    def pii_hash_key(self) -> bytes:
+        return keys.pii_hash_key(self.hash_key, self.mesh_key, "AIRSPACE_ROUTER_HASH_KEY")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -30,11 +30,18 @@ class AuditLog:
 
     async def append(self, record: AuditRecord) -> AuditEntry:
         """Returns once the entry is durably committed."""
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((record, future))
+        [entry] = await self.append_many([record])
+        return entry
+
+    async def append_many(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+        """Returns once every entry is durably committed; the records stay together and
+        in order, in one transaction when they fit in one (MAX_BATCH)."""
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in records]
+        self._pending.extend(zip(records, futures, strict=True))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())
-        return await future
+        return list(await asyncio.gather(*futures))
 
     async def list(
         self, *, tenant: str | None, run_id: str = "", principal: str = "", after: int, limit: int

@@ -9,7 +9,7 @@ Usage (in process, as the router may do):
 
 from airspace.policy.engine.bundle import Bundle
 from airspace.policy.engine.decision import Engine
-from airspace.policy.engine.loader import BundleError, load_bundle, parse_bundle
+from airspace.policy.engine.loader import BundleError, load_bundle, parse_bundle, read_bundle
 from airspace.policy.engine.model import (
     CheckInput,
     Decision,
@@ -41,4 +41,5 @@ __all__ = [
     "Verdict",
     "load_bundle",
     "parse_bundle",
+    "read_bundle",
 ]

@@ -66,6 +66,14 @@ class Engine:
         spans = outcome.caller_spans
         evaluated = outcome.verdict
         verdict = m.Verdict.ALLOW if self.bundle.dry_run and not outcome.binding else evaluated
+        if verdict != evaluated:  # what a dry-run bundle would have enforced
+            log.info(
+                "dry-run bundle %s: %s would be %s (%s)",
+                self.bundle.version,
+                check.checkpoint[:64],
+                evaluated.name,
+                ", ".join(f"{r.code}/{r.rule_id}" for _, r in outcome.findings),
+            )
         return m.Decision(
             decision_id=uuid.uuid4().hex,
             checkpoint=check.checkpoint,

@@ -34,11 +34,15 @@ class BundleError(ValueError):
 
 def load_bundle(path: str | pathlib.Path) -> Bundle:
     path = pathlib.Path(path)
+    return parse_bundle(read_bundle(path), path.name)
+
+
+def read_bundle(path: pathlib.Path) -> bytes:
+    """The bundle file's bytes, which its digest is taken of."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise BundleError(path.name, "", f"cannot read: {exc.strerror or exc}") from exc
-    return parse_bundle(raw, path.name)
 
 
 def parse_bundle(raw: bytes, source: str) -> Bundle:

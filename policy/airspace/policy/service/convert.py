@@ -8,9 +8,10 @@ from google.protobuf import json_format, struct_pb2
 
 from airspace.mesh import errors
 from airspace.mesh.identity import Identity
-from airspace.policy.audit.chain import AuditEntry, VerifyResult
-from airspace.policy.engine import Bundle, CheckInput, Decision, Resource, Subject
+from airspace.policy.audit.chain import AuditEntry, AuditRecord, VerifyResult
+from airspace.policy.engine import Bundle, CheckInput, Decision, Resource, Subject, Tokenized
 from airspace.policy.engine.pii.masking import TOKEN
+from airspace.policy.service.core import Decided
 from airspace.policy.v1 import policy_pb2
 from airspace.v1 import observability_pb2, run_pb2
 
@@ -21,6 +22,9 @@ _KIND_NAMES = {
     policy_pb2.PRINCIPAL_KIND_MESH: "mesh",
 }
 _AUDIT_KIND = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+_KIND_RULE = "must be dotted lower case, e.g. run.state_changed"
+# Records of one RecordDecisions call: one audit transaction (AuditLog.MAX_BATCH).
+MAX_RECORDS = 512
 
 
 def check_input(request: policy_pb2.CheckRequest) -> CheckInput:
@@ -49,10 +53,53 @@ def check_input(request: policy_pb2.CheckRequest) -> CheckInput:
 def audit_event(request: policy_pb2.RecordAuditRequest) -> tuple[str, Subject, str, dict]:
     violations = _subject_violations(request, "subject")
     if not _AUDIT_KIND.fullmatch(request.kind):
-        violations.insert(0, ("kind", "must be dotted lower case, e.g. run.state_changed"))
+        violations.insert(0, ("kind", _KIND_RULE))
     if violations:
         raise errors.InvalidArgument(_summary(violations), violations=violations)
     return request.kind, subject(request.subject), request.run_id, _struct(request.details)
+
+
+def decided(request: policy_pb2.RecordDecisionsRequest) -> list[Decided]:
+    """Each record with the values behind its tokens, once every field is valid."""
+    violations: list[tuple[str, str]] = []
+    if not 0 < len(request.records) <= MAX_RECORDS:
+        violations.append(("records", f"must hold 1 to {MAX_RECORDS} records"))
+    for index, record in enumerate(request.records[:MAX_RECORDS]):
+        violations.extend(_record_violations(record, f"records[{index}]"))
+    if violations:
+        raise errors.InvalidArgument(_summary(violations[:10]), violations=violations[:100])
+    return [
+        Decided(
+            AuditRecord(
+                kind=r.kind,
+                tenant=r.tenant,
+                principal=r.principal,
+                run_id=r.run_id,
+                decision_id=r.decision_id,
+                details=_struct(r.details),
+            ),
+            [Tokenized(t.token, t.entity, t.value) for t in r.tokens],
+            r.vault_tenant,
+        )
+        for r in request.records
+    ]
+
+
+def _record_violations(record: policy_pb2.AuditRecord, where: str) -> list[tuple[str, str]]:
+    found = [] if _AUDIT_KIND.fullmatch(record.kind) else [(f"{where}.kind", _KIND_RULE)]
+    found += [
+        (f"{where}.{name}", "is required")
+        for name in ("tenant", "principal")
+        if not getattr(record, name)
+    ]
+    if record.tokens and not record.vault_tenant:
+        found.append((f"{where}.vault_tenant", "is required with tokens"))
+    for index, token in enumerate(record.tokens):
+        if not TOKEN.fullmatch(token.token):
+            found.append((f"{where}.tokens[{index}].token", "must be tok_ and 32 hex digits"))
+        if not token.entity or not token.value:
+            found.append((f"{where}.tokens[{index}]", "entity and value are required"))
+    return found
 
 
 def token_request(request: policy_pb2.ResolveTokenRequest) -> tuple[Subject, str, str]:
@@ -112,6 +159,19 @@ def bundle_info(bundle: Bundle) -> policy_pb2.GetBundleResponse:
         digest=bundle.digest,
         dry_run=bundle.dry_run,
         rule_ids=[rule.id for rule in bundle.rules],
+    )
+
+
+def watched_bundle(
+    bundle: Bundle, document: bytes, hash_key_id: str
+) -> policy_pb2.WatchBundleResponse:
+    return policy_pb2.WatchBundleResponse(
+        name=bundle.name,
+        version=bundle.version,
+        digest=bundle.digest,
+        document=document,
+        source=bundle.source,
+        hash_key_id=hash_key_id,
     )
 
 

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import pathlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from airspace.mesh import errors
 from airspace.policy.audit.chain import AuditEntry, AuditRecord
 from airspace.policy.audit.log import AuditLog
-from airspace.policy.audit.records import decision_record, masked_details
+from airspace.policy.audit.records import DECISION_KIND, decision_record, masked_details
 from airspace.policy.engine import (
     Bundle,
     CheckInput,
     Decision,
     Engine,
+    Masker,
     Resource,
     Subject,
+    Tokenized,
     Verdict,
-    load_bundle,
+    parse_bundle,
+    read_bundle,
 )
 from airspace.policy.engine.model import RBAC_GRANTED
 from airspace.policy.obligations import ObligationError
@@ -31,6 +36,38 @@ log = logging.getLogger("airspace.policy")
 BUNDLE_LOADED = "policy.bundle_loaded"
 
 
+@dataclasses.dataclass(frozen=True)
+class ActiveBundle:
+    """The bundle in force and the document it was parsed from, as routers receive it."""
+
+    bundle: Bundle
+    document: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Decided:
+    """An audit record of a decision taken elsewhere, with the values behind its tokens."""
+
+    record: AuditRecord
+    tokens: Sequence[Tokenized] = ()
+    vault_tenant: str = ""  # whose vault keeps the tokens
+
+
+def event_record(
+    kind: str, subject: Subject, run_id: str, details: Mapping[str, Any], masker: Masker
+) -> AuditRecord:
+    """The audit record of an event, its details' PII masked (they hold free text)."""
+    try:
+        masked = masked_details(details, masker)
+    except ObligationError as exc:
+        raise errors.InvalidArgument(
+            "details: two member names become the same once masked", field="details"
+        ) from exc
+    return AuditRecord(
+        kind=kind, tenant=subject.tenant, principal=subject.principal, run_id=run_id, details=masked
+    )
+
+
 class PolicyCore:
     def __init__(
         self, bundle_path: pathlib.Path, hash_key: bytes, audit: AuditLog, vault: TokenVault
@@ -38,7 +75,9 @@ class PolicyCore:
         """Loads the bundle at `bundle_path`; a BundleError here stops the service."""
         self._bundle_path = bundle_path
         self._hash_key = hash_key
-        self._engine = Engine(self._load(), hash_key)
+        self._active = self._load()
+        self._engine = Engine(self._active.bundle, hash_key)
+        self._reloaded = asyncio.Event()
         self.audit = audit
         self.vault = vault
 
@@ -46,21 +85,24 @@ class PolicyCore:
     def bundle(self) -> Bundle:
         return self._engine.bundle
 
+    @property
+    def hash_key_id(self) -> str:
+        return self._engine.masker.key_id()
+
+    async def bundles(self) -> AsyncIterator[ActiveBundle]:
+        """The active bundle now, then each one a reload activates, for as long as asked."""
+        while True:
+            reloaded = self._reloaded
+            yield self._active
+            await reloaded.wait()
+
     async def check(self, check: CheckInput) -> Decision:
         """Decides and returns only once the decision is in the audit log (and the values
         behind its tokens are in the vault)."""
         engine = self._engine  # one bundle for the whole check, even during a reload
         decision = engine.decide(check)
-        if decision.dry_run and decision.verdict != decision.evaluated_verdict:
-            log.info(
-                "dry-run bundle %s: %s would be %s (%s)",
-                decision.bundle_version,
-                check.checkpoint[:64],
-                decision.evaluated_verdict.name,
-                ", ".join(f"{r.code}/{r.rule_id}" for r in decision.reasons),
-            )
         if decision.tokens:
-            await self._keep_tokens(check.resource.tenant or check.subject.tenant, decision)
+            await self._keep_tokens(check.resource.tenant or check.subject.tenant, decision.tokens)
         await self._append(decision_record(check, decision, engine.masker))
         metrics.record_decision(decision)
         return decision
@@ -99,37 +141,41 @@ class PolicyCore:
     async def record(
         self, kind: str, subject: Subject, run_id: str, details: Mapping[str, Any]
     ) -> AuditEntry:
-        try:
-            masked = masked_details(details, self._engine.masker)
-        except ObligationError as exc:
-            raise errors.InvalidArgument(
-                "details: two member names become the same once masked", field="details"
-            ) from exc
-        return await self._append(
-            AuditRecord(
-                kind=kind,
-                tenant=subject.tenant,
-                principal=subject.principal,
-                run_id=run_id,
-                details=masked,
-            )
-        )
+        return await self._append(event_record(kind, subject, run_id, details, self._engine.masker))
+
+    async def record_decided(self, decided: Sequence[Decided]) -> list[AuditEntry]:
+        """Appends records decided elsewhere in one transaction, once the values behind
+        their tokens are in the vault: a token is never shown before it can be resolved."""
+        for item in decided:
+            if item.tokens:
+                await self._keep_tokens(item.vault_tenant, item.tokens)
+        entries = await self._append_all([item.record for item in decided])
+        for item in decided:
+            if item.record.kind == DECISION_KIND:
+                metrics.record_reported(item.record.details)
+        return entries
 
     async def reload(self, by: Subject) -> Bundle:
-        """Activates the bundle on disk; one that fails validation leaves the old one active."""
-        bundle = self._load()
+        """Activates the bundle on disk; one that fails validation leaves the old one active.
+        Watchers (routers) are sent the new bundle once its loading is audited."""
+        active = self._load()
+        bundle = active.bundle
         details = {"name": bundle.name, "version": bundle.version, "digest": bundle.digest}
         await self.record(BUNDLE_LOADED, by, "", {**details, "dry_run": bundle.dry_run})
         self._engine = Engine(bundle, self._hash_key)
+        self._active = active
+        self._reloaded.set()
+        self._reloaded = asyncio.Event()
         log.info("bundle %s %s (%s) active", bundle.name, bundle.version, bundle.digest[:12])
         return bundle
 
-    def _load(self) -> Bundle:
-        return load_bundle(self._bundle_path)
+    def _load(self) -> ActiveBundle:
+        document = read_bundle(self._bundle_path)
+        return ActiveBundle(parse_bundle(document, self._bundle_path.name), document)
 
-    async def _keep_tokens(self, tenant: str, decision: Decision) -> None:
+    async def _keep_tokens(self, tenant: str, tokens: Sequence[Tokenized]) -> None:
         try:
-            await self.vault.keep(tenant, decision.tokens)
+            await self.vault.keep(tenant, tokens)
         except Exception as exc:
             log.exception("token vault write failed")
             raise errors.Unavailable(
@@ -137,8 +183,12 @@ class PolicyCore:
             ) from exc
 
     async def _append(self, record: AuditRecord) -> AuditEntry:
+        [entry] = await self._append_all([record])
+        return entry
+
+    async def _append_all(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
         try:
-            return await self.audit.append(record)
+            return await self.audit.append_many(records)
         except Exception as exc:
             log.exception("audit append failed")
             raise errors.Unavailable(

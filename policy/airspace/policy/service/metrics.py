@@ -3,10 +3,14 @@ masks by entity. Served by the mesh's metrics endpoint (settings.metrics_port)."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from prometheus_client import Counter
 
-from airspace.policy.engine import Decision
+from airspace.policy.engine import Decision, Verdict
 from airspace.policy.engine.checkpoints import CHECKPOINTS
+from airspace.policy.engine.pii.detectors import ENTITIES
 
 DECISIONS = Counter(
     "airspace_policy_decisions_total",
@@ -21,8 +25,22 @@ PII_MASKS = Counter(
 
 
 def record_decision(decision: Decision) -> None:
-    # Checkpoints come from callers: anything off the engine's list shares one label.
-    checkpoint = decision.checkpoint if decision.checkpoint in CHECKPOINTS else "other"
-    DECISIONS.labels(checkpoint, decision.verdict.name.lower()).inc()
+    _count(decision.checkpoint, decision.verdict.name)
     for obligation in decision.obligations:
         PII_MASKS.labels(obligation.entity).inc()
+
+
+def record_reported(details: Mapping[str, Any]) -> None:
+    """A decision taken elsewhere (a router's engine), from its audit record's details."""
+    _count(str(details.get("checkpoint", "")), str(details.get("verdict", "")))
+    masked = details.get("masked", {})
+    for entity, count in masked.items() if isinstance(masked, dict) else ():
+        if entity in ENTITIES and isinstance(count, int | float):
+            PII_MASKS.labels(entity).inc(count)
+
+
+def _count(checkpoint: str, verdict: str) -> None:
+    # Checkpoints and reported verdicts come from callers: what is off the lists shares a label.
+    checkpoint = checkpoint if checkpoint in CHECKPOINTS else "other"
+    verdict = verdict if verdict in Verdict.__members__ else "other"
+    DECISIONS.labels(checkpoint, verdict.lower()).inc()

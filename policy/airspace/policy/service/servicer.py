@@ -23,6 +23,16 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         entry = await self._core.record(*convert.audit_event(request))
         return policy_pb2.RecordAuditResponse(sequence=entry.sequence)
 
+    async def RecordDecisions(self, request, context):
+        identity.require_mesh()
+        entries = await self._core.record_decided(convert.decided(request))
+        return policy_pb2.RecordDecisionsResponse(sequences=[e.sequence for e in entries])
+
+    async def WatchBundle(self, request, context):
+        identity.require_mesh()
+        async for active in self._core.bundles():
+            yield convert.watched_bundle(active.bundle, active.document, self._core.hash_key_id)
+
     async def GetBundle(self, request, context):
         identity.require_mesh()
         return convert.bundle_info(self._core.bundle)

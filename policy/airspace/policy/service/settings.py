@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import pathlib
 
 from airspace.mesh.settings import ServerSettings
+from airspace.policy import keys
 
 ENV_PREFIX = "POLICY"
 # policy/airspace/policy/bundles next to this package, whatever the working directory.
@@ -24,7 +23,8 @@ class PolicySettings(ServerSettings):
     # SQLite token vault (values behind TOKENIZE masks, encrypted); <data_dir>/tokens.db.
     vault_database: str = ""
     # Key of the PII hash (HMAC-SHA-256) in masks and the audit log; derived from the
-    # mesh key when empty. Changing it changes every hash from then on.
+    # mesh key when empty. Changing it changes every hash from then on. Routers embed the
+    # engine and need the same key (AIRSPACE_HASH_KEY sets both).
     hash_key: bytes = b""
     # Key that signs the audit log's checkpoints (HMAC-SHA-256); derived from the mesh key
     # when empty. Keep it: checkpoints signed with another key no longer verify.
@@ -45,7 +45,7 @@ class PolicySettings(ServerSettings):
         return pathlib.Path(self.bundle_dir) / self.bundle_file
 
     def pii_hash_key(self) -> bytes:
-        return self.hash_key or self._derived("airspace-policy-pii-hash", "HASH_KEY")
+        return keys.pii_hash_key(self.hash_key, self.mesh_key, "AIRSPACE_POLICY_HASH_KEY")
 
     def audit_signing_key(self) -> bytes:
         return self.audit_key or self._derived("airspace-policy-audit-checkpoints", "AUDIT_KEY")
@@ -58,5 +58,4 @@ class PolicySettings(ServerSettings):
         secret = secret or self.mesh_key
         if not secret:
             raise ValueError(f"set AIRSPACE_POLICY_{setting} or the mesh key")
-        # A key of its own per purpose, so none reveals anything about the mesh key.
-        return hmac.new(secret, purpose.encode(), hashlib.sha256).digest()
+        return keys.derived(secret, purpose)

@@ -195,3 +195,65 @@ class ResolveTokenResponse(_message.Message):
     entity: str
     decision_id: str
     def __init__(self, value: _Optional[str] = ..., entity: _Optional[str] = ..., decision_id: _Optional[str] = ...) -> None: ...
+
+class WatchBundleRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WatchBundleResponse(_message.Message):
+    __slots__ = ("name", "version", "digest", "document", "source", "hash_key_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    HASH_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    digest: str
+    document: bytes
+    source: str
+    hash_key_id: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., digest: _Optional[str] = ..., document: _Optional[bytes] = ..., source: _Optional[str] = ..., hash_key_id: _Optional[str] = ...) -> None: ...
+
+class RecordDecisionsRequest(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[AuditRecord]
+    def __init__(self, records: _Optional[_Iterable[_Union[AuditRecord, _Mapping]]] = ...) -> None: ...
+
+class AuditRecord(_message.Message):
+    __slots__ = ("kind", "tenant", "principal", "run_id", "decision_id", "details", "tokens", "vault_tenant")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    VAULT_TENANT_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    tenant: str
+    principal: str
+    run_id: str
+    decision_id: str
+    details: _struct_pb2.Struct
+    tokens: _containers.RepeatedCompositeFieldContainer[TokenValue]
+    vault_tenant: str
+    def __init__(self, kind: _Optional[str] = ..., tenant: _Optional[str] = ..., principal: _Optional[str] = ..., run_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tokens: _Optional[_Iterable[_Union[TokenValue, _Mapping]]] = ..., vault_tenant: _Optional[str] = ...) -> None: ...
+
+class TokenValue(_message.Message):
+    __slots__ = ("token", "entity", "value")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    entity: str
+    value: str
+    def __init__(self, token: _Optional[str] = ..., entity: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class RecordDecisionsResponse(_message.Message):
+    __slots__ = ("sequences",)
+    SEQUENCES_FIELD_NUMBER: _ClassVar[int]
+    sequences: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sequences: _Optional[_Iterable[int]] = ...) -> None: ...

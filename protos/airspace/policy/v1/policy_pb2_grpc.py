@@ -60,6 +60,16 @@ class PolicyServiceStub:
                 request_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenRequest.SerializeToString,
                 response_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenResponse.FromString,
                 _registered_method=True)
+        self.WatchBundle = channel.unary_stream(
+                '/airspace.policy.v1.PolicyService/WatchBundle',
+                request_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.WatchBundleRequest.SerializeToString,
+                response_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.WatchBundleResponse.FromString,
+                _registered_method=True)
+        self.RecordDecisions = channel.unary_unary(
+                '/airspace.policy.v1.PolicyService/RecordDecisions',
+                request_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.RecordDecisionsRequest.SerializeToString,
+                response_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.RecordDecisionsResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -102,6 +112,22 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchBundle(self, request, context):
+        """Streams the active bundle, for callers that evaluate policy in-process (routers):
+        once when the stream opens, then again after every reload. Carries no secret.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordDecisions(self, request, context):
+        """Appends records decided elsewhere (a router's embedded engine) in one transaction,
+        after keeping the values behind their tokens in the vault; answers once durable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +155,16 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.ResolveToken,
                     request_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenRequest.FromString,
                     response_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenResponse.SerializeToString,
+            ),
+            'WatchBundle': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchBundle,
+                    request_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.WatchBundleRequest.FromString,
+                    response_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.WatchBundleResponse.SerializeToString,
+            ),
+            'RecordDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordDecisions,
+                    request_deserializer=airspace_dot_policy_dot_v1_dot_policy__pb2.RecordDecisionsRequest.FromString,
+                    response_serializer=airspace_dot_policy_dot_v1_dot_policy__pb2.RecordDecisionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +303,60 @@ class PolicyService:
             '/airspace.policy.v1.PolicyService/ResolveToken',
             airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenRequest.SerializeToString,
             airspace_dot_policy_dot_v1_dot_policy__pb2.ResolveTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchBundle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/airspace.policy.v1.PolicyService/WatchBundle',
+            airspace_dot_policy_dot_v1_dot_policy__pb2.WatchBundleRequest.SerializeToString,
+            airspace_dot_policy_dot_v1_dot_policy__pb2.WatchBundleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.policy.v1.PolicyService/RecordDecisions',
+            airspace_dot_policy_dot_v1_dot_policy__pb2.RecordDecisionsRequest.SerializeToString,
+            airspace_dot_policy_dot_v1_dot_policy__pb2.RecordDecisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -16,6 +16,9 @@ from airspace.mesh import channels, deadlines, errors
 from airspace.policy.v1 import policy_pb2, policy_pb2_grpc
 from airspace.router.clients import call
 from airspace.router.convert import to_duration
+from airspace.router.local_policy.audit_batcher import AuditBatcher
+from airspace.router.local_policy.bundle_feed import BundleFeed
+from airspace.router.local_policy.decisions import LocalPolicyDecisions
 from airspace.router.repositories.ports import (
     Appended,
     Decision,
@@ -345,19 +348,38 @@ class GrpcMemoryRepository:
 
 
 # A policy service that stays away longer than this costs an audit entry, not the run.
+# A batch of audit records holds up the steps waiting on it: retry an unavailable
+# policy service briefly, then let them fail closed.
 AUDIT_RETRY_SECONDS = 5.0
 
 
-class GrpcPolicyDecisions:
+# A bundle stream is opened again after this long (a deadline no call may lack).
+BUNDLE_STREAM_SECONDS = 600.0
+
+
+class GrpcBundleSource:
     def __init__(self, policy: policy_pb2_grpc.PolicyServiceStub):
         self._policy = policy
 
-    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
-        response: policy_pb2.CheckResponse = await call(self._policy.Check, request)
-        return response
+    async def watch(self) -> AsyncIterator[policy_pb2.WatchBundleResponse]:
+        request = policy_pb2.WatchBundleRequest()
+        stream = self._policy.WatchBundle(request, timeout=BUNDLE_STREAM_SECONDS)
+        try:
+            async for bundle in stream:
+                yield bundle
+        except grpc.aio.AioRpcError as exc:
+            raise errors.from_rpc_error(exc) from exc
+        finally:
+            stream.cancel()
 
-    async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None:
-        await call(self._policy.RecordAudit, request, retry_for=AUDIT_RETRY_SECONDS)
+
+class GrpcAuditSink:
+    def __init__(self, policy: policy_pb2_grpc.PolicyServiceStub):
+        self._policy = policy
+
+    async def append(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
+        request = policy_pb2.RecordDecisionsRequest(records=records)
+        await call(self._policy.RecordDecisions, request, retry_for=AUDIT_RETRY_SECONDS)
 
 
 class GrpcTraceQueries:
@@ -386,6 +408,15 @@ class MeshRepositories:
             )
         ]
         state = state_pb2_grpc.StateServiceStub(self._channels[0])
+        policy = policy_pb2_grpc.PolicyServiceStub(self._channels[1])
+        feed = BundleFeed(
+            GrpcBundleSource(policy),
+            settings.pii_hash_key(),
+            staleness_seconds=settings.policy_staleness_seconds,
+            first_bundle_seconds=settings.policy_first_bundle_seconds,
+        )
+        batcher = AuditBatcher(GrpcAuditSink(policy), linger_seconds=settings.audit_linger_seconds)
+        self.policy = LocalPolicyDecisions(feed, batcher)
         self.repositories = Repositories(
             runs=GrpcRunRepository(state),
             leases=GrpcLeaseRepository(state),
@@ -393,10 +424,14 @@ class MeshRepositories:
             workflows=GrpcWorkflowRepository(state),
             agents=GrpcAgentRepository(state),
             memory=GrpcMemoryRepository(state),
-            policy=GrpcPolicyDecisions(policy_pb2_grpc.PolicyServiceStub(self._channels[1])),
+            policy=self.policy,
             traces=GrpcTraceQueries(trace_pb2_grpc.TraceQueryServiceStub(self._channels[2])),
         )
 
+    def start(self) -> None:
+        self.policy.start()
+
     async def close(self) -> None:
+        await self.policy.close()
         for channel in self._channels:
             await channel.close()

@@ -472,8 +472,66 @@ class InMemoryPolicyDecisions:
             decision_id=f"decision-{len(self.checks)}", verdict=run_pb2.VERDICT_ALLOW
         )
 
-    async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None:
+    async def record_audit(self, request: policy_pb2.RecordAuditRequest, *, wait: bool) -> None:
         self.audited.append(_copy(request))
+
+
+class InMemoryBundleSource:
+    """Bundles a test publishes, streamed as the policy service would; `cut` breaks every
+    open stream and keeps new ones from opening until `restore`."""
+
+    def __init__(self) -> None:
+        self.latest: policy_pb2.WatchBundleResponse | None = None
+        self.opened = 0
+        self._reachable = True
+        self._streams: list[asyncio.Queue[policy_pb2.WatchBundleResponse | None]] = []
+
+    def publish(self, bundle: policy_pb2.WatchBundleResponse) -> None:
+        self.latest = bundle
+        for stream in self._streams:
+            stream.put_nowait(bundle)
+
+    def cut(self) -> None:
+        self._reachable = False
+        for stream in self._streams:
+            stream.put_nowait(None)
+
+    def restore(self) -> None:
+        self._reachable = True
+
+    async def watch(self) -> AsyncIterator[policy_pb2.WatchBundleResponse]:
+        if not self._reachable:
+            raise errors.Unavailable("the policy service is unreachable")
+        self.opened += 1
+        stream: asyncio.Queue[policy_pb2.WatchBundleResponse | None] = asyncio.Queue()
+        if self.latest is not None:
+            stream.put_nowait(self.latest)
+        self._streams.append(stream)
+        try:
+            while (bundle := await stream.get()) is not None:
+                yield bundle
+        finally:
+            self._streams.remove(stream)
+        raise errors.Unavailable("the bundle stream broke")
+
+
+class InMemoryAuditSink:
+    """Every batch sent, in order, and the records acknowledged durable; a test can hold
+    acknowledgements back (`release.clear()`) or fail them (`failing`)."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[policy_pb2.AuditRecord]] = []
+        self.durable: list[policy_pb2.AuditRecord] = []
+        self.release = asyncio.Event()
+        self.release.set()
+        self.failing = False
+
+    async def append(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
+        self.batches.append([_copy(record) for record in records])
+        await self.release.wait()
+        if self.failing:
+            raise errors.Unavailable("the audit log cannot be written")
+        self.durable.extend(_copy(record) for record in records)
 
 
 class InMemoryTraceQueries:

@@ -236,11 +236,34 @@ class MemoryRepository(Protocol):
 
 
 class PolicyDecisions(Protocol):
-    """The policy service: decisions on checks, and the audit log."""
+    """Decisions on checks, and the audit log."""
 
-    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse: ...
+    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
+        """A decision, returned only once its audit record is durable: the caller may act
+        on it at once."""
+        ...
 
-    async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None: ...
+    async def record_audit(self, request: policy_pb2.RecordAuditRequest, *, wait: bool) -> None:
+        """Records an event (a run's lifecycle, a person's decision): returns once it is
+        durable when `wait`, else once queued for the next batch of records."""
+        ...
+
+
+class BundleSource(Protocol):
+    """The policy service's active bundle, as a stream: the bundle when it opens, then
+    each one a reload activates."""
+
+    def watch(self) -> AsyncIterator[policy_pb2.WatchBundleResponse]:
+        """Ends or raises a domain error when the stream breaks."""
+        ...
+
+
+class AuditSink(Protocol):
+    """The policy service's audit log, written a batch at a time."""
+
+    async def append(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
+        """Returns once every record is durable (and the values behind its tokens kept)."""
+        ...
 
 
 class TraceQueries(Protocol):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from airspace.agent.v1 import agent_pb2
-from airspace.mesh.reasons import Reason
 from airspace.policy.v1 import policy_pb2
 from airspace.router import metrics
 from airspace.router.guard import Guard, Judgement, agent_subject
@@ -42,5 +41,5 @@ def enforce(ctx: RunContext, key: StepKey, agent: str, judgement: Judgement) -> 
     if judgement.allowed or judgement.needs_approval:  # a person decides: see reviews.py
         return
     raise RunFailure(
-        f"policy refused the step: {judgement.explain()}", Reason.POLICY_DENIED, str(key), ""
+        f"policy refused the step: {judgement.explain()}", judgement.refusal, str(key), ""
     )

@@ -40,6 +40,10 @@ class Masker:
         self._key = hash_key
         self._length = hash_length
 
+    def key_id(self) -> str:
+        """Names the hash key without revealing it: maskers with the same id hash alike."""
+        return hmac.new(self._key, b"airspace-policy-hash-key-id", hashlib.sha256).hexdigest()
+
     def replacement(self, entity: str, operator: MaskOperator, text: str) -> str:
         """The text to put in place of `text` (the normalized value of the span); TOKENIZE
         needs a vault and is done by the engine (see Engine._mask)."""

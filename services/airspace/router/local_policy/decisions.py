@@ -1,0 +1,68 @@
+"""The router's PolicyDecisions: checks decided by the embedded engine, with the bundle the
+policy service streams, and answered only once their audit record is durable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from google.protobuf import struct_pb2
+
+from airspace.policy.audit.chain import AuditRecord
+from airspace.policy.audit.records import decision_record
+from airspace.policy.engine import Tokenized
+from airspace.policy.service import convert
+from airspace.policy.service.core import event_record
+from airspace.policy.v1 import policy_pb2
+from airspace.router.local_policy.audit_batcher import AuditBatcher
+from airspace.router.local_policy.bundle_feed import BundleFeed
+
+
+class LocalPolicyDecisions:
+    def __init__(self, feed: BundleFeed, batcher: AuditBatcher):
+        self._feed = feed
+        self._batcher = batcher
+
+    def start(self) -> None:
+        self._feed.start()
+
+    async def close(self) -> None:
+        await self._feed.close()
+        await self._batcher.close()
+
+    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
+        engine = await self._feed.engine()
+        check = convert.check_input(request)
+        decision = engine.decide(check)
+        # The check's one PII scan masked the record's texts already (decision.caller_masks).
+        record = decision_record(check, decision, engine.masker)
+        vault_tenant = check.resource.tenant or check.subject.tenant
+        # No effect without its record: the caller acts on the decision once it is durable,
+        # and a token in a mask once its value is in the vault.
+        await self._batcher.durable(_message(record, decision.tokens, vault_tenant))
+        return convert.check_response(decision)
+
+    async def record_audit(self, request: policy_pb2.RecordAuditRequest, *, wait: bool) -> None:
+        message = _message(event_record(*convert.audit_event(request), self._feed.masker))
+        if wait:
+            await self._batcher.durable(message)
+        else:
+            self._batcher.later(message)
+
+
+def _message(
+    record: AuditRecord, tokens: Sequence[Tokenized] = (), vault_tenant: str = ""
+) -> policy_pb2.AuditRecord:
+    details = struct_pb2.Struct()
+    details.update(record.details)
+    return policy_pb2.AuditRecord(
+        kind=record.kind,
+        tenant=record.tenant,
+        principal=record.principal,
+        run_id=record.run_id,
+        decision_id=record.decision_id,
+        details=details,
+        tokens=[
+            policy_pb2.TokenValue(token=t.token, entity=t.entity, value=t.value) for t in tokens
+        ],
+        vault_tenant=vault_tenant if tokens else "",
+    )

@@ -1,0 +1,333 @@
+"""Policy decided in the router (router/local_policy) on in-memory fakes of the policy
+service's bundle stream and audit log: it fails closed without a bundle or with a stale
+one, follows reloads, and answers a check only once its audit record is durable, in
+batches that concurrent checks and lifecycle records share."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import pathlib
+
+import pytest
+from google.protobuf import json_format
+from harness import TENANT, Router, final
+
+from airspace.agent.v1 import agent_pb2
+from airspace.mesh.reasons import Reason
+from airspace.policy.engine.pii.masking import Masker
+from airspace.policy.v1 import policy_pb2
+from airspace.router.agent_invoker import OnAction
+from airspace.router.guard import Guard, agent_subject
+from airspace.router.local_policy.audit_batcher import AuditBatcher
+from airspace.router.local_policy.bundle_feed import BundleFeed
+from airspace.router.local_policy.decisions import LocalPolicyDecisions
+from airspace.router.repositories.in_memory import (
+    InMemoryAuditSink,
+    InMemoryBundleSource,
+    in_memory_repositories,
+)
+from airspace.v1 import run_pb2
+
+pytestmark = pytest.mark.unit
+
+HASH_KEY = b"router-tests-hash-key"
+DEFAULT_BUNDLE = (
+    pathlib.Path(__file__).resolve().parents[2] / "policy/airspace/policy/bundles/default.yaml"
+)
+STALENESS = 30.0
+
+
+def bundle(document: bytes, key: bytes = HASH_KEY) -> policy_pb2.WatchBundleResponse:
+    """The message the policy service streams for `document`."""
+    return policy_pb2.WatchBundleResponse(
+        name="default",
+        version="v",
+        digest=hashlib.sha256(document).hexdigest(),
+        document=document,
+        source="default.yaml",
+        hash_key_id=Masker(key).key_id(),
+    )
+
+
+def default_document(version: str = "2025.11.0") -> bytes:
+    text = DEFAULT_BUNDLE.read_text()
+    return text.replace('version: "2025.11.0"', f'version: "{version}"', 1).encode()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclasses.dataclass
+class Local:
+    source: InMemoryBundleSource
+    sink: InMemoryAuditSink
+    clock: Clock
+    feed: BundleFeed
+    decisions: LocalPolicyDecisions
+
+    @property
+    def guard(self) -> Guard:
+        return Guard(self.decisions)
+
+
+def started(patience: float) -> Local:
+    """Local decisions over fakes, started now, waiting up to `patience` for a first bundle."""
+    source, sink, clock = InMemoryBundleSource(), InMemoryAuditSink(), Clock()
+    feed = BundleFeed(
+        source, HASH_KEY, staleness_seconds=STALENESS, first_bundle_seconds=patience, clock=clock
+    )
+    decisions = LocalPolicyDecisions(feed, AuditBatcher(sink, linger_seconds=10.0))
+    decisions.start()
+    return Local(source, sink, clock, feed, decisions)
+
+
+@pytest.fixture
+async def local():
+    started_now = started(patience=0.0)
+    yield started_now
+    started_now.sink.release.set()
+    await started_now.decisions.close()
+
+
+@pytest.fixture
+async def patient():
+    started_now = started(patience=60.0)
+    yield started_now
+    await started_now.decisions.close()
+
+
+@pytest.fixture
+async def ready(local):
+    """`local` deciding with the default bundle."""
+    local.source.publish(bundle(default_document()))
+    await in_force(local, "2025.11.0")
+    return local
+
+
+async def first_batch_held(local: Local) -> asyncio.Future:
+    """A check whose batch is sent but not acknowledged yet."""
+    local.sink.release.clear()
+    judging = asyncio.ensure_future(judge_input(local.guard))
+    await until(lambda: len(local.sink.batches) == 1)
+    return judging
+
+
+async def until(condition, attempts: int = 500) -> None:
+    for _ in range(attempts):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never held")
+
+
+async def in_force(local: Local, version: str) -> None:
+    """Waits until the feed decides with bundle `version`."""
+
+    async def current() -> str:
+        try:
+            return (await local.feed.engine()).bundle.version
+        except Exception:
+            return ""
+
+    for _ in range(500):
+        if await current() == version:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"bundle {version} never came into force")
+
+
+async def judge_input(guard: Guard, payload: dict | None = None, agent: str = "writer"):
+    resource = policy_pb2.Resource(kind="agent", name=agent, tenant=TENANT)
+    return await guard.judge(
+        "step.input",
+        agent_subject(agent, TENANT),
+        resource,
+        payload if payload is not None else {"text": "hello"},
+        run_id="run-1",
+        step_key=f"s0001-{agent}",
+    )
+
+
+async def refused_with(local: Local, problem: str):
+    """A judgement refused for `problem`, once the feed has read what was published."""
+    for _ in range(500):
+        judged = await judge_input(local.guard)
+        if not judged.allowed and problem in judged.verdict.reasons[0].message:
+            return judged
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never refused for {problem!r}")
+
+
+def codes(judgement) -> list[str]:
+    return [reason.code for reason in judgement.verdict.reasons]
+
+
+async def test_without_a_bundle_a_step_is_denied_and_nothing_is_recorded(local):
+    judged = await judge_input(local.guard)
+    assert judged.verdict.verdict == run_pb2.VERDICT_DENY
+    assert codes(judged) == [Reason.POLICY_UNAVAILABLE]
+    assert judged.refusal is Reason.POLICY_UNAVAILABLE
+    assert local.sink.batches == []
+
+
+async def test_right_after_start_a_check_waits_for_the_first_bundle(patient):
+    judging = asyncio.ensure_future(judge_input(patient.guard))
+    await asyncio.sleep(0.05)
+    assert not judging.done()  # a run resumed at start-up is not refused for want of a bundle
+    patient.source.publish(bundle(default_document()))
+    assert (await judging).allowed
+
+
+async def test_past_the_start_up_patience_a_check_without_a_bundle_is_denied_at_once(patient):
+    patient.clock.now += 61.0
+    judged = await asyncio.wait_for(judge_input(patient.guard), 5)
+    assert codes(judged) == [Reason.POLICY_UNAVAILABLE]
+
+
+async def test_a_bundle_stream_down_past_the_bound_denies_with_bundle_stale(ready):
+    local = ready
+    local.source.cut()
+    await until(lambda: not local.feed.connected)
+    local.clock.now += STALENESS / 2  # within the bound: still decided
+    assert (await judge_input(local.guard)).allowed
+    local.clock.now += STALENESS
+    judged = await judge_input(local.guard)
+    assert judged.verdict.verdict == run_pb2.VERDICT_DENY
+    assert codes(judged) == [Reason.BUNDLE_STALE] and judged.refusal is Reason.BUNDLE_STALE
+
+    local.source.restore()  # the feed reconnects on its own and decides again
+    await until(lambda: local.feed.connected)
+    assert (await judge_input(local.guard)).allowed
+
+
+async def test_a_reload_at_the_policy_service_decides_the_next_check(local):
+    local.source.publish(bundle(default_document("1")))
+    await in_force(local, "1")
+    assert (await judge_input(local.guard)).verdict.bundle_version == "1"
+    local.source.publish(bundle(default_document("2")))
+    await in_force(local, "2")
+    judged = await judge_input(local.guard)
+    assert judged.verdict.bundle_version == "2"
+    assert local.sink.durable[-1].details["bundle_version"] == "2"
+    assert local.source.opened == 1  # one stream carried both
+
+
+async def test_a_bundle_hashed_with_another_key_is_refused(local):
+    local.source.publish(bundle(default_document(), key=b"another key"))
+    judged = await refused_with(local, "another key")
+    assert codes(judged) == [Reason.POLICY_UNAVAILABLE]
+    assert local.sink.batches == []  # nothing decided, so nothing to record
+
+
+async def test_a_bundle_the_router_cannot_enforce_stops_the_previous_one_too(ready):
+    ready.source.publish(bundle(b"name: broken\nversion: [unclosed\n"))
+    judged = await refused_with(ready, "not valid in this router")
+    assert codes(judged) == [Reason.POLICY_UNAVAILABLE]
+
+
+async def test_a_check_answers_only_once_its_record_is_durable(ready):
+    local = ready
+    judging = await first_batch_held(local)
+    await asyncio.sleep(0.05)
+    assert not judging.done() and local.sink.durable == []
+    local.sink.release.set()
+    judged = await judging
+    [record] = local.sink.durable
+    assert judged.verdict.decision_id == record.decision_id
+    assert record.kind == "policy.decision" and record.details["step_key"] == "s0001-writer"
+
+
+async def test_checks_arriving_during_a_batch_share_the_next_one(ready):
+    local = ready
+    first = await first_batch_held(local)
+    later = [asyncio.ensure_future(judge_input(local.guard, agent=f"a{n}")) for n in range(5)]
+    await asyncio.sleep(0.05)
+    local.sink.release.set()
+    await asyncio.gather(first, *later)
+    assert [len(batch) for batch in local.sink.batches] == [1, 5]
+
+
+async def test_lifecycle_records_ride_with_the_next_decision(ready):
+    local = ready
+    event = policy_pb2.RecordAuditRequest(
+        kind="run.state_changed",
+        subject=policy_pb2.Subject(principal="service:router", tenant=TENANT),
+        run_id="run-1",
+    )
+    event.details.update({"reason": "mail ann@example.com"})
+    await local.decisions.record_audit(event, wait=False)
+    assert local.sink.batches == []  # queued, not sent on its own
+    await judge_input(local.guard)
+    [batch] = local.sink.batches
+    assert [record.kind for record in batch] == ["run.state_changed", "policy.decision"]
+    assert "ann@example.com" not in json_format.MessageToJson(batch[0])
+
+
+async def test_a_failed_batch_denies_every_check_waiting_on_it(ready):
+    local = ready
+    local.sink.failing = True
+    judged = await asyncio.gather(*(judge_input(local.guard, agent=f"a{n}") for n in range(3)))
+    for judgement in judged:
+        assert judgement.verdict.verdict == run_pb2.VERDICT_DENY
+        assert codes(judgement) == [Reason.POLICY_UNAVAILABLE]
+
+
+async def test_tokens_travel_with_the_record_to_the_vault_and_pii_stays_out(local):
+    local.source.publish(bundle(_tokenizing_email(default_document())))
+    await in_force(local, "2025.11.0")
+    judged = await judge_input(local.guard, {"text": "write to ann@example.com"})
+    [record] = local.sink.durable
+    [token] = record.tokens
+    assert token.value == "ann@example.com" and record.vault_tenant == TENANT
+    assert token.token in judged.payload["text"]
+    assert "ann@example.com" not in json_format.MessageToJson(record.details)
+
+
+def _tokenizing_email(document: bytes) -> bytes:
+    return document.replace(b"EMAIL: {operator: PARTIAL}", b"EMAIL: {operator: TOKENIZE}", 1)
+
+
+async def test_in_a_run_no_agent_sees_input_nor_step_is_journaled_before_its_record(ready):
+    local = ready
+    repositories = dataclasses.replace(in_memory_repositories(), policy=local.decisions)
+    router = Router(repositories=repositories)
+    journaled_before_output_record: list[bool] = []
+    acknowledge = local.sink.append
+
+    async def append(records):
+        for record in records:
+            if record.kind == "policy.decision" and record.details["checkpoint"] == "step.output":
+                journal = await repositories.runs.journal(TENANT, record.run_id)
+                step = record.details["step_key"]
+                journaled_before_output_record.append(any(e.step_key == step for e in journal))
+        await acknowledge(records)
+
+    local.sink.append = append  # type: ignore[method-assign]
+
+    def durable_for(step_key: str) -> set[str]:
+        return {
+            r.details["checkpoint"]
+            for r in local.sink.durable
+            if r.kind == "policy.decision" and r.details["step_key"] == step_key
+        }
+
+    async def agent(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
+        assert durable_for(start.step_key) == {"step.input"}
+        return final("done")
+
+    for name in ("one", "two"):
+        await router.register(name, agent)
+    run = await router.run(
+        "name: two\npattern: sequential\nsteps: [{name: a, agent: one}, {name: b, agent: two}]\n"
+    )
+    await router.close()
+    assert run.state == run_pb2.RUN_STATE_COMPLETED
+    assert journaled_before_output_record == [False, False]
+    assert [durable_for(k) for k in ("s0001-a", "s0002-b")] == [{"step.input", "step.output"}] * 2
