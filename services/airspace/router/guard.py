@@ -33,6 +33,8 @@ class Judgement:
     payload: dict[str, Any]
     # Who must approve, when the verdict is REQUIRE_APPROVAL.
     approver_role: str = ""
+    # Policy could not be asked: the DENY is the guard failing closed, worth a retry.
+    unavailable: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -94,7 +96,8 @@ class Guard:
             decision = await self._policy.check(request)
         except errors.MeshError as exc:
             log.warning("policy check %s failed closed: %s", checkpoint, exc.message)
-            return _denied(checkpoint, "POLICY_UNAVAILABLE", exc.message, payload)
+            denied = _denied(checkpoint, "POLICY_UNAVAILABLE", exc.message, payload)
+            return dataclasses.replace(denied, unavailable=True)
         verdict = run_pb2.GuardrailVerdict(
             decision_id=decision.decision_id,
             checkpoint=checkpoint,
