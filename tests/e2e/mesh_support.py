@@ -51,10 +51,12 @@ class Client:
 
 
 class Mesh:
-    def __init__(self, tmp_path, counted: frozenset[str] = frozenset()):
-        """`counted` names the services whose RPCs are counted in the process's metrics."""
+    def __init__(self, tmp_path, counted: frozenset[str] = frozenset(), bundle=None):
+        """`counted` names the services whose RPCs are counted in the process's metrics;
+        `bundle` is the policy bundle file to load instead of the default one."""
         self.tmp_path = tmp_path
         self.counted = counted
+        self.bundle = bundle
         self.key = secrets.token_hex(32).encode()
         self.servers = []
         self.channels = []
@@ -75,7 +77,11 @@ class Mesh:
 
     async def start(self) -> None:
         state = await self._start(state_main.build_server(StateSettings(**self.base("state"))))
-        policy = await self._start(policy_main.build_server(PolicySettings(**self.base("policy"))))
+        bundle = {}
+        if self.bundle is not None:
+            bundle = {"bundle_dir": str(self.bundle.parent), "bundle_file": self.bundle.name}
+        policy_settings = PolicySettings(**self.base("policy"), **bundle)
+        policy = await self._start(policy_main.build_server(policy_settings))
         traces = await self._start(
             (await collector.build(TraceSettings(**self.base("traces")))).server
         )

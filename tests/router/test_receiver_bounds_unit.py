@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from harness import final
+from harness import answers
 
 from airspace.agent.v1 import agent_pb2
 from airspace.router.agent_invoker import OnAction
@@ -31,20 +31,6 @@ def received(start: agent_pb2.InvokeStart) -> str:
     )
 
 
-def extractor():
-    async def behaviour(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
-        return final(f"parties Acme and Globex, {SECRET}", **EXTRACTED)
-
-    return behaviour
-
-
-def answers(text: str):
-    async def behaviour(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
-        return final(text)
-
-    return behaviour
-
-
 MAPPED = """
 name: mapped
 pattern: sequential
@@ -55,7 +41,7 @@ steps:
 
 
 async def test_a_steps_field_mapping_bounds_its_context_as_well_as_its_input(router):
-    await router.register("extractor", extractor())
+    await router.register("extractor", answers(f"parties Acme and Globex, {SECRET}", **EXTRACTED))
     await router.register("checker", answers("compliant"))
     run = await router.run(MAPPED, "the contract")
     assert run.state == run_pb2.RUN_STATE_COMPLETED
@@ -66,7 +52,7 @@ async def test_a_steps_field_mapping_bounds_its_context_as_well_as_its_input(rou
 
 
 async def test_a_step_without_fields_still_sees_every_earlier_output(router):
-    await router.register("extractor", extractor())
+    await router.register("extractor", answers(f"parties Acme and Globex, {SECRET}", **EXTRACTED))
     await router.register("checker", answers("compliant"))
     document = MAPPED.replace("input: {from: extract, fields: [parties]}", "input: {from: run}")
     await router.run(document, "the contract")
