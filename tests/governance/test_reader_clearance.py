@@ -2,18 +2,21 @@
 way an agent's input is masked for its card's: a viewer reading a run whose cleared agent
 echoed an SSN and a card number sees neither in GetRun, ListRuns, WatchRun (every event)
 or the approval's evidence and payload; the roles the bundle clears (auditor, admin) read
-the same data in clear. What is stored is not changed by anyone's read."""
+the same data in clear. Where the bundle TOKENIZEs, the viewer sees a token that only a
+principal allowed token.resolve opens. What is stored is not changed by anyone's read."""
 
 from __future__ import annotations
 
 import json
+import re
 
+import grpc
 import pytest
 from governance_support import as_dict, decide, deploy, ending, start, watch
 from mesh_support import wait_for_approvals
 
 from airspace.agents.kit import Agent, Reply
-from airspace.v1 import approval_pb2, run_pb2
+from airspace.v1 import approval_pb2, observability_pb2, observability_pb2_grpc, run_pb2
 
 pytestmark = pytest.mark.mesh
 
@@ -109,3 +112,25 @@ async def test_an_admin_reads_the_approval_in_clear(mesh, decided_run):
         approval_pb2.GetApprovalRequest(approval_id=pending.approval_id), metadata=admin.metadata
     )
     assert SSN in in_clear(got.approval)
+
+
+@pytest.mark.parametrize("bundle", ["US_SSN"], indirect=True)
+async def test_a_tokenized_value_stays_a_token_that_only_token_resolve_opens(mesh):
+    operator = mesh.client()
+    await deploy(mesh, operator, WORKFLOW.replace(", approval: {after: true}", ""), clerk())
+    run = await start(operator, "refunds", {"text": PII})
+    assert ending(await watch(operator, run.run_id)).to == run_pb2.RUN_STATE_COMPLETED
+    viewer = mesh.client("user:vic", "acme", ("viewer",))
+    shown = (await read_everything(viewer, run.run_id))[0]
+    [token] = re.findall(r"\[US_SSN:(tok_[0-9a-f]{32})\]", shown.input["text"])
+    request = observability_pb2.ResolveTokenRequest(token=token, run_id=run.run_id)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await observability_pb2_grpc.AuditServiceStub(viewer.channel).ResolveToken(
+            request, metadata=viewer.metadata
+        )
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    officer = mesh.client("user:pia", "acme", ("privacy-officer",))
+    resolved = await observability_pb2_grpc.AuditServiceStub(officer.channel).ResolveToken(
+        request, metadata=officer.metadata
+    )
+    assert resolved.value == SSN
