@@ -106,6 +106,14 @@ async def test_every_event_with_content_is_masked_in_its_own_kind(reader):
     assert (shown.sequence, shown.step_completed.step_name) == (4, "s")
 
 
+async def test_a_routing_reason_quoting_an_approver_is_masked(reader):
+    reader("viewer")
+    decision = run_pb2.RoutingDecision(chosen="legal", reason=f"chosen by user:ada: ssn {SSN}")
+    event = run_pb2.RunEvent(run_id="r-1", routing_decision=decision)
+    shown = await ReaderView(Guard(EnginePolicy())).event(event)
+    assert shown.routing_decision.reason == "chosen by user:ada: ssn [US_SSN]"
+
+
 async def test_approvals_and_spans_are_masked_too(reader):
     reader("approver")
     view = ReaderView(Guard(EnginePolicy()))

@@ -30,10 +30,9 @@ from airspace.v1 import approval_pb2, run_pb2
 _RUN = ("input", "output", "error")
 _APPROVAL = ("summary", "evidence", "payload", "comment", "edited_payload")
 _SPAN = ("name", "status_message", "attributes", "events")
-# Events the router writes about its own work, holding nothing anyone else wrote.
-_BOOKKEEPING = frozenset(
-    {"step_started", "routing_decision", "guardrail_verdict", "usage_reported", "lease_taken_over"}
-)
+# Events the router writes about its own work, holding nothing anyone else wrote (a
+# routing decision's reason may quote an agent or an approver, so it is not one of them).
+_BOOKKEEPING = frozenset({"step_started", "guardrail_verdict", "lease_taken_over"})
 
 M = TypeVar("M", bound=message.Message)
 
