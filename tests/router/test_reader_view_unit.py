@@ -106,6 +106,23 @@ async def test_every_event_with_content_is_masked_in_its_own_kind(reader):
     assert (shown.sequence, shown.step_completed.step_name) == (4, "s")
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"login": {"user": "jane.doe", "domain": "@example.com"}},  # split across members
+        {"labels": {"jane.doe@example.com": "vip"}},  # in a member name
+        {"note": "c2lnbmVkIGJ5IGphbmUuZG9lQGV4YW1wbGUuY29t"},  # base64 of "signed by <email>"
+    ],
+)
+async def test_pii_hidden_in_an_events_data_is_still_found_and_masked(reader, data):
+    reader("viewer")
+    output = agent_pb2.FinalOutput(data=to_struct(data))
+    event = run_pb2.RunEvent(run_id="r-1", step_completed=run_pb2.StepCompleted(output=output))
+    shown = await ReaderView(Guard(EnginePolicy())).event(event)
+    assert "jane.doe" not in str(to_dict(shown.step_completed.output.data))
+    assert "c2lnbmVk" not in str(to_dict(shown.step_completed.output.data))
+
+
 async def test_a_routing_reason_quoting_an_approver_is_masked(reader):
     reader("viewer")
     decision = run_pb2.RoutingDecision(chosen="legal", reason=f"chosen by user:ada: ssn {SSN}")

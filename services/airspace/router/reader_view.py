@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from google.protobuf import json_format, message
+from google.protobuf.descriptor import FieldDescriptor
 
 from airspace.mesh import errors, identity
 from airspace.mesh.reasons import Reason
@@ -33,6 +34,11 @@ _SPAN = ("name", "status_message", "attributes", "events")
 # Events the router writes about its own work, holding nothing anyone else wrote (a
 # routing decision's reason may quote an agent or an approver, so it is not one of them).
 _BOOKKEEPING = frozenset({"step_started", "guardrail_verdict", "lease_taken_over"})
+
+_TIMES = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration"})
+_JSON_VALUES = frozenset(
+    {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
+)
 
 M = TypeVar("M", bound=message.Message)
 
@@ -77,9 +83,9 @@ class ReaderView:
         fields: tuple[str, ...],
         run_id: str = "",
     ) -> list[M]:
-        contents = [_content(item, fields) for item in items]
-        if not scan_json(contents):
+        if not scan_json([_texts(item, fields) for item in items]):
             return list(items)
+        contents = [_content(item, fields) for item in items]
         caller = identity.require()
         resource = policy_pb2.Resource(kind=kind, name=run_id, tenant=caller.tenant)
         judged = await self._guard.judge(
@@ -89,6 +95,43 @@ class ReaderView:
             raise _refusal(caller, judged)
         masked = judged.payload["items"]
         return [_with_content(item, fields, c) for item, c in zip(items, masked, strict=True)]
+
+
+def _texts(item: message.Message, fields: tuple[str, ...] = ()) -> list[Any]:
+    """The text a message holds (of `fields`, when named): its strings, and its JSON
+    values and maps whole, without what holds no text (numbers, enums, times) or the
+    message's own field names. Scanning this finds what scanning its JSON form would
+    (entities split across sibling strings included), at a fraction of the cost."""
+    return [
+        _texts_of(field, value)
+        for field, value in item.ListFields()
+        if (not fields or field.name in fields) and _holds_text(field)
+    ]
+
+
+def _holds_text(field: FieldDescriptor) -> bool:
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return True
+    kind = field.message_type  # None for numbers, enums, bytes
+    return kind is not None and kind.full_name not in _TIMES
+
+
+def _texts_of(field: FieldDescriptor, value: Any) -> Any:
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return list(value) if field.is_repeated else value
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        return {key: _text_of(item) for key, item in value.items()}
+    if field.is_repeated:
+        return [_text_of(item) for item in value]
+    return _text_of(value)
+
+
+def _text_of(value: Any) -> Any:
+    if not isinstance(value, message.Message):
+        return value  # a map's value
+    if value.DESCRIPTOR.full_name in _JSON_VALUES:
+        return json_format.MessageToDict(value)
+    return _texts(value)
 
 
 def _content(item: message.Message, fields: tuple[str, ...]) -> dict[str, Any]:
