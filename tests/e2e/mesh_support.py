@@ -114,15 +114,18 @@ class Mesh:
         policy: dict | None = None,
         router: dict | None = None,
         quotas_file: str = "",
+        bundle=None,
     ):
         """`counted` names the services whose RPCs are counted in the process's metrics;
         `policy` and `router` are settings of those services; `quotas_file` the tenants'
-        quotas the gateway and the router enforce."""
+        quotas the gateway and the router enforce; `bundle` the policy bundle file to load
+        instead of the default one."""
         self.tmp_path = tmp_path
         self.counted = counted
         self.policy_settings = policy or {}
         self.router_overrides = router or {}
         self.quotas_file = quotas_file
+        self.bundle = bundle
         self.key = secrets.token_hex(32).encode()
         self.servers = []
         self.channels = []
@@ -143,8 +146,11 @@ class Mesh:
 
     async def start(self) -> None:
         state = await self._start(state_main.build_server(StateSettings(**self.base("state"))))
+        bundle = {}
+        if self.bundle is not None:
+            bundle = {"bundle_dir": str(self.bundle.parent), "bundle_file": self.bundle.name}
         self.policy = policy_main.build_server(
-            PolicySettings(**self.base("policy"), **self.policy_settings)
+            PolicySettings(**self.base("policy"), **bundle, **self.policy_settings)
         )
         policy = await self._start(self.policy)
         traces = await self._start(

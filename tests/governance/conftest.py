@@ -13,12 +13,21 @@ import pytest
 TESTS = pathlib.Path(__file__).resolve().parents[1]
 sys.path.extend(str(TESTS / folder) for folder in ("e2e", "policy", "observability"))
 
+from governance_support import tokenizing_bundle  # noqa: E402
 from mesh_support import Mesh  # noqa: E402
 
 
 @pytest.fixture
-async def mesh(tmp_path):
-    started = Mesh(tmp_path)
+def bundle(request, tmp_path):
+    """The policy bundle the mesh loads: the default one, or with the entity a test names
+    (`@pytest.mark.parametrize("bundle", ["EMAIL"], indirect=True)`) masked by TOKENIZE."""
+    entity = getattr(request, "param", None)
+    return tokenizing_bundle(tmp_path, entity) if entity else None
+
+
+@pytest.fixture
+async def mesh(tmp_path, bundle):
+    started = Mesh(tmp_path, bundle=bundle)
     await started.start()
     yield started
     await started.stop()

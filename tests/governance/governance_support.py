@@ -3,12 +3,15 @@ what happened."""
 
 from __future__ import annotations
 
+import re
+
 import grpc
 from google.protobuf import json_format, struct_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from mesh_support import apply, collect_events, register
 
+from airspace.policy.service.settings import PolicySettings
 from airspace.v1 import approval_pb2, run_pb2
 
 
@@ -72,3 +75,14 @@ def error_reason(error: grpc.aio.AioRpcError) -> str:
         if detail.Unpack(info):
             return info.reason
     return ""
+
+
+def tokenizing_bundle(folder, entity: str):
+    """The default bundle with `entity` masked by TOKENIZE, written under `folder`."""
+    default = PolicySettings(mesh_key=b"k" * 32).bundle_path.read_text()
+    changed = re.sub(rf"(\n    {entity}: {{operator: )\w+}}", r"\1TOKENIZE}", default)
+    assert changed != default, f"the default bundle has no operator for {entity}"
+    bundle = folder / "bundles" / f"tokenizing-{entity.lower()}.yaml"
+    bundle.parent.mkdir(exist_ok=True)
+    bundle.write_text(changed)
+    return bundle

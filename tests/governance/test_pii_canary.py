@@ -1,14 +1,18 @@
-"""The PII canary: a workflow runs on input holding known PII (plain, base64-wrapped and
-split across fields), an agent asks for an action with PII in its arguments, and an
-approver's comment quotes it. Afterwards no stored table of the audit log, the token vault
-or the trace store, no log line and no metric holds any of it in clear. The client's
-principal is an email address too: spans name it only by a keyed hash (the audit log
-names principals as they are, so that it can be queried by principal).
+"""The PII canary: a workflow runs on input holding known PII (an SSN, a card number and
+an email, plain, base64-wrapped and split across fields), an agent asks for an action with
+PII in its arguments, and an approver's comment quotes it. Afterwards no table of the audit
+log or the trace store, no log line and no metric holds any of it in clear; the token vault
+holds the tokenized email sealed, never readable; and a viewer reading the run through the
+gateway (GetRun, ListRuns, WatchRun, GetRunTrace) sees none of it. The client's principal is
+an email address too: spans name it only by a keyed hash (the audit log names principals as
+they are, so that it can be queried by principal).
 
-The state service is left out on purpose: its tables hold the run's business data (the
-input a client sent, the outputs of cleared agents) by design, like any system of record.
-What governance promises there is checked instead: the events shown to an agent without
-clearance (its input and context) hold no PII in clear.
+The state service is the run's system of record (DESIGN.md: durable runs, their event log
+and journal): it keeps what the run needs to execute and resume, as it was given. So the
+canaries may be stored in clear in exactly two places there: the run's input, as the client
+sent it, and the approver's comment, as the person wrote it. Everything the agents produced
+(step outputs, actions, the run's output, the journal) and every event shown to agents
+without clearance holds none of it: they only ever saw it masked.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import sqlite3
 
 import pytest
+from google.protobuf import json_format
 from governance_support import decide, deploy, ending, start, watch
 from mesh_support import exporting_spans, wait_for_approvals
 from prometheus_client import REGISTRY, generate_latest
@@ -28,18 +33,28 @@ from airspace.agents.kit import Agent, Reply
 from airspace.mesh import logs
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.policy.engine.pii.scan import scan_json
-from airspace.v1 import run_pb2
+from airspace.state.v1 import state_pb2
+from airspace.v1 import (
+    agent_registry_pb2,
+    approval_pb2,
+    observability_pb2,
+    observability_pb2_grpc,
+    run_pb2,
+    workflow_pb2,
+)
 
 pytestmark = pytest.mark.mesh
 
 EMAIL = "jane.canary@example.com"
 CARD = "4111 1111 1111 1111"
 IBAN = "GB82WEST12345698765432"
+SSN = "536-90-4399"
 CANARIES = (
     EMAIL,
     CARD,
     CARD.replace(" ", ""),
     IBAN,
+    SSN,
     base64.b64encode(EMAIL.encode()).decode().rstrip("="),
 )
 PRINCIPAL = "user:ops.lead@example.com"
@@ -81,6 +96,20 @@ def summarizer(received: list) -> Agent:
     return agent
 
 
+# What the state service's `data` columns hold, by table.
+STATE_ROWS = {
+    "runs": run_pb2.Run,
+    "events": run_pb2.RunEvent,
+    "journal": state_pb2.JournalEntry,
+    "approvals": approval_pb2.Approval,
+    "workflows": workflow_pb2.Workflow,
+    "agents": agent_registry_pb2.Agent,
+    "memory": state_pb2.MemoryEntry,
+}
+# Where the state service may keep the canaries in clear (see the module's docstring).
+AS_GIVEN = {("runs", "input"), ("approvals", "comment"), ("events", "approval_decided")}
+
+
 @pytest.fixture
 def every_log_line():
     stream = io.StringIO()
@@ -102,6 +131,36 @@ async def exported(mesh):
         yield exporting
 
 
+def state_fields_in_clear(database) -> set[tuple[str, str]]:
+    """(table, top-level field) of every state record holding a canary in clear; the
+    columns beside the records must hold none."""
+    found = set()
+    with sqlite3.connect(database) as conn:
+        for table, message in STATE_ROWS.items():
+            names = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                columns = dict(zip(names, row, strict=True))
+                record = message.FromString(columns.pop("data"))
+                assert in_clear(str(columns)) == [], f"state:{table} columns"
+                form = json_format.MessageToDict(record, preserving_proto_field_name=True)
+                found |= {(table, field) for field, value in form.items() if in_clear(str(value))}
+    return found
+
+
+async def viewers_reads(client, run_id: str) -> list:
+    """All a viewer reads of the run through the gateway."""
+    runs, metadata = client.runs, client.metadata
+    traces = observability_pb2_grpc.TraceServiceStub(client.channel)
+    return [
+        (await runs.GetRun(run_pb2.GetRunRequest(run_id=run_id), metadata=metadata)).run,
+        *(await runs.ListRuns(run_pb2.ListRunsRequest(), metadata=metadata)).runs,
+        *(await watch(client, run_id)),
+        await traces.GetRunTrace(
+            observability_pb2.GetRunTraceRequest(run_id=run_id), metadata=metadata
+        ),
+    ]
+
+
 def stored_rows(database) -> dict[str, str]:
     """Every row of every table of an SQLite file, as text per table."""
     with sqlite3.connect(database) as conn:
@@ -117,6 +176,7 @@ def stored_rows(database) -> dict[str, str]:
         }
 
 
+@pytest.mark.parametrize("bundle", ["EMAIL"], indirect=True)  # so the vault holds one
 async def test_known_pii_reaches_no_audit_vault_or_trace_table_log_line_or_metric(
     mesh, exported, every_log_line
 ):
@@ -124,7 +184,7 @@ async def test_known_pii_reaches_no_audit_vault_or_trace_table_log_line_or_metri
     client, uncleared = mesh.client(PRINCIPAL, "acme", ("operator",)), []
     await deploy(mesh, client, PIPELINE, intake(uncleared), summarizer(uncleared))
     run_input = {
-        "text": f"Refund {CARD} for {EMAIL}, iban {IBAN}",
+        "text": f"Refund {CARD} for {EMAIL} (SSN {SSN}), iban {IBAN}",
         "attachment": base64.b64encode(f"signed by {EMAIL}".encode()).decode(),
         "customer": {"profile": {"login": {"user": "jane.canary", "domain": "@example.com"}}},
     }
@@ -140,6 +200,14 @@ async def test_known_pii_reaches_no_audit_vault_or_trace_table_log_line_or_metri
     assert len(uncleared) == 2
     for received in uncleared:  # what the state service shows agents without clearance
         assert in_clear(str(received)) == [] and scan_json(received) == [], received
+
+    viewer = mesh.client("user:vic", "acme", ("viewer",))
+    seen = await viewers_reads(viewer, run.run_id)
+    assert in_clear(str(seen)) == [] and len(seen) > 4
+
+    assert state_fields_in_clear(mesh.tmp_path / "state" / "state.db") == AS_GIVEN
+    with sqlite3.connect(mesh.tmp_path / "policy" / "tokens.db") as vault:
+        assert vault.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] > 0, "emails sealed"
 
     stores = [*(mesh.tmp_path / "policy").glob("*.db"), *(mesh.tmp_path / "traces").glob("*.db")]
     assert {db.name for db in stores} == {"audit.db", "tokens.db", "traces.db"}

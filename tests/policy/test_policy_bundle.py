@@ -120,6 +120,10 @@ def test_rule_errors_name_the_path(tmp_path, rules, path, problem):
          "pii.entities.EMAIL.clearance", "must be one of"),
         ("rules: []", "rules: []\npii: {entities: {SHOE_SIZE: {}}}",
          "pii.entities.SHOE_SIZE", "unknown entity"),
+        ("rules: []", "rules: []\npii: {clearances: {boss: [DATA_CLASS_PII]}}",
+         "pii.clearances.boss", "not a role of this bundle"),
+        ("rules: []", "rules: []\npii: {clearances: {approver: [DATA_CLASS_X]}}",
+         "pii.clearances.approver[0]", "must be one of"),
         ("name: test\n", "", "name", "is required"),
     ],
 )  # fmt: skip

@@ -144,3 +144,27 @@ def test_other_checkpoints_do_not_mask():
     engine = engine_for()
     decision = engine.decide(check("run.start", user("operator"), payload={"x": "ann@example.com"}))
     assert decision.obligations == ()
+
+
+@pytest.mark.parametrize(
+    ("roles", "masked"),
+    [
+        (("viewer",), ["US_SSN", "CREDIT_CARD"]),
+        (("operator", "approver"), ["US_SSN", "CREDIT_CARD"]),
+        (("auditor",), []),
+        (("admin",), []),
+    ],
+)
+def test_a_reader_sees_in_clear_only_the_data_classes_the_bundle_clears_their_roles_for(
+    roles, masked
+):
+    payload = {"items": [{"input": {"text": "ssn 123-45-6789, card 4111 1111 1111 1111"}}]}
+    decision = engine_for().decide(check("run.read", user(*roles), payload=payload))
+    assert decision.verdict == Verdict.ALLOW
+    assert [o.entity for o in decision.obligations] == masked
+
+
+def test_a_role_clearance_never_reaches_past_what_the_bundle_names():
+    payload = {"key": "sk-proj-abcdefghijklmnopqrstuvwx1234"}
+    decision = engine_for().decide(check("run.read", user("admin"), payload=payload))
+    assert [o.entity for o in decision.obligations] == ["API_KEY"], "secrets stay masked"

@@ -39,6 +39,15 @@ def final(text: str = "", confidence: float | None = None, **data: object) -> ag
     return agent_pb2.InvokeEvent(final=done)
 
 
+def answers(text: str, **data: object) -> Behaviour:
+    """An agent that gives the same final output to every task."""
+
+    async def behaviour(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
+        return final(text, **data)
+
+    return behaviour
+
+
 def handoff(target: str, reason: str = "") -> agent_pb2.InvokeEvent:
     return agent_pb2.InvokeEvent(handoff=agent_pb2.HandoffRequest(target=target, reason=reason))
 

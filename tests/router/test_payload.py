@@ -65,9 +65,9 @@ def test_a_run_input_is_its_text_and_the_rest_as_data() -> None:
     assert payload == Payload("summarize", {"language": "fr"})
 
 
-def test_a_step_input_keeps_the_named_fields_and_drops_the_confidence() -> None:
+def test_a_step_input_keeps_only_the_named_fields_and_drops_the_confidence() -> None:
     output = Payload("answer", {"a": 1, "b": 2}, 0.7)
-    assert output.as_input(("a", "missing")) == Payload("answer", {"a": 1})
+    assert output.as_input(("a", "missing")) == Payload("", {"a": 1})
     assert output.as_input() == Payload("answer", {"a": 1, "b": 2})
 
 

@@ -9,7 +9,7 @@ import json
 import logging
 
 import pytest
-from harness import TENANT, failure, final, handoff
+from harness import TENANT, answers, failure, final, handoff
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import logs
@@ -22,13 +22,6 @@ from airspace.v1 import approval_pb2, run_pb2
 pytestmark = pytest.mark.unit
 
 COMPLETED, FAILED = run_pb2.RUN_STATE_COMPLETED, run_pb2.RUN_STATE_FAILED
-
-
-def answers(text: str, **data):
-    async def behaviour(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
-        return final(text, **data)
-
-    return behaviour
 
 
 def echoing(prefix: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from google.protobuf import struct_pb2
-from harness import TENANT, failure, final, handoff
+from harness import TENANT, answers, failure, final, handoff
 
 from airspace.agent.v1 import agent_pb2
 from airspace.policy.v1 import policy_pb2
@@ -29,13 +29,6 @@ def hands_to(target: str, then_answers_on_visit: int = 0):
         if visits[0] == then_answers_on_visit:
             return final(f"answered on visit {visits[0]}")
         return handoff(target, "over to you")
-
-    return behaviour
-
-
-def answers(text: str):
-    async def behaviour(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
-        return final(text)
 
     return behaviour
 

@@ -35,6 +35,8 @@ class Judgement:
     approver_role: str = ""
     # Why a step it stops fails: policy said no, or there was no decision to trust.
     refusal: Reason = Reason.POLICY_DENIED
+    # Policy could not be asked: the DENY is the guard failing closed, worth a retry.
+    unavailable: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -100,6 +102,7 @@ class Guard:
             refusal = Reason.BUNDLE_STALE if stale else Reason.POLICY_UNAVAILABLE
             denied = _denied(checkpoint, refusal, exc.message, payload)
             denied.refusal = refusal
+            denied.unavailable = True
             return denied
         verdict = run_pb2.GuardrailVerdict(
             decision_id=decision.decision_id,

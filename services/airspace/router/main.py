@@ -9,6 +9,7 @@ from airspace.router.approval_gate import ApprovalGate
 from airspace.router.approvals import Approvals
 from airspace.router.executor import RunExecutor
 from airspace.router.guard import Guard
+from airspace.router.reader_view import ReaderView
 from airspace.router.repositories.grpc_repositories import MeshRepositories
 from airspace.router.runs import Runs
 from airspace.router.settings import RouterSettings
@@ -33,8 +34,11 @@ def build(config: RouterSettings) -> server.MeshServer:
     runner = StepRunner(guard, invoker, gate, config.default_step_timeout_seconds)
     executor = RunExecutor(config, repositories, runner)
     runs = Runs(repositories, guard, executor)
+    view = ReaderView(guard)
     srv = server.MeshServer("router", config)
-    srv.add_service(run_pb2_grpc.add_RunServiceServicer_to_server, servicers.RunServicer(runs))
+    srv.add_service(
+        run_pb2_grpc.add_RunServiceServicer_to_server, servicers.RunServicer(runs, view)
+    )
     srv.add_service(
         workflow_pb2_grpc.add_WorkflowServiceServicer_to_server,
         servicers.WorkflowServicer(Workflows(repositories.workflows, repositories.agents, guard)),
@@ -47,11 +51,11 @@ def build(config: RouterSettings) -> server.MeshServer:
     )
     srv.add_service(
         approval_pb2_grpc.add_ApprovalServiceServicer_to_server,
-        servicers.ApprovalServicer(Approvals(repositories, guard, executor)),
+        servicers.ApprovalServicer(Approvals(repositories, guard, executor), view),
     )
     srv.add_service(
         observability_pb2_grpc.add_TraceServiceServicer_to_server,
-        servicers.TraceServicer(runs, repositories.traces),
+        servicers.TraceServicer(runs, repositories.traces, view),
     )
     memory_servicer.register(srv, repositories, guard)
     srv.on_start(mesh.start)  # the bundle stream, before runs resume

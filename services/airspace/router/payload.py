@@ -46,13 +46,17 @@ class Payload:
             form["confidence"] = self.confidence
         return form
 
+    def only(self, fields: tuple[str, ...]) -> Payload:
+        """No text and only the named data fields: all that an input mapping or a handoff
+        edge naming `fields` lets through (free text could carry anything)."""
+        data = {field: self.data[field] for field in fields if field in self.data}
+        return dataclasses.replace(self, text="", data=data)
+
     def as_input(self, fields: tuple[str, ...] = ()) -> Payload:
-        """The payload as a step input: its text and the named data fields (all of them
-        when none are named); the confidence was the previous agent's, not the input's."""
-        data = self.data
-        if fields:
-            data = {field: data[field] for field in fields if field in data}
-        return Payload(self.text, data)
+        """The payload as a step input: all of it, or only the named data fields when
+        fields are named; the confidence was the previous agent's, not the input's."""
+        bounded = self.only(fields) if fields else self
+        return Payload(bounded.text, bounded.data)
 
     def message(self, role: agent_pb2.Role, author: str) -> agent_pb2.Message:
         return convert.build_message(role, author, self.text, self.data)
@@ -76,6 +80,9 @@ class ContextItem:
         if self.role is not None:
             form["role"] = self.role
         return {**form, **self.payload.to_dict()}
+
+    def only(self, fields: tuple[str, ...]) -> ContextItem:
+        return dataclasses.replace(self, payload=self.payload.only(fields))
 
     def message(self) -> agent_pb2.Message:
         role = agent_pb2.ROLE_AGENT if self.role is None else self.role

@@ -9,6 +9,7 @@ import grpc
 from airspace.router import converters
 from airspace.router.agent_registry import AgentRegistry
 from airspace.router.approvals import Approvals
+from airspace.router.reader_view import ReaderView
 from airspace.router.repositories import TraceQueries
 from airspace.router.runs import Runs
 from airspace.router.workflows import Workflows
@@ -27,15 +28,17 @@ from airspace.v1 import (
 
 
 class RunServicer(run_pb2_grpc.RunServiceServicer):
-    def __init__(self, runs: Runs):
+    def __init__(self, runs: Runs, view: ReaderView):
         self._runs = runs
+        self._view = view
 
     async def StartRun(
         self,
         request: run_pb2.StartRunRequest,
         context: grpc.aio.ServicerContext[run_pb2.StartRunRequest, run_pb2.StartRunResponse],
     ) -> run_pb2.StartRunResponse:
-        return run_pb2.StartRunResponse(run=await self._runs.start(converters.start_run(request)))
+        run = await self._runs.start(converters.start_run(request))
+        return run_pb2.StartRunResponse(run=await self._view.run(run))
 
     async def ExecuteRun(
         self,
@@ -44,14 +47,15 @@ class RunServicer(run_pb2_grpc.RunServiceServicer):
     ) -> AsyncIterator[run_pb2.RunEvent]:
         run = await self._runs.start(converters.start_run(request))
         async for run_event in self._runs.watch(run.run_id, 0):
-            yield run_event
+            yield await self._view.event(run_event)
 
     async def GetRun(
         self,
         request: run_pb2.GetRunRequest,
         context: grpc.aio.ServicerContext[run_pb2.GetRunRequest, run_pb2.GetRunResponse],
     ) -> run_pb2.GetRunResponse:
-        return run_pb2.GetRunResponse(run=await self._runs.get(request.run_id))
+        run = await self._runs.get(request.run_id)
+        return run_pb2.GetRunResponse(run=await self._view.run(run))
 
     async def ListRuns(
         self,
@@ -59,7 +63,8 @@ class RunServicer(run_pb2_grpc.RunServiceServicer):
         context: grpc.aio.ServicerContext[run_pb2.ListRunsRequest, run_pb2.ListRunsResponse],
     ) -> run_pb2.ListRunsResponse:
         listed = await self._runs.list(converters.list_runs(request))
-        return run_pb2.ListRunsResponse(runs=listed.items, next_page_token=listed.next_token)
+        runs = await self._view.runs(listed.items)
+        return run_pb2.ListRunsResponse(runs=runs, next_page_token=listed.next_token)
 
     async def WatchRun(
         self,
@@ -67,16 +72,15 @@ class RunServicer(run_pb2_grpc.RunServiceServicer):
         context: grpc.aio.ServicerContext[run_pb2.WatchRunRequest, run_pb2.RunEvent],
     ) -> AsyncIterator[run_pb2.RunEvent]:
         async for run_event in self._runs.watch(request.run_id, request.after_sequence):
-            yield run_event
+            yield await self._view.event(run_event)
 
     async def CancelRun(
         self,
         request: run_pb2.CancelRunRequest,
         context: grpc.aio.ServicerContext[run_pb2.CancelRunRequest, run_pb2.CancelRunResponse],
     ) -> run_pb2.CancelRunResponse:
-        return run_pb2.CancelRunResponse(
-            run=await self._runs.cancel(converters.cancel_run(request))
-        )
+        run = await self._runs.cancel(converters.cancel_run(request))
+        return run_pb2.CancelRunResponse(run=await self._view.run(run))
 
 
 class WorkflowServicer(workflow_pb2_grpc.WorkflowServiceServicer):
@@ -175,8 +179,9 @@ class AgentRegistryServicer(agent_registry_pb2_grpc.AgentRegistryServiceServicer
 
 
 class ApprovalServicer(approval_pb2_grpc.ApprovalServiceServicer):
-    def __init__(self, approvals: Approvals):
+    def __init__(self, approvals: Approvals, view: ReaderView):
         self._approvals = approvals
+        self._view = view
 
     async def ListApprovals(
         self,
@@ -186,8 +191,9 @@ class ApprovalServicer(approval_pb2_grpc.ApprovalServiceServicer):
         ],
     ) -> approval_pb2.ListApprovalsResponse:
         listed = await self._approvals.list(converters.list_approvals(request))
+        approvals = await self._view.approvals(listed.items)
         return approval_pb2.ListApprovalsResponse(
-            approvals=listed.items, next_page_token=listed.next_token
+            approvals=approvals, next_page_token=listed.next_token
         )
 
     async def GetApproval(
@@ -197,9 +203,8 @@ class ApprovalServicer(approval_pb2_grpc.ApprovalServiceServicer):
             approval_pb2.GetApprovalRequest, approval_pb2.GetApprovalResponse
         ],
     ) -> approval_pb2.GetApprovalResponse:
-        return approval_pb2.GetApprovalResponse(
-            approval=await self._approvals.get(request.approval_id)
-        )
+        approval = await self._approvals.get(request.approval_id)
+        return approval_pb2.GetApprovalResponse(approval=await self._view.approval(approval))
 
     async def DecideApproval(
         self,
@@ -209,15 +214,16 @@ class ApprovalServicer(approval_pb2_grpc.ApprovalServiceServicer):
         ],
     ) -> approval_pb2.DecideApprovalResponse:
         decided = await self._approvals.decide(converters.decide_approval(request))
-        return approval_pb2.DecideApprovalResponse(approval=decided)
+        return approval_pb2.DecideApprovalResponse(approval=await self._view.approval(decided))
 
 
 class TraceServicer(observability_pb2_grpc.TraceServiceServicer):
     """The trace of a run, for callers who may read the run (the collector knows no tenants)."""
 
-    def __init__(self, runs: Runs, traces: TraceQueries):
+    def __init__(self, runs: Runs, traces: TraceQueries, view: ReaderView):
         self._runs = runs
         self._traces = traces
+        self._view = view
 
     async def GetRunTrace(
         self,
@@ -228,4 +234,5 @@ class TraceServicer(observability_pb2_grpc.TraceServiceServicer):
     ) -> observability_pb2.GetRunTraceResponse:
         run = await self._runs.get(request.run_id)
         found = await self._traces.run_trace(run.run_id)
-        return observability_pb2.GetRunTraceResponse(trace_id=found.trace_id, spans=found.spans)
+        spans = await self._view.spans(run.run_id, found.spans)
+        return observability_pb2.GetRunTraceResponse(trace_id=found.trace_id, spans=spans)

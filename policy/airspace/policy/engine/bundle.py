@@ -32,6 +32,13 @@ class PiiPolicy:
     checkpoints: frozenset[str]  # where missing clearances produce mask obligations
     entities: Mapping[str, PiiEntityPolicy]  # one entry for every detected entity
     hash_length: int = 12
+    # The data classes each role sees in clear, on top of what a check's caller names
+    # (an agent's card): how a person reading a run is cleared.
+    role_clearances: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+
+    def clearances(self, roles: Iterable[str], named: Iterable[str] = ()) -> frozenset[str]:
+        """The data classes a subject with `roles` sees in clear at a check naming `named`."""
+        return frozenset(named).union(*(self.role_clearances.get(r, ()) for r in roles))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -142,10 +142,11 @@ class Engine:
 
     def _mask(self, check: m.CheckInput, spans: list[Span], outcome: _Outcome) -> None:
         masked: collections.Counter[str] = collections.Counter()
+        entities = self.bundle.pii.entities
+        cleared = self.bundle.pii.clearances(check.subject.roles, check.clearances)
         for span in spans:
-            entities = self.bundle.pii.entities
             # An encoded span may hold several entities: masked if any is not cleared.
-            lacking = [e for e in span.entities if entities[e].clearance not in check.clearances]
+            lacking = [e for e in span.entities if entities[e].clearance not in cleared]
             if not lacking:
                 continue
             entity = lacking[0]

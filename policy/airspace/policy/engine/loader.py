@@ -97,7 +97,7 @@ class _Parser:
             dry_run=dry_run,
             roles=roles,
             rules=rules,
-            pii=self.pii(top.get("pii", {})),
+            pii=self.pii(top.get("pii", {}), roles),
             source=self.source,
             digest=digest,
         )
@@ -183,8 +183,10 @@ class _Parser:
                 self.fail(where, f"unknown checkpoint '{name}'")
         return frozenset(names)
 
-    def pii(self, value: Any) -> PiiPolicy:
-        fields = self.mapping(value, "pii", optional={"checkpoints", "entities", "hash_length"})
+    def pii(self, value: Any, roles: dict) -> PiiPolicy:
+        fields = self.mapping(
+            value, "pii", optional={"checkpoints", "entities", "hash_length", "clearances"}
+        )
         hash_length = fields.get("hash_length", 12)
         if not isinstance(hash_length, int) or isinstance(hash_length, bool):
             self.fail("pii.hash_length", "must be an integer")
@@ -205,7 +207,22 @@ class _Parser:
             checkpoints=self.checkpoint_list(pii_checkpoints, "pii.checkpoints"),
             entities=entities,
             hash_length=hash_length,
+            role_clearances=self.role_clearances(fields.get("clearances", {}), roles),
         )
+
+    def role_clearances(self, value: Any, roles: dict) -> dict[str, frozenset[str]]:
+        cleared = {}
+        for role, classes in self.mapping(value, "pii.clearances", open_keys=True).items():
+            path = f"pii.clearances.{role}"
+            if role not in roles:
+                self.fail(path, f"'{role}' is not a role of this bundle")
+            for index, name in enumerate(self.string_list(classes, path)):
+                if name not in DATA_CLASSES:
+                    self.fail(
+                        f"{path}[{index}]", f"must be one of {', '.join(sorted(DATA_CLASSES))}"
+                    )
+            cleared[role] = frozenset(classes)
+        return cleared
 
     def pii_entity_fields(self, configured: dict, entity: str) -> dict:
         if entity not in configured:

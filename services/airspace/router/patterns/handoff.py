@@ -8,7 +8,6 @@ routes may send a finished answer on to another agent.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from airspace.agent.v1 import agent_pb2
@@ -38,14 +37,14 @@ def visible_context(policy: ContextPolicy, transcript: list[ContextItem]) -> lis
     if policy.mode == "last_n":
         return items[-policy.last_n :]
     if policy.mode == "fields":
-        return [dataclasses.replace(item, payload=_only(item.payload, policy)) for item in items]
+        return [item.only(policy.fields) for item in items]
     return items
 
 
-def _only(payload: Payload, policy: ContextPolicy) -> Payload:
-    """The payload with no text and only the data fields the edge lets through."""
-    data = {field: payload.data[field] for field in policy.fields if field in payload.data}
-    return dataclasses.replace(payload, text="", data=data)
+def handed_over(policy: ContextPolicy, output: Payload) -> Payload:
+    """The input the target receives: the handing agent's output, bounded by the edge's
+    `fields` like the context is."""
+    return output.as_input(policy.fields if policy.mode == "fields" else ())
 
 
 async def run_handoff(
@@ -74,7 +73,7 @@ async def run_handoff(
         path.append(target)
         ctx.usage.hops = len(path) - 1  # counted again on every replay, never stored apart
         context = visible_context(policy, transcript)
-        step_input = result.payload.as_input()
+        step_input = handed_over(policy, result.payload)
         current = target
 
 

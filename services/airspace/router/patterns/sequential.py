@@ -36,6 +36,14 @@ def step_input(
     return source.as_input(mapping.fields)
 
 
+def step_context(mapping: InputMapping, context: list[ContextItem]) -> list[ContextItem]:
+    """The earlier outputs a step sees: bounded by its mapping's `fields` like its input,
+    so what the mapping leaves out does not reach the agent another way."""
+    if not mapping.fields:
+        return context
+    return [item.only(mapping.fields) for item in context]
+
+
 async def run_sequential(
     ctx: RunContext, runner: StepRunner, run_input: dict[str, Any]
 ) -> dict[str, Any]:
@@ -69,7 +77,11 @@ async def run_sequential(
         await _record(ctx, key, step.agent, current, _why(order, current, executed))
         try:
             result = await runner.run(
-                ctx, key, step, step_input(step.input, run_input, outputs, previous), context
+                ctx,
+                key,
+                step,
+                step_input(step.input, run_input, outputs, previous),
+                step_context(step.input, context),
             )
         except RunFailure as failure:
             if step.on_failure != "continue":

@@ -17,6 +17,7 @@ from airspace.router.approval_gate import ApprovalGate, expired, expiry
 from airspace.router.guard import Guard, Judgement, agent_subject
 from airspace.router.run_log import event
 from airspace.router.step.call import StepCall
+from airspace.router.step.policy import agent_clearances
 from airspace.v1 import approval_pb2, run_pb2
 
 ALLOWED, DENIED = agent_pb2.ACTION_VERDICT_ALLOWED, agent_pb2.ACTION_VERDICT_DENIED
@@ -97,9 +98,14 @@ class StepActions:
             "agent.action",
             agent_subject(agent, ctx.tenant),
             resource,
-            {"name": request.name, "arguments": convert.to_dict(request.arguments)},
+            {
+                "name": request.name,
+                "arguments": convert.to_dict(request.arguments),
+                "reason": request.reason,
+            },
             run_id=ctx.run_id,
             step_key=str(self._call.key),
+            clearances=agent_clearances(self._call),
         )
 
     def _decision(
@@ -162,9 +168,11 @@ def _verdict(
 
 
 def _masked(request: agent_pb2.ActionRequest, judged: Judgement) -> agent_pb2.ActionRequest:
-    """The request with policy's masks carried out on its arguments."""
+    """The request with policy's masks carried out on its arguments and reason."""
     masked = agent_pb2.ActionRequest(
-        action_id=request.action_id, name=request.name, reason=request.reason
+        action_id=request.action_id,
+        name=request.name,
+        reason=judged.payload.get("reason", request.reason),
     )
     masked.arguments.update(judged.payload.get("arguments", {}))
     return masked

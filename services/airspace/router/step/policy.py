@@ -20,7 +20,6 @@ async def judge_for_agent(
     """Policy's judgement at `checkpoint` of a payload going to or coming from the acting
     agent, masked for the data classes the agent is cleared for."""
     ctx = call.ctx
-    registration = ctx.agent(call.agent, str(call.key))
     resource = policy_pb2.Resource(kind="agent", name=call.agent, tenant=ctx.tenant)
     resource.attributes.update({"workflow": ctx.spec.name, "step": call.step.name})
     return await guard.judge(
@@ -30,8 +29,14 @@ async def judge_for_agent(
         payload,
         run_id=ctx.run_id,
         step_key=str(call.key),
-        clearances=[agent_pb2.DataClass.Name(c) for c in registration.card.clearances],
+        clearances=agent_clearances(call),
     )
+
+
+def agent_clearances(call: StepCall) -> list[str]:
+    """The data classes the acting agent's card says it may see in clear."""
+    registration = call.ctx.agent(call.agent, str(call.key))
+    return [agent_pb2.DataClass.Name(c) for c in registration.card.clearances]
 
 
 def enforce(ctx: RunContext, key: StepKey, agent: str, judgement: Judgement) -> None:
