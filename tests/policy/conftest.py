@@ -34,21 +34,35 @@ class Running:
     def audit(self) -> observability_pb2_grpc.AuditServiceStub:
         return observability_pb2_grpc.AuditServiceStub(self.channel)
 
+    async def stop(self) -> None:
+        await self.channel.close()
+        await self.server.stop(0)
 
-@pytest.fixture
-async def policy_server(tmp_path):
+
+def policy_settings(tmp_path: pathlib.Path, **overrides) -> PolicySettings:
+    """Settings of a policy server keeping its data under `tmp_path` (the same on every
+    call, so a server started again finds the same files)."""
     bundles = tmp_path / "bundles"
-    bundles.mkdir()
-    shutil.copy(DEFAULT_BUNDLE, bundles / "default.yaml")
-    config = PolicySettings(
+    if not bundles.exists():
+        bundles.mkdir()
+        shutil.copy(DEFAULT_BUNDLE, bundles / "default.yaml")
+    return PolicySettings(
         data_dir=str(tmp_path / "data"),
         mesh_key=MESH_KEY,
         bundle_dir=str(bundles),
         hash_key=HASH_KEY,
+        **overrides,
     )
+
+
+async def start_policy(config: PolicySettings) -> Running:
     srv = build_server(config)
     port = await srv.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    yield Running(srv, config, channel)
-    await channel.close()
-    await srv.stop(0)
+    return Running(srv, config, grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
+
+
+@pytest.fixture
+async def policy_server(tmp_path):
+    running = await start_policy(policy_settings(tmp_path))
+    yield running
+    await running.stop()
