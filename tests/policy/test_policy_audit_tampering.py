@@ -283,7 +283,5 @@ async def test_the_signing_key_is_not_derived_from_the_mesh_key(written):
     key = (database(written).parent / "audit-signing.key").read_text().strip()
     assert key != mesh_derived_signer().seed().hex()
     # Another key file in place of the service's: every head it signed stops verifying.
-    (database(written).parent / "audit-signing.key").write_text(
-        HeadSigner.generate().seed().hex()
-    )
+    (database(written).parent / "audit-signing.key").write_text(HeadSigner.generate().seed().hex())
     assert found(refused(written)) == {"signatures", "coverage"}

@@ -65,6 +65,9 @@ class HeadVerifier:
     def from_public_bytes(cls, raw: bytes) -> HeadVerifier:
         return cls(Ed25519PublicKey.from_public_bytes(raw))
 
+    def public_bytes(self) -> bytes:
+        return self._public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
     def valid(self, head: SignedHead) -> bool:
         if head.key_id != self.key_id:
             return False
