@@ -12,6 +12,7 @@ import pytest
 from policy_helpers import DEFAULT_BUNDLE, HASH_KEY, MESH_KEY
 
 from airspace.mesh.server import MeshServer
+from airspace.policy.audit.witness import Witness
 from airspace.policy.service.main import build_server
 from airspace.policy.service.settings import PolicySettings
 from airspace.policy.v1 import policy_pb2_grpc
@@ -55,8 +56,8 @@ def policy_settings(tmp_path: pathlib.Path, **overrides) -> PolicySettings:
     )
 
 
-async def start_policy(config: PolicySettings) -> Running:
-    srv = build_server(config)
+async def start_policy(config: PolicySettings, witness: Witness | None = None) -> Running:
+    srv = build_server(config, witness)
     port = await srv.start()
     return Running(srv, config, grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
 

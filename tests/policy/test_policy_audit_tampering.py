@@ -25,7 +25,7 @@ from policy_helpers import (
 
 from airspace.mesh import identity
 from airspace.policy.audit.opening import AuditIncident
-from airspace.policy.audit.signing import HeadSigner
+from airspace.policy.audit.signing import HeadSigner, SignedHead
 from airspace.policy.audit.verification import INCIDENT_KIND
 from airspace.policy.service.main import build_server
 from airspace.policy.v1 import policy_pb2
@@ -285,3 +285,34 @@ async def test_the_signing_key_is_not_derived_from_the_mesh_key(written):
     # Another key file in place of the service's: every head it signed stops verifying.
     (database(written).parent / "audit-signing.key").write_text(HeadSigner.generate().seed().hex())
     assert found(refused(written)) == {"signatures", "coverage"}
+
+
+class HeldElsewhere:
+    """A witness another principal keeps (here: memory the attacker cannot reach)."""
+
+    name = "the remote witness"
+
+    def __init__(self):
+        self.kept: list[SignedHead] = []
+
+    def publish(self, head: SignedHead) -> None:
+        self.kept.append(head)
+
+    def heads(self) -> list[SignedHead]:
+        return list(self.kept)
+
+
+async def test_a_witness_held_elsewhere_finds_a_deleted_database(
+    tmp_path,
+):
+    config = policy_settings(tmp_path)
+    remote = HeldElsewhere()
+    running = await start_policy(config, remote)
+    for n in range(3):
+        await record(running, n)
+    await running.stop()
+    assert remote.kept[-1].size == 3
+    delete_the_database(database(config))
+    with pytest.raises(AuditIncident) as refusal:
+        build_server(config, remote)
+    assert "the remote witness saw 3 entries" in str(refusal.value)

@@ -42,7 +42,7 @@ class FileWitness:
         self.name = f"witness file {self._path}"
 
     def publish(self, head: SignedHead) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         line = json.dumps(head.as_json(), sort_keys=True, separators=(",", ":")) + "\n"
         fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE)
         try:

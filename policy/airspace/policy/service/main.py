@@ -11,7 +11,7 @@ from airspace.policy.audit.keys import load_signer
 from airspace.policy.audit.log import AuditLog
 from airspace.policy.audit.opening import AuditIncident, open_store
 from airspace.policy.audit.store import SqliteAuditStore
-from airspace.policy.audit.witness import FileWitness
+from airspace.policy.audit.witness import FileWitness, Witness
 from airspace.policy.engine import BundleError
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.policy.service.audit_servicer import AuditServicer
@@ -28,11 +28,12 @@ EXIT_AUDIT_INCIDENT = 65
 log = logging.getLogger("airspace.policy")
 
 
-def open_audit_log(config: PolicySettings) -> AuditLog:
-    """The audit log, verified against its witness; AuditIncident when tampered with."""
+def open_audit_log(config: PolicySettings, witness: Witness | None = None) -> AuditLog:
+    """The audit log, verified against `witness` (the configured witness file when None);
+    AuditIncident when tampered with."""
     signer = load_signer(config.audit_key, pathlib.Path(config.audit_key_file))
     store = SqliteAuditStore(config.audit_database, signer)
-    witness = FileWitness(config.audit_witness)
+    witness = witness or FileWitness(config.audit_witness)
     try:
         open_store(store, witness, config.audit_acknowledgement())
     except BaseException:
@@ -41,11 +42,11 @@ def open_audit_log(config: PolicySettings) -> AuditLog:
     return AuditLog(store, witness, config.audit_witness_interval)
 
 
-def build_server(config: PolicySettings) -> MeshServer:
+def build_server(config: PolicySettings, witness: Witness | None = None) -> MeshServer:
     """The policy server (PolicyService and AuditService); it closes the audit log and the
     token vault when it stops. Raises BundleError when the configured bundle is invalid,
-    AuditIncident when the audit log fails verification."""
-    audit = open_audit_log(config)
+    AuditIncident when the audit log fails verification against `witness`."""
+    audit = open_audit_log(config, witness)
     vault = TokenVault(SqliteTokenStore(config.vault_database), config.vault_encryption_key())
     core = PolicyCore(config.bundle_path, config.pii_hash_key(), audit, vault)
     srv = MeshServer("policy", config)

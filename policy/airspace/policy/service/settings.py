@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import pathlib
 
+from airspace.mesh import errors
 from airspace.mesh.settings import ServerSettings
 from airspace.policy.audit.opening import Acknowledgement
 
@@ -56,6 +57,11 @@ class PolicySettings(ServerSettings):
             self.audit_key_file = str(pathlib.Path(self.data_dir) / "audit-signing.key")
         if not self.audit_witness:
             self.audit_witness = str(pathlib.Path(self.data_dir) / "witness" / "audit-heads.jsonl")
+        if self.audit_witness_interval < 0:
+            raise errors.InvalidArgument(
+                f"audit_witness_interval must be 0 or more seconds, not {self.audit_witness_interval}",
+                field="audit_witness_interval",
+            )
 
     @property
     def bundle_path(self) -> pathlib.Path:
