@@ -15,7 +15,12 @@ from policy_helpers import HASH_KEY, check, engine_for, forge_append, rewrite_ch
 
 from airspace.policy.audit.chain import AuditRecord, seal
 from airspace.policy.audit.log import AuditLog
-from airspace.policy.audit.opening import Acknowledgement, incident_record, open_store
+from airspace.policy.audit.opening import (
+    Acknowledgement,
+    AuditIncident,
+    incident_record,
+    open_store,
+)
 from airspace.policy.audit.records import decision_record, masked_details
 from airspace.policy.audit.signing import HeadSigner, HeadVerifier
 from airspace.policy.audit.store import SqliteAuditStore, UntrustedHead
@@ -250,3 +255,18 @@ def test_an_incident_entry_nobody_signed_acknowledges_nothing(signed_one_by_one,
         )
     result = verified(signed_one_by_one, witness)
     assert not result.acknowledged and {f.key for f in result.findings} >= set(keys)
+
+
+def test_an_unreadable_witness_stops_the_start_even_when_acknowledged(
+    signed_one_by_one, db_path, witness, tmp_path
+):
+    path = tmp_path / "witness" / "heads.jsonl"
+    path.write_text(path.read_text() + "{not a head\n")
+    again = SqliteAuditStore(db_path, SIGNER)
+    with pytest.raises(AuditIncident) as refusal:
+        open_store(again, witness, None)
+    assert "line 2 is not a signed head" in str(refusal.value)
+    acknowledged = Acknowledgement(refusal.value.incident, "the disk filled up")
+    with pytest.raises(AuditIncident):
+        open_store(again, witness, acknowledged)
+    again.close()

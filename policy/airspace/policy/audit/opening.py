@@ -14,7 +14,7 @@ import logging
 
 from airspace.policy.audit.chain import AuditRecord
 from airspace.policy.audit.store import AuditStore
-from airspace.policy.audit.verification import INCIDENT_KIND, Report
+from airspace.policy.audit.verification import INCIDENT_KIND, UNREADABLE_WITNESS, Report
 from airspace.policy.audit.witness import Witness, WitnessError
 
 log = logging.getLogger("airspace.policy.audit")
@@ -72,7 +72,8 @@ def open_store(
         if acknowledgement is not None:
             log.warning("the audit log verified: the acknowledgement of an incident is not needed")
         return report
-    if acknowledgement is None or acknowledgement.incident != report.incident_id():
+    unreadable = any(f.key == UNREADABLE_WITNESS for f in report.findings)
+    if acknowledgement is None or acknowledgement.incident != report.incident_id() or unreadable:
         raise AuditIncident(report, acknowledgement.incident if acknowledgement else "")
     store.trust(report.head)
     store.append([incident_record(report, acknowledgement.reason)])

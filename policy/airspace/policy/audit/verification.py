@@ -26,6 +26,8 @@ CHECKS = {
     "witness": "the log holds every head the witness saw",
 }
 INCIDENT_KIND = "audit.incident_acknowledged"
+# A witness that cannot be read checks nothing: acknowledging that would switch it off.
+UNREADABLE_WITNESS = "witness:unreadable"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +77,7 @@ def verify(
     for it."""
     walk = _Walk(first)
     if witness_error:
-        walk.add("witness", "witness:unreadable", 0, witness_error)
+        walk.add("witness", UNREADABLE_WITNESS, 0, witness_error)
     pins = (
         _Pins(walk, verifier, "database", iter(heads)),
         _Pins(walk, verifier, witness_name, iter(sorted(witnessed, key=lambda h: h.size))),
@@ -146,7 +148,7 @@ class _Walk:
         counted = [
             (sequence, keys) for sequence, keys in self._incidents if sequence <= self.covered
         ]
-        acknowledged = frozenset().union(*(keys for _, keys in counted))
+        acknowledged = frozenset().union(*(keys for _, keys in counted)) - {UNREADABLE_WITNESS}
         return Report(
             entries_checked=self.checked,
             head=self.last,

@@ -63,5 +63,8 @@ class FileWitness:
             try:
                 heads.append(SignedHead.from_json(json.loads(line)))
             except (ValueError, KeyError, TypeError):
-                raise WitnessError(f"{self.name}: line {number} is not a signed head") from None
+                raise WitnessError(
+                    f"{self.name}: line {number} is not a signed head; repair the file or "
+                    "restore it from a copy (this cannot be acknowledged)"
+                ) from None
         return heads
