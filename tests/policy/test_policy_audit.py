@@ -45,7 +45,7 @@ def witness(tmp_path):
 
 def opened(db_path, witness, signer: HeadSigner = SIGNER) -> SqliteAuditStore:
     store = SqliteAuditStore(db_path, signer)
-    open_store(store, witness, None)
+    open_store(store, witness, None, Masker(HASH_KEY))
     return store
 
 
@@ -232,7 +232,9 @@ def test_an_acknowledged_incident_covers_only_what_it_names(signed_one_by_one, d
     found = verified(signed_one_by_one, witness)
     assert [f.check for f in found.findings] == ["witness"]
     again = SqliteAuditStore(db_path, SIGNER)
-    open_store(again, witness, Acknowledgement(found.incident_id(), "restored by hand"))
+    open_store(
+        again, witness, Acknowledgement(found.incident_id(), "restored by hand"), Masker(HASH_KEY)
+    )
     result = verified(again, witness)
     assert result.ok and result.incidents == (3,)
     assert [f.check for f in result.acknowledged] == ["witness"]
@@ -264,9 +266,9 @@ def test_an_unreadable_witness_stops_the_start_even_when_acknowledged(
     path.write_text(path.read_text() + "{not a head\n")
     again = SqliteAuditStore(db_path, SIGNER)
     with pytest.raises(AuditIncident) as refusal:
-        open_store(again, witness, None)
+        open_store(again, witness, None, Masker(HASH_KEY))
     assert "line 2 is not a signed head" in str(refusal.value)
     acknowledged = Acknowledgement(refusal.value.incident, "the disk filled up")
     with pytest.raises(AuditIncident):
-        open_store(again, witness, acknowledged)
+        open_store(again, witness, acknowledged, Masker(HASH_KEY))
     again.close()

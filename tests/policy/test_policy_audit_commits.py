@@ -20,6 +20,7 @@ from airspace.policy.audit.opening import open_store
 from airspace.policy.audit.signing import HeadSigner
 from airspace.policy.audit.store import SqliteAuditStore
 from airspace.policy.audit.witness import FileWitness
+from airspace.policy.engine import Masker
 from airspace.policy.service import convert
 from airspace.policy.service.core import PolicyCore
 from airspace.policy.v1 import policy_pb2
@@ -35,7 +36,7 @@ SIGNER = HeadSigner.generate()
 
 def opened(store: SqliteAuditStore, tmp_path) -> AuditLog:
     witness = FileWitness(tmp_path / "witness.jsonl")
-    open_store(store, witness, None)
+    open_store(store, witness, None, Masker(HASH_KEY))
     return AuditLog(store, witness)
 
 

@@ -13,9 +13,12 @@ import dataclasses
 import logging
 
 from airspace.policy.audit.chain import AuditRecord
+from airspace.policy.audit.records import masked_details
+from airspace.policy.audit.signing import SignedHead
 from airspace.policy.audit.store import AuditStore
 from airspace.policy.audit.verification import INCIDENT_KIND, UNREADABLE_WITNESS, Report
 from airspace.policy.audit.witness import Witness, WitnessError
+from airspace.policy.engine import Masker
 
 log = logging.getLogger("airspace.policy.audit")
 
@@ -61,14 +64,18 @@ class AuditIncident(Exception):
 
 
 def open_store(
-    store: AuditStore, witness: Witness, acknowledgement: Acknowledgement | None
+    store: AuditStore,
+    witness: Witness,
+    acknowledgement: Acknowledgement | None,
+    masker: Masker,
 ) -> Report:
     """Verifies `store` against `witness` and makes it trust its end; raises AuditIncident
-    when something was found and `acknowledgement` does not name it."""
-    report = _verified(store, witness)
+    when something was found and `acknowledgement` does not name it. `masker` masks PII
+    in the reason of an acknowledged incident."""
+    report, witnessed = _verified(store, witness)
     if report.ok:
         store.trust(report.head)
-        _catch_up(store, witness, report)
+        _catch_up(store, witness, witnessed, report)
         if acknowledgement is not None:
             log.warning("the audit log verified: the acknowledgement of an incident is not needed")
         return report
@@ -76,7 +83,8 @@ def open_store(
     if acknowledgement is None or acknowledgement.incident != report.incident_id() or unreadable:
         raise AuditIncident(report, acknowledgement.incident if acknowledgement else "")
     store.trust(report.head)
-    store.append([incident_record(report, acknowledgement.reason)])
+    reason = masked_details({"reason": acknowledgement.reason}, masker)["reason"]
+    store.append([incident_record(report, reason)])
     assert store.signed is not None
     witness.publish(store.signed)
     log.warning(
@@ -104,28 +112,27 @@ def incident_record(report: Report, reason: str) -> AuditRecord:
     )
 
 
-def _verified(store: AuditStore, witness: Witness) -> Report:
+def _verified(store: AuditStore, witness: Witness) -> tuple[Report, list[SignedHead]]:
+    """The report of the start's verification, and the heads the witness holds."""
     try:
         witnessed = witness.heads()
     except WitnessError as exc:
-        return store.verify([], witness_name=witness.name, witness_error=str(exc))
+        return store.verify([], witness_name=witness.name, witness_error=str(exc)), []
     if witnessed:
         last = witnessed[-1]
         quick = store.verify([last], first=last.size, witness_name=witness.name)
         if quick.ok:
-            return quick
-    return store.verify(witnessed, witness_name=witness.name)
+            return quick, witnessed
+    return store.verify(witnessed, witness_name=witness.name), witnessed
 
 
-def _catch_up(store: AuditStore, witness: Witness, report: Report) -> None:
+def _catch_up(
+    store: AuditStore, witness: Witness, witnessed: list[SignedHead], report: Report
+) -> None:
     """Publishes the verified end of the log when the witness lags behind it (the
     service stopped before its last publication)."""
     latest = store.latest_head()
     if latest is None or latest.size != report.head.size:
         return
-    try:
-        known = witness.heads()
-    except WitnessError:
-        return
-    if not known or known[-1].size < latest.size:
+    if not witnessed or witnessed[-1].size < latest.size:
         witness.publish(latest)

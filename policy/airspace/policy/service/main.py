@@ -12,7 +12,7 @@ from airspace.policy.audit.log import AuditLog
 from airspace.policy.audit.opening import AuditIncident, open_store
 from airspace.policy.audit.store import SqliteAuditStore
 from airspace.policy.audit.witness import FileWitness, Witness
-from airspace.policy.engine import BundleError
+from airspace.policy.engine import BundleError, Masker
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.policy.service.audit_servicer import AuditServicer
 from airspace.policy.service.core import PolicyCore
@@ -35,7 +35,8 @@ def open_audit_log(config: PolicySettings, witness: Witness | None = None) -> Au
     store = SqliteAuditStore(config.audit_database, signer)
     witness = witness or FileWitness(config.audit_witness)
     try:
-        open_store(store, witness, config.audit_acknowledgement())
+        masker = Masker(config.pii_hash_key())
+        open_store(store, witness, config.audit_acknowledgement(), masker)
     except BaseException:
         store.close()
         raise
