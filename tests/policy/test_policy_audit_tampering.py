@@ -316,3 +316,21 @@ async def test_a_witness_held_elsewhere_finds_a_deleted_database(
     with pytest.raises(AuditIncident) as refusal:
         build_server(config, remote)
     assert "the remote witness saw 3 entries" in str(refusal.value)
+
+
+async def test_after_an_acknowledged_cut_the_log_grows_past_the_heads_left_behind(
+    written, tmp_path
+):
+    cut_tail(database(written))
+    incident = refused(written)
+    acknowledged = policy_settings(
+        tmp_path, audit_acknowledge=incident.incident, audit_acknowledge_reason="cut by mistake"
+    )
+    running = await start_policy(acknowledged)
+    for n in range(ENTRIES):  # through the sizes of the heads the cut left behind
+        await record(running, n)
+    result = await verify(running)
+    await running.stop()
+    assert result.ok and result.entries_checked > ENTRIES
+    # The heads the cut left past its end now disagree with the chain there: acknowledged.
+    assert {f.check for f in result.acknowledged} == {"heads", "witness"}

@@ -131,8 +131,6 @@ def _catch_up(
 ) -> None:
     """Publishes the verified end of the log when the witness lags behind it (the
     service stopped before its last publication)."""
-    latest = store.latest_head()
-    if latest is None or latest.size != report.head.size:
-        return
-    if not witnessed or witnessed[-1].size < latest.size:
+    latest = store.signed_head_of(report.head)
+    if latest is not None and (not witnessed or witnessed[-1].size < latest.size):
         witness.publish(latest)

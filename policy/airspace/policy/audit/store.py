@@ -43,8 +43,8 @@ class AuditStore(Protocol):
         """Appends continue from `head`, which the caller verified."""
         ...
 
-    def latest_head(self) -> SignedHead | None:
-        """The signed head of the longest log stored."""
+    def signed_head_of(self, head: Head) -> SignedHead | None:
+        """The stored signed head of `head`, if any."""
         ...
 
     def list(
@@ -82,12 +82,15 @@ CREATE TABLE IF NOT EXISTS audit_entries (
 );
 CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit_entries (tenant, sequence);
 CREATE INDEX IF NOT EXISTS audit_by_run ON audit_entries (run_id, sequence);
+-- Keyed by size and hash: heads left past a cut that an incident acknowledged stay, and
+-- the log, growing again, signs its own head at their size beside them.
 CREATE TABLE IF NOT EXISTS audit_signed_heads (
-    size INTEGER PRIMARY KEY,
+    size INTEGER NOT NULL,
     hash TEXT NOT NULL,
     time_us INTEGER NOT NULL,
     key_id TEXT NOT NULL,
-    signature TEXT NOT NULL
+    signature TEXT NOT NULL,
+    PRIMARY KEY (size, hash)
 );
 CREATE TRIGGER IF NOT EXISTS audit_signed_heads_no_update BEFORE UPDATE ON audit_signed_heads
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
@@ -154,9 +157,10 @@ class SqliteAuditStore:
         self.signed = signed
         return entries
 
-    def latest_head(self) -> SignedHead | None:
+    def signed_head_of(self, head: Head) -> SignedHead | None:
         row = self._db.execute(
-            f"SELECT {_HEAD_COLUMNS} FROM audit_signed_heads ORDER BY size DESC LIMIT 1"
+            f"SELECT {_HEAD_COLUMNS} FROM audit_signed_heads WHERE size = ? AND hash = ?",
+            (head.size, head.hash),
         ).fetchone()
         return SignedHead(*row) if row else None
 
