@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import policy_settings, start_policy
 from policy_helpers import HASH_KEY, MESH_KEY, ROUTER, as_, tamper
+from policy_servers import policy_settings, start_policy
 
 from airspace.policy.service.main import EXIT_AUDIT_INCIDENT
 from airspace.policy.v1 import policy_pb2

@@ -12,7 +12,6 @@ import stat
 
 import grpc
 import pytest
-from conftest import Running, policy_settings, start_policy
 from policy_helpers import (
     ROUTER,
     as_,
@@ -22,6 +21,7 @@ from policy_helpers import (
     rewrite_chain,
     tamper,
 )
+from policy_servers import Running, policy_settings, start_policy
 
 from airspace.mesh import identity
 from airspace.policy.audit.opening import AuditIncident

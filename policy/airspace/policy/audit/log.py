@@ -36,7 +36,7 @@ class AuditLog:
         self._store = store
         self._witness = witness
         self._publish_every = publish_every
-        self._published: SignedHead | None = None
+        self._published: SignedHead | None = store.signed  # an incident's, published at start
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
         self._pending: list[tuple[AuditRecord, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
