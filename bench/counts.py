@@ -14,6 +14,7 @@ HANDLED = "airspace_grpc_server_handled_total"
 COMMITS = {
     "airspace_state_commits_total": "state_store",
     "airspace_audit_commits_total": "policy_audit_log",
+    "airspace_audit_witness_publications_total": "policy_audit_witness",
 }
 CALLS, FSYNCS = "calls", "fsyncs"
 SCRAPE_TIMEOUT_SECONDS = 5.0

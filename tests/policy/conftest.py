@@ -1,54 +1,14 @@
-"""Policy service fixtures: real servers on 127.0.0.1 port 0 with a bundle folder and an
-audit database in tmp_path, and stubs that call them as a chosen identity."""
+"""Policy service fixtures: a real server on 127.0.0.1 port 0 with a bundle folder and an
+audit database in tmp_path (policy_servers.py starts more)."""
 
 from __future__ import annotations
 
-import dataclasses
-import pathlib
-import shutil
-
-import grpc
 import pytest
-from policy_helpers import DEFAULT_BUNDLE, HASH_KEY, MESH_KEY
-
-from airspace.mesh.server import MeshServer
-from airspace.policy.service.main import build_server
-from airspace.policy.service.settings import PolicySettings
-from airspace.policy.v1 import policy_pb2_grpc
-from airspace.v1 import observability_pb2_grpc
-
-
-@dataclasses.dataclass
-class Running:
-    server: MeshServer
-    settings: PolicySettings
-    channel: grpc.aio.Channel
-
-    @property
-    def bundle_path(self) -> pathlib.Path:
-        return self.settings.bundle_path
-
-    def policy(self) -> policy_pb2_grpc.PolicyServiceStub:
-        return policy_pb2_grpc.PolicyServiceStub(self.channel)
-
-    def audit(self) -> observability_pb2_grpc.AuditServiceStub:
-        return observability_pb2_grpc.AuditServiceStub(self.channel)
+from policy_servers import policy_settings, start_policy
 
 
 @pytest.fixture
 async def policy_server(tmp_path):
-    bundles = tmp_path / "bundles"
-    bundles.mkdir()
-    shutil.copy(DEFAULT_BUNDLE, bundles / "default.yaml")
-    config = PolicySettings(
-        data_dir=str(tmp_path / "data"),
-        mesh_key=MESH_KEY,
-        bundle_dir=str(bundles),
-        hash_key=HASH_KEY,
-    )
-    srv = build_server(config)
-    port = await srv.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    yield Running(srv, config, channel)
-    await channel.close()
-    await srv.stop(0)
+    running = await start_policy(policy_settings(tmp_path))
+    yield running
+    await running.stop()

@@ -16,8 +16,11 @@ from prometheus_client import REGISTRY
 from airspace.mesh import errors
 from airspace.policy.audit.chain import AuditEntry, AuditRecord
 from airspace.policy.audit.log import AuditLog
+from airspace.policy.audit.opening import open_store
 from airspace.policy.audit.signing import HeadSigner
 from airspace.policy.audit.store import SqliteAuditStore
+from airspace.policy.audit.witness import FileWitness
+from airspace.policy.engine import Masker
 from airspace.policy.service import convert
 from airspace.policy.service.core import PolicyCore
 from airspace.policy.v1 import policy_pb2
@@ -28,7 +31,13 @@ from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.unit
 
-SIGNER = HeadSigner(b"policy-tests-audit-checkpoint-key")
+SIGNER = HeadSigner.generate()
+
+
+def opened(store: SqliteAuditStore, tmp_path) -> AuditLog:
+    witness = FileWitness(tmp_path / "witness.jsonl")
+    open_store(store, witness, None, Masker(HASH_KEY))
+    return AuditLog(store, witness)
 
 
 class RecordingStore(SqliteAuditStore):
@@ -69,7 +78,7 @@ def record(n: int) -> AuditRecord:
 
 async def test_appends_waiting_together_are_one_commit(tmp_path):
     store = RecordingStore(tmp_path / "audit.db")
-    log = AuditLog(store)
+    log = opened(store, tmp_path)
     before = commits()
     entries = await asyncio.gather(*(log.append(record(n)) for n in range(16)))
     assert store.batches == [16]
@@ -82,7 +91,7 @@ async def test_appends_waiting_together_are_one_commit(tmp_path):
 
 async def test_appends_arriving_during_a_commit_share_the_next_one(tmp_path):
     store = RecordingStore(tmp_path / "audit.db")
-    log = AuditLog(store)
+    log = opened(store, tmp_path)
     store.hold.clear()
     first = asyncio.ensure_future(log.append(record(0)))
     await asyncio.to_thread(store.entered.wait, 10)  # the first commit is in flight
@@ -97,7 +106,7 @@ async def test_appends_arriving_during_a_commit_share_the_next_one(tmp_path):
 
 
 async def test_a_failed_commit_fails_every_check_waiting_on_it(tmp_path):
-    log = AuditLog(BrokenStore(tmp_path / "audit.db", SIGNER))
+    log = opened(BrokenStore(tmp_path / "audit.db", SIGNER), tmp_path)
     core = broken_core(tmp_path, log)
     step = check("step.input", user("operator"), payload={"note": "hi"})
     outcomes = await asyncio.gather(*(core.check(step) for _ in range(5)), return_exceptions=True)
@@ -120,7 +129,7 @@ class CoreDecisions:
 
 
 async def test_the_router_fails_closed_when_the_audit_commit_fails(tmp_path):
-    log = AuditLog(BrokenStore(tmp_path / "audit.db", SIGNER))
+    log = opened(BrokenStore(tmp_path / "audit.db", SIGNER), tmp_path)
     core = broken_core(tmp_path, log)
     guard = Guard(CoreDecisions(core))
     subject = policy_pb2.Subject(

@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61irspace/v1/observability.proto\x12\x0b\x61irspace.v1\x1a\x1d\x61irspace/trace/v1/trace.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"$\n\x12GetRunTraceRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"O\n\x13GetRunTraceResponse\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12&\n\x05spans\x18\x02 \x03(\x0b\x32\x17.airspace.trace.v1.Span\"\xed\x01\n\nAuditEntry\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06tenant\x18\x03 \x01(\t\x12\x11\n\tprincipal\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x0e\n\x06run_id\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x07 \x01(\t\x12(\n\x07\x64\x65tails\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04hash\x18\t \x01(\t\x12\x15\n\rprevious_hash\x18\n \x01(\t\"c\n\x17ListAuditEntriesRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tprincipal\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"]\n\x18ListAuditEntriesResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.airspace.v1.AuditEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15VerifyAuditLogRequest\"j\n\x16VerifyAuditLogResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x17\n\x0f\x65ntries_checked\x18\x02 \x01(\x03\x12\x1a\n\x12\x66irst_bad_sequence\x18\x03 \x01(\x03\x12\x0f\n\x07problem\x18\x04 \x01(\t\"4\n\x13ResolveTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\"J\n\x14ResolveTokenResponse\x12\r\n\x05value\x18\x01 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x03 \x01(\t2`\n\x0cTraceService\x12P\n\x0bGetRunTrace\x12\x1f.airspace.v1.GetRunTraceRequest\x1a .airspace.v1.GetRunTraceResponse2\x9f\x02\n\x0c\x41uditService\x12_\n\x10ListAuditEntries\x12$.airspace.v1.ListAuditEntriesRequest\x1a%.airspace.v1.ListAuditEntriesResponse\x12Y\n\x0eVerifyAuditLog\x12\".airspace.v1.VerifyAuditLogRequest\x1a#.airspace.v1.VerifyAuditLogResponse\x12S\n\x0cResolveToken\x12 .airspace.v1.ResolveTokenRequest\x1a!.airspace.v1.ResolveTokenResponseBO\n\x0f\x64\x65v.airspace.v1P\x01Z:github.com/airspace/airspace/gen/go/airspace/v1;airspacev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61irspace/v1/observability.proto\x12\x0b\x61irspace.v1\x1a\x1d\x61irspace/trace/v1/trace.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"$\n\x12GetRunTraceRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"O\n\x13GetRunTraceResponse\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12&\n\x05spans\x18\x02 \x03(\x0b\x32\x17.airspace.trace.v1.Span\"\xed\x01\n\nAuditEntry\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06tenant\x18\x03 \x01(\t\x12\x11\n\tprincipal\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x0e\n\x06run_id\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x07 \x01(\t\x12(\n\x07\x64\x65tails\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04hash\x18\t \x01(\t\x12\x15\n\rprevious_hash\x18\n \x01(\t\"c\n\x17ListAuditEntriesRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tprincipal\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"]\n\x18ListAuditEntriesResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.airspace.v1.AuditEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15VerifyAuditLogRequest\"\xf8\x01\n\x16VerifyAuditLogResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x17\n\x0f\x65ntries_checked\x18\x02 \x01(\x03\x12\x1a\n\x12\x66irst_bad_sequence\x18\x03 \x01(\x03\x12\x0f\n\x07problem\x18\x04 \x01(\t\x12\'\n\x06\x63hecks\x18\x05 \x03(\x0b\x32\x17.airspace.v1.AuditCheck\x12\x16\n\x0esigned_entries\x18\x06 \x01(\x03\x12/\n\x0c\x61\x63knowledged\x18\x07 \x03(\x0b\x32\x19.airspace.v1.AuditFinding\x12\x1a\n\x12incident_sequences\x18\x08 \x03(\x03\"\x7f\n\nAuditCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\n\n\x02ok\x18\x03 \x01(\x08\x12+\n\x08\x66indings\x18\x04 \x03(\x0b\x32\x19.airspace.v1.AuditFinding\x12\x15\n\rfinding_count\x18\x05 \x01(\x03\"@\n\x0c\x41uditFinding\x12\r\n\x05\x63heck\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x0f\n\x07problem\x18\x03 \x01(\t\"4\n\x13ResolveTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\"J\n\x14ResolveTokenResponse\x12\r\n\x05value\x18\x01 \x01(\t\x12\x0e\n\x06\x65ntity\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x03 \x01(\t2`\n\x0cTraceService\x12P\n\x0bGetRunTrace\x12\x1f.airspace.v1.GetRunTraceRequest\x1a .airspace.v1.GetRunTraceResponse2\x9f\x02\n\x0c\x41uditService\x12_\n\x10ListAuditEntries\x12$.airspace.v1.ListAuditEntriesRequest\x1a%.airspace.v1.ListAuditEntriesResponse\x12Y\n\x0eVerifyAuditLog\x12\".airspace.v1.VerifyAuditLogRequest\x1a#.airspace.v1.VerifyAuditLogResponse\x12S\n\x0cResolveToken\x12 .airspace.v1.ResolveTokenRequest\x1a!.airspace.v1.ResolveTokenResponseBO\n\x0f\x64\x65v.airspace.v1P\x01Z:github.com/airspace/airspace/gen/go/airspace/v1;airspacev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,14 +47,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTAUDITENTRIESRESPONSE']._serialized_end=695
   _globals['_VERIFYAUDITLOGREQUEST']._serialized_start=697
   _globals['_VERIFYAUDITLOGREQUEST']._serialized_end=720
-  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_start=722
-  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_end=828
-  _globals['_RESOLVETOKENREQUEST']._serialized_start=830
-  _globals['_RESOLVETOKENREQUEST']._serialized_end=882
-  _globals['_RESOLVETOKENRESPONSE']._serialized_start=884
-  _globals['_RESOLVETOKENRESPONSE']._serialized_end=958
-  _globals['_TRACESERVICE']._serialized_start=960
-  _globals['_TRACESERVICE']._serialized_end=1056
-  _globals['_AUDITSERVICE']._serialized_start=1059
-  _globals['_AUDITSERVICE']._serialized_end=1346
+  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_start=723
+  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_end=971
+  _globals['_AUDITCHECK']._serialized_start=973
+  _globals['_AUDITCHECK']._serialized_end=1100
+  _globals['_AUDITFINDING']._serialized_start=1102
+  _globals['_AUDITFINDING']._serialized_end=1166
+  _globals['_RESOLVETOKENREQUEST']._serialized_start=1168
+  _globals['_RESOLVETOKENREQUEST']._serialized_end=1220
+  _globals['_RESOLVETOKENRESPONSE']._serialized_start=1222
+  _globals['_RESOLVETOKENRESPONSE']._serialized_end=1296
+  _globals['_TRACESERVICE']._serialized_start=1298
+  _globals['_TRACESERVICE']._serialized_end=1394
+  _globals['_AUDITSERVICE']._serialized_start=1397
+  _globals['_AUDITSERVICE']._serialized_end=1684
 # @@protoc_insertion_point(module_scope)

@@ -74,16 +74,48 @@ class VerifyAuditLogRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class VerifyAuditLogResponse(_message.Message):
-    __slots__ = ("ok", "entries_checked", "first_bad_sequence", "problem")
+    __slots__ = ("ok", "entries_checked", "first_bad_sequence", "problem", "checks", "signed_entries", "acknowledged", "incident_sequences")
     OK_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_CHECKED_FIELD_NUMBER: _ClassVar[int]
     FIRST_BAD_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_SEQUENCES_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     entries_checked: int
     first_bad_sequence: int
     problem: str
-    def __init__(self, ok: _Optional[bool] = ..., entries_checked: _Optional[int] = ..., first_bad_sequence: _Optional[int] = ..., problem: _Optional[str] = ...) -> None: ...
+    checks: _containers.RepeatedCompositeFieldContainer[AuditCheck]
+    signed_entries: int
+    acknowledged: _containers.RepeatedCompositeFieldContainer[AuditFinding]
+    incident_sequences: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, ok: _Optional[bool] = ..., entries_checked: _Optional[int] = ..., first_bad_sequence: _Optional[int] = ..., problem: _Optional[str] = ..., checks: _Optional[_Iterable[_Union[AuditCheck, _Mapping]]] = ..., signed_entries: _Optional[int] = ..., acknowledged: _Optional[_Iterable[_Union[AuditFinding, _Mapping]]] = ..., incident_sequences: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class AuditCheck(_message.Message):
+    __slots__ = ("name", "description", "ok", "findings", "finding_count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    FINDING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    ok: bool
+    findings: _containers.RepeatedCompositeFieldContainer[AuditFinding]
+    finding_count: int
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., ok: _Optional[bool] = ..., findings: _Optional[_Iterable[_Union[AuditFinding, _Mapping]]] = ..., finding_count: _Optional[int] = ...) -> None: ...
+
+class AuditFinding(_message.Message):
+    __slots__ = ("check", "sequence", "problem")
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    check: str
+    sequence: int
+    problem: str
+    def __init__(self, check: _Optional[str] = ..., sequence: _Optional[int] = ..., problem: _Optional[str] = ...) -> None: ...
 
 class ResolveTokenRequest(_message.Message):
     __slots__ = ("token", "run_id")

@@ -59,7 +59,7 @@ def register(sub) -> None:
     verify = cli_args.add_command(
         audit,
         "verify",
-        "check the audit log's hash chain (exit 1 when broken)",
+        "check the audit log: chain, signed heads, witness (exit 1 on any finding)",
         "airspace audit verify",
     )
     cli_args.json_flag(verify)
@@ -166,21 +166,45 @@ def verify_audit(args) -> int:
         result = client.audit.VerifyAuditLog(observability_pb2.VerifyAuditLogRequest())
     if args.json:
         print_json(result)
-    elif result.ok:
-        console().print(
+        return OK if result.ok else FAILED
+    out = console()
+    if result.ok:
+        out.print(
             Text.assemble(
-                ("audit log intact", "green"), f": {result.entries_checked} entries checked"
+                ("audit log intact", "green"),
+                f": {result.entries_checked} entries checked, "
+                f"{result.signed_entries} covered by a signed head",
             )
         )
     else:
-        console().print(
+        out.print(
             Text.assemble(
                 ("audit log BROKEN", "bold red"),
                 f" at entry {result.first_bad_sequence}: {result.problem}"
                 f" ({result.entries_checked} entries checked)",
             )
         )
+    out.print(verdicts(result))
+    if result.acknowledged:
+        entries = ", ".join(str(sequence) for sequence in result.incident_sequences)
+        out.print(f"acknowledged in incident entries {entries}:", style="yellow")
+        for finding in result.acknowledged:
+            out.print(f"  {finding.check}: {finding.problem}", style="yellow")
     return OK if result.ok else FAILED
+
+
+def verdicts(result: observability_pb2.VerifyAuditLogResponse) -> Table:
+    """One row per check: passed, or what it found."""
+    rows = table("", "CHECK", "VERDICT")
+    for check in result.checks:
+        if check.ok:
+            rows.add_row(Text("ok", style="green"), check.name, check.description)
+            continue
+        found = "\n".join(finding.problem for finding in check.findings)
+        if check.finding_count > len(check.findings):
+            found += f"\n… and {check.finding_count - len(check.findings)} more"
+        rows.add_row(Text("FAIL", style="bold red"), check.name, Text(found, style="red"))
+    return rows
 
 
 def resolve_token(args) -> int:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from airspace.mesh.private_files import private_database
 from airspace.tracing.store import SpanCursor, SpanEvent, SpanFilter, SpanRecord
 
 TABLE = "spans"
@@ -37,7 +38,7 @@ class _Connection:
 
     def _call(self, work: Callable[[Database], T]) -> T:
         if self._db is None:
-            self._db = Database(self._path)
+            self._db = Database(private_database(self._path))
             self._db.execute("PRAGMA busy_timeout = 5000")
         return work(self._db)
 

@@ -1,32 +1,46 @@
-"""The audit log as the async service sees it: appends group-committed off the event loop.
+"""The audit log as the async service sees it: appends group-committed off the event loop,
+signed heads published to the witness.
 
-All store work runs on one thread, so the chain head is read and moved by one
-writer at a time. Appends that arrive while a commit is in flight share the next
-transaction: one fsync for many decisions.
+All store and witness work runs on one thread, so the chain head is read and moved by
+one writer at a time. Appends that arrive while a commit is in flight share the next
+transaction: one fsync for many decisions. Every commit signs its head in the same
+transaction; the witness gets the latest head at most once per `publish_every`
+seconds (0: after every commit), so it costs at most one fsync per interval, never
+one per entry, and is off the appending callers' path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from airspace.policy.audit import metrics
-from airspace.policy.audit.chain import AuditEntry, AuditRecord, VerifyResult
+from airspace.policy.audit.chain import AuditEntry, AuditRecord
+from airspace.policy.audit.signing import SignedHead
 from airspace.policy.audit.store import AuditStore
+from airspace.policy.audit.verification import Report
+from airspace.policy.audit.witness import Witness, WitnessError
 
 T = TypeVar("T")
 MAX_BATCH = 512
+log = logging.getLogger("airspace.policy.audit")
 
 
 class AuditLog:
-    def __init__(self, store: AuditStore):
+    def __init__(self, store: AuditStore, witness: Witness, publish_every: float = 1.0):
+        """`store` must trust its head already (see opening.open_store)."""
         self._store = store
+        self._witness = witness
+        self._publish_every = publish_every
+        self._published: SignedHead | None = store.signed  # an incident's, published at start
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
         self._pending: list[tuple[AuditRecord, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
+        self._publisher: asyncio.Task | None = None
 
     async def append(self, record: AuditRecord) -> AuditEntry:
         """Returns once the entry is durably committed."""
@@ -52,12 +66,18 @@ class AuditLog:
             )
         )
 
-    async def verify(self) -> VerifyResult:
-        return await self._run(self._store.verify)
+    async def verify(self) -> Report:
+        """The whole log against its signed heads and the witness, once the witness holds
+        the latest head this service signed."""
+        await self._run(self._publish)
+        return await self._run(self._verify)
 
     async def close(self) -> None:
         if self._flusher is not None:
             await self._flusher
+        if self._publisher is not None:
+            self._publisher.cancel()
+        await self._run(self._publish)
         await self._run(self._store.close)
         self._executor.shutdown()
 
@@ -81,5 +101,35 @@ class AuditLog:
                 for (_, future), entry in zip(batch, entries, strict=True):
                     if not future.done():  # a cancelled caller's entry still stands
                         future.set_result(entry)
+                if self._publisher is None:
+                    self._publisher = asyncio.create_task(self._publish_soon())
         finally:
             self._flusher = None
+
+    async def _publish_soon(self) -> None:
+        try:
+            await asyncio.sleep(self._publish_every)
+            await self._run(self._publish)
+        finally:
+            self._publisher = None
+
+    def _publish(self) -> None:
+        # The head this service signed itself, never one read back from the database.
+        head = self._store.signed
+        if head is None or head == self._published:
+            return
+        try:
+            self._witness.publish(head)
+        except OSError:
+            metrics.PUBLICATION_FAILURES.inc()
+            log.exception("the audit witness could not record the head of entry %d", head.size)
+            return
+        metrics.PUBLICATIONS.inc()
+        self._published = head
+
+    def _verify(self) -> Report:
+        try:
+            witnessed, problem = self._witness.heads(), ""
+        except WitnessError as exc:
+            witnessed, problem = [], str(exc)
+        return self._store.verify(witnessed, witness_name=self._witness.name, witness_error=problem)

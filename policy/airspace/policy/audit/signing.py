@@ -1,41 +1,108 @@
-"""Signed checkpoints of the chain head: HMAC-SHA-256 over (entry count, head hash).
+"""Signed heads of the audit log, as RFC 6962 signs tree heads: (size, head hash, time)
+signed with Ed25519.
 
 The hash chain alone shows an edit only to someone who kept the head: whoever can
-write the file can rewrite every entry after the one they changed, and the head row
-with them. A checkpoint is signed with a key the file does not hold, so a rewritten
-chain no longer matches its checkpoints, and a forged checkpoint has no valid
-signature. One checkpoint is written per committed batch, in the same transaction:
-it costs no fsync of its own (group commit makes that one per batch), and every
-committed head stays signed, so appending never re-signs a tail that someone
-rewrote after the last checkpoint.
+write the file can rewrite every entry after the one they changed. A signed head
+pins the chain at a size; forging one needs the private key, while checking one needs
+only the public key, so a verifier (or a witness) can check heads it cannot make.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import hmac
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+# Domain separation: these bytes are signed for nothing but audit heads.
+_CONTEXT = b"airspace-audit-head/v1"
 
 
 @dataclasses.dataclass(frozen=True)
-class Checkpoint:
-    count: int  # entries covered: the head is entry `count`
-    hash: str  # that entry's hash
-    signature: str
+class SignedHead:
+    size: int  # entries covered: the head is entry `size`
+    hash: str  # that entry's chain hash
+    time_us: int  # when it was signed, microseconds since the epoch
+    key_id: str  # which key signed it (see key_id below)
+    signature: str  # Ed25519, hex
+
+    def as_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> SignedHead:
+        return cls(
+            size=int(data["size"]),
+            hash=str(data["hash"]),
+            time_us=int(data["time_us"]),
+            key_id=str(data["key_id"]),
+            signature=str(data["signature"]),
+        )
+
+
+def _message(size: int, head_hash: str, time_us: int) -> bytes:
+    return b"\n".join((_CONTEXT, str(size).encode(), head_hash.encode(), str(time_us).encode()))
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+class HeadVerifier:
+    """Checks signed heads; holds only the public key."""
+
+    def __init__(self, public: Ed25519PublicKey):
+        self._public = public
+        self.key_id = key_id(public)
+
+    @classmethod
+    def from_public_bytes(cls, raw: bytes) -> HeadVerifier:
+        return cls(Ed25519PublicKey.from_public_bytes(raw))
+
+    def public_bytes(self) -> bytes:
+        return self._public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def valid(self, head: SignedHead) -> bool:
+        if head.key_id != self.key_id:
+            return False
+        try:
+            self._public.verify(
+                bytes.fromhex(head.signature), _message(head.size, head.hash, head.time_us)
+            )
+        except (InvalidSignature, ValueError):
+            return False
+        return True
 
 
 class HeadSigner:
-    def __init__(self, key: bytes):
-        if not key:
-            raise ValueError("the audit checkpoint key is not configured")
-        self._key = key
+    def __init__(self, private: Ed25519PrivateKey):
+        self._private = private
+        self.verifier = HeadVerifier(private.public_key())
 
-    def sign(self, count: int, head_hash: str) -> Checkpoint:
-        return Checkpoint(count, head_hash, self._mac(count, head_hash))
+    @classmethod
+    def generate(cls) -> HeadSigner:
+        return cls(Ed25519PrivateKey.generate())
 
-    def valid(self, checkpoint: Checkpoint) -> bool:
-        expected = self._mac(checkpoint.count, checkpoint.hash)
-        return hmac.compare_digest(expected, checkpoint.signature)
+    @classmethod
+    def from_seed(cls, seed: bytes) -> HeadSigner:
+        """From the 32-byte private key (RFC 8032's seed)."""
+        if len(seed) != 32:
+            raise ValueError(f"an Ed25519 audit key is 32 bytes, not {len(seed)}")
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
 
-    def _mac(self, count: int, head_hash: str) -> str:
-        return hmac.new(self._key, f"{count}:{head_hash}".encode(), hashlib.sha256).hexdigest()
+    def seed(self) -> bytes:
+        return self._private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+
+    def sign(self, size: int, head_hash: str, time_us: int) -> SignedHead:
+        signature = self._private.sign(_message(size, head_hash, time_us)).hex()
+        return SignedHead(size, head_hash, time_us, self.verifier.key_id, signature)

@@ -1,8 +1,10 @@
 """Where audit entries live: a small interface and its SQLite implementation.
 
-Entries are only ever inserted; triggers refuse UPDATE and DELETE through SQLite,
-and the hash chain and its signed checkpoints expose edits made by anyone who
-removes them.
+Entries and signed heads are only ever inserted; triggers refuse UPDATE and DELETE
+through SQLite, and verification exposes edits made by anyone who removes them.
+Each append signs the head it makes, in the same transaction (so no fsync of its
+own), and only on top of the head the store trusts: one verified at start and moved
+by its own appends since. Rows someone else added are never signed over.
 """
 
 from __future__ import annotations
@@ -16,23 +18,33 @@ from typing import Protocol
 
 import sqlite_utils
 
-from airspace.policy.audit.chain import (
-    GENESIS_HASH,
-    AuditEntry,
-    AuditRecord,
-    Head,
-    VerifyResult,
-    seal,
-)
-from airspace.policy.audit.chain import verify as verify_chain
-from airspace.policy.audit.signing import Checkpoint, HeadSigner
+from airspace.mesh.private_files import private_database
+from airspace.policy.audit.chain import GENESIS, AuditEntry, AuditRecord, Head, seal
+from airspace.policy.audit.signing import HeadSigner, HeadVerifier, SignedHead
+from airspace.policy.audit.verification import Report, verify
+
+
+class UntrustedHead(Exception):
+    """The log does not end where the store last verified or wrote it."""
 
 
 class AuditStore(Protocol):
     """Blocking and not thread-safe: callers serialize access (see AuditLog)."""
 
+    verifier: HeadVerifier
+    signed: SignedHead | None  # the head this store signed last, None before its first append
+
     def append(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
-        """Appends the records in order, in one transaction."""
+        """Appends the records in order and signs the new head, in one transaction;
+        UntrustedHead when the log does not end at the trusted head."""
+        ...
+
+    def trust(self, head: Head) -> None:
+        """Appends continue from `head`, which the caller verified."""
+        ...
+
+    def signed_head_of(self, head: Head) -> SignedHead | None:
+        """The stored signed head of `head`, if any."""
         ...
 
     def list(
@@ -41,7 +53,16 @@ class AuditStore(Protocol):
         """Entries after sequence `after`, oldest first; tenant None means every tenant."""
         ...
 
-    def verify(self) -> VerifyResult: ...
+    def verify(
+        self,
+        witnessed: Sequence[SignedHead],
+        *,
+        first: int = 1,
+        witness_name: str = "the witness",
+        witness_error: str = "",
+    ) -> Report:
+        """The stored log from entry `first` against its heads and `witnessed`."""
+        ...
 
     def close(self) -> None: ...
 
@@ -61,20 +82,19 @@ CREATE TABLE IF NOT EXISTS audit_entries (
 );
 CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit_entries (tenant, sequence);
 CREATE INDEX IF NOT EXISTS audit_by_run ON audit_entries (run_id, sequence);
-CREATE TABLE IF NOT EXISTS audit_head (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    count INTEGER NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    count INTEGER PRIMARY KEY,
+-- Keyed by size and hash: heads left past a cut that an incident acknowledged stay, and
+-- the log, growing again, signs its own head at their size beside them.
+CREATE TABLE IF NOT EXISTS audit_signed_heads (
+    size INTEGER NOT NULL,
     hash TEXT NOT NULL,
+    time_us INTEGER NOT NULL,
+    key_id TEXT NOT NULL,
     signature TEXT NOT NULL,
-    time_us INTEGER NOT NULL
+    PRIMARY KEY (size, hash)
 );
-CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+CREATE TRIGGER IF NOT EXISTS audit_signed_heads_no_update BEFORE UPDATE ON audit_signed_heads
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+CREATE TRIGGER IF NOT EXISTS audit_signed_heads_no_delete BEFORE DELETE ON audit_signed_heads
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
@@ -86,47 +106,63 @@ _COLUMNS = (
 )
 
 
+_HEAD_COLUMNS = "size, hash, time_us, key_id, signature"
+
+
 class SqliteAuditStore:
     def __init__(self, path: str | pathlib.Path, signer: HeadSigner):
         self._signer = signer
-        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.verifier = signer.verifier
+        self._trusted: Head | None = None
+        self.signed: SignedHead | None = None
         # One connection used by one thread at a time (AuditLog's executor).
-        self._db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
+        self._db = sqlite_utils.Database(
+            sqlite3.connect(str(private_database(path)), check_same_thread=False)
+        )
         self._db.enable_wal()
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+
+    def trust(self, head: Head) -> None:
+        self._trusted = head
 
     def append(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
         conn = self._db.conn
         # IMMEDIATE: the head is read and moved under the write lock, even across processes.
         conn.execute("BEGIN IMMEDIATE")
         try:
-            head = self._head() or Head(0, GENESIS_HASH)
+            head = self._stored_end()
+            if self._trusted is None or head != self._trusted:
+                raise UntrustedHead(_untrusted(head, self._trusted))
             now_us = time.time_ns() // 1000
             entries, previous = [], head.hash
             for offset, record in enumerate(records, start=1):
-                entries.append(seal(head.count + offset, now_us, record, previous))
+                entries.append(seal(head.size + offset, now_us, record, previous))
                 previous = entries[-1].hash
             conn.executemany(
                 f"INSERT INTO audit_entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_row(entry) for entry in entries],
             )
+            signed = self._signer.sign(head.size + len(entries), previous, now_us)
             conn.execute(
-                "INSERT INTO audit_head (id, count, hash) VALUES (1, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET count = excluded.count, hash = excluded.hash",
-                (head.count + len(entries), previous),
-            )
-            signed = self._signer.sign(head.count + len(entries), previous)
-            conn.execute(
-                "INSERT INTO audit_checkpoints (count, hash, signature, time_us) VALUES (?, ?, ?, ?)",
-                (signed.count, signed.hash, signed.signature, now_us),
+                f"INSERT INTO audit_signed_heads ({_HEAD_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                (signed.size, signed.hash, signed.time_us, signed.key_id, signed.signature),
             )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        self._trusted = Head(signed.size, signed.hash)
+        self.signed = signed
         return entries
+
+    def signed_head_of(self, head: Head) -> SignedHead | None:
+        row = self._db.execute(
+            f"SELECT {_HEAD_COLUMNS} FROM audit_signed_heads WHERE size = ? AND hash = ?",
+            (head.size, head.hash),
+        ).fetchone()
+        return SignedHead(*row) if row else None
 
     def list(
         self, *, tenant: str | None, run_id: str, principal: str, after: int, limit: int
@@ -143,33 +179,66 @@ class SqliteAuditStore:
         )
         return [_entry(row) for row in self._db.execute(sql, [*params, limit]).fetchall()]
 
-    def verify(self) -> VerifyResult:
+    def verify(
+        self,
+        witnessed: Sequence[SignedHead],
+        *,
+        first: int = 1,
+        witness_name: str = "the witness",
+        witness_error: str = "",
+    ) -> Report:
         conn = self._db.conn
-        conn.execute("BEGIN")  # one snapshot for the entries and the head
+        conn.execute("BEGIN")  # one snapshot for the entries and the heads
         try:
-            return verify_chain(self._entries(), self._head(), self._checkpoints(), self._signer)
+            return verify(
+                self._entries(first),
+                self._heads(first),
+                witnessed,
+                self.verifier,
+                first=first,
+                witness_name=witness_name,
+                witness_error=witness_error,
+            )
         finally:
             conn.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
 
-    def _head(self) -> Head | None:
-        row = self._db.execute("SELECT count, hash FROM audit_head WHERE id = 1").fetchone()
-        return Head(row[0], row[1]) if row else None
+    def _stored_end(self) -> Head:
+        row = self._db.execute(
+            "SELECT sequence, hash FROM audit_entries ORDER BY sequence DESC LIMIT 1"
+        ).fetchone()
+        return Head(row[0], row[1]) if row else GENESIS
 
-    def _checkpoints(self) -> Iterator[Checkpoint]:
+    def _heads(self, first: int) -> Iterator[SignedHead]:
         # A cursor of its own, read in step with the entries' cursor.
         cursor = self._db.execute(
-            "SELECT count, hash, signature FROM audit_checkpoints ORDER BY count"
+            f"SELECT {_HEAD_COLUMNS} FROM audit_signed_heads WHERE size >= ? ORDER BY size",
+            (first,),
         )
-        for count, digest, signature in cursor:
-            yield Checkpoint(count, digest, signature)
+        for row in cursor:
+            yield SignedHead(*row)
 
-    def _entries(self) -> Iterator[AuditEntry]:
-        cursor = self._db.execute(f"SELECT {_COLUMNS} FROM audit_entries ORDER BY sequence")
+    def _entries(self, first: int) -> Iterator[AuditEntry]:
+        cursor = self._db.execute(
+            f"SELECT {_COLUMNS} FROM audit_entries WHERE sequence >= ? ORDER BY sequence",
+            (first,),
+        )
         for row in cursor:
             yield _entry(row)
+
+
+def _untrusted(found: Head, trusted: Head | None) -> str:
+    expected = (
+        f"entry {trusted.size} ({trusted.hash[:12]}) as verified or written last"
+        if trusted
+        else "a head verified at start"
+    )
+    return (
+        f"the audit log ends at entry {found.size} ({found.hash[:12]}), not at {expected}; "
+        "nothing is signed over it until a start of the policy service verifies it"
+    )
 
 
 def _row(entry: AuditEntry) -> tuple:

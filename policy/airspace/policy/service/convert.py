@@ -8,7 +8,8 @@ from google.protobuf import json_format, struct_pb2
 
 from airspace.mesh import errors
 from airspace.mesh.identity import Identity
-from airspace.policy.audit.chain import AuditEntry, AuditRecord, VerifyResult
+from airspace.policy.audit.chain import AuditEntry, AuditRecord
+from airspace.policy.audit.verification import CHECKS, Finding, Report
 from airspace.policy.engine import Bundle, CheckInput, Decision, Resource, Subject, Tokenized
 from airspace.policy.engine.pii.masking import TOKEN
 from airspace.policy.service.core import Decided
@@ -191,12 +192,38 @@ def audit_entry(entry: AuditEntry) -> observability_pb2.AuditEntry:
     return message
 
 
-def verify_response(result: VerifyResult) -> observability_pb2.VerifyAuditLogResponse:
+_LISTED_FINDINGS = 20
+
+
+def verify_response(report: Report) -> observability_pb2.VerifyAuditLogResponse:
+    first = report.findings[0] if report.findings else None
+    checks = []
+    for name, description in CHECKS.items():
+        found = report.failed(name)
+        checks.append(
+            observability_pb2.AuditCheck(
+                name=name,
+                description=description,
+                ok=not found,
+                findings=[_finding(f) for f in found[:_LISTED_FINDINGS]],
+                finding_count=len(found),
+            )
+        )
     return observability_pb2.VerifyAuditLogResponse(
-        ok=result.ok,
-        entries_checked=result.entries_checked,
-        first_bad_sequence=result.first_bad_sequence,
-        problem=result.problem,
+        ok=report.ok,
+        entries_checked=report.entries_checked,
+        first_bad_sequence=first.sequence if first else 0,
+        problem=first.problem if first else "",
+        checks=checks,
+        signed_entries=report.signed_size,
+        acknowledged=[_finding(f) for f in report.acknowledged[:_LISTED_FINDINGS]],
+        incident_sequences=report.incidents,
+    )
+
+
+def _finding(finding: Finding) -> observability_pb2.AuditFinding:
+    return observability_pb2.AuditFinding(
+        check=finding.check, sequence=finding.sequence, problem=finding.problem
     )
 
 

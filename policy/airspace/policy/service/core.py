@@ -13,6 +13,7 @@ from airspace.mesh import errors
 from airspace.policy.audit.chain import AuditEntry, AuditRecord
 from airspace.policy.audit.log import AuditLog
 from airspace.policy.audit.records import DECISION_KIND, decision_record, masked_details
+from airspace.policy.audit.store import UntrustedHead
 from airspace.policy.engine import (
     Bundle,
     CheckInput,
@@ -189,6 +190,9 @@ class PolicyCore:
     async def _append_all(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
         try:
             return await self.audit.append_many(records)
+        except UntrustedHead as exc:
+            log.error("audit append refused: %s", exc)
+            raise errors.Unavailable(f"the audit log cannot be written: {exc}") from exc
         except Exception as exc:
             log.exception("audit append failed")
             raise errors.Unavailable(

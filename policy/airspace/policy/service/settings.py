@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 
+from airspace.mesh import errors
 from airspace.mesh.settings import ServerSettings
 from airspace.policy import keys
+from airspace.policy.audit.opening import Acknowledgement
 
 ENV_PREFIX = "POLICY"
 # policy/airspace/policy/bundles next to this package, whatever the working directory.
@@ -26,9 +28,21 @@ class PolicySettings(ServerSettings):
     # mesh key when empty. Changing it changes every hash from then on. Routers embed the
     # engine and need the same key (AIRSPACE_HASH_KEY sets both).
     hash_key: bytes = b""
-    # Key that signs the audit log's checkpoints (HMAC-SHA-256); derived from the mesh key
-    # when empty. Keep it: checkpoints signed with another key no longer verify.
-    audit_key: bytes = b""
+    # The Ed25519 key that signs the audit log's heads: inline (64 hex digits) or a file
+    # (a mounted secret); <data_dir>/audit-signing.key, created 0600 at first start, when
+    # neither is set. Never derived from another key. Keep it: heads signed with
+    # another key no longer verify.
+    audit_key: str = ""
+    audit_key_file: str = ""
+    # Append-only file the signed heads are published to, outside the database's
+    # folder; <data_dir>/witness/audit-heads.jsonl when empty.
+    audit_witness: str = ""
+    # Seconds between publications to the witness (0: after every commit).
+    audit_witness_interval: float = 1.0
+    # An incident a refused start named, acknowledged with a reason: the start records
+    # it in the log and continues. Only that incident: anything else found still stops.
+    audit_acknowledge: str = ""
+    audit_acknowledge_reason: str = ""
     # Secret the token vault's AES-256-GCM key is derived from; the mesh key when empty.
     # Keep it: values sealed with another key can no longer be resolved.
     vault_key: bytes = b""
@@ -39,6 +53,15 @@ class PolicySettings(ServerSettings):
             self.audit_database = str(pathlib.Path(self.data_dir) / "audit.db")
         if not self.vault_database:
             self.vault_database = str(pathlib.Path(self.data_dir) / "tokens.db")
+        if not self.audit_key_file:
+            self.audit_key_file = str(pathlib.Path(self.data_dir) / "audit-signing.key")
+        if not self.audit_witness:
+            self.audit_witness = str(pathlib.Path(self.data_dir) / "witness" / "audit-heads.jsonl")
+        if self.audit_witness_interval < 0:
+            raise errors.InvalidArgument(
+                f"audit_witness_interval must be 0 or more seconds, not {self.audit_witness_interval}",
+                field="audit_witness_interval",
+            )
 
     @property
     def bundle_path(self) -> pathlib.Path:
@@ -47,8 +70,10 @@ class PolicySettings(ServerSettings):
     def pii_hash_key(self) -> bytes:
         return keys.pii_hash_key(self.hash_key, self.mesh_key, "AIRSPACE_POLICY_HASH_KEY")
 
-    def audit_signing_key(self) -> bytes:
-        return self.audit_key or self._derived("airspace-policy-audit-checkpoints", "AUDIT_KEY")
+    def audit_acknowledgement(self) -> Acknowledgement | None:
+        if not self.audit_acknowledge:
+            return None
+        return Acknowledgement(self.audit_acknowledge, self.audit_acknowledge_reason)
 
     def vault_encryption_key(self) -> bytes:
         """32 bytes, whatever the length of the configured secret."""

@@ -10,6 +10,8 @@ from typing import Protocol
 
 import sqlite_utils
 
+from airspace.mesh.private_files import private_database
+
 
 class TokenStore(Protocol):
     """Blocking and not thread-safe: callers serialize access (see TokenVault)."""
@@ -38,8 +40,9 @@ CREATE TABLE IF NOT EXISTS tokens (
 
 class SqliteTokenStore:
     def __init__(self, path: str | pathlib.Path):
-        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
+        self._db = sqlite_utils.Database(
+            sqlite3.connect(str(private_database(path)), check_same_thread=False)
+        )
         self._db.enable_wal()
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)

@@ -7,11 +7,14 @@ import sqlite3
 
 import sqlite_utils
 
+from airspace.mesh.private_files import private_database
+
 BUSY_TIMEOUT_MS = 5000
 
 
 def connect(path: str | pathlib.Path) -> sqlite_utils.Database:
     # isolation_level=None: the store issues BEGIN/COMMIT itself (group commit, savepoints).
+    path = private_database(path)  # runs, memory and approvals are nobody else's to read
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     # Another process (a second state server, a backup) may hold the lock briefly.
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
