@@ -132,6 +132,11 @@ class Cancelled(MeshError):
     default_reason = "CANCELLED"
 
 
+class Unimplemented(MeshError):
+    code = grpc.StatusCode.UNIMPLEMENTED
+    default_reason = "UNIMPLEMENTED"
+
+
 _BY_CODE = {
     cls.code: cls
     for cls in (
@@ -147,6 +152,7 @@ _BY_CODE = {
         DeadlineExceeded,
         Internal,
         Cancelled,
+        Unimplemented,
     )
 }
 

@@ -34,7 +34,7 @@ class ServerSettings:
     # Log lines as "text" or "json" (one object per line, with run and trace ids).
     log_format: str = "text"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
             raise errors.InvalidArgument(
                 f"log_format must be one of {', '.join(LOG_FORMATS)}, not {self.log_format!r}",
