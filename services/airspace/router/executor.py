@@ -230,7 +230,7 @@ class RunExecutor:
                 return
             if lease is None:
                 return  # another router holds it
-        run_log = None
+        run_log, stopped = None, False
         try:
             # The run as it is now that this router holds it: a listed copy may be stale
             # (another replica may have finished it meanwhile); one just created is not.
@@ -251,7 +251,10 @@ class RunExecutor:
             with _workflow_span(run, parent_span_id) as span:
                 await self._drive(run, run_log, span, prepared)
         except asyncio.CancelledError:
-            pass  # canceled by a principal (the canceler records it) or shutting down (resumed later)
+            # Canceled by a principal (the canceler records it), or this router stops or
+            # lost its lease: the run lease stays as it is, so the router that takes the
+            # run over records from whom.
+            stopped = True
         except errors.MeshError as exc:
             if _leaves_run_unfinished(exc):
                 log.warning(
@@ -265,7 +268,8 @@ class RunExecutor:
         except Exception:
             await self._crashed(run_log, run)
         finally:
-            await self._release(run.run_id, lease.token)
+            if not stopped:
+                await self._release(run.run_id, lease.token)
 
     async def _drive(
         self, run: run_pb2.Run, run_log: RunLog, span: trace.Span, prepared: Prepared | None
