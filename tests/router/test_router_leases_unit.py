@@ -44,6 +44,15 @@ async def calls_reach(router, count: int) -> None:
         await asyncio.sleep(0.01)
 
 
+async def waiting_at_its_second_step(router, release: asyncio.Event) -> run_pb2.Run:
+    """A run of TWO_STEPS, its second step held at the agent until `release` is set."""
+    await router.register("quick", quick)
+    await router.register("held", held_until(release))
+    run = await router.start(await router.workflow(TWO_STEPS))
+    await calls_reach(router, 2)
+    return run
+
+
 async def test_one_router_lease_keeps_all_its_runs_through_many_heartbeats(router):
     release = asyncio.Event()
     await router.register("quick", quick)
@@ -60,10 +69,7 @@ async def test_one_router_lease_keeps_all_its_runs_through_many_heartbeats(route
 
 async def test_a_router_whose_lease_lapsed_stops_its_runs_and_claims_them_again(router):
     release = asyncio.Event()
-    await router.register("quick", quick)
-    await router.register("held", held_until(release))
-    run = await router.start(await router.workflow(TWO_STEPS))
-    await calls_reach(router, 2)
+    run = await waiting_at_its_second_step(router, release)
     router.executor.start_recovery()
     router.repositories.leases.expire("router-1")  # it stalled past its lease
     await calls_reach(router, 3)  # registered again, claimed the run, invoked step 2 again
@@ -79,10 +85,7 @@ async def test_a_router_whose_lease_lapsed_stops_its_runs_and_claims_them_again(
 
 async def test_a_stopped_router_is_taken_over_at_the_next_heartbeat_of_another(router):
     release = asyncio.Event()
-    await router.register("quick", quick)
-    await router.register("held", held_until(release))
-    run = await router.start(await router.workflow(TWO_STEPS))
-    await calls_reach(router, 2)
+    run = await waiting_at_its_second_step(router, release)
     replica = router.replica("router-2", recovery_interval_seconds=NEVER)
     replica.executor.start_recovery()  # claims nothing: router-1 holds the run
     await asyncio.sleep(0.1)
