@@ -80,13 +80,14 @@ class RouterLease:
                 pending = await self._leases.renew(
                     self._router_id, self._epoch, self._ttl, retry_for=self._every
                 )
-            except errors.FailedPrecondition as exc:
-                if exc.reason != Reason.LEASE_NOT_HELD:
-                    raise
-                await self._lost(exc.message)
-                continue
             except errors.MeshError as exc:
-                log.warning("cannot renew the router lease: %s", exc.message)
+                if (
+                    isinstance(exc, errors.FailedPrecondition)
+                    and exc.reason == Reason.LEASE_NOT_HELD
+                ):
+                    await self._lost(exc.message)
+                else:  # state out of reach, say; appends fail too once the lease lapses
+                    log.warning("cannot renew the router lease: %s", exc.message)
                 continue
             if pending:
                 self.takeover_pending.set()
