@@ -33,6 +33,7 @@ from process_mesh import (
 )
 
 from airspace.v1 import run_pb2
+from tests.processes.up_support import cli
 from tests.state.postgres_schemas import postgres_schema  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(180)]
@@ -98,6 +99,9 @@ async def test_a_router_frozen_past_its_lease_writes_nothing_once_its_runs_moved
             [takeover] = taken_over(logs[run_id])
             assert (takeover.previous_owner, takeover.new_owner) == ("router-a", "router-b")
             check_resumed_after_takeover(logs[run_id])
+        shown = cli(mesh.home, "runs", "show", next(iter(held)))
+        assert shown.returncode == 0, shown.stderr
+        assert "taken over by router-b from router-a" in shown.stdout, shown.stdout
         # Router a noticed, once it ran again, that its lease had lapsed.
         await wait_until(
             lambda: "router lease lapsed" in mesh.log_tail(router_a, 400), "router a to notice"
