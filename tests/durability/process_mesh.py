@@ -28,6 +28,8 @@ from airspace.v1 import (
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# The routers' lease: longer than the default 2 s, so a router of a loaded test machine
+# whose event loop stalls a moment keeps its runs.
 LEASE_SECONDS = 3.0
 STEPS = ("one", "two", "three")
 WORKFLOW = "slow-count"

@@ -1,5 +1,5 @@
 """`airspace up --routers 2` as real processes: the gateway spreads runs over both routers,
-and when one is killed outright the other takes its runs over once their leases lapse."""
+and when one is killed outright the other takes its runs over once its router lease lapses."""
 
 from __future__ import annotations
 

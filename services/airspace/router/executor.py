@@ -18,8 +18,8 @@ transaction, so a crash never leaves one without the other, and a resumed run ne
 records them twice.
 
 A router that loses its lease, finds the run ended by someone else, or cannot reach
-the state service for clients.RETRY_SECONDS stops executing the run without ending it; the
-run stays unfinished and is resumed once its lease is free.
+the state service for clients.RETRY_SECONDS stops executing the run without ending
+it; the run stays unfinished and is resumed once its lease is free.
 """
 
 from __future__ import annotations
