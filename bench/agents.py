@@ -28,6 +28,8 @@ steps:
 
 # Branch agents and how long each takes, in seconds.
 BRANCH_AGENTS = {"bench-branch-1": 0.1, "bench-branch-2": 0.2, "bench-branch-3": 0.4}
+# Answers after an hour: the runs calling it stay parked (bench/parked_runs.py).
+PARKED_AGENT, PARKED_SECONDS = "bench-parked", 3600.0
 FAN_OUT_WORKFLOW = "bench-fan-out"
 FAN_OUT_SOURCE = f"""
 name: {FAN_OUT_WORKFLOW}
@@ -40,7 +42,7 @@ aggregate: {{strategy: collect}}
 
 def echo_agent(name: str) -> Agent:
     """An agent that passes its input's text on (after its delay, for a branch agent)."""
-    delay = BRANCH_AGENTS.get(name, 0.0)
+    delay = {**BRANCH_AGENTS, PARKED_AGENT: PARKED_SECONDS}.get(name, 0.0)
     agent = Agent(name=name, version="1.0.0", description=f"Passes its input on after {delay}s")
 
     @agent.handler
@@ -54,7 +56,9 @@ def echo_agent(name: str) -> Agent:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.agents", add_help=False)
-    parser.add_argument("--name", required=True, choices=[*STEP_AGENTS, *BRANCH_AGENTS])
+    parser.add_argument(
+        "--name", required=True, choices=[*STEP_AGENTS, *BRANCH_AGENTS, PARKED_AGENT]
+    )
     known, rest = parser.parse_known_args(argv)
     echo_agent(known.name).serve(rest)
 

@@ -1,8 +1,8 @@
 """Growth benchmark of the state store: do its hot paths stay flat as it grows?
 
 Fills one store with 10k runs and another with 1M (bulk-inserted straight into the
-store's own schema: the same few hundred runs still active in both, half of those
-leased, all others finished, every run with events), then times the hot paths through
+store's own schema: the same few hundred runs still active in both, each leased by
+a live router, all others finished, every run with events), then times the hot paths through
 the store's API on each, in turns, and prints the medians side by side with the ratio
 1M / 10k. A flat store shows ratios near 1; an index missing from a hot path shows one
 near 100. Active runs are as many in both: they follow the load, not the history.
@@ -43,6 +43,8 @@ _BATCH = 50_000
 # Fixed-length placeholders in serialized templates, replaced per row without re-encoding.
 _RUN_ID, _REQUEST_ID = b"R" * 32, b"Q" * 32
 _DONE = run_pb2.RUN_STATE_COMPLETED
+# The router whose live lease holds every active run.
+_HOLDER = "router-bench"
 
 
 def _template(state: run_pb2.RunState) -> bytes:
@@ -132,8 +134,7 @@ def fill(path: pathlib.Path, runs: int, sample_size: int = 1000) -> Filled:
             events.extend((run_id, seq, stored_event) for seq in range(1, EVENTS_PER_RUN + 1))
             if active:
                 filled.active.append((tenant, run_id))
-                if len(filled.active) % 2:  # half of the active runs are held by a router
-                    leases.append((run_id, "router-bench", now + 3_600_000_000))
+                leases.append((run_id, _HOLDER, 1))
             if index in sampled:
                 filled.sample.append((tenant, run_id))
         db.executemany(
@@ -142,7 +143,11 @@ def fill(path: pathlib.Path, runs: int, sample_size: int = 1000) -> Filled:
             rows,
         )
         db.executemany("INSERT INTO events (run_id, sequence, data) VALUES (?, ?, ?)", events)
-        db.executemany("INSERT INTO leases (run_id, owner, expire_us) VALUES (?, ?, ?)", leases)
+        db.executemany("INSERT INTO leases (run_id, owner, token) VALUES (?, ?, ?)", leases)
+    db.execute(
+        "INSERT INTO router_leases (router_id, epoch, expire_us) VALUES (?, 1, ?)",
+        (_HOLDER, now + 3_600_000_000),
+    )
     db.execute("COMMIT")
     for _, sql in indexes:
         db.execute(sql)
@@ -173,15 +178,19 @@ def hot_paths(store: SqliteStateStore, filled: Filled) -> dict[str, Callable[[],
     async def list_runs_first_page():
         await store.runs.list_runs("tenant-0", workflow="", state=0, page_size=50, page_token="")
 
-    async def list_claimable_runs():
-        await store.leases.list_claimable_runs(100)
+    async def renew_router_lease():
+        await store.leases.renew_router_lease(_HOLDER, 1, 3600)
+
+    async def claim_runs():  # a recovery pass of another router: every run is held
+        await store.leases.claim_runs(_HOLDER, 1, 100, min_age_seconds=2)
 
     return {
         "CreateRun": create_run,
         "AppendEvents": append_events,
         "GetRun": get_run,
         "ListRuns (first page)": list_runs_first_page,
-        "ListClaimableRuns": list_claimable_runs,
+        "RenewRouterLease": renew_router_lease,
+        "ClaimRuns": claim_runs,
     }
 
 

@@ -9,8 +9,10 @@ import dataclasses
 import pathlib
 import sqlite3
 import time
+from collections.abc import Callable
 
 import grpc
+import psycopg
 
 from airspace.cli import local_mesh
 from airspace.cli.processes import ManagedProcess, free_port
@@ -26,6 +28,8 @@ from airspace.v1 import (
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# The routers' lease: longer than the default 2 s, so a router of a loaded test machine
+# whose event loop stalls a moment keeps its runs.
 LEASE_SECONDS = 3.0
 STEPS = ("one", "two", "three")
 WORKFLOW = "slow-count"
@@ -48,10 +52,12 @@ TERMINAL = (run_pb2.RUN_STATE_COMPLETED, run_pb2.RUN_STATE_FAILED, run_pb2.RUN_S
 
 class ProcessMesh:
     """State, policy, one router (more on demand), a gateway and the counting agent, each
-    a child process on a port fixed up front, so a restarted one comes back in place."""
+    a child process on a port fixed up front, so a restarted one comes back in place.
+    State is in SQLite under `home`, or in the PostgreSQL database `state_url` names."""
 
-    def __init__(self, home: pathlib.Path):
+    def __init__(self, home: pathlib.Path, state_url: str = ""):
         self.home = home
+        self.state_url = state_url
         self.gateway_address = f"127.0.0.1:{free_port()}"
         self.credentials = local_mesh.bootstrap(home, self.gateway_address)
         self.mesh_key = (home / "mesh.key").read_bytes().strip()
@@ -62,7 +68,12 @@ class ProcessMesh:
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(ROOT),
         }
-        self.state = self._service("state", "airspace.state.main", "STATE")
+        self.state = self._service(
+            "state",
+            "airspace.state.main",
+            "STATE",
+            **({"AIRSPACE_STATE_URL": state_url} if state_url else {}),
+        )
         self.policy = self._service("policy", "airspace.policy.service.main", "POLICY")
         self.routers: dict[str, ManagedProcess] = {}
         first = self.add_router("a")
@@ -129,6 +140,13 @@ class ProcessMesh:
         if not self.agent_log.exists():
             return []
         return [tuple(line.split()) for line in self.agent_log.read_text().splitlines()]
+
+    def lease_owners(self) -> dict[str, str]:
+        """Who holds each run's lease now, read from the state store itself."""
+        if not self.state_url:
+            return lease_owners(self.home)
+        with psycopg.connect(self.state_url) as conn:
+            return dict(conn.execute("SELECT run_id, owner FROM leases").fetchall())
 
     def log_tail(self, process: ManagedProcess, lines: int = 40) -> str:
         try:
@@ -219,6 +237,33 @@ async def wait_until(condition, what: str, timeout: float = 60.0, every: float =
             return result
         await asyncio.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def held_by(owners: dict[str, str], router: str) -> set[str]:
+    """The runs `router` holds in `owners` (run id to lease owner)."""
+    held = {run for run, owner in owners.items() if owner == router}
+    assert held, f"{router} held no run"
+    return held
+
+
+async def takeover_seconds(
+    owners: Callable[[], dict[str, str]], held: set[str], stopped_at: float
+) -> float:
+    """Waits until every run in `held` is leased by someone else than its holder when it
+    stopped (by `owners`, run id to lease owner, read now); returns how long after
+    `stopped_at` (monotonic) the last one was taken over."""
+    before = owners()
+    taken: dict[str, float] = {}
+
+    def all_taken() -> bool:
+        now, current = time.monotonic(), owners()
+        for run in held - taken.keys():
+            if current.get(run) != before.get(run):
+                taken[run] = now - stopped_at
+        return taken.keys() == held
+
+    await wait_until(all_taken, "another router to take the runs over", every=0.05)
+    return max(taken.values())
 
 
 def finished_steps(mesh: ProcessMesh, run_ids: set[str]) -> int:

@@ -104,9 +104,17 @@ class Router:
     agents: ScriptedAgents = dataclasses.field(default_factory=ScriptedAgents)
     repositories: Repositories = dataclasses.field(default_factory=in_memory_repositories)
     router_id: str = "router-1"
+    # How often recovery (once a test starts it) looks for runs nobody leased.
+    recovery_interval_seconds: float = 5.0
 
     def __post_init__(self) -> None:
-        settings = RouterSettings(mesh_key=b"k" * 32, router_id=self.router_id, lease_seconds=5.0)
+        settings = RouterSettings(
+            mesh_key=b"k" * 32,
+            router_id=self.router_id,
+            lease_seconds=5.0,
+            heartbeat_seconds=0.05,
+            recovery_interval_seconds=self.recovery_interval_seconds,
+        )
         guard = Guard(self.repositories.policy)
         gate = ApprovalGate(self.repositories.approvals)
         runner = StepRunner(guard, self.agents, gate, default_timeout=5.0)  # type: ignore[arg-type]
@@ -170,8 +178,8 @@ class Router:
         )
         await self.executor.resume(decided)
 
-    def replica(self, router_id: str) -> Router:
-        return Router(self.agents, self.repositories, router_id)
+    def replica(self, router_id: str, recovery_interval_seconds: float = 5.0) -> Router:
+        return Router(self.agents, self.repositories, router_id, recovery_interval_seconds)
 
     async def approvals(self) -> list[approval_pb2.Approval]:
         return (await self.repositories.approvals.list(TENANT, PageRequest())).items

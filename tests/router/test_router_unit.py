@@ -266,7 +266,7 @@ async def test_a_stalled_router_whose_run_was_taken_over_can_write_nothing_more(
     run = await router.start(await router.workflow(SEQUENTIAL), "x")
     while len(router.agents.calls) < 2:  # the second step under way at router-1
         await asyncio.sleep(0.01)
-    router.repositories.leases.expire(run.run_id)  # router-1 stalls past its lease
+    router.repositories.leases.expire("router-1")  # router-1 stalls past its lease
     replica = router.replica("router-2")
     replica.executor.launch(await router.repositories.runs.get(TENANT, run.run_id))
     while len(router.agents.calls) < 3:  # router-2 invokes the step in flight again

@@ -91,3 +91,23 @@ def signed(caller: identity.Identity = ROUTER) -> tuple[tuple[str, str], ...]:
     """The identity header, sent explicitly on streaming calls: grpc.aio registers a
     channel interceptor for one call type only, so mesh channels do not yet sign streams."""
     return ((identity.METADATA_KEY, identity.sign(caller, MESH_KEY)),)
+
+
+def version_2_leased_run(clock: Clock) -> tuple[tuple, tuple]:
+    """The rows of a run RUNNING under a per-run lease of a router of the release before
+    router leases ("old", token 4, an hour from expiring), as inserted into a schema at
+    version 2: (runs row: state, data), (leases row: expire_us)."""
+    run = make_run("r1")
+    run.state = run_pb2.RUN_STATE_RUNNING
+    return (run.state, run.SerializeToString()), (int((clock() + 3600) * 1e6),)
+
+
+async def check_the_old_lease_is_taken_over(store) -> None:
+    """After the upgrade to router leases, the first router to claim takes the run of a
+    version_2_leased_run over, with a raised token."""
+    try:
+        epoch = (await store.leases.register_router("router-a", 2)).epoch
+        [claimed] = await store.leases.claim_runs("router-a", epoch, 10, min_age_seconds=0)
+        assert (claimed.run.run_id, claimed.token, claimed.previous_owner) == ("r1", 5, "old")
+    finally:
+        await store.close()

@@ -7,9 +7,11 @@ import threading
 
 import pytest
 from prometheus_client import REGISTRY
+from state_helpers import Clock, make_run
 
 from airspace.state.sqlite.access import BatchWriter
 from airspace.state.sqlite.connection import connect
+from airspace.state.sqlite.store import SqliteStateStore
 
 pytestmark = pytest.mark.unit
 
@@ -41,3 +43,17 @@ async def test_writes_queued_during_a_commit_share_the_next_one(tmp_path):
     await asyncio.gather(first, *rest)
     assert state_commits() - before == 2
     await writer.close()
+
+
+async def test_a_router_lease_renewal_is_one_commit_however_many_runs_it_holds(tmp_path):
+    store = SqliteStateStore(tmp_path / "state.db", clock=Clock())
+    try:
+        epoch = (await store.leases.register_router("router-a", 2)).epoch
+        for index in range(50):
+            await store.runs.create_run(make_run(f"r{index}"))
+            await store.leases.claim_run(f"r{index}", "router-a", epoch)
+        before = state_commits()
+        await store.leases.renew_router_lease("router-a", epoch, 2)
+        assert state_commits() - before == 1
+    finally:
+        await store.close()

@@ -6,7 +6,13 @@ import json
 import sqlite3
 
 import pytest
-from state_helpers import make_run, started, value
+from state_helpers import (
+    check_the_old_lease_is_taken_over,
+    make_run,
+    started,
+    value,
+    version_2_leased_run,
+)
 
 from airspace.cli import main as cli
 from airspace.state.sqlite.migrations import (
@@ -115,3 +121,21 @@ def test_the_admin_migrate_command_prints_what_it_applied(db_path, capsys):
     assert cli.main(["admin", "migrate", "--database", str(db_path), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["applied"] == [] and again["version"] == MIGRATIONS[-1].version
+
+
+async def test_the_run_leases_of_a_version_2_database_are_taken_over_after_the_upgrade(
+    db_path, clock
+):
+    apply_migrations(db_path, MIGRATIONS[:2])
+    run_row, lease_row = version_2_leased_run(clock)
+    with sqlite3.connect(db_path) as db:
+        db.execute(
+            "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
+            " last_sequence, data) VALUES ('r1', 'acme', 'req-r1', 'review', ?, 0, 0, ?)",
+            run_row,
+        )
+        db.execute(
+            "INSERT INTO leases (run_id, owner, expire_us, token) VALUES ('r1', 'old', ?, 4)",
+            lease_row,
+        )
+    await check_the_old_lease_is_taken_over(SqliteStateStore(db_path, clock=clock))

@@ -13,7 +13,14 @@ import grpc
 import psycopg
 import pytest
 from postgres_schemas import POSTGRES_URL
-from state_helpers import MESH_KEY, make_run, signed, started
+from state_helpers import (
+    MESH_KEY,
+    check_the_old_lease_is_taken_over,
+    make_run,
+    signed,
+    started,
+    version_2_leased_run,
+)
 
 from airspace.cli import main as cli
 from airspace.mesh import database_urls, errors, settings
@@ -143,6 +150,25 @@ def test_a_new_schema_gets_every_migration_once(postgres_schema):
     assert {"runs", "events", "journal", "approvals", "memory", "leases"} <= tables(postgres_schema)
     again = migrations.apply_migrations(postgres_schema)
     assert again.applied == [] and again.version == migrations.MIGRATIONS[-1].version
+
+
+async def test_the_run_leases_of_a_version_2_schema_are_taken_over_after_the_upgrade(
+    postgres_schema, clock
+):
+    migrations.apply_migrations(postgres_schema, migrations.MIGRATIONS[:2])
+    run_row, lease_row = version_2_leased_run(clock)
+    with psycopg.connect(postgres_schema) as conn:
+        conn.execute(
+            "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
+            " last_sequence, data) VALUES ('r1', 'acme', 'req-r1', 'review', %s, 0, 0, %s)",
+            run_row,
+        )
+        conn.execute(
+            "INSERT INTO leases (run_id, owner, expire_us, token) VALUES ('r1', 'old', %s, 4)",
+            lease_row,
+        )
+    store = PostgresStateStore(postgres_schema, pool_size=2, clock=clock)
+    await check_the_old_lease_is_taken_over(store)
 
 
 def test_processes_starting_together_apply_the_migrations_once(postgres_schema):

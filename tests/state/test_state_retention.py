@@ -13,7 +13,7 @@ from state_helpers import expect_error, make_run, started, value
 
 from airspace.mesh import errors
 from airspace.state import records
-from airspace.state.sqlite import migrations, schema_v1
+from airspace.state.sqlite import leases, migrations
 from airspace.state.sqlite.store import SqliteStateStore
 from airspace.state.store.runs import RunChange
 from airspace.state.v1 import state_pb2
@@ -193,13 +193,7 @@ def plan(db_path, sql: str, args=()) -> str:
 
 def test_hot_queries_stay_on_their_indexes(db_path):
     migrations.apply_migrations(db_path)
-    active = schema_v1.ACTIVE_STATES_SQL
-    claimable = plan(
-        db_path,
-        "SELECT r.data FROM runs AS r INDEXED BY runs_active LEFT JOIN leases AS l"
-        f" ON l.run_id = r.run_id WHERE r.state IN ({active}) AND ((l.run_id IS NULL"
-        " AND r.create_us <= 0) OR l.expire_us <= 0) ORDER BY r.create_us, r.run_id LIMIT 5",
-    )
+    claimable = plan(db_path, leases.CLAIMABLE, (0, 0, 5))
     assert "runs_active" in claimable and "TEMP B-TREE" not in claimable
     prunable = plan(
         db_path,
@@ -214,19 +208,6 @@ def test_hot_queries_stay_on_their_indexes(db_path):
         ("acme",),
     )
     assert "TEMP B-TREE" not in listing
-
-
-async def test_a_new_unleased_run_is_claimable_only_after_its_creator_had_time(store, clock):
-    await store.runs.create_run(make_run("new"))
-    assert await store.leases.list_claimable_runs(10, min_age_seconds=5) == []
-    clock.advance(5)
-    assert [r.run_id for r in await store.leases.list_claimable_runs(10, min_age_seconds=5)] == [
-        "new"
-    ]
-    lease = await store.leases.acquire_lease("new", "router-a", 1)
-    assert lease.acquired and await store.leases.list_claimable_runs(10, min_age_seconds=5) == []
-    clock.advance(1)  # an expired lease makes it claimable whatever its age
-    assert len(await store.leases.list_claimable_runs(10, min_age_seconds=3600)) == 1
 
 
 # Over gRPC ----------------------------------------------------------------

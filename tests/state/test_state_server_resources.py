@@ -186,25 +186,56 @@ async def test_concurrent_compare_and_set_over_grpc_has_one_winner(stub):
     assert all(o.code() == grpc.StatusCode.ABORTED for o in outcomes if o not in winners)
 
 
-async def test_leases_and_claimable_runs_over_grpc(stub):
+async def test_router_leases_and_claims_over_grpc(stub):
     for run_id in ("r1", "r2"):
         await stub.CreateRun(S.CreateRunRequest(run=make_run(run_id)))
     ttl = {"seconds": 30}
-    held = await stub.AcquireLease(S.AcquireLeaseRequest(run_id="r1", owner="router-a", ttl=ttl))
-    assert held.acquired and held.owner == "router-a" and held.HasField("expire_time")
-    refused = await stub.AcquireLease(S.AcquireLeaseRequest(run_id="r1", owner="router-b", ttl=ttl))
+    router_a = await stub.RegisterRouter(S.RegisterRouterRequest(router_id="router-a", ttl=ttl))
+    router_b = await stub.RegisterRouter(S.RegisterRouterRequest(router_id="router-b", ttl=ttl))
+    assert router_a.epoch == 1 and router_a.HasField("expire_time")
+    held = await stub.ClaimRun(S.ClaimRunRequest(run_id="r1", router_id="router-a", epoch=1))
+    assert (held.acquired, held.owner, held.fencing_token) == (True, "router-a", 1)
+    refused = await stub.ClaimRun(
+        S.ClaimRunRequest(run_id="r1", router_id="router-b", epoch=router_b.epoch)
+    )
     assert not refused.acquired and refused.owner == "router-a"
-    claimable = await stub.ListClaimableRuns(S.ListClaimableRunsRequest())
-    assert [r.run_id for r in claimable.runs] == ["r2"]
-    await stub.ReleaseLease(S.ReleaseLeaseRequest(run_id="r1", owner="router-a"))
-    claimable = await stub.ListClaimableRuns(S.ListClaimableRunsRequest(page_size=1))
-    assert [r.run_id for r in claimable.runs] == ["r1"]
+    renewed = await stub.RenewRouterLease(
+        S.RenewRouterLeaseRequest(router_id="router-a", epoch=1, ttl=ttl)
+    )
+    assert not renewed.takeover_pending
+    claimed = await stub.ClaimRuns(S.ClaimRunsRequest(router_id="router-b", epoch=1))
+    assert [(c.run.run_id, c.fencing_token) for c in claimed.runs] == [("r2", 1)]
+    await stub.DeregisterRouter(S.DeregisterRouterRequest(router_id="router-a", epoch=1))
+    pending = await stub.RenewRouterLease(
+        S.RenewRouterLeaseRequest(router_id="router-b", epoch=1, ttl=ttl)
+    )
+    assert pending.takeover_pending
+    claimed = await stub.ClaimRuns(S.ClaimRunsRequest(router_id="router-b", epoch=1, page_size=1))
+    [taken] = claimed.runs
+    assert (taken.run.run_id, taken.fencing_token, taken.previous_owner) == ("r1", 2, "router-a")
+    await stub.ReleaseLease(S.ReleaseLeaseRequest(run_id="r1", owner="router-b", fencing_token=2))
     await expect_error(
-        stub.AcquireLease(S.AcquireLeaseRequest(run_id="nope", owner="router-a", ttl=ttl)),
-        NOT_FOUND,
+        stub.ClaimRun(S.ClaimRunRequest(run_id="nope", router_id="router-b", epoch=1)), NOT_FOUND
+    )
+    lapsed = S.RenewRouterLeaseRequest(router_id="router-a", epoch=1, ttl=ttl)
+    await expect_error(
+        stub.RenewRouterLease(lapsed), grpc.StatusCode.FAILED_PRECONDITION, reason="LEASE_NOT_HELD"
     )
     await expect_error(
-        stub.ListClaimableRuns(S.ListClaimableRunsRequest(page_size=-1)), INVALID, field="page_size"
+        stub.ClaimRuns(S.ClaimRunsRequest(router_id="router-b", epoch=1, page_size=-1)),
+        INVALID,
+        field="page_size",
+    )
+
+
+async def test_the_per_run_lease_calls_of_earlier_releases_are_unimplemented(stub):
+    ttl = {"seconds": 30}
+    await expect_error(
+        stub.AcquireLease(S.AcquireLeaseRequest(run_id="r1", owner="router-a", ttl=ttl)),
+        grpc.StatusCode.UNIMPLEMENTED,
+    )
+    await expect_error(
+        stub.ListClaimableRuns(S.ListClaimableRunsRequest()), grpc.StatusCode.UNIMPLEMENTED
     )
 
 
@@ -250,8 +281,16 @@ MISSING_FIELDS = [
     ("DeleteMemory", S.DeleteMemoryRequest(namespace="tenant", key="k"), "tenant"),
     ("ListMemory", S.ListMemoryRequest(tenant="acme", namespace="run/"), "namespace"),
     ("ListMemory", S.ListMemoryRequest(tenant="acme"), "namespace"),
-    ("AcquireLease", S.AcquireLeaseRequest(run_id="r1", owner="a"), "ttl"),
-    ("AcquireLease", S.AcquireLeaseRequest(owner="a", ttl={"seconds": 1}), "run_id"),
+    ("RegisterRouter", S.RegisterRouterRequest(router_id="a"), "ttl"),
+    ("RegisterRouter", S.RegisterRouterRequest(ttl={"seconds": 1}), "router_id"),
+    ("RegisterRouter", S.RegisterRouterRequest(router_id="a", ttl={"seconds": -1}), "ttl"),
+    ("RenewRouterLease", S.RenewRouterLeaseRequest(router_id="a", epoch=1), "ttl"),
+    ("RenewRouterLease", S.RenewRouterLeaseRequest(router_id="a", ttl={"seconds": 1}), "epoch"),
+    ("DeregisterRouter", S.DeregisterRouterRequest(epoch=1), "router_id"),
+    ("ClaimRun", S.ClaimRunRequest(router_id="a", epoch=1), "run_id"),
+    ("ClaimRun", S.ClaimRunRequest(run_id="r1", router_id="a", epoch=-1), "epoch"),
+    ("ClaimRuns", S.ClaimRunsRequest(router_id="a"), "epoch"),
+    ("ClaimRuns", S.ClaimRunsRequest(router_id="a", epoch=1, min_age={"seconds": -1}), "min_age"),
     ("ReleaseLease", S.ReleaseLeaseRequest(run_id="r1"), "owner"),
     (
         "CreateRun",

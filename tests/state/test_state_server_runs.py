@@ -176,12 +176,16 @@ async def test_append_events_refusals(stub):
 
 async def test_appends_holding_the_lease_go_through(stub):
     await create(stub, "r1")
-    ttl = {"seconds": 30}
-    lease = await stub.AcquireLease(
-        state_pb2.AcquireLeaseRequest(run_id="r1", owner="router-a", ttl=ttl)
+    registered = await stub.RegisterRouter(
+        state_pb2.RegisterRouterRequest(router_id="router-a", ttl={"seconds": 30})
+    )
+    lease = await stub.ClaimRun(
+        state_pb2.ClaimRunRequest(run_id="r1", router_id="router-a", epoch=registered.epoch)
     )
     assert lease.acquired
-    appended = await stub.AppendEvents(append("r1", started(), lease_owner="router-a"))
+    appended = await stub.AppendEvents(
+        append("r1", started(), lease_owner="router-a", lease_token=lease.fencing_token)
+    )
     assert appended.last_sequence == 1
 
 

@@ -186,11 +186,12 @@ async def test_append_for_a_lease_owner_needs_the_live_lease(store, clock):
     with pytest.raises(errors.FailedPrecondition) as raised:
         await append(store, "r1", started(), owner="router-a")
     assert raised.value.reason == "LEASE_NOT_HELD"
-    await store.leases.acquire_lease("r1", "router-a", 30)
+    epoch = (await store.leases.register_router("router-a", 30)).epoch
+    await store.leases.claim_run("r1", "router-a", epoch)
     assert await append(store, "r1", started(), owner="router-a") == 1
     with pytest.raises(errors.FailedPrecondition):
         await append(store, "r1", started(), owner="router-b")
-    clock.advance(31)
+    clock.advance(31)  # router-a's lease lapsed: so did the run's
     with pytest.raises(errors.FailedPrecondition):
         await append(store, "r1", started(), owner="router-a")
 
@@ -489,89 +490,6 @@ async def test_list_memory_by_prefix_in_pages(store):
     )
     assert [e.key for e in first.items + rest.items] == ["plan/a", "plan/b", "plan/c"]
     assert rest.next_page_token == ""
-
-
-# Leases -----------------------------------------------------------------
-
-
-async def test_leases_grant_renew_refuse_expire_and_release(store, clock):
-    with pytest.raises(errors.NotFound):
-        await store.leases.acquire_lease("nope", "router-a", 30)
-    await store.runs.create_run(make_run("r1"))
-    first = await store.leases.acquire_lease("r1", "router-a", 30)
-    assert first.acquired and first.owner == "router-a"
-    taken = await store.leases.acquire_lease("r1", "router-b", 30)
-    assert (
-        not taken.acquired and taken.owner == "router-a" and taken.expire_time == first.expire_time
-    )
-    renewed = await store.leases.acquire_lease("r1", "router-a", 30)
-    assert (
-        renewed.acquired and renewed.expire_time.ToNanoseconds() > first.expire_time.ToNanoseconds()
-    )
-    clock.advance(31)
-    assert (await store.leases.acquire_lease("r1", "router-b", 30)).acquired
-    await store.leases.release_lease("r1", "router-a")  # no longer its lease: nothing happens
-    assert not (await store.leases.acquire_lease("r1", "router-a", 30)).acquired
-    await store.leases.release_lease("r1", "router-b")
-    assert (await store.leases.acquire_lease("r1", "router-a", 30)).acquired
-
-
-async def test_a_lease_keeps_its_token_while_renewed_and_takes_a_new_one_when_it_moves(
-    store, clock
-):
-    await store.runs.create_run(make_run("r1"))
-    first = await store.leases.acquire_lease("r1", "router-a", 30)
-    renewed = await store.leases.acquire_lease("r1", "router-a", 30)
-    assert (first.token, renewed.token, renewed.previous_owner) == (1, 1, "")
-    clock.advance(31)  # router-a stalls past its lease
-    taken = await store.leases.acquire_lease("r1", "router-b", 30)
-    assert (taken.token, taken.previous_owner) == (2, "router-a")
-    refused = await store.leases.acquire_lease("r1", "router-a", 30)
-    assert not refused.acquired and refused.token == 2
-    await store.leases.release_lease("r1", "router-b")
-    again = await store.leases.acquire_lease("r1", "router-a", 30)
-    assert (again.token, again.previous_owner) == (3, ""), "a released lease was not taken over"
-
-
-async def test_an_append_under_a_grant_the_lease_has_moved_on_from_is_refused(store, clock):
-    await store.runs.create_run(make_run("r1"))
-    stale = await store.leases.acquire_lease("r1", "router-a", 30)
-
-    async def append_as(owner: str, token: int) -> int:
-        appended = await store.runs.append_events(
-            "acme",
-            "r1",
-            [started()],
-            [],
-            expected_last_sequence=None,
-            lease_owner=owner,
-            lease_token=token,
-        )
-        return appended.last_sequence
-
-    assert await append_as("router-a", stale.token) == 1
-    clock.advance(31)
-    taken = await store.leases.acquire_lease("r1", "router-b", 30)
-    await store.leases.release_lease("r1", "router-b")
-    # router-a holds the lease again, but its writes in flight were made under the old grant.
-    current = await store.leases.acquire_lease("r1", "router-a", 30)
-    assert current.token == taken.token + 1
-    with pytest.raises(errors.FailedPrecondition) as refused:
-        await append_as("router-a", stale.token)
-    assert refused.value.reason == "LEASE_NOT_HELD"
-    assert await append_as("router-a", current.token) == 2
-
-
-async def test_claimable_runs_are_unfinished_and_unleased_oldest_first(store, clock):
-    for run_id in ("r1", "r2", "r3", "r4"):
-        await store.runs.create_run(make_run(run_id, tenant="acme" if run_id != "r3" else "globex"))
-    await store.runs.update_run("acme", run_pb2.Run(run_id="r2", state=RUNNING), ["state"], ())
-    await store.runs.update_run("acme", run_pb2.Run(run_id="r4", state=COMPLETED), ["state"], ())
-    await store.leases.acquire_lease("r1", "router-a", 30)
-    assert [r.run_id for r in await store.leases.list_claimable_runs(10)] == ["r2", "r3"]
-    assert [r.run_id for r in await store.leases.list_claimable_runs(1)] == ["r2"]
-    clock.advance(31)
-    assert [r.run_id for r in await store.leases.list_claimable_runs(10)] == ["r1", "r2", "r3"]
 
 
 # Durability -------------------------------------------------------------

@@ -144,6 +144,11 @@ class Cancelled(MeshError):
     default_reason = "CANCELLED"
 
 
+class Unimplemented(MeshError):
+    code = grpc.StatusCode.UNIMPLEMENTED
+    default_reason = "UNIMPLEMENTED"
+
+
 _BY_CODE = {
     cls.code: cls
     for cls in (
@@ -159,6 +164,7 @@ _BY_CODE = {
         DeadlineExceeded,
         Internal,
         Cancelled,
+        Unimplemented,
     )
 }
 

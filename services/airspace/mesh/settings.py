@@ -35,7 +35,7 @@ class ServerSettings(TlsSettings):
     # Log lines as "text" or "json" (one object per line, with run and trace ids).
     log_format: str = "text"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         super().__post_init__()
         if self.log_format not in LOG_FORMATS:
             raise errors.InvalidArgument(

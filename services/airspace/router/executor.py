@@ -5,19 +5,21 @@ replica holding the run's lease can execute or resume it. A run is executed in a
 task with a fresh context, so nothing of the request that started it (its
 deadline, its caller's identity) leaks into the run.
 
-Recovery: a router executes a run only while it holds the run's lease, renewed by a
-heartbeat every third of its TTL; every event it appends names the lease, so a router
-that lost it can write nothing more. Every router looks for unfinished runs whose
-lease lapsed (ListClaimableRuns) every recovery interval and resumes them: it reads
-the run again after taking the lease, replays the journal (completed steps are not
-invoked again; the step in flight is invoked again with the same idempotency key),
-and keeps the run's deadline, which counts from the run's creation. State changes
-are appended together with their events in one transaction, so a crash never leaves
-one without the other, and a resumed run never records them twice.
+Recovery: a router executes a run only while it holds the run's lease, which is live
+while the router's own lease is (router_lease.py: one renewal per heartbeat for all
+its runs); every event it appends names the run lease's fencing token, so a router
+that lost it can write nothing more. Routers claim the runs of a router whose lease
+lapsed as soon as a heartbeat tells them (ClaimRuns, in one transaction), and every
+recovery interval they claim runs nobody leased; they read the run again, replay the
+journal (completed steps are not invoked again; the step in flight is invoked again
+with the same idempotency key), and keep the run's deadline, which counts from the
+run's creation. State changes are appended together with their events in one
+transaction, so a crash never leaves one without the other, and a resumed run never
+records them twice.
 
 A router that loses its lease, finds the run ended by someone else, or cannot reach
-the state service for RETRY_SECONDS stops executing the run without ending it; the
-run stays unfinished and is resumed once its lease lapses.
+the state service for clients.RETRY_SECONDS stops executing the run without ending
+it; the run stays unfinished and is resumed once its lease is free.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ from airspace.mesh import errors, logs, quotas, telemetry
 from airspace.mesh.reasons import Reason, reason_of
 from airspace.router import agent_registry, audit, convert, metrics, run_errors
 from airspace.router.approval_gate import RunPaused
-from airspace.router.clients import RETRY_SECONDS
 from airspace.router.patterns import run_pattern
 from airspace.router.repositories import Decision, LeaseGrant, Repositories
+from airspace.router.router_lease import RouterLease
 from airspace.router.run_admission import RunAdmission, Ticket
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import RunLog, event
@@ -64,6 +66,8 @@ ACTIVE_STATES = (
     run_pb2.RUN_STATE_WAITING_APPROVAL,
 )
 EXECUTABLE_STATES = (run_pb2.RUN_STATE_QUEUED, run_pb2.RUN_STATE_RUNNING)
+# Runs claimed per recovery pass; a full pass goes on with the next one at once.
+_CLAIMS_PER_PASS = 100
 
 
 def failure_status(failure: RunFailure) -> status_pb2.Status:
@@ -94,6 +98,7 @@ class RunExecutor:
             settings.max_queued_runs,
             quotas.load(settings.quotas_file),
         )
+        self._lease = RouterLease(repositories.leases, settings, on_lost=self._stop_all)
 
     @property
     def owner(self) -> str:
@@ -109,18 +114,20 @@ class RunExecutor:
         run: run_pb2.Run,
         parent_span_id: int = 0,
         prepared: Prepared | None = None,
+        grant: LeaseGrant | None = None,
         ticket: Ticket | None = None,
     ) -> None:
         """Executes a run in the background once it has its turn (run_admission.py).
         `prepared` is what the router that just created the run read for it; a listed or
-        resumed run is read afresh. `ticket` is the new run's admission."""
+        resumed run is read afresh. `grant` is the run's lease when this router claimed it
+        already (taken otherwise); `ticket` is the new run's admission."""
         if run.run_id in self._tasks:
             if ticket is not None:
                 ticket.release()
             return
         task = asyncio.get_running_loop().create_task(
             self._admitted(
-                ticket or self._admission.ticket(run.tenant), run, parent_span_id, prepared
+                ticket or self._admission.ticket(run.tenant), run, parent_span_id, prepared, grant
             ),
             context=contextvars.Context(),
         )
@@ -128,10 +135,15 @@ class RunExecutor:
         task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
 
     async def _admitted(
-        self, ticket: Ticket, run: run_pb2.Run, parent_span_id: int, prepared: Prepared | None
+        self,
+        ticket: Ticket,
+        run: run_pb2.Run,
+        parent_span_id: int,
+        prepared: Prepared | None,
+        grant: LeaseGrant | None,
     ) -> None:
         async with self._admission.turn(ticket):
-            await self._execute(run, parent_span_id, prepared)
+            await self._execute(run, parent_span_id, prepared, grant)
 
     def busy(self, run_id: str) -> bool:
         """Whether this router is executing the run now."""
@@ -143,9 +155,15 @@ class RunExecutor:
         )
 
     async def shutdown(self) -> None:
-        """Stops executing without ending runs: their leases lapse and a replica resumes them."""
+        """Stops executing without ending runs, and lets the router lease lapse at once:
+        a replica resumes them."""
         if self._recovery:
             self._recovery.cancel()
+        await self._stop_all()
+        await self._lease.close()
+
+    async def _stop_all(self) -> None:
+        """Stops executing every run, leaving each unfinished for whoever claims it."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -189,15 +207,25 @@ class RunExecutor:
 
     async def _recover_forever(self) -> None:
         # A run nobody leased within a lease's time of its creation lost its creator.
+        pending = self._lease.takeover_pending
         while True:
             try:
-                claimable = await self._runs.list_claimable(self._settings.lease_seconds, 100)
-                for run in claimable:
-                    self.launch(run)
+                epoch = await self._lease.epoch()
+                pending.clear()
+                claimed = await self._repositories.leases.claim_runs(
+                    self.owner, epoch, self._settings.lease_seconds, _CLAIMS_PER_PASS
+                )
+                for found in claimed:
+                    self.launch(found.run, grant=found.grant)
+                if len(claimed) == _CLAIMS_PER_PASS:
+                    pending.set()  # more may wait
                 await self._expire_due_approvals()
             except errors.MeshError as exc:
                 log.warning("cannot look for unfinished runs: %s", exc.message)
-            await asyncio.sleep(self._settings.recovery_interval_seconds * random.uniform(0.8, 1.2))
+            # Woken early by a heartbeat that saw another router's lease lapse.
+            interval = self._settings.recovery_interval_seconds * random.uniform(0.8, 1.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pending.wait(), interval)
 
     async def _expire_due_approvals(self) -> None:
         """Approvals past their deadline expire; their runs resume to escalate or fail, as
@@ -216,20 +244,22 @@ class RunExecutor:
             await self.resume(expired)
 
     async def _execute(
-        self, run: run_pb2.Run, parent_span_id: int, prepared: Prepared | None
+        self,
+        run: run_pb2.Run,
+        parent_span_id: int,
+        prepared: Prepared | None,
+        lease: LeaseGrant | None,
     ) -> None:
         logs.bind_run(run.run_id)  # the task has a context of its own: nothing to reset
-        try:
-            lease = await self._acquire(run.run_id)
-        except errors.MeshError as exc:
-            log.warning("cannot take the lease of run %s: %s", run.run_id, exc.message)
-            return
         if lease is None:
-            return  # another router holds it
-        execution = asyncio.current_task()
-        assert execution is not None, "a run executes in a task of its own (see launch)"
-        heartbeat = asyncio.create_task(self._heartbeat(run.run_id, lease, execution))
-        run_log = None
+            try:
+                lease = await self._claim(run.run_id)
+            except errors.MeshError as exc:
+                log.warning("cannot take the lease of run %s: %s", run.run_id, exc.message)
+                return
+            if lease is None:
+                return  # another router holds it
+        run_log, stopped = None, False
         try:
             # The run as it is now that this router holds it: a listed copy may be stale
             # (another replica may have finished it meanwhile); one just created is not.
@@ -250,7 +280,10 @@ class RunExecutor:
             with _workflow_span(run, parent_span_id) as span:
                 await self._drive(run, run_log, span, prepared)
         except asyncio.CancelledError:
-            pass  # canceled by a principal (the canceler records it) or shutting down (resumed later)
+            # Canceled by a principal (the canceler records it), or this router stops or
+            # lost its lease: the run lease stays as it is, so the router that takes the
+            # run over records from whom.
+            stopped = True
         except errors.MeshError as exc:
             if _leaves_run_unfinished(exc):
                 log.warning(
@@ -264,8 +297,8 @@ class RunExecutor:
         except Exception:
             await self._crashed(run_log, run)
         finally:
-            heartbeat.cancel()
-            await self._release(run.run_id)
+            if not stopped:
+                await self._release(run.run_id, lease.token)
 
     async def _drive(
         self, run: run_pb2.Run, run_log: RunLog, span: trace.Span, prepared: Prepared | None
@@ -396,44 +429,24 @@ class RunExecutor:
         metrics.record_run_finished(run.workflow.name, to, age, reason or "")
         return finished
 
-    async def _acquire(self, run_id: str, retry_for: float = RETRY_SECONDS) -> LeaseGrant | None:
-        return await self._repositories.leases.acquire(
-            run_id, self.owner, self._settings.lease_seconds, retry_for
-        )
+    async def _claim(self, run_id: str) -> LeaseGrant | None:
+        epoch = await self._lease.epoch()
+        return await self._repositories.leases.claim(run_id, self.owner, epoch)
 
     def _takeover(self, lease: LeaseGrant) -> run_pb2.LeaseTakenOver:
         return run_pb2.LeaseTakenOver(
             previous_owner=lease.previous_owner,
             new_owner=self.owner,
-            reason=f"the lease of {lease.previous_owner} lapsed: it stopped renewing it "
-            f"(stopped, or stalled for more than {self._settings.lease_seconds:g}s)",
+            reason=f"the router lease of {lease.previous_owner} lapsed: it stopped renewing"
+            f" it (it stopped, or stalled for more than {self._settings.lease_seconds:g}s)",
             fencing_token=lease.token,
         )
 
-    async def _heartbeat(
-        self, run_id: str, lease: LeaseGrant, execution: asyncio.Task[None]
-    ) -> None:
-        """Renews the lease; once it lapsed (another router may have taken the run over
-        meanwhile, even if this one holds it again), this router stops executing the run."""
-        while True:
-            await asyncio.sleep(self._settings.lease_seconds / 3)
-            try:
-                held = await self._acquire(run_id, retry_for=self._settings.lease_seconds / 3)
-            except errors.Unavailable:
-                continue  # the call said so already; appends fail too once the lease lapses
-            except errors.MeshError as exc:
-                log.warning("lease renewal for %s failed: %s", run_id, exc.message)
-                continue
-            if held is None or held.token != lease.token:
-                log.warning("lost the lease of run %s; stopping here", run_id)
-                execution.cancel()
-                return
-
-    async def _release(self, run_id: str) -> None:
+    async def _release(self, run_id: str, token: int) -> None:
         try:
-            await self._repositories.leases.release(run_id, self.owner)
+            await self._repositories.leases.release(run_id, self.owner, token)
         except errors.MeshError as exc:
-            log.warning("cannot release the lease of %s (it will expire): %s", run_id, exc.message)
+            log.warning("cannot release the lease of %s: %s", run_id, exc.message)
 
 
 def _state_changed(

@@ -55,7 +55,7 @@ class Runs:
         await audit.run_created(self._repositories.policy, stored)
         parent = trace.get_current_span().get_span_context()
         self._executor.launch(
-            stored, parent.span_id if parent.is_valid else 0, Prepared(spec, agents), ticket
+            stored, parent.span_id if parent.is_valid else 0, Prepared(spec, agents), ticket=ticket
         )
         return stored
 

@@ -4,6 +4,7 @@ import dataclasses
 import os
 import socket
 
+from airspace.mesh import errors
 from airspace.mesh.settings import ServerSettings
 from airspace.policy import keys
 
@@ -13,12 +14,18 @@ class RouterSettings(ServerSettings):
     state_endpoint: str = "127.0.0.1:50061"
     policy_endpoint: str = "127.0.0.1:50062"
     trace_endpoint: str = "127.0.0.1:50063"
-    # Identifies this replica in run leases.
+    # Identifies this replica in leases; unique among the routers sharing the state.
     router_id: str = dataclasses.field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}"
     )
-    lease_seconds: float = 15.0
-    # How often unfinished runs with an expired lease are looked for.
+    # The router lease, under which this replica holds every run it executes: another
+    # router takes its runs over once it went this long without renewing it.
+    lease_seconds: float = 2.0
+    # How often the router lease is renewed (one write for all the runs it holds);
+    # a renewal also tells whether another router's runs wait to be taken over.
+    heartbeat_seconds: float = 0.5
+    # How often runs nobody leased (their creator died before taking them) and due
+    # approvals are looked for.
     recovery_interval_seconds: float = 5.0
     default_step_timeout_seconds: float = 60.0
     # Invoke calls open to one agent endpoint at a time; more wait their turn. Below the
@@ -46,3 +53,12 @@ class RouterSettings(ServerSettings):
 
     def pii_hash_key(self) -> bytes:
         return keys.pii_hash_key(self.hash_key, self.mesh_key, "AIRSPACE_ROUTER_HASH_KEY")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.heartbeat_seconds < self.lease_seconds:
+            raise errors.InvalidArgument(
+                f"heartbeat_seconds ({self.heartbeat_seconds:g}) must be positive and shorter"
+                f" than lease_seconds ({self.lease_seconds:g})",
+                field="heartbeat_seconds",
+            )

@@ -353,36 +353,83 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             entries=page.items, next_page_token=page.next_page_token
         )
 
-    # Leases ---------------------------------------------------------------
+    # Leases (rules/leases.py) -------------------------------------------------
 
-    async def AcquireLease(self, request, context):
-        validation.require(
-            ("run_id", request.run_id), ("owner", request.owner), ("ttl", request.HasField("ttl"))
+    async def RegisterRouter(self, request, context):
+        validation.require(("router_id", request.router_id), ("ttl", request.HasField("ttl")))
+        lease = await self._store.leases.register_router(
+            request.router_id, validation.positive_seconds(request.ttl, "ttl")
         )
-        lease = await self._store.leases.acquire_lease(
-            request.run_id, request.owner, validation.positive_seconds(request.ttl, "ttl")
+        return state_pb2.RegisterRouterResponse(epoch=lease.epoch, expire_time=lease.expire_time)
+
+    async def RenewRouterLease(self, request, context):
+        _check_router(request)
+        validation.require(("ttl", request.HasField("ttl")))
+        renewal = await self._store.leases.renew_router_lease(
+            request.router_id, request.epoch, validation.positive_seconds(request.ttl, "ttl")
         )
-        return state_pb2.AcquireLeaseResponse(
+        return state_pb2.RenewRouterLeaseResponse(
+            expire_time=renewal.expire_time, takeover_pending=renewal.takeover_pending
+        )
+
+    async def DeregisterRouter(self, request, context):
+        _check_router(request)
+        await self._store.leases.deregister_router(request.router_id, request.epoch)
+        return state_pb2.DeregisterRouterResponse()
+
+    async def ClaimRun(self, request, context):
+        validation.require(("run_id", request.run_id))
+        _check_router(request)
+        lease = await self._store.leases.claim_run(request.run_id, request.router_id, request.epoch)
+        return state_pb2.ClaimRunResponse(
             acquired=lease.acquired,
             owner=lease.owner,
-            expire_time=lease.expire_time,
             fencing_token=lease.token,
             previous_owner=lease.previous_owner,
         )
 
-    async def ReleaseLease(self, request, context):
-        validation.require(("run_id", request.run_id), ("owner", request.owner))
-        await self._store.leases.release_lease(request.run_id, request.owner)
-        return state_pb2.ReleaseLeaseResponse()
-
-    async def ListClaimableRuns(self, request, context):
+    async def ClaimRuns(self, request, context):
+        _check_router(request)
         limit = validation.page_size(request.page_size, default=100, maximum=1000)
         min_age = request.min_age.ToTimedelta().total_seconds()
         if min_age < 0:
             raise errors.InvalidArgument("min_age must not be negative", field="min_age")
-        return state_pb2.ListClaimableRunsResponse(
-            runs=await self._store.leases.list_claimable_runs(limit, min_age)
+        claimed = await self._store.leases.claim_runs(
+            request.router_id, request.epoch, limit, min_age
         )
+        return state_pb2.ClaimRunsResponse(
+            runs=[
+                state_pb2.ClaimedRun(
+                    run=c.run, fencing_token=c.token, previous_owner=c.previous_owner
+                )
+                for c in claimed
+            ]
+        )
+
+    async def AcquireLease(self, request, context):
+        raise _replaced("AcquireLease", "RegisterRouter and ClaimRun")
+
+    async def ListClaimableRuns(self, request, context):
+        raise _replaced("ListClaimableRuns", "ClaimRuns")
+
+    async def ReleaseLease(self, request, context):
+        validation.require(("run_id", request.run_id), ("owner", request.owner))
+        await self._store.leases.release_lease(request.run_id, request.owner, request.fencing_token)
+        return state_pb2.ReleaseLeaseResponse()
+
+
+def _replaced(method: str, by: str) -> errors.Unimplemented:
+    """Per-run leases ended with schema version 3: routers hold runs under router leases."""
+    return errors.Unimplemented(
+        f"{method} was replaced by router leases ({by}); upgrade the router to this release"
+    )
+
+
+def _check_router(request) -> None:
+    """A router lease request names its router and the epoch of its registration."""
+    validation.require(("router_id", request.router_id), ("epoch", request.epoch))
+    if request.epoch < 0:
+        raise errors.InvalidArgument("epoch must not be negative", field="epoch")
 
 
 def _run_change(run, update_mask, expected_states, prefix: str) -> RunChange:

@@ -530,12 +530,14 @@ class AcquireLeaseResponse(_message.Message):
     def __init__(self, acquired: _Optional[bool] = ..., owner: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fencing_token: _Optional[int] = ..., previous_owner: _Optional[str] = ...) -> None: ...
 
 class ReleaseLeaseRequest(_message.Message):
-    __slots__ = ("run_id", "owner")
+    __slots__ = ("run_id", "owner", "fencing_token")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     owner: str
-    def __init__(self, run_id: _Optional[str] = ..., owner: _Optional[str] = ...) -> None: ...
+    fencing_token: int
+    def __init__(self, run_id: _Optional[str] = ..., owner: _Optional[str] = ..., fencing_token: _Optional[int] = ...) -> None: ...
 
 class ReleaseLeaseResponse(_message.Message):
     __slots__ = ()
@@ -554,3 +556,99 @@ class ListClaimableRunsResponse(_message.Message):
     RUNS_FIELD_NUMBER: _ClassVar[int]
     runs: _containers.RepeatedCompositeFieldContainer[_run_pb2.Run]
     def __init__(self, runs: _Optional[_Iterable[_Union[_run_pb2.Run, _Mapping]]] = ...) -> None: ...
+
+class RegisterRouterRequest(_message.Message):
+    __slots__ = ("router_id", "ttl")
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    router_id: str
+    ttl: _duration_pb2.Duration
+    def __init__(self, router_id: _Optional[str] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class RegisterRouterResponse(_message.Message):
+    __slots__ = ("epoch", "expire_time")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, epoch: _Optional[int] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RenewRouterLeaseRequest(_message.Message):
+    __slots__ = ("router_id", "epoch", "ttl")
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    router_id: str
+    epoch: int
+    ttl: _duration_pb2.Duration
+    def __init__(self, router_id: _Optional[str] = ..., epoch: _Optional[int] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class RenewRouterLeaseResponse(_message.Message):
+    __slots__ = ("expire_time", "takeover_pending")
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    TAKEOVER_PENDING_FIELD_NUMBER: _ClassVar[int]
+    expire_time: _timestamp_pb2.Timestamp
+    takeover_pending: bool
+    def __init__(self, expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., takeover_pending: _Optional[bool] = ...) -> None: ...
+
+class DeregisterRouterRequest(_message.Message):
+    __slots__ = ("router_id", "epoch")
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    router_id: str
+    epoch: int
+    def __init__(self, router_id: _Optional[str] = ..., epoch: _Optional[int] = ...) -> None: ...
+
+class DeregisterRouterResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ClaimRunRequest(_message.Message):
+    __slots__ = ("run_id", "router_id", "epoch")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    router_id: str
+    epoch: int
+    def __init__(self, run_id: _Optional[str] = ..., router_id: _Optional[str] = ..., epoch: _Optional[int] = ...) -> None: ...
+
+class ClaimRunResponse(_message.Message):
+    __slots__ = ("acquired", "owner", "fencing_token", "previous_owner")
+    ACQUIRED_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_OWNER_FIELD_NUMBER: _ClassVar[int]
+    acquired: bool
+    owner: str
+    fencing_token: int
+    previous_owner: str
+    def __init__(self, acquired: _Optional[bool] = ..., owner: _Optional[str] = ..., fencing_token: _Optional[int] = ..., previous_owner: _Optional[str] = ...) -> None: ...
+
+class ClaimRunsRequest(_message.Message):
+    __slots__ = ("router_id", "epoch", "page_size", "min_age")
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MIN_AGE_FIELD_NUMBER: _ClassVar[int]
+    router_id: str
+    epoch: int
+    page_size: int
+    min_age: _duration_pb2.Duration
+    def __init__(self, router_id: _Optional[str] = ..., epoch: _Optional[int] = ..., page_size: _Optional[int] = ..., min_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class ClaimedRun(_message.Message):
+    __slots__ = ("run", "fencing_token", "previous_owner")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_OWNER_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    fencing_token: int
+    previous_owner: str
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., fencing_token: _Optional[int] = ..., previous_owner: _Optional[str] = ...) -> None: ...
+
+class ClaimRunsResponse(_message.Message):
+    __slots__ = ("runs",)
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[ClaimedRun]
+    def __init__(self, runs: _Optional[_Iterable[_Union[ClaimedRun, _Mapping]]] = ...) -> None: ...

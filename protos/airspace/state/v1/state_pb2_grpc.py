@@ -182,6 +182,31 @@ class StateServiceStub:
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ListClaimableRunsRequest.SerializeToString,
                 response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ListClaimableRunsResponse.FromString,
                 _registered_method=True)
+        self.RegisterRouter = channel.unary_unary(
+                '/airspace.state.v1.StateService/RegisterRouter',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.RegisterRouterRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.RegisterRouterResponse.FromString,
+                _registered_method=True)
+        self.RenewRouterLease = channel.unary_unary(
+                '/airspace.state.v1.StateService/RenewRouterLease',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.RenewRouterLeaseRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.RenewRouterLeaseResponse.FromString,
+                _registered_method=True)
+        self.DeregisterRouter = channel.unary_unary(
+                '/airspace.state.v1.StateService/DeregisterRouter',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.DeregisterRouterRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.DeregisterRouterResponse.FromString,
+                _registered_method=True)
+        self.ClaimRun = channel.unary_unary(
+                '/airspace.state.v1.StateService/ClaimRun',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunResponse.FromString,
+                _registered_method=True)
+        self.ClaimRuns = channel.unary_unary(
+                '/airspace.state.v1.StateService/ClaimRuns',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsResponse.FromString,
+                _registered_method=True)
 
 
 class StateServiceServicer:
@@ -373,21 +398,62 @@ class StateServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AcquireLease(self, request, context):
-        """Takes or renews the lease of a run for a router.
+        """Replaced by router leases (RegisterRouter, ClaimRun): answers UNIMPLEMENTED
+        since schema version 3.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseLease(self, request, context):
-        """Gives a lease up.
+        """Gives a run's lease up.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListClaimableRuns(self, request, context):
-        """Lists unfinished runs whose lease is free or expired.
+        """Replaced by ClaimRuns, which claims what it finds in the same transaction:
+        answers UNIMPLEMENTED since schema version 3.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterRouter(self, request, context):
+        """Registers a router: starts its next epoch, with a router lease every run it
+        claims is held under; frees the run leases of its earlier epochs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewRouterLease(self, request, context):
+        """Renews a router's lease, and with it the lease of every run it holds: one
+        write, whatever the number of runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeregisterRouter(self, request, context):
+        """Lets a router's lease lapse now (a router stopping), so others take its runs
+        over at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClaimRun(self, request, context):
+        """Claims the lease of one run for a registered router.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClaimRuns(self, request, context):
+        """Claims, in one transaction, unfinished runs whose lease is not live: those of
+        routers whose lease lapsed, released ones, and unleased ones.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -540,6 +606,31 @@ def add_StateServiceServicer_to_server(servicer, server):
                     servicer.ListClaimableRuns,
                     request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ListClaimableRunsRequest.FromString,
                     response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ListClaimableRunsResponse.SerializeToString,
+            ),
+            'RegisterRouter': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterRouter,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.RegisterRouterRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.RegisterRouterResponse.SerializeToString,
+            ),
+            'RenewRouterLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewRouterLease,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.RenewRouterLeaseRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.RenewRouterLeaseResponse.SerializeToString,
+            ),
+            'DeregisterRouter': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeregisterRouter,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.DeregisterRouterRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.DeregisterRouterResponse.SerializeToString,
+            ),
+            'ClaimRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimRun,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunResponse.SerializeToString,
+            ),
+            'ClaimRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimRuns,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1327,6 +1418,141 @@ class StateService:
             '/airspace.state.v1.StateService/ListClaimableRuns',
             airspace_dot_state_dot_v1_dot_state__pb2.ListClaimableRunsRequest.SerializeToString,
             airspace_dot_state_dot_v1_dot_state__pb2.ListClaimableRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterRouter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/RegisterRouter',
+            airspace_dot_state_dot_v1_dot_state__pb2.RegisterRouterRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.RegisterRouterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewRouterLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/RenewRouterLease',
+            airspace_dot_state_dot_v1_dot_state__pb2.RenewRouterLeaseRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.RenewRouterLeaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeregisterRouter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/DeregisterRouter',
+            airspace_dot_state_dot_v1_dot_state__pb2.DeregisterRouterRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.DeregisterRouterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/ClaimRun',
+            airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/ClaimRuns',
+            airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -21,6 +21,7 @@ from airspace.router.local_policy.bundle_feed import BundleFeed
 from airspace.router.local_policy.decisions import LocalPolicyDecisions
 from airspace.router.repositories.ports import (
     Appended,
+    ClaimedRun,
     Decision,
     LeaseGrant,
     MemoryWrite,
@@ -76,17 +77,6 @@ class GrpcRunRepository:
         )
         listed: state_pb2.ListRunsResponse = await call(self._state.ListRuns, request)
         return Page(list(listed.runs), listed.next_page_token)
-
-    async def list_claimable(
-        self, min_age_seconds: float, limit: int
-    ) -> builtins.list[run_pb2.Run]:
-        request = state_pb2.ListClaimableRunsRequest(
-            page_size=limit, min_age=to_duration(min_age_seconds)
-        )
-        response: state_pb2.ListClaimableRunsResponse = await call(
-            self._state.ListClaimableRuns, request
-        )
-        return list(response.runs)
 
     async def append(
         self,
@@ -170,21 +160,48 @@ class GrpcLeaseRepository:
     def __init__(self, state: State):
         self._state = state
 
-    async def acquire(
-        self, run_id: str, owner: str, ttl_seconds: float, retry_for: float
-    ) -> LeaseGrant | None:
-        request = state_pb2.AcquireLeaseRequest(
-            run_id=run_id, owner=owner, ttl=to_duration(ttl_seconds)
+    async def register(self, router_id: str, ttl_seconds: float) -> int:
+        request = state_pb2.RegisterRouterRequest(router_id=router_id, ttl=to_duration(ttl_seconds))
+        response: state_pb2.RegisterRouterResponse = await call(self._state.RegisterRouter, request)
+        return response.epoch
+
+    async def renew(self, router_id: str, epoch: int, ttl_seconds: float, retry_for: float) -> bool:
+        request = state_pb2.RenewRouterLeaseRequest(
+            router_id=router_id, epoch=epoch, ttl=to_duration(ttl_seconds)
         )
-        response: state_pb2.AcquireLeaseResponse = await call(
-            self._state.AcquireLease, request, retry_for=retry_for
+        response: state_pb2.RenewRouterLeaseResponse = await call(
+            self._state.RenewRouterLease, request, retry_for=retry_for, timeout=retry_for
         )
+        return response.takeover_pending
+
+    async def deregister(self, router_id: str, epoch: int) -> None:
+        request = state_pb2.DeregisterRouterRequest(router_id=router_id, epoch=epoch)
+        await call(self._state.DeregisterRouter, request, retry_for=1.0)
+
+    async def claim(self, run_id: str, router_id: str, epoch: int) -> LeaseGrant | None:
+        request = state_pb2.ClaimRunRequest(run_id=run_id, router_id=router_id, epoch=epoch)
+        response: state_pb2.ClaimRunResponse = await call(self._state.ClaimRun, request)
         if not response.acquired:
             return None
         return LeaseGrant(response.fencing_token, response.previous_owner)
 
-    async def release(self, run_id: str, owner: str) -> None:
-        request = state_pb2.ReleaseLeaseRequest(run_id=run_id, owner=owner)
+    async def claim_runs(
+        self, router_id: str, epoch: int, min_age_seconds: float, limit: int
+    ) -> builtins.list[ClaimedRun]:
+        request = state_pb2.ClaimRunsRequest(
+            router_id=router_id,
+            epoch=epoch,
+            page_size=limit,
+            min_age=to_duration(min_age_seconds),
+        )
+        response: state_pb2.ClaimRunsResponse = await call(self._state.ClaimRuns, request)
+        return [
+            ClaimedRun(claimed.run, LeaseGrant(claimed.fencing_token, claimed.previous_owner))
+            for claimed in response.runs
+        ]
+
+    async def release(self, run_id: str, owner: str, token: int) -> None:
+        request = state_pb2.ReleaseLeaseRequest(run_id=run_id, owner=owner, fencing_token=token)
         await call(self._state.ReleaseLease, request, retry_for=1.0)
 
 

@@ -13,7 +13,7 @@ import asyncio
 import builtins
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TypeVar
 
 from google.protobuf import field_mask_pb2, message, timestamp_pb2
@@ -23,6 +23,7 @@ from airspace.mesh.reasons import Reason
 from airspace.policy.v1 import policy_pb2
 from airspace.router.repositories.ports import (
     Appended,
+    ClaimedRun,
     Decision,
     LeaseGrant,
     MemoryWrite,
@@ -70,9 +71,12 @@ class _StoredRun:
 
 
 class InMemoryRunRepository:
-    def __init__(self, leases: InMemoryLeaseRepository):
+    def __init__(self) -> None:
         self._runs: dict[str, _StoredRun] = {}
-        self._leases = leases
+        self.leases = InMemoryLeaseRepository(self.stored_runs)
+
+    def stored_runs(self) -> builtins.list[run_pb2.Run]:
+        return [stored.run for stored in self._runs.values()]
 
     def _stored(self, tenant: str, run_id: str) -> _StoredRun:
         stored = self._runs.get(run_id)
@@ -112,19 +116,6 @@ class InMemoryRunRepository:
         ]
         return _page(runs, page)
 
-    async def list_claimable(
-        self, min_age_seconds: float, limit: int
-    ) -> builtins.list[run_pb2.Run]:
-        oldest = time.time() - min_age_seconds
-        claimable = [
-            _copy(s.run)
-            for s in self._runs.values()
-            if s.run.state not in TERMINAL
-            and not self._leases.held(s.run.run_id)
-            and s.run.create_time.ToSeconds() <= oldest
-        ]
-        return claimable[:limit]
-
     async def append(
         self,
         tenant: str,
@@ -139,7 +130,7 @@ class InMemoryRunRepository:
     ) -> Appended:
         stored = self._stored(tenant, run_id)
         last = stored.run.last_event_sequence
-        if lease_owner and not self._leases.held(run_id, by=lease_owner, token=lease_token):
+        if lease_owner and not self.leases.held(run_id, by=lease_owner, token=lease_token):
             raise errors.FailedPrecondition(
                 f"{lease_owner!r} does not hold the lease of run {run_id!r}",
                 reason=Reason.LEASE_NOT_HELD,
@@ -239,47 +230,97 @@ def _changed(run: run_pb2.Run, change: RunChange) -> run_pb2.Run:
 @dataclasses.dataclass
 class _Lease:
     owner: str
-    expires: float
     token: int
 
 
 class InMemoryLeaseRepository:
-    """Leases with fencing tokens, as the state service keeps them: a renewal keeps the
-    token, a grant to an owner that did not hold the lease live raises it."""
+    """Router leases and the run leases held under them, as the state service keeps
+    them (airspace.state.rules.leases): a run's lease is live while its router's is."""
 
-    def __init__(self) -> None:
+    def __init__(self, runs: Callable[[], Iterable[run_pb2.Run]]) -> None:
+        self._runs = runs
+        self._routers: dict[str, tuple[int, float]] = {}  # id: (epoch, expires)
         self._leases: dict[str, _Lease] = {}
+
+    def _router_live(self, router_id: str, epoch: int = 0) -> bool:
+        held_epoch, expires = self._routers.get(router_id, (0, 0.0))
+        return expires > time.monotonic() and (not epoch or held_epoch == epoch)
 
     def held(self, run_id: str, by: str = "", token: int = 0) -> bool:
         lease = self._leases.get(run_id)
-        if lease is None or lease.expires <= time.monotonic():
+        if lease is None or not self._router_live(lease.owner):
             return False
         return (not by or lease.owner == by) and (not token or lease.token == token)
 
-    def expire(self, run_id: str) -> None:
-        """Ends the lease now, as when its holder stalls past its time-to-live."""
-        self._leases[run_id].expires = 0.0
+    def expire(self, router_id: str) -> None:
+        """Lets the router's lease lapse now, as when it stalls past its time-to-live."""
+        epoch, _ = self._routers[router_id]
+        self._routers[router_id] = (epoch, 0.0)
 
-    async def acquire(
-        self, run_id: str, owner: str, ttl_seconds: float, retry_for: float
-    ) -> LeaseGrant | None:
-        lease = self._leases.get(run_id)
-        live = lease is not None and lease.expires > time.monotonic()
-        if lease is not None and live and lease.owner != owner:
-            return None
-        expires = time.monotonic() + ttl_seconds
-        if lease is not None and live:
-            lease.expires = expires  # a renewal
-            return LeaseGrant(lease.token)
-        previous = lease.owner if lease is not None and lease.owner not in ("", owner) else ""
-        token = lease.token + 1 if lease is not None else 1
-        self._leases[run_id] = _Lease(owner, expires, token)
-        return LeaseGrant(token, previous)
+    def _check_live(self, router_id: str, epoch: int) -> None:
+        if not self._router_live(router_id, epoch):
+            raise errors.FailedPrecondition(
+                f"router {router_id!r} holds no live router lease of epoch {epoch}",
+                reason=Reason.LEASE_NOT_HELD,
+            )
 
-    async def release(self, run_id: str, owner: str) -> None:
+    async def register(self, router_id: str, ttl_seconds: float) -> int:
+        epoch = self._routers.get(router_id, (0, 0.0))[0] + 1
+        self._routers[router_id] = (epoch, time.monotonic() + ttl_seconds)
+        for lease in self._leases.values():
+            if lease.owner == router_id:
+                lease.owner = ""
+        return epoch
+
+    async def renew(self, router_id: str, epoch: int, ttl_seconds: float, retry_for: float) -> bool:
+        self._check_live(router_id, epoch)
+        self._routers[router_id] = (epoch, time.monotonic() + ttl_seconds)
+        return any(
+            not self._router_live(lease.owner) and lease.owner for lease in self._leases.values()
+        )
+
+    async def deregister(self, router_id: str, epoch: int) -> None:
+        if self._routers.get(router_id, (0, 0.0))[0] == epoch:
+            self._routers[router_id] = (epoch, 0.0)
+
+    def _grant(self, run_id: str, router_id: str) -> LeaseGrant | None:
         lease = self._leases.get(run_id)
-        if lease is not None and lease.owner == owner:
-            lease.owner, lease.expires = "", 0.0
+        if lease is None:
+            self._leases[run_id] = _Lease(router_id, 1)
+            return LeaseGrant(1)
+        if self._router_live(lease.owner):
+            return LeaseGrant(lease.token) if lease.owner == router_id else None
+        previous = lease.owner if lease.owner != router_id else ""
+        lease.owner, lease.token = router_id, lease.token + 1
+        return LeaseGrant(lease.token, previous)
+
+    async def claim(self, run_id: str, router_id: str, epoch: int) -> LeaseGrant | None:
+        self._check_live(router_id, epoch)
+        return self._grant(run_id, router_id)
+
+    async def claim_runs(
+        self, router_id: str, epoch: int, min_age_seconds: float, limit: int
+    ) -> builtins.list[ClaimedRun]:
+        self._check_live(router_id, epoch)
+        oldest = time.time() - min_age_seconds
+        claimable = [
+            run
+            for run in self._runs()
+            if run.state in (run_pb2.RUN_STATE_QUEUED, run_pb2.RUN_STATE_RUNNING)
+            and not self.held(run.run_id)
+            and (run.run_id in self._leases or run.create_time.ToSeconds() <= oldest)
+        ][:limit]
+        claimed = []
+        for run in claimable:
+            grant = self._grant(run.run_id, router_id)
+            assert grant is not None  # none of these is held live
+            claimed.append(ClaimedRun(_copy(run), grant))
+        return claimed
+
+    async def release(self, run_id: str, owner: str, token: int) -> None:
+        lease = self._leases.get(run_id)
+        if lease is not None and lease.owner == owner and lease.token == token:
+            lease.owner = ""
 
 
 class InMemoryApprovalRepository:
@@ -540,10 +581,10 @@ class InMemoryTraceQueries:
 
 
 def in_memory_repositories() -> Repositories:
-    leases = InMemoryLeaseRepository()
+    runs = InMemoryRunRepository()
     return Repositories(
-        runs=InMemoryRunRepository(leases),
-        leases=leases,
+        runs=runs,
+        leases=runs.leases,
         approvals=InMemoryApprovalRepository(),
         workflows=InMemoryWorkflowRepository(),
         agents=InMemoryAgentRepository(),

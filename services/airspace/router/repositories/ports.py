@@ -82,12 +82,6 @@ class RunRepository(Protocol):
         state: run_pb2.RunState = run_pb2.RUN_STATE_UNSPECIFIED,
     ) -> Page[run_pb2.Run]: ...
 
-    async def list_claimable(
-        self, min_age_seconds: float, limit: int
-    ) -> builtins.list[run_pb2.Run]:
-        """Unfinished runs with no live lease, older than `min_age_seconds`."""
-        ...
-
     async def append(
         self,
         tenant: str,
@@ -125,24 +119,52 @@ class RunRepository(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class LeaseGrant:
-    """A lease held: the fencing token every write under it carries, and the router
-    whose lapsed lease it took over ("" when none)."""
+    """A run's lease held: the fencing token every write under it carries, and the
+    router whose lapsed lease it took over ("" when none)."""
 
     token: int
     previous_owner: str = ""
 
 
-class LeaseRepository(Protocol):
-    """Who executes a run: one router at a time, for a time-to-live it renews."""
+@dataclasses.dataclass(frozen=True)
+class ClaimedRun:
+    run: run_pb2.Run
+    grant: LeaseGrant
 
-    async def acquire(
-        self, run_id: str, owner: str, ttl_seconds: float, retry_for: float
-    ) -> LeaseGrant | None:
-        """Takes or renews the lease; None while another owner holds it. A renewal keeps
-        the token; a lease that lapsed comes back with a new one."""
+
+class LeaseRepository(Protocol):
+    """Who executes a run: the router holding its lease, live while that router's own
+    lease is. A router registers (an epoch), renews its lease with one call for all its
+    runs, and claims runs under it; every refusal of a lapsed router lease, or of an
+    epoch a later registration ended, is FailedPrecondition LEASE_NOT_HELD."""
+
+    async def register(self, router_id: str, ttl_seconds: float) -> int:
+        """Starts the router's next epoch (returned); frees the runs it held before."""
         ...
 
-    async def release(self, run_id: str, owner: str) -> None: ...
+    async def renew(self, router_id: str, epoch: int, ttl_seconds: float, retry_for: float) -> bool:
+        """Renews the router lease; returns whether a takeover is pending (another
+        router's lease lapsed with unfinished runs under it)."""
+        ...
+
+    async def deregister(self, router_id: str, epoch: int) -> None:
+        """Lets the router lease lapse now, for others to take its runs over at once."""
+        ...
+
+    async def claim(self, run_id: str, router_id: str, epoch: int) -> LeaseGrant | None:
+        """Takes the run's lease; None while another live router holds it."""
+        ...
+
+    async def claim_runs(
+        self, router_id: str, epoch: int, min_age_seconds: float, limit: int
+    ) -> builtins.list[ClaimedRun]:
+        """Takes the unfinished runs nobody holds live (unleased ones only once older
+        than `min_age_seconds`), in one transaction."""
+        ...
+
+    async def release(self, run_id: str, owner: str, token: int) -> None:
+        """Frees the run's lease if it is still held under that grant."""
+        ...
 
 
 @dataclasses.dataclass(frozen=True)

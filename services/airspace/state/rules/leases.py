@@ -1,49 +1,83 @@
-"""Who may take a run's lease, and with which fencing token: the same for every store.
+"""Who may claim a run, and with which fencing token: the same for every store.
 
-A lease passes to a new owner only when nobody holds it live. Its fencing token rises
-each time it passes to an owner that did not hold it live (a renewal keeps it), so a
-router's writes name the grant they were made under and the store refuses them once
-the lease has moved on, even if that router holds it again by now.
+A router holds a router lease (its registration): an expiry it renews with one write
+per heartbeat, and an epoch raised on every registration. A run's lease names the
+router that holds it and a fencing token; it is live exactly while its router's lease
+is, so one renewal keeps every run of that router. A run lease passes to a new owner
+only when it is not live, and its token then rises, so a router's writes name the
+grant they were made under and the store refuses them once the run has moved on, even
+if that router holds it again by now. A router whose lease lapsed cannot renew it: it
+registers again, which frees every run lease it held (a new epoch starts from nothing).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
+from typing import Any
 
 from airspace.mesh import errors
+from airspace.state.rules.runs import run_from_row
+from airspace.state.store.leases import ClaimedRun
 
 
 @dataclasses.dataclass(frozen=True)
 class HeldLease:
-    """The lease row as stored; a released lease keeps its token and has no owner."""
+    """A run's lease as stored; a released one keeps its token and has no owner."""
 
     owner: str
-    expire_us: int
     token: int
+    # Whether its owner's router lease is live now.
+    live: bool
 
 
 @dataclasses.dataclass(frozen=True)
 class Grant:
     token: int
-    expire_us: int
-    # The owner whose lapsed lease this grant takes over ("" when none).
+    # The router whose lapsed lease this grant takes over ("" when none).
     previous_owner: str
 
 
-def grant(held: HeldLease | None, owner: str, now: int, expire_us: int) -> Grant | None:
-    """The grant `owner` gets, or None while another owner holds the lease live."""
+def grant(held: HeldLease | None, owner: str) -> Grant | None:
+    """The grant `owner` gets, or None while another router holds the run live."""
     if held is None:
-        return Grant(1, expire_us, "")
-    live = held.expire_us > now
-    if live and held.owner != owner:
+        return Grant(1, "")
+    if held.live and held.owner != owner:
         return None
-    if live:
-        return Grant(held.token, expire_us, "")  # a renewal
+    if held.live:
+        return Grant(held.token, "")  # it holds the run already
     previous = held.owner if held.owner not in ("", owner) else ""
-    return Grant(held.token + 1, expire_us, previous)
+    return Grant(held.token + 1, previous)
+
+
+def takeovers(rows: Iterable[Any], router_id: str) -> list[tuple[ClaimedRun, bool]]:
+    """The grants of a claim of runs nobody holds live, from rows of (data,
+    last_sequence, lease owner, lease token), the lease columns NULL for a run never
+    leased; each with whether the run gets its first lease."""
+    claimed = []
+    for data, last_sequence, owner, token in rows:
+        held = HeldLease(owner, token, live=False) if owner is not None else None
+        granted = grant(held, router_id)
+        assert granted is not None  # a run not held live is always granted
+        run = run_from_row((data, last_sequence))
+        claimed.append((ClaimedRun(run, granted.token, granted.previous_owner), held is None))
+    return claimed
+
+
+def next_epoch(held_epoch: int | None) -> int:
+    """The epoch of a router's next registration (1 for its first)."""
+    return (held_epoch or 0) + 1
 
 
 def lease_not_held(run_id: str, owner: str) -> errors.FailedPrecondition:
     return errors.FailedPrecondition(
         f"{owner!r} does not hold the lease of run {run_id!r}", reason="LEASE_NOT_HELD"
+    )
+
+
+def router_lease_lapsed(router_id: str, epoch: int) -> errors.FailedPrecondition:
+    return errors.FailedPrecondition(
+        f"router {router_id!r} holds no live router lease of epoch {epoch}: it lapsed or"
+        " was registered again; register anew",
+        reason="LEASE_NOT_HELD",
     )

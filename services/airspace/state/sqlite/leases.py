@@ -1,77 +1,168 @@
-"""Run leases on SQLite."""
+"""Router leases and run leases on SQLite (rules in rules/leases.py). The one writer
+serializes claims, so a run is never granted to two routers at once."""
 
 from __future__ import annotations
 
 from airspace.state import records
-from airspace.state.rules.leases import HeldLease, grant, lease_not_held
-from airspace.state.rules.runs import run_from_row, run_not_found
+from airspace.state.rules.leases import (
+    HeldLease,
+    grant,
+    lease_not_held,
+    next_epoch,
+    router_lease_lapsed,
+    takeovers,
+)
+from airspace.state.rules.runs import run_not_found
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.schema_v1 import ACTIVE_STATES_SQL
-from airspace.state.store.leases import Lease, LeaseStore
-from airspace.v1 import run_pb2
+from airspace.state.store.leases import ClaimedRun, Lease, LeaseStore, Renewal, RouterLease
+
+# A run lease is live while its owner's router lease is (rules/leases.py).
+_HELD = (
+    "SELECT l.owner, l.token, COALESCE(o.expire_us > ?, 0) FROM leases AS l"
+    " LEFT JOIN router_leases AS o ON o.router_id = l.owner WHERE l.run_id = ?"
+)
+
+# Unfinished runs nobody holds live, oldest first: (created before, now, limit). The
+# partial index holds the active runs only, so the cost follows the load, not history.
+CLAIMABLE = (
+    "SELECT r.data, r.last_sequence, l.owner, l.token"
+    " FROM runs AS r INDEXED BY runs_active"
+    " LEFT JOIN leases AS l ON l.run_id = r.run_id"
+    " LEFT JOIN router_leases AS o ON o.router_id = l.owner"
+    f" WHERE r.state IN ({ACTIVE_STATES_SQL})"
+    " AND ((l.run_id IS NULL AND r.create_us <= ?)"
+    " OR (l.run_id IS NOT NULL AND COALESCE(o.expire_us, 0) <= ?))"
+    " ORDER BY r.create_us, r.run_id LIMIT ?"
+)
 
 
 class SqliteLeaseStore(LeaseStore):
     def __init__(self, database: SqliteDatabase):
         self._database = database
 
-    async def acquire_lease(self, run_id: str, owner: str, ttl_seconds: float) -> Lease:
-        def acquire(db: Db) -> Lease:
-            if not db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
-                raise run_not_found(run_id)
-            now = self._database.now()
+    async def register_router(self, router_id: str, ttl_seconds: float) -> RouterLease:
+        def register(db: Db) -> RouterLease:
             row = db.execute(
-                "SELECT owner, expire_us, token FROM leases WHERE run_id = ?", (run_id,)
+                "SELECT epoch FROM router_leases WHERE router_id = ?", (router_id,)
             ).fetchone()
-            held = HeldLease(*row) if row is not None else None
-            granted = grant(held, owner, now, now + records.micros(ttl_seconds))
-            if granted is None:
-                assert held is not None  # refused only while someone holds it
-                expire = records.timestamp(held.expire_us)
-                return Lease(False, held.owner, expire, held.token)
+            epoch = next_epoch(row[0] if row else None)
+            expire_us = self._database.now() + records.micros(ttl_seconds)
             db.execute(
-                "INSERT OR REPLACE INTO leases (run_id, owner, expire_us, token)"
-                " VALUES (?, ?, ?, ?)",
-                (run_id, owner, granted.expire_us, granted.token),
+                "INSERT OR REPLACE INTO router_leases (router_id, epoch, expire_us)"
+                " VALUES (?, ?, ?)",
+                (router_id, epoch, expire_us),
             )
-            expire = records.timestamp(granted.expire_us)
-            return Lease(True, owner, expire, granted.token, granted.previous_owner)
+            db.execute("UPDATE leases SET owner = '' WHERE owner = ?", (router_id,))
+            return RouterLease(epoch, records.timestamp(expire_us))
 
-        return await self._database.write(acquire)
+        return await self._database.write(register)
 
-    async def release_lease(self, run_id: str, owner: str) -> None:
+    async def renew_router_lease(self, router_id: str, epoch: int, ttl_seconds: float) -> Renewal:
+        def renew(db: Db) -> Renewal:
+            now = self._database.now()
+            expire_us = now + records.micros(ttl_seconds)
+            renewed = db.execute(
+                "UPDATE router_leases SET expire_us = ?"
+                " WHERE router_id = ? AND epoch = ? AND expire_us > ?",
+                (expire_us, router_id, epoch, now),
+            ).rowcount
+            if not renewed:
+                raise router_lease_lapsed(router_id, epoch)
+            lapsed = db.execute(
+                "SELECT 1 FROM router_leases WHERE expire_us > 0 AND expire_us <= ? LIMIT 1", (now,)
+            ).fetchone()
+            return Renewal(records.timestamp(expire_us), lapsed is not None)
+
+        return await self._database.write(renew)
+
+    async def deregister_router(self, router_id: str, epoch: int) -> None:
         await self._database.write(
             lambda db: db.execute(
-                "UPDATE leases SET owner = '', expire_us = 0 WHERE run_id = ? AND owner = ?",
-                (run_id, owner),
+                "UPDATE router_leases SET expire_us = ? WHERE router_id = ? AND epoch = ?",
+                (self._database.now(), router_id, epoch),
             )
         )
 
-    async def list_claimable_runs(
-        self, limit: int, min_age_seconds: float = 0.0
-    ) -> list[run_pb2.Run]:
-        def list_(db: Db) -> list[run_pb2.Run]:
+    async def claim_run(self, run_id: str, router_id: str, epoch: int) -> Lease:
+        def claim(db: Db) -> Lease:
+            if not db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+                raise run_not_found(run_id)
             now = self._database.now()
-            rows = db.execute(
-                "SELECT r.data, r.last_sequence FROM runs AS r INDEXED BY runs_active"
-                " LEFT JOIN leases AS l ON l.run_id = r.run_id"
-                f" WHERE r.state IN ({ACTIVE_STATES_SQL})"
-                " AND ((l.run_id IS NULL AND r.create_us <= ?) OR l.expire_us <= ?)"
-                " ORDER BY r.create_us, r.run_id LIMIT ?",
-                (now - records.micros(min_age_seconds), now, limit),
-            ).fetchall()
-            return [run_from_row(row) for row in rows]
+            _check_router_live(db, router_id, epoch, now)
+            row = db.execute(_HELD, (now, run_id)).fetchone()
+            held = HeldLease(row[0], row[1], bool(row[2])) if row is not None else None
+            granted = grant(held, router_id)
+            if granted is None:
+                assert held is not None  # refused only while someone holds it
+                return Lease(False, held.owner, held.token)
+            _store_grant(db, run_id, router_id, granted.token)
+            return Lease(True, router_id, granted.token, granted.previous_owner)
 
-        return await self._database.read(list_)
+        return await self._database.write(claim)
+
+    async def claim_runs(
+        self, router_id: str, epoch: int, limit: int, min_age_seconds: float
+    ) -> list[ClaimedRun]:
+        def claim(db: Db) -> list[ClaimedRun]:
+            now = self._database.now()
+            _check_router_live(db, router_id, epoch, now)
+            rows = db.execute(
+                CLAIMABLE, (now - records.micros(min_age_seconds), now, limit)
+            ).fetchall()
+            claimed = [claim for claim, _ in takeovers(rows, router_id)]
+            for claim in claimed:
+                _store_grant(db, claim.run.run_id, router_id, claim.token)
+            _settle_lapsed_routers(db, now)
+            return claimed
+
+        return await self._database.write(claim)
+
+    async def release_lease(self, run_id: str, owner: str, token: int = 0) -> None:
+        await self._database.write(
+            lambda db: db.execute(
+                "UPDATE leases SET owner = '' WHERE run_id = ? AND owner = ?"
+                " AND (? = 0 OR token = ?)",
+                (run_id, owner, token, token),
+            )
+        )
+
+
+def _check_router_live(db: Db, router_id: str, epoch: int, now: int) -> None:
+    live = db.execute(
+        "SELECT 1 FROM router_leases WHERE router_id = ? AND epoch = ? AND expire_us > ?",
+        (router_id, epoch, now),
+    ).fetchone()
+    if live is None:
+        raise router_lease_lapsed(router_id, epoch)
+
+
+def _store_grant(db: Db, run_id: str, router_id: str, token: int) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO leases (run_id, owner, token) VALUES (?, ?, ?)",
+        (run_id, router_id, token),
+    )
+
+
+def _settle_lapsed_routers(db: Db, now: int) -> None:
+    """Lapsed router leases with no unfinished run under them are settled: no longer a
+    takeover to do (see renew_router_lease). Their rows stay (expiry 0), so a router
+    registering under the same id again still starts a new epoch."""
+    db.execute(
+        "UPDATE router_leases SET expire_us = 0 WHERE expire_us > 0 AND expire_us <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM leases AS l JOIN runs AS r ON r.run_id = l.run_id"
+        f" WHERE l.owner = router_leases.router_id AND r.state IN ({ACTIVE_STATES_SQL}))",
+        (now,),
+    )
 
 
 def check_lease_held(db: Db, run_id: str, owner: str, token: int, now: int) -> None:
-    """FAILED_PRECONDITION LEASE_NOT_HELD unless `owner` holds the run's live lease under
-    the grant `token` names (any grant when it is 0)."""
+    """FAILED_PRECONDITION LEASE_NOT_HELD unless `owner` holds the run's lease live (its
+    router lease unexpired) under the grant `token` names (any grant when it is 0)."""
     held = db.execute(
-        "SELECT 1 FROM leases WHERE run_id = ? AND owner = ? AND expire_us > ?"
-        " AND (? = 0 OR token = ?)",
+        "SELECT 1 FROM leases AS l JOIN router_leases AS o ON o.router_id = l.owner"
+        " WHERE l.run_id = ? AND l.owner = ? AND o.expire_us > ? AND (? = 0 OR l.token = ?)",
         (run_id, owner, now, token, token),
     ).fetchone()
     if held is None:
