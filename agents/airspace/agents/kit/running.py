@@ -46,7 +46,9 @@ class Handler:
     def of(cls, function: Callable, run_in: str | None) -> Handler:
         if inspect.iscoroutinefunction(function):
             if run_in is not None:
-                raise ValueError("an async handler runs on the event loop; run_in is for plain functions")
+                raise ValueError(
+                    "an async handler runs on the event loop; run_in is for plain functions"
+                )
             return cls(function, "loop")
         if run_in is not None and run_in not in RUN_IN:
             raise ValueError(f"run_in must be one of {', '.join(RUN_IN)}, not {run_in!r}")
@@ -138,7 +140,9 @@ def outcome_in_worker(author: str, function: Callable, task: Task) -> agent_pb2.
 
 def outcome_in_process(author: str, function: Callable, start: bytes) -> bytes:
     """In a worker process: the task rebuilt from its InvokeStart, the outcome serialized."""
-    task = Task(agent_pb2.InvokeStart.FromString(start), EventWriter(_no_stream), trace.INVALID_SPAN)
+    task = Task(
+        agent_pb2.InvokeStart.FromString(start), EventWriter(_no_stream), trace.INVALID_SPAN
+    )
     return outcome_in_worker(author, function, task).SerializeToString()
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import itertools
+from typing import TypeAlias
 
 import re2
 
@@ -31,7 +33,7 @@ FIELDS = (
 )
 
 # RE2's compiled pattern (the module exports no name for its type).
-Pattern = re2._Regexp
+Pattern: TypeAlias = re2._Regexp
 # RE2's \w is ASCII only; names and addresses may have accents ("Müller GmbH").
 _WORD = r"\pL\pN_"
 # "sixty (60)" or "60": contracts usually spell the number and repeat it in digits.
@@ -97,7 +99,7 @@ def _sentences(flat: str) -> list[str]:
     tens of microseconds a match in the RE2 binding, seconds on a long text of short ones."""
     pieces = flat.split(". ")
     sentences = [[pieces[0]]]
-    for before, piece in zip(pieces, pieces[1:]):
+    for before, piece in itertools.pairwise(pieces):
         if before[-1:] in _SENTENCE_TAIL and piece[:1] in _SENTENCE_START:
             sentences.append([piece])
         else:
