@@ -1,7 +1,7 @@
 """Step attempts in flight, by idempotency key: a call whose key is already running waits
 for that execution's outcome instead of running the handler a second time, and every
-completed result goes to the result store the moment the handler is done — whether or not
-a call still waits for it, so a retry after a lost answer finds it."""
+completed result goes to the result store as the handler ends — whether or not a call
+still waits for it, so a retry after a lost answer finds it."""
 
 from __future__ import annotations
 
@@ -57,10 +57,9 @@ class Executions:
     def start(
         self, key: str, work: Coroutine[Any, Any, agent_pb2.InvokeEvent], stoppable: bool
     ) -> Execution:
-        execution = Execution(asyncio.ensure_future(work), stoppable)
+        execution = Execution(asyncio.ensure_future(self._kept(key, work)), stoppable)
         self._running[key] = execution
         self._count(key)
-        execution.future.add_done_callback(lambda future: self._finished(key, future))
         return execution
 
     def counts(self) -> dict[str, int]:
@@ -72,10 +71,16 @@ class Executions:
         if len(self._counts) > self._counted_keys:
             self._counts.popitem(last=False)
 
-    def _finished(self, key: str, future: asyncio.Future[agent_pb2.InvokeEvent]) -> None:
-        del self._running[key]
-        if future.cancelled() or future.exception() is not None:
-            return
-        # Failures are not kept: the retry of a failed attempt runs the handler again.
-        if future.result().WhichOneof("kind") != "error":
-            self._results.put(key, future.result())
+    async def _kept(
+        self, key: str, work: Coroutine[Any, Any, agent_pb2.InvokeEvent]
+    ) -> agent_pb2.InvokeEvent:
+        """Runs the work and keeps its result before the execution counts as done, so no
+        call finds it done with its result not yet kept."""
+        try:
+            terminal = await work
+            # Failures are not kept: the retry of a failed attempt runs the handler again.
+            if terminal.WhichOneof("kind") != "error":
+                self._results.put(key, terminal)
+            return terminal
+        finally:
+            del self._running[key]
