@@ -1,7 +1,9 @@
 """AgentService over gRPC: runs the handler for each Invoke and streams its events.
 
 Protocol errors become statuses (raised as mesh errors, mapped by the mesh interceptor);
-everything the handler does becomes events, ending with exactly one terminal event.
+everything the handler does becomes events, ending with exactly one terminal event. A call
+whose idempotency key has a kept result gets that result alone, and one whose key is
+running waits for that execution (executions.py): the handler runs once per key.
 """
 
 from __future__ import annotations
