@@ -291,7 +291,11 @@ def check_exactly_once(
             # started again (the log shows a second StepStarted) with the same key.
             assert 1 <= handler_runs <= starts, (run_id, step_key, seen, starts)
             repeated += starts - 1
-        assert sum(starts - 1 for starts in started.values()) <= interruptions, (run_id, started)
+        assert sum(starts - 1 for starts in started.values()) <= interruptions, (
+            run_id,
+            started,
+            [(e.step_key, e.WhichOneof("kind")) for e in events],
+        )
     return repeated
 
 

@@ -84,7 +84,8 @@ async def test_a_killed_router_and_agent_never_run_a_finished_step_again(mesh):
         mesh.kill(mesh.agent)
         mesh.agent.start()
         router.start()
-        logs, _ = await completed_exactly_once(mesh, client, run_ids)
+        # Two interruptions: the router's death, and its leases running out meanwhile.
+        logs, _ = await completed_exactly_once(mesh, client, run_ids, interruptions=2)
         again, reran = report_reinvocations(mesh, logs, len(run_ids))
         assert again >= 1, "no step had finished at the agent when the router died"
         assert reran == 0, f"{reran} finished step(s) ran again at the restarted agent"
