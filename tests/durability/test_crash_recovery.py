@@ -84,7 +84,9 @@ async def test_a_killed_router_and_agent_never_run_a_finished_step_again(mesh):
         mesh.kill(mesh.agent)
         mesh.agent.start()
         router.start()
-        # Two interruptions: the router's death, and its leases running out meanwhile.
+        # A step in flight was seen invoked a third time after this (once in six runs, with
+        # no failed attempt logged): two starts again are allowed; what must stay 0 is the
+        # handler running again.
         logs, _ = await completed_exactly_once(mesh, client, run_ids, interruptions=2)
         again, reran = report_reinvocations(mesh, logs, len(run_ids))
         assert again >= 1, "no step had finished at the agent when the router died"
