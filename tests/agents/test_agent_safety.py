@@ -81,6 +81,31 @@ async def test_concurrent_calls_with_one_key_share_one_execution(connect):
     assert agent.executions == {"k": 1}
 
 
+async def test_a_retry_waiting_on_a_call_whose_router_left_still_gets_its_outcome(connect):
+    agent, release, ran = Agent(name="slow", version="1.0.0"), asyncio.Event(), []
+
+    @agent.handler
+    async def slow(task: Task) -> Reply:
+        ran.append(task.attempt)
+        await task.progress("waiting")
+        await release.wait()
+        return Reply(text="done")
+
+    stub = await connect(agent)
+    first = stub.Invoke(timeout=10)
+    await first.write(start_request("x", key="k"))
+    assert (await first.read()).WhichOneof("kind") == "progress"
+    retry = asyncio.create_task(invoke(stub, start_request("x", key="k", attempt=2)))
+    await asyncio.sleep(0.2)  # the retry waits on the first call's execution
+    first.cancel()  # the first call's router died
+    await asyncio.sleep(0.2)
+    release.set()
+
+    events = await retry
+    assert [e.WhichOneof("kind") for e in events] == ["final"]
+    assert ran == [1]
+
+
 async def test_a_blocking_handler_past_its_deadline_leaves_the_agent_serving(serve):
     agent, unblock = Agent(name="blocker", version="1.0.0"), threading.Event()
     ran = []
