@@ -17,8 +17,9 @@ from airspace.cli.processes import ManagedProcess
 from airspace.mesh import healthcheck
 
 MAX_RESTARTS = 5
-# A health check unanswered this long is a miss; this many misses in a row restart.
-PROBE_TIMEOUT_SECONDS = 2.0
+# A health check unanswered this long is a miss; this many misses in a row restart. Generous:
+# a busy machine may answer slowly, and a restart fails the calls in flight.
+PROBE_TIMEOUT_SECONDS = 5.0
 MISSES_BEFORE_RESTART = 3
 FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 1.0, 30.0
 # A process that ran this long since its last restart starts its backoff afresh.
