@@ -55,6 +55,7 @@ class BenchMesh:
         env = {
             **bench_module_env(),
             "AIRSPACE_AGENT_OTLP_ENDPOINT": self._process("tracing").address,
+            "AIRSPACE_DATA_DIR": str(self.home / "agents"),  # their result stores
         }
         return ManagedProcess(
             name,
