@@ -78,6 +78,7 @@ class BenchMesh:
             **self._agent_env,
             **local_mesh.agent_telemetry_env(self.home, name),
             "AIRSPACE_AGENT_OTLP_ENDPOINT": self._process("tracing").address,
+            "AIRSPACE_DATA_DIR": str(self.home / "agents"),  # their result stores
         }
         return ManagedProcess(
             name,

@@ -72,6 +72,10 @@ CLI_EXCEPTIONS = {
         "`airspace admin api-key` adds a key to a deployment's key file, which the gateway "
         "reads; no gateway needs to run"
     ),
+    ("airspace.cli.watchdog", "airspace.mesh.healthcheck"): (
+        "`airspace up` asks its agents' standard gRPC health service, as the containers' "
+        "health check does"
+    ),
 }
 
 

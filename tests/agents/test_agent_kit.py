@@ -1,5 +1,6 @@
 """The Python agent kit over real gRPC: events, outcomes, actions, protocol errors,
-idempotency, deadlines, cancellation and tracing."""
+idempotency, deadlines, cancellation and tracing (tests/agents/test_agent_safety.py has
+the durable result store and handlers kept off the event loop)."""
 
 from __future__ import annotations
 
@@ -381,7 +382,7 @@ async def test_failures_are_not_cached(connect):
     assert agent.executions == {"key-1": 2}
 
 
-async def test_the_cache_forgets_the_least_recently_used_key(connect):
+async def test_the_store_keeps_the_newest_results_within_its_size(connect):
     agent = make_agent()
     ran = []
 
@@ -390,13 +391,12 @@ async def test_the_cache_forgets_the_least_recently_used_key(connect):
         ran.append(task.idempotency_key)
         return Reply(text=task.text)
 
-    stub = await connect(agent, result_cache_size=2)
-    for key in ("k1", "k2", "k1", "k3", "k1", "k2"):
+    stub = await connect(agent, result_store_size=2)
+    for key in ("k1", "k2", "k1", "k3", "k3", "k1"):
         await invoke(stub, start_request("x", key=key))
 
-    # k1 stayed in use; k2 was evicted by k3 and had to run again.
-    assert ran == ["k1", "k2", "k3", "k2"]
-    assert sorted(agent.executions) == ["k1", "k2"]
+    # k1 was answered from the store until k3 took the place of the oldest result.
+    assert ran == ["k1", "k2", "k3", "k1"]
 
 
 def blocking_agent(started: asyncio.Event, cancelled: asyncio.Event) -> Agent:

@@ -189,6 +189,8 @@ def counting_agent(home: pathlib.Path, **env: str) -> ManagedProcess:
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
             "COUNTER_LOG": str(home / "counter.log"),
+            # Its result store, kept across its restarts.
+            "AIRSPACE_DATA_DIR": str(home),
             **env,
         },
         args=("--port", str(port)),
@@ -334,5 +336,33 @@ def check_exactly_once(
             # started again (the log shows a second StepStarted) with the same key.
             assert 1 <= handler_runs <= starts, (run_id, step_key, seen, starts)
             repeated += starts - 1
-        assert sum(starts - 1 for starts in started.values()) <= interruptions, (run_id, started)
+        assert sum(starts - 1 for starts in started.values()) <= interruptions, (
+            run_id,
+            started,
+            [(e.step_key, e.WhichOneof("kind")) for e in events],
+        )
     return repeated
+
+
+def reinvocations(mesh: ProcessMesh, logs: dict[str, list[run_pb2.RunEvent]]) -> tuple[int, int]:
+    """(how often the router invoked a step again after it had finished at the agent, how
+    often the handler then ran again). The first is what the router's journal leaves open:
+    an answer that arrived, or was on its way, when the router died. The second must stay
+    0: the agent answers such a call from its result store without running the handler."""
+    handler_starts: collections.Counter[tuple[str, str]] = collections.Counter()
+    finished: set[tuple[str, str]] = set()
+    reran = 0
+    for kind, run_id, step_key, _ in mesh.agent_calls():
+        step = (run_id, step_key)
+        if kind == "start":
+            handler_starts[step] += 1
+            reran += step in finished
+        else:
+            finished.add(step)
+    answered_from_store = 0
+    for run_id, events in logs.items():
+        invoked = collections.Counter(e.step_key for e in events if e.HasField("step_started"))
+        for step_key, count in invoked.items():
+            # Each invocation ran the handler, or was answered without running it.
+            answered_from_store += max(count - handler_starts[(run_id, step_key)], 0)
+    return answered_from_store + reran, reran

@@ -201,7 +201,8 @@ class Mesh:
         await self._start(self.router)
 
     async def serve_agent(self, agent: Agent) -> str:
-        return await self._start(agent.build_server(AgentSettings(port=0, grace_seconds=0.2)))
+        settings = AgentSettings(port=0, grace_seconds=0.2, data_dir=str(self.tmp_path / "agents"))
+        return await self._start(agent.build_server(settings))
 
     async def stop(self) -> None:
         for channel in self.channels:

@@ -52,7 +52,7 @@ async def test_a_call_whose_deadline_passes_in_the_queue_is_refused_and_leaves_n
         assert left > 0
 
 
-async def test_runs_parked_on_a_slow_agent_queue_at_the_router_instead_of_failing():
+async def test_runs_parked_on_a_slow_agent_queue_at_the_router_instead_of_failing(tmp_path):
     agent = Agent(name="slow", version="1.0.0")
     open_calls, most = 0, 0
     release = asyncio.Event()
@@ -67,7 +67,9 @@ async def test_runs_parked_on_a_slow_agent_queue_at_the_router_instead_of_failin
         return Reply(text="done")
 
     # The agent's server takes 4 calls at once and refuses the rest.
-    server = agent.build_server(AgentSettings(port=0, grace_seconds=0, max_concurrent_rpcs=4))
+    server = agent.build_server(
+        AgentSettings(port=0, grace_seconds=0, max_concurrent_rpcs=4, data_dir=str(tmp_path))
+    )
     port = await server.start()
     invoker = AgentInvoker(RouterSettings(mesh_key=b"k" * 32), max_calls_per_agent=3)
 

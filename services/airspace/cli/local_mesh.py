@@ -194,8 +194,10 @@ def plan(
                     name,
                     module,
                     port,
-                    # Agents are not mesh members: no mesh key, no data folder.
+                    # Agents are not mesh members: no mesh key. Their folder holds the
+                    # results they answer retries from.
                     {
+                        "AIRSPACE_DATA_DIR": str(home / "agents"),
                         "PYTHONUNBUFFERED": "1",
                         "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
                         f"AIRSPACE_AGENT_{METRICS_PORT}": "0",

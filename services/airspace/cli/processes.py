@@ -103,6 +103,12 @@ class ManagedProcess:
         self.terminate()
         self.wait(STOP_TIMEOUT_SECONDS)
 
+    def kill(self) -> None:
+        """SIGKILL, for a process too stuck to act on SIGTERM."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
 
 def _drain_to(stream, path: pathlib.Path) -> None:
     """Copies the rest of a child's stdout to its log without blocking the supervisor."""

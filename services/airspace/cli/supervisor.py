@@ -17,11 +17,12 @@ from airspace.cli import local_ca, local_mesh, samples
 from airspace.cli.connection import Client, Target
 from airspace.cli.output import console
 from airspace.cli.processes import ManagedProcess, stop_all
+from airspace.cli.watchdog import Watchdog
 from airspace.mesh import database_urls
 from airspace.mesh.errors import status_details
 from airspace.v1 import agent_registry_pb2, workflow_pb2
 
-MAX_RESTARTS = 5
+AGENT_NAMES = frozenset({*local_mesh.SAMPLE_AGENTS, local_mesh.NODE_AGENT})
 
 
 def register(sub) -> None:
@@ -124,8 +125,7 @@ class LocalMesh:
         return Client(target, timeout=30.0)
 
     def _register_samples(self) -> None:
-        names = {*local_mesh.SAMPLE_AGENTS, local_mesh.NODE_AGENT}
-        agents = [p for p in self.processes if p.name in names]
+        agents = [p for p in self.processes if p.name in AGENT_NAMES]
         with self.client() as client:
             for agent in agents:
                 client.agents.RegisterAgent(
@@ -151,20 +151,13 @@ class LocalMesh:
                 self.out.print(f"  [green]✓[/] workflow {applied.workflow}@{applied.version}")
 
     def watch(self) -> None:
-        """Restarts a process that died, until Ctrl-C or SIGTERM."""
+        """Restarts a process that died or an agent that stopped answering its health
+        check (see watchdog.py), until Ctrl-C or SIGTERM."""
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        watchdog = Watchdog(self.processes, AGENT_NAMES, self.out)
         while True:
             time.sleep(1.0)
-            for process in self.processes:
-                if process.alive():
-                    continue
-                if process.restarts >= MAX_RESTARTS:
-                    raise SystemExit(f"{process.name} keeps dying; see {process.log_path}")
-                process.restarts += 1
-                self.out.print(
-                    f"[yellow]{process.name} exited; restarting (see {process.log_path})[/]"
-                )
-                process.start()
+            watchdog.check()
 
 
 def run_up(args) -> int:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from airspace.mesh import settings, tls
+from airspace.mesh import tls
 
 DEFAULT_PORT = "50051"
 
@@ -28,17 +28,35 @@ def default_address() -> str:
     return f"127.0.0.1:{os.environ.get('AIRSPACE_PORT', DEFAULT_PORT)}"
 
 
-def _channel(address: str) -> grpc.Channel:
-    mesh_tls = settings.load(tls.TlsSettings, "")
+def _tls(env: Mapping[str, str]) -> tls.TlsSettings:
+    def named(name: str) -> str:
+        return env.get(f"AIRSPACE_TLS_{name}", "")
+
+    return tls.TlsSettings(
+        tls_cert_file=named("CERT_FILE"),
+        tls_key_file=named("KEY_FILE"),
+        tls_ca_file=named("CA_FILE"),
+        tls_server_name=named("SERVER_NAME"),
+    )
+
+
+def _channel(address: str, env: Mapping[str, str]) -> grpc.Channel:
+    mesh_tls = _tls(env)
     credentials = tls.channel_credentials(mesh_tls)
     if credentials is None:
         return grpc.insecure_channel(address)
     return grpc.secure_channel(address, credentials, options=tls.channel_options(mesh_tls))
 
 
-def check(address: str, service: str = "", timeout: float = 3.0) -> str:
-    """The serving status the server reports, or why it reported none."""
-    with _channel(address) as channel:
+def check(
+    address: str,
+    service: str = "",
+    timeout: float = 3.0,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """The serving status the server reports, or why it reported none; dialed with the
+    TLS settings (AIRSPACE_TLS_*) of `env`, this process's environment by default."""
+    with _channel(address, os.environ if env is None else env) as channel:
         try:
             # types-grpcio-health-checking declares HealthStub without its methods.
             reply = health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]

@@ -11,6 +11,10 @@ async def greet(task: Task) -> Reply:
 
 if __name__ == "__main__":
     agent.serve()  # --host/--port or AIRSPACE_AGENT_HOST/AIRSPACE_AGENT_PORT
+
+A plain function handler runs in a worker thread, or with @agent.handler(run_in="process")
+in a worker process (for CPU-bound Python); see running.py. Completed results are kept by
+idempotency key in an SQLite file and answer retries, also after a restart (results.py).
 """
 
 from airspace.agents.kit.agent import Agent, Skill

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
+import functools
+import pathlib
 from collections.abc import Callable, Sequence
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
-from airspace.agents.kit.cache import IdempotencyCache
+from airspace.agents.kit.executions import Executions
+from airspace.agents.kit.results import ResultStore
+from airspace.agents.kit.running import Handler, HandlerRunner
 from airspace.agents.kit.servicer import AgentServicer
 from airspace.agents.kit.settings import ENV_PREFIX, AgentSettings
 from airspace.mesh import server as mesh_server
@@ -66,25 +71,31 @@ class Agent:
             provider=provider,
             runtime="python",
         )
-        self._handler: Callable | None = None
-        self._cache: IdempotencyCache | None = None
+        self._handler: Handler | None = None
+        self._executions: Executions | None = None
 
     @property
     def name(self) -> str:
         return self.card.name
 
-    def handler(self, function: Callable) -> Callable:
-        """Decorator: the function that performs a step for a Task.
+    def handler(self, function: Callable | None = None, *, run_in: str | None = None):
+        """Decorator: the function that performs a step for a Task (`@agent.handler`, or
+        `@agent.handler(run_in="process")`).
 
-        An async function may stream progress, partials and action requests; a plain
-        function runs in a worker thread (so it may block) and only returns its outcome."""
-        self._handler = function
+        An async function runs on the event loop and may stream progress, partials and
+        action requests. A plain function only returns its outcome; it runs in a worker
+        thread (run_in="thread", the default: it may block on I/O) or, when it computes in
+        Python, in a worker process (run_in="process"); see running.py."""
+        if function is None:
+            return functools.partial(self.handler, run_in=run_in)
+        self._handler = Handler.of(function, run_in)
         return function
 
     @property
     def executions(self) -> dict[str, int]:
-        """How often the handler ran per idempotency key (recently used keys only)."""
-        return self._cache.executions() if self._cache else {}
+        """How often the handler ran per idempotency key since the server started (recent
+        keys only)."""
+        return self._executions.counts() if self._executions else {}
 
     def build_server(self, settings: AgentSettings | None = None) -> mesh_server.MeshServer:
         if self._handler is None:
@@ -92,13 +103,27 @@ class Agent:
                 f"agent {self.name} has no handler; decorate one with @agent.handler"
             )
         settings = settings or AgentSettings()
-        self._cache = IdempotencyCache(settings.result_cache_size)
+        results = ResultStore(
+            pathlib.Path(settings.result_store_path)
+            if settings.result_store_path
+            else settings.data_path(f"{self.name}.results.db"),
+            settings.result_store_size,
+            settings.result_store_retention_seconds,
+        )
+        self._executions = Executions(results, settings.result_store_size)
+        runner = HandlerRunner(self.name, self._handler, settings.handler_workers)
         # Agents are not mesh members: they accept calls without a mesh identity.
         srv = mesh_server.MeshServer(self.name, settings, authenticate=False)
         srv.add_service(
             agent_pb2_grpc.add_AgentServiceServicer_to_server,
-            AgentServicer(self.card, self._handler, self._cache),
+            AgentServicer(self.card, runner, results, self._executions),
         )
+
+        async def close() -> None:
+            await asyncio.to_thread(runner.close)  # waits for worker processes to exit
+            results.close()
+
+        srv.on_stop(close)
         return srv
 
     def serve(self, argv: Sequence[str] | None = None) -> None:

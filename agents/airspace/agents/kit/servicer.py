@@ -1,35 +1,40 @@
 """AgentService over gRPC: runs the handler for each Invoke and streams its events.
 
 Protocol errors become statuses (raised as mesh errors, mapped by the mesh interceptor);
-everything the handler does becomes events, ending with exactly one terminal event.
+everything the handler does becomes events, ending with exactly one terminal event. A call
+whose idempotency key has a kept result gets that result alone, and one whose key is
+running waits for that execution (executions.py): the handler runs once per key.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import logging
-import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable
 
 from opentelemetry import trace
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
-from airspace.agents.kit.cache import IdempotencyCache
-from airspace.agents.kit.convert import final_event, handoff_event
-from airspace.agents.kit.outcomes import AgentFailure, Handoff, Reply
+from airspace.agents.kit.executions import Executions
+from airspace.agents.kit.results import ResultStore
+from airspace.agents.kit.running import HandlerRunner
 from airspace.agents.kit.task import EventWriter, Task
 from airspace.mesh import errors, telemetry
 
-log = logging.getLogger("airspace.agent")
 _REQUIRED_START_FIELDS = ("idempotency_key", "run_id", "step_key")
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
-    def __init__(self, card: agent_pb2.AgentCard, handler: Callable, cache: IdempotencyCache):
+    def __init__(
+        self,
+        card: agent_pb2.AgentCard,
+        runner: HandlerRunner,
+        results: ResultStore,
+        executions: Executions,
+    ):
         self._card = card
-        self._handler = handler
-        self._cache = cache
+        self._runner = runner
+        self._results = results
+        self._executions = executions
         self._tracer = telemetry.tracer("airspace.agent")
 
     async def GetAgentCard(self, request, context):
@@ -38,6 +43,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     async def Invoke(self, request_iterator, context):
         requests = aiter(request_iterator)
         start = _validated_start(await anext(requests, None))
+        key = start.idempotency_key
         with self._tracer.start_as_current_span(
             f"invoke_agent {self._card.name}",
             context=telemetry.extract(context.invocation_metadata()),
@@ -47,25 +53,40 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             set_status_on_exception=False,
         ) as span:
             try:
-                cached = self._cache.result(start.idempotency_key)
-                span.set_attribute("airspace.agent.replayed", cached is not None)
-                if cached is not None:
-                    replay = agent_pb2.InvokeEvent()
-                    replay.CopyFrom(cached)
-                    replay.sequence = 1
-                    await context.write(replay)
+                stored = self._results.get(key)
+                span.set_attribute("airspace.agent.replayed", stored is not None)
+                if stored is not None:
+                    await context.write(_alone(stored))
                     return
-                events = EventWriter(context.write)
-                task = Task(start, events, span)
-                terminal = await self._outcome(task, requests, context.time_remaining())
-                _record_outcome(span, terminal)
-                # Cached before sending: if the router never receives it, its retry still will.
-                if terminal.WhichOneof("kind") != "error":
-                    self._cache.completed(start.idempotency_key, terminal)
-                await events.send(terminal, terminal=True)
+                running = self._executions.running(key)
+                if running is not None:  # a duplicate of a call in flight: share its outcome
+                    terminal = await _within_deadline(running.outcome(context.time_remaining()))
+                    _record_outcome(span, terminal)
+                    await context.write(_alone(terminal))
+                    return
+                await self._execute(start, requests, context, span)
             except BaseException as exc:
                 span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
                 raise
+
+    async def _execute(self, start: agent_pb2.InvokeStart, requests, context, span) -> None:
+        """Runs the handler while reading ActionDecisions, within the call's deadline.
+
+        Leaving early (deadline, protocol error, or the router cancelling the call, which
+        cancels this coroutine) stops the handler unless another call waits for it."""
+        events = EventWriter(context.write)
+        task = Task(start, events, span)
+        execution = self._executions.start(
+            start.idempotency_key, self._runner.run(task), self._runner.stoppable
+        )
+        reader = asyncio.create_task(_read_decisions(requests, task))
+        try:
+            terminal = await _within_deadline(execution.outcome(context.time_remaining(), reader))
+            _record_outcome(span, terminal)
+            await events.send(terminal, terminal=True)
+        finally:
+            reader.cancel()
+            events.detach()  # a handler still running for another call streams no more here
 
     def _span_attributes(self, start: agent_pb2.InvokeStart) -> dict:
         return {
@@ -77,53 +98,22 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             "airspace.attempt": start.attempt,
         }
 
-    async def _outcome(self, task: Task, requests, timeout: float | None) -> agent_pb2.InvokeEvent:
-        """Runs the handler while reading ActionDecisions, within the call's deadline.
 
-        Leaving early (deadline, protocol error, or the router cancelling the call, which
-        cancels this coroutine) cancels the handler."""
-        self._cache.executing(task.idempotency_key)
-        handler = asyncio.create_task(self._handle(task))
-        reader = asyncio.create_task(_read_decisions(requests, task))
-        try:
-            async with asyncio.timeout(timeout):
-                await asyncio.wait((handler, reader), return_when=asyncio.FIRST_COMPLETED)
-                if reader.done() and (broken := reader.exception()) is not None:
-                    raise broken
-                return await handler
-        except TimeoutError as exc:
-            raise errors.DeadlineExceeded(
-                "the step's deadline passed before the agent finished"
-            ) from exc
-        finally:
-            handler.cancel()
-            reader.cancel()
+async def _within_deadline(outcome: Awaitable[agent_pb2.InvokeEvent]) -> agent_pb2.InvokeEvent:
+    try:
+        return await outcome
+    except TimeoutError as exc:
+        raise errors.DeadlineExceeded(
+            "the step's deadline passed before the agent finished"
+        ) from exc
 
-    async def _handle(self, task: Task) -> agent_pb2.InvokeEvent:
-        try:
-            if inspect.iscoroutinefunction(self._handler):
-                result = await self._handler(task)
-            else:  # a plain function may block, so keep it off the event loop
-                result = await asyncio.to_thread(self._handler, task)
-            if isinstance(result, Reply):
-                return final_event(self._card.name, result)
-            if isinstance(result, Handoff):
-                return handoff_event(self._card.name, result)
-            raise TypeError(f"the handler returned {type(result).__name__}, not Reply or Handoff")
-        except AgentFailure as failure:
-            return agent_pb2.InvokeEvent(error=failure.to_proto())
-        except Exception as exc:
-            # The traceback without the exception's message, which may quote the input.
-            log.error(
-                "%s handler raised %s\n%s",
-                self._card.name,
-                type(exc).__name__,
-                "".join(traceback.format_tb(exc.__traceback__)),
-            )
-            unexpected = AgentFailure(
-                "INTERNAL", f"the agent failed unexpectedly ({type(exc).__name__})"
-            )
-            return agent_pb2.InvokeEvent(error=unexpected.to_proto())
+
+def _alone(terminal: agent_pb2.InvokeEvent) -> agent_pb2.InvokeEvent:
+    """A stored or shared terminal event as the only event of a call."""
+    event = agent_pb2.InvokeEvent()
+    event.CopyFrom(terminal)
+    event.sequence = 1
+    return event
 
 
 def _validated_start(first: agent_pb2.InvokeRequest | None) -> agent_pb2.InvokeStart:

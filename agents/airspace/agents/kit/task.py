@@ -22,9 +22,16 @@ class EventWriter:
         self._sequence = 0
         self._lock = asyncio.Lock()
         self._ended = False
+        self._detached = False
+
+    def detach(self) -> None:
+        """The call has ended: later events (of a handler running on) are dropped."""
+        self._detached = True
 
     async def send(self, event: agent_pb2.InvokeEvent, *, terminal: bool = False) -> None:
         async with self._lock:
+            if self._detached:
+                return
             if self._ended:
                 raise RuntimeError("the step has already ended; no more events may be sent")
             self._sequence += 1
