@@ -10,7 +10,7 @@ from opentelemetry import trace
 
 from airspace.mesh import errors, identity
 from airspace.mesh.reasons import Reason
-from airspace.router import agent_registry, audit, metrics, validation
+from airspace.router import agent_registry, audit, metrics
 from airspace.router.commands import CancelRun, ListRuns, StartRun
 from airspace.router.convert import to_dict, to_struct
 from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
@@ -115,7 +115,6 @@ def _check_start(request: StartRun) -> None:
         raise errors.InvalidArgument(
             f"request_id is longer than {MAX_REQUEST_ID} characters", field="request_id"
         )
-    validation.check_input_depth(request.input, "input")
 
 
 def _new_run(

@@ -10,7 +10,7 @@ import dataclasses
 
 import yaml
 
-from airspace.mesh import errors
+from airspace.mesh import errors, json_values
 from airspace.mesh.reasons import Reason
 from airspace.router.spec.checker import Checker
 from airspace.router.spec.model import (
@@ -58,9 +58,16 @@ _REQUIRED = {
 
 
 def parse_source(source: str) -> Document:
-    """A workflow document from YAML or JSON text (JSON is YAML)."""
+    """A workflow document from YAML or JSON text (JSON is YAML), holding only what JSON
+    holds (no dates, no NaN or Infinity) and nested no deeper than a request may be."""
     try:
         document = yaml.safe_load(source)
+    except RecursionError as exc:  # the parser recurses once per level of nesting
+        raise errors.InvalidArgument(
+            f"the workflow document is nested more than {json_values.MAX_DEPTH} levels deep",
+            field="source",
+            reason=Reason.TOO_DEEP,
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -75,6 +82,7 @@ def parse_source(source: str) -> Document:
             field="source",
             reason=Reason.MALFORMED_WORKFLOW,
         )
+    json_values.check_json(document, "source")
     return document
 
 
