@@ -38,8 +38,9 @@ class Runs:
             caller.tenant, request.workflow, request.workflow_version
         )
         spec = validate(to_dict(workflow.spec))
-        agents = await self._pinned_agents(caller.tenant, workflow.workflow, spec)
         run = _new_run(request, caller, workflow)
+        _check_input_size(run, spec)
+        agents = await self._pinned_agents(caller.tenant, workflow.workflow, spec)
         for name, agent in agents.items():
             run.agent_versions[name] = agent.card.version
         stored, created = await self._runs.create(run)
@@ -114,6 +115,18 @@ def _check_start(request: StartRun) -> None:
     if len(request.request_id) > MAX_REQUEST_ID:
         raise errors.InvalidArgument(
             f"request_id is longer than {MAX_REQUEST_ID} characters", field="request_id"
+        )
+
+
+def _check_input_size(run: run_pb2.Run, spec: WorkflowSpec) -> None:
+    size, limit = run.input.ByteSize(), spec.limits.max_input_bytes
+    if size > limit:
+        raise errors.ResourceExhausted(
+            f"input is {size} bytes, over workflow {spec.name}'s limit of {limit} bytes "
+            "(limits.max_input_bytes)",
+            reason=Reason.INPUT_TOO_LARGE,
+            violations=[("input", f"at most {limit} bytes (limits.max_input_bytes)")],
+            metadata={"limit": "limits.max_input_bytes", "max_bytes": str(limit)},
         )
 
 
