@@ -54,22 +54,46 @@ def struct(value: dict) -> struct_pb2.Struct:
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "field"),
     [
-        lambda c: c.runs.GetRun(run_pb2.GetRunRequest(run_id=LONG_ID), metadata=c.metadata),
-        lambda c: c.workflows.GetWorkflow(
-            workflow_pb2.GetWorkflowRequest(workflow=LONG_ID), metadata=c.metadata
+        (
+            lambda c, id: c.runs.GetRun(run_pb2.GetRunRequest(run_id=id), metadata=c.metadata),
+            "run_id",
         ),
-        lambda c: c.approvals.GetApproval(
-            approval_pb2.GetApprovalRequest(approval_id=LONG_ID), metadata=c.metadata
+        (
+            lambda c, id: c.workflows.GetWorkflow(
+                workflow_pb2.GetWorkflowRequest(workflow=id), metadata=c.metadata
+            ),
+            "workflow",
+        ),
+        (
+            lambda c, id: c.approvals.GetApproval(
+                approval_pb2.GetApprovalRequest(approval_id=id), metadata=c.metadata
+            ),
+            "approval_id",
         ),
     ],
     ids=["run", "workflow", "approval"],
 )
-async def test_a_10k_character_id_is_not_found_with_the_id_cut_short(client, call):
-    error = await refusal(call(client))
-    assert isinstance(error, errors.NotFound)
-    assert error.message.endswith("' not found") and "…" in error.message
+async def test_a_10k_character_id_is_refused_naming_its_field(client, call, field):
+    error = await refusal(call(client, LONG_ID))
+    assert isinstance(error, errors.InvalidArgument) and fields(error) == [field]
+    assert error.message == f"{field} is longer than 256 characters"
+    not_found = await refusal(call(client, "r" * 250))
+    assert isinstance(not_found, errors.NotFound)
+    assert not_found.message.endswith("' not found") and "…" in not_found.message
+
+
+async def test_labels_are_a_few_short_pairs(client):
+    for labels in ({f"k{n}": "v" for n in range(65)}, {"k": "v" * 257}, {"k" * 64: "v"}):
+        error = await refusal(
+            client.runs.StartRun(
+                run_pb2.StartRunRequest(workflow="echo-twice", labels=labels),
+                metadata=client.metadata,
+            )
+        )
+        assert isinstance(error, errors.InvalidArgument)
+        assert fields(error)[0].startswith("labels")
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ from airspace.router.spec import WorkflowSpec, validate
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
 
 MAX_REQUEST_ID = 128
+# Labels tag a run for lists and dashboards: a few short pairs, not a second input.
+MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE = 64, 63, 256
 # A watch with no client deadline may follow a run this long before reconnecting.
 WATCH_TIMEOUT_SECONDS = 24 * 3600
 
@@ -116,6 +118,19 @@ def _check_start(request: StartRun) -> None:
         raise errors.InvalidArgument(
             f"request_id is longer than {MAX_REQUEST_ID} characters", field="request_id"
         )
+    _check_labels(request.labels)
+
+
+def _check_labels(labels: dict[str, str]) -> None:
+    if len(labels) > MAX_LABELS:
+        raise errors.InvalidArgument(f"labels holds more than {MAX_LABELS} pairs", field="labels")
+    for key, value in labels.items():
+        if not key or len(key) > MAX_LABEL_KEY or len(value) > MAX_LABEL_VALUE:
+            raise errors.InvalidArgument(
+                f"labels[{key!r}]: keys are 1 to {MAX_LABEL_KEY} characters, values at most "
+                f"{MAX_LABEL_VALUE}",
+                field=f"labels[{key!r}]",
+            )
 
 
 def _check_input_size(run: run_pb2.Run, spec: WorkflowSpec) -> None:
