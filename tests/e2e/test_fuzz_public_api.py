@@ -8,6 +8,7 @@ AIRSPACE_FUZZ_SEED replays a failure (the seed is in the failure's message).
 
 from __future__ import annotations
 
+import collections
 import os
 import random
 import time
@@ -23,6 +24,7 @@ from test_public_api import ECHO, echo_agent
 
 from airspace.gateway.main import ROUTED_TO_POLICY, ROUTED_TO_ROUTER
 from airspace.mesh import errors
+from airspace.mesh.reasons import Reason
 from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.mesh
@@ -32,7 +34,6 @@ SEED = int(os.environ.get("AIRSPACE_FUZZ_SEED", "0")) or random.randrange(1, 2**
 # Longest status message a caller may get: ids and values in messages are cut short.
 MAX_MESSAGE_CHARS = 1024
 NEVER = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
-codes: dict[str, int] = {}  # how the calls of the run ended, reported with its seed
 # A call may also run out of time (an agent call, a stream that follows a run), but
 # nothing else may keep it.
 CALL_SECONDS = 5.0
@@ -47,8 +48,8 @@ def public_methods():
         yield from pool.FindServiceByName(service_name).methods
 
 
-async def problem(channel: grpc.aio.Channel, method, request: bytes, metadata) -> str:
-    """What is wrong with how the call ended, or "" when nothing."""
+async def ending(channel: grpc.aio.Channel, method, request: bytes, metadata) -> tuple[str, str]:
+    """How the call ended (its code's name) and what is wrong with that, or "" when nothing."""
     path = f"/{method.containing_service.full_name}/{method.name}"
     try:
         if method.server_streaming:
@@ -58,16 +59,24 @@ async def problem(channel: grpc.aio.Channel, method, request: bytes, metadata) -
         else:
             await channel.unary_unary(path)(request, metadata=metadata, timeout=CALL_SECONDS)
     except grpc.aio.AioRpcError as exc:
-        code, details = exc.code(), exc.details() or ""
-        codes[code.name] = codes.get(code.name, 0) + 1
-        if code in NEVER:
-            return f"{code.name} {details[:200]!r}"
-        if len(details) > MAX_MESSAGE_CHARS:
-            return f"{code.name} with a message of {len(details)} characters"
-        if not from_the_mesh(exc) and not from_the_transport(code, details):
-            return f"{code.name} without the mesh's ErrorInfo: {details[:200]!r}"
+        return exc.code().name, refusal_problem(exc)
+    return "OK", ""
+
+
+def refusal_problem(error: grpc.aio.AioRpcError) -> str:
+    code, details = error.code(), error.details() or ""
+    if code in NEVER:
+        return f"{code.name} {details[:200]!r}"
+    if len(details) > MAX_MESSAGE_CHARS:
+        return f"{code.name} with a message of {len(details)} characters"
+    if from_the_transport(code, details):
         return ""
-    codes["OK"] = codes.get("OK", 0) + 1
+    rebuilt = errors.from_rpc_error(error)
+    if not from_the_mesh(error):
+        return f"{code.name} without the mesh's ErrorInfo: {details[:200]!r}"
+    whole_request = rebuilt.reason == Reason.MALFORMED_REQUEST
+    if code == grpc.StatusCode.INVALID_ARGUMENT and not rebuilt.violations and not whole_request:
+        return f"INVALID_ARGUMENT naming no field: {details[:200]!r}"
     return ""
 
 
@@ -94,13 +103,14 @@ async def test_no_input_gets_internal_or_stops_a_service(mesh):
     await apply(client, STEADY)
     maker = RequestMaker(SEED, known_names=KNOWN_NAMES)
     methods = list(public_methods())
-    problems = []
-    codes.clear()
+    problems, codes = [], collections.Counter[str]()
     started = time.perf_counter()
     for number in range(CALLS):
         method = methods[number % len(methods)]
         request = maker.request(method)
-        if found := await problem(client.channel, method, request, client.metadata):
+        code, found = await ending(client.channel, method, request, client.metadata)
+        codes[code] += 1
+        if found:
             problems.append(f"call {number} {method.full_name}: {found}")
     elapsed = time.perf_counter() - started
     print(f"fuzz seed {SEED}: {CALLS} calls in {elapsed:.1f}s, codes {sorted(codes.items())}")
@@ -122,8 +132,7 @@ async def test_no_input_gets_internal_or_stops_a_service(mesh):
             timeout=30,
         )
     )
-    assert not problems and not not_serving, (
-        f"fuzz seed {SEED} (AIRSPACE_FUZZ_SEED={SEED} replays it): not serving {not_serving}; "
-        + "\n".join(problems)
-    )
+    replay = f"fuzz seed {SEED} (AIRSPACE_FUZZ_SEED={SEED} replays it)"
+    assert not not_serving, f"{replay}: not serving after the calls: {not_serving}"
+    assert not problems, f"{replay}:\n" + "\n".join(problems)
     assert events[-1].run_state_changed.to == run_pb2.RUN_STATE_COMPLETED
