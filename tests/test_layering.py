@@ -44,6 +44,7 @@ CLI_MAY_IMPORT = (
     "airspace.trace.v1",
     "airspace.mesh.errors",  # the google.rpc details of a failed call
     "airspace.mesh.reasons",  # what a failure's catalogued reason means
+    "airspace.mesh.json_values",  # the limits the JSON values of a request must keep
     "airspace.mesh.database_urls",  # `airspace up --state-url`, shown without its password
     "airspace.mesh.identity",  # the developer's identity that `airspace up` creates
     "airspace.mesh.lifeline",  # the processes `airspace up` starts end with it

@@ -1,6 +1,7 @@
-"""One long input must not freeze an agent: a contract review of 1 MiB of "A" runs while
-another review of a real contract runs at the same time, and both end on their own terms
-(the durations are printed, never asserted)."""
+"""One long input must not freeze an agent: a contract review of about a mebibyte of "A"
+(as much as the gateway lets through, in a workflow that raised its own input limit to it)
+runs while another review of a real contract runs at the same time, and both end on their
+own terms (the durations are printed, never asserted)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ pytestmark = [pytest.mark.mesh, pytest.mark.timeout(120)]
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONTRACT = (ROOT / "workflows" / "inputs" / "msa.txt").read_text()
-WORKFLOW = (ROOT / "workflows" / "contract-review.yaml").read_text()
+# The sample workflow, with its input limit raised to the gateway's (1 MiB by default).
+WORKFLOW = (ROOT / "workflows" / "contract-review.yaml").read_text() + (
+    "\nlimits: {max_input_bytes: 1048576}\n"
+)
+# Short of the gateway's cap by the request's own framing.
+LONG_TEXT = "A" * ((1 << 20) - 1024)
 
 
 async def test_a_mebibyte_of_a_neither_freezes_the_extractor_nor_fails_another_run(mesh):
@@ -43,7 +49,7 @@ async def test_a_mebibyte_of_a_neither_freezes_the_extractor_nor_fails_another_r
         events = await collect_events(client.runs.ExecuteRun(request, metadata=client.metadata))
         return events, time.perf_counter() - began
 
-    long_run = asyncio.create_task(review("A" * (1 << 20), "long"))
+    long_run = asyncio.create_task(review(LONG_TEXT, "long"))
     await asyncio.sleep(0.2)  # the long input is at the extractor by now
     (normal, normal_took), health = await asyncio.gather(
         review(CONTRACT, "normal"), _health(extractor)

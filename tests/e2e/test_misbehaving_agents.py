@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from google.protobuf import struct_pb2
 from mesh_support import apply, collect_events, register
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
@@ -15,6 +16,7 @@ from airspace.v1 import run_pb2
 pytestmark = pytest.mark.mesh
 
 FINAL = agent_pb2.FinalOutput(message=agent_pb2.Message(parts=[agent_pb2.Part(text="done")]))
+INFINITY = struct_pb2.Value(number_value=float("inf"))
 
 
 class Misbehaving(agent_pb2_grpc.AgentServiceServicer):
@@ -51,6 +53,16 @@ CASES = {
     ),
     "out-of-order": ([agent_pb2.InvokeEvent(sequence=7, final=FINAL)], False, "expected 1"),
     "empty-event": ([agent_pb2.InvokeEvent(sequence=1)], False, "has no kind"),
+    "infinite-output": (
+        [
+            agent_pb2.InvokeEvent(
+                sequence=1,
+                final=agent_pb2.FinalOutput(data=struct_pb2.Struct(fields={"total": INFINITY})),
+            )
+        ],
+        False,
+        "final.data.total is inf",
+    ),
 }
 
 

@@ -11,7 +11,7 @@ from governance_support import deploy, error_reason
 from mesh_support import violations
 
 from airspace.agents.kit import Agent, Reply
-from airspace.mesh import errors, identity
+from airspace.mesh import errors, identity, json_values
 from airspace.router import validation
 from airspace.v1 import run_pb2
 
@@ -119,11 +119,14 @@ async def test_a_smuggled_tenant_header_does_not_move_a_run_to_another_tenant(me
 
 
 def test_run_input_nested_deeper_than_the_mesh_can_carry_is_refused_naming_the_field():
+    too_deep, deepest = struct_pb2.Struct(), struct_pb2.Struct()
+    too_deep.update(nested(validation.MAX_INPUT_DEPTH + 1))
+    deepest.update(nested(validation.MAX_INPUT_DEPTH))
     with pytest.raises(errors.InvalidArgument) as refused:
-        validation.check_input_depth(nested(validation.MAX_INPUT_DEPTH + 1), "input")
+        json_values.struct_dict(too_deep, "input", validation.MAX_INPUT_DEPTH)
     [(field, problem)] = refused.value.violations
-    assert field == "input" and problem.startswith("input is nested 25 levels deep; at most 24")
-    validation.check_input_depth(nested(validation.MAX_INPUT_DEPTH), "input")
+    assert field == "input" and problem.startswith("input is nested more than 24 levels deep")
+    assert json_values.struct_dict(deepest, "input", validation.MAX_INPUT_DEPTH) == nested(24)
 
 
 async def test_a_run_input_too_deep_for_the_mesh_is_refused_at_start(echoing):

@@ -517,3 +517,19 @@ async def test_a_closed_store_refuses_writes(store):
     await store.close()
     with pytest.raises(errors.Unavailable):
         await store.runs.create_run(make_run("r1"))
+
+
+async def test_a_page_of_large_runs_ends_before_it_outgrows_a_grpc_message(store):
+    for number in range(8):
+        run = make_run(f"r{number}")
+        run.input.update({"text": "x" * 600_000})
+        await store.runs.create_run(run)
+    seen, token, pages = [], "", 0
+    while True:
+        page = await list_runs(store, page_size=50, page_token=token)
+        assert sum(run.ByteSize() for run in page.items) < 4 * 1024 * 1024
+        seen += [run.run_id for run in page.items]
+        pages, token = pages + 1, page.next_page_token
+        if not token:
+            break
+    assert sorted(seen) == [f"r{number}" for number in range(8)] and pages > 1

@@ -2,7 +2,8 @@
 
 Requests are only parsed, not interpreted, here (the owner validates them): one that
 cannot be decoded at all (malformed, or nested deeper than protobuf allows) is
-refused with INVALID_ARGUMENT at the door instead of failing inside the owner. For
+refused with INVALID_ARGUMENT at the door instead of failing inside the owner, and a
+run input over the gateway's cap with RESOURCE_EXHAUSTED, before any router holds it. For
 every call the gateway authenticates the client, drops every header the client sent
 (identity headers in particular), attaches a signed identity and its own trace
 context, and passes the client's deadline on. Spans name the client by a keyed hash
@@ -23,10 +24,13 @@ from airspace.gateway.admission import CallAdmission
 from airspace.gateway.authn import Authenticator
 from airspace.gateway.settings import GatewaySettings
 from airspace.mesh import deadlines, errors, identity, telemetry
+from airspace.mesh.reasons import Reason
 
 _tracer = telemetry.tracer("airspace.gateway")
 # What upb says when a message nests deeper than its limit (100 levels).
 _TOO_DEEP = "MaxDepth"
+# The request field that holds a run's input (StartRun, ExecuteRun).
+_INPUT = "input"
 
 
 def _relay_error(exc: grpc.aio.AioRpcError):
@@ -74,7 +78,7 @@ class Forwarder:
     ) -> identity.Identity:
         caller = await self._authenticator.authenticate(context.invocation_metadata())
         identity.bind(caller)
-        _check_decodable(request, request_type)
+        self._check_input_size(_decoded(request, request_type))
         return caller
 
     def _span(self, path: str, caller: identity.Identity):
@@ -88,6 +92,19 @@ class Forwarder:
                 "enduser.id": self.pseudonym(caller.principal),
             },
         )
+
+    def _check_input_size(self, request) -> None:
+        if _INPUT not in request.DESCRIPTOR.fields_by_name or not request.HasField(_INPUT):
+            return
+        size, limit = getattr(request, _INPUT).ByteSize(), self._settings.max_input_bytes
+        if size > limit:
+            raise errors.ResourceExhausted(
+                f"input is {size} bytes, over the gateway's limit of {limit} bytes "
+                "(AIRSPACE_GATEWAY_MAX_INPUT_BYTES)",
+                reason=Reason.INPUT_TOO_LARGE,
+                violations=[(_INPUT, f"at most {limit} bytes")],
+                metadata={"limit": "AIRSPACE_GATEWAY_MAX_INPUT_BYTES", "max_bytes": str(limit)},
+            )
 
     def pseudonym(self, principal: str) -> str:
         """The same for every call of one principal, and no clue to who it is."""
@@ -134,9 +151,9 @@ class Forwarder:
         return forward
 
 
-def _check_decodable(request: bytes, request_type) -> None:
+def _decoded(request: bytes, request_type):
     try:
-        request_type.FromString(request)
+        return request_type.FromString(request)
     except DecodeError as exc:
         name = request_type.DESCRIPTOR.full_name
         why = "it nests deeper than protobuf allows" if _TOO_DEEP in str(exc) else "it is malformed"

@@ -37,6 +37,10 @@ class GatewaySettings(ServerSettings):
     max_unary_in_flight: int = 1000
     max_streams_in_flight: int = 5000
     max_concurrent_rpcs: int = 8000
+    # The largest run input (the `input` field of a request, serialized) let through to a
+    # router, whatever the workflow; each workflow's own limit (limits.max_input_bytes,
+    # 256 KiB unless it sets one) is the router's to enforce, below this one.
+    max_input_bytes: int = 1024 * 1024
     # Calls without a client deadline get this one; streams may follow a run this long.
     unary_timeout_seconds: float = 30.0
     stream_timeout_seconds: float = 24 * 3600.0

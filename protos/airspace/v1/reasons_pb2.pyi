@@ -45,6 +45,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID_WORKFLOW: _ClassVar[ErrorReason]
     UNKNOWN_AGENT: _ClassVar[ErrorReason]
     TOO_DEEP: _ClassVar[ErrorReason]
+    INPUT_TOO_LARGE: _ClassVar[ErrorReason]
     MEMORY_SCOPE: _ClassVar[ErrorReason]
     RUN_ENDED: _ClassVar[ErrorReason]
     RUN_STATE_MISMATCH: _ClassVar[ErrorReason]
@@ -110,6 +111,7 @@ MALFORMED_WORKFLOW: ErrorReason
 INVALID_WORKFLOW: ErrorReason
 UNKNOWN_AGENT: ErrorReason
 TOO_DEEP: ErrorReason
+INPUT_TOO_LARGE: ErrorReason
 MEMORY_SCOPE: ErrorReason
 RUN_ENDED: ErrorReason
 RUN_STATE_MISMATCH: ErrorReason

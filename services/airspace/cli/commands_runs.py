@@ -36,6 +36,7 @@ from airspace.cli.output import (
     to_dict,
 )
 from airspace.cli.path import render_path
+from airspace.mesh import json_values
 from airspace.mesh.reasons import explain, reason_of
 from airspace.v1 import run_pb2
 
@@ -255,7 +256,8 @@ def run_header(run: run_pb2.Run) -> Table:
 
 def parse_input(text: str) -> struct_pb2.Struct:
     """--input as a JSON object, given inline, as @FILE.json or as @- (stdin); any other
-    @FILE (a contract, an email) is the input's text."""
+    @FILE (a contract, an email) is the input's text. A value the mesh would refuse (too
+    deep, NaN) is refused here, naming where it is."""
     source = ""
     if text.startswith("@"):
         source = text[1:]
@@ -271,14 +273,20 @@ def parse_input(text: str) -> struct_pb2.Struct:
             return struct
     try:
         value = json.loads(text)
+    except RecursionError as exc:
+        raise UsageError(f"--input: the JSON nests too deeply to read{_where(source)}") from exc
     except ValueError as exc:
-        where = f" in {source}" if source else ""
-        raise UsageError(f"--input: invalid JSON{where}: {exc}") from exc
+        raise UsageError(f"--input: invalid JSON{_where(source)}: {exc}") from exc
     if not isinstance(value, dict):
         raise UsageError(f"--input: expected a JSON object, got {type(value).__name__}")
+    json_values.check_json(value, "--input")
     struct = struct_pb2.Struct()
     struct.update(value)
     return struct
+
+
+def _where(source: str) -> str:
+    return f" in {source}" if source else ""
 
 
 def parse_labels(pairs: list[str]) -> dict[str, str]:

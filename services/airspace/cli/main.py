@@ -1,7 +1,8 @@
 """`airspace` entry point: the command tree, and errors turned into exit codes.
 
 Exit codes: 0 ok, 1 run failed or canceled (or audit log broken), 2 usage or
-request error, 3 gateway unreachable, 130 stopped with Ctrl-C.
+request error, 3 gateway unreachable, 130 stopped with Ctrl-C. Every error is told in
+a line or a few, never as a traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 
 import grpc
+from google.protobuf import message
 
 from airspace.cli import (
     args as cli_args,
@@ -26,6 +28,7 @@ from airspace.cli import (
     supervisor,
 )
 from airspace.cli.output import INTERRUPTED, UsageError, render_rpc_error, render_usage_error
+from airspace.mesh.errors import MeshError
 
 _EXAMPLES = """\
 examples:
@@ -64,12 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except UsageError as error:
+    except (UsageError, MeshError) as error:
         return render_usage_error(error)
     except grpc.RpcError as error:
         return render_rpc_error(error, _gateway(args))
     except KeyboardInterrupt:
         return INTERRUPTED
+    except RecursionError:
+        return render_usage_error(UsageError("the request is nested too deeply to build"))
+    except (ValueError, message.Error) as error:  # a value protobuf or a parser refused
+        return render_usage_error(UsageError(f"invalid request: {error}"))
 
 
 def _gateway(args) -> str:

@@ -125,7 +125,13 @@ def format_time(timestamp) -> str:
 
 
 def status_text(status) -> str:
-    """A google.rpc.Status as `CODE: message`."""
+    """A google.rpc.Status led by its catalogued reason (`AGENT_DEPENDENCY at step s1: ...`),
+    which says more than its code; `CODE: message` when it names none."""
+    reason = reasons.reason_of(status)
+    if reason is not None:
+        return (
+            status.message if status.message.startswith(reason) else f"{reason}: {status.message}"
+        )
     code = next((c.name for c in grpc.StatusCode if c.value[0] == status.code), str(status.code))
     return f"{code}: {status.message}" if status.message else code
 
@@ -161,7 +167,8 @@ def render_rpc_error(error: grpc.RpcError, gateway: str) -> int:
     return USAGE
 
 
-def render_usage_error(error: UsageError) -> int:
+def render_usage_error(error: Exception) -> int:
+    """A problem with what was asked, as one line (a MeshError's message, say)."""
     console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(error)))
     return USAGE
 

@@ -2,20 +2,41 @@
 
 Domain code raises these; the server interceptor turns them into a status with
 ErrorInfo (always), BadRequest (field violations) and RetryInfo (retry hints).
+Every text an error carries is bounded here, once: messages quote what callers sent
+(an id, a key), and a caller may send ten thousand characters where an id belongs.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from typing import cast
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 ERROR_DOMAIN = "airspace.dev"
+# Bounds on the texts of an error: any unbroken run of characters longer than a long id
+# is cut, then the whole text, keeping its end (where "... not found" is).
+MAX_WORD_CHARS = 96
+MAX_TEXT_CHARS = 600
+_LONG_WORD = re.compile(rf"\S{{{MAX_WORD_CHARS + 1},}}")
+
+
+def bounded(text: str) -> str:
+    """`text` cut to at most about MAX_TEXT_CHARS, each cut marked with "…"."""
+    text = _LONG_WORD.sub(lambda word: _cut(word.group(), MAX_WORD_CHARS), text)
+    return _cut(text, MAX_TEXT_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    tail = limit // 5
+    return f"{text[: limit - tail - 1]}…{text[-tail:]}"
 
 
 class MeshError(Exception):
@@ -34,14 +55,15 @@ class MeshError(Exception):
         metadata: dict[str, str] | None = None,
         quota_violations: list[tuple[str, str]] | None = None,
     ):
+        message = bounded(message)
         super().__init__(message)
         self.message = message
         self.reason = reason or self.default_reason
-        self.violations = list(violations or [])
+        self.violations = [(bounded(f), bounded(d)) for f, d in violations or ()]
         self.retry_after = retry_after
-        self.metadata = dict(metadata or {})
+        self.metadata = {bounded(k): bounded(v) for k, v in (metadata or {}).items()}
         # (subject, description) of each quota a call exceeded: google.rpc.QuotaFailure.
-        self.quota_violations = list(quota_violations or [])
+        self.quota_violations = [(bounded(s), bounded(d)) for s, d in quota_violations or ()]
 
     def to_status(self) -> status_pb2.Status:
         details: list[Message] = [
@@ -119,6 +141,11 @@ class Unauthenticated(MeshError):
     default_reason = "UNAUTHENTICATED"
 
 
+class OutOfRange(MeshError):
+    code = grpc.StatusCode.OUT_OF_RANGE
+    default_reason = "OUT_OF_RANGE"
+
+
 class ResourceExhausted(MeshError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     default_reason = "RESOURCE_EXHAUSTED"
@@ -159,6 +186,7 @@ _BY_CODE = {
         Aborted,
         PermissionDenied,
         Unauthenticated,
+        OutOfRange,
         ResourceExhausted,
         Unavailable,
         DeadlineExceeded,
@@ -171,8 +199,9 @@ _BY_CODE = {
 
 def from_rpc_error(error: grpc.RpcError) -> MeshError:
     """Rebuilds a domain error from a downstream call's status, details included,
-    so a service can pass a callee's error on to its own caller unchanged."""
-    code = error.code()
+    so a service can pass a callee's error on to its own caller unchanged. Details
+    that do not decode or do not match the status are left out, never raised."""
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     cls = _BY_CODE.get(code, Internal)
     reason, violations, retry_after, metadata = None, [], None, {}
     quota_violations: list[tuple[str, str]] = []
@@ -182,13 +211,14 @@ def from_rpc_error(error: grpc.RpcError) -> MeshError:
         elif isinstance(detail, error_details_pb2.BadRequest):
             violations = [(v.field, v.description) for v in detail.field_violations]
         elif isinstance(detail, error_details_pb2.RetryInfo):
-            retry_after = detail.retry_delay.ToTimedelta().total_seconds()
+            retry_after = _seconds(detail.retry_delay)
         elif isinstance(detail, error_details_pb2.QuotaFailure):
             quota_violations = [(v.subject, v.description) for v in detail.violations]
+    text = error.details() if hasattr(error, "details") else None
     err = MeshError.__new__(cls)
     MeshError.__init__(
         err,
-        error.details() or code.name,
+        text if isinstance(text, str) and text else code.name,
         reason=reason or cls.default_reason,
         violations=violations,
         retry_after=retry_after,
@@ -215,13 +245,23 @@ def status_details(error: grpc.RpcError) -> list[Message]:
         # Failed calls, sync and asyncio alike, are calls with trailers, though neither
         # error class is typed as grpc.Call.
         status = rpc_status.from_call(cast(grpc.Call, error))
-    except ValueError:
+    except (ValueError, DecodeError):  # details of another status, or not a Status at all
         return []
     unpacked: list[Message] = []
     for packed in status.details if status else ():
         for kind in _DETAIL_TYPES:
-            if packed.Is(kind.DESCRIPTOR):
-                detail = kind()
-                packed.Unpack(detail)
-                unpacked.append(detail)
+            detail = kind()
+            try:
+                if packed.Is(kind.DESCRIPTOR) and packed.Unpack(detail):
+                    unpacked.append(detail)
+            except DecodeError:
+                continue  # a detail of the right type whose bytes are not one
     return unpacked
+
+
+def _seconds(delay: duration_pb2.Duration) -> float | None:
+    """A retry delay in seconds, or None when it is not a valid Duration."""
+    try:
+        return delay.ToTimedelta().total_seconds()
+    except (ValueError, OverflowError):
+        return None

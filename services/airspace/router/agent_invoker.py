@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import grpc
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
-from airspace.mesh import channels
+from airspace.mesh import channels, errors, json_values
 from airspace.mesh.reasons import Reason
 from airspace.mesh.settings import ServerSettings
 from airspace.router.a2a_adapter import A2AAdapter
@@ -173,6 +173,10 @@ async def _read_events(
 def _record_terminal(event: agent_pb2.InvokeEvent, attempt: Attempt) -> None:
     kind = event.WhichOneof("kind")
     if kind == "final":
+        try:  # output that JSON cannot hold would fail policy, conditions and storage later
+            json_values.struct_dict(event.final.data, "final.data")
+        except errors.InvalidArgument as exc:
+            raise ContractViolation(exc.message) from exc
         attempt.final = event.final
     elif kind == "handoff":
         attempt.handoff = event.handoff

@@ -1,9 +1,13 @@
-"""Public requests into the domain's commands; servicers use these and nothing else."""
+"""Public requests into the domain's commands; servicers use these and nothing else.
+
+JSON values and times are checked here, on the way in, so what the domain gets is plain
+data that fits JSON and the clock (a bad value is refused naming its request field).
+"""
 
 from __future__ import annotations
 
-from airspace.router import commands
-from airspace.router.convert import to_dict
+from airspace.mesh import json_values, time_values
+from airspace.router import commands, validation
 from airspace.router.repositories import PageRequest
 from airspace.v1 import (
     admin_pb2,
@@ -19,7 +23,7 @@ def start_run(request: run_pb2.StartRunRequest | run_pb2.ExecuteRunRequest) -> c
     return commands.StartRun(
         workflow=request.workflow,
         workflow_version=request.workflow_version,
-        input=to_dict(request.input),
+        input=json_values.struct_dict(request.input, "input", validation.MAX_INPUT_DEPTH),
         labels=dict(request.labels),
         request_id=request.request_id,
     )
@@ -39,7 +43,7 @@ def create_workflow(request: workflow_pb2.CreateWorkflowRequest) -> commands.Cre
     kind = request.WhichOneof("document")
     return commands.CreateWorkflow(
         source=request.source if kind == "source" else None,
-        document=to_dict(request.spec) if kind == "spec" else None,
+        document=json_values.struct_dict(request.spec, "spec") if kind == "spec" else None,
         validate_only=request.validate_only,
     )
 
@@ -65,6 +69,8 @@ def list_approvals(request: approval_pb2.ListApprovalsRequest) -> commands.ListA
 
 
 def decide_approval(request: approval_pb2.DecideApprovalRequest) -> commands.DecideApproval:
+    if request.HasField("edited_payload"):
+        json_values.struct_dict(request.edited_payload, "edited_payload")
     return commands.DecideApproval(
         approval_id=request.approval_id,
         outcome=request.outcome,
@@ -87,11 +93,15 @@ def expected_version(
 
 
 def put_memory(request: memory_pb2.PutMemoryEntryRequest) -> commands.PutMemory:
+    if request.HasField("value"):
+        json_values.value_data(request.value, "value")
     return commands.PutMemory(
         where=commands.MemoryKey(request.namespace, request.key),
         value=request.value if request.HasField("value") else None,
         expected_version=expected_version(request),
-        ttl_seconds=request.ttl.ToNanoseconds() / 1e9 if request.HasField("ttl") else None,
+        ttl_seconds=(
+            time_values.duration_seconds(request.ttl, "ttl") if request.HasField("ttl") else None
+        ),
         request_id=request.request_id,
     )
 
@@ -104,6 +114,8 @@ def list_memory(request: memory_pb2.ListMemoryEntriesRequest) -> commands.ListMe
 
 def prune_runs(request: admin_pb2.PruneRunsRequest) -> commands.PruneRuns:
     before = (
-        request.finished_before.ToMicroseconds() if request.HasField("finished_before") else None
+        time_values.timestamp_micros(request.finished_before, "finished_before")
+        if request.HasField("finished_before")
+        else None
     )
     return commands.PruneRuns(before, request.validate_only, request.page_size)

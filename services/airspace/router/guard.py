@@ -17,6 +17,18 @@ from airspace.v1 import run_pb2
 
 log = logging.getLogger("airspace.router")
 
+# Resource names (ids, workflow and agent names, memory namespaces) are short; a longer one
+# is refused before policy judges it, so it never fills the audit log.
+MAX_NAME_CHARS = 256
+# The request field that names each kind of resource.
+_NAME_FIELDS = {
+    "run": "run_id",
+    "workflow": "workflow",
+    "approval": "approval_id",
+    "agent": "agent",
+    "memory": "namespace",
+}
+
 _KINDS = {
     "user": policy_pb2.PRINCIPAL_KIND_USER,
     "service_account": policy_pb2.PRINCIPAL_KIND_SERVICE_ACCOUNT,
@@ -131,6 +143,11 @@ class Guard:
         """RBAC for a public call on a resource of the caller's tenant: returns the caller,
         or raises PERMISSION_DENIED."""
         caller = identity.require()
+        if len(name) > MAX_NAME_CHARS:
+            field = _NAME_FIELDS.get(kind, kind)
+            raise errors.InvalidArgument(
+                f"{field} is longer than {MAX_NAME_CHARS} characters", field=field
+            )
         resource = policy_pb2.Resource(kind=kind, name=name, tenant=caller.tenant)
         judgement = await self.judge(checkpoint, subject_of(caller), resource)
         if judgement.refusal is not Reason.POLICY_DENIED:

@@ -17,8 +17,6 @@ from airspace.router.repositories import Pruned, RunRepository
 
 log = logging.getLogger("airspace.router")
 PRUNE = "retention.prune"
-# The earliest time a protobuf Timestamp holds (0001-01-01), in microseconds since 1970.
-EARLIEST_MICROS = -62_135_596_800 * 1_000_000
 
 
 class Retention:
@@ -33,10 +31,6 @@ class Retention:
         if before > time.time() * 1e6:
             raise errors.InvalidArgument(
                 "finished_before must not be in the future", field="finished_before"
-            )
-        if before < EARLIEST_MICROS:
-            raise errors.InvalidArgument(
-                "finished_before must be after 0001-01-01T00:00:00Z", field="finished_before"
             )
         if command.limit < 0:
             raise errors.InvalidArgument("page_size must not be negative", field="page_size")

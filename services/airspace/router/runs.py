@@ -10,7 +10,7 @@ from opentelemetry import trace
 
 from airspace.mesh import errors, identity
 from airspace.mesh.reasons import Reason
-from airspace.router import agent_registry, audit, metrics, validation
+from airspace.router import agent_registry, audit, metrics
 from airspace.router.commands import CancelRun, ListRuns, StartRun
 from airspace.router.convert import to_dict, to_struct
 from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
@@ -20,6 +20,8 @@ from airspace.router.spec import WorkflowSpec, validate
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
 
 MAX_REQUEST_ID = 128
+# Labels tag a run for lists and dashboards: a few short pairs, not a second input.
+MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE = 64, 63, 256
 # A watch with no client deadline may follow a run this long before reconnecting.
 WATCH_TIMEOUT_SECONDS = 24 * 3600
 
@@ -38,8 +40,9 @@ class Runs:
             caller.tenant, request.workflow, request.workflow_version
         )
         spec = validate(to_dict(workflow.spec))
-        agents = await self._pinned_agents(caller.tenant, workflow.workflow, spec)
         run = _new_run(request, caller, workflow)
+        _check_input_size(run, spec)
+        agents = await self._pinned_agents(caller.tenant, workflow.workflow, spec)
         for name, agent in agents.items():
             run.agent_versions[name] = agent.card.version
         ticket = self._executor.admit(caller.tenant)
@@ -122,7 +125,31 @@ def _check_start(request: StartRun) -> None:
         raise errors.InvalidArgument(
             f"request_id is longer than {MAX_REQUEST_ID} characters", field="request_id"
         )
-    validation.check_input_depth(request.input, "input")
+    _check_labels(request.labels)
+
+
+def _check_labels(labels: dict[str, str]) -> None:
+    if len(labels) > MAX_LABELS:
+        raise errors.InvalidArgument(f"labels holds more than {MAX_LABELS} pairs", field="labels")
+    for key, value in labels.items():
+        if not key or len(key) > MAX_LABEL_KEY or len(value) > MAX_LABEL_VALUE:
+            raise errors.InvalidArgument(
+                f"labels[{key!r}]: keys are 1 to {MAX_LABEL_KEY} characters, values at most "
+                f"{MAX_LABEL_VALUE}",
+                field=f"labels[{key!r}]",
+            )
+
+
+def _check_input_size(run: run_pb2.Run, spec: WorkflowSpec) -> None:
+    size, limit = run.input.ByteSize(), spec.limits.max_input_bytes
+    if size > limit:
+        raise errors.ResourceExhausted(
+            f"input is {size} bytes, over workflow {spec.name}'s limit of {limit} bytes "
+            "(limits.max_input_bytes)",
+            reason=Reason.INPUT_TOO_LARGE,
+            violations=[("input", f"at most {limit} bytes (limits.max_input_bytes)")],
+            metadata={"limit": "limits.max_input_bytes", "max_bytes": str(limit)},
+        )
 
 
 def _new_run(

@@ -18,8 +18,6 @@ import jsonschema
 from jsonschema import validators
 from jsonschema.protocols import Validator
 
-from airspace.mesh import errors
-from airspace.mesh.reasons import Reason
 from airspace.policy.engine import pointer
 from airspace.policy.engine.conditions import Condition, EvaluationError
 from airspace.policy.engine.pii.scan import scan_text
@@ -29,7 +27,7 @@ from airspace.router.payload import Payload
 DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
 # Protobuf refuses messages nested deeper than 100 levels; one JSON level costs three
 # (Struct, map entry, Value), and on its way to policy and agents a run's input travels
-# wrapped a few levels deeper: deeper input could not reach them.
+# wrapped a few levels deeper: deeper input could not reach them (airspace.mesh.json_values).
 MAX_INPUT_DEPTH = 24
 # What output rules may read: {"text", "data", "confidence"} of the step's output.
 RULE_VARIABLES = frozenset({"output"})
@@ -92,33 +90,6 @@ def output_problems(contract: OutputContract, payload: Payload) -> str:
     if len(problems) > _MAX_PROBLEMS:
         shown += f"; and {len(problems) - _MAX_PROBLEMS} more"
     return _redacted(shown)
-
-
-def check_input_depth(value: Any, field: str) -> None:
-    """Refuses a run input nested deeper than the mesh can carry it (INVALID_ARGUMENT)."""
-    depth = _depth(value)
-    if depth > MAX_INPUT_DEPTH:
-        raise errors.InvalidArgument(
-            f"{field} is nested {depth} levels deep; at most {MAX_INPUT_DEPTH} can travel "
-            "through the mesh",
-            field=field,
-            reason=Reason.TOO_DEEP,
-        )
-
-
-def _depth(value: Any) -> int:
-    """Levels of objects and arrays, iteratively: a hostile value must not exhaust the stack."""
-    deepest, pending = 0, [(value, 1)]
-    while pending:
-        node, level = pending.pop()
-        children = (
-            node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        )
-        if children is None:
-            continue
-        deepest = max(deepest, level)
-        pending.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def _failed(error: jsonschema.ValidationError) -> str:

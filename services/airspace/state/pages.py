@@ -13,16 +13,28 @@ from airspace.state.store.page import Page
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
 Row = Any
+# A page's records stay well inside the 4 MiB a gRPC message carries, whatever their size
+# (runs of large inputs): a page that fills this ends early, its token where the next starts.
+MAX_PAGE_BYTES = 2 * 1024 * 1024
 
 
 def page_of(
     rows: list[Row], page_size: int, load: Callable[[Row], T], key: Callable[[Row], list]
 ) -> Page[T]:
-    """A page from up to page_size + 1 rows; the extra row only tells that more follow."""
+    """A page from up to page_size + 1 rows; the extra row only tells that more follow.
+    It holds at least one record, and past the first no more than MAX_PAGE_BYTES."""
     more = len(rows) > page_size
-    rows = rows[:page_size]
-    token = paging.encode(key(rows[-1])) if more else ""
-    return Page(items=[load(row) for row in rows], next_page_token=token)
+    items: list[T] = []
+    size = 0
+    for row in rows[:page_size]:
+        item = load(row)
+        size += item.ByteSize() if isinstance(item, Message) else 0
+        if items and size > MAX_PAGE_BYTES:
+            more = True
+            break
+        items.append(item)
+    token = paging.encode(key(rows[len(items) - 1])) if more else ""
+    return Page(items=items, next_page_token=token)
 
 
 def page_of_messages(

@@ -10,7 +10,7 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from airspace.mesh import errors, identity
+from airspace.mesh import errors, identity, time_values
 from airspace.state import records, validation
 from airspace.state.store.approvals import Decision
 from airspace.state.store.runs import RunChange
@@ -169,7 +169,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         )
         pruned = await self._store.runs.prune_runs(
             request.tenant,
-            request.finished_before.ToMicroseconds(),
+            time_values.timestamp_micros(request.finished_before, "finished_before"),
             validate_only=request.validate_only,
             limit=validation.page_size(request.page_size, default=1000, maximum=5000),
         )
@@ -279,7 +279,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
     async def ListDueApprovals(self, request, context):
         validation.require(("due_before", request.HasField("due_before")))
         approvals = await self._store.approvals.list_due_approvals(
-            request.due_before.ToMicroseconds(),
+            time_values.timestamp_micros(request.due_before, "due_before"),
             validation.page_size(request.page_size, default=100, maximum=1000),
         )
         return state_pb2.ListDueApprovalsResponse(approvals=approvals)
@@ -391,7 +391,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
     async def ClaimRuns(self, request, context):
         _check_router(request)
         limit = validation.page_size(request.page_size, default=100, maximum=1000)
-        min_age = request.min_age.ToTimedelta().total_seconds()
+        min_age = time_values.duration_seconds(request.min_age, "min_age")
         if min_age < 0:
             raise errors.InvalidArgument("min_age must not be negative", field="min_age")
         claimed = await self._store.leases.claim_runs(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from google.protobuf import duration_pb2
 
-from airspace.mesh import errors
+from airspace.mesh import errors, time_values
 
 # Memory namespaces: the tenant's, one workflow's or one run's.
 _NAMESPACE_PREFIXES = ("workflow/", "run/")
@@ -27,7 +27,7 @@ def page_size(value: int, *, default: int, maximum: int, field: str = "page_size
 
 
 def positive_seconds(duration: duration_pb2.Duration, field: str) -> float:
-    seconds = duration.ToTimedelta().total_seconds()
+    seconds = time_values.duration_seconds(duration, field)
     if seconds <= 0:
         raise errors.InvalidArgument(f"{field} must be a positive duration", field=field)
     return seconds

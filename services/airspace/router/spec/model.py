@@ -192,6 +192,15 @@ class Handoff:
         return [edge.target for edge in self.edges if edge.source == source]
 
 
+# The largest run input (serialized) a workflow takes, unless its `limits` say otherwise.
+DEFAULT_MAX_INPUT_BYTES = 256 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
+
+
 @dataclasses.dataclass(frozen=True)
 class Budget:
     max_steps: int = 0
@@ -215,6 +224,7 @@ class WorkflowSpec:
     flow: Flow
     # (path, agent) of every agent named, e.g. ("steps[2].agent", "summary-writer").
     agent_refs: tuple[tuple[str, str], ...] = ()
+    limits: Limits = Limits()
 
     @property
     def pattern(self) -> Pattern:

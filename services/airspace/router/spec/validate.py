@@ -10,10 +10,11 @@ import dataclasses
 
 import yaml
 
-from airspace.mesh import errors
+from airspace.mesh import errors, json_values
 from airspace.mesh.reasons import Reason
 from airspace.router.spec.checker import Checker
 from airspace.router.spec.model import (
+    DEFAULT_MAX_INPUT_BYTES,
     Aggregate,
     Budget,
     Concurrent,
@@ -25,6 +26,7 @@ from airspace.router.spec.model import (
     GroupChat,
     Handoff,
     HandoffRoute,
+    Limits,
     Pattern,
     Sequential,
     SpeakerRule,
@@ -41,8 +43,9 @@ CHAT_RULE = frozenset({"transcript", "last", "round", "input"})
 HANDOFF_ROUTE = frozenset({"output", "input", "agent"})
 END = "end"
 
-_TOP = {"name", "description", "pattern", "timeout", "budget", "version"}
+_TOP = {"name", "description", "pattern", "timeout", "budget", "limits", "version"}
 _BUDGET = {"max_steps", "max_hops", "max_tokens", "max_cost_micros"}
+_LIMITS = {"max_input_bytes"}
 _SECTIONS = {
     "sequential": {"steps"},
     "concurrent": {"branches", "aggregate"},
@@ -58,9 +61,16 @@ _REQUIRED = {
 
 
 def parse_source(source: str) -> Document:
-    """A workflow document from YAML or JSON text (JSON is YAML)."""
+    """A workflow document from YAML or JSON text (JSON is YAML), holding only what JSON
+    holds (no dates, no NaN or Infinity) and nested no deeper than a request may be."""
     try:
         document = yaml.safe_load(source)
+    except RecursionError as exc:  # the parser recurses once per level of nesting
+        raise errors.InvalidArgument(
+            f"the workflow document is nested more than {json_values.MAX_DEPTH} levels deep",
+            field="source",
+            reason=Reason.TOO_DEEP,
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -75,6 +85,7 @@ def parse_source(source: str) -> Document:
             field="source",
             reason=Reason.MALFORMED_WORKFLOW,
         )
+    json_values.check_json(document, "source")
     return document
 
 
@@ -104,6 +115,11 @@ def validate(document: Document) -> WorkflowSpec:
     budget_limits = Budget(
         **{key: check.count(budget.get(key), f"budget.{key}", 0, 0) for key in _BUDGET}
     )
+    limits = check.mapping(document.get("limits"), "limits")
+    check.keys(limits, "limits", _LIMITS, set())
+    max_input_bytes = check.count(
+        limits.get("max_input_bytes"), "limits.max_input_bytes", 1, DEFAULT_MAX_INPUT_BYTES
+    )
     flow = _flow(check, pattern, document) if pattern else None
     if check.violations or flow is None:
         problems = "; ".join(f"{path}: {message}" for path, message in check.violations)
@@ -120,6 +136,7 @@ def validate(document: Document) -> WorkflowSpec:
         document={key: value for key, value in document.items() if key != "version"},
         flow=flow,
         agent_refs=tuple(check.agent_refs),
+        limits=Limits(max_input_bytes=max_input_bytes),
     )
 
 
