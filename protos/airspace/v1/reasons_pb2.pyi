@@ -66,6 +66,9 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID_IDENTITY: _ClassVar[ErrorReason]
     MESH_ONLY: _ClassVar[ErrorReason]
     INVALID_BUNDLE: _ClassVar[ErrorReason]
+    RUN_CANCELED: _ClassVar[ErrorReason]
+    RUN_STILL_RUNNING: _ClassVar[ErrorReason]
+    REQUEST_ID_REUSED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 BUDGET_EXCEEDED: ErrorReason
 RUN_TIMEOUT: ErrorReason
@@ -126,3 +129,6 @@ MISSING_IDENTITY: ErrorReason
 INVALID_IDENTITY: ErrorReason
 MESH_ONLY: ErrorReason
 INVALID_BUNDLE: ErrorReason
+RUN_CANCELED: ErrorReason
+RUN_STILL_RUNNING: ErrorReason
+REQUEST_ID_REUSED: ErrorReason

@@ -84,6 +84,9 @@ class Reason(enum.StrEnum):
     INVALID_IDENTITY = "INVALID_IDENTITY"
     MESH_ONLY = "MESH_ONLY"
     INVALID_BUNDLE = "INVALID_BUNDLE"
+    RUN_CANCELED = "RUN_CANCELED"
+    RUN_STILL_RUNNING = "RUN_STILL_RUNNING"
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
 
 
 PROTO = pathlib.Path(reasons_pb2.__file__).with_name("reasons.proto")

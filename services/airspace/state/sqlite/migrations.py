@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from airspace.state import records
 from airspace.state.migrations import Migration, MigrationResult, SchemaTooNewError, apply_pending
-from airspace.state.sqlite import schema_v1, schema_v2
+from airspace.state.sqlite import schema_v1, schema_v2, schema_v3
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.connection import connect
 
@@ -29,6 +29,7 @@ MIGRATIONS: tuple[Migration[Db], ...] = (
         schema_v1.create_tables,
     ),
     Migration(2, "fencing tokens on run leases", schema_v2.add_lease_tokens),
+    Migration(3, "request digests on runs", schema_v3.add_request_digests),
 )
 
 
