@@ -14,7 +14,6 @@ import itertools
 
 import yaml
 from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
-from google.rpc import status_pb2
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
