@@ -111,7 +111,7 @@ class MeshServer:
                 anonymous.update(recorder.names)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable(self._server, self.service_names)
+        reflection.enable(self._server, [*self.service_names, health.SERVICE_NAME])
         self.port = self._server.add_insecure_port(self.settings.address)
         if not self.port:
             raise OSError(f"{self.name}: cannot listen on {self.settings.address}")
