@@ -176,7 +176,7 @@ def check_run_ending(error: grpc.aio.AioRpcError, events: list) -> None:
     last = changes[-1]
     assert events[-1].sequence == last.sequence, "the run's end is its last event"
     assert error.code() == ENDING_CODES[last.run_state_changed.to], error
-    [info] = [d for d in status_details(error) if isinstance(d, error_details_pb2.ErrorInfo)]
+    info = error_info(error)
     assert info.metadata["run"] == f"runs/{last.run_id}"
     assert info.reason == (reason_of(last.run_state_changed.error) or error.code().name)
 
@@ -197,6 +197,12 @@ async def wait_for_approvals(client: Client, count: int = 1, attempts: int = 200
             return list(pending)
         await asyncio.sleep(0.05)
     raise AssertionError(f"expected {count} pending approval(s)")
+
+
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    """The google.rpc.ErrorInfo detail of an error (every error of the mesh has one)."""
+    [info] = [d for d in status_details(error) if isinstance(d, error_details_pb2.ErrorInfo)]
+    return info
 
 
 def violations(error: grpc.aio.AioRpcError) -> dict[str, str]:

@@ -29,7 +29,8 @@ def _add_v1_descriptor() -> None:
     renamed = (f".{ALPHA_PACKAGE}.", f".{V1_PACKAGE}.")
     for message in proto.message_type:
         for field in message.field:
-            field.type_name = field.type_name.replace(*renamed)
+            if field.HasField("type_name"):
+                field.type_name = field.type_name.replace(*renamed)
     for method in proto.service[0].method:
         method.input_type = method.input_type.replace(*renamed)
         method.output_type = method.output_type.replace(*renamed)
