@@ -139,7 +139,8 @@ async def test_reflection_descriptors_carry_the_json_names_of_the_fields(runs):
     mesh, _, _ = runs
     async with grpc.aio.insecure_channel(mesh.gateway) as channel:
         [found] = await reflect(
-            channel, reflection_pb2.ServerReflectionRequest(file_by_filename="airspace/v1/run.proto")
+            channel,
+            reflection_pb2.ServerReflectionRequest(file_by_filename="airspace/v1/run.proto"),
         )
     [run_file] = [
         descriptor_pb2.FileDescriptorProto.FromString(serialized)
