@@ -65,7 +65,9 @@ def register(sub) -> None:
     )
     run.add_argument("--version", type=int, default=0, help="workflow version (default latest)")
     run.add_argument(
-        "--request-id", help="idempotency key: the same key joins the same run (default random)"
+        "--request-id",
+        help="idempotency key: the same key with the same request joins the same run, with "
+        "another request it is refused (default random)",
     )
     run.add_argument(
         "--label", action="append", default=[], metavar="KEY=VALUE", help="label the run"
