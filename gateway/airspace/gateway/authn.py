@@ -19,7 +19,7 @@ _CLIENT_KINDS = ("user", "service_account")
 
 class Authenticator:
     def __init__(self, settings: GatewaySettings):
-        self._keys = ApiKeyStore(settings.api_keys_file)
+        self.keys = ApiKeyStore(settings.api_keys_file)
         self._settings = settings
         self._jwt_key, self._jwt_algorithms = None, []
         if settings.jwt_secret_file:
@@ -38,7 +38,7 @@ class Authenticator:
             )
         credential = values[0].removeprefix("Bearer ").strip()
         if credential.startswith(PREFIX):
-            return self._keys.authenticate(credential)
+            return self.keys.authenticate(credential)
         return self._from_jwt(credential)
 
     def _from_jwt(self, token: str) -> identity.Identity:
