@@ -133,7 +133,7 @@ class Router:
             input=to_struct({"text": text}),
         )
         run.workflow.name, run.workflow.version = workflow.workflow, workflow.version
-        created, _ = await self.repositories.runs.create(run, "")
+        created, _ = await self.repositories.runs.create(run)
         self.executor.launch(created)
         return created
 

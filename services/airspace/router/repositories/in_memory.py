@@ -82,7 +82,7 @@ class InMemoryRunRepository:
             raise errors.NotFound(f"run {run_id!r} not found")
         return stored
 
-    async def create(self, run: run_pb2.Run, request_digest: str) -> tuple[run_pb2.Run, bool]:
+    async def create(self, run: run_pb2.Run, request_digest: str = "") -> tuple[run_pb2.Run, bool]:
         for stored in self._runs.values():
             if (stored.run.tenant, stored.run.request_id) == (run.tenant, run.request_id):
                 if request_digest and stored.request_digest not in ("", request_digest):
