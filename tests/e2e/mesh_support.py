@@ -9,10 +9,11 @@ import dataclasses
 import secrets
 
 import grpc
+from google.protobuf import struct_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from airspace.agents.kit import Agent, AgentSettings
+from airspace.agents.kit import Agent, AgentSettings, Reply
 from airspace.gateway import main as gateway_main
 from airspace.gateway.api_keys import ApiKeyStore
 from airspace.gateway.settings import GatewaySettings
@@ -35,6 +36,32 @@ from airspace.v1 import (
     workflow_pb2,
     workflow_pb2_grpc,
 )
+
+# A two-step workflow of one agent that repeats its input (echo_agent).
+ECHO = """
+name: echo-twice
+pattern: sequential
+steps:
+  - {name: first, agent: echo}
+  - {name: second, agent: echo}
+"""
+
+
+def echo_agent(name: str = "echo") -> Agent:
+    agent = Agent(name=name, version="1.0.0", description="Repeats its input")
+
+    @agent.handler
+    async def echo(task):
+        return Reply(text=task.text or "empty", data={"seen": task.text})
+
+    return agent
+
+
+def text_input(text: str) -> struct_pb2.Struct:
+    value = struct_pb2.Struct()
+    value.update({"text": text})
+    return value
+
 
 OPERATOR = ("user:olivia", "acme", ("operator",))
 

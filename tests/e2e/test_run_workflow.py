@@ -11,7 +11,7 @@ import grpc
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from grpc_reflection.v1alpha import reflection_pb2
-from mesh_support import apply, collect_events, error_info, register
+from mesh_support import ECHO, apply, collect_events, echo_agent, error_info, register, text_input
 
 from airspace.agents.kit import Agent, AgentFailure, Reply
 from airspace.mesh import reflection
@@ -19,13 +19,6 @@ from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.mesh
 
-ECHO = """
-name: echo-twice
-pattern: sequential
-steps:
-  - {name: first, agent: echo}
-  - {name: second, agent: echo}
-"""
 FAILING = "name: failing\npattern: sequential\nsteps: [{name: only, agent: broken}]"
 SLOW = "name: slow-one\npattern: sequential\nsteps: [{name: only, agent: slow}]"
 
@@ -33,14 +26,10 @@ SLOW = "name: slow-one\npattern: sequential\nsteps: [{name: only, agent: slow}]"
 def agents() -> tuple[Agent, Agent, Agent, asyncio.Event]:
     """An agent that echoes, one that always fails, one that takes 30 s (and says when
     it started)."""
-    echo = Agent(name="echo", version="1.0.0", description="Repeats its input")
+    echo = echo_agent()
     broken = Agent(name="broken", version="1.0.0", description="Always fails")
     slow = Agent(name="slow", version="1.0.0", description="Takes its time")
     started = asyncio.Event()
-
-    @echo.handler
-    async def repeat(task):
-        return Reply(text=task.text or "empty", data={"seen": task.text})
 
     @broken.handler
     async def fail(task):
@@ -64,10 +53,6 @@ async def runs(mesh):
     for source in (ECHO, FAILING, SLOW):
         await apply(client, source)
     return mesh, client, started
-
-
-def text(value: str):
-    return json_format.ParseDict({"text": value}, run_pb2.RunWorkflowRequest().input)
 
 
 async def reflect(channel, *requests: reflection_pb2.ServerReflectionRequest) -> list:
@@ -159,7 +144,7 @@ async def test_reflection_descriptors_carry_the_json_names_of_the_fields(runs):
 
 async def test_a_failed_run_ends_run_workflow_execute_run_and_watch_run_with_aborted(runs):
     _, client, _ = runs
-    request = {"workflow": "failing", "input": text("x"), "request_id": uuid.uuid4().hex}
+    request = {"workflow": "failing", "input": text_input("x"), "request_id": uuid.uuid4().hex}
     with pytest.raises(grpc.aio.AioRpcError) as ended:
         await client.runs.RunWorkflow(
             run_pb2.RunWorkflowRequest(**request), metadata=client.metadata, timeout=30
@@ -186,7 +171,7 @@ async def test_a_failed_run_ends_run_workflow_execute_run_and_watch_run_with_abo
 
 async def test_a_canceled_run_ends_all_three_calls_with_cancelled(runs):
     _, client, started = runs
-    request = {"workflow": "slow-one", "input": text("x"), "request_id": uuid.uuid4().hex}
+    request = {"workflow": "slow-one", "input": text_input("x"), "request_id": uuid.uuid4().hex}
     run = (
         await client.runs.StartRun(run_pb2.StartRunRequest(**request), metadata=client.metadata)
     ).run
@@ -227,7 +212,7 @@ async def test_a_deadline_before_the_runs_end_leaves_it_running_and_names_it(run
     _, client, started = runs
     with pytest.raises(grpc.aio.AioRpcError) as late:
         await client.runs.RunWorkflow(
-            run_pb2.RunWorkflowRequest(workflow="slow-one", input=text("x")),
+            run_pb2.RunWorkflowRequest(workflow="slow-one", input=text_input("x")),
             metadata=client.metadata,
             timeout=5,
         )
@@ -247,14 +232,18 @@ async def test_a_deadline_before_the_runs_end_leaves_it_running_and_names_it(run
 
 async def test_a_request_id_reused_for_another_request_is_refused(runs):
     _, client, _ = runs
-    first = run_pb2.StartRunRequest(workflow="echo-twice", input=text("a"), request_id="order-7")
+    first = run_pb2.StartRunRequest(
+        workflow="echo-twice", input=text_input("a"), request_id="order-7"
+    )
     run = (await client.runs.StartRun(first, metadata=client.metadata)).run
     again = (await client.runs.StartRun(first, metadata=client.metadata)).run
     assert again.run_id == run.run_id  # the same request stays idempotent
 
-    other = run_pb2.StartRunRequest(workflow="echo-twice", input=text("b"), request_id="order-7")
+    other = run_pb2.StartRunRequest(
+        workflow="echo-twice", input=text_input("b"), request_id="order-7"
+    )
     relabeled = run_pb2.RunWorkflowRequest(
-        workflow="echo-twice", input=text("a"), request_id="order-7", labels={"k": "v"}
+        workflow="echo-twice", input=text_input("a"), request_id="order-7", labels={"k": "v"}
     )
     for call in (
         client.runs.StartRun(other, metadata=client.metadata),
