@@ -4,8 +4,11 @@
 
 Requests are built from the descriptor pool (JSON through json_format) and sent on one
 grpc.aio channel by `concurrency` workers; the summary follows ghz: count, requests/s, the
-latency distribution, status codes and errors (`--json` for a machine-readable one). The
-gateway and the API key are found the way the CLI finds them (services/airspace/cli/connection.py).
+latency distribution, status codes and errors (`--json` for a machine-readable one), plus
+the final state of the runs the calls ran or read (RunWorkflow, ExecuteRun, WatchRun,
+GetRun...): a run that failed ends its call with a non-OK status, so it counts as a
+failed call too. The gateway and the API key are found the way the CLI finds them
+(services/airspace/cli/connection.py).
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ from collections.abc import Awaitable, Callable
 import grpc
 from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.message import Message
+from google.rpc import error_details_pb2
 
 import airspace.v1
 from airspace.cli import connection
+from airspace.mesh.errors import status_details
 from airspace.router.durations import parse_duration
+from airspace.v1 import run_pb2
 
 
 def _load_public_api() -> list:
@@ -48,7 +54,8 @@ DEFAULT_TOTAL = 200
 DEFAULT_CONCURRENCY = 50
 DEFAULT_TIMEOUT_SECONDS = 20.0
 
-Call = Callable[[], Awaitable[None]]
+# One call; it answers the final state of the run it ran or read ("COMPLETED"...), if any.
+Call = Callable[[], Awaitable[str | None]]
 
 
 class Failed(Exception):
@@ -73,6 +80,8 @@ class LoadResult:
     elapsed: float  # until the last call ended
     window: float  # the duration of a timed load; `elapsed` for a number of calls
     in_window: int  # calls that ended within the window
+    # Final state of the runs the calls ran or read ("COMPLETED", "FAILED"...) -> how often
+    run_states: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     @property
     def count(self) -> int:
@@ -110,6 +119,7 @@ class LoadResult:
             self.elapsed + other.elapsed,
             self.window + other.window,
             self.in_window + other.in_window,
+            self.run_states + other.run_states,
         )
 
     def summary(self) -> dict:
@@ -124,6 +134,7 @@ class LoadResult:
             "latency_ms": {f"p{p}": _ms(self.percentile(p)) for p in PERCENTILES},
             "status_codes": dict(self.statuses),
             "errors": dict(self.errors),
+            "run_states": dict(self.run_states),
         }
 
 
@@ -144,6 +155,7 @@ async def drive(
     latencies: list[float] = []
     statuses: collections.Counter = collections.Counter()
     errors: collections.Counter = collections.Counter()
+    run_states: collections.Counter = collections.Counter()
     started = time.perf_counter()
     stop_at = started + duration if duration is not None else math.inf
     issued = in_window = 0
@@ -161,28 +173,54 @@ async def drive(
         nonlocal in_window
         while may_start():
             began = time.perf_counter()
-            status, error = await _outcome(call)
+            status, error, run_state = await _outcome(call)
             ended = time.perf_counter()
             latencies.append(ended - began)
             in_window += ended <= stop_at
             statuses[status] += 1
             if error:
                 errors[error] += 1
+            if run_state:
+                run_states[run_state] += 1
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     window = elapsed if duration is None else duration
-    return LoadResult(latencies, statuses, errors, elapsed, window, in_window)
+    return LoadResult(latencies, statuses, errors, elapsed, window, in_window, run_states)
 
 
-async def _outcome(call: Call) -> tuple[str, str]:
+async def _outcome(call: Call) -> tuple[str, str, str | None]:
+    """(status, error, final run state) of one call."""
     try:
-        await call()
+        run_state = await call()
     except grpc.aio.AioRpcError as exc:
-        return exc.code().name, f"{exc.code().name}: {exc.details()}"
+        return exc.code().name, f"{exc.code().name}: {exc.details()}", _ended_run_state(exc)
     except Failed as exc:
-        return exc.status, f"{exc.status}: {exc}"
-    return "OK", ""
+        return exc.status, f"{exc.status}: {exc}", None
+    return "OK", "", run_state
+
+
+def _ended_run_state(error: grpc.aio.AioRpcError) -> str | None:
+    """The state of the run a call ended with (FAILED, CANCELED, or where a run that goes
+    on stood), named with the run in the error's ErrorInfo."""
+    for detail in status_details(error):
+        if isinstance(detail, error_details_pb2.ErrorInfo) and "run" in detail.metadata:
+            return detail.metadata.get("state")
+    return None
+
+
+def run_state(response: Message) -> str | None:
+    """The run state a response reports: a run's (RunWorkflow, GetRun...) or the state an
+    event moved its run to (ExecuteRun, WatchRun)."""
+    if isinstance(response, run_pb2.RunEvent):
+        changed = response.run_state_changed if response.HasField("run_state_changed") else None
+        return _state_name(changed.to) if changed is not None else None
+    run = getattr(response, "run", None)
+    return _state_name(run.state) if isinstance(run, run_pb2.Run) else None
+
+
+def _state_name(state: int) -> str:
+    return run_pb2.RunState.Name(state).removeprefix("RUN_STATE_")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,17 +282,19 @@ def caller(
             method.path, response_deserializer=decode
         )
 
-        async def call_stream() -> None:
-            async for _ in stream(payload, metadata=metadata, timeout=timeout):
-                pass
+        async def call_stream() -> str | None:
+            last = None
+            async for response in stream(payload, metadata=metadata, timeout=timeout):
+                last = run_state(response) or last
+            return last
 
         return call_stream
     unary: grpc.aio.UnaryUnaryMultiCallable[bytes, Message] = channel.unary_unary(
         method.path, response_deserializer=decode
     )
 
-    async def call_unary() -> None:
-        await unary(payload, metadata=metadata, timeout=timeout)
+    async def call_unary() -> str | None:
+        return run_state(await unary(payload, metadata=metadata, timeout=timeout))
 
     return call_unary
 
@@ -276,6 +316,9 @@ def report(result: LoadResult) -> str:
         "Status code distribution:",
         *(f"  [{status}]  {n} responses" for status, n in result.statuses.most_common()),
     ]
+    if result.run_states:
+        lines += ["", "Run state distribution:"]
+        lines += [f"  [{state}]  {n} runs" for state, n in result.run_states.most_common()]
     if result.errors:
         lines += ["", "Error distribution:"]
         lines += [f"  [{n}]  {error}" for error, n in result.errors.most_common()]

@@ -1,7 +1,9 @@
 """Regenerates the Python code for protos/ (and, with --protoset, a descriptor set).
 
 grpc_tools bundles protoc and the well-known types; google/rpc protos come from
-googleapis-common-protos, so both include paths are passed.
+googleapis-common-protos, so both include paths are passed. The descriptor set also
+holds grpc/health/v1/health.proto, which every server serves: grpcio-health-checking
+ships it compiled only, so it is taken from there.
 """
 
 import argparse
@@ -9,11 +11,16 @@ import pathlib
 import sys
 
 import grpc_tools
+from google.protobuf import descriptor_pb2
 from google.rpc import status_pb2
+from grpc_health.v1 import health_pb2
 from grpc_tools import protoc
+
+from airspace.mesh.descriptors import file_proto
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
+HEALTH_PROTO = "grpc/health/v1/health.proto"
 
 
 def include_paths(protos: pathlib.Path) -> list[str]:
@@ -32,6 +39,14 @@ def run(args: list[str], protos: pathlib.Path = PROTOS) -> None:
         sys.exit(code)
 
 
+def add_health(protoset: pathlib.Path) -> None:
+    files = descriptor_pb2.FileDescriptorSet.FromString(protoset.read_bytes())
+    health = file_proto(health_pb2.DESCRIPTOR)
+    health.name = HEALTH_PROTO  # the package compiled it as grpc_health/v1/health.proto
+    files.file.append(health)
+    protoset.write_bytes(files.SerializeToString())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=str(PROTOS), help="where generated Python goes")
@@ -47,6 +62,7 @@ def main() -> None:
             "--include_source_info",
         ]
         run(descriptor_set, pathlib.Path(args.protos))
+        add_health(pathlib.Path(args.protoset))
         return
     out = pathlib.Path(args.out)
     run([f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}"])

@@ -10,9 +10,11 @@ import sys
 
 import grpc
 import pytest
+from mesh_support import apply
 
 from airspace.v1 import run_pb2
 from bench import calls, loadgen
+from bench.agents import WORKFLOW, WORKFLOW_SOURCE
 
 pytestmark = pytest.mark.process
 
@@ -95,9 +97,38 @@ async def test_unary_and_streaming_calls_through_the_gateway(bench_mesh):
             3,
             total=6,
         )
-    assert streamed.statuses == {"OK": 2}
-    assert listed.statuses == {"OK": 6}
+    assert streamed.statuses == {"OK": 2} and streamed.run_states == {"COMPLETED": 2}
+    assert listed.statuses == {"OK": 6} and listed.run_states == {}
     assert "Status code distribution:\n  [OK]  6 responses" in loadgen.report(listed)
+
+
+async def test_runs_that_fail_count_as_failed_calls_and_by_their_state(bench_mesh):
+    mesh, client = bench_mesh
+    over_budget = WORKFLOW_SOURCE.replace(
+        f"name: {WORKFLOW}", "name: bench-over-budget\nbudget: {max_steps: 1}"
+    )
+    await apply(client, over_budget)
+    method = loadgen.find_method("airspace.v1.RunService/RunWorkflow")
+    async with grpc.aio.insecure_channel(mesh.gateway) as channel:
+        results = {
+            workflow: await loadgen.drive(
+                loadgen.caller(
+                    channel,
+                    method,
+                    method.request(f'{{"workflow": "{workflow}", "input": {{"text": "hi"}}}}'),
+                    metadata=client.metadata,
+                ),
+                2,
+                total=2,
+            )
+            for workflow in (WORKFLOW, "bench-over-budget")
+        }
+    completed, failed = results[WORKFLOW], results["bench-over-budget"]
+    assert completed.statuses == {"OK": 2} and completed.run_states == {"COMPLETED": 2}
+    assert failed.statuses == {"ABORTED": 2} and failed.run_states == {"FAILED": 2}
+    assert all("BUDGET_EXCEEDED" in error for error in failed.errors)
+    assert "Run state distribution:\n  [FAILED]  2 runs" in loadgen.report(failed)
+    assert failed.summary()["run_states"] == {"FAILED": 2}
 
 
 async def test_the_bench_run_call_checks_that_runs_complete(bench_mesh):

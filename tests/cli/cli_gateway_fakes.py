@@ -14,10 +14,11 @@ import itertools
 
 import yaml
 from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
-from google.rpc import status_pb2
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
+from airspace.mesh.reasons import Reason
+from airspace.router import run_outcome
 from airspace.v1 import (
     agent_registry_pb2,
     agent_registry_pb2_grpc,
@@ -214,7 +215,11 @@ class Runs(run_pb2_grpc.RunServiceServicer):
             for event in log[cursor:]:
                 yield event
             cursor = len(log)
-            if self.catalog.runs[run_id].state in TERMINAL:
+            run = self.catalog.runs[run_id]
+            if run.state in TERMINAL:
+                # The router's rule: a run that did not complete ends its stream with its failure.
+                if (failure := run_outcome.failure(run.name, run.state, run.error)) is not None:
+                    raise failure
                 return
             await self.catalog.appended.wait()
 
@@ -304,7 +309,7 @@ class Runs(run_pb2_grpc.RunServiceServicer):
         return run
 
     def _fail(self, run, key, agent, name) -> run_pb2.Run:
-        error = status_pb2.Status(code=13, message="the model crashed")
+        error = errors.Internal("the model crashed", reason=Reason.AGENT_INTERNAL).to_status()
         self._append(
             run,
             key,

@@ -11,6 +11,7 @@ import pytest
 from cli_gateway_fakes import API_KEY, Catalog, servicers
 
 from airspace.cli.main import main
+from airspace.mesh.reasons import Reason, explain
 from airspace.mesh.server import MeshServer
 from airspace.mesh.settings import ServerSettings
 from airspace.v1 import run_pb2
@@ -152,6 +153,16 @@ async def test_failed_run_exits_1_and_its_path_points_at_the_step(gateway, airsp
     code, out, _ = await airspace("run", "contract-review", "--input", '{"fail": true}')
     assert code == 1
     assert "run run-1 FAILED" in out and "INTERNAL: the model crashed" in out
+    # The stream ends with the run's failure after its last event: the CLI explains it.
+    assert f"AGENT_INTERNAL: {explain(Reason.AGENT_INTERNAL).meaning}" in out
+    assert f"to do: {explain(Reason.AGENT_INTERNAL).action}" in out
+
+    code, out, _ = await airspace("runs", "watch", "run-1")
+    assert code == 1
+    lines = [line for line in out.splitlines() if line]
+    assert lines[-5].endswith("run RUNNING → FAILED: AGENT_INTERNAL: the model crashed")
+    assert lines[-4].startswith("run run-1 FAILED")
+    assert lines[-2].startswith("AGENT_INTERNAL: ")
 
     code, out, _ = await airspace("runs", "show", "run-1")
     assert code == 0
@@ -161,7 +172,9 @@ async def test_failed_run_exits_1_and_its_path_points_at_the_step(gateway, airsp
     assert (
         out.rstrip()
         .splitlines()[-1]
-        .endswith("✗ FAILED at step s0002-review (agent reviewer): INTERNAL: the model crashed")
+        .endswith(
+            "✗ FAILED at step s0002-review (agent reviewer): AGENT_INTERNAL: the model crashed"
+        )
     )
 
 

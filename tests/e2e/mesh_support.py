@@ -12,17 +12,20 @@ import secrets
 from collections.abc import AsyncIterator
 
 import grpc
+from google.protobuf import struct_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from airspace.agents.kit import Agent, AgentSettings
+from airspace.agents.kit import Agent, AgentSettings, Reply
 from airspace.gateway import main as gateway_main
 from airspace.gateway.api_keys import ApiKeyStore
 from airspace.gateway.settings import GatewaySettings
 from airspace.mesh import channels, telemetry, telemetry_credentials
+from airspace.mesh.errors import status_details
+from airspace.mesh.reasons import reason_of
 from airspace.policy.service import main as policy_main
 from airspace.policy.service.settings import PolicySettings
 from airspace.router import main as router_main
@@ -36,10 +39,37 @@ from airspace.v1 import (
     agent_registry_pb2,
     agent_registry_pb2_grpc,
     approval_pb2_grpc,
+    run_pb2,
     run_pb2_grpc,
     workflow_pb2,
     workflow_pb2_grpc,
 )
+
+# A two-step workflow of one agent that repeats its input (echo_agent).
+ECHO = """
+name: echo-twice
+pattern: sequential
+steps:
+  - {name: first, agent: echo}
+  - {name: second, agent: echo}
+"""
+
+
+def echo_agent(name: str = "echo") -> Agent:
+    agent = Agent(name=name, version="1.0.0", description="Repeats its input")
+
+    @agent.handler
+    async def echo(task):
+        return Reply(text=task.text or "empty", data={"seen": task.text})
+
+    return agent
+
+
+def text_input(text: str) -> struct_pb2.Struct:
+    value = struct_pb2.Struct()
+    value.update({"text": text})
+    return value
+
 
 OPERATOR = ("user:olivia", "acme", ("operator",))
 
@@ -225,8 +255,38 @@ async def apply(client: Client, source: str) -> workflow_pb2.Workflow:
     return response.workflow
 
 
+# The status that ends the streams of a run that did not complete, by its final state.
+ENDING_CODES = {
+    run_pb2.RUN_STATE_FAILED: grpc.StatusCode.ABORTED,
+    run_pb2.RUN_STATE_CANCELED: grpc.StatusCode.CANCELLED,
+}
+
+
 async def collect_events(stream) -> list:
-    return [event async for event in stream]
+    """Every event of a stream following a run. A run that failed or was canceled ends the
+    stream with a status of its own after its last event; that status is checked against
+    the run's last event here, so every test of such a run checks it too."""
+    events: list = []
+    try:
+        async for event in stream:
+            events.append(event)
+    except grpc.aio.AioRpcError as error:
+        check_run_ending(error, events)
+    return events
+
+
+def check_run_ending(error: grpc.aio.AioRpcError, events: list) -> None:
+    """Re-raises `error` unless it is the end of the run whose last events are `events`:
+    ABORTED for FAILED, CANCELLED for CANCELED, with the run's reason and name."""
+    changes = [e for e in events if e.HasField("run_state_changed")]
+    if not changes or changes[-1].run_state_changed.to not in ENDING_CODES:
+        raise error
+    last = changes[-1]
+    assert events[-1].sequence == last.sequence, "the run's end is its last event"
+    assert error.code() == ENDING_CODES[last.run_state_changed.to], error
+    info = error_info(error)
+    assert info.metadata["run"] == f"runs/{last.run_id}"
+    assert info.reason == (reason_of(last.run_state_changed.error) or error.code().name)
 
 
 async def wait_for_approvals(client: Client, count: int = 1, attempts: int = 200) -> list:
@@ -245,6 +305,12 @@ async def wait_for_approvals(client: Client, count: int = 1, attempts: int = 200
             return list(pending)
         await asyncio.sleep(0.05)
     raise AssertionError(f"expected {count} pending approval(s)")
+
+
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    """The google.rpc.ErrorInfo detail of an error (every error of the mesh has one)."""
+    [info] = [d for d in status_details(error) if isinstance(d, error_details_pb2.ErrorInfo)]
+    return info
 
 
 def violations(error: grpc.aio.AioRpcError) -> dict[str, str]:

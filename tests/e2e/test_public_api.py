@@ -4,40 +4,23 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from mesh_support import apply, collect_events, register, violations
+from mesh_support import (
+    ECHO,
+    apply,
+    collect_events,
+    echo_agent,
+    register,
+    text_input,
+    violations,
+)
 
 from airspace.agents.kit import Agent, AgentFailure, Reply
 from airspace.mesh import identity
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
 
 pytestmark = pytest.mark.mesh
-
-ECHO = """
-name: echo-twice
-pattern: sequential
-steps:
-  - {name: first, agent: echo}
-  - {name: second, agent: echo}
-"""
-
-
-def echo_agent(name: str = "echo") -> Agent:
-    agent = Agent(name=name, version="1.0.0", description="Repeats its input")
-
-    @agent.handler
-    async def echo(task):
-        return Reply(text=task.text or "empty", data={"seen": task.text})
-
-    return agent
-
-
-def text_input(text: str) -> struct_pb2.Struct:
-    value = struct_pb2.Struct()
-    value.update({"text": text})
-    return value
 
 
 @pytest.fixture

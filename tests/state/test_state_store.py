@@ -63,6 +63,24 @@ async def test_create_run_stamps_it_and_is_idempotent_by_request_id(store):
     assert await store.runs.get_run("acme", "r1") == run
 
 
+async def test_a_request_id_reused_with_another_digest_is_refused_naming_the_run(store):
+    run, _ = await store.runs.create_run(make_run("r1"), "digest-a")
+    retry = make_run("r1-retry")
+    retry.request_id = "req-r1"
+    again, created = await store.runs.create_run(retry, "digest-a")
+    assert not created and again == run
+    with pytest.raises(errors.AlreadyExists) as refused:
+        await store.runs.create_run(retry, "digest-b")
+    assert refused.value.reason == "REQUEST_ID_REUSED"
+    assert refused.value.metadata == {"run": "runs/r1"} and "runs/r1" in refused.value.message
+    # A caller that sends no digest is not compared, nor a run stored without one.
+    assert (await store.runs.create_run(retry))[0] == run
+    await store.runs.create_run(make_run("r2"))
+    legacy = make_run("r2-retry")
+    legacy.request_id = "req-r2"
+    assert (await store.runs.create_run(legacy, "digest-c"))[0].run_id == "r2"
+
+
 async def test_run_id_taken_by_another_request_is_already_exists(store):
     await store.runs.create_run(make_run("r1"))
     clash = make_run("r1")

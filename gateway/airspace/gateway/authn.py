@@ -16,7 +16,7 @@ from airspace.mesh.reasons import Reason
 
 class Authenticator:
     def __init__(self, settings: GatewaySettings):
-        self._keys = ApiKeyStore(settings.api_keys_file)
+        self.keys = ApiKeyStore(settings.api_keys_file)
         source = tokens.key_source(
             secret_file=settings.jwt_secret_file,
             public_key_file=settings.jwt_public_key_file,
@@ -49,7 +49,7 @@ class Authenticator:
             )
         credential = values[0].removeprefix("Bearer ").strip()
         if credential.startswith(PREFIX):
-            return self._keys.authenticate(credential)
+            return self.keys.authenticate(credential)
         if self._tokens is None:
             raise errors.Unauthenticated("unknown API key", reason=Reason.INVALID_API_KEY)
         return await self._tokens.verify(credential)

@@ -3,12 +3,14 @@
 from airspace.gateway.admission import CallAdmission
 from airspace.gateway.authn import Authenticator
 from airspace.gateway.forwarder import Forwarder
+from airspace.gateway.key_service import ApiKeyServicer
 from airspace.gateway.settings import GatewaySettings
 from airspace.mesh import channels, quotas, server, settings, telemetry
 from airspace.policy.engine.pii.log_masking import mask_log_text
 from airspace.v1 import (  # noqa: F401  (imported for their descriptors, served by reflection)
     admin_pb2,
     agent_registry_pb2,
+    api_key_pb2_grpc,
     approval_pb2,
     memory_pb2,
     observability_pb2,
@@ -37,6 +39,10 @@ def build(config: GatewaySettings) -> server.MeshServer:
     )
     # The gateway authenticates clients itself; the mesh interceptor must not ask for a mesh identity.
     srv = server.MeshServer("gateway", config, authenticate=False)
+    # The gateway keeps the API keys, so it serves their management itself.
+    srv.add_service(
+        api_key_pb2_grpc.add_ApiKeyServiceServicer_to_server, ApiKeyServicer(authenticator)
+    )
     # Any router can serve any call (runs live in state), so calls are spread over them all.
     upstreams = (
         (config.router_endpoint, ROUTED_TO_ROUTER, True),

@@ -72,6 +72,9 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RATE_LIMITED: _ClassVar[ErrorReason]
     RUN_QUOTA_EXCEEDED: _ClassVar[ErrorReason]
     OVERLOADED: _ClassVar[ErrorReason]
+    RUN_CANCELED: _ClassVar[ErrorReason]
+    RUN_STILL_RUNNING: _ClassVar[ErrorReason]
+    REQUEST_ID_REUSED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 BUDGET_EXCEEDED: ErrorReason
 RUN_TIMEOUT: ErrorReason
@@ -138,3 +141,6 @@ BUNDLE_STALE: ErrorReason
 RATE_LIMITED: ErrorReason
 RUN_QUOTA_EXCEEDED: ErrorReason
 OVERLOADED: ErrorReason
+RUN_CANCELED: ErrorReason
+RUN_STILL_RUNNING: ErrorReason
+REQUEST_ID_REUSED: ErrorReason

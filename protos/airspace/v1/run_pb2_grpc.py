@@ -45,6 +45,11 @@ class RunServiceStub:
                 request_serializer=airspace_dot_v1_dot_run__pb2.ExecuteRunRequest.SerializeToString,
                 response_deserializer=airspace_dot_v1_dot_run__pb2.RunEvent.FromString,
                 _registered_method=True)
+        self.RunWorkflow = channel.unary_unary(
+                '/airspace.v1.RunService/RunWorkflow',
+                request_serializer=airspace_dot_v1_dot_run__pb2.RunWorkflowRequest.SerializeToString,
+                response_deserializer=airspace_dot_v1_dot_run__pb2.RunWorkflowResponse.FromString,
+                _registered_method=True)
         self.GetRun = channel.unary_unary(
                 '/airspace.v1.RunService/GetRun',
                 request_serializer=airspace_dot_v1_dot_run__pb2.GetRunRequest.SerializeToString,
@@ -80,7 +85,21 @@ class RunServiceServicer:
 
     def ExecuteRun(self, request, context):
         """Creates a run (or joins the one with the same request_id) and streams its
-        events until the run ends.
+        events until the run ends. The stream ends OK when the run COMPLETED; after
+        the last event of a run that FAILED it ends with ABORTED, of one that was
+        CANCELED with CANCELLED, each with an ErrorInfo whose reason is the run's
+        and whose metadata names the run ("run": "runs/{run_id}").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunWorkflow(self, request, context):
+        """Creates a run (or joins the one with the same request_id), waits until it
+        ends and returns it with its output and usage. A run that FAILED or was
+        CANCELED ends the call with the status ExecuteRun ends with. When the
+        call's deadline comes first, the call ends with DEADLINE_EXCEEDED (reason
+        RUN_STILL_RUNNING, the run named in the ErrorInfo) and the run goes on.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -101,7 +120,8 @@ class RunServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchRun(self, request, context):
-        """Streams a run's events from a cursor, then live until the run ends.
+        """Streams a run's events from a cursor, then live until the run ends; the
+        stream ends with the status ExecuteRun ends with.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -126,6 +146,11 @@ def add_RunServiceServicer_to_server(servicer, server):
                     servicer.ExecuteRun,
                     request_deserializer=airspace_dot_v1_dot_run__pb2.ExecuteRunRequest.FromString,
                     response_serializer=airspace_dot_v1_dot_run__pb2.RunEvent.SerializeToString,
+            ),
+            'RunWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunWorkflow,
+                    request_deserializer=airspace_dot_v1_dot_run__pb2.RunWorkflowRequest.FromString,
+                    response_serializer=airspace_dot_v1_dot_run__pb2.RunWorkflowResponse.SerializeToString,
             ),
             'GetRun': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRun,
@@ -203,6 +228,33 @@ class RunService:
             '/airspace.v1.RunService/ExecuteRun',
             airspace_dot_v1_dot_run__pb2.ExecuteRunRequest.SerializeToString,
             airspace_dot_v1_dot_run__pb2.RunEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.v1.RunService/RunWorkflow',
+            airspace_dot_v1_dot_run__pb2.RunWorkflowRequest.SerializeToString,
+            airspace_dot_v1_dot_run__pb2.RunWorkflowResponse.FromString,
             options,
             channel_credentials,
             insecure,

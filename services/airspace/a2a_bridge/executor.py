@@ -65,13 +65,16 @@ class WorkflowExecutor(AgentExecutor):
                 )
                 ended = update.state != a2a_pb2.TASK_STATE_WORKING
         except grpc.aio.AioRpcError as exc:
-            said = updater.new_agent_message(
-                [a2a_pb2.Part(text=f"{exc.code().name}: {exc.details()}")]
-            )
-            await updater.update_status(
-                _REFUSALS.get(exc.code(), a2a_pb2.TASK_STATE_FAILED), message=said
-            )
-            ended = True
+            # A run that failed or was canceled ends its stream with an error after its
+            # last event, which already ended the task.
+            if not ended:
+                said = updater.new_agent_message(
+                    [a2a_pb2.Part(text=f"{exc.code().name}: {exc.details()}")]
+                )
+                await updater.update_status(
+                    _REFUSALS.get(exc.code(), a2a_pb2.TASK_STATE_FAILED), message=said
+                )
+                ended = True
         if not ended:
             said = updater.new_agent_message(
                 [a2a_pb2.Part(text="the run's event stream ended early")]

@@ -6,6 +6,7 @@ Each command sets `handler(args) -> int` (the exit code) with set_defaults.
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -33,6 +34,14 @@ def connection_options() -> argparse.ArgumentParser:
 
 
 _COMMON = connection_options()
+_AGE = re.compile(r"^(\d+)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def age_seconds(text: str) -> int | None:
+    """An age such as 30d, 12h, 15m or 90s in seconds; None for any other text."""
+    age = _AGE.match(text)
+    return int(age.group(1)) * _UNIT_SECONDS[age.group(2)] if age else None
 
 
 def add_command(

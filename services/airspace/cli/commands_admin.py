@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import pathlib
-import re
 
 from google.protobuf import timestamp_pb2
 
@@ -19,9 +18,6 @@ from airspace.gateway.api_keys import ApiKeyStore
 from airspace.mesh import identity, settings, telemetry_credentials
 from airspace.state.settings import ENV_PREFIX, StateSettings
 from airspace.v1 import admin_pb2
-
-_AGE = re.compile(r"^(\d+)([smhd])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def register(sub) -> None:
@@ -120,9 +116,8 @@ def register(sub) -> None:
 def finished_before(text: str) -> timestamp_pb2.Timestamp:
     """The cut-off: now minus an age, or an explicit time."""
     stamp = timestamp_pb2.Timestamp()
-    age = _AGE.match(text)
-    if age:
-        seconds = int(age.group(1)) * _UNIT_SECONDS[age.group(2)]
+    seconds = cli_args.age_seconds(text)
+    if seconds is not None:
         stamp.FromDatetime(
             datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=seconds)
         )

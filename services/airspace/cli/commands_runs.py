@@ -9,7 +9,7 @@ import uuid
 
 import grpc
 from google.protobuf import struct_pb2
-from google.rpc import status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
@@ -37,6 +37,7 @@ from airspace.cli.output import (
 )
 from airspace.cli.path import render_path
 from airspace.mesh import json_values
+from airspace.mesh.errors import status_details
 from airspace.mesh.reasons import explain, reason_of
 from airspace.v1 import run_pb2
 
@@ -65,7 +66,9 @@ def register(sub) -> None:
     )
     run.add_argument("--version", type=int, default=0, help="workflow version (default latest)")
     run.add_argument(
-        "--request-id", help="idempotency key: the same key joins the same run (default random)"
+        "--request-id",
+        help="idempotency key: the same key with the same request joins the same run, with "
+        "another request it is refused (default random)",
     )
     run.add_argument(
         "--label", action="append", default=[], metavar="KEY=VALUE", help="label the run"
@@ -343,6 +346,9 @@ def _follow(client: Client, stream, as_json: bool, rejoin: str) -> int:
         stream.cancel()
         _say_still_running(follower, rejoin)
         return INTERRUPTED
+    except grpc.RpcError as error:
+        if not follower.run_id or not _ends_run(error, follower.run_id):
+            raise
     if follower.state not in TERMINAL_STATES and follower.run_id:
         run = client.runs.GetRun(run_pb2.GetRunRequest(run_id=follower.run_id)).run
         follower.state = run.state
@@ -366,6 +372,10 @@ def _print_ending(follower: _Follower) -> None:
     out.print(line)
     if follower.error is not None and follower.error.code:
         out.print(Text(status_text(follower.error), style="red"))
+        if (reason := reason_of(follower.error)) is not None:
+            explanation = explain(reason)
+            out.print(Text.assemble((str(reason), "bold"), f": {explanation.meaning}"))
+            out.print(f"to do: {explanation.action}")
     if follower.output is not None and follower.state == run_pb2.RUN_STATE_COMPLETED:
         out.print(
             JSON(struct_text(follower.output)) if out.is_terminal else struct_text(follower.output)
@@ -388,7 +398,13 @@ def _event_log(client: Client, run: run_pb2.Run) -> list[run_pb2.RunEvent]:
     log is read up to its last known event, with a short deadline as a backstop."""
     request = run_pb2.WatchRunRequest(run_id=run.run_id)
     if run.state in TERMINAL_STATES:
-        return list(client.runs.WatchRun(request, timeout=client.timeout))
+        ended: list[run_pb2.RunEvent] = []
+        try:
+            ended.extend(client.runs.WatchRun(request, timeout=client.timeout))
+        except grpc.RpcError as error:
+            if not _ends_run(error, run.run_id):
+                raise
+        return ended
     events: list[run_pb2.RunEvent] = []
     if run.last_event_sequence == 0:
         return events
@@ -403,6 +419,16 @@ def _event_log(client: Client, run: run_pb2.Run) -> list[run_pb2.RunEvent]:
         if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
             raise
     return events
+
+
+def _ends_run(error: grpc.RpcError, run_id: str) -> bool:
+    """Whether a stream's error is its run's end: a run that failed or was canceled ends
+    the streams following it with a status whose ErrorInfo names the run."""
+    return any(
+        isinstance(detail, error_details_pb2.ErrorInfo)
+        and detail.metadata.get("run") == f"runs/{run_id}"
+        for detail in status_details(error)
+    )
 
 
 def _run_duration(run: run_pb2.Run) -> str:

@@ -22,6 +22,7 @@ from airspace.cli.output import UsageError
 from airspace.v1 import (
     admin_pb2_grpc,
     agent_registry_pb2_grpc,
+    api_key_pb2_grpc,
     approval_pb2_grpc,
     observability_pb2_grpc,
     run_pb2_grpc,
@@ -135,6 +136,7 @@ class Client:
         self.traces = observability_pb2_grpc.TraceServiceStub(channel)
         self.audit = observability_pb2_grpc.AuditServiceStub(channel)
         self.admin = admin_pb2_grpc.AdminServiceStub(channel)
+        self.keys = api_key_pb2_grpc.ApiKeyServiceStub(channel)
 
     def close(self) -> None:
         self._channel.close()

@@ -21,6 +21,7 @@ from airspace.cli import (
     commands_agent_check,
     commands_approvals,
     commands_demo,
+    commands_keys,
     commands_observe,
     commands_registry,
     commands_runs,
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_approvals.register(sub)
     commands_observe.register(sub)
     commands_admin.register(sub)
+    commands_keys.register(sub)
     commands_agent_check.register(sub)
     return parser
 

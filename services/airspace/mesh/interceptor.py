@@ -23,7 +23,13 @@ from airspace.mesh import deadlines, errors, identity, metrics, telemetry
 log = logging.getLogger("airspace.mesh")
 
 # Standard infrastructure services any client may call without an identity.
-OPEN_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"})
+OPEN_SERVICES = frozenset(
+    {
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "grpc.reflection.v1.ServerReflection",
+    }
+)
 
 
 class MeshInterceptor(grpc.aio.ServerInterceptor):

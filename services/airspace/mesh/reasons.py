@@ -90,6 +90,9 @@ class Reason(enum.StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     RUN_QUOTA_EXCEEDED = "RUN_QUOTA_EXCEEDED"
     OVERLOADED = "OVERLOADED"
+    RUN_CANCELED = "RUN_CANCELED"
+    RUN_STILL_RUNNING = "RUN_STILL_RUNNING"
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
 
 
 PROTO = pathlib.Path(reasons_pb2.__file__).with_name("reasons.proto")

@@ -112,7 +112,7 @@ class MeshServer:
                 anonymous.update(recorder.names)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable(self._server, self.service_names)
+        reflection.enable(self._server, [*self.service_names, health.SERVICE_NAME])
         credentials = tls.server_credentials(self.settings)
         self.port = (
             self._server.add_secure_port(self.settings.address, credentials)

@@ -7,6 +7,8 @@ them and answers with the contract's resources (a Run, a Workflow …).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from typing import Any
 
 from google.protobuf import struct_pb2
@@ -22,6 +24,13 @@ class StartRun:
     input: dict[str, Any] = dataclasses.field(default_factory=dict)
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     request_id: str = ""
+
+    def digest(self) -> str:
+        """What makes two requests one (its request_id aside), hashed: the same request_id
+        sent with another workflow, version, input or labels is another request."""
+        what = [self.workflow, self.workflow_version, self.input, self.labels]
+        canonical = json.dumps(what, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,9 @@ from airspace.v1 import (
 )
 
 
-def start_run(request: run_pb2.StartRunRequest | run_pb2.ExecuteRunRequest) -> commands.StartRun:
+def start_run(
+    request: run_pb2.StartRunRequest | run_pb2.ExecuteRunRequest | run_pb2.RunWorkflowRequest,
+) -> commands.StartRun:
     return commands.StartRun(
         workflow=request.workflow,
         workflow_version=request.workflow_version,

@@ -174,7 +174,9 @@ class RunExecutor:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        error = status_pb2.Status(code=code_pb2.CANCELLED, message=f"canceled by {by}: {reason}")
+        error = errors.Cancelled(
+            f"canceled by {by}: {reason}", reason=Reason.RUN_CANCELED
+        ).to_status()
         # Another replica may be executing the run: its next append fails (RUN_ENDED).
         return await self._finish(
             RunLog(self._runs, run.tenant, run.run_id, last_sequence=run.last_event_sequence),

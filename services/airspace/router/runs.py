@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
 
 from opentelemetry import trace
 
-from airspace.mesh import errors, identity
+from airspace.mesh import deadlines, errors, identity
 from airspace.mesh.reasons import Reason
-from airspace.router import agent_registry, audit, metrics
+from airspace.router import agent_registry, audit, metrics, run_outcome
 from airspace.router.commands import CancelRun, ListRuns, StartRun
 from airspace.router.convert import to_dict, to_struct
 from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
@@ -24,6 +25,9 @@ MAX_REQUEST_ID = 128
 MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE = 64, 63, 256
 # A watch with no client deadline may follow a run this long before reconnecting.
 WATCH_TIMEOUT_SECONDS = 24 * 3600
+# RunWorkflow stops waiting this long (at most a tenth of its time) before the caller's
+# deadline, so that its answer, that the run goes on, reaches the caller in time.
+REPLY_MARGIN_SECONDS = 0.5
 
 
 class Runs:
@@ -47,7 +51,7 @@ class Runs:
             run.agent_versions[name] = agent.card.version
         ticket = self._executor.admit(caller.tenant)
         try:
-            stored, created = await self._runs.create(run)
+            stored, created = await self._runs.create(run, request.digest())
         except BaseException:
             ticket.release()
             raise
@@ -61,6 +65,21 @@ class Runs:
             stored, parent.span_id if parent.is_valid else 0, Prepared(spec, agents), ticket=ticket
         )
         return stored
+
+    async def run_to_end(self, request: StartRun) -> run_pb2.Run:
+        """Starts the run (or joins it) and returns it once it COMPLETED. Raises the run's
+        failure when it did not, and RUN_STILL_RUNNING when the caller's deadline comes
+        first, leaving the run running."""
+        run = await self.start(request)
+        state = run.state
+        try:
+            async with asyncio.timeout(_patience()):
+                async for run_event in self.watch(run.run_id, run.last_event_sequence):
+                    if run_event.HasField("run_state_changed"):
+                        state = run_event.run_state_changed.to
+        except TimeoutError:
+            raise run_outcome.still_running(run.name, state) from None
+        return await self.get(run.run_id)
 
     async def _pinned_agents(
         self, tenant: str, workflow: str, spec: WorkflowSpec
@@ -92,10 +111,16 @@ class Runs:
         if after_sequence < 0:
             raise errors.InvalidArgument("after_sequence must be >= 0", field="after_sequence")
         run = await self.get(run_id)
+        state, error = run.state, run.error
         async for run_event in self._runs.watch(
             run.tenant, run_id, after_sequence, WATCH_TIMEOUT_SECONDS
         ):
             yield run_event
+            if (ended := run_outcome.ended_by(run_event)) is not None:
+                state, error = ended.to, ended.error
+        # After the last event: a run that did not complete ends the stream with its failure.
+        if (failure := run_outcome.failure(run.name, state, error)) is not None:
+            raise failure
 
     async def cancel(self, request: CancelRun) -> run_pb2.Run:
         if not request.run_id:
@@ -112,6 +137,12 @@ class Runs:
         return await self._executor.cancel(
             run, request.reason or "no reason given", caller.principal
         )
+
+
+def _patience() -> float | None:
+    """How long RunWorkflow waits for its run: until shortly before the call's deadline."""
+    left = deadlines.remaining()
+    return None if left is None else max(0.0, left - min(REPLY_MARGIN_SECONDS, left / 10))
 
 
 def _check_start(request: StartRun) -> None:

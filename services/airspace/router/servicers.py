@@ -49,6 +49,14 @@ class RunServicer(run_pb2_grpc.RunServiceServicer):
         async for run_event in self._runs.watch(run.run_id, 0):
             yield await self._view.event(run_event)
 
+    async def RunWorkflow(
+        self,
+        request: run_pb2.RunWorkflowRequest,
+        context: grpc.aio.ServicerContext[run_pb2.RunWorkflowRequest, run_pb2.RunWorkflowResponse],
+    ) -> run_pb2.RunWorkflowResponse:
+        run = await self._runs.run_to_end(converters.start_run(request))
+        return run_pb2.RunWorkflowResponse(run=run)
+
     async def GetRun(
         self,
         request: run_pb2.GetRunRequest,

@@ -64,7 +64,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             ("run.request_id", run.request_id),
         )
         validation.known_enum(run_pb2.RunState, run.state, "run.state")
-        stored, created = await self._store.runs.create_run(run)
+        stored, created = await self._store.runs.create_run(run, request.request_digest)
         return state_pb2.CreateRunResponse(run=stored, created=created)
 
     async def GetRun(self, request, context):

@@ -49,10 +49,9 @@ class GrpcRunRepository:
     def __init__(self, state: State):
         self._state = state
 
-    async def create(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
-        created: state_pb2.CreateRunResponse = await call(
-            self._state.CreateRun, state_pb2.CreateRunRequest(run=run)
-        )
+    async def create(self, run: run_pb2.Run, request_digest: str = "") -> tuple[run_pb2.Run, bool]:
+        request = state_pb2.CreateRunRequest(run=run, request_digest=request_digest)
+        created: state_pb2.CreateRunResponse = await call(self._state.CreateRun, request)
         return created.run, created.created
 
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run:

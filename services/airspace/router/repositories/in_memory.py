@@ -3,8 +3,9 @@
 They keep the contract of the state service where the router relies on it: appends
 follow the expected sequence (Aborted SEQUENCE_MISMATCH otherwise), need the lease when
 they name an owner, never extend an ended run, never journal a step twice; a repeated
-request_id finds the first run; a decided approval stays decided. Policy answers ALLOW
-unless a test sets a verdict per checkpoint, and keeps what it was asked and audited.
+request_id finds the first run (and is refused for another request); a decided
+approval stays decided. Policy answers ALLOW unless a test sets a verdict per
+checkpoint, and keeps what it was asked and audited.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class _StoredRun:
     events: list[run_pb2.RunEvent] = dataclasses.field(default_factory=list)
     journal: dict[str, state_pb2.JournalEntry] = dataclasses.field(default_factory=dict)
     changed: asyncio.Condition = dataclasses.field(default_factory=asyncio.Condition)
+    request_digest: str = ""
 
 
 class InMemoryRunRepository:
@@ -84,16 +86,22 @@ class InMemoryRunRepository:
             raise errors.NotFound(f"run {run_id!r} not found")
         return stored
 
-    async def create(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
+    async def create(self, run: run_pb2.Run, request_digest: str = "") -> tuple[run_pb2.Run, bool]:
         for stored in self._runs.values():
             if (stored.run.tenant, stored.run.request_id) == (run.tenant, run.request_id):
+                if request_digest and stored.request_digest not in ("", request_digest):
+                    raise errors.AlreadyExists(
+                        f"request_id belongs to {stored.run.name}, created from another request",
+                        reason=Reason.REQUEST_ID_REUSED,
+                        metadata={"run": stored.run.name},
+                    )
                 return _copy(stored.run), False
         if run.run_id in self._runs:
             raise errors.AlreadyExists(f"run {run.run_id!r} already exists")
         created = _copy(run)
         created.state = run.state or run_pb2.RUN_STATE_QUEUED
         created.create_time.CopyFrom(_now())
-        self._runs[run.run_id] = _StoredRun(created)
+        self._runs[run.run_id] = _StoredRun(created, request_digest=request_digest)
         return _copy(created), True
 
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run:

@@ -67,8 +67,9 @@ class RunChange:
 class RunRepository(Protocol):
     """Runs with their append-only event log and step journal."""
 
-    async def create(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
-        """Stores a new run; a repeated request_id returns the first run and False."""
+    async def create(self, run: run_pb2.Run, request_digest: str = "") -> tuple[run_pb2.Run, bool]:
+        """Stores a new run; a repeated request_id returns the first run and False, or is
+        refused (ALREADY_EXISTS REQUEST_ID_REUSED) when the first had another digest."""
         ...
 
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run: ...

@@ -40,16 +40,19 @@ class PostgresRunStore(RunStore):
         self._database = database
         self._signals = database.signals
 
-    async def create_run(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
+    async def create_run(
+        self, run: run_pb2.Run, request_digest: str = ""
+    ) -> tuple[run_pb2.Run, bool]:
         async def create(conn: Conn) -> tuple[run_pb2.Run, bool]:
             # Two creations of one request collide on a key; the rerun finds the winner's.
             row = await fetch_one(
                 conn,
-                "SELECT data, last_sequence FROM runs WHERE tenant = %s AND request_id = %s",
+                "SELECT data, last_sequence, request_digest FROM runs"
+                " WHERE tenant = %s AND request_id = %s",
                 (run.tenant, run.request_id),
             )
             if row is not None:
-                return run_from_row(row), False
+                return rules.existing_run(row, request_digest), False
             if await fetch_one(conn, "SELECT 1 FROM runs WHERE run_id = %s", (run.run_id,)):
                 raise rules.run_already_exists(run.run_id)
             now = self._database.now()
@@ -57,8 +60,9 @@ class PostgresRunStore(RunStore):
             await execute(
                 conn,
                 "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
-                " last_sequence, end_us, data) VALUES (%s, %s, %s, %s, %s, %s, 0, %s, %s)",
-                rules.run_row(stored, now),
+                " last_sequence, end_us, data, request_digest)"
+                " VALUES (%s, %s, %s, %s, %s, %s, 0, %s, %s, %s)",
+                rules.run_row(stored, now, request_digest),
             )
             return stored, True
 

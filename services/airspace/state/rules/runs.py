@@ -28,9 +28,9 @@ def new_run(run: run_pb2.Run, now: int) -> run_pb2.Run:
     return stored
 
 
-def run_row(stored: run_pb2.Run, now: int) -> tuple:
-    """The columns (run_id, tenant, request_id, workflow, state, create_us, end_us, data)
-    of a new run."""
+def run_row(stored: run_pb2.Run, now: int, request_digest: str) -> tuple:
+    """The columns (run_id, tenant, request_id, workflow, state, create_us, end_us, data,
+    request_digest) of a new run."""
     return (
         stored.run_id,
         stored.tenant,
@@ -40,7 +40,23 @@ def run_row(stored: run_pb2.Run, now: int) -> tuple:
         now,
         end_micros(stored),
         stored.SerializeToString(),
+        request_digest or None,
     )
+
+
+def existing_run(row: Any, request_digest: str) -> run_pb2.Run:
+    """The run created before with the same request_id, from (data, last_sequence,
+    request_digest); ALREADY_EXISTS REQUEST_ID_REUSED when it answers another request.
+    Runs stored before digests were (and callers that send none) are not compared."""
+    run = run_from_row(row)
+    if request_digest and row[2] and row[2] != request_digest:
+        raise errors.AlreadyExists(
+            f"request_id {run.request_id!r} belongs to {run.name}, which was created from"
+            " a different request; send a new request_id for a new request",
+            reason="REQUEST_ID_REUSED",
+            metadata={"run": run.name},
+        )
+    return run
 
 
 def listing_conditions(tenant: str, workflow: str, state: int, after: list | None) -> Conditions:

@@ -26,22 +26,26 @@ class SqliteRunStore(RunStore):
         self._database = database
         self._signals = RunSignals()
 
-    async def create_run(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
+    async def create_run(
+        self, run: run_pb2.Run, request_digest: str = ""
+    ) -> tuple[run_pb2.Run, bool]:
         def create(db: Db) -> tuple[run_pb2.Run, bool]:
             row = db.execute(
-                "SELECT data, last_sequence FROM runs WHERE tenant = ? AND request_id = ?",
+                "SELECT data, last_sequence, request_digest FROM runs"
+                " WHERE tenant = ? AND request_id = ?",
                 (run.tenant, run.request_id),
             ).fetchone()
             if row is not None:
-                return run_from_row(row), False
+                return rules.existing_run(row, request_digest), False
             if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
                 raise rules.run_already_exists(run.run_id)
             now = self._database.now()
             stored = rules.new_run(run, now)
             db.execute(
                 "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
-                " last_sequence, end_us, data) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                rules.run_row(stored, now),
+                " last_sequence, end_us, data, request_digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                rules.run_row(stored, now, request_digest),
             )
             return stored, True
 

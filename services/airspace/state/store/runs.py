@@ -54,8 +54,11 @@ class RunStore(ABC):
     signals_every_writer: bool = False
 
     @abstractmethod
-    async def create_run(self, run: run_pb2.Run) -> tuple[run_pb2.Run, bool]:
-        """Stores a new run; the same (tenant, request_id) returns the existing one and False."""
+    async def create_run(
+        self, run: run_pb2.Run, request_digest: str = ""
+    ) -> tuple[run_pb2.Run, bool]:
+        """Stores a new run; the same (tenant, request_id) returns the existing one and
+        False, or refuses it (REQUEST_ID_REUSED) when its digest is another one."""
 
     @abstractmethod
     async def get_run(self, tenant: str, run_id: str) -> run_pb2.Run: ...
