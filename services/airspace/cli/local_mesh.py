@@ -2,8 +2,9 @@
 
 State lives in SQLite under $AIRSPACE_HOME (default ./.airspace), or in the PostgreSQL
 database a state URL names (`airspace up --state-url`). The first start
-creates the mesh key and a developer API key, and writes credentials.json so the
-CLI finds the gateway and the key without typing. Every process serves Prometheus
+creates the mesh key, a developer API key and an approver's key, and writes
+credentials.json so the CLI finds the gateway and the developer's key without typing
+(the approver's is under "approver", for `AIRSPACE_API_KEY=… airspace approvals …`). Every process serves Prometheus
 metrics on a port of its own (metrics_url).
 """
 
@@ -20,11 +21,30 @@ from airspace.gateway.api_keys import ApiKeyStore
 from airspace.mesh.identity import Identity
 
 DEVELOPER = Identity(principal="user:dev", tenant="default", roles=("admin", "operator", "auditor"))
+# A second person: nobody approves their own runs, so the developer's runs need another key.
+APPROVER = Identity(principal="user:approver", tenant="default", roles=("approver",))
 SAMPLE_AGENTS = {
     "contract-extractor": "airspace.agents.samples.contract_extractor",
     "compliance-checker": "airspace.agents.samples.compliance_checker",
     "summary-writer": "airspace.agents.samples.summary_writer",
 }
+# The demo scenarios' agents, served together by one process (airspace.agents.samples.host).
+HOSTED_AGENTS = (
+    "billing-analyst",
+    "usage-analyst",
+    "support-history",
+    "case-synthesizer",
+    "ticket-triage",
+    "billing-specialist",
+    "compliance-specialist",
+    "human-queue",
+    "finance-reviewer",
+    "legal-reviewer",
+    "operations-reviewer",
+    "planning-chair",
+    "planning-lead",
+)
+AGENT_HOST = "sample-agents"
 
 
 METRICS_PORT = "METRICS_PORT"
@@ -58,23 +78,25 @@ def _secret_file(path: pathlib.Path, make) -> pathlib.Path:
 
 
 def bootstrap(home: pathlib.Path, gateway: str) -> dict:
-    """Creates the mesh key and the developer's credentials once; returns the credentials."""
+    """Creates the mesh key, the developer's and the approver's credentials once; returns
+    the credentials."""
     _secret_file(home / "mesh.key", lambda: secrets.token_hex(32))
     credentials_file = home / "credentials.json"
     credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
     if not credentials.get("api_key"):
-        key = ApiKeyStore(home / "api_keys.json").create(
-            DEVELOPER.principal, DEVELOPER.tenant, DEVELOPER.roles
-        )
-        credentials = {
-            "api_key": key,
-            "principal": DEVELOPER.principal,
-            "tenant": DEVELOPER.tenant,
-        }
+        credentials = _person(home, DEVELOPER)
+    if not credentials.get("approver"):
+        credentials["approver"] = _person(home, APPROVER)
     credentials["gateway"] = gateway
     credentials_file.write_text(json.dumps(credentials, indent=2))
     credentials_file.chmod(0o600)
     return credentials
+
+
+def _person(home: pathlib.Path, who: Identity) -> dict:
+    """A new API key for `who` in the gateway's key file, as credentials."""
+    key = ApiKeyStore(home / "api_keys.json").create(who.principal, who.tenant, who.roles)
+    return {"api_key": key, "principal": who.principal, "tenant": who.tenant}
 
 
 def router_names(count: int) -> list[str]:
@@ -159,8 +181,11 @@ def plan(
                     {"AIRSPACE_AGENT_OTLP_ENDPOINT": collector},
                     log_dir=logs,
                     command=("node", str(NODE_AGENT_DIR / "index.js"), "--port", str(port)),
+                    agents={NODE_AGENT: port},
                 )
             )
+        # Agents are not mesh members: no mesh key, no data folder.
+        agent_env = {"PYTHONUNBUFFERED": "1", "AIRSPACE_AGENT_OTLP_ENDPOINT": collector}
         for name, module in SAMPLE_AGENTS.items():
             port = free_port()
             processes.append(
@@ -168,14 +193,22 @@ def plan(
                     name,
                     module,
                     port,
-                    # Agents are not mesh members: no mesh key, no data folder.
-                    {
-                        "PYTHONUNBUFFERED": "1",
-                        "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
-                        f"AIRSPACE_AGENT_{METRICS_PORT}": "0",
-                    },
+                    {**agent_env, f"AIRSPACE_AGENT_{METRICS_PORT}": "0"},
                     args=("--port", str(port)),
                     log_dir=logs,
+                    agents={name: port},
                 )
             )
+        hosted = {name: free_port() for name in HOSTED_AGENTS}
+        processes.append(
+            ManagedProcess(
+                AGENT_HOST,
+                "airspace.agents.samples.host",
+                hosted[HOSTED_AGENTS[0]],
+                agent_env,
+                args=tuple(f"{name}={port}" for name, port in hosted.items()),
+                log_dir=logs,
+                agents=hosted,
+            )
+        )
     return processes

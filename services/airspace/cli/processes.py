@@ -28,6 +28,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+DEFAULT_GATEWAY_PORT = 50051
+
+
+def port_free(port: int) -> bool:
+    """Whether a server could listen on the port now. SO_REUSEADDR as servers set it, so
+    connections of a stopped mesh still in TIME-WAIT do not count as a listener."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 @dataclasses.dataclass
 class ManagedProcess:
     name: str
@@ -42,6 +57,8 @@ class ManagedProcess:
     restarts: int = 0
     # Where it serves Prometheus metrics, as its READY line says (0: it serves none).
     metrics_port: int = 0
+    # The agents it serves, by name, with their ports: registered once it is ready.
+    agents: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def address(self) -> str:

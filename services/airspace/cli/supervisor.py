@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pathlib
 import signal
-import socket
 import time
 
 import grpc
@@ -16,7 +15,7 @@ from airspace.cli import args as cli_args
 from airspace.cli import local_mesh, samples
 from airspace.cli.connection import Client, Target
 from airspace.cli.output import console
-from airspace.cli.processes import ManagedProcess, stop_all
+from airspace.cli.processes import DEFAULT_GATEWAY_PORT, ManagedProcess, port_free, stop_all
 from airspace.mesh import database_urls
 from airspace.mesh.errors import status_details
 from airspace.v1 import agent_registry_pb2, workflow_pb2
@@ -36,7 +35,12 @@ def register(sub) -> None:
             airspace up --routers 2      two router replicas sharing the runs
         """,
     )
-    up.add_argument("--port", type=int, default=50051, help="gateway port (default 50051)")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_GATEWAY_PORT,
+        help=f"gateway port (default {DEFAULT_GATEWAY_PORT})",
+    )
     up.add_argument("--home", help="data folder (default $AIRSPACE_HOME or ./.airspace)")
     up.add_argument(
         "--routers",
@@ -55,15 +59,6 @@ def register(sub) -> None:
         "SQLite in the data folder)",
     )
     up.set_defaults(handler=run_up)
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 class LocalMesh:
@@ -110,13 +105,12 @@ class LocalMesh:
         return Client(Target(self.gateway, self.credentials["api_key"]), timeout=30.0)
 
     def _register_samples(self) -> None:
-        names = {*local_mesh.SAMPLE_AGENTS, local_mesh.NODE_AGENT}
-        agents = [p for p in self.processes if p.name in names]
+        agents = {name: port for p in self.processes for name, port in p.agents.items()}
         with self.client() as client:
-            for agent in agents:
+            for name, port in agents.items():
                 client.agents.RegisterAgent(
                     agent_registry_pb2.RegisterAgentRequest(
-                        endpoint=agent.address, agent=agent.name
+                        endpoint=f"127.0.0.1:{port}", agent=name
                     )
                 )
             if not agents:
@@ -154,7 +148,7 @@ class LocalMesh:
 
 
 def run_up(args) -> int:
-    if not _port_free(args.port):
+    if not port_free(args.port):
         raise SystemExit(
             f"port {args.port} is in use: is `airspace up` already running? Choose another with --port"
         )
