@@ -57,6 +57,11 @@ def register(sub) -> None:
     )
     demo.add_argument("--home", help="data folder (default ./.airspace/demo)")
     demo.add_argument(
+        "--port",
+        type=int,
+        help=f"gateway port, 0 for any (default {DEFAULT_GATEWAY_PORT}, or any when it is busy)",
+    )
+    demo.add_argument(
         "--scenario",
         choices=[scenario.name for scenario in demo_scenarios.SCENARIOS],
         help="run only this scenario",
@@ -70,8 +75,7 @@ def run_demo(args) -> int:
     out = console()
     out.rule("[bold]Airspace demo")
     out.print(f"data in {home}; starting the mesh and the sample agents as separate processes")
-    # Two demos at once (or a running `airspace up`) must not collide on the default port.
-    port = DEFAULT_GATEWAY_PORT if port_free(DEFAULT_GATEWAY_PORT) else free_port()
+    port = _gateway_port(args.port)
     results: list[tuple[str, run_pb2.Run]] = []
     with LocalMesh(home, port) as mesh, mesh.client() as client:
         approver = mesh.credentials["approver"]
@@ -80,6 +84,14 @@ def run_demo(args) -> int:
                 results += _scenario(client, person, approver["principal"], scenario)
     _summary(results, home)
     return OK if all(run.state == run_pb2.RUN_STATE_COMPLETED for _, run in results) else FAILED
+
+
+def _gateway_port(asked: int | None) -> int:
+    """The port asked for; by default 50051, unless it is busy (two demos at once, or a
+    running `airspace up`): then any free one."""
+    if asked is None:
+        asked = DEFAULT_GATEWAY_PORT if port_free(DEFAULT_GATEWAY_PORT) else 0
+    return asked or free_port()
 
 
 def _scenario(
