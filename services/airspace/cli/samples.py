@@ -23,6 +23,11 @@ def sample_input(name: str) -> Traversable:
     return found
 
 
+def workflow_schema() -> Traversable:
+    """The JSON Schema of workflow documents (checked against the router's validator)."""
+    return resources.files(_SAMPLES) / "schema" / "workflow.schema.json"
+
+
 def contract() -> Traversable:
     """The sample master services agreement the contract workflows review."""
     return sample_input("msa.txt")
