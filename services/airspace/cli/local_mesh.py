@@ -48,6 +48,7 @@ AGENT_HOST = "sample-agents"
 
 
 METRICS_PORT = "METRICS_PORT"
+COLLECTOR = "tracing"
 
 
 def metrics_url(process: ManagedProcess) -> str:
@@ -77,9 +78,9 @@ def _secret_file(path: pathlib.Path, make) -> pathlib.Path:
     return path
 
 
-def bootstrap(home: pathlib.Path, gateway: str) -> dict:
+def bootstrap(home: pathlib.Path, gateway: str, otlp_endpoint: str = "") -> dict:
     """Creates the mesh key, the developer's and the approver's credentials once; returns
-    the credentials."""
+    the credentials, with where the gateway and the collector's OTLP endpoint are now."""
     _secret_file(home / "mesh.key", lambda: secrets.token_hex(32))
     credentials_file = home / "credentials.json"
     credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
@@ -88,6 +89,8 @@ def bootstrap(home: pathlib.Path, gateway: str) -> dict:
     if not credentials.get("approver"):
         credentials["approver"] = _person(home, APPROVER)
     credentials["gateway"] = gateway
+    if otlp_endpoint:
+        credentials["otlp_endpoint"] = otlp_endpoint
     credentials_file.write_text(json.dumps(credentials, indent=2))
     credentials_file.chmod(0o600)
     return credentials
@@ -97,6 +100,12 @@ def _person(home: pathlib.Path, who: Identity) -> dict:
     """A new API key for `who` in the gateway's key file, as credentials."""
     key = ApiKeyStore(home / "api_keys.json").create(who.principal, who.tenant, who.roles)
     return {"api_key": key, "principal": who.principal, "tenant": who.tenant}
+
+
+def collector_address(processes: list[ManagedProcess]) -> str:
+    """The trace collector's OTLP/gRPC endpoint in a plan: where agents outside the mesh
+    send their spans to join a run's trace."""
+    return next(p.address for p in processes if p.name == COLLECTOR)
 
 
 def router_names(count: int) -> list[str]:
@@ -122,15 +131,16 @@ def plan(
         "PYTHONUNBUFFERED": "1",
     }
     logs = home / "logs"
-    ports = {name: free_port() for name in ("state", "policy", "tracing")}
-    collector = f"127.0.0.1:{ports['tracing']}"
+    ports = {name: free_port() for name in ("state", "policy", COLLECTOR)}
+    collector = f"127.0.0.1:{ports[COLLECTOR]}"
 
     def service(name: str, module: str, prefix: str, port: int, **extra) -> ManagedProcess:
         env = {
             **common,
             f"AIRSPACE_{prefix}_PORT": str(port),
-            # Each picks a free port itself and names it in its READY line.
-            f"AIRSPACE_{prefix}_{METRICS_PORT}": "0",
+            # Fixed up front like the service's port: a restarted child serves its metrics
+            # where `airspace up` said they are.
+            f"AIRSPACE_{prefix}_{METRICS_PORT}": str(free_port()),
             **extra,
         }
         return ManagedProcess(name, module, port, env, log_dir=logs)
@@ -158,7 +168,7 @@ def plan(
             **({"AIRSPACE_STATE_URL": state_url} if state_url else {}),
         ),
         service("policy", "airspace.policy.service.main", "POLICY", ports["policy"]),
-        service("tracing", "airspace.tracing.main", "TRACE", ports["tracing"]),
+        service(COLLECTOR, "airspace.tracing.main", "TRACE", ports[COLLECTOR]),
         *replicas,
         service(
             "gateway",
@@ -193,7 +203,7 @@ def plan(
                     name,
                     module,
                     port,
-                    {**agent_env, f"AIRSPACE_AGENT_{METRICS_PORT}": "0"},
+                    {**agent_env, f"AIRSPACE_AGENT_{METRICS_PORT}": str(free_port())},
                     args=("--port", str(port)),
                     log_dir=logs,
                     agents={name: port},

@@ -59,6 +59,7 @@ class ManagedProcess:
     metrics_port: int = 0
     # The agents it serves, by name, with their ports: registered once it is ready.
     agents: dict[str, int] = dataclasses.field(default_factory=dict)
+    _ready_by: float = 0.0
 
     @property
     def address(self) -> str:
@@ -71,17 +72,26 @@ class ManagedProcess:
     def start(self) -> None:
         """Starts the process and waits for its READY line (its port is fixed up front,
         so a restarted process comes back where the others expect it)."""
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Starts the process without waiting: several can start at once, then be waited for."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = process = subprocess.Popen(
+            self.process = subprocess.Popen(
                 list(self.command) or [sys.executable, "-m", self.module, *self.args],
                 env={**os.environ, **self.env, lifeline.ENV: str(os.getpid())},
                 stdout=subprocess.PIPE,
                 stderr=log,
             )
-        assert process.stdout is not None  # stdout=PIPE above
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
+        self._ready_by = time.monotonic() + READY_TIMEOUT_SECONDS
+
+    def wait_ready(self) -> None:
+        """Waits for the spawned process's READY line, within its time from the spawn."""
+        process = self.process
+        assert process is not None and process.stdout is not None, "spawn() first"
+        while time.monotonic() < self._ready_by:
             line = process.stdout.readline().decode(errors="replace")
             if line.startswith("READY "):
                 fields = dict(part.split("=", 1) for part in line.split()[3:] if "=" in part)

@@ -74,27 +74,42 @@ class LocalMesh:
     ):
         self.home = home
         self.gateway = f"127.0.0.1:{port}"
-        self.credentials = local_mesh.bootstrap(home, self.gateway)
         self.processes = local_mesh.plan(home, port, with_agents, routers, state_url)
+        self.otlp_endpoint = local_mesh.collector_address(self.processes)
+        self.credentials = local_mesh.bootstrap(home, self.gateway, self.otlp_endpoint)
         self.out = console()
 
     def __enter__(self) -> LocalMesh:
         started: list[ManagedProcess] = []
+        agents = [process for process in self.processes if process.agents]
         try:
             for process in self.processes:
+                if process.agents:
+                    continue
                 with self.out.status(f"starting {process.name}…"):
                     process.start()
                 started.append(process)
-                metrics = local_mesh.metrics_url(process)
-                self.out.print(
-                    f"  [green]✓[/] {process.name:<20} {process.address}"
-                    + (f"  [dim]metrics {metrics}[/]" if metrics else "")
-                )
+                self._started(process)
+            # The agents depend on nothing but the collector: they start side by side.
+            with self.out.status("starting the sample agents…"):
+                for process in agents:
+                    process.spawn()
+                    started.append(process)
+                for process in agents:
+                    process.wait_ready()
+                    self._started(process)
             self._register_samples()
         except BaseException:
             stop_all(started)
             raise
         return self
+
+    def _started(self, process: ManagedProcess) -> None:
+        metrics = local_mesh.metrics_url(process)
+        self.out.print(
+            f"  [green]✓[/] {process.name:<20} {process.address}"
+            + (f"  [dim]metrics {metrics}[/]" if metrics else "")
+        )
 
     def __exit__(self, *exc) -> None:
         with self.out.status("stopping the mesh…"):
@@ -168,7 +183,14 @@ def run_up(args) -> int:
         table.add_row(
             "state", database_urls.redacted(state_url) if state_url else "SQLite, state.db"
         )
+        table.add_row(
+            "OTLP/gRPC",
+            f"{mesh.otlp_endpoint}  (spans of agents outside the mesh; also in credentials)",
+        )
         table.add_row("credentials", str(home / "credentials.json"))
+        table.add_row(
+            "approver", f'{local_mesh.APPROVER.principal}: its key is under "approver" there'
+        )
         table.add_row("logs", str(home / "logs"))
         out.print(table)
         out.print(
