@@ -36,7 +36,7 @@ def build_server(config: PolicySettings) -> MeshServer:
 
 
 def main() -> None:
-    config = settings.load(PolicySettings, ENV_PREFIX)
+    config = settings.from_command_line(PolicySettings, ENV_PREFIX, __doc__)
     telemetry.setup("policy", config.otlp_endpoint)
     try:
         srv = build_server(config)
