@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import grpc
 from google.protobuf import json_format
 from rich.text import Text
 
@@ -16,16 +18,18 @@ from airspace.cli.output import (
     console,
     enum_label,
     fields,
+    format_duration,
     format_time,
     print_json,
     print_listing,
-    shorten,
     struct_text,
     table,
 )
 from airspace.v1 import approval_pb2, run_pb2
 
 _STATES = cli_args.enum_choices(approval_pb2.ApprovalState, "APPROVAL_STATE_")
+# Approvals of each state read to find the one an id prefix names.
+_PREFIX_SCAN = 1000
 
 
 def register(sub) -> None:
@@ -99,17 +103,17 @@ def list_approvals(args) -> int:
     if args.json:
         print_json(approvals)
         return OK
-    rows = table("ID", "RUN", "STEP", "KIND", "ROLE", "SUMMARY", "REQUESTED BY", "EXPIRES")
+    # Step, kind and requester are in `show`; the summary takes what the terminal has left.
+    rows = table("ID", "RUN", "ROLE", "EXPIRES", "SUMMARY")
+    rows.columns[-1].overflow, rows.columns[-1].no_wrap = "ellipsis", True
+    now = time.time()
     for approval in approvals:
         rows.add_row(
             approval.approval_id,
             approval.run_id,
-            approval.step_key,
-            enum_label(approval_pb2.ApprovalKind, approval.kind).lower(),
             approval.required_role,
-            shorten(approval.summary, 60),
-            approval.requested_by,
-            format_time(approval.expire_time),
+            _expires_in(approval.expire_time, now),
+            approval.summary,
         )
     print_listing(rows, len(approvals), more, args.limit, "approvals")
     return OK
@@ -215,6 +219,35 @@ def _data(value: str | None) -> dict | None:
     return json_object(content, "--data", source)
 
 
+def _expires_in(expire_time, now: float) -> str:
+    if not expire_time.seconds:
+        return "-"
+    left = expire_time.seconds - now
+    return "expired" if left <= 0 else f"in {format_duration(left)}"
+
+
 def _get(client, approval_id: str) -> approval_pb2.Approval:
+    """The approval with this id, or the only one whose id starts with it."""
     request = approval_pb2.GetApprovalRequest(approval_id=approval_id)
-    return client.approvals.GetApproval(request).approval
+    try:
+        return client.approvals.GetApproval(request).approval
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+        matches = _starting_with(client, approval_id)
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise
+        shown = ", ".join(sorted(a.approval_id for a in matches)[:5])
+        raise UsageError(f"{approval_id!r} could be any of {shown}: type more of it") from None
+
+
+def _starting_with(client, prefix: str) -> list[approval_pb2.Approval]:
+    """The approvals the caller may see whose id starts with `prefix`, of any state."""
+    found = []
+    for state in _STATES.values():
+        listing = approval_pb2.ListApprovalsRequest(state=state)
+        approvals, _ = paged(client.approvals.ListApprovals, listing, "approvals", _PREFIX_SCAN)
+        found += [a for a in approvals if a.approval_id.startswith(prefix)]
+    return found
