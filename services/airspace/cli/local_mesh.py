@@ -108,6 +108,37 @@ def collector_address(processes: list[ManagedProcess]) -> str:
     return next(p.address for p in processes if p.name == COLLECTOR)
 
 
+def _distinct_ports(*taken: int):
+    """Free ports, none twice nor one of `taken`: a probe's port is free again once
+    closed, so two probes in a row may both be given it."""
+    given = set(taken)
+
+    def unused_port() -> int:
+        port = free_port()
+        while port in given:
+            port = free_port()
+        given.add(port)
+        return port
+
+    return unused_port
+
+
+def waves(processes: list[ManagedProcess]) -> list[list[ManagedProcess]]:
+    """The plan as groups started side by side, each once the one before is ready: state,
+    policy and the collector need nothing; routers need them, and agents only the
+    collector; the gateway needs the routers. Agents are registered once all are ready."""
+
+    def wave(process: ManagedProcess) -> int:
+        if process.name in ("state", "policy", COLLECTOR):
+            return 0
+        return 2 if process.name == "gateway" else 1
+
+    grouped: dict[int, list[ManagedProcess]] = {}
+    for process in processes:
+        grouped.setdefault(wave(process), []).append(process)
+    return [grouped[number] for number in sorted(grouped)]
+
+
 def router_names(count: int) -> list[str]:
     """The router replicas' process names: "router" alone, router-1…router-N for several."""
     return ["router"] if count == 1 else [f"router-{index}" for index in range(1, count + 1)]
@@ -131,7 +162,8 @@ def plan(
         "PYTHONUNBUFFERED": "1",
     }
     logs = home / "logs"
-    ports = {name: free_port() for name in ("state", "policy", COLLECTOR)}
+    unused_port = _distinct_ports(gateway_port)
+    ports = {name: unused_port() for name in ("state", "policy", COLLECTOR)}
     collector = f"127.0.0.1:{ports[COLLECTOR]}"
 
     def service(name: str, module: str, prefix: str, port: int, **extra) -> ManagedProcess:
@@ -140,7 +172,7 @@ def plan(
             f"AIRSPACE_{prefix}_PORT": str(port),
             # Fixed up front like the service's port: a restarted child serves its metrics
             # where `airspace up` said they are.
-            f"AIRSPACE_{prefix}_{METRICS_PORT}": str(free_port()),
+            f"AIRSPACE_{prefix}_{METRICS_PORT}": str(unused_port()),
             **extra,
         }
         return ManagedProcess(name, module, port, env, log_dir=logs)
@@ -151,7 +183,7 @@ def plan(
             name,
             "airspace.router.main",
             "ROUTER",
-            free_port(),
+            unused_port(),
             AIRSPACE_ROUTER_STATE_ENDPOINT=f"127.0.0.1:{ports['state']}",
             AIRSPACE_ROUTER_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
             AIRSPACE_ROUTER_TRACE_ENDPOINT=collector,
@@ -182,7 +214,7 @@ def plan(
     ]
     if with_agents:
         if node_agent_available():
-            port = free_port()
+            port = unused_port()
             processes.append(
                 ManagedProcess(
                     NODE_AGENT,
@@ -197,19 +229,19 @@ def plan(
         # Agents are not mesh members: no mesh key, no data folder.
         agent_env = {"PYTHONUNBUFFERED": "1", "AIRSPACE_AGENT_OTLP_ENDPOINT": collector}
         for name, module in SAMPLE_AGENTS.items():
-            port = free_port()
+            port = unused_port()
             processes.append(
                 ManagedProcess(
                     name,
                     module,
                     port,
-                    {**agent_env, f"AIRSPACE_AGENT_{METRICS_PORT}": str(free_port())},
+                    {**agent_env, f"AIRSPACE_AGENT_{METRICS_PORT}": str(unused_port())},
                     args=("--port", str(port)),
                     log_dir=logs,
                     agents={name: port},
                 )
             )
-        hosted = {name: free_port() for name in HOSTED_AGENTS}
+        hosted = {name: unused_port() for name in HOSTED_AGENTS}
         processes.append(
             ManagedProcess(
                 AGENT_HOST,

@@ -18,7 +18,8 @@ import time
 
 from airspace.mesh import lifeline
 
-READY_TIMEOUT_SECONDS = 30.0
+# Generous: processes started side by side share the CPU while they import.
+READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 
 

@@ -81,23 +81,15 @@ class LocalMesh:
 
     def __enter__(self) -> LocalMesh:
         started: list[ManagedProcess] = []
-        agents = [process for process in self.processes if process.agents]
         try:
-            for process in self.processes:
-                if process.agents:
-                    continue
-                with self.out.status(f"starting {process.name}…"):
-                    process.start()
-                started.append(process)
-                self._started(process)
-            # The agents depend on nothing but the collector: they start side by side.
-            with self.out.status("starting the sample agents…"):
-                for process in agents:
-                    process.spawn()
-                    started.append(process)
-                for process in agents:
-                    process.wait_ready()
-                    self._started(process)
+            for wave in local_mesh.waves(self.processes):
+                with self.out.status(f"starting {', '.join(p.name for p in wave)}…"):
+                    for process in wave:
+                        process.spawn()
+                        started.append(process)
+                    for process in wave:
+                        process.wait_ready()
+                        self._started(process)
             self._register_samples()
         except BaseException:
             stop_all(started)
