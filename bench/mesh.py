@@ -52,7 +52,7 @@ class BenchMesh:
         self.tracing = tracing
         port = free_port()
         self.gateway = f"127.0.0.1:{port}"
-        self.credentials = local_mesh.bootstrap(home, self.gateway, certificates)
+        self.credentials = local_mesh.bootstrap(home, self.gateway, certificates=certificates)
         self.processes = local_mesh.plan(
             home,
             port,

@@ -409,6 +409,7 @@ class Approvals(approval_pb2_grpc.ApprovalServiceServicer):
         approval.state = approval_pb2.APPROVAL_STATE_DECIDED
         approval.outcome = request.outcome
         approval.comment = request.comment
+        approval.edited_payload.CopyFrom(request.edited_payload)
         approval.decided_by = "user:approver"
         return approval_pb2.DecideApprovalResponse(approval=approval)
 

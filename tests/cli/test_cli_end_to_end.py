@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from cli_gateway_fakes import API_KEY, Catalog, servicers
+from google.protobuf import json_format
 
 from airspace.cli.main import main
 from airspace.mesh.reasons import Reason, explain
@@ -204,7 +205,9 @@ async def test_detached_run_then_list_show_watch(gateway, airspace):
     assert out.splitlines()[-2] == "run run-1 COMPLETED"  # no duration: the start was skipped
 
 
-async def test_waiting_run_shows_live_path_is_approved_then_canceled(gateway, airspace):
+async def test_waiting_run_shows_live_path_is_approved_then_canceled(
+    gateway, airspace, monkeypatch
+):
     await airspace("workflows", "apply", "review.yaml")
     assert (await airspace("run", "contract-review", "--input", '{"hold": true}', "--detach"))[
         0
@@ -214,13 +217,16 @@ async def test_waiting_run_shows_live_path_is_approved_then_canceled(gateway, ai
     assert code == 0 and "WAITING_APPROVAL" in out
     assert "waiting for approval ap-run-1 by role legal-approver: send the signed contract" in out
 
+    monkeypatch.setenv("COLUMNS", "100")
     code, out, _ = await airspace("approvals", "list")
     [row] = [line for line in out.splitlines() if "ap-run-1" in line]
-    assert row.split()[:5] == ["ap-run-1", "run-1", "s0002-review", "action", "legal-approver"]
+    assert row.split()[:3] == ["ap-run-1", "run-1", "legal-approver"]
+    assert max(len(line) for line in out.splitlines()) <= 100
     code, out, _ = await airspace("approvals", "show", "ap-run-1")
     assert gateway.approvals["ap-run-1"].payload_hash in out
 
-    code, out, _ = await airspace("approvals", "approve", "ap-run-1", "--comment", "ok by legal")
+    # Any unique prefix names the approval.
+    code, out, _ = await airspace("approvals", "approve", "ap-r", "--comment", "ok by legal")
     assert (code, out.strip()) == (0, "approval ap-run-1 APPROVED (run run-1)")
     assert gateway.approvals["ap-run-1"].comment == "ok by legal"
     code, _, err = await airspace("approvals", "reject", "ap-run-1")
@@ -233,6 +239,22 @@ async def test_waiting_run_shows_live_path_is_approved_then_canceled(gateway, ai
     assert (code, out.strip()) == (0, "run run-1 is CANCELED")
     code, _, err = await airspace("runs", "cancel", "run-1")
     assert code == 2 and "the run has already ended [RUN_ENDED]" in err
+
+
+async def test_an_action_approval_is_edited_with_new_data(gateway, airspace, tmp_path):
+    await airspace("workflows", "apply", "review.yaml")
+    code, out, _ = await airspace("run", "contract-review", "--input", '{"hold": true}', "--detach")
+    approval = f"ap-{out.strip()}"
+    code, _, err = await airspace("approvals", "edit", approval, "--text", "to legal")
+    assert (code, err.strip()) == (
+        2,
+        "error: this approval is not an output: give the edit as --data",
+    )
+    edit = {"action": "send_contract", "to": "legal"}
+    (tmp_path / "edit.json").write_text(json.dumps(edit))
+    code, out, _ = await airspace("approvals", "edit", approval, "--data", "@edit.json")
+    assert (code, out.strip()) == (0, f"approval {approval} EDITED (run {approval[3:]})")
+    assert json_format.MessageToDict(gateway.approvals[approval].edited_payload) == edit
 
 
 async def test_unknown_workflow_is_a_request_error(gateway, airspace):

@@ -123,3 +123,55 @@ async def test_a_bad_output_contract_is_refused_on_apply_with_its_path(invoices,
         await apply(invoices, source)
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in violations(failure.value), violations(failure.value)
+
+
+CORRECTED = """
+name: corrected
+pattern: sequential
+steps:
+  - name: total
+    agent: learner
+    retry: {{max_attempts: 3}}
+    retry_invalid_output: {retry}
+    output_rules:
+      - {{when: "output.data.total <= 1000.0", message: "a total over 1000 goes to the manual desk"}}
+"""
+
+
+def learner(told: list) -> Agent:
+    """Answers 5000 until the mesh tells it what was wrong, then 900."""
+    agent = Agent(name="learner", version="1.0.0", description="fixes what it is told")
+
+    @agent.handler
+    async def answer(task):
+        notices = [m.text for m in task.context if m.role == "SYSTEM"]
+        told.append(notices)
+        return Reply(text="total", data={"total": 900 if notices else 5000})
+
+    return agent
+
+
+@pytest.mark.parametrize("retry", [True, False], ids=["asked-again", "off-by-default"])
+async def test_an_invalid_output_is_asked_again_with_what_was_wrong_only_when_the_step_says(
+    mesh, retry
+):
+    told: list = []
+    client = mesh.client()
+    source = CORRECTED.format(retry="true" if retry else "false")
+    await deploy(mesh, client, source, learner(told))
+    events = await execute(client, "corrected", {"text": "go"})
+    failed = of_kind(events, "step_failed")
+    assert [f.will_retry for f in failed] == [retry]
+    if not retry:
+        assert ending(events).to == run_pb2.RUN_STATE_FAILED and len(told) == 1
+        return
+    assert ending(events).to == run_pb2.RUN_STATE_COMPLETED
+    assert told[1] == [
+        "Your previous output was invalid: output_rules[0]: a total over 1000 goes to the "
+        "manual desk. Answer again, fixing that."
+    ]
+    assert [e.step_key for e in events if e.HasField("step_started")] == [
+        "s0001-total",
+        "s0001-total-fix1",
+    ]
+    assert of_kind(events, "run_output")[-1].output["data"]["total"] == 900

@@ -41,7 +41,8 @@ def start_up(home: pathlib.Path, port: int, *options: str) -> tuple[subprocess.P
         env={**os.environ, "COLUMNS": "200"},
         cwd=ROOT,
     )
-    deadline = time.monotonic() + 60
+    # Many processes share the CPU while they start: slow on a loaded machine.
+    deadline = time.monotonic() + 150
     seen = []
     while time.monotonic() < deadline:
         line = up.stdout.readline().decode()

@@ -287,3 +287,28 @@ async def test_a_stalled_router_whose_run_was_taken_over_can_write_nothing_more(
     journal = await router.repositories.runs.journal(TENANT, run.run_id)
     assert sorted(entry.step_key for entry in journal) == ["s0001-first", "s0002-second"]
     await replica.close()
+
+
+CONTINUING = """
+name: fan
+pattern: concurrent
+branches:
+  - {agent: alpha}
+  - {agent: beta, retry: {max_attempts: 1}}
+aggregate: {strategy: collect, on_branch_failure: continue}
+"""
+
+
+async def test_a_concurrent_run_that_goes_on_without_a_branch_names_it_and_why(router):
+    await router.register("alpha", answers("fine"))
+    await router.register("beta", failing_times(1, retryable=False))
+    run = await router.run(CONTINUING, "x")
+    assert run.state == COMPLETED
+    data = to_dict(run.output)["data"]
+    assert list(data["branches"]) == ["alpha"]
+    assert data["failed_branches"] == {
+        "beta": {
+            "reason": "AGENT_INTERNAL",
+            "message": "step 'beta' (agent beta) failed after 1 attempt(s): flaky",
+        }
+    }

@@ -67,7 +67,7 @@ def build(config: GatewaySettings) -> server.MeshServer:
 
 
 def main() -> None:
-    config = settings.load(GatewaySettings, "GATEWAY")
+    config = settings.from_command_line(GatewaySettings, "GATEWAY", __doc__)
     telemetry.setup_for("airspace-gateway", config)
     server.run(lambda: build(config), mask_logs=mask_log_text)
 

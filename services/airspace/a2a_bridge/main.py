@@ -51,7 +51,7 @@ def build(config: BridgeSettings) -> server.MeshServer:
 
 
 def main() -> None:
-    config = settings.load(BridgeSettings, ENV_PREFIX)
+    config = settings.from_command_line(BridgeSettings, ENV_PREFIX, __doc__)
     telemetry.setup_for("airspace-a2a-bridge", config)
     server.run(lambda: build(config), mask_logs=mask_log_text)
 

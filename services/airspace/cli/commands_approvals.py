@@ -1,28 +1,35 @@
-"""`airspace approvals list|show|approve|reject`: the human decisions runs wait for."""
+"""`airspace approvals list|show|approve|reject|edit`: the human decisions runs wait for."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import grpc
+from google.protobuf import json_format
 from rich.text import Text
 
 from airspace.cli import args as cli_args
-from airspace.cli.connection import connect, paged
+from airspace.cli.commands_runs import json_object, read_argument
+from airspace.cli.connection import Client, connect, paged
 from airspace.cli.output import (
     OK,
+    UsageError,
     console,
     enum_label,
     fields,
+    format_duration,
     format_time,
     print_json,
     print_listing,
-    shorten,
     struct_text,
     table,
 )
 from airspace.v1 import approval_pb2, run_pb2
 
 _STATES = cli_args.enum_choices(approval_pb2.ApprovalState, "APPROVAL_STATE_")
+# Approvals of each state read to find the one an id prefix names.
+_PREFIX_SCAN = 1000
 
 
 def register(sub) -> None:
@@ -69,6 +76,25 @@ def register(sub) -> None:
         decide.add_argument("--comment", default="", help="for the record")
         decide.set_defaults(handler=decide_approval, outcome=outcome)
 
+    edit = cli_args.add_command(
+        approvals,
+        "edit",
+        "approve with your edit of the payload (checked like agent output)",
+        """
+        airspace approvals edit ap-91c2 --text "We will call you back today." --comment "called"
+        airspace approvals edit ap-91c2 --data @fixed.json
+        airspace approvals edit ap-91c2 --data '{"choice": "billing"}'     (a conflict)
+        """,
+        description="An output under review keeps what you do not replace: --text replaces "
+        "its text, --data its data. Any other approval (a conflict, an action) takes --data "
+        "as the whole edited payload.",
+    )
+    edit.add_argument("approval_id", metavar="ID", help="approval id")
+    edit.add_argument("--text", help="the output's new text")
+    edit.add_argument("--data", help="a JSON object, or @FILE holding one")
+    edit.add_argument("--comment", default="", help="for the record")
+    edit.set_defaults(handler=edit_approval)
+
 
 def list_approvals(args) -> int:
     request = approval_pb2.ListApprovalsRequest(state=_STATES[args.state], run_id=args.run)
@@ -77,17 +103,17 @@ def list_approvals(args) -> int:
     if args.json:
         print_json(approvals)
         return OK
-    rows = table("ID", "RUN", "STEP", "KIND", "ROLE", "SUMMARY", "REQUESTED BY", "EXPIRES")
+    # Step, kind and requester are in `show`; the summary takes what the terminal has left.
+    rows = table("ID", "RUN", "ROLE", "EXPIRES", "SUMMARY")
+    rows.columns[-1].overflow, rows.columns[-1].no_wrap = "ellipsis", True
+    now = time.time()
     for approval in approvals:
         rows.add_row(
             approval.approval_id,
             approval.run_id,
-            approval.step_key,
-            enum_label(approval_pb2.ApprovalKind, approval.kind).lower(),
             approval.required_role,
-            shorten(approval.summary, 60),
-            approval.requested_by,
-            format_time(approval.expire_time),
+            _expires_in(approval.expire_time, now),
+            approval.summary,
         )
     print_listing(rows, len(approvals), more, args.limit, "approvals")
     return OK
@@ -125,29 +151,103 @@ def show_approval(args) -> int:
 
 def decide_approval(args) -> int:
     with connect(args) as client:
-        seen = _get(client, args.approval_id)
-        decided = client.approvals.DecideApproval(
-            approval_pb2.DecideApprovalRequest(
-                approval_id=seen.approval_id,
-                outcome=args.outcome,
-                comment=args.comment,
-                payload_hash=seen.payload_hash,
-                request_id=uuid.uuid4().hex,
-            )
-        ).approval
-    label = enum_label(run_pb2.ApprovalOutcome, decided.outcome)
-    console().print(
-        Text.assemble(
-            "approval ",
-            (decided.approval_id, "bold"),
-            " ",
-            (label, "green" if args.outcome == run_pb2.APPROVAL_OUTCOME_APPROVED else "red"),
-            f" (run {decided.run_id})",
-        )
-    )
+        decided = decide(client, _get(client, args.approval_id), args.outcome, args.comment)
+    console().print(decision_line(decided))
     return OK
 
 
+def edit_approval(args) -> int:
+    if args.text is None and args.data is None:
+        raise UsageError("say what the edit is: --text, --data, or both")
+    with connect(args) as client:
+        seen = _get(client, args.approval_id)
+        edited = edited_payload(seen, args.text, _data(args.data))
+        decided = decide(client, seen, run_pb2.APPROVAL_OUTCOME_EDITED, args.comment, edited)
+    console().print(decision_line(decided))
+    return OK
+
+
+def decide(
+    client: Client,
+    seen: approval_pb2.Approval,
+    outcome: run_pb2.ApprovalOutcome,
+    comment: str = "",
+    edited: dict | None = None,
+) -> approval_pb2.Approval:
+    """Decides an approval as read (its payload hash binds the decision to what was seen)."""
+    request = approval_pb2.DecideApprovalRequest(
+        approval_id=seen.approval_id,
+        outcome=outcome,
+        comment=comment,
+        payload_hash=seen.payload_hash,
+        request_id=uuid.uuid4().hex,
+    )
+    if edited is not None:
+        request.edited_payload.update(edited)
+    return client.approvals.DecideApproval(request).approval
+
+
+def edited_payload(seen: approval_pb2.Approval, text: str | None, data: dict | None) -> dict:
+    """The edit to send: an output under review ({text, data}) keeps the parts not replaced;
+    any other payload is replaced by `data` as a whole."""
+    current = json_format.MessageToDict(seen.payload)
+    if not {"text", "data"} & current.keys():
+        if text is not None or data is None:
+            raise UsageError("this approval is not an output: give the edit as --data")
+        return data
+    edited = {"text": current.get("text", ""), "data": current.get("data", {})}
+    if text is not None:
+        edited["text"] = text
+    if data is not None:
+        edited["data"] = data
+    return edited
+
+
+def decision_line(decided: approval_pb2.Approval) -> Text:
+    label = enum_label(run_pb2.ApprovalOutcome, decided.outcome)
+    style = "red" if decided.outcome == run_pb2.APPROVAL_OUTCOME_REJECTED else "green"
+    return Text.assemble(
+        "approval ", (decided.approval_id, "bold"), " ", (label, style), f" (run {decided.run_id})"
+    )
+
+
+def _data(value: str | None) -> dict | None:
+    """--data as a JSON object, inline or from @FILE."""
+    if value is None:
+        return None
+    content, source = read_argument(value, "--data")
+    return json_object(content, "--data", source)
+
+
+def _expires_in(expire_time, now: float) -> str:
+    if not expire_time.seconds:
+        return "-"
+    left = expire_time.seconds - now
+    return "expired" if left <= 0 else f"in {format_duration(left)}"
+
+
 def _get(client, approval_id: str) -> approval_pb2.Approval:
+    """The approval with this id, or the only one whose id starts with it."""
     request = approval_pb2.GetApprovalRequest(approval_id=approval_id)
-    return client.approvals.GetApproval(request).approval
+    try:
+        return client.approvals.GetApproval(request).approval
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+        matches = _starting_with(client, approval_id)
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise
+        shown = ", ".join(sorted(a.approval_id for a in matches)[:5])
+        raise UsageError(f"{approval_id!r} could be any of {shown}: type more of it") from None
+
+
+def _starting_with(client, prefix: str) -> list[approval_pb2.Approval]:
+    """The approvals the caller may see whose id starts with `prefix`, of any state."""
+    found = []
+    for state in _STATES.values():
+        listing = approval_pb2.ListApprovalsRequest(state=state)
+        approvals, _ = paged(client.approvals.ListApprovals, listing, "approvals", _PREFIX_SCAN)
+        found += [a for a in approvals if a.approval_id.startswith(prefix)]
+    return found

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from airspace.agent.v1 import agent_pb2
 from airspace.cli import args as cli_args
+from airspace.cli import samples
 from airspace.cli.connection import connect, paged
 from airspace.cli.output import (
     OK,
@@ -68,6 +69,18 @@ def register(sub) -> None:
     cli_args.json_flag(show)
     show.set_defaults(handler=show_workflow)
 
+    schema = cli_args.add_command(
+        workflows,
+        "schema",
+        "print the JSON Schema of workflow documents (for editors and linters)",
+        """
+        airspace workflows schema > workflow.schema.json
+        # in a YAML file, for the YAML language server:
+        # yaml-language-server: $schema=./workflow.schema.json
+        """,
+    )
+    schema.set_defaults(handler=print_schema)
+
     agents = cli_args.add_group(sub, "agents", "register and inspect agents")
 
     listing = cli_args.add_command(agents, "list", "list registered agents", "airspace agents list")
@@ -104,6 +117,11 @@ def register(sub) -> None:
     )
     remove.add_argument("name", help="agent name")
     remove.set_defaults(handler=remove_agent)
+
+
+def print_schema(args) -> int:
+    print(samples.workflow_schema().read_text(), end="")
+    return OK
 
 
 def apply_workflow(args) -> int:

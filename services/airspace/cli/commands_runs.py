@@ -205,7 +205,7 @@ def show_run(args) -> int:
 def print_run(client: Client, run_id: str, as_json: bool = False) -> int:
     """A run's summary and the path it took, step by step."""
     run = client.runs.GetRun(run_pb2.GetRunRequest(run_id=run_id)).run
-    events = _event_log(client, run)
+    events = event_log(client, run)
     if as_json:
         print_json({"run": to_dict(run), "events": [to_dict(e) for e in events]})
         return OK
@@ -261,31 +261,40 @@ def parse_input(text: str) -> struct_pb2.Struct:
     """--input as a JSON object, given inline, as @FILE.json or as @- (stdin); any other
     @FILE (a contract, an email) is the input's text. A value the mesh would refuse (too
     deep, NaN) is refused here, naming where it is."""
-    source = ""
-    if text.startswith("@"):
-        source = text[1:]
-        try:
-            text = sys.stdin.read() if source == "-" else pathlib.Path(source).read_text()
-        except OSError as exc:
-            raise UsageError(f"--input: cannot read {source}: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"--input: {source} is not UTF-8 text") from exc
-        if source != "-" and pathlib.Path(source).suffix.lower() != ".json":
-            struct = struct_pb2.Struct()
-            struct.update({"text": text})
-            return struct
+    content, source = read_argument(text, "--input")
+    struct = struct_pb2.Struct()
+    if source and source != "-" and pathlib.Path(source).suffix.lower() != ".json":
+        struct.update({"text": content})
+    else:
+        struct.update(json_object(content, "--input", source))
+    return struct
+
+
+def read_argument(text: str, flag: str) -> tuple[str, str]:
+    """An argument's content: itself, or what @FILE (@- for stdin) holds; with the file's
+    name ("" when given inline)."""
+    if not text.startswith("@"):
+        return text, ""
+    source = text[1:]
+    try:
+        return (sys.stdin.read() if source == "-" else pathlib.Path(source).read_text()), source
+    except OSError as exc:
+        raise UsageError(f"{flag}: cannot read {source}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{flag}: {source} is not UTF-8 text") from exc
+
+
+def json_object(text: str, flag: str, source: str = "") -> dict:
     try:
         value = json.loads(text)
     except RecursionError as exc:
-        raise UsageError(f"--input: the JSON nests too deeply to read{_where(source)}") from exc
+        raise UsageError(f"{flag}: the JSON nests too deeply to read{_where(source)}") from exc
     except ValueError as exc:
-        raise UsageError(f"--input: invalid JSON{_where(source)}: {exc}") from exc
+        raise UsageError(f"{flag}: invalid JSON{_where(source)}: {exc}") from exc
     if not isinstance(value, dict):
-        raise UsageError(f"--input: expected a JSON object, got {type(value).__name__}")
-    json_values.check_json(value, "--input")
-    struct = struct_pb2.Struct()
-    struct.update(value)
-    return struct
+        raise UsageError(f"{flag}: expected a JSON object, got {type(value).__name__}")
+    json_values.check_json(value, flag)
+    return value
 
 
 def _where(source: str) -> str:
@@ -393,7 +402,7 @@ def _say_still_running(follower: _Follower, rejoin: str) -> None:
         err.print(f"stopped watching; the run keeps going. Rejoin it with `{rejoin}`")
 
 
-def _event_log(client: Client, run: run_pb2.Run) -> list[run_pb2.RunEvent]:
+def event_log(client: Client, run: run_pb2.Run) -> list[run_pb2.RunEvent]:
     """Every event of the run. A finished run's watch ends by itself; a live run's
     log is read up to its last known event, with a short deadline as a backstop."""
     request = run_pb2.WatchRunRequest(run_id=run.run_id)

@@ -191,6 +191,8 @@ def _conflict(e: run_pb2.Conflict) -> Text:
     text = Text.assemble(("conflict", "yellow"), f" in {e.step_name}: {answers}")
     if e.resolution:
         text.append(f"; resolved by {e.resolved_by} → {e.resolution}")
+    elif e.resolved_by:
+        text.append(f"; resolved by the {e.resolved_by}")
     else:
         text.append(" — waiting for a human")
     return text

@@ -2,8 +2,9 @@
 
 State lives in SQLite under $AIRSPACE_HOME (default ./.airspace), or in the PostgreSQL
 database a state URL names (`airspace up --state-url`). The first start
-creates the mesh key and a developer API key, and writes credentials.json so the
-CLI finds the gateway and the key without typing. Every process serves Prometheus
+creates the mesh key, a developer API key and an approver's key, and writes
+credentials.json so the CLI finds the gateway and the developer's key without typing
+(the approver's is under "approver", for `AIRSPACE_API_KEY=… airspace approvals …`). Every process serves Prometheus
 metrics on a port of its own (metrics_url).
 """
 
@@ -22,14 +23,34 @@ from airspace.mesh import telemetry_credentials
 from airspace.mesh.identity import Identity
 
 DEVELOPER = Identity(principal="user:dev", tenant="default", roles=("admin", "operator", "auditor"))
+# A second person: nobody approves their own runs, so the developer's runs need another key.
+APPROVER = Identity(principal="user:approver", tenant="default", roles=("approver",))
 SAMPLE_AGENTS = {
     "contract-extractor": "airspace.agents.samples.contract_extractor",
     "compliance-checker": "airspace.agents.samples.compliance_checker",
     "summary-writer": "airspace.agents.samples.summary_writer",
 }
+# The demo scenarios' agents, served together by one process (airspace.agents.samples.host).
+HOSTED_AGENTS = (
+    "billing-analyst",
+    "usage-analyst",
+    "support-history",
+    "case-synthesizer",
+    "ticket-triage",
+    "billing-specialist",
+    "compliance-specialist",
+    "human-queue",
+    "finance-reviewer",
+    "legal-reviewer",
+    "operations-reviewer",
+    "planning-chair",
+    "planning-lead",
+)
+AGENT_HOST = "sample-agents"
 
 
 METRICS_PORT = "METRICS_PORT"
+COLLECTOR = "tracing"
 
 
 def metrics_url(process: ManagedProcess) -> str:
@@ -61,36 +82,81 @@ def _secret_file(path: pathlib.Path, make) -> pathlib.Path:
 
 def agent_telemetry_env(home: pathlib.Path, agent: str) -> dict[str, str]:
     """The telemetry credential of a sample agent registered in the developer's tenant, as
-    the router issues it at registration (the agent starts before it is registered)."""
+    the router issues it at registration (the agent starts before it is registered);
+    HOSTED_AGENTS share one process, whose credential covers any agent of the tenant."""
     mesh_key = (home / "mesh.key").read_bytes().strip()
     sender = telemetry_credentials.agent(DEVELOPER.tenant, agent)
     return {"AIRSPACE_AGENT_TELEMETRY_CREDENTIAL": telemetry_credentials.issue(mesh_key, sender)}
 
 
 def bootstrap(
-    home: pathlib.Path, gateway: str, certificates: MeshCertificates | None = None
+    home: pathlib.Path,
+    gateway: str,
+    otlp_endpoint: str = "",
+    certificates: MeshCertificates | None = None,
 ) -> dict:
-    """Creates the mesh key and the developer's credentials once; returns the credentials
-    (with the CA to trust when the mesh serves TLS)."""
+    """Creates the mesh key, the developer's and the approver's credentials once; returns
+    the credentials, with where the gateway and the collector's OTLP endpoint are now (and
+    the CA to trust when the mesh serves TLS)."""
     _secret_file(home / "mesh.key", lambda: secrets.token_hex(32))
     credentials_file = home / "credentials.json"
     credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
     if not credentials.get("api_key"):
-        key = ApiKeyStore(home / "api_keys.json").create(
-            DEVELOPER.principal, DEVELOPER.tenant, DEVELOPER.roles
-        )
-        credentials = {
-            "api_key": key,
-            "principal": DEVELOPER.principal,
-            "tenant": DEVELOPER.tenant,
-        }
+        credentials = _person(home, DEVELOPER)
+    if not credentials.get("approver"):
+        credentials["approver"] = _person(home, APPROVER)
     credentials["gateway"] = gateway
     credentials.pop("tls_ca_file", None)
     if certificates is not None:
         credentials["tls_ca_file"] = str(certificates.ca)
+    if otlp_endpoint:
+        credentials["otlp_endpoint"] = otlp_endpoint
     credentials_file.write_text(json.dumps(credentials, indent=2))
     credentials_file.chmod(0o600)
     return credentials
+
+
+def _person(home: pathlib.Path, who: Identity) -> dict:
+    """A new API key for `who` in the gateway's key file, as credentials."""
+    key = ApiKeyStore(home / "api_keys.json").create(who.principal, who.tenant, who.roles)
+    return {"api_key": key, "principal": who.principal, "tenant": who.tenant}
+
+
+def collector_address(processes: list[ManagedProcess]) -> str:
+    """The trace collector's OTLP/gRPC endpoint in a plan: where agents outside the mesh
+    send their spans to join a run's trace."""
+    return next(p.address for p in processes if p.name == COLLECTOR)
+
+
+def _distinct_ports(*taken: int):
+    """Free ports, none twice nor one of `taken`: a probe's port is free again once
+    closed, so two probes in a row may both be given it."""
+    given = set(taken)
+
+    def unused_port() -> int:
+        port = free_port()
+        while port in given:
+            port = free_port()
+        given.add(port)
+        return port
+
+    return unused_port
+
+
+def waves(processes: list[ManagedProcess]) -> list[list[ManagedProcess]]:
+    """The plan as groups started side by side, each once the one before is ready: state,
+    policy and the collector need nothing; routers need them, and agents only the
+    collector; the gateway needs the routers. Agents are registered once all are ready."""
+
+    def wave(process: ManagedProcess) -> int:
+        if process.name in ("state", "policy", COLLECTOR):
+            return 0
+        return 2 if process.name == "gateway" else 1
+
+    grouped: dict[int, list[ManagedProcess]] = {}
+    for process in processes:
+        grouped.setdefault(wave(process), []).append(process)
+    return [grouped[number] for number in sorted(grouped)]
 
 
 def router_names(count: int) -> list[str]:
@@ -121,15 +187,17 @@ def plan(
         **tls_env,
     }
     logs = home / "logs"
-    ports = {name: free_port() for name in ("state", "policy", "tracing")}
-    collector = f"127.0.0.1:{ports['tracing']}"
+    unused_port = _distinct_ports(gateway_port)
+    ports = {name: unused_port() for name in ("state", "policy", COLLECTOR)}
+    collector = f"127.0.0.1:{ports[COLLECTOR]}"
 
     def service(name: str, module: str, prefix: str, port: int, **extra) -> ManagedProcess:
         env = {
             **common,
             f"AIRSPACE_{prefix}_PORT": str(port),
-            # Each picks a free port itself and names it in its READY line.
-            f"AIRSPACE_{prefix}_{METRICS_PORT}": "0",
+            # Fixed up front like the service's port: a restarted child serves its metrics
+            # where `airspace up` said they are.
+            f"AIRSPACE_{prefix}_{METRICS_PORT}": str(unused_port()),
             **extra,
         }
         return ManagedProcess(name, module, port, env, log_dir=logs)
@@ -140,7 +208,7 @@ def plan(
             name,
             "airspace.router.main",
             "ROUTER",
-            free_port(),
+            unused_port(),
             AIRSPACE_ROUTER_STATE_ENDPOINT=f"127.0.0.1:{ports['state']}",
             AIRSPACE_ROUTER_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
             AIRSPACE_ROUTER_TRACE_ENDPOINT=collector,
@@ -157,7 +225,7 @@ def plan(
             **({"AIRSPACE_STATE_URL": state_url} if state_url else {}),
         ),
         service("policy", "airspace.policy.service.main", "POLICY", ports["policy"]),
-        service("tracing", "airspace.tracing.main", "TRACE", ports["tracing"]),
+        service(COLLECTOR, "airspace.tracing.main", "TRACE", ports[COLLECTOR]),
         *replicas,
         service(
             "gateway",
@@ -172,7 +240,7 @@ def plan(
     ]
     if with_agents:
         if node_agent_available():
-            port = free_port()
+            port = unused_port()
             processes.append(
                 ManagedProcess(
                     NODE_AGENT,
@@ -185,27 +253,44 @@ def plan(
                     },
                     log_dir=logs,
                     command=("node", str(NODE_AGENT_DIR / "index.js"), "--port", str(port)),
+                    agents={NODE_AGENT: port},
                 )
             )
+        # Agents are not mesh members: no mesh key. Their folder holds the results they
+        # answer retries from.
+        agent_env = {
+            "AIRSPACE_DATA_DIR": str(home / "agents"),
+            "PYTHONUNBUFFERED": "1",
+            "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
+            **tls_env,
+        }
         for name, module in SAMPLE_AGENTS.items():
-            port = free_port()
+            port = unused_port()
             processes.append(
                 ManagedProcess(
                     name,
                     module,
                     port,
-                    # Agents are not mesh members: no mesh key. Their folder holds the
-                    # results they answer retries from.
                     {
-                        "AIRSPACE_DATA_DIR": str(home / "agents"),
-                        "PYTHONUNBUFFERED": "1",
-                        "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
-                        f"AIRSPACE_AGENT_{METRICS_PORT}": "0",
-                        **tls_env,
+                        **agent_env,
+                        f"AIRSPACE_AGENT_{METRICS_PORT}": str(unused_port()),
                         **agent_telemetry_env(home, name),
                     },
                     args=("--port", str(port)),
                     log_dir=logs,
+                    agents={name: port},
                 )
             )
+        hosted = {name: unused_port() for name in HOSTED_AGENTS}
+        processes.append(
+            ManagedProcess(
+                AGENT_HOST,
+                "airspace.agents.samples.host",
+                hosted[HOSTED_AGENTS[0]],
+                {**agent_env, **agent_telemetry_env(home, telemetry_credentials.ANY_AGENT)},
+                args=tuple(f"{name}={port}" for name, port in hosted.items()),
+                log_dir=logs,
+                agents=hosted,
+            )
+        )
     return processes

@@ -18,7 +18,8 @@ import time
 
 from airspace.mesh import lifeline
 
-READY_TIMEOUT_SECONDS = 30.0
+# Generous: processes started side by side share the CPU while they import.
+READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -26,6 +27,21 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+DEFAULT_GATEWAY_PORT = 50051
+
+
+def port_free(port: int) -> bool:
+    """Whether a server could listen on the port now. SO_REUSEADDR as servers set it, so
+    connections of a stopped mesh still in TIME-WAIT do not count as a listener."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclasses.dataclass
@@ -42,6 +58,9 @@ class ManagedProcess:
     restarts: int = 0
     # Where it serves Prometheus metrics, as its READY line says (0: it serves none).
     metrics_port: int = 0
+    # The agents it serves, by name, with their ports: registered once it is ready.
+    agents: dict[str, int] = dataclasses.field(default_factory=dict)
+    _ready_by: float = 0.0
 
     @property
     def address(self) -> str:
@@ -54,17 +73,26 @@ class ManagedProcess:
     def start(self) -> None:
         """Starts the process and waits for its READY line (its port is fixed up front,
         so a restarted process comes back where the others expect it)."""
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Starts the process without waiting: several can start at once, then be waited for."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = process = subprocess.Popen(
+            self.process = subprocess.Popen(
                 list(self.command) or [sys.executable, "-m", self.module, *self.args],
                 env={**os.environ, **self.env, lifeline.ENV: str(os.getpid())},
                 stdout=subprocess.PIPE,
                 stderr=log,
             )
-        assert process.stdout is not None  # stdout=PIPE above
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
+        self._ready_by = time.monotonic() + READY_TIMEOUT_SECONDS
+
+    def wait_ready(self) -> None:
+        """Waits for the spawned process's READY line, within its time from the spawn."""
+        process = self.process
+        assert process is not None and process.stdout is not None, "spawn() first"
+        while time.monotonic() < self._ready_by:
             line = process.stdout.readline().decode(errors="replace")
             if line.startswith("READY "):
                 fields = dict(part.split("=", 1) for part in line.split()[3:] if "=" in part)

@@ -15,6 +15,19 @@ def workflows() -> list[Traversable]:
     return sorted(found, key=lambda item: item.name)
 
 
+def sample_input(name: str) -> Traversable:
+    """A sample input under workflows/inputs, e.g. "tickets/unclear.json"."""
+    found = resources.files(_SAMPLES) / "inputs"
+    for part in name.split("/"):
+        found = found / part
+    return found
+
+
+def workflow_schema() -> Traversable:
+    """The JSON Schema of workflow documents (checked against the router's validator)."""
+    return resources.files(_SAMPLES) / "schema" / "workflow.schema.json"
+
+
 def contract() -> Traversable:
     """The sample master services agreement the contract workflows review."""
-    return resources.files(_SAMPLES) / "inputs" / "msa.txt"
+    return sample_input("msa.txt")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pathlib
 import signal
-import socket
 import time
 
 import grpc
@@ -16,13 +15,11 @@ from airspace.cli import args as cli_args
 from airspace.cli import local_ca, local_mesh, samples
 from airspace.cli.connection import Client, Target
 from airspace.cli.output import console
-from airspace.cli.processes import ManagedProcess, stop_all
+from airspace.cli.processes import DEFAULT_GATEWAY_PORT, ManagedProcess, port_free, stop_all
 from airspace.cli.watchdog import Watchdog
 from airspace.mesh import database_urls
 from airspace.mesh.errors import status_details
 from airspace.v1 import agent_registry_pb2, workflow_pb2
-
-AGENT_NAMES = frozenset({*local_mesh.SAMPLE_AGENTS, local_mesh.NODE_AGENT})
 
 
 def register(sub) -> None:
@@ -38,7 +35,12 @@ def register(sub) -> None:
             airspace up --tls            TLS on every hop, mutual TLS inside the mesh
         """,
     )
-    up.add_argument("--port", type=int, default=50051, help="gateway port (default 50051)")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_GATEWAY_PORT,
+        help=f"gateway port (default {DEFAULT_GATEWAY_PORT})",
+    )
     up.add_argument("--home", help="data folder (default $AIRSPACE_HOME or ./.airspace)")
     up.add_argument(
         "--routers",
@@ -65,15 +67,6 @@ def register(sub) -> None:
     up.set_defaults(handler=run_up)
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 class LocalMesh:
     """Starts the planned processes, registers the samples, and stops everything on exit."""
 
@@ -89,27 +82,36 @@ class LocalMesh:
         self.home = home
         self.gateway = f"127.0.0.1:{port}"
         certificates = local_ca.ensure(home / "tls") if tls else None
-        self.credentials = local_mesh.bootstrap(home, self.gateway, certificates)
         self.processes = local_mesh.plan(home, port, with_agents, routers, state_url, certificates)
+        self.otlp_endpoint = local_mesh.collector_address(self.processes)
+        self.credentials = local_mesh.bootstrap(
+            home, self.gateway, self.otlp_endpoint, certificates
+        )
         self.out = console()
 
     def __enter__(self) -> LocalMesh:
         started: list[ManagedProcess] = []
         try:
-            for process in self.processes:
-                with self.out.status(f"starting {process.name}…"):
-                    process.start()
-                started.append(process)
-                metrics = local_mesh.metrics_url(process)
-                self.out.print(
-                    f"  [green]✓[/] {process.name:<20} {process.address}"
-                    + (f"  [dim]metrics {metrics}[/]" if metrics else "")
-                )
+            for wave in local_mesh.waves(self.processes):
+                with self.out.status(f"starting {', '.join(p.name for p in wave)}…"):
+                    for process in wave:
+                        process.spawn()
+                        started.append(process)
+                    for process in wave:
+                        process.wait_ready()
+                        self._started(process)
             self._register_samples()
         except BaseException:
             stop_all(started)
             raise
         return self
+
+    def _started(self, process: ManagedProcess) -> None:
+        metrics = local_mesh.metrics_url(process)
+        self.out.print(
+            f"  [green]✓[/] {process.name:<20} {process.address}"
+            + (f"  [dim]metrics {metrics}[/]" if metrics else "")
+        )
 
     def __exit__(self, *exc) -> None:
         with self.out.status("stopping the mesh…"):
@@ -125,12 +127,12 @@ class LocalMesh:
         return Client(target, timeout=30.0)
 
     def _register_samples(self) -> None:
-        agents = [p for p in self.processes if p.name in AGENT_NAMES]
+        agents = {name: port for p in self.processes for name, port in p.agents.items()}
         with self.client() as client:
-            for agent in agents:
+            for name, port in agents.items():
                 client.agents.RegisterAgent(
                     agent_registry_pb2.RegisterAgentRequest(
-                        endpoint=agent.address, agent=agent.name
+                        endpoint=f"127.0.0.1:{port}", agent=name
                     )
                 )
             if not agents:
@@ -154,14 +156,15 @@ class LocalMesh:
         """Restarts a process that died or an agent that stopped answering its health
         check (see watchdog.py), until Ctrl-C or SIGTERM."""
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        watchdog = Watchdog(self.processes, AGENT_NAMES, self.out)
+        agent_processes = {process.name for process in self.processes if process.agents}
+        watchdog = Watchdog(self.processes, agent_processes, self.out)
         while True:
             time.sleep(1.0)
             watchdog.check()
 
 
 def run_up(args) -> int:
-    if not _port_free(args.port):
+    if not port_free(args.port):
         raise SystemExit(
             f"port {args.port} is in use: is `airspace up` already running? Choose another with --port"
         )
@@ -186,7 +189,14 @@ def run_up(args) -> int:
         table.add_row(
             "state", database_urls.redacted(state_url) if state_url else "SQLite, state.db"
         )
+        table.add_row(
+            "OTLP/gRPC",
+            f"{mesh.otlp_endpoint}  (spans of agents outside the mesh; also in credentials)",
+        )
         table.add_row("credentials", str(home / "credentials.json"))
+        table.add_row(
+            "approver", f'{local_mesh.APPROVER.principal}: its key is under "approver" there'
+        )
         if args.tls:
             table.add_row("TLS CA", mesh.credentials["tls_ca_file"])
         table.add_row("logs", str(home / "logs"))

@@ -7,9 +7,11 @@ AIRSPACE_PORT, then to the dataclass default. The mesh key may be given inline
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import pathlib
+import sys
 import typing
 
 from airspace.mesh import errors
@@ -69,6 +71,37 @@ def load(cls: type[S], prefix: str, **overrides) -> S:
         if raw is not None:
             values[field.name] = _convert(hints[field.name], raw, _env_name(prefix, field.name))
     return cls(**values)
+
+
+def from_command_line(
+    cls: type[S], prefix: str, description: str | None, argv: typing.Sequence[str] | None = None
+) -> S:
+    """A service's settings, after answering `--help` with the environment variables it reads
+    (services take no flags: their settings come from the environment)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {spec.name}" if spec else None,
+        description=(description or "").strip(),
+        epilog="settings (each also read without its service part, e.g. AIRSPACE_PORT):\n"
+        + "\n".join(_described(cls, prefix)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
+    return load(cls, prefix)
+
+
+def _described(cls: type, prefix: str) -> list[str]:
+    lines = []
+    for field in dataclasses.fields(cls):
+        default = field.default if field.default is not dataclasses.MISSING else None
+        shown = (
+            ""
+            if default in (None, "", b"") or isinstance(default, bytes)
+            else f" (default {default})"
+        )
+        lines.append(f"  {_env_name(prefix, field.name)}{shown}")
+    return lines
 
 
 def _env_name(prefix: str, name: str) -> str:

@@ -19,6 +19,9 @@ import hmac
 import json
 
 PREFIX = "atc_"
+# The agent name of a credential that covers every agent of its tenant: a process hosting
+# several agents exports all their spans with one credential.
+ANY_AGENT = "*"
 KINDS = ("service", "agent")
 _CONTEXT = b"airspace telemetry credential v1"
 # Longest credential worth decoding: a sender's names are short.

@@ -10,6 +10,7 @@ returns the decision.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,16 @@ from airspace.router.run_log import event
 from airspace.v1 import approval_pb2, run_pb2
 
 DEFAULT_DEADLINE = datetime.timedelta(days=7)
+# Hex digits of an approval id's hash: short enough to read and type, and with 48 bits
+# unlikely to collide among one tenant's approvals.
+_ID_DIGITS = 12
+
+
+def approval_id_of(run_id: str, key: str) -> str:
+    """The approval of this point of the run: the same on every replay, so a resumed run
+    finds the decision it waited for."""
+    digest = hashlib.sha256(f"{run_id}-{key}".encode()).hexdigest()
+    return f"ap-{digest[:_ID_DIGITS]}"
 
 
 class RunPaused(Exception):
@@ -68,9 +79,9 @@ class ApprovalGate:
         """The decided approval for this point of the run; pauses the run until there is one.
 
         `with_request` are events recorded once, when the approval is first requested."""
-        approval_id = f"{ctx.run_id}-{key}"
+        approval_id = approval_id_of(ctx.run_id, key)
         try:
-            approval = await self._approvals.get(ctx.tenant, approval_id)
+            approval = await self._find(ctx, approval_id, key)
         except errors.NotFound:
             await self._request(
                 ctx,
@@ -88,6 +99,13 @@ class ApprovalGate:
         if approval.state == approval_pb2.APPROVAL_STATE_PENDING:
             raise RunPaused(approval_id, approval.required_role)
         return approval  # decided, or expired: the caller escalates or fails
+
+    async def _find(self, ctx: RunContext, approval_id: str, key: str) -> approval_pb2.Approval:
+        try:
+            return await self._approvals.get(ctx.tenant, approval_id)
+        except errors.NotFound:
+            # Approvals requested before ids were shortened keep their long ids.
+            return await self._approvals.get(ctx.tenant, f"{ctx.run_id}-{key}")
 
     async def _request(
         self,

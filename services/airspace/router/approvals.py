@@ -1,8 +1,8 @@
 """Human decisions: listing what the caller may decide, and recording a decision once.
 
 Who may decide is checked here, whatever the policy bundle says: an approver must
-hold the approval's role, may never be the principal whose run asked, and is never
-an agent.
+hold the approval's role (or be an admin of the tenant), may never be the principal
+whose run asked, and is never an agent.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from airspace.router.guard import Guard
 from airspace.router.repositories import Decision, Page, Repositories
 from airspace.v1 import approval_pb2, run_pb2
 
+ADMIN = "admin"
 DECISIONS = (
     run_pb2.APPROVAL_OUTCOME_APPROVED,
     run_pb2.APPROVAL_OUTCOME_REJECTED,
@@ -36,7 +37,8 @@ class Approvals:
             caller.tenant,
             query.page,
             state=query.state or approval_pb2.APPROVAL_STATE_PENDING,
-            roles=caller.roles,
+            # An admin sees every approval of the tenant, whatever role it needs.
+            roles=() if ADMIN in caller.roles else caller.roles,
             run_id=query.run_id,
         )
 
@@ -65,7 +67,7 @@ class Approvals:
             raise errors.PermissionDenied(
                 "the requester may not decide their own approval", reason=Reason.SELF_APPROVAL
             )
-        if approval.required_role not in caller.roles:
+        if approval.required_role not in caller.roles and ADMIN not in caller.roles:
             raise errors.PermissionDenied(
                 f"deciding this approval needs the role {approval.required_role!r}",
                 reason=Reason.MISSING_ROLE,

@@ -67,7 +67,7 @@ def build(config: RouterSettings) -> server.MeshServer:
 
 
 def main() -> None:
-    config = settings.load(RouterSettings, "ROUTER")
+    config = settings.from_command_line(RouterSettings, "ROUTER", __doc__)
     telemetry.setup_for("airspace-router", config)
     server.run(lambda: build(config), mask_logs=mask_log_text)
 

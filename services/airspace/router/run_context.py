@@ -32,6 +32,9 @@ class RunContext:
     journal: dict[str, state_pb2.JournalEntry]
     deadline: float
     usage: run_pb2.RunUsage = dataclasses.field(default_factory=run_pb2.RunUsage)
+    # Journaled steps this execution is the first to get past: the run paused in their
+    # review, before the pattern recorded what followed them.
+    reopened: set[str] = dataclasses.field(default_factory=set)
 
     @property
     def run_id(self) -> str:
@@ -40,6 +43,11 @@ class RunContext:
     @property
     def tenant(self) -> str:
         return self.run.tenant
+
+    def recorded(self, step_key: str) -> bool:
+        """Whether what follows the step was recorded by an earlier execution of the run,
+        so a replay must not record it again."""
+        return step_key in self.journal and step_key not in self.reopened
 
     def time_left(self) -> float:
         return self.deadline - time.monotonic()

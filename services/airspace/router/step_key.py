@@ -57,6 +57,10 @@ class StepKey:
         """The step run again after its output was rejected for the `number`th time."""
         return self._with(f"retry{number}")
 
+    def corrected(self, number: int) -> StepKey:
+        """The agent's `number`th answer again after an invalid output."""
+        return self._with(f"fix{number}")
+
     def before(self) -> StepKey:
         """The go-ahead a person gives before the step runs."""
         return self._with("before")

@@ -50,6 +50,8 @@ class OutputContract:
     validator: Validator | None = dataclasses.field(default=None, repr=False, compare=False)
     rules: tuple[OutputRule, ...] = ()
     max_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    # Ask the agent again, told what was wrong, within the step's retry attempts.
+    retry_invalid: bool = False
 
 
 def compile_schema(schema: Any) -> Validator:

@@ -34,7 +34,7 @@ def build_server(config: StateSettings, store: StateStore | None = None) -> Mesh
 
 
 def main() -> None:
-    config = settings.load(StateSettings, ENV_PREFIX)
+    config = settings.from_command_line(StateSettings, ENV_PREFIX, __doc__)
     telemetry.setup_for("state", config)
     # Built inside the event loop, which the store's connections belong to.
     server.run(lambda: build_server(config), mask_logs=mask_log_text)

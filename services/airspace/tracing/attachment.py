@@ -2,7 +2,8 @@
 of an agent the run invoked.
 
 An agent's span joins the run only when, through spans the same agent sent, it descends
-from the mesh's own `invoke_agent` span for that agent, in a run of the agent's tenant.
+from the mesh's own `invoke_agent` span for that agent (any agent, for a credential of
+every agent of the tenant: a process hosting several), in a run of the agent's tenant.
 So a sender that learns a run's id, or even its trace id, cannot slip spans into another
 tenant's run, nor pose as another agent of the same run: whatever it exports stays out of
 the run's path (stored, but attached to nothing).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from airspace.mesh.telemetry_credentials import ANY_AGENT
 from airspace.tracing.store import AGENT_ATTRIBUTE, SpanRecord
 
 TENANT_ATTRIBUTE = "airspace.tenant"
@@ -42,7 +44,7 @@ def _invoked(span: SpanRecord, by_id: dict[str, SpanRecord], tenant: str) -> boo
         if parent is None:
             return False
         if parent.from_service:
-            return parent.attributes.get(AGENT_ATTRIBUTE) == agent
+            return agent == ANY_AGENT or parent.attributes.get(AGENT_ATTRIBUTE) == agent
         if parent.sender != span.sender:
             return False
         seen.add(parent.span_id)

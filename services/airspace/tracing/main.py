@@ -17,7 +17,7 @@ async def _build(trace_settings: TraceSettings) -> server.MeshServer:
 
 
 def main() -> None:
-    trace_settings = settings.load(TraceSettings, ENV_PREFIX)
+    trace_settings = settings.from_command_line(TraceSettings, ENV_PREFIX, __doc__)
     server.run(lambda: _build(trace_settings), mask_logs=mask_log_text)
 
 

@@ -1,9 +1,13 @@
 """Sample agent: drafts a readable contract summary from extracted terms and compliance findings.
 
 It needs no PII clearance: the summary names the companies but never their signatories.
+A draft a reviewer sent back comes again with their comment quoted and every check listed,
+passed ones too, so the reviewer sees what each rule found.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from airspace.agents.kit import Agent, AgentFailure, Artifact, Reply, Task
 from airspace.agents.samples.contract_extractor import format_money
@@ -19,15 +23,20 @@ KEY_TERMS = (
 )
 
 
-def write_summary(facts: dict) -> str:
+def write_summary(facts: dict, review_comments: Sequence[str] = ()) -> str:
     """A short plain-text summary; terms that were not found are said to be missing."""
     lines = [_headline(facts), ""]
     lines += [f"- {label}: {value}" for label, value in _terms(facts)]
     if "findings" in facts:
         lines += ["", _verdict(facts)]
         lines += [
-            f"- [{f['severity']}] {f['message']}" for f in facts["findings"] if not f["passed"]
+            f"- [{f['severity']}] {'passed' if f['passed'] else 'FAILED'}: {f['message']}"
+            for f in facts["findings"]
+            if review_comments or not f["passed"]
         ]
+    lines += [
+        f'Reviewer asked: "{comment}" — every check is listed above.' for comment in review_comments
+    ]
     return "\n".join(lines)
 
 
@@ -92,7 +101,9 @@ async def summarize(task: Task) -> Reply:
         raise AgentFailure(
             "INVALID_INPUT", "no extracted contract terms to summarize", retryable=False
         )
-    summary = write_summary(facts)
+    # A reviewer's comment on an earlier draft comes as a system message.
+    comments = [m.text for m in task.context if m.role == "SYSTEM" and m.text]
+    summary = write_summary(facts, comments)
     await task.partial(summary.split("\n", 1)[0])
     return Reply(
         text=summary,

@@ -59,7 +59,7 @@ def build_server(config: PolicySettings, witness: Witness | None = None) -> Mesh
 
 
 def main() -> None:
-    config = settings.load(PolicySettings, ENV_PREFIX)
+    config = settings.from_command_line(PolicySettings, ENV_PREFIX, __doc__)
     telemetry.setup_for("policy", config)
     # Before the build: what the audit log's opening finds is logged like everything else.
     logs.setup("policy", mask_log_text, config.log_format)

@@ -21,7 +21,7 @@ async def record_decision(
 ) -> None:
     """Records a routing decision, unless it followed a step replayed from the journal
     (it was recorded when the step first ran)."""
-    if str(key) in ctx.journal:
+    if ctx.recorded(str(key)):
         return
     ctx.log.record(
         event(

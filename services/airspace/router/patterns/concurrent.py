@@ -2,7 +2,8 @@
 
 Latency is that of the slowest branch. Branches that disagree on the workflow's
 field are a recorded conflict, resolved as the workflow says: a rule, the highest
-confidence, the synthesizer agent, or a person.
+confidence, the synthesizer agent, or a person. With `on_branch_failure: continue`, the
+branches that failed are named in the output (and told to a synthesizer), with their reason.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
+from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
 from airspace.router import convert
 from airspace.router.approval_gate import expired, expiry
@@ -43,6 +45,7 @@ class _FanIn:
     run_input: dict[str, Any]
     base: Payload  # the step input, before each branch's selection of fields
     succeeded: dict[str, StepResult]
+    failed: dict[str, RunFailure]
 
 
 async def run_concurrent(
@@ -73,7 +76,7 @@ async def run_concurrent(
     outcomes = await asyncio.gather(*runs.values(), return_exceptions=True)
     succeeded, failed = _split(dict(zip(runs, outcomes, strict=True)))
     _enforce_failures(aggregate, succeeded, failed, len(branches))
-    fan_in = _FanIn(ctx, runner, aggregate, run_input, base, succeeded)
+    fan_in = _FanIn(ctx, runner, aggregate, run_input, base, succeeded, failed)
     if aggregate.strategy == "synthesizer":
         return await _synthesize(fan_in, "aggregate strategy: synthesizer")
     winner, reason = _agreement(aggregate, succeeded)
@@ -189,7 +192,7 @@ async def _decided(
         decided_by,
         reason,
     )
-    data: dict[str, Any] = {"branches": _branches(succeeded)}
+    data: dict[str, Any] = {"branches": _branches(succeeded), **_failures(fan_in.failed)}
     if aggregate.field and winner is not None:
         data[aggregate.field] = winner
         votes = Counter(_answers(aggregate, succeeded).values())
@@ -204,6 +207,14 @@ async def _decided(
 async def _synthesize(fan_in: _FanIn, reason: str) -> dict[str, Any]:
     ctx, synthesizer = fan_in.ctx, _synthesizer(fan_in.aggregate)
     context = [ContextItem(name, result.payload) for name, result in fan_in.succeeded.items()]
+    context += [
+        ContextItem(
+            "router",
+            Payload(f"branch {name} failed ({failure.code}): {failure.message}"),
+            agent_pb2.ROLE_SYSTEM,
+        )
+        for name, failure in fan_in.failed.items()
+    ]
     result = await fan_in.runner.run(ctx, SYNTHESIZE_KEY, synthesizer, fan_in.base, context)
     await record_decision(
         ctx,
@@ -215,7 +226,10 @@ async def _synthesize(fan_in: _FanIn, reason: str) -> dict[str, Any]:
         f"synthesizer:{result.agent}",
         reason,
     )
-    return {"agent": result.agent, **result.payload.to_dict()}
+    output = {"agent": result.agent, **result.payload.to_dict()}
+    if fan_in.failed:
+        output["data"] = {**output["data"], **_failures(fan_in.failed)}
+    return output
 
 
 async def _resolve_conflict(fan_in: _FanIn, why: str) -> dict[str, Any]:
@@ -296,6 +310,18 @@ async def _ask_a_person(fan_in: _FanIn, conflict: run_pb2.Conflict, why: str) ->
 def _branches(succeeded: dict[str, StepResult]) -> dict[str, dict[str, Any]]:
     """Each branch's output, as the aggregate's data, its conditions and its approval show it."""
     return {name: result.payload.to_dict() for name, result in succeeded.items()}
+
+
+def _failures(failed: dict[str, RunFailure]) -> dict[str, Any]:
+    """The branches that failed, each with its reason and message (none: nothing)."""
+    if not failed:
+        return {}
+    return {
+        "failed_branches": {
+            name: {"reason": failure.code, "message": failure.message}
+            for name, failure in failed.items()
+        }
+    }
 
 
 def _synthesizer(aggregate: Aggregate) -> Step:

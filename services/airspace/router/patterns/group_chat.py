@@ -49,7 +49,7 @@ async def run_group_chat(
         result = await runner.run(ctx, key, chat.participant(speaker), opening, transcript)
         last = ContextItem(speaker, result.payload)
         transcript.append(ContextItem(speaker, result.payload, agent_pb2.ROLE_AGENT))
-        if str(key) not in ctx.journal:
+        if not ctx.recorded(str(key)):
             ctx.log.record(
                 event(
                     str(key),

@@ -189,7 +189,7 @@ async def _judge_handoff(ctx: RunContext, key: StepKey, current: str, result: St
     else:
         allowed = ", ".join(graph.targets(current)) or "none"
         verdict = f"no edge {current} → {target} in the handoff graph (allowed: {allowed})"
-    if str(key) not in ctx.journal:
+    if not ctx.recorded(str(key)):
         _record_handoff(ctx, key, current, result, verdict, accepted=edge is not None)
     if edge is not None:
         return target, edge.context

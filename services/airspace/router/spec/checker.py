@@ -35,6 +35,7 @@ STEP_FIELDS = {
     "output_schema",
     "output_rules",
     "max_output_bytes",
+    "retry_invalid_output",
 }
 _APPROVAL_FIELDS = {
     "before",
@@ -209,7 +210,12 @@ class Checker:
             when = self.condition(rule.get("when"), f"{where}.when", validation.RULE_VARIABLES)
             if when is not None and isinstance(message, str):
                 rules.append(validation.OutputRule(when, message))
+        retry_invalid = raw.get("retry_invalid_output", False)
+        if not isinstance(retry_invalid, bool):
+            self.fail(f"{path}.retry_invalid_output", "must be true or false")
+            retry_invalid = False
         return validation.OutputContract(
+            retry_invalid=retry_invalid,
             schema=schema,
             validator=validator,
             rules=tuple(rules),

@@ -13,7 +13,7 @@ import json
 from airspace.agent.v1 import agent_pb2
 from airspace.policy.v1 import policy_pb2
 from airspace.router import convert, metrics
-from airspace.router.approval_gate import ApprovalGate, expired, expiry
+from airspace.router.approval_gate import ApprovalGate, approval_id_of, expired, expiry
 from airspace.router.guard import Guard, Judgement, agent_subject
 from airspace.router.run_log import event
 from airspace.router.step.call import StepCall
@@ -128,8 +128,9 @@ class StepActions:
     def _approved_before(self, request: agent_pb2.ActionRequest) -> agent_pb2.ActionDecision | None:
         call = self._call
         key = call.key.action(request.action_id, _binding(request))
-        approval_id = f"{call.ctx.run_id}-{key}"  # as ApprovalGate names it
-        return next((d for d in self.prior_decisions if d.approval_id == approval_id), None)
+        # As ApprovalGate names it, now or before ids were shortened.
+        names = {approval_id_of(call.ctx.run_id, str(key)), f"{call.ctx.run_id}-{key}"}
+        return next((d for d in self.prior_decisions if d.approval_id in names), None)
 
 
 async def _decided(gate: ApprovalGate, call: StepCall) -> list[agent_pb2.ActionDecision]:

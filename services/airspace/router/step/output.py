@@ -10,7 +10,7 @@ from airspace.mesh.reasons import Reason
 from airspace.router import convert, reviews, validation
 from airspace.router.attempt import Attempt
 from airspace.router.guard import Guard
-from airspace.router.payload import Payload
+from airspace.router.payload import ContextItem, Payload
 from airspace.router.run_context import RunFailure
 from airspace.router.step.call import AgentOutput, AgentStage, StepCall
 from airspace.router.step.failures import record_failure
@@ -44,24 +44,44 @@ class OutputPolicyStage:
 
 
 class OutputValidationStage:
-    """Fails the step when its output breaks the step's size, schema or rules."""
+    """Fails the step when its output breaks the step's size, schema or rules; or, with
+    `retry_invalid_output: true`, asks the agent again (within the step's attempts) with
+    what was wrong as a system message of its context."""
 
     def __init__(self, next: AgentStage) -> None:
         self.next = next
 
     async def run(self, call: StepCall) -> AgentOutput:
-        output = await self.next.run(call)
-        invalid = validation.output_problems(call.step.output, output.payload)
-        if not invalid:
-            return output
-        failed = Attempt(output.duration, failure=invalid, failure_code=Reason.OUTPUT_INVALID)
-        record_failure(call, output.attempt, failed, will_retry=False)
-        raise RunFailure(
-            f"step {call.step.name!r} (agent {call.agent}) produced invalid output: {invalid}",
-            Reason.OUTPUT_INVALID,
-            str(call.key),
-            call.agent,
-        )
+        asking, answers = call, 0
+        while True:
+            output = await self.next.run(asking)
+            invalid = validation.output_problems(call.step.output, output.payload)
+            if not invalid:
+                return output
+            answers += 1
+            again = call.step.output.retry_invalid and answers < call.step.retry.max_attempts
+            failed = Attempt(output.duration, failure=invalid, failure_code=Reason.OUTPUT_INVALID)
+            record_failure(asking, output.attempt, failed, will_retry=again)
+            if not again:
+                raise RunFailure(
+                    f"step {call.step.name!r} (agent {call.agent}) produced invalid output: {invalid}",
+                    Reason.OUTPUT_INVALID,
+                    str(call.key),
+                    call.agent,
+                )
+            asking = _corrected(call, answers, invalid)
+
+
+def _corrected(call: StepCall, answers: int, invalid: str) -> StepCall:
+    """The step asked again under a key of its own (a new idempotency key: the agent must
+    not replay its invalid answer), told what was wrong."""
+    told = Payload(
+        f"Your previous output was invalid: {invalid}. Answer again, fixing that.",
+    )
+    notice = ContextItem("router", told, agent_pb2.ROLE_SYSTEM)
+    return dataclasses.replace(
+        call, key=call.key.corrected(answers), context=[*call.context, notice]
+    )
 
 
 def _with_payload(final: agent_pb2.FinalOutput, payload: Payload) -> agent_pb2.FinalOutput:

@@ -37,6 +37,8 @@ class ReviewStage:
         retries = 0
         while result.review is not None:
             approval = await self._review(call, point, result, retries)
+            if approval.outcome != run_pb2.APPROVAL_OUTCOME_REJECTED:
+                await self._reopen(call, approval)
             if approval.outcome == run_pb2.APPROVAL_OUTCOME_APPROVED:
                 return dataclasses.replace(result, review=None)
             if approval.outcome == run_pb2.APPROVAL_OUTCOME_EDITED:
@@ -46,6 +48,15 @@ class ReviewStage:
             retries += 1
             result = await self.next.run(_again(call, retries, approval))
         return result
+
+    async def _reopen(self, call: StepCall, approval: approval_pb2.Approval) -> None:
+        """The run paused for this review before the pattern went past the step; when the
+        decision is the run's latest, no execution has gone past it since, so this one
+        records what follows the step (RunContext.recorded)."""
+        decided = await self._gate.decided_approvals(call.ctx)
+        latest = max(decided, key=lambda a: a.decide_time.ToMicroseconds(), default=None)
+        if latest is not None and latest.approval_id == approval.approval_id:
+            call.ctx.reopened.add(str(call.key))
 
     async def _go_ahead(self, call: StepCall, point: ApprovalPoint) -> None:
         step = call.step
