@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 
 import pytest
@@ -121,4 +122,13 @@ async def test_a_pii_canary_in_a_runs_input_reaches_no_span_log_or_metric(
         assert clear_pii_in(json_format.MessageToJson(span)) == [], span.name
     assert root_json_logs.getvalue().count("echoing") == 2  # what the agent was given
     assert clear_pii_in(root_json_logs.getvalue()) == []
+    # The agent's lines while it ran a step name the run, the step and the run's trace.
+    echoed = [
+        json.loads(line) for line in root_json_logs.getvalue().splitlines() if '"echoing' in line
+    ]
+    run = events[0].run_id
+    assert {(line["run_id"], line["trace_id"]) for line in echoed} == {(run, run_spans[0].trace_id)}
+    assert sorted(line["step_key"] for line in echoed) == sorted(
+        e.step_key for e in events if e.HasField("step_completed")
+    )
     assert clear_pii_in(generate_latest(REGISTRY).decode()) == []

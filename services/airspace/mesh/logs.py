@@ -1,8 +1,9 @@
 """Process logging for every mesh service: one line per record, as text or JSON, carrying
-the run id and trace id of the work it belongs to, with PII in messages masked.
+the run id, step key and trace id of the work it belongs to, with PII in messages masked.
 
     logs.setup("router", mask_log_text, "json")   # done by server.run from the settings
     logs.bind_run(run.run_id)        # the router, in the task that executes a run
+    with logs.step(str(key)): ...    # while one of its steps runs
 
 A line has a fixed set of fields: values passed with `extra=` are never written, so a
 payload handed to a log call does not reach the log. Messages and tracebacks go
@@ -13,17 +14,19 @@ name ("[EMAIL]", "[CREDIT_CARD]").
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from opentelemetry import trace
 
 _run_id: contextvars.ContextVar[str] = contextvars.ContextVar("airspace_run_id", default="")
+_step_key: contextvars.ContextVar[str] = contextvars.ContextVar("airspace_step_key", default="")
 
 
 def bind_run(run_id: str) -> contextvars.Token:
@@ -31,11 +34,23 @@ def bind_run(run_id: str) -> contextvars.Token:
     return _run_id.set(run_id)
 
 
+@contextlib.contextmanager
+def step(step_key: str) -> Iterator[None]:
+    """Tags what is logged inside the block (tasks it starts included) with `step_key`."""
+    token = _step_key.set(step_key)
+    try:
+        yield
+    finally:
+        _step_key.reset(token)
+
+
 def _correlation() -> dict[str, str]:
-    """The run id and trace/span ids of the code that is logging, those that are set."""
+    """The run id, step key and trace/span ids of the code that is logging, those set."""
     ids = {}
     if run_id := _run_id.get():
         ids["run_id"] = run_id
+    if step_key := _step_key.get():
+        ids["step_key"] = step_key
     span_context = trace.get_current_span().get_span_context()
     if span_context.is_valid:
         ids["trace_id"] = format(span_context.trace_id, "032x")
@@ -79,8 +94,8 @@ class TextFormatter(_MaskingFormatter):
 
 
 class JsonFormatter(_MaskingFormatter):
-    """One JSON object per line: time, level, service, logger, message, run_id, trace_id,
-    span_id and exception (the last four when there is one)."""
+    """One JSON object per line: time, level, service, logger, message, run_id, step_key,
+    trace_id, span_id and exception (the last five when there is one)."""
 
     def __init__(self, service: str, mask: Masker):
         super().__init__(mask)

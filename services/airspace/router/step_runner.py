@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from airspace.mesh import logs
 from airspace.router.agent_invoker import AgentInvoker
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.guard import Guard
@@ -37,4 +38,5 @@ class StepRunner:
         `handoff_targets` are the agents the workflow lets this step hand off to; None
         means the pattern has no handoffs and a handoff request fails the step."""
         call = StepCall(ctx, key, step, step_input, context, handoff_targets, step.agent)
-        return await self._pipeline.run(call)
+        with logs.step(str(key)):
+            return await self._pipeline.run(call)

@@ -18,7 +18,7 @@ from airspace.agents.kit.executions import Executions
 from airspace.agents.kit.results import ResultStore
 from airspace.agents.kit.running import HandlerRunner
 from airspace.agents.kit.task import EventWriter, Task
-from airspace.mesh import errors, telemetry
+from airspace.mesh import errors, logs, telemetry
 
 _REQUIRED_START_FIELDS = ("idempotency_key", "run_id", "step_key")
 
@@ -44,14 +44,18 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         requests = aiter(request_iterator)
         start = _validated_start(await anext(requests, None))
         key = start.idempotency_key
-        with self._tracer.start_as_current_span(
-            f"invoke_agent {self._card.name}",
-            context=telemetry.extract(context.invocation_metadata()),
-            kind=trace.SpanKind.SERVER,
-            attributes=self._span_attributes(start),
-            record_exception=False,  # exception messages may quote the input
-            set_status_on_exception=False,
-        ) as span:
+        logs.bind_run(start.run_id)  # the call's own task: its lines name the run and step
+        with (
+            logs.step(start.step_key),
+            self._tracer.start_as_current_span(
+                f"invoke_agent {self._card.name}",
+                context=telemetry.extract(context.invocation_metadata()),
+                kind=trace.SpanKind.SERVER,
+                attributes=self._span_attributes(start),
+                record_exception=False,  # exception messages may quote the input
+                set_status_on_exception=False,
+            ) as span,
+        ):
             try:
                 stored = self._results.get(key)
                 span.set_attribute("airspace.agent.replayed", stored is not None)
