@@ -301,10 +301,19 @@ async def wait_for_the_end(client: Client, run_ids: list[str], timeout: float = 
 
 
 async def event_log(client: Client, run_id: str) -> list[run_pb2.RunEvent]:
+    """The run's events; a failed or canceled run's stream ends with its status (ABORTED,
+    CANCELLED) after the last one."""
     stream = client.runs.WatchRun(
         run_pb2.WatchRunRequest(run_id=run_id), metadata=client.metadata, timeout=30
     )
-    return [event async for event in stream]
+    events = []
+    try:
+        async for event in stream:
+            events.append(event)
+    except grpc.aio.AioRpcError as error:
+        if error.code() not in (grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED):
+            raise
+    return events
 
 
 def check_exactly_once(

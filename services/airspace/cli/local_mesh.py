@@ -80,13 +80,18 @@ def _secret_file(path: pathlib.Path, make) -> pathlib.Path:
     return path
 
 
+def mesh_key(home: pathlib.Path) -> bytes:
+    """The mesh's key, made at the first start."""
+    return _secret_file(home / "mesh.key", lambda: secrets.token_hex(32)).read_bytes().strip()
+
+
 def agent_telemetry_env(home: pathlib.Path, agent: str) -> dict[str, str]:
     """The telemetry credential of a sample agent registered in the developer's tenant, as
     the router issues it at registration (the agent starts before it is registered);
     HOSTED_AGENTS share one process, whose credential covers any agent of the tenant."""
-    mesh_key = (home / "mesh.key").read_bytes().strip()
     sender = telemetry_credentials.agent(DEVELOPER.tenant, agent)
-    return {"AIRSPACE_AGENT_TELEMETRY_CREDENTIAL": telemetry_credentials.issue(mesh_key, sender)}
+    credential = telemetry_credentials.issue(mesh_key(home), sender)
+    return {"AIRSPACE_AGENT_TELEMETRY_CREDENTIAL": credential}
 
 
 def bootstrap(
@@ -98,7 +103,7 @@ def bootstrap(
     """Creates the mesh key, the developer's and the approver's credentials once; returns
     the credentials, with where the gateway and the collector's OTLP endpoint are now (and
     the CA to trust when the mesh serves TLS)."""
-    _secret_file(home / "mesh.key", lambda: secrets.token_hex(32))
+    mesh_key(home)
     credentials_file = home / "credentials.json"
     credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
     if not credentials.get("api_key"):
