@@ -8,9 +8,9 @@ second (burst 10), and one with TLS on every hop (`airspace up --tls`'s certific
 - Fairness: tenant `steady` runs three-step runs alone, then again while `flooder` sends
   ten times its rate of runs (paced, open loop); `steady`'s p50 and p99 with the flood over
   alone are the ratios (target about 2 or less). The flooder's refused calls are counted.
-- Shedding: ListRuns from eight times as many callers as the gateway lets in flight
-  (its limit lowered to SHED_LIMIT); calls shed, and the gateway's resident memory before
-  and after, from /proc.
+- Shedding: three-step runs (ExecuteRun streams) from eight times as many callers as the
+  gateway lets in flight (its limit of streams lowered to SHED_LIMIT); calls shed, and the
+  gateway's resident memory before and after, from /proc.
 
     python -m bench.edge [--quick] [--json FILE]
 
@@ -43,7 +43,7 @@ tenants:
   flooder: {{requests_per_second: {FLOODER_RATE:g}, burst: {FLOODER_BURST}}}
 """
 STEADY_CONCURRENCY = 2
-SHED_LIMIT = 32  # the plaintext mesh's gateway: unary calls in flight
+SHED_LIMIT = 32  # the plaintext mesh's gateway: streams in flight
 SHED_CALLERS = 8 * SHED_LIMIT
 HOP_CONCURRENCY = 16
 FULL = rounds.Timing(warm_up=1.0, rounds=4, seconds=2.5)
@@ -146,7 +146,9 @@ async def shedding(mesh: BenchMesh, seconds: float) -> dict:
     before = resident_kb(gateway)
     async with grpc.aio.insecure_channel(mesh.gateway) as channel:
         flood = await loadgen.drive(
-            calls.list_runs(channel, mesh.gateway_metadata()), SHED_CALLERS, duration=seconds
+            calls.execute_three_step(channel, mesh.gateway_metadata()),
+            SHED_CALLERS,
+            duration=seconds,
         )
     return {
         "callers": SHED_CALLERS,
@@ -217,7 +219,7 @@ def render(found: dict) -> str:
             f"(RESOURCE_EXHAUSTED), {fair['flooder_completed']} completed; steady failed "
             f"{fair['steady_failed']}",
             "",
-            f"Shedding: {shed['callers']} callers of ListRuns, the gateway letting "
+            f"Shedding: {shed['callers']} callers of three-step runs, the gateway letting "
             f"{shed['limit']} in flight: {shed['calls']} calls, {shed['shed']} shed "
             f"(RESOURCE_EXHAUSTED with RetryInfo), {shed['other_failures']} other failures; "
             f"gateway memory {shed['gateway_rss_kb_before'] / 1024:.0f} MB before, "
