@@ -45,6 +45,7 @@ tenants:
 STEADY_CONCURRENCY = 2
 SHED_LIMIT = 32  # the plaintext mesh's gateway: streams in flight
 SHED_CALLERS = 8 * SHED_LIMIT
+SHED_CHANNELS = 16
 HOP_CONCURRENCY = 16
 FULL = rounds.Timing(warm_up=1.0, rounds=4, seconds=2.5)
 QUICK = rounds.Timing(warm_up=0.3, rounds=1, seconds=1.0)
@@ -144,12 +145,19 @@ async def shedding(mesh: BenchMesh, seconds: float) -> dict:
     its memory did meanwhile."""
     gateway = mesh.pid("gateway")
     before = resident_kb(gateway)
-    async with grpc.aio.insecure_channel(mesh.gateway) as channel:
-        flood = await loadgen.drive(
-            calls.execute_three_step(channel, mesh.gateway_metadata()),
-            SHED_CALLERS,
-            duration=seconds,
-        )
+    # Callers on channels of their own, as many clients would be: one channel's HTTP/2
+    # connection would cap the streams it opens at once.
+    async with contextlib.AsyncExitStack() as stack:
+        starts = []
+        for _ in range(SHED_CHANNELS):
+            channel = await stack.enter_async_context(grpc.aio.insecure_channel(mesh.gateway))
+            starts.append(calls.execute_three_step(channel, mesh.gateway_metadata()))
+        turn = iter(range(1 << 62))
+
+        async def call() -> None:
+            await starts[next(turn) % SHED_CHANNELS]()
+
+        flood = await loadgen.drive(call, SHED_CALLERS, duration=seconds)
     return {
         "callers": SHED_CALLERS,
         "limit": SHED_LIMIT,
@@ -169,7 +177,14 @@ async def measure(home: pathlib.Path, quick: bool) -> dict:
     quotas_file = home / "quotas.yaml"
     home.mkdir(parents=True, exist_ok=True)
     quotas_file.write_text(QUOTAS)
-    plain = BenchMesh(home / "plain", tracing=True, env={"AIRSPACE_QUOTAS_FILE": str(quotas_file)})
+    plain = BenchMesh(
+        home / "plain",
+        tracing=True,
+        env={
+            "AIRSPACE_QUOTAS_FILE": str(quotas_file),
+            "AIRSPACE_GATEWAY_MAX_STREAMS_IN_FLIGHT": str(SHED_LIMIT),
+        },
+    )
     certificates = local_ca.ensure(home / "tls-mesh" / "tls")
     secure = BenchMesh(home / "tls-mesh", tracing=True, certificates=certificates)
     start_groups([plain, secure])

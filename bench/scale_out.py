@@ -36,8 +36,10 @@ from bench import calls, loadgen, report, rounds
 from bench.mesh import BenchMesh, start_groups, stop_groups
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-DEFAULT_CONCURRENCY = 32  # enough runs in flight to keep four routers busy
-FULL = rounds.Timing(warm_up=1.0, rounds=4, seconds=3.0)
+# Runs in flight per mesh. A rate counts the runs that end within a round, so rounds last
+# several times a run's latency at this concurrency.
+DEFAULT_CONCURRENCY = 8
+FULL = rounds.Timing(warm_up=2.0, rounds=3, seconds=8.0)
 QUICK = rounds.Timing(warm_up=0.3, rounds=1, seconds=1.0)
 PG_ROUTERS = (1, 2, 4)
 HEADERS = ["mesh", "routers", "runs/s", "p50 ms", "p99 ms", "failed", "vs 1 router"]
