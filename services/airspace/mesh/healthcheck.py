@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from airspace.mesh import tls
+from airspace.mesh import settings, tls
 
 DEFAULT_PORT = "50051"
 
@@ -28,20 +28,8 @@ def default_address() -> str:
     return f"127.0.0.1:{os.environ.get('AIRSPACE_PORT', DEFAULT_PORT)}"
 
 
-def _tls(env: Mapping[str, str]) -> tls.TlsSettings:
-    def named(name: str) -> str:
-        return env.get(f"AIRSPACE_TLS_{name}", "")
-
-    return tls.TlsSettings(
-        tls_cert_file=named("CERT_FILE"),
-        tls_key_file=named("KEY_FILE"),
-        tls_ca_file=named("CA_FILE"),
-        tls_server_name=named("SERVER_NAME"),
-    )
-
-
-def _channel(address: str, env: Mapping[str, str]) -> grpc.Channel:
-    mesh_tls = _tls(env)
+def _channel(address: str, env: Mapping[str, str] | None) -> grpc.Channel:
+    mesh_tls = settings.load(tls.TlsSettings, "", environ=env)
     credentials = tls.channel_credentials(mesh_tls)
     if credentials is None:
         return grpc.insecure_channel(address)
@@ -56,7 +44,7 @@ def check(
 ) -> str:
     """The serving status the server reports, or why it reported none; dialed with the
     TLS settings (AIRSPACE_TLS_*) of `env`, this process's environment by default."""
-    with _channel(address, os.environ if env is None else env) as channel:
+    with _channel(address, env) as channel:
         try:
             # types-grpcio-health-checking declares HealthStub without its methods.
             reply = health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]

@@ -60,14 +60,22 @@ class ServerSettings(TlsSettings):
 S = typing.TypeVar("S", bound=TlsSettings)
 
 
-def load(cls: type[S], prefix: str, **overrides) -> S:
+def load(
+    cls: type[S],
+    prefix: str,
+    *,
+    environ: typing.Mapping[str, str] | None = None,
+    **overrides,
+) -> S:
+    """Settings from `environ` (this process's environment by default), then `overrides`."""
+    environ = os.environ if environ is None else environ
     hints = typing.get_type_hints(cls)
     values = {}
     for field in dataclasses.fields(cls):
         if field.name in overrides:
             values[field.name] = overrides[field.name]
             continue
-        raw = _lookup(prefix, field.name)
+        raw = _lookup(environ, prefix, field.name)
         if raw is not None:
             values[field.name] = _convert(hints[field.name], raw, _env_name(prefix, field.name))
     return cls(**values)
@@ -108,10 +116,10 @@ def _env_name(prefix: str, name: str) -> str:
     return f"{ENV_PREFIX}{prefix}_{name.upper()}" if prefix else f"{ENV_PREFIX}{name.upper()}"
 
 
-def _lookup(prefix: str, name: str) -> str | None:
+def _lookup(environ: typing.Mapping[str, str], prefix: str, name: str) -> str | None:
     for key in (_env_name(prefix, name), _env_name("", name)):
-        if key in os.environ:
-            return os.environ[key]
+        if key in environ:
+            return environ[key]
     return None
 
 
