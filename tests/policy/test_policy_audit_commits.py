@@ -21,12 +21,12 @@ from airspace.policy.audit.signing import HeadSigner
 from airspace.policy.audit.store import SqliteAuditStore
 from airspace.policy.audit.witness import FileWitness
 from airspace.policy.engine import Masker
-from airspace.policy.service import convert
+from airspace.policy.engine.model import CheckInput, Decision, Resource, Subject
 from airspace.policy.service.core import PolicyCore
-from airspace.policy.v1 import policy_pb2
 from airspace.policy.vault.store import SqliteTokenStore
 from airspace.policy.vault.vault import TokenVault
 from airspace.router.guard import Guard
+from airspace.router.repositories import AuditEvent
 from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.unit
@@ -121,21 +121,19 @@ class CoreDecisions:
     def __init__(self, core: PolicyCore):
         self._core = core
 
-    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
-        return convert.check_response(await self._core.check(convert.check_input(request)))
+    async def check(self, check: CheckInput) -> Decision:
+        return await self._core.check(check)
 
-    async def record_audit(self, request: policy_pb2.RecordAuditRequest, *, wait: bool) -> None:
-        await self._core.record(*convert.audit_event(request))
+    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
+        await self._core.record(event.kind, event.subject, event.run_id, event.details)
 
 
 async def test_the_router_fails_closed_when_the_audit_commit_fails(tmp_path):
     log = opened(BrokenStore(tmp_path / "audit.db", SIGNER), tmp_path)
     core = broken_core(tmp_path, log)
     guard = Guard(CoreDecisions(core))
-    subject = policy_pb2.Subject(
-        principal="user:ann", tenant="acme", roles=["operator"], kind=policy_pb2.PRINCIPAL_KIND_USER
-    )
-    resource = policy_pb2.Resource(kind="agent", name="writer", tenant="acme")
+    subject = Subject(principal="user:ann", tenant="acme", roles=("operator",), kind="user")
+    resource = Resource(kind="agent", name="writer", tenant="acme")
     judgements = await asyncio.gather(
         *(guard.judge("step.input", subject, resource, {"text": "hi"}) for _ in range(3))
     )

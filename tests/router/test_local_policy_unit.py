@@ -16,6 +16,7 @@ from harness import TENANT, Router, final
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
+from airspace.policy.engine.model import Resource, Subject
 from airspace.policy.engine.pii.masking import Masker
 from airspace.policy.v1 import policy_pb2
 from airspace.router.agent_invoker import OnAction
@@ -23,6 +24,7 @@ from airspace.router.guard import Guard, agent_subject
 from airspace.router.local_policy.audit_batcher import AuditBatcher
 from airspace.router.local_policy.bundle_feed import BundleFeed
 from airspace.router.local_policy.decisions import LocalPolicyDecisions
+from airspace.router.repositories import AuditEvent
 from airspace.router.repositories.in_memory import (
     InMemoryAuditSink,
     InMemoryBundleSource,
@@ -144,7 +146,7 @@ async def in_force(local: Local, version: str) -> None:
 
 
 async def judge_input(guard: Guard, payload: dict | None = None, agent: str = "writer"):
-    resource = policy_pb2.Resource(kind="agent", name=agent, tenant=TENANT)
+    resource = Resource(kind="agent", name=agent, tenant=TENANT)
     return await guard.judge(
         "step.input",
         agent_subject(agent, TENANT),
@@ -256,12 +258,12 @@ async def test_checks_arriving_during_a_batch_share_the_next_one(ready):
 
 async def test_lifecycle_records_ride_with_the_next_decision(ready):
     local = ready
-    event = policy_pb2.RecordAuditRequest(
-        kind="run.state_changed",
-        subject=policy_pb2.Subject(principal="service:router", tenant=TENANT),
-        run_id="run-1",
+    event = AuditEvent(
+        "run.state_changed",
+        Subject(principal="service:router", tenant=TENANT),
+        "run-1",
+        {"reason": "mail ann@example.com"},
     )
-    event.details.update({"reason": "mail ann@example.com"})
     await local.decisions.record_audit(event, wait=False)
     assert local.sink.batches == []  # queued, not sent on its own
     await judge_input(local.guard)

@@ -12,11 +12,11 @@ import pytest
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors, identity
 from airspace.policy.engine import Engine, load_bundle
-from airspace.policy.service import convert
-from airspace.policy.v1 import policy_pb2
+from airspace.policy.engine.model import CheckInput, Decision
 from airspace.router.convert import to_dict, to_struct
 from airspace.router.guard import Guard
 from airspace.router.reader_view import ReaderView
+from airspace.router.repositories import AuditEvent
 from airspace.trace.v1 import trace_pb2
 from airspace.v1 import approval_pb2, run_pb2
 
@@ -31,18 +31,18 @@ class EnginePolicy:
 
     def __init__(self) -> None:
         self.engine = Engine(load_bundle(BUNDLE), b"reader-view-tests")
-        self.checks: list[policy_pb2.CheckRequest] = []
+        self.checks: list[CheckInput] = []
 
-    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
-        self.checks.append(request)
-        return convert.check_response(self.engine.decide(convert.check_input(request)))
+    async def check(self, check: CheckInput) -> Decision:
+        self.checks.append(check)
+        return self.engine.decide(check)
 
-    async def record_audit(self, request: policy_pb2.RecordAuditRequest) -> None:
+    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
         raise AssertionError("reads record nothing but their decisions")
 
 
 class Unreachable(EnginePolicy):
-    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
+    async def check(self, check: CheckInput) -> Decision:
         raise errors.Unavailable("policy is down")
 
 

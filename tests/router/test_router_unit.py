@@ -13,10 +13,11 @@ from harness import TENANT, answers, failure, final, handoff
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import logs
+from airspace.policy.engine.model import Reason, Verdict
 from airspace.policy.engine.pii.log_masking import mask_log_text
-from airspace.policy.v1 import policy_pb2
 from airspace.router.agent_invoker import OnAction
 from airspace.router.convert import to_dict
+from airspace.router.repositories.in_memory import decision
 from airspace.v1 import approval_pb2, run_pb2
 
 pytestmark = pytest.mark.unit
@@ -115,10 +116,8 @@ async def test_the_step_budget_ends_a_run_before_the_step_past_it(router):
 async def test_a_policy_denial_stops_the_step_before_the_agent_sees_it(router):
     await router.register("alpha", echoing("a"))
     await router.register("beta", echoing("b"))
-    router.repositories.policy.verdicts["step.input"] = policy_pb2.CheckResponse(
-        decision_id="d1",
-        verdict=run_pb2.VERDICT_DENY,
-        reasons=[run_pb2.Reason(code="NOT_TODAY", message="no")],
+    router.repositories.policy.verdicts["step.input"] = decision(
+        Verdict.DENY, Reason("NOT_TODAY", "", "no"), decision_id="d1"
     )
     run = await router.run(SEQUENTIAL, "x")
     assert run.state == FAILED and "POLICY_DENIED" in run.error.message

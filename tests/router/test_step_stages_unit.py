@@ -8,10 +8,11 @@ from google.protobuf import struct_pb2
 from harness import TENANT, answers, failure, final, handoff
 
 from airspace.agent.v1 import agent_pb2
-from airspace.policy.v1 import policy_pb2
+from airspace.policy.engine.model import Verdict
 from airspace.router.agent_invoker import OnAction
 from airspace.router.convert import to_dict
 from airspace.router.repositories import Decision
+from airspace.router.repositories.in_memory import decision
 from airspace.v1 import approval_pb2, run_pb2
 
 pytestmark = pytest.mark.unit
@@ -142,8 +143,8 @@ async def test_an_action_policy_allows_is_performed_and_recorded(router):
 async def test_an_action_held_for_approval_runs_after_it_with_the_edited_arguments(router):
     performed: list = []
     await router.register("payer", refunding(performed))
-    router.repositories.policy.verdicts["agent.action"] = policy_pb2.CheckResponse(
-        decision_id="d1", verdict=run_pb2.VERDICT_REQUIRE_APPROVAL, approver_role="approver"
+    router.repositories.policy.verdicts["agent.action"] = decision(
+        Verdict.REQUIRE_APPROVAL, decision_id="d1", approver_role="approver"
     )
     run = await router.run(REFUND.replace("ALLOWED", "payments.refund"))
     assert run.state == WAITING and performed == []

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from airspace.mesh import errors
-from airspace.policy.v1 import policy_pb2
-from airspace.router.repositories import PolicyDecisions
+from airspace.policy.engine.model import Subject
+from airspace.router.repositories import AuditEvent, PolicyDecisions
 from airspace.v1 import approval_pb2, run_pb2
 
 log = logging.getLogger("airspace.router")
@@ -80,23 +80,21 @@ async def approval_decided(policy: PolicyDecisions, approval: approval_pb2.Appro
     await _record(policy, APPROVAL_DECIDED, who, approval.run_id, details, wait=True)
 
 
-def _acting(principal: str, tenant: str) -> policy_pb2.Subject:
+def _acting(principal: str, tenant: str) -> Subject:
     """Who an entry names, filed under the run's tenant (a router acts for every tenant)."""
-    return policy_pb2.Subject(principal=principal, tenant=tenant)
+    return Subject(principal=principal, tenant=tenant)
 
 
 async def _record(
     policy: PolicyDecisions,
     kind: str,
-    who: policy_pb2.Subject,
+    who: Subject,
     run_id: str,
     details: Mapping[str, Any],
     *,
     wait: bool,
 ) -> None:
-    request = policy_pb2.RecordAuditRequest(kind=kind, subject=who, run_id=run_id)
-    request.details.update(details)
     try:
-        await policy.record_audit(request, wait=wait)
+        await policy.record_audit(AuditEvent(kind, who, run_id, details), wait=wait)
     except errors.MeshError as exc:
         log.error("audit entry %s for run %s not recorded: %s", kind, run_id, exc.message)

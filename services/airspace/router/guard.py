@@ -10,12 +10,17 @@ from typing import Any
 
 from airspace.mesh import errors, identity
 from airspace.mesh.reasons import Reason
+from airspace.policy.engine.model import CheckInput, Resource, Subject, Verdict
 from airspace.policy.obligations import ObligationError, apply_obligations
-from airspace.policy.v1 import policy_pb2
 from airspace.router.repositories import PolicyDecisions
 from airspace.v1 import run_pb2
 
 log = logging.getLogger("airspace.router")
+_VERDICTS = {
+    Verdict.ALLOW: run_pb2.VERDICT_ALLOW,
+    Verdict.REQUIRE_APPROVAL: run_pb2.VERDICT_REQUIRE_APPROVAL,
+    Verdict.DENY: run_pb2.VERDICT_DENY,
+}
 
 # Resource names (ids, workflow and agent names, memory namespaces) are short; a longer one
 # is refused before policy judges it, so it never fills the audit log.
@@ -27,13 +32,6 @@ _NAME_FIELDS = {
     "approval": "approval_id",
     "agent": "agent",
     "memory": "namespace",
-}
-
-_KINDS = {
-    "user": policy_pb2.PRINCIPAL_KIND_USER,
-    "service_account": policy_pb2.PRINCIPAL_KIND_SERVICE_ACCOUNT,
-    "agent": policy_pb2.PRINCIPAL_KIND_AGENT,
-    "mesh": policy_pb2.PRINCIPAL_KIND_MESH,
 }
 
 
@@ -66,19 +64,12 @@ class Judgement:
         return f"{self.verdict.checkpoint}: {verdict}" + (f" — {reasons}" if reasons else "")
 
 
-def subject_of(who: identity.Identity) -> policy_pb2.Subject:
-    return policy_pb2.Subject(
-        principal=who.principal, tenant=who.tenant, roles=who.roles, kind=_KINDS[who.kind]
-    )
+def subject_of(who: identity.Identity) -> Subject:
+    return Subject(who.principal, who.tenant, tuple(who.roles), who.kind)
 
 
-def agent_subject(agent: str, tenant: str) -> policy_pb2.Subject:
-    return policy_pb2.Subject(
-        principal=f"agent:{agent}",
-        tenant=tenant,
-        roles=("agent",),
-        kind=policy_pb2.PRINCIPAL_KIND_AGENT,
-    )
+def agent_subject(agent: str, tenant: str) -> Subject:
+    return Subject(f"agent:{agent}", tenant, ("agent",), "agent")
 
 
 class Guard:
@@ -88,26 +79,25 @@ class Guard:
     async def judge(
         self,
         checkpoint: str,
-        subject: policy_pb2.Subject,
-        resource: policy_pb2.Resource,
+        subject: Subject,
+        resource: Resource,
         payload: dict[str, Any] | None = None,
         *,
         run_id: str = "",
         step_key: str = "",
         clearances: Sequence[str] = (),
     ) -> Judgement:
-        request = policy_pb2.CheckRequest(
+        check = CheckInput(
             checkpoint=checkpoint,
             subject=subject,
             resource=resource,
+            payload=payload or {},
+            clearances=frozenset(clearances),
             run_id=run_id,
             step_key=step_key,
-            clearances=clearances,
         )
-        if payload is not None:
-            request.payload.update(payload)
         try:
-            decision = await self._policy.check(request)
+            decision = await self._policy.check(check)
         except errors.MeshError as exc:
             log.warning("policy check %s failed closed: %s", checkpoint, exc.message)
             stale = exc.reason == Reason.BUNDLE_STALE
@@ -119,21 +109,22 @@ class Guard:
         verdict = run_pb2.GuardrailVerdict(
             decision_id=decision.decision_id,
             checkpoint=checkpoint,
-            verdict=decision.verdict,
-            reasons=decision.reasons,
+            verdict=_VERDICTS[decision.verdict],
+            reasons=[
+                run_pb2.Reason(code=r.code, rule_id=r.rule_id, message=r.message)
+                for r in decision.reasons
+            ],
             bundle_version=decision.bundle_version,
         )
-        if (
-            decision.verdict not in (run_pb2.VERDICT_ALLOW, run_pb2.VERDICT_REQUIRE_APPROVAL)
-            or payload is None
-        ):
+        if decision.verdict is Verdict.DENY or payload is None:
             return Judgement(verdict, payload or {}, decision.approver_role)
         try:
-            masked = apply_obligations(payload, decision.obligations)
+            # The spans were found in this very payload: no need to scan them again.
+            masked = apply_obligations(payload, decision.obligations, recheck=False)
         except ObligationError as exc:
             # A caller that cannot carry out an obligation treats the check as DENY.
             return _denied(checkpoint, "OBLIGATION_FAILED", str(exc), payload, verdict)
-        masks = Counter(o.mask.entity for o in decision.obligations if o.HasField("mask"))
+        masks = Counter(obligation.entity for obligation in decision.obligations)
         verdict.obligations_applied.extend(
             f"mask {entity.lower()} x{count}" for entity, count in sorted(masks.items())
         )
@@ -148,7 +139,7 @@ class Guard:
             raise errors.InvalidArgument(
                 f"{field} is longer than {MAX_NAME_CHARS} characters", field=field
             )
-        resource = policy_pb2.Resource(kind=kind, name=name, tenant=caller.tenant)
+        resource = Resource(kind=kind, name=name, tenant=caller.tenant)
         judgement = await self.judge(checkpoint, subject_of(caller), resource)
         if judgement.refusal is not Reason.POLICY_DENIED:
             raise errors.Unavailable(

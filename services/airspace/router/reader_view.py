@@ -20,8 +20,8 @@ from google.protobuf.descriptor import FieldDescriptor
 
 from airspace.mesh import errors, identity
 from airspace.mesh.reasons import Reason
+from airspace.policy.engine.model import Resource
 from airspace.policy.engine.pii.scan import scan_json
-from airspace.policy.v1 import policy_pb2
 from airspace.router.guard import Guard, Judgement, subject_of
 from airspace.trace.v1 import trace_pb2
 from airspace.v1 import approval_pb2, run_pb2
@@ -87,7 +87,7 @@ class ReaderView:
             return list(items)
         contents = [_content(item, fields) for item in items]
         caller = identity.require()
-        resource = policy_pb2.Resource(kind=kind, name=run_id, tenant=caller.tenant)
+        resource = Resource(kind=kind, name=run_id, tenant=caller.tenant)
         judged = await self._guard.judge(
             checkpoint, subject_of(caller), resource, {"items": contents}, run_id=run_id
         )

@@ -1,5 +1,6 @@
 """The router's PolicyDecisions: checks decided by the embedded engine, with the bundle the
-policy service streams, and answered only once their audit record is durable."""
+policy service streams, and answered only once their audit record is durable. Checks and
+decisions stay the engine's own values: only the audit record becomes a message, to travel."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from google.protobuf import struct_pb2
 from airspace.policy.audit.chain import AuditRecord
 from airspace.policy.audit.records import decision_record
 from airspace.policy.engine import Tokenized
-from airspace.policy.service import convert
+from airspace.policy.engine.model import CheckInput, Decision
 from airspace.policy.service.core import event_record
 from airspace.policy.v1 import policy_pb2
 from airspace.router.local_policy.audit_batcher import AuditBatcher
 from airspace.router.local_policy.bundle_feed import BundleFeed
+from airspace.router.repositories.ports import AuditEvent
 
 
 class LocalPolicyDecisions:
@@ -29,9 +31,8 @@ class LocalPolicyDecisions:
         await self._feed.close()
         await self._batcher.close()
 
-    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
+    async def check(self, check: CheckInput) -> Decision:
         engine = await self._feed.engine()
-        check = convert.check_input(request)
         decision = engine.decide(check)
         # The check's one PII scan masked the record's texts already (decision.caller_masks).
         record = decision_record(check, decision, engine.masker)
@@ -39,10 +40,13 @@ class LocalPolicyDecisions:
         # No effect without its record: the caller acts on the decision once it is durable,
         # and a token in a mask once its value is in the vault.
         await self._batcher.durable(_message(record, decision.tokens, vault_tenant))
-        return convert.check_response(decision)
+        return decision
 
-    async def record_audit(self, request: policy_pb2.RecordAuditRequest, *, wait: bool) -> None:
-        message = _message(event_record(*convert.audit_event(request), self._feed.masker))
+    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
+        recorded = event_record(
+            event.kind, event.subject, event.run_id, event.details, self._feed.masker
+        )
+        message = _message(recorded)
         if wait:
             await self._batcher.durable(message)
         else:

@@ -4,6 +4,7 @@ from airspace.router.repositories.ports import (
     AgentRepository,
     Appended,
     ApprovalRepository,
+    AuditEvent,
     ClaimedRun,
     Decision,
     LeaseGrant,
@@ -23,6 +24,7 @@ from airspace.router.repositories.ports import (
 
 __all__ = [
     "AgentRepository",
+    "AuditEvent",
     "Appended",
     "ApprovalRepository",
     "ClaimedRun",

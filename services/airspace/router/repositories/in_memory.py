@@ -21,9 +21,11 @@ from google.protobuf import field_mask_pb2, message, timestamp_pb2
 
 from airspace.mesh import errors
 from airspace.mesh.reasons import Reason
+from airspace.policy.engine import model as policy
 from airspace.policy.v1 import policy_pb2
 from airspace.router.repositories.ports import (
     Appended,
+    AuditEvent,
     ClaimedRun,
     Decision,
     LeaseGrant,
@@ -508,21 +510,39 @@ class InMemoryPolicyDecisions:
     """Verdicts per checkpoint (ALLOW where none is set); every check and audit kept."""
 
     def __init__(self) -> None:
-        self.verdicts: dict[str, policy_pb2.CheckResponse] = {}
-        self.checks: list[policy_pb2.CheckRequest] = []
-        self.audited: list[policy_pb2.RecordAuditRequest] = []
+        self.verdicts: dict[str, policy.Decision] = {}
+        self.checks: list[policy.CheckInput] = []
+        self.audited: list[AuditEvent] = []
 
-    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
-        self.checks.append(_copy(request))
-        decided = self.verdicts.get(request.checkpoint)
+    async def check(self, check: policy.CheckInput) -> policy.Decision:
+        self.checks.append(check)
+        decided = self.verdicts.get(check.checkpoint)
         if decided is not None:
-            return _copy(decided)
-        return policy_pb2.CheckResponse(
-            decision_id=f"decision-{len(self.checks)}", verdict=run_pb2.VERDICT_ALLOW
-        )
+            return decided
+        return decision(policy.Verdict.ALLOW, decision_id=f"decision-{len(self.checks)}")
 
-    async def record_audit(self, request: policy_pb2.RecordAuditRequest, *, wait: bool) -> None:
-        self.audited.append(_copy(request))
+    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
+        self.audited.append(event)
+
+
+def decision(
+    verdict: policy.Verdict,
+    *reasons: policy.Reason,
+    decision_id: str = "decision",
+    approver_role: str = "",
+) -> policy.Decision:
+    """A decision as the engine makes them, for tests to set as a checkpoint's verdict."""
+    return policy.Decision(
+        decision_id=decision_id,
+        checkpoint="",
+        verdict=verdict,
+        evaluated_verdict=verdict,
+        reasons=reasons,
+        obligations=(),
+        bundle_version="test",
+        dry_run=False,
+        approver_role=approver_role,
+    )
 
 
 class InMemoryBundleSource:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
-from typing import Generic, Protocol, TypeVar
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf import struct_pb2
 
+from airspace.policy.engine import model as policy
 from airspace.policy.v1 import policy_pb2
 from airspace.state.v1 import state_pb2
 from airspace.trace.v1 import trace_pb2
@@ -258,17 +259,29 @@ class MemoryRepository(Protocol):
     ) -> Page[state_pb2.MemoryEntry]: ...
 
 
-class PolicyDecisions(Protocol):
-    """Decisions on checks, and the audit log."""
+@dataclasses.dataclass(frozen=True)
+class AuditEvent:
+    """Something that happened to a run (its lifecycle, a person's decision), for the
+    audit log; `details` may hold free text, which the log masks."""
 
-    async def check(self, request: policy_pb2.CheckRequest) -> policy_pb2.CheckResponse:
+    kind: str
+    subject: policy.Subject
+    run_id: str
+    details: Mapping[str, Any]
+
+
+class PolicyDecisions(Protocol):
+    """Decisions on checks, and the audit log, in the policy engine's own terms: the
+    router decides in process, so nothing here passes through a protobuf."""
+
+    async def check(self, check: policy.CheckInput) -> policy.Decision:
         """A decision, returned only once its audit record is durable: the caller may act
         on it at once."""
         ...
 
-    async def record_audit(self, request: policy_pb2.RecordAuditRequest, *, wait: bool) -> None:
-        """Records an event (a run's lifecycle, a person's decision): returns once it is
-        durable when `wait`, else once queued for the next batch of records."""
+    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
+        """Records an event: returns once it is durable when `wait`, else once queued for
+        the next batch of records."""
         ...
 
 

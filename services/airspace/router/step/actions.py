@@ -11,7 +11,7 @@ import hashlib
 import json
 
 from airspace.agent.v1 import agent_pb2
-from airspace.policy.v1 import policy_pb2
+from airspace.policy.engine.model import Resource
 from airspace.router import convert, metrics
 from airspace.router.approval_gate import ApprovalGate, approval_id_of, expired, expiry
 from airspace.router.guard import Guard, Judgement, agent_subject
@@ -92,8 +92,12 @@ class StepActions:
 
     async def _judge(self, request: agent_pb2.ActionRequest) -> Judgement:
         ctx, agent = self._call.ctx, self._call.agent
-        resource = policy_pb2.Resource(kind="action", name=request.name, tenant=ctx.tenant)
-        resource.attributes.update({"workflow": ctx.spec.name, "agent": agent})
+        resource = Resource(
+            kind="action",
+            name=request.name,
+            tenant=ctx.tenant,
+            attributes={"workflow": ctx.spec.name, "agent": agent},
+        )
         return await self._guard.judge(
             "agent.action",
             agent_subject(agent, ctx.tenant),

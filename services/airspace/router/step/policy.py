@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airspace.agent.v1 import agent_pb2
-from airspace.policy.v1 import policy_pb2
+from airspace.policy.engine.model import Resource
 from airspace.router import metrics
 from airspace.router.guard import Guard, Judgement, agent_subject
 from airspace.router.run_context import RunContext, RunFailure
@@ -20,8 +20,12 @@ async def judge_for_agent(
     """Policy's judgement at `checkpoint` of a payload going to or coming from the acting
     agent, masked for the data classes the agent is cleared for."""
     ctx = call.ctx
-    resource = policy_pb2.Resource(kind="agent", name=call.agent, tenant=ctx.tenant)
-    resource.attributes.update({"workflow": ctx.spec.name, "step": call.step.name})
+    resource = Resource(
+        kind="agent",
+        name=call.agent,
+        tenant=ctx.tenant,
+        attributes={"workflow": ctx.spec.name, "step": call.step.name},
+    )
     return await guard.judge(
         checkpoint,
         agent_subject(call.agent, ctx.tenant),

@@ -11,7 +11,7 @@ import dataclasses
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
-from airspace.policy.v1 import policy_pb2
+from airspace.policy.engine.model import Resource
 from airspace.router import convert, reviews, validation
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.guard import Guard, agent_subject
@@ -106,7 +106,7 @@ class ReviewStage:
         judged = await self._guard.judge(
             "step.output",
             agent_subject(result.agent, ctx.tenant),
-            policy_pb2.Resource(kind="agent", name=result.agent, tenant=ctx.tenant),
+            Resource(kind="agent", name=result.agent, tenant=ctx.tenant),
             payload.to_dict(),
             run_id=ctx.run_id,
             step_key=str(call.key),
