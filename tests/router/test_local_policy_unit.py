@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-import pathlib
 
 import pytest
+from bundle_messages import HASH_KEY, STALENESS, Clock, bundle, default_document
 from google.protobuf import json_format
 from harness import TENANT, Router, final
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
-from airspace.policy.engine.pii.masking import Masker
 from airspace.policy.v1 import policy_pb2
 from airspace.router.agent_invoker import OnAction
 from airspace.router.guard import Guard, agent_subject
@@ -31,37 +29,6 @@ from airspace.router.repositories.in_memory import (
 from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.unit
-
-HASH_KEY = b"router-tests-hash-key"
-DEFAULT_BUNDLE = (
-    pathlib.Path(__file__).resolve().parents[2] / "policy/airspace/policy/bundles/default.yaml"
-)
-STALENESS = 30.0
-
-
-def bundle(document: bytes, key: bytes = HASH_KEY) -> policy_pb2.WatchBundleResponse:
-    """The message the policy service streams for `document`."""
-    return policy_pb2.WatchBundleResponse(
-        name="default",
-        version="v",
-        digest=hashlib.sha256(document).hexdigest(),
-        document=document,
-        source="default.yaml",
-        hash_key_id=Masker(key).key_id(),
-    )
-
-
-def default_document(version: str = "2025.11.0") -> bytes:
-    text = DEFAULT_BUNDLE.read_text()
-    return text.replace('version: "2025.11.0"', f'version: "{version}"', 1).encode()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclasses.dataclass
@@ -203,6 +170,22 @@ async def test_a_bundle_stream_down_past_the_bound_denies_with_bundle_stale(read
     assert codes(judged) == [Reason.BUNDLE_STALE] and judged.refusal is Reason.BUNDLE_STALE
 
     local.source.restore()  # the feed reconnects on its own and decides again
+    await until(lambda: local.feed.connected)
+    assert (await judge_input(local.guard)).allowed
+
+
+async def test_keepalives_keep_an_open_stream_current_and_silence_makes_it_stale(ready):
+    local = ready
+    for _ in range(3):  # longer than the bound in all, but never silent for that long
+        local.clock.now += STALENESS * 0.9
+        local.source.keepalive()
+        await until(lambda: local.feed.connected)
+        assert (await judge_input(local.guard)).allowed
+    local.clock.now += STALENESS + 1  # the stream stays open but delivers nothing
+    assert not local.feed.connected
+    judged = await judge_input(local.guard)
+    assert codes(judged) == [Reason.BUNDLE_STALE] and judged.refusal is Reason.BUNDLE_STALE
+    local.source.keepalive()  # it speaks again: the bundle in force is current again
     await until(lambda: local.feed.connected)
     assert (await judge_input(local.guard)).allowed
 

@@ -526,8 +526,9 @@ class InMemoryPolicyDecisions:
 
 
 class InMemoryBundleSource:
-    """Bundles a test publishes, streamed as the policy service would; `cut` breaks every
-    open stream and keeps new ones from opening until `restore`."""
+    """Bundles a test publishes, streamed as the policy service would; `keepalive` says
+    every open stream is alive; `cut` breaks every open stream and keeps new ones from
+    opening until `restore`."""
 
     def __init__(self) -> None:
         self.latest: policy_pb2.WatchBundleResponse | None = None
@@ -539,6 +540,10 @@ class InMemoryBundleSource:
         self.latest = bundle
         for stream in self._streams:
             stream.put_nowait(bundle)
+
+    def keepalive(self) -> None:
+        for stream in self._streams:
+            stream.put_nowait(policy_pb2.WatchBundleResponse(keepalive=True))
 
     def cut(self) -> None:
         self._reachable = False
