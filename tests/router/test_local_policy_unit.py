@@ -235,6 +235,9 @@ async def test_checks_arriving_during_a_batch_share_the_next_one(ready):
     local.sink.release.set()
     await asyncio.gather(first, *later)
     assert [len(batch) for batch in local.sink.batches] == [1, 5]
+    # Each batch has an id of its own, for the policy service to append it once.
+    first_id, second_id = local.sink.request_ids
+    assert first_id and second_id and first_id != second_id
 
 
 async def test_lifecycle_records_ride_with_the_next_decision(ready):
@@ -284,13 +287,13 @@ async def test_in_a_run_no_agent_sees_input_nor_step_is_journaled_before_its_rec
     journaled_before_output_record: list[bool] = []
     acknowledge = local.sink.append
 
-    async def append(records):
+    async def append(records, request_id):
         for record in records:
             if record.kind == "policy.decision" and record.details["checkpoint"] == "step.output":
                 journal = await repositories.runs.journal(TENANT, record.run_id)
                 step = record.details["step_key"]
                 journaled_before_output_record.append(any(e.step_key == step for e in journal))
-        await acknowledge(records)
+        await acknowledge(records, request_id)
 
     local.sink.append = append  # type: ignore[method-assign]
 

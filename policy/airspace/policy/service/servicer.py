@@ -30,7 +30,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
 
     async def RecordDecisions(self, request, context):
         identity.require_mesh()
-        entries = await self._core.record_decided(convert.decided(request))
+        entries = await self._core.record_decided(convert.decided(request), request.request_id)
         return policy_pb2.RecordDecisionsResponse(sequences=[e.sequence for e in entries])
 
     async def WatchBundle(self, request, context):

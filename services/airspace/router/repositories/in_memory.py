@@ -575,13 +575,15 @@ class InMemoryAuditSink:
 
     def __init__(self) -> None:
         self.batches: list[list[policy_pb2.AuditRecord]] = []
+        self.request_ids: list[str] = []  # of each batch sent
         self.durable: list[policy_pb2.AuditRecord] = []
         self.release = asyncio.Event()
         self.release.set()
         self.failing = False
 
-    async def append(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
+    async def append(self, records: Sequence[policy_pb2.AuditRecord], request_id: str) -> None:
         self.batches.append([_copy(record) for record in records])
+        self.request_ids.append(request_id)
         await self.release.wait()
         if self.failing:
             raise errors.Unavailable("the audit log cannot be written")
