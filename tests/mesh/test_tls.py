@@ -14,7 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
 from airspace.cli import local_ca
-from airspace.mesh import channels, errors, identity
+from airspace.mesh import channels, errors, identity, peer_certificates
 from airspace.mesh.server import MeshServer
 from airspace.mesh.settings import ServerSettings
 
@@ -125,6 +125,18 @@ def test_each_service_certificate_names_its_service(local):
             f"spiffe://airspace/service/{service}"
         ]
         assert f"{service}.airspace" in names.get_values_for_type(x509.DNSName)
+
+
+def test_only_names_in_the_mesh_s_forms_name_a_service():
+    names = [b"spiffe://airspace/service/router", b"state.airspace", b"localhost", b"127.0.0.1"]
+    others = [
+        b"spiffe://other/service/x",
+        b"a.b.airspace",
+        b".airspace",
+        b"spiffe://airspace/service/",
+    ]
+    assert peer_certificates.certified_services(names + others) == {"router", "state"}
+    assert peer_certificates.certified_services(None) == frozenset()
 
 
 async def test_a_service_is_served_as_the_service_its_certificate_names(local):

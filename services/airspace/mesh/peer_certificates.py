@@ -3,15 +3,17 @@
 With mutual TLS a server knows the calling process from its certificate, which the
 mesh's CA signed: a certificate names its service as the URI
 spiffe://airspace/service/<service> or the DNS name <service>.airspace, in its subject
-alternative names or its common name. A signed mesh identity that claims another
-service than the certificate names is refused, so a process holding one service's
-certificate and the mesh key cannot speak as another service. A certificate that names
+alternative names (or its common name when it has none: grpc's peer identity). A signed
+mesh identity that claims another service than the certificate names is refused, so a
+process holding one service's certificate and the mesh key cannot speak as another
+service. A certificate that names
 no service (or a plaintext mesh) leaves the signed identity as the only source.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Iterable
 
 import grpc
 
@@ -19,8 +21,6 @@ from airspace.mesh import errors, identity
 
 SPIFFE_PREFIX = "spiffe://airspace/service/"
 DNS_SUFFIX = ".airspace"
-# Where grpc puts a verified peer certificate's names in a call's auth context.
-_NAME_PROPERTIES = ("x509_subject_alternative_name", "x509_common_name")
 _SHOWN = 64  # characters of a name a refusal repeats
 
 
@@ -42,15 +42,16 @@ def _service_named(name: str) -> str | None:
     return service if service and "/" not in service and "." not in service else None
 
 
-def certified_services(auth_context: Mapping[str, Iterable[bytes]]) -> frozenset[str]:
-    """The services a call's peer certificate names (none without a certificate)."""
-    services = set()
-    for prop in _NAME_PROPERTIES:
-        for value in auth_context.get(prop, ()):
-            service = _service_named(value.decode(errors="replace"))
-            if service is not None:
-                services.add(service)
-    return frozenset(services)
+def certified_services(peer_identities: Iterable[bytes] | None) -> frozenset[str]:
+    """The services a call's peer identities (its certificate's names) name."""
+    return _services_of(tuple(peer_identities or ()))
+
+
+# A mesh has a few certificates and every call of a connection shows the same names.
+@functools.lru_cache(maxsize=256)
+def _services_of(names: tuple[bytes, ...]) -> frozenset[str]:
+    named = (_service_named(value.decode(errors="replace")) for value in names)
+    return frozenset(service for service in named if service is not None)
 
 
 def check(caller: identity.Identity, context: grpc.aio.ServicerContext) -> None:
@@ -58,7 +59,8 @@ def check(caller: identity.Identity, context: grpc.aio.ServicerContext) -> None:
     identity, is none of them."""
     if caller.kind != "mesh":  # a person's identity forwarded by a mesh service
         return
-    certified = certified_services(context.auth_context())
+    # peer_identities(), not auth_context(): a tenth of the cost, on every mesh call.
+    certified = certified_services(context.peer_identities())
     if not certified or identity.service_of(caller) in certified:
         return
     raise errors.PermissionDenied(
