@@ -15,7 +15,7 @@ from typing import Protocol
 import grpc
 
 from airspace.cli import local_mesh
-from airspace.cli.local_ca import MeshCertificates
+from airspace.cli.local_ca import LocalCa
 from airspace.cli.processes import ManagedProcess, free_port, stop_all
 from airspace.gateway.api_keys import ApiKeyStore
 from airspace.mesh import identity
@@ -43,7 +43,7 @@ class BenchMesh:
         tracing: bool,
         routers: int = 1,
         state_url: str = "",
-        certificates: MeshCertificates | None = None,
+        certificates: LocalCa | None = None,
         env: dict[str, str] | None = None,
     ):
         """`env` is added to every process's environment (e.g. a quotas file)."""
@@ -61,7 +61,7 @@ class BenchMesh:
             state_url=state_url,
             certificates=certificates,
         )
-        self._agent_env = certificates.env() if certificates else {}
+        self._agent_env = certificates.service("agents").env() if certificates else {}
         self.processes += [self._agent(name) for name in (*STEP_AGENTS, *BRANCH_AGENTS)]
         for process in self.processes:
             process.env.update(env or {})

@@ -73,6 +73,10 @@ CLI_EXCEPTIONS = {
         "`airspace admin api-key` adds a key to a deployment's key file, which the gateway "
         "reads; no gateway needs to run"
     ),
+    ("airspace.cli.local_ca", "airspace.mesh.peer_certificates"): (
+        "`airspace up --tls` issues each service a certificate that names it the way the "
+        "mesh's servers read it"
+    ),
     ("airspace.cli.watchdog", "airspace.mesh.healthcheck"): (
         "`airspace up` asks its agents' standard gRPC health service, as the containers' "
         "health check does"

@@ -23,7 +23,7 @@ from airspace.policy.audit.opening import (
 )
 from airspace.policy.audit.records import decision_record, masked_details
 from airspace.policy.audit.signing import HeadSigner, HeadVerifier
-from airspace.policy.audit.store import SqliteAuditStore, UntrustedHead
+from airspace.policy.audit.store import Batch, SqliteAuditStore, UntrustedHead
 from airspace.policy.audit.verification import Report
 from airspace.policy.audit.witness import FileWitness
 from airspace.policy.engine import Masker
@@ -57,12 +57,11 @@ def verified(store: SqliteAuditStore, witness) -> Report:
 def store(db_path, witness):
     """Five entries in one commit: one signed head, published to the witness."""
     store = opened(db_path, witness)
-    store.append(
-        [
-            AuditRecord("run.state_changed", "acme", f"user:{n}", run_id=f"r-{n}", details={"n": n})
-            for n in range(5)
-        ]
-    )
+    five = [
+        AuditRecord("run.state_changed", "acme", f"user:{n}", run_id=f"r-{n}", details={"n": n})
+        for n in range(5)
+    ]
+    store.append([Batch(five)])
     witness.publish(store.signed)
     yield store
     store.close()
@@ -116,7 +115,8 @@ def test_tampering_is_found(store, witness, db_path, statements, bad, problem):
 
 def test_appends_continue_the_chain_after_reopening(store, db_path, witness):
     reopened = opened(db_path, witness)
-    (entry,) = reopened.append([AuditRecord("approval.decided", "acme", "user:bo")])
+    [appended] = reopened.append([Batch([AuditRecord("approval.decided", "acme", "user:bo")])])
+    (entry,) = appended.entries
     assert entry.sequence == 6
     assert verified(reopened, witness).ok
     reopened.close()
@@ -125,7 +125,7 @@ def test_appends_continue_the_chain_after_reopening(store, db_path, witness):
 def test_a_store_appends_nothing_before_its_head_is_verified(db_path):
     store = SqliteAuditStore(db_path, SIGNER)
     with pytest.raises(UntrustedHead, match="a head verified at start"):
-        store.append([AuditRecord("approval.decided", "acme", "user:bo")])
+        store.append([Batch([AuditRecord("approval.decided", "acme", "user:bo")])])
     store.close()
 
 
@@ -171,7 +171,9 @@ def signed_one_by_one(db_path, witness):
     """Five entries appended one at a time: one signed head each, the witness at 3."""
     store = opened(db_path, witness)
     for n in range(5):
-        store.append([AuditRecord("run.state_changed", "acme", f"user:{n}", details={"n": n})])
+        store.append(
+            [Batch([AuditRecord("run.state_changed", "acme", f"user:{n}", details={"n": n})])]
+        )
         if n == 2:
             witness.publish(store.signed)
     yield store
@@ -272,3 +274,50 @@ def test_an_unreadable_witness_stops_the_start_even_when_acknowledged(
     with pytest.raises(AuditIncident):
         open_store(again, witness, acknowledged, Masker(HASH_KEY))
     again.close()
+
+
+def decision(n: int) -> AuditRecord:
+    return AuditRecord("policy.decision", "acme", "agent:writer", "r-1", f"d-{n}", {"n": n})
+
+
+def test_a_batch_sent_again_under_its_request_id_is_appended_once(db_path, witness):
+    store = opened(db_path, witness)
+    batch = Batch([decision(1), decision(2)], request_id="batch-1")
+    [first] = store.append([batch])
+    [again] = store.append([batch])  # the retry of a batch whose reply was lost
+    assert (first.replayed, again.replayed, again.conflicting) == (False, True, False)
+    assert again.entries == first.entries
+    stored = store.list(tenant=None, run_id="", principal="", after=0, limit=100)
+    assert [entry.decision_id for entry in stored] == ["d-1", "d-2"]
+    assert verified(store, witness).ok
+    store.close()
+
+
+def test_a_retry_sharing_its_batch_s_transaction_is_appended_once(db_path, witness):
+    store = opened(db_path, witness)
+    batch = Batch([decision(1)], request_id="batch-1")
+    first, again, other = store.append([batch, batch, Batch([decision(2)])])
+    assert again.replayed and again.entries == first.entries
+    assert [entry.sequence for entry in other.entries] == [2]
+    store.close()
+
+
+def test_a_request_id_of_another_batch_is_told_apart(db_path, witness):
+    store = opened(db_path, witness)
+    store.append([Batch([decision(1)], request_id="batch-1")])
+    [reused] = store.append([Batch([decision(2)], request_id="batch-1")])
+    assert reused.replayed and reused.conflicting
+    assert len(store.list(tenant=None, run_id="", principal="", after=0, limit=100)) == 1
+    store.close()
+
+
+def test_only_the_request_ids_of_recent_batches_are_kept(db_path, witness):
+    store = SqliteAuditStore(db_path, SIGNER, recent_batches=2)
+    open_store(store, witness, None, Masker(HASH_KEY))
+    for n in range(3):
+        store.append([Batch([decision(n)], request_id=f"batch-{n}")])
+    kept = sqlite3.connect(db_path).execute("SELECT request_id FROM audit_batches").fetchall()
+    assert sorted(kept) == [("batch-1",), ("batch-2",)]
+    [forgotten] = store.append([Batch([decision(0)], request_id="batch-0")])
+    assert not forgotten.replayed  # past the retention, a batch is new again
+    store.close()

@@ -14,11 +14,11 @@ from policy_helpers import DEFAULT_BUNDLE, HASH_KEY, check, user
 from prometheus_client import REGISTRY
 
 from airspace.mesh import errors
-from airspace.policy.audit.chain import AuditEntry, AuditRecord
+from airspace.policy.audit.chain import AuditRecord
 from airspace.policy.audit.log import AuditLog
 from airspace.policy.audit.opening import open_store
 from airspace.policy.audit.signing import HeadSigner
-from airspace.policy.audit.store import SqliteAuditStore
+from airspace.policy.audit.store import Appended, Batch, SqliteAuditStore
 from airspace.policy.audit.witness import FileWitness
 from airspace.policy.engine import Masker
 from airspace.policy.engine.model import CheckInput, Decision, Resource, Subject
@@ -51,15 +51,15 @@ class RecordingStore(SqliteAuditStore):
         self.hold.set()
         self.entered = threading.Event()
 
-    def append(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+    def append(self, batches: Sequence[Batch]) -> list[Appended]:
         self.entered.set()
         self.hold.wait(timeout=10)
-        self.batches.append(len(records))
-        return super().append(records)
+        self.batches.append(sum(len(batch.records) for batch in batches))
+        return super().append(batches)
 
 
 class BrokenStore(SqliteAuditStore):
-    def append(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+    def append(self, batches: Sequence[Batch]) -> list[Appended]:
         raise sqlite3.OperationalError("disk I/O error")
 
 

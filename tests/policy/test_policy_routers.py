@@ -9,9 +9,10 @@ import asyncio
 import grpc
 import pytest
 from policy_helpers import HASH_KEY, ROUTER, as_
+from policy_servers import policy_settings, start_policy
 from prometheus_client import REGISTRY
 
-from airspace.mesh import identity
+from airspace.mesh import errors, identity
 from airspace.policy.engine.pii.masking import Masker
 from airspace.policy.v1 import policy_pb2
 from airspace.v1 import observability_pb2
@@ -72,6 +73,25 @@ async def test_the_bundle_comes_on_connect_and_after_each_reload(policy_server):
     second = await asyncio.wait_for(stream.read(), 10)
     assert (second.version, second.document) == ("2025.11.9", changed)
     stream.cancel()
+
+
+async def test_a_quiet_bundle_stream_says_it_is_alive(tmp_path):
+    running = await start_policy(policy_settings(tmp_path, bundle_keepalive_seconds=0.05))
+    try:
+        stream = running.policy().WatchBundle(policy_pb2.WatchBundleRequest(), metadata=as_(ROUTER))
+        first = await stream.read()
+        assert first.document and not first.keepalive
+        for _ in range(2):  # nothing else to send: keepalives, with no bundle in them
+            assert await stream.read() == policy_pb2.WatchBundleResponse(keepalive=True)
+        stream.cancel()
+    finally:
+        await running.stop()
+
+
+def test_a_keepalive_interval_must_be_positive(tmp_path):
+    with pytest.raises(errors.InvalidArgument) as refusal:
+        policy_settings(tmp_path, bundle_keepalive_seconds=0)
+    assert refusal.value.violations[0][0] == "bundle_keepalive_seconds"
 
 
 async def test_only_mesh_services_watch_the_bundle(policy_server):

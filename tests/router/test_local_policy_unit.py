@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-import pathlib
 
 import pytest
+from bundle_messages import HASH_KEY, STALENESS, Clock, bundle, default_document
 from google.protobuf import json_format
 from harness import TENANT, Router, final
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
 from airspace.policy.engine.model import Resource, Subject
-from airspace.policy.engine.pii.masking import Masker
-from airspace.policy.v1 import policy_pb2
 from airspace.router.agent_invoker import OnAction
 from airspace.router.guard import Guard, agent_subject
 from airspace.router.local_policy.audit_batcher import AuditBatcher
@@ -33,37 +30,6 @@ from airspace.router.repositories.in_memory import (
 from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.unit
-
-HASH_KEY = b"router-tests-hash-key"
-DEFAULT_BUNDLE = (
-    pathlib.Path(__file__).resolve().parents[2] / "policy/airspace/policy/bundles/default.yaml"
-)
-STALENESS = 30.0
-
-
-def bundle(document: bytes, key: bytes = HASH_KEY) -> policy_pb2.WatchBundleResponse:
-    """The message the policy service streams for `document`."""
-    return policy_pb2.WatchBundleResponse(
-        name="default",
-        version="v",
-        digest=hashlib.sha256(document).hexdigest(),
-        document=document,
-        source="default.yaml",
-        hash_key_id=Masker(key).key_id(),
-    )
-
-
-def default_document(version: str = "2025.11.0") -> bytes:
-    text = DEFAULT_BUNDLE.read_text()
-    return text.replace('version: "2025.11.0"', f'version: "{version}"', 1).encode()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclasses.dataclass
@@ -209,6 +175,22 @@ async def test_a_bundle_stream_down_past_the_bound_denies_with_bundle_stale(read
     assert (await judge_input(local.guard)).allowed
 
 
+async def test_keepalives_keep_an_open_stream_current_and_silence_makes_it_stale(ready):
+    local = ready
+    for _ in range(3):  # longer than the bound in all, but never silent for that long
+        local.clock.now += STALENESS * 0.9
+        local.source.keepalive()
+        await until(lambda: local.feed.connected)
+        assert (await judge_input(local.guard)).allowed
+    local.clock.now += STALENESS + 1  # the stream stays open but delivers nothing
+    assert not local.feed.connected
+    judged = await judge_input(local.guard)
+    assert codes(judged) == [Reason.BUNDLE_STALE] and judged.refusal is Reason.BUNDLE_STALE
+    local.source.keepalive()  # it speaks again: the bundle in force is current again
+    await until(lambda: local.feed.connected)
+    assert (await judge_input(local.guard)).allowed
+
+
 async def test_a_reload_at_the_policy_service_decides_the_next_check(local):
     local.source.publish(bundle(default_document("1")))
     await in_force(local, "1")
@@ -254,6 +236,9 @@ async def test_checks_arriving_during_a_batch_share_the_next_one(ready):
     local.sink.release.set()
     await asyncio.gather(first, *later)
     assert [len(batch) for batch in local.sink.batches] == [1, 5]
+    # Each batch has an id of its own, for the policy service to append it once.
+    first_id, second_id = local.sink.request_ids
+    assert first_id and second_id and first_id != second_id
 
 
 async def test_lifecycle_records_ride_with_the_next_decision(ready):
@@ -303,13 +288,13 @@ async def test_in_a_run_no_agent_sees_input_nor_step_is_journaled_before_its_rec
     journaled_before_output_record: list[bool] = []
     acknowledge = local.sink.append
 
-    async def append(records):
+    async def append(records, request_id):
         for record in records:
             if record.kind == "policy.decision" and record.details["checkpoint"] == "step.output":
                 journal = await repositories.runs.journal(TENANT, record.run_id)
                 step = record.details["step_key"]
                 journaled_before_output_record.append(any(e.step_key == step for e in journal))
-        await acknowledge(records)
+        await acknowledge(records, request_id)
 
     local.sink.append = append  # type: ignore[method-assign]
 

@@ -75,6 +75,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_CANCELED: _ClassVar[ErrorReason]
     RUN_STILL_RUNNING: _ClassVar[ErrorReason]
     REQUEST_ID_REUSED: _ClassVar[ErrorReason]
+    CERTIFICATE_IDENTITY_MISMATCH: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 BUDGET_EXCEEDED: ErrorReason
 RUN_TIMEOUT: ErrorReason
@@ -144,3 +145,4 @@ OVERLOADED: ErrorReason
 RUN_CANCELED: ErrorReason
 RUN_STILL_RUNNING: ErrorReason
 REQUEST_ID_REUSED: ErrorReason
+CERTIFICATE_IDENTITY_MISMATCH: ErrorReason

@@ -1,10 +1,12 @@
 """A certificate authority of the local mesh's own, for `airspace up --tls`.
 
 Under $AIRSPACE_HOME/tls: the CA (ca.pem, and its key ca-key.pem, 0600) and one
-certificate for the mesh's processes (mesh.pem, mesh-key.pem, 0600), valid for
-127.0.0.1 and localhost, for serving and for dialing (mutual TLS). Made once and kept;
-the mesh certificate is issued again a month before it expires. Give an agent of your
-own a certificate this CA signed (`issue_leaf`) to join a mesh that demands one.
+certificate per service (<service>.pem, <service>-key.pem, 0600) naming it the way
+airspace.mesh.peer_certificates reads it (spiffe://airspace/service/<service> and
+<service>.airspace), valid for 127.0.0.1 and localhost, for serving and for dialing
+(mutual TLS). Made once and kept; a certificate is issued again a month before it
+expires. Give an agent of your own a certificate this CA signed (`issue_leaf`) to join a
+mesh that demands one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from airspace.mesh import peer_certificates
+
+# Every process of the local mesh proves itself with the certificate of its service; the
+# trace collector's process is "tracing", its service "collector".
+SERVICES = ("gateway", "router", "state", "policy", "collector", "agents")
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 CA_DAYS = 3650
 LEAF_DAYS = 365
@@ -30,6 +37,8 @@ Key = ec.EllipticCurvePrivateKey
 
 @dataclasses.dataclass(frozen=True)
 class MeshCertificates:
+    """One process's certificate and key, and the CA it trusts."""
+
     ca: pathlib.Path
     cert: pathlib.Path
     key: pathlib.Path
@@ -41,6 +50,32 @@ class MeshCertificates:
             "AIRSPACE_TLS_CERT_FILE": str(self.cert),
             "AIRSPACE_TLS_KEY_FILE": str(self.key),
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalCa:
+    """The local CA's certificate and the folder holding each service's certificate."""
+
+    ca: pathlib.Path
+    folder: pathlib.Path
+
+    @property
+    def ca_key(self) -> pathlib.Path:
+        return self.folder / "ca-key.pem"
+
+    def service(self, name: str) -> MeshCertificates:
+        if name not in SERVICES:
+            raise ValueError(f"no certificate for {name!r}: the local CA issues {SERVICES}")
+        return MeshCertificates(
+            self.ca, self.folder / f"{name}.pem", self.folder / f"{name}-key.pem"
+        )
+
+    def authority(self) -> tuple[Key, x509.Certificate]:
+        """The CA's key and certificate, to issue certificates with (issue_leaf)."""
+        loaded = serialization.load_pem_private_key(self.ca_key.read_bytes(), password=None)
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{self.ca_key} is not the local CA's EC key")
+        return loaded, x509.load_pem_x509_certificate(self.ca.read_bytes())
 
 
 def _name(common_name: str) -> x509.Name:
@@ -87,8 +122,11 @@ def issue_ca(common_name: str = "Airspace local CA") -> tuple[Key, x509.Certific
     return key, cert
 
 
-def _subject_names(hosts: Sequence[str]) -> list[x509.GeneralName]:
+def _subject_names(hosts: Sequence[str], service: str) -> list[x509.GeneralName]:
     names: list[x509.GeneralName] = []
+    if service:
+        names.append(x509.UniformResourceIdentifier(peer_certificates.spiffe_id(service)))
+        names.append(x509.DNSName(peer_certificates.dns_name(service)))
     for host in hosts:
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
@@ -102,8 +140,11 @@ def issue_leaf(
     ca_cert: x509.Certificate,
     common_name: str,
     hosts: Sequence[str] = LOCAL_HOSTS,
+    *,
+    service: str = "",
 ) -> tuple[Key, x509.Certificate]:
-    """A certificate the CA signed, for serving as `hosts` and for client authentication."""
+    """A certificate the CA signed, for serving as `hosts` and for client authentication;
+    with `service`, it names that mesh service too."""
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
@@ -113,7 +154,7 @@ def issue_leaf(
         .serial_number(x509.random_serial_number())
         .not_valid_before(_now() - datetime.timedelta(minutes=5))
         .not_valid_after(_now() + datetime.timedelta(days=LEAF_DAYS))
-        .add_extension(x509.SubjectAlternativeName(_subject_names(hosts)), critical=False)
+        .add_extension(x509.SubjectAlternativeName(_subject_names(hosts, service)), critical=False)
         .add_extension(
             x509.ExtendedKeyUsage(
                 [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
@@ -149,23 +190,23 @@ def _fresh(path: pathlib.Path) -> bool:
     return cert.not_valid_after_utc - RENEW_BEFORE > _now()
 
 
-def ensure(folder: pathlib.Path) -> MeshCertificates:
-    """The local CA and the mesh's certificate under `folder`, made when missing or due."""
+def ensure(folder: pathlib.Path) -> LocalCa:
+    """The local CA and each service's certificate under `folder`, made when missing or due."""
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
-    files = MeshCertificates(folder / "ca.pem", folder / "mesh.pem", folder / "mesh-key.pem")
-    ca_key_path = folder / "ca-key.pem"
-    if not (_fresh(files.ca) and ca_key_path.exists()):
+    local = LocalCa(folder / "ca.pem", folder)
+    renewed_ca = not (_fresh(local.ca) and local.ca_key.exists())
+    if renewed_ca:
         ca_key, ca_cert = issue_ca()
-        write_key(ca_key_path, ca_key)
-        write_cert(files.ca, ca_cert)
-        files.cert.unlink(missing_ok=True)  # signed by the old CA
-    if not _fresh(files.cert):
-        loaded = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
-        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-            raise ValueError(f"{ca_key_path} is not the local CA's EC key")
-        ca_cert = x509.load_pem_x509_certificate(files.ca.read_bytes())
-        key, cert = issue_leaf(loaded, ca_cert, "airspace-mesh")
-        write_key(files.key, key)
-        write_cert(files.cert, cert)
-    return files
+        write_key(local.ca_key, ca_key)
+        write_cert(local.ca, ca_cert)
+    # A new CA's certificates are all due: the old ones are signed by the old CA.
+    due = [name for name in SERVICES if renewed_ca or not _fresh(local.service(name).cert)]
+    if due:
+        ca_key, ca_cert = local.authority()
+        for name in due:
+            files = local.service(name)
+            key, cert = issue_leaf(ca_key, ca_cert, peer_certificates.dns_name(name), service=name)
+            write_key(files.key, key)
+            write_cert(files.cert, cert)
+    return local

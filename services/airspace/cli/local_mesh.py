@@ -16,7 +16,7 @@ import pathlib
 import secrets
 import shutil
 
-from airspace.cli.local_ca import MeshCertificates
+from airspace.cli.local_ca import LocalCa
 from airspace.cli.processes import ManagedProcess, free_port
 from airspace.gateway.api_keys import ApiKeyStore
 from airspace.mesh import telemetry_credentials
@@ -98,7 +98,7 @@ def bootstrap(
     home: pathlib.Path,
     gateway: str,
     otlp_endpoint: str = "",
-    certificates: MeshCertificates | None = None,
+    certificates: LocalCa | None = None,
 ) -> dict:
     """Creates the mesh key, the developer's and the approver's credentials once; returns
     the credentials, with where the gateway and the collector's OTLP endpoint are now (and
@@ -175,30 +175,35 @@ def plan(
     with_agents: bool = True,
     routers: int = 1,
     state_url: str = "",
-    certificates: MeshCertificates | None = None,
+    certificates: LocalCa | None = None,
 ) -> list[ManagedProcess]:
     """The processes of the mesh in start order, each on a port fixed up front; the gateway
     spreads router calls over the `routers` replicas, and the state service keeps its
     data in PostgreSQL when `state_url` names a database. With `certificates` every hop
-    is TLS and every process proves itself with the mesh certificate (mutual TLS), but
-    the gateway's clients, who authenticate with API keys, need no certificate."""
+    is TLS and every process proves itself with its service's certificate (mutual TLS),
+    but the gateway's clients, who authenticate with API keys, need no certificate."""
     if routers < 1:
         raise ValueError(f"the mesh needs at least one router, not {routers}")
-    tls_env = certificates.env() if certificates else {}
+
+    def tls_env(service: str) -> dict[str, str]:
+        return certificates.service(service).env() if certificates else {}
+
     common = {
         "AIRSPACE_DATA_DIR": str(home),
         "AIRSPACE_MESH_KEY_FILE": str(home / "mesh.key"),
         "PYTHONUNBUFFERED": "1",
-        **tls_env,
     }
     logs = home / "logs"
     unused_port = _distinct_ports(gateway_port)
     ports = {name: unused_port() for name in ("state", "policy", COLLECTOR)}
     collector = f"127.0.0.1:{ports[COLLECTOR]}"
 
-    def service(name: str, module: str, prefix: str, port: int, **extra) -> ManagedProcess:
+    def service(
+        name: str, module: str, prefix: str, port: int, certified_as: str = "", **extra
+    ) -> ManagedProcess:
         env = {
             **common,
+            **tls_env(certified_as or name),
             f"AIRSPACE_{prefix}_PORT": str(port),
             # Fixed up front like the service's port: a restarted child serves its metrics
             # where `airspace up` said they are.
@@ -214,6 +219,7 @@ def plan(
             "airspace.router.main",
             "ROUTER",
             unused_port(),
+            "router",
             AIRSPACE_ROUTER_STATE_ENDPOINT=f"127.0.0.1:{ports['state']}",
             AIRSPACE_ROUTER_POLICY_ENDPOINT=f"127.0.0.1:{ports['policy']}",
             AIRSPACE_ROUTER_TRACE_ENDPOINT=collector,
@@ -230,7 +236,7 @@ def plan(
             **({"AIRSPACE_STATE_URL": state_url} if state_url else {}),
         ),
         service("policy", "airspace.policy.service.main", "POLICY", ports["policy"]),
-        service(COLLECTOR, "airspace.tracing.main", "TRACE", ports[COLLECTOR]),
+        service(COLLECTOR, "airspace.tracing.main", "TRACE", ports[COLLECTOR], "collector"),
         *replicas,
         service(
             "gateway",
@@ -253,7 +259,7 @@ def plan(
                     port,
                     {
                         "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
-                        **tls_env,
+                        **tls_env("agents"),
                         **agent_telemetry_env(home, NODE_AGENT),
                     },
                     log_dir=logs,
@@ -267,7 +273,7 @@ def plan(
             "AIRSPACE_DATA_DIR": str(home / "agents"),
             "PYTHONUNBUFFERED": "1",
             "AIRSPACE_AGENT_OTLP_ENDPOINT": collector,
-            **tls_env,
+            **tls_env("agents"),
         }
         for name, module in SAMPLE_AGENTS.items():
             port = unused_port()

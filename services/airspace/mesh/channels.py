@@ -138,5 +138,5 @@ def open_channel(
 def mesh_identity(service: str) -> identity.Identity:
     """The identity a mesh service uses for its own calls."""
     return identity.Identity(
-        principal=f"service:{service}", tenant="*", roles=("mesh",), kind="mesh"
+        principal=f"{identity.SERVICE_PREFIX}{service}", tenant="*", roles=("mesh",), kind="mesh"
     )

@@ -21,6 +21,8 @@ METADATA_KEY = "x-airspace-identity"
 # Prefix of every header the mesh owns; the gateway strips these from clients.
 MESH_HEADER_PREFIX = "x-airspace-"
 KINDS = ("user", "service_account", "agent", "mesh")
+# A mesh service's own identity is the principal "service:<service>".
+SERVICE_PREFIX = "service:"
 TOKEN_TTL_SECONDS = 300
 _ALGORITHM = "HS256"
 _AUDIENCE = "airspace-mesh"
@@ -35,6 +37,13 @@ class Identity:
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+
+def service_of(who: Identity) -> str | None:
+    """The mesh service a mesh identity speaks for; None for anyone else."""
+    if who.kind != "mesh" or not who.principal.startswith(SERVICE_PREFIX):
+        return None
+    return who.principal.removeprefix(SERVICE_PREFIX)
 
 
 MIN_KEY_BYTES = 32  # HS256 wants a key at least as long as its hash (RFC 7518 3.2)

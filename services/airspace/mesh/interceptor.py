@@ -1,6 +1,8 @@
 """The one server interceptor: identity, trace context, deadline and error mapping.
 
-Every handler runs with the verified caller bound (identity.current()), the
+Every handler runs with the verified caller bound (identity.current()) — under mutual
+TLS, a mesh identity only if the caller's certificate names the same service
+(peer_certificates) — the
 caller's trace context attached, and its deadline recorded; a MeshError becomes a
 status with google.rpc details, anything else an INTERNAL status with an
 incident id and no internals leaked.
@@ -18,7 +20,7 @@ import grpc
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 
-from airspace.mesh import deadlines, errors, identity, metrics, telemetry
+from airspace.mesh import deadlines, errors, identity, metrics, peer_certificates, telemetry
 
 log = logging.getLogger("airspace.mesh")
 
@@ -40,11 +42,15 @@ class MeshInterceptor(grpc.aio.ServerInterceptor):
         anonymous_services: set[str],
         *,
         count_rpcs: bool = False,
+        verified_certificates: bool = False,
     ):
+        """`verified_certificates`: every caller presents a client certificate the mesh's
+        CA signed (mutual TLS), so the service it names can be believed."""
         self._key = mesh_key
         self._authenticate = authenticate
         self._anonymous = anonymous_services
         self._count_rpcs = count_rpcs
+        self._verified_certificates = verified_certificates
 
     async def intercept_service(self, continuation, details):
         handler = await continuation(details)
@@ -56,7 +62,7 @@ class MeshInterceptor(grpc.aio.ServerInterceptor):
         return _wrap(handler, self._prepare(needs_identity), method)
 
     def _prepare(self, needs_identity: bool):
-        key, authenticate = self._key, self._authenticate
+        key, authenticate, certificates = self._key, self._authenticate, self._verified_certificates
 
         def prepare(context: grpc.aio.ServicerContext):
             """Binds the caller's identity, trace context and deadline to this RPC's task."""
@@ -67,7 +73,10 @@ class MeshInterceptor(grpc.aio.ServerInterceptor):
                 return
             token = next((v for k, v in metadata if k == identity.METADATA_KEY), None)
             if isinstance(token, str):  # a text header: its key has no -bin suffix
-                identity.bind(identity.verify(token, key))
+                caller = identity.verify(token, key)
+                if certificates:
+                    peer_certificates.check(caller, context)
+                identity.bind(caller)
             elif needs_identity:
                 raise errors.Unauthenticated(
                     "missing mesh identity; call through the gateway", reason="MISSING_IDENTITY"

@@ -93,6 +93,7 @@ class Reason(enum.StrEnum):
     RUN_CANCELED = "RUN_CANCELED"
     RUN_STILL_RUNNING = "RUN_STILL_RUNNING"
     REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
+    CERTIFICATE_IDENTITY_MISMATCH = "CERTIFICATE_IDENTITY_MISMATCH"
 
 
 PROTO = pathlib.Path(reasons_pb2.__file__).with_name("reasons.proto")

@@ -94,7 +94,11 @@ class MeshServer:
         self._server = grpc.aio.server(
             interceptors=[
                 MeshInterceptor(
-                    self.settings.mesh_key, self.authenticate, anonymous, count_rpcs=count_rpcs
+                    self.settings.mesh_key,
+                    self.authenticate,
+                    anonymous,
+                    count_rpcs=count_rpcs,
+                    verified_certificates=self.settings.verifies_clients,
                 )
             ],
             maximum_concurrent_rpcs=self.settings.max_concurrent_rpcs,

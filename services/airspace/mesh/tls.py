@@ -45,6 +45,11 @@ class TlsSettings:
     def dials_tls(self) -> bool:
         return bool(self.tls_ca_file)
 
+    @property
+    def verifies_clients(self) -> bool:
+        """Whether a server demands client certificates its CA signed (mutual TLS)."""
+        return self.serves_tls and bool(self.tls_ca_file) and self.tls_client_auth
+
 
 def _read(path: str, field: str) -> bytes:
     try:
@@ -62,7 +67,7 @@ def server_credentials(tls: TlsSettings) -> grpc.ServerCredentials | None:
     pair = (_read(tls.tls_key_file, "tls_key_file"), _read(tls.tls_cert_file, "tls_cert_file"))
     ca = _read(tls.tls_ca_file, "tls_ca_file") if tls.tls_ca_file else None
     return grpc.ssl_server_credentials(
-        [pair], root_certificates=ca, require_client_auth=bool(ca) and tls.tls_client_auth
+        [pair], root_certificates=ca, require_client_auth=tls.verifies_clients
     )
 
 

@@ -43,8 +43,9 @@ class RouterSettings(ServerSettings):
     # Key of the PII hash of the embedded policy engine: it must be the policy service's
     # (AIRSPACE_HASH_KEY sets both); derived from the mesh key when empty, as there.
     hash_key: bytes = b""
-    # How long steps are still decided with the bundle in force once the bundle stream
-    # from the policy service broke; past it they are denied (BUNDLE_STALE).
+    # How long steps are still decided with the bundle in force once nothing was heard on
+    # the bundle stream from the policy service (it broke, or fell silent past its
+    # keepalives); past it they are denied (BUNDLE_STALE).
     policy_staleness_seconds: float = 30.0
     # How long a check waits for the first bundle after the router starts.
     policy_first_bundle_seconds: float = 5.0

@@ -2,7 +2,7 @@
 signed heads published to the witness.
 
 All store and witness work runs on one thread, so the chain head is read and moved by
-one writer at a time. Appends that arrive while a commit is in flight share the next
+one writer at a time. Batches that arrive while a commit is in flight share the next
 transaction: one fsync for many decisions. Every commit signs its head in the same
 transaction; the witness gets the latest head at most once per `publish_every`
 seconds (0: after every commit), so it costs at most one fsync per interval, never
@@ -12,6 +12,7 @@ one per entry, and is off the appending callers' path.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -21,11 +22,13 @@ from typing import TypeVar
 from airspace.policy.audit import metrics
 from airspace.policy.audit.chain import AuditEntry, AuditRecord
 from airspace.policy.audit.signing import SignedHead
-from airspace.policy.audit.store import AuditStore
+from airspace.policy.audit.store import Appended, AuditStore, Batch
 from airspace.policy.audit.verification import Report
 from airspace.policy.audit.witness import Witness, WitnessError
 
 T = TypeVar("T")
+# A batch waiting for its transaction, and the future its caller awaits.
+Waiting = tuple[Batch, "asyncio.Future[Appended]"]
 MAX_BATCH = 512
 log = logging.getLogger("airspace.policy.audit")
 
@@ -38,24 +41,24 @@ class AuditLog:
         self._publish_every = publish_every
         self._published: SignedHead | None = store.signed  # an incident's, published at start
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
-        self._pending: list[tuple[AuditRecord, asyncio.Future]] = []
+        self._pending: list[Waiting] = []
         self._flusher: asyncio.Task | None = None
         self._publisher: asyncio.Task | None = None
 
     async def append(self, record: AuditRecord) -> AuditEntry:
         """Returns once the entry is durably committed."""
-        [entry] = await self.append_many([record])
+        [entry] = (await self.append_batch([record])).entries
         return entry
 
-    async def append_many(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+    async def append_batch(self, records: Sequence[AuditRecord], request_id: str = "") -> Appended:
         """Returns once every entry is durably committed; the records stay together and
-        in order, in one transaction when they fit in one (MAX_BATCH)."""
-        loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in records]
-        self._pending.extend(zip(records, futures, strict=True))
+        in order, in one transaction. With a `request_id` a batch is appended once: a retry
+        gets the entries of the first (see store.Batch)."""
+        future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        self._pending.append((Batch(records, request_id), future))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())
-        return list(await asyncio.gather(*futures))
+        return await future
 
     async def list(
         self, *, tenant: str | None, run_id: str = "", principal: str = "", after: int, limit: int
@@ -87,24 +90,38 @@ class AuditLog:
     async def _flush(self) -> None:
         try:
             while self._pending:
-                batch = self._pending[:MAX_BATCH]
-                del self._pending[:MAX_BATCH]
-                records = [record for record, _ in batch]
+                group = self._next_group()
+                batches = [batch for batch, _ in group]
                 try:
-                    entries = await self._run(functools.partial(self._store.append, records))
+                    appended = await self._run(functools.partial(self._store.append, batches))
                 except Exception as exc:
-                    for _, future in batch:
+                    for _, future in group:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                metrics.record_commit(len(entries))
-                for (_, future), entry in zip(batch, entries, strict=True):
-                    if not future.done():  # a cancelled caller's entry still stands
-                        future.set_result(entry)
+                written = sum(len(result.entries) for result in appended if not result.replayed)
+                if written:  # only replays commit nothing
+                    metrics.record_commit(written)
+                for (_, future), result in zip(group, appended, strict=True):
+                    if not future.done():  # a cancelled caller's entries still stand
+                        future.set_result(result)
                 if self._publisher is None:
                     self._publisher = asyncio.create_task(self._publish_soon())
         finally:
             self._flusher = None
+
+    def _next_group(self) -> builtins.list[Waiting]:
+        """The pending batches for one transaction: the first, and those after it while
+        they all hold at most MAX_BATCH records."""
+        taken, records = 1, len(self._pending[0][0].records)
+        while taken < len(self._pending):
+            records += len(self._pending[taken][0].records)
+            if records > MAX_BATCH:
+                break
+            taken += 1
+        group = self._pending[:taken]
+        del self._pending[:taken]
+        return group
 
     async def _publish_soon(self) -> None:
         try:

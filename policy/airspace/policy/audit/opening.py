@@ -15,7 +15,7 @@ import logging
 from airspace.policy.audit.chain import AuditRecord
 from airspace.policy.audit.records import masked_details
 from airspace.policy.audit.signing import SignedHead
-from airspace.policy.audit.store import AuditStore
+from airspace.policy.audit.store import AuditStore, Batch
 from airspace.policy.audit.verification import INCIDENT_KIND, UNREADABLE_WITNESS, Report
 from airspace.policy.audit.witness import Witness, WitnessError
 from airspace.policy.engine import Masker
@@ -84,7 +84,7 @@ def open_store(
         raise AuditIncident(report, acknowledgement.incident if acknowledgement else "")
     store.trust(report.head)
     reason = masked_details({"reason": acknowledgement.reason}, masker)["reason"]
-    store.append([incident_record(report, reason)])
+    store.append([Batch([incident_record(report, reason)])])
     assert store.signed is not None
     witness.publish(store.signed)
     log.warning(

@@ -26,6 +26,7 @@ _AUDIT_KIND = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 _KIND_RULE = "must be dotted lower case, e.g. run.state_changed"
 # Records of one RecordDecisions call: one audit transaction (AuditLog.MAX_BATCH).
 MAX_RECORDS = 512
+MAX_REQUEST_ID = 64
 
 
 def check_input(request: policy_pb2.CheckRequest) -> CheckInput:
@@ -65,6 +66,8 @@ def decided(request: policy_pb2.RecordDecisionsRequest) -> list[Decided]:
     violations: list[tuple[str, str]] = []
     if not 0 < len(request.records) <= MAX_RECORDS:
         violations.append(("records", f"must hold 1 to {MAX_RECORDS} records"))
+    if len(request.request_id) > MAX_REQUEST_ID:
+        violations.append(("request_id", f"must be at most {MAX_REQUEST_ID} characters"))
     for index, record in enumerate(request.records[:MAX_RECORDS]):
         violations.extend(_record_violations(record, f"records[{index}]"))
     if violations:

@@ -13,7 +13,7 @@ from airspace.mesh import errors
 from airspace.policy.audit.chain import AuditEntry, AuditRecord
 from airspace.policy.audit.log import AuditLog
 from airspace.policy.audit.records import DECISION_KIND, decision_record, masked_details
-from airspace.policy.audit.store import UntrustedHead
+from airspace.policy.audit.store import Appended, UntrustedHead
 from airspace.policy.engine import (
     Bundle,
     CheckInput,
@@ -144,17 +144,27 @@ class PolicyCore:
     ) -> AuditEntry:
         return await self._append(event_record(kind, subject, run_id, details, self._engine.masker))
 
-    async def record_decided(self, decided: Sequence[Decided]) -> list[AuditEntry]:
+    async def record_decided(
+        self, decided: Sequence[Decided], request_id: str = ""
+    ) -> list[AuditEntry]:
         """Appends records decided elsewhere in one transaction, once the values behind
-        their tokens are in the vault: a token is never shown before it can be resolved."""
+        their tokens are in the vault: a token is never shown before it can be resolved.
+        A retry of a batch (the same `request_id`) gets the entries first appended."""
         for item in decided:
             if item.tokens:
                 await self._keep_tokens(item.vault_tenant, item.tokens)
-        entries = await self._append_all([item.record for item in decided])
-        for item in decided:
-            if item.record.kind == DECISION_KIND:
-                metrics.record_reported(item.record.details)
-        return entries
+        appended = await self._append_all([item.record for item in decided], request_id)
+        if appended.conflicting:
+            raise errors.AlreadyExists(
+                "request_id belongs to a batch of other records, appended before; send a new "
+                "request_id for a new batch",
+                reason="REQUEST_ID_REUSED",
+            )
+        if not appended.replayed:
+            for item in decided:
+                if item.record.kind == DECISION_KIND:
+                    metrics.record_reported(item.record.details)
+        return appended.entries
 
     async def reload(self, by: Subject) -> Bundle:
         """Activates the bundle on disk; one that fails validation leaves the old one active.
@@ -184,12 +194,12 @@ class PolicyCore:
             ) from exc
 
     async def _append(self, record: AuditRecord) -> AuditEntry:
-        [entry] = await self._append_all([record])
+        [entry] = (await self._append_all([record])).entries
         return entry
 
-    async def _append_all(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+    async def _append_all(self, records: Sequence[AuditRecord], request_id: str = "") -> Appended:
         try:
-            return await self.audit.append_many(records)
+            return await self.audit.append_batch(records, request_id)
         except UntrustedHead as exc:
             log.error("audit append refused: %s", exc)
             raise errors.Unavailable(f"the audit log cannot be written: {exc}") from exc

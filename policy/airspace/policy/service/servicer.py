@@ -6,12 +6,17 @@ from airspace.mesh import errors, identity
 from airspace.policy.engine import BundleError
 from airspace.policy.service import convert
 from airspace.policy.service.core import PolicyCore
+from airspace.policy.service.keepalive import with_keepalives
 from airspace.policy.v1 import policy_pb2, policy_pb2_grpc
+
+KEEPALIVE = policy_pb2.WatchBundleResponse(keepalive=True)
 
 
 class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
-    def __init__(self, core: PolicyCore):
+    def __init__(self, core: PolicyCore, *, keepalive_seconds: float):
+        """`keepalive_seconds`: how often a bundle stream says it is alive while quiet."""
         self._core = core
+        self._keepalive_seconds = keepalive_seconds
 
     async def Check(self, request, context):
         identity.require_mesh()
@@ -25,13 +30,16 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
 
     async def RecordDecisions(self, request, context):
         identity.require_mesh()
-        entries = await self._core.record_decided(convert.decided(request))
+        entries = await self._core.record_decided(convert.decided(request), request.request_id)
         return policy_pb2.RecordDecisionsResponse(sequences=[e.sequence for e in entries])
 
     async def WatchBundle(self, request, context):
         identity.require_mesh()
-        async for active in self._core.bundles():
-            yield convert.watched_bundle(active.bundle, active.document, self._core.hash_key_id)
+        async for active in with_keepalives(self._core.bundles(), self._keepalive_seconds):
+            if active is None:
+                yield KEEPALIVE
+            else:
+                yield convert.watched_bundle(active.bundle, active.document, self._core.hash_key_id)
 
     async def GetBundle(self, request, context):
         identity.require_mesh()

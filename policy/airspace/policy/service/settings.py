@@ -20,6 +20,9 @@ class PolicySettings(ServerSettings):
     # Folder of bundle files and the one that is active.
     bundle_dir: str = str(_SHIPPED_BUNDLES)
     bundle_file: str = "default.yaml"
+    # How often a bundle stream to a router says it is alive while no bundle is sent;
+    # well under the routers' AIRSPACE_ROUTER_POLICY_STALENESS_SECONDS.
+    bundle_keepalive_seconds: float = 5.0
     # SQLite audit log; <data_dir>/audit.db when empty.
     audit_database: str = ""
     # SQLite token vault (values behind TOKENIZE masks, encrypted); <data_dir>/tokens.db.
@@ -57,6 +60,11 @@ class PolicySettings(ServerSettings):
             self.audit_key_file = str(pathlib.Path(self.data_dir) / "audit-signing.key")
         if not self.audit_witness:
             self.audit_witness = str(pathlib.Path(self.data_dir) / "witness" / "audit-heads.jsonl")
+        if self.bundle_keepalive_seconds <= 0:
+            raise errors.InvalidArgument(
+                f"bundle_keepalive_seconds must be more than 0, not {self.bundle_keepalive_seconds}",
+                field="bundle_keepalive_seconds",
+            )
         if self.audit_witness_interval < 0:
             raise errors.InvalidArgument(
                 f"audit_witness_interval must be 0 or more seconds, not {self.audit_witness_interval}",

@@ -50,9 +50,10 @@ class SqliteTokenStore:
     def put(self, rows: Sequence[tuple[str, str, str, bytes]]) -> None:
         now_us = time.time_ns() // 1000
         with self._db.conn:
+            # Tokens are random: one already kept comes from a retry of the same batch.
             self._db.conn.executemany(
                 "INSERT INTO tokens (token, tenant, entity, sealed, create_us) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
                 [(*row, now_us) for row in rows],
             )
 

@@ -201,26 +201,30 @@ class WatchBundleRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WatchBundleResponse(_message.Message):
-    __slots__ = ("name", "version", "digest", "document", "source", "hash_key_id")
+    __slots__ = ("name", "version", "digest", "document", "source", "hash_key_id", "keepalive")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     HASH_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    KEEPALIVE_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     digest: str
     document: bytes
     source: str
     hash_key_id: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., digest: _Optional[str] = ..., document: _Optional[bytes] = ..., source: _Optional[str] = ..., hash_key_id: _Optional[str] = ...) -> None: ...
+    keepalive: bool
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., digest: _Optional[str] = ..., document: _Optional[bytes] = ..., source: _Optional[str] = ..., hash_key_id: _Optional[str] = ..., keepalive: _Optional[bool] = ...) -> None: ...
 
 class RecordDecisionsRequest(_message.Message):
-    __slots__ = ("records",)
+    __slots__ = ("records", "request_id")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[AuditRecord]
-    def __init__(self, records: _Optional[_Iterable[_Union[AuditRecord, _Mapping]]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, records: _Optional[_Iterable[_Union[AuditRecord, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
     __slots__ = ("kind", "tenant", "principal", "run_id", "decision_id", "details", "tokens", "vault_tenant")

@@ -3,7 +3,8 @@
 A record someone waits for (a decision, before it takes effect) is sent at once, with
 everything queued beside it; while a batch is in flight the next one fills up, so runs
 in flight share round trips. A record nobody waits for (a run's lifecycle) waits up to
-`linger_seconds` for a batch to ride with.
+`linger_seconds` for a batch to ride with. Each batch carries an id of its own, which
+its retries reuse, so the policy service appends it once.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 
 from airspace.mesh import errors
 from airspace.policy.v1 import policy_pb2
@@ -70,7 +72,7 @@ class AuditBatcher:
 
     async def _send(self, batch: list[Queued]) -> None:
         try:
-            await self._sink.append([record for record, _ in batch])
+            await self._sink.append([record for record, _ in batch], uuid.uuid4().hex)
         except Exception as exc:
             if not isinstance(exc, errors.MeshError):
                 log.exception("audit batch failed")

@@ -1,9 +1,12 @@
 """The policy service's active bundle, kept in sync over one long-lived stream.
 
-The stream sends the bundle when it opens and again after every reload; when it breaks
-the feed opens it again with jittered backoff. Decisions fail closed: there is no engine
-before the first bundle arrives, nor once the stream has been down longer than the
-staleness bound (a reload may have happened meanwhile).
+The stream sends the bundle when it opens and again after every reload, and a keepalive
+at a fixed interval in between; when it breaks the feed opens it again with jittered
+backoff. Decisions fail closed: there is no engine before the first bundle arrives, nor
+once nothing was heard from the stream for longer than the staleness bound (a reload may
+have happened meanwhile). The bound counts from the last message received, so a stream
+that silently stops delivering (a half-open TCP connection) goes stale too, and is opened
+again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from airspace.mesh import errors
 from airspace.mesh.reasons import Reason
@@ -25,6 +28,10 @@ from airspace.router.repositories.ports import BundleSource
 log = logging.getLogger("airspace.router")
 
 _FIRST_DELAY, _MAX_DELAY = 0.05, 2.0
+# An open stream is silent only once it missed a few of the policy service's keepalives
+# (every 5 s by default), whatever the staleness bound: a bound shorter than that would
+# refuse between two keepalives of a healthy stream.
+KEEPALIVE_GRACE_SECONDS = 15.0
 
 
 class BundleFeed:
@@ -35,6 +42,7 @@ class BundleFeed:
         *,
         staleness_seconds: float,
         first_bundle_seconds: float,
+        keepalive_grace_seconds: float = KEEPALIVE_GRACE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._source = source
@@ -42,11 +50,14 @@ class BundleFeed:
         self._key_id = Masker(hash_key).key_id()
         self._staleness = staleness_seconds
         self._first_bundle = first_bundle_seconds
+        # Silence past this on an open stream counts as a stream down.
+        self._silence = max(staleness_seconds, keepalive_grace_seconds)
         self._clock = clock
         self._engine: Engine | None = None
         self._missing = "no policy bundle from the policy service yet"
         self._arrived = asyncio.Event()
-        self._down_since: float | None = None  # None while the stream is open
+        self._open = False
+        self._last_heard = 0.0  # when the stream last delivered a message
         self._task: asyncio.Task[None] | None = None
         self._patient_until = 0.0
 
@@ -62,8 +73,8 @@ class BundleFeed:
 
     @property
     def connected(self) -> bool:
-        """Whether the bundle stream is open (the bundle in force is current)."""
-        return self._down_since is None
+        """Whether the bundle stream is open and speaking (the bundle in force is current)."""
+        return self._open and self._clock() - self._last_heard <= self._silence
 
     @property
     def masker(self) -> Masker:
@@ -81,10 +92,9 @@ class BundleFeed:
         engine = self._engine
         if engine is None:
             raise errors.Unavailable(self._missing, reason=Reason.POLICY_UNAVAILABLE)
-        down_since = self._down_since
-        if down_since is not None and self._clock() - down_since > self._staleness:
+        if not self.connected and self._clock() - self._last_heard > self._staleness:
             raise errors.Unavailable(
-                f"the bundle stream from the policy service is down for more than "
+                f"nothing heard on the bundle stream from the policy service for more than "
                 f"{self._staleness:g}s",
                 reason=Reason.BUNDLE_STALE,
             )
@@ -94,18 +104,31 @@ class BundleFeed:
         delay = _FIRST_DELAY
         while True:
             try:
-                async for message in self._source.watch():
-                    self._down_since = None
-                    self._accept(message)
-                    delay = _FIRST_DELAY
+                await self._read(self._source.watch())
+            except TimeoutError:
+                log.warning(
+                    "policy bundle stream: nothing heard for %gs; opening it again", self._silence
+                )
             except errors.MeshError as exc:
                 log.warning("policy bundle stream: %s", exc.message)
             except Exception:  # keep following whatever broke the stream
                 log.exception("policy bundle stream failed")
-            if self._down_since is None:
-                self._down_since = self._clock()
+            if self._open:  # it delivered: a new failure, so opened again soon
+                delay, self._open = _FIRST_DELAY, False
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, _MAX_DELAY)
+
+    async def _read(self, stream: AsyncIterator[policy_pb2.WatchBundleResponse]) -> None:
+        """Accepts what `stream` delivers until it ends; TimeoutError once it is silent
+        (waiting no more cancels the stream)."""
+        while True:
+            try:
+                message = await asyncio.wait_for(anext(stream), self._silence)
+            except StopAsyncIteration:
+                return
+            self._open, self._last_heard = True, self._clock()
+            if not message.keepalive:
+                self._accept(message)
 
     def _accept(self, message: policy_pb2.WatchBundleResponse) -> None:
         if message.hash_key_id != self._key_id:

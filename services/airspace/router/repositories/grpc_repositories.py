@@ -393,8 +393,9 @@ class GrpcAuditSink:
     def __init__(self, policy: policy_pb2_grpc.PolicyServiceStub):
         self._policy = policy
 
-    async def append(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
-        request = policy_pb2.RecordDecisionsRequest(records=records)
+    async def append(self, records: Sequence[policy_pb2.AuditRecord], request_id: str) -> None:
+        # Retried as it is, request_id included: a retry after a lost reply appends nothing.
+        request = policy_pb2.RecordDecisionsRequest(records=records, request_id=request_id)
         await call(self._policy.RecordDecisions, request, retry_for=AUDIT_RETRY_SECONDS)
 
 

@@ -546,8 +546,9 @@ def decision(
 
 
 class InMemoryBundleSource:
-    """Bundles a test publishes, streamed as the policy service would; `cut` breaks every
-    open stream and keeps new ones from opening until `restore`."""
+    """Bundles a test publishes, streamed as the policy service would; `keepalive` says
+    every open stream is alive; `cut` breaks every open stream and keeps new ones from
+    opening until `restore`."""
 
     def __init__(self) -> None:
         self.latest: policy_pb2.WatchBundleResponse | None = None
@@ -559,6 +560,10 @@ class InMemoryBundleSource:
         self.latest = bundle
         for stream in self._streams:
             stream.put_nowait(bundle)
+
+    def keepalive(self) -> None:
+        for stream in self._streams:
+            stream.put_nowait(policy_pb2.WatchBundleResponse(keepalive=True))
 
     def cut(self) -> None:
         self._reachable = False
@@ -590,13 +595,15 @@ class InMemoryAuditSink:
 
     def __init__(self) -> None:
         self.batches: list[list[policy_pb2.AuditRecord]] = []
+        self.request_ids: list[str] = []  # of each batch sent
         self.durable: list[policy_pb2.AuditRecord] = []
         self.release = asyncio.Event()
         self.release.set()
         self.failing = False
 
-    async def append(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
+    async def append(self, records: Sequence[policy_pb2.AuditRecord], request_id: str) -> None:
         self.batches.append([_copy(record) for record in records])
+        self.request_ids.append(request_id)
         await self.release.wait()
         if self.failing:
             raise errors.Unavailable("the audit log cannot be written")

@@ -297,8 +297,9 @@ class BundleSource(Protocol):
 class AuditSink(Protocol):
     """The policy service's audit log, written a batch at a time."""
 
-    async def append(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
-        """Returns once every record is durable (and the values behind its tokens kept)."""
+    async def append(self, records: Sequence[policy_pb2.AuditRecord], request_id: str) -> None:
+        """Returns once every record is durable (and the values behind its tokens kept);
+        a batch sent again with the same `request_id` is appended once."""
         ...
 
 
