@@ -21,6 +21,7 @@ from airspace.router.executor import TERMINAL_STATES, RunExecutor
 from airspace.router.guard import Guard
 from airspace.router.repositories import Decision, PageRequest, Repositories
 from airspace.router.repositories.in_memory import in_memory_repositories
+from airspace.router.runs import Runs
 from airspace.router.settings import RouterSettings
 from airspace.router.spec import validate
 from airspace.router.step_runner import StepRunner
@@ -119,6 +120,7 @@ class Router:
         gate = ApprovalGate(self.repositories.approvals)
         runner = StepRunner(guard, self.agents, gate, default_timeout=5.0)  # type: ignore[arg-type]
         self.executor = RunExecutor(settings, self.repositories, runner)
+        self.runs = Runs(self.repositories, guard, self.executor)
 
     async def register(self, name: str, behaviour: Behaviour) -> None:
         self.agents.behaviours[name] = behaviour
