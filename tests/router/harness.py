@@ -107,6 +107,8 @@ class Router:
     router_id: str = "router-1"
     # How often recovery (once a test starts it) looks for runs nobody leased.
     recovery_interval_seconds: float = 5.0
+    # How long a watcher of a run executing here waits for an event before asking state.
+    watch_quiet_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         settings = RouterSettings(
@@ -115,6 +117,7 @@ class Router:
             lease_seconds=5.0,
             heartbeat_seconds=0.05,
             recovery_interval_seconds=self.recovery_interval_seconds,
+            watch_quiet_seconds=self.watch_quiet_seconds,
         )
         guard = Guard(self.repositories.policy)
         gate = ApprovalGate(self.repositories.approvals)

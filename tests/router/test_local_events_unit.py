@@ -52,7 +52,7 @@ def subscribed(feed: LocalEvents, after_sequence: int = 0) -> LocalWatch:
 
 
 async def test_watchers_get_acknowledged_events_in_order_after_their_cursor():
-    feed = LocalEvents()
+    feed = LocalEvents(quiet_seconds=5.0)
     feed.open("r1", 0)
     feed.publish("r1", [started("a"), started("b"), started("c")], last_sequence=3)
     late = subscribed(feed, after_sequence=1)
@@ -63,7 +63,7 @@ async def test_watchers_get_acknowledged_events_in_order_after_their_cursor():
 
 
 async def test_a_feed_serves_only_cursors_it_can_continue_from():
-    feed = LocalEvents()
+    feed = LocalEvents(quiet_seconds=5.0)
     assert feed.subscribe("r1", 0) is None, "a run not executing here"
     feed.open("r1", 10)
     assert feed.subscribe("r1", 11) is None, "a cursor ahead of what this router knows"
@@ -74,7 +74,7 @@ async def test_a_feed_serves_only_cursors_it_can_continue_from():
 
 
 async def test_a_watcher_that_falls_behind_keeps_what_it_was_given_and_leaves():
-    feed = LocalEvents()
+    feed = LocalEvents(quiet_seconds=5.0)
     feed.open("r1", 0)
     slow = subscribed(feed)
     total = local_events.BUFFERED_EVENTS + 3
@@ -84,7 +84,7 @@ async def test_a_watcher_that_falls_behind_keeps_what_it_was_given_and_leaves():
 
 
 async def test_an_append_after_events_the_feed_never_saw_sends_its_watchers_on():
-    feed = LocalEvents()
+    feed = LocalEvents(quiet_seconds=5.0)
     feed.open("r1", 0)
     watching = subscribed(feed)
     feed.publish("r1", [started("ours")], last_sequence=1)
@@ -98,7 +98,7 @@ async def test_an_append_after_events_the_feed_never_saw_sends_its_watchers_on()
 
 
 async def test_a_run_that_stops_executing_here_sends_its_watchers_on_after_its_last_event():
-    feed = LocalEvents()
+    feed = LocalEvents(quiet_seconds=5.0)
     feed.open("r1", 0)
     watching = subscribed(feed)
     feed.publish("r1", [started("a")], last_sequence=1)
@@ -177,8 +177,16 @@ async def test_a_cancel_from_another_replica_reaches_the_watcher_when_this_route
     await replica.close()
 
 
-async def test_a_cancel_from_another_replica_reaches_the_watcher_of_a_run_gone_quiet(router):
-    router.executor.local_events = LocalEvents(quiet_seconds=0.01)
+@pytest.fixture
+async def impatient():
+    """A router whose watchers ask the state service after 10 ms without an event."""
+    started = Router(watch_quiet_seconds=0.01)
+    yield started
+    await started.close()
+
+
+async def test_a_cancel_from_another_replica_reaches_the_watcher_of_a_run_gone_quiet(impatient):
+    router = impatient
     release = asyncio.Event()
     run = await started_waiting(router, release)
     watching = asyncio.create_task(follow(router, run))

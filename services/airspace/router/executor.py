@@ -101,7 +101,7 @@ class RunExecutor:
         )
         self._lease = RouterLease(repositories.leases, settings, on_lost=self._stop_all)
         # The events of the runs executing here, for their watchers on this router.
-        self.local_events = LocalEvents()
+        self.local_events = LocalEvents(settings.watch_quiet_seconds)
 
     @property
     def owner(self) -> str:

@@ -12,9 +12,9 @@ service's stream from its last event (no gap, no duplicate), when:
   another replica, an approval decision; or the run was read stale when it was taken);
 - the run stops executing here without ending (it waits for an approval, the router
   stops, lost the lease, or its append was refused);
-- the watcher falls `BUFFERED_EVENTS` behind, or nothing reached it for `QUIET_SECONDS`:
-  another writer's event (a cancel) is seen only by the state service, and must reach
-  watchers of a run whose agent works in silence.
+- the watcher falls `BUFFERED_EVENTS` behind, or nothing reached it for its quiet time
+  (the router's watch_quiet_seconds): another writer's event (a cancel) is seen only by
+  the state service, and must reach watchers of a run whose agent works in silence.
 A feed that publishes the run's end ends its watchers: nothing follows an end.
 """
 
@@ -31,8 +31,6 @@ from airspace.v1 import run_pb2
 BUFFERED_EVENTS = 256
 # Recent events a feed keeps, for watchers that start a little behind (a run's first).
 RECENT_EVENTS = 64
-# Silence after which a watcher asks the state service for what others may have appended.
-QUIET_SECONDS = 2.0
 
 
 class LocalWatch:
@@ -119,7 +117,7 @@ class _Feed:
 
 
 class LocalEvents:
-    def __init__(self, quiet_seconds: float = QUIET_SECONDS):
+    def __init__(self, quiet_seconds: float):
         self._feeds: dict[str, _Feed] = {}
         self._quiet = quiet_seconds
 
