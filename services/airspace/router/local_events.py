@@ -117,6 +117,9 @@ class _Feed:
 
 
 class LocalEvents:
+    """The feeds of the runs this router executes, by run id. `quiet_seconds` is how long
+    a watcher waits for an event before it follows the state service instead."""
+
     def __init__(self, quiet_seconds: float):
         self._feeds: dict[str, _Feed] = {}
         self._quiet = quiet_seconds
