@@ -72,7 +72,8 @@ class LocalWatch:
                 raise StopAsyncIteration
             self._ready.clear()
             try:
-                await asyncio.wait_for(self._ready.wait(), self._quiet)
+                async with asyncio.timeout(self._quiet):  # no task per wait, unlike wait_for
+                    await self._ready.wait()
             except TimeoutError:
                 self.close()
         run_event = self._buffer.popleft()
