@@ -15,6 +15,7 @@ from airspace.router import local_events
 from airspace.router.agent_invoker import OnAction
 from airspace.router.local_events import LocalEvents, LocalWatch
 from airspace.router.run_log import event
+from airspace.router.settings import RouterSettings
 from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.unit
@@ -246,3 +247,9 @@ async def test_a_run_taken_over_by_another_router_is_followed_to_its_end(router)
     assert any(e.HasField("lease_taken_over") for e in seen)
     await router.settled(run)
     await replica.close()
+
+
+def test_a_quiet_time_that_is_not_positive_is_refused_naming_the_setting():
+    with pytest.raises(errors.InvalidArgument, match="watch_quiet_seconds") as refused:
+        RouterSettings(mesh_key=b"k" * 32, watch_quiet_seconds=0)
+    assert [field for field, _ in refused.value.violations] == ["watch_quiet_seconds"]
