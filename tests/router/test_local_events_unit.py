@@ -126,14 +126,22 @@ def held_until(release: asyncio.Event):
     return behaviour
 
 
-async def started_waiting(router: Router, release: asyncio.Event) -> run_pb2.Run:
-    """A run whose second step's agent works until `release` is set."""
+async def watched_while_waiting(
+    router: Router, release: asyncio.Event
+) -> tuple[run_pb2.Run, asyncio.Task[tuple[list[run_pb2.RunEvent], str]]]:
+    """A run whose second step's agent works until `release` is set, and its watcher."""
     await router.register("alpha", answers("a"))
     await router.register("beta", held_until(release))
     run = await router.start(await router.workflow(SEQUENTIAL))
     while len(router.agents.calls) < 2:
         await asyncio.sleep(0.01)
-    return run
+    return run, asyncio.create_task(follow(router, run))
+
+
+async def cancel(canceler: Router, run: run_pb2.Run) -> None:
+    """Cancels the run as `canceler` would for a CancelRun it was sent."""
+    current = await canceler.repositories.runs.get(TENANT, run.run_id)
+    await canceler.executor.cancel(current, "not needed", "user:alice")
 
 
 async def test_a_run_followed_from_its_start_is_served_by_the_router_executing_it(router):
@@ -163,12 +171,9 @@ async def test_a_cancel_from_another_replica_reaches_the_watcher_when_this_route
     router,
 ):
     release = asyncio.Event()
-    run = await started_waiting(router, release)
-    watching = asyncio.create_task(follow(router, run))
+    run, watching = await watched_while_waiting(router, release)
     replica = router.replica("router-2")
-    await replica.executor.cancel(
-        await router.repositories.runs.get(TENANT, run.run_id), "not needed", "user:alice"
-    )
+    await cancel(replica, run)
     release.set()  # router-1's next append is refused: the run ended
     seen, outcome = await watching
     assert outcome == "Cancelled"
@@ -189,12 +194,9 @@ async def impatient():
 async def test_a_cancel_from_another_replica_reaches_the_watcher_of_a_run_gone_quiet(impatient):
     router = impatient
     release = asyncio.Event()
-    run = await started_waiting(router, release)
-    watching = asyncio.create_task(follow(router, run))
+    run, watching = await watched_while_waiting(router, release)
     replica = router.replica("router-2")
-    await replica.executor.cancel(
-        await router.repositories.runs.get(TENANT, run.run_id), "not needed", "user:alice"
-    )
+    await cancel(replica, run)
     seen, outcome = await watching  # while the agent still works
     assert outcome == "Cancelled"
     assert seen == await router.events(run)
@@ -205,11 +207,8 @@ async def test_a_cancel_from_another_replica_reaches_the_watcher_of_a_run_gone_q
 
 async def test_a_cancel_on_the_router_executing_the_run_is_served_by_it(router):
     release = asyncio.Event()
-    run = await started_waiting(router, release)
-    watching = asyncio.create_task(follow(router, run))
-    await router.executor.cancel(
-        await router.repositories.runs.get(TENANT, run.run_id), "not needed", "user:alice"
-    )
+    run, watching = await watched_while_waiting(router, release)
+    await cancel(router, run)
     seen, outcome = await watching
     assert outcome == "Cancelled"
     assert seen == await router.events(run)
@@ -233,8 +232,7 @@ async def test_a_run_paused_for_approval_is_followed_through_the_state_service(r
 
 async def test_a_run_taken_over_by_another_router_is_followed_to_its_end(router):
     release = asyncio.Event()
-    run = await started_waiting(router, release)
-    watching = asyncio.create_task(follow(router, run))
+    run, watching = await watched_while_waiting(router, release)
     router.repositories.leases.expire("router-1")  # router-1 stalls past its lease
     replica = router.replica("router-2")
     replica.executor.launch(await router.repositories.runs.get(TENANT, run.run_id))
