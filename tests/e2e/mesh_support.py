@@ -197,31 +197,39 @@ class Mesh:
             **self.router_overrides,
         )
         self.router = router_main.build(self.router_settings)
-        router = await self._start(self.router)
-        self.gateway = await self._start(
-            gateway_main.build(
-                GatewaySettings(
-                    **self.base("gateway"),
-                    port=0,
-                    router_endpoint=router,
-                    policy_endpoint=policy,
-                    api_keys_file=str(self.tmp_path / "api_keys.json"),
-                    quotas_file=self.quotas_file,
-                )
-            )
-        )
+        self.gateway = await self._gateway_to(await self._start(self.router))
 
-    def client(self, principal="user:olivia", tenant="acme", roles=("operator",)) -> Client:
+    async def _gateway_to(self, router: str) -> str:
+        assert self.router_settings is not None
+        settings = GatewaySettings(
+            **self.base("gateway"),
+            port=0,
+            router_endpoint=router,
+            policy_endpoint=self.router_settings.policy_endpoint,
+            api_keys_file=str(self.tmp_path / "api_keys.json"),
+            quotas_file=self.quotas_file,
+        )
+        return await self._start(gateway_main.build(settings))
+
+    async def add_replica(self, router_id: str) -> str:
+        """Another router over the same services, behind a gateway of its own (whose
+        address is returned): what one starts, the other executes only if it takes over."""
+        assert self.router_settings is not None
+        settings = dataclasses.replace(self.router_settings, port=0, router_id=router_id)
+        return await self._gateway_to(await self._start(router_main.build(settings)))
+
+    def client(
+        self, principal="user:olivia", tenant="acme", roles=("operator",), gateway: str = ""
+    ) -> Client:
+        """A client of the mesh's gateway, or of the gateway at `gateway`."""
         key = self.keys.create(principal, tenant, roles)
-        channel = grpc.aio.insecure_channel(self.gateway)
+        channel = grpc.aio.insecure_channel(gateway or self.gateway)
         self.channels.append(channel)
         return Client(channel, (("authorization", f"Bearer {key}"),))
 
     async def restart_router(self) -> None:
         """A new router process in place of the old one, on the same port (the gateway
         reconnects): the old one stops without finishing its runs."""
-        import dataclasses
-
         await self.router.stop(0)
         self.servers.remove(self.router)
         settings = dataclasses.replace(

@@ -21,6 +21,7 @@ from airspace.router.executor import TERMINAL_STATES, RunExecutor
 from airspace.router.guard import Guard
 from airspace.router.repositories import Decision, PageRequest, Repositories
 from airspace.router.repositories.in_memory import in_memory_repositories
+from airspace.router.runs import Runs
 from airspace.router.settings import RouterSettings
 from airspace.router.spec import validate
 from airspace.router.step_runner import StepRunner
@@ -106,6 +107,8 @@ class Router:
     router_id: str = "router-1"
     # How often recovery (once a test starts it) looks for runs nobody leased.
     recovery_interval_seconds: float = 5.0
+    # How long a watcher of a run executing here waits for an event before asking state.
+    watch_quiet_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         settings = RouterSettings(
@@ -114,11 +117,13 @@ class Router:
             lease_seconds=5.0,
             heartbeat_seconds=0.05,
             recovery_interval_seconds=self.recovery_interval_seconds,
+            watch_quiet_seconds=self.watch_quiet_seconds,
         )
         guard = Guard(self.repositories.policy)
         gate = ApprovalGate(self.repositories.approvals)
         runner = StepRunner(guard, self.agents, gate, default_timeout=5.0)  # type: ignore[arg-type]
         self.executor = RunExecutor(settings, self.repositories, runner)
+        self.runs = Runs(self.repositories, guard, self.executor)
 
     async def register(self, name: str, behaviour: Behaviour) -> None:
         self.agents.behaviours[name] = behaviour

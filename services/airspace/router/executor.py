@@ -40,6 +40,7 @@ from airspace.mesh import errors, logs, quotas, telemetry
 from airspace.mesh.reasons import Reason, reason_of
 from airspace.router import agent_registry, audit, convert, metrics, run_errors
 from airspace.router.approval_gate import RunPaused
+from airspace.router.local_events import LocalEvents
 from airspace.router.patterns import run_pattern
 from airspace.router.repositories import Decision, LeaseGrant, Repositories
 from airspace.router.router_lease import RouterLease
@@ -99,6 +100,8 @@ class RunExecutor:
             quotas.load(settings.quotas_file),
         )
         self._lease = RouterLease(repositories.leases, settings, on_lost=self._stop_all)
+        # The events of the runs executing here, for their watchers on this router.
+        self.local_events = LocalEvents(settings.watch_quiet_seconds)
 
     @property
     def owner(self) -> str:
@@ -132,7 +135,13 @@ class RunExecutor:
             context=contextvars.Context(),
         )
         self._tasks[run.run_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
+        # Open before the task runs: a watcher that follows a run just started misses nothing.
+        self.local_events.open(run.run_id, run.last_event_sequence)
+        task.add_done_callback(lambda _: self._executed(run.run_id))
+
+    def _executed(self, run_id: str) -> None:
+        self.local_events.close(run_id)
+        self._tasks.pop(run_id, None)
 
     async def _admitted(
         self,
@@ -170,27 +179,33 @@ class RunExecutor:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def cancel(self, run: run_pb2.Run, reason: str, by: str) -> run_pb2.Run:
-        task = self._tasks.get(run.run_id)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        error = errors.Cancelled(
-            f"canceled by {by}: {reason}", reason=Reason.RUN_CANCELED
-        ).to_status()
-        # Another replica may be executing the run: its next append fails (RUN_ENDED).
-        return await self._finish(
-            RunLog(self._runs, run.tenant, run.run_id, last_sequence=run.last_event_sequence),
-            run,
-            run_pb2.RUN_STATE_CANCELED,
-            error=error,
-        )
+        # The run's watchers here see the cancel from this router, as every event before.
+        held = self.local_events.hold(run.run_id)
+        try:
+            task = self._tasks.get(run.run_id)
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            error = errors.Cancelled(
+                f"canceled by {by}: {reason}", reason=Reason.RUN_CANCELED
+            ).to_status()
+            # Another replica may be executing the run: its next append fails (RUN_ENDED).
+            return await self._finish(
+                self._log(run.tenant, run.run_id, last_sequence=run.last_event_sequence),
+                run,
+                run_pb2.RUN_STATE_CANCELED,
+                error=error,
+            )
+        finally:
+            if held:
+                self.local_events.close(run.run_id)
 
     async def resume(self, decided: approval_pb2.Approval) -> None:
         """Records a decided approval in its run and, if the run was waiting for it, queues
         the run again: it replays its journal up to the decision and goes on from there."""
         tenant, run_id = decided.tenant, decided.run_id
         run = await self._runs.get(tenant, run_id)
-        run_log = RunLog(self._runs, tenant, run_id)
+        run_log = self._log(tenant, run_id)
         await run_log.append(
             event(
                 decided.step_key,
@@ -269,8 +284,7 @@ class RunExecutor:
                 run = await self._runs.get(run.tenant, run.run_id)
             if run.state not in EXECUTABLE_STATES:
                 return  # ended, or waiting for a human: nothing to do until that changes
-            run_log = RunLog(
-                self._runs,
+            run_log = self._log(
                 run.tenant,
                 run.run_id,
                 lease_owner=self.owner,
@@ -430,6 +444,19 @@ class RunExecutor:
         reason = reason_of(error) if error is not None else None
         metrics.record_run_finished(run.workflow.name, to, age, reason or "")
         return finished
+
+    def _log(
+        self,
+        tenant: str,
+        run_id: str,
+        lease_owner: str = "",
+        lease_token: int = 0,
+        last_sequence: int | None = None,
+    ) -> RunLog:
+        """A writer of the run's log whose acknowledged events reach its watchers here."""
+        return RunLog(
+            self._runs, tenant, run_id, lease_owner, lease_token, last_sequence, self.local_events
+        )
 
     async def _claim(self, run_id: str) -> LeaseGrant | None:
         epoch = await self._lease.epoch()

@@ -28,6 +28,7 @@ from google.protobuf import timestamp_pb2
 
 from airspace.mesh import errors
 from airspace.mesh.reasons import Reason
+from airspace.router.local_events import LocalEvents
 from airspace.router.repositories import Appended, RunChange, RunRepository
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
@@ -46,9 +47,12 @@ class RunLog:
         lease_owner: str = "",
         lease_token: int = 0,
         last_sequence: int | None = None,
+        local_events: LocalEvents | None = None,
     ):
-        """`last_sequence` is the run's last event sequence when known (read otherwise)."""
+        """`last_sequence` is the run's last event sequence when known (read otherwise);
+        what the state service acknowledged is published to `local_events`."""
         self._runs = runs
+        self._local_events = local_events
         self.tenant = tenant
         self.run_id = run_id
         self.lease_owner = lease_owner
@@ -145,10 +149,13 @@ class RunLog:
             self._flush_timer = None
         events, self._pending = [*self._pending, *events], []
         try:
-            return await self._append_in_order(events, journal, change)
+            appended = await self._append_in_order(events, journal, change)
         except BaseException:
             self._pending = [*events, *self._pending]  # not written: they go with the next append
             raise
+        if self._local_events is not None:
+            self._local_events.publish(self.run_id, events, appended.last_sequence)
+        return appended
 
     async def _append_in_order(
         self,

@@ -74,7 +74,7 @@ class Runs:
         state = run.state
         try:
             async with asyncio.timeout(_patience()):
-                async for run_event in self.watch(run.run_id, run.last_event_sequence):
+                async for run_event in self.follow(run, run.last_event_sequence):
                     if run_event.HasField("run_state_changed"):
                         state = run_event.run_state_changed.to
         except TimeoutError:
@@ -111,16 +111,41 @@ class Runs:
         if after_sequence < 0:
             raise errors.InvalidArgument("after_sequence must be >= 0", field="after_sequence")
         run = await self.get(run_id)
+        async for run_event in self.follow(run, after_sequence):
+            yield run_event
+
+    async def follow(
+        self, run: run_pb2.Run, after_sequence: int
+    ) -> AsyncIterator[run_pb2.RunEvent]:
+        """Like watch, for a run the caller was authorized for and read (or just started)."""
         state, error = run.state, run.error
-        async for run_event in self._runs.watch(
-            run.tenant, run_id, after_sequence, WATCH_TIMEOUT_SECONDS
-        ):
+        async for run_event in self._events(run, after_sequence):
             yield run_event
             if (ended := run_outcome.ended_by(run_event)) is not None:
                 state, error = ended.to, ended.error
         # After the last event: a run that did not complete ends the stream with its failure.
         if (failure := run_outcome.failure(run.name, state, error)) is not None:
             raise failure
+
+    async def _events(
+        self, run: run_pb2.Run, after_sequence: int
+    ) -> AsyncIterator[run_pb2.RunEvent]:
+        """From this router while it executes the run (local_events.py), else, or from
+        where that feed stopped serving, from the state service."""
+        local = self._executor.local_events.subscribe(run.run_id, after_sequence)
+        if local is not None:
+            try:
+                async for run_event in local:
+                    yield run_event
+            finally:
+                local.close()
+            if local.ended:
+                return
+            after_sequence = local.last_sequence
+        async for run_event in self._runs.watch(
+            run.tenant, run.run_id, after_sequence, WATCH_TIMEOUT_SECONDS
+        ):
+            yield run_event
 
     async def cancel(self, request: CancelRun) -> run_pb2.Run:
         if not request.run_id:

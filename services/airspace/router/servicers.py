@@ -46,7 +46,7 @@ class RunServicer(run_pb2_grpc.RunServiceServicer):
         context: grpc.aio.ServicerContext[run_pb2.ExecuteRunRequest, run_pb2.RunEvent],
     ) -> AsyncIterator[run_pb2.RunEvent]:
         run = await self._runs.start(converters.start_run(request))
-        async for run_event in self._runs.watch(run.run_id, 0):
+        async for run_event in self._runs.follow(run, 0):
             yield await self._view.event(run_event)
 
     async def RunWorkflow(

@@ -51,6 +51,10 @@ class RouterSettings(ServerSettings):
     policy_first_bundle_seconds: float = 5.0
     # How long an audit record nobody waits for (a run's lifecycle) may wait for a batch.
     audit_linger_seconds: float = 0.05
+    # A watcher of a run executing here hears of it from this router (local_events.py);
+    # after this long without an event it follows the state service instead, which also
+    # holds what other writers appended (a cancel made through another replica).
+    watch_quiet_seconds: float = 5.0
 
     def pii_hash_key(self) -> bytes:
         return keys.pii_hash_key(self.hash_key, self.mesh_key, "AIRSPACE_ROUTER_HASH_KEY")
@@ -62,4 +66,9 @@ class RouterSettings(ServerSettings):
                 f"heartbeat_seconds ({self.heartbeat_seconds:g}) must be positive and shorter"
                 f" than lease_seconds ({self.lease_seconds:g})",
                 field="heartbeat_seconds",
+            )
+        if self.watch_quiet_seconds <= 0:
+            raise errors.InvalidArgument(
+                f"watch_quiet_seconds ({self.watch_quiet_seconds:g}) must be positive",
+                field="watch_quiet_seconds",
             )

@@ -78,6 +78,7 @@ class InMemoryRunRepository:
     def __init__(self) -> None:
         self._runs: dict[str, _StoredRun] = {}
         self.leases = InMemoryLeaseRepository(self.stored_runs)
+        self.watches = 0  # event streams opened, as WatchEvents calls would be
 
     def stored_runs(self) -> builtins.list[run_pb2.Run]:
         return [stored.run for stored in self._runs.values()]
@@ -182,6 +183,7 @@ class InMemoryRunRepository:
         self, tenant: str, run_id: str, after_sequence: int, timeout: float
     ) -> AsyncIterator[run_pb2.RunEvent]:
         stored = self._stored(tenant, run_id)
+        self.watches += 1
         cursor = after_sequence
         while True:
             for event in await self.events(tenant, run_id, cursor, len(stored.events)):
