@@ -4,6 +4,7 @@ once no run uses them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 
@@ -12,7 +13,9 @@ import pytest
 from state_helpers import make_run, started
 
 from airspace.state import records
-from airspace.state.rules.payloads import DEFAULT_INLINE_BYTES
+from airspace.state.postgres import payloads
+from airspace.state.postgres.store import PostgresStateStore
+from airspace.state.rules.payloads import DEFAULT_INLINE_BYTES, RUN_FIELDS, split
 from airspace.state.sqlite.store import SqliteStateStore
 from airspace.state.store.runs import RunChange
 from airspace.state.v1 import state_pb2
@@ -171,3 +174,61 @@ async def test_a_claimed_run_comes_with_its_large_input(store):
     epoch = (await store.leases.register_router("router-a", 2.0)).epoch
     (claimed,) = await store.leases.claim_runs("router-a", epoch, 10, min_age_seconds=0)
     assert claimed.run.input["document"] == DOCUMENT
+
+
+# PostgreSQL: a write and a pruning of another run meeting on one payload -------------
+
+
+@pytest.fixture
+async def postgres(postgres_schema, clock):
+    opened = PostgresStateStore(postgres_schema, pool_size=2, clock=clock)
+    yield opened
+    await opened.close()
+
+
+async def blocked_by(url: str, conn: psycopg.AsyncConnection) -> None:
+    """Returns once another session waits for a lock the connection holds."""
+    holder = conn.info.backend_pid
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as watcher:
+        for _ in range(1000):
+            waiting = await watcher.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                (holder,),
+            )
+            if (await waiting.fetchone() or (0,))[0]:
+                return
+            await asyncio.sleep(0.01)
+    pytest.fail("no session waited for the lock")
+
+
+async def test_a_pruning_waits_for_a_write_that_uses_its_payload(postgres, postgres_schema, clock):
+    await postgres.runs.create_run(document_run("r1"))
+    await complete(postgres, "r1", "done")
+    now = records.micros(clock())
+    async with await psycopg.AsyncConnection.connect(postgres_schema) as writer:
+        # r2's write under way: the document it uses share-locked, its use not committed.
+        record = split(document_run("r2"), RUN_FIELDS, DEFAULT_INLINE_BYTES)
+        await payloads.save(writer, "acme", "r2", [record])
+        pruning = asyncio.create_task(
+            postgres.runs.prune_runs("acme", now, validate_only=False, limit=10)
+        )
+        await blocked_by(postgres_schema, writer)
+        await writer.commit()
+        assert (await pruning).runs == 1
+    with psycopg.connect(postgres_schema) as conn:
+        (kept,) = conn.execute("SELECT COUNT(*) FROM payloads").fetchone() or (0,)
+    assert kept == 1
+
+
+async def test_a_write_that_waited_for_a_pruning_stores_the_payload_again(
+    postgres, postgres_schema
+):
+    await postgres.runs.create_run(document_run("r1"))
+    async with await psycopg.AsyncConnection.connect(postgres_schema) as pruning:
+        # r1's pruning under way: its document deleted, not committed.
+        await payloads.release(pruning, "acme", "r1")
+        writing = asyncio.create_task(postgres.runs.create_run(document_run("r2")))
+        await blocked_by(postgres_schema, pruning)
+        await pruning.commit()
+        await writing
+    assert (await postgres.runs.get_run("acme", "r2")).input["document"] == DOCUMENT

@@ -1,11 +1,13 @@
 """The payloads table on PostgreSQL (rules/payloads.py): written with the rows that
 reference them, in the same transaction.
 
-A writer and a pruning of another run may meet on one payload: the writer's upsert
-locks the payload's row (updating it when it exists, inserting it anew when a pruning
-deleted it meanwhile), and a pruning locks the rows it may delete before it looks for
-their other uses, in a statement of its own, so it sees the uses committed while it
-waited. Both lock payloads in digest order: they never wait on each other in a cycle.
+A writer and a pruning of another run may meet on one payload. A writer share-locks the
+payloads it finds (FOR KEY SHARE: writers of many runs using one document never wait on
+each other) and inserts the others; an insert that loses a race to another writer reruns
+the transaction (database.py), which then finds the row. A pruning locks the rows it may
+delete (FOR UPDATE, which waits for those writers) before it looks for their other uses
+in a statement of its own, so it sees the uses committed while it waited; a writer that
+waited for a pruning finds the row gone and inserts it again. Both lock in digest order.
 """
 
 from __future__ import annotations
@@ -17,22 +19,33 @@ from airspace.state.rules.payloads import Stored, wanted
 
 
 async def save(conn: Conn, tenant: str, run_id: str, stored: Iterable[Stored]) -> None:
-    """Stores the payloads of a run's records (once: a digest stored already is
-    kept) and records that the run uses them."""
+    """Stores the payloads of a run's records (once: one stored already is only
+    locked, not sent again) and records that the run uses them."""
     payloads = {digest: data for record in stored for digest, data in record.payloads.items()}
     if not payloads:
         return
+    digests = sorted(payloads)
+    found = await fetch_all(
+        conn,
+        "SELECT digest FROM payloads WHERE tenant = %s AND digest = ANY(%s)"
+        " ORDER BY digest FOR KEY SHARE",
+        (tenant, digests),
+    )
+    present = {digest for (digest,) in found}
     await execute_many(
         conn,
-        "INSERT INTO payloads (tenant, digest, size, data) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (tenant, digest) DO UPDATE SET size = EXCLUDED.size",
-        [(tenant, digest, len(payloads[digest]), payloads[digest]) for digest in sorted(payloads)],
+        "INSERT INTO payloads (tenant, digest, size, data) VALUES (%s, %s, %s, %s)",
+        [
+            (tenant, digest, len(payloads[digest]), payloads[digest])
+            for digest in digests
+            if digest not in present
+        ],
     )
     await execute_many(
         conn,
         "INSERT INTO payload_uses (tenant, digest, run_id) VALUES (%s, %s, %s)"
         " ON CONFLICT DO NOTHING",
-        [(tenant, digest, run_id) for digest in sorted(payloads)],
+        [(tenant, digest, run_id) for digest in digests],
     )
 
 
