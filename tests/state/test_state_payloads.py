@@ -16,6 +16,8 @@ from airspace.state import records
 from airspace.state.postgres import payloads
 from airspace.state.postgres.store import PostgresStateStore
 from airspace.state.rules.payloads import DEFAULT_INLINE_BYTES, RUN_FIELDS, split
+from airspace.state.sqlite import migrations
+from airspace.state.sqlite import payloads as sqlite_payloads
 from airspace.state.sqlite.store import SqliteStateStore
 from airspace.state.store.runs import RunChange
 from airspace.state.v1 import state_pb2
@@ -174,6 +176,19 @@ async def test_a_claimed_run_comes_with_its_large_input(store):
     epoch = (await store.leases.register_router("router-a", 2.0)).epoch
     (claimed,) = await store.leases.claim_runs("router-a", epoch, 10, min_age_seconds=0)
     assert claimed.run.input["document"] == DOCUMENT
+
+
+def test_on_sqlite_payload_reads_and_sweeps_search_the_primary_keys(db_path):
+    migrations.apply_migrations(db_path)
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+
+        def plan(sql: str) -> str:
+            return " | ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", "abc"))
+
+        select, sweep = plan(sqlite_payloads.select_sql(2)), plan(sqlite_payloads.sweep_sql(2))
+    assert "SEARCH payloads USING" in select and "SCAN" not in select, select
+    assert "SEARCH payloads USING" in sweep and "SEARCH u USING" in sweep, sweep
+    assert "SCAN" not in sweep, sweep
 
 
 # PostgreSQL: a write and a pruning of another run meeting on one payload -------------

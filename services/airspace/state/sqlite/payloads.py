@@ -27,15 +27,13 @@ def save(db: Db, tenant: str, run_id: str, stored: Iterable[Stored]) -> None:
 
 def load(db: Db, rows: Iterable[tuple[str, str | None]]) -> dict[str, bytes]:
     """The payloads that rows of (tenant, payload_refs) reference, by digest."""
-    keys = wanted(rows)
-    if not keys:
-        return {}
-    marks = ", ".join("(?, ?)" for _ in keys)
-    found = db.execute(
-        f"SELECT digest, data FROM payloads WHERE (tenant, digest) IN (VALUES {marks})",
-        [part for key in keys for part in key],
-    )
-    return dict(found)
+    by_tenant: dict[str, list[str]] = {}
+    for tenant, digest in wanted(rows):
+        by_tenant.setdefault(tenant, []).append(digest)
+    found: dict[str, bytes] = {}
+    for tenant, digests in by_tenant.items():
+        found.update(db.execute(select_sql(len(digests)), (tenant, *digests)))
+    return found
 
 
 def release(db: Db, tenant: str, run_id: str) -> None:
@@ -44,13 +42,23 @@ def release(db: Db, tenant: str, run_id: str) -> None:
         digest
         for (digest,) in db.execute("SELECT digest FROM payload_uses WHERE run_id = ?", (run_id,))
     ]
-    if not used:
-        return
-    db.execute("DELETE FROM payload_uses WHERE run_id = ?", (run_id,))
-    marks = ", ".join("?" * len(used))
-    db.execute(
-        f"DELETE FROM payloads WHERE tenant = ? AND digest IN ({marks}) AND NOT EXISTS"
+    if used:
+        db.execute("DELETE FROM payload_uses WHERE run_id = ?", (run_id,))
+        db.execute(sweep_sql(len(used)), (tenant, *used))
+
+
+# Searches of the primary keys, by a tenant's digests (bound after the tenant).
+def select_sql(digests: int) -> str:
+    return f"SELECT digest, data FROM payloads WHERE tenant = ? AND digest IN ({_marks(digests)})"
+
+
+def sweep_sql(digests: int) -> str:
+    return (
+        f"DELETE FROM payloads WHERE tenant = ? AND digest IN ({_marks(digests)}) AND NOT EXISTS"
         " (SELECT 1 FROM payload_uses AS u WHERE u.tenant = payloads.tenant"
-        " AND u.digest = payloads.digest)",
-        (tenant, *used),
+        " AND u.digest = payloads.digest)"
     )
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
