@@ -50,7 +50,7 @@ class SqliteRunStore(RunStore):
                 raise rules.run_already_exists(run.run_id)
             now = self._database.now()
             stored = rules.new_run(run, now)
-            record = payload_rules.split(stored, RUN_FIELDS, self._inline_bytes)
+            record = self._split(stored, RUN_FIELDS)
             payloads.save(db, run.tenant, run.run_id, [record])
             db.execute(
                 "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
