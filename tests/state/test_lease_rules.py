@@ -40,11 +40,11 @@ def test_epochs_rise_from_one():
 def test_a_claim_of_runs_grants_each_the_token_after_its_last():
     never, lapsed = make_run("never"), make_run("lapsed")
     rows = [
-        (never.SerializeToString(), 0, None, None),
-        (lapsed.SerializeToString(), 9, "router-a", 5),
+        (never.SerializeToString(), 0, None, "acme", None, None),
+        (lapsed.SerializeToString(), 9, None, "acme", "router-a", 5),
     ]
     claimed = [
         (c.run.run_id, c.run.last_event_sequence, c.token, c.previous_owner, first)
-        for c, first in takeovers(rows, "router-b")
+        for c, first in takeovers(rows, "router-b", {})
     ]
     assert claimed == [("never", 0, 1, "", True), ("lapsed", 9, 6, "router-a", False)]

@@ -13,10 +13,18 @@ def open_store(config: StateSettings) -> StateStore:
     if config.url:
         from airspace.state.postgres.store import PostgresStateStore
 
-        return PostgresStateStore(config.url, pool_size=config.pool_size)
+        return PostgresStateStore(
+            config.url,
+            pool_size=config.pool_size,
+            payload_inline_bytes=config.payload_inline_bytes,
+        )
     from airspace.state.sqlite.store import SqliteStateStore
 
-    return SqliteStateStore(config.database, read_connections=config.read_connections)
+    return SqliteStateStore(
+        config.database,
+        read_connections=config.read_connections,
+        payload_inline_bytes=config.payload_inline_bytes,
+    )
 
 
 def migrate(config: StateSettings) -> MigrationResult:

@@ -7,6 +7,7 @@ import pathlib
 
 from airspace.mesh import database_urls, errors
 from airspace.mesh.settings import ServerSettings
+from airspace.state.rules.payloads import DEFAULT_INLINE_BYTES
 
 ENV_PREFIX = "STATE"
 
@@ -25,6 +26,9 @@ class StateSettings(ServerSettings):
     # Watchers of a SQLite store re-check the database this often even without an
     # in-process notification, so writes from another process are seen too.
     watch_recheck_seconds: float = 2.0
+    # Payloads (run input and output, step outputs) larger than this many bytes are
+    # stored once by digest, apart from the rows that carry them (rules/payloads.py).
+    payload_inline_bytes: int = DEFAULT_INLINE_BYTES
 
     def __post_init__(self):
         super().__post_init__()
@@ -32,6 +36,10 @@ class StateSettings(ServerSettings):
             raise errors.InvalidArgument(
                 f"url must be a postgresql:// URL, not {database_urls.redacted(self.url)!r}",
                 field="url",
+            )
+        if self.payload_inline_bytes < 0:
+            raise errors.InvalidArgument(
+                "payload_inline_bytes must not be negative", field="payload_inline_bytes"
             )
         if not self.database:
             self.database = str(pathlib.Path(self.data_dir) / "state.db")

@@ -6,6 +6,7 @@ share the runs instead of queuing behind each other."""
 from __future__ import annotations
 
 from airspace.state import records
+from airspace.state.postgres import payloads
 from airspace.state.postgres.database import PostgresDatabase
 from airspace.state.postgres.schema_v1 import ACTIVE_STATES_SQL
 from airspace.state.postgres.statements import Conn, execute, fetch_all, fetch_one
@@ -118,7 +119,8 @@ class PostgresLeaseStore(LeaseStore):
             # (an append, another router's claim): someone is at work on them.
             rows = await fetch_all(
                 conn,
-                "SELECT r.data, r.last_sequence, l.owner, l.token FROM runs AS r"
+                "SELECT r.data, r.last_sequence, r.payload_refs, r.tenant, l.owner, l.token"
+                " FROM runs AS r"
                 " LEFT JOIN leases AS l ON l.run_id = r.run_id"
                 " LEFT JOIN router_leases AS o ON o.router_id = l.owner"
                 f" WHERE r.state IN ({ACTIVE_STATES_SQL})"
@@ -127,7 +129,8 @@ class PostgresLeaseStore(LeaseStore):
                 " ORDER BY r.create_us, r.run_id LIMIT %s FOR UPDATE OF r SKIP LOCKED",
                 (now - records.micros(min_age_seconds), now, limit),
             )
-            claimed = takeovers(rows, router_id)
+            found = await payloads.load(conn, [(row[3], row[2]) for row in rows])
+            claimed = takeovers(rows, router_id, found)
             for claim, first in claimed:
                 await _store_grant(conn, claim.run.run_id, router_id, claim.token, first=first)
             await _settle_lapsed_routers(conn, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airspace.state.postgres import payloads
 from airspace.state.postgres.statements import Conn, fetch_one
 from airspace.state.rules.runs import run_from_row, run_not_found
 from airspace.v1 import run_pb2
@@ -13,13 +14,13 @@ _LOCKED = " FOR UPDATE"
 async def load_run(conn: Conn, tenant: str, run_id: str, *, lock: bool = False) -> run_pb2.Run:
     row = await fetch_one(
         conn,
-        "SELECT data, last_sequence FROM runs WHERE run_id = %s AND tenant = %s"
+        "SELECT data, last_sequence, payload_refs FROM runs WHERE run_id = %s AND tenant = %s"
         + (_LOCKED if lock else ""),
         (run_id, tenant),
     )
     if row is None:
         raise run_not_found(run_id)
-    return run_from_row(row)
+    return run_from_row(row, await payloads.load(conn, [(tenant, row[2])]))
 
 
 async def run_position(

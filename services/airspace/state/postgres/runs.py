@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
+from typing import TypeVar
+
+from google.protobuf.message import Message
 
 from airspace.state import paging, records
 from airspace.state.pages import page_of
-from airspace.state.postgres import leases, memory
+from airspace.state.postgres import leases, memory, payloads
 from airspace.state.postgres.database import PostgresDatabase
 from airspace.state.postgres.notifications import NOTIFY_SQL
 from airspace.state.postgres.run_rows import load_run, run_position
@@ -20,13 +23,16 @@ from airspace.state.postgres.statements import (
     fetch_one,
     fetch_row,
 )
+from airspace.state.rules import payloads as payload_rules
 from airspace.state.rules import runs as rules
+from airspace.state.rules.payloads import EVENT_FIELDS, JOURNAL_FIELDS, RUN_FIELDS, Stored
 from airspace.state.rules.runs import run_from_row
 from airspace.state.store.page import Page
 from airspace.state.store.runs import Appended, EventPage, Pruned, RunChange, RunStore
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
+M = TypeVar("M", bound=Message)
 _PRUNABLE = (
     "FROM runs WHERE tenant = %s AND end_us IS NOT NULL AND end_us < %s AND prune_us IS NULL"
 )
@@ -36,8 +42,9 @@ class PostgresRunStore(RunStore):
     # Writes of every process NOTIFY, and this process LISTENs (notifications.py).
     signals_every_writer = True
 
-    def __init__(self, database: PostgresDatabase):
+    def __init__(self, database: PostgresDatabase, *, payload_inline_bytes: int):
         self._database = database
+        self._inline_bytes = payload_inline_bytes
         self._signals = database.signals
 
     async def create_run(
@@ -47,22 +54,25 @@ class PostgresRunStore(RunStore):
             # Two creations of one request collide on a key; the rerun finds the winner's.
             row = await fetch_one(
                 conn,
-                "SELECT data, last_sequence, request_digest FROM runs"
+                "SELECT data, last_sequence, payload_refs, request_digest FROM runs"
                 " WHERE tenant = %s AND request_id = %s",
                 (run.tenant, run.request_id),
             )
             if row is not None:
-                return rules.existing_run(row, request_digest), False
+                found = await payloads.load(conn, [(run.tenant, row[2])])
+                return rules.existing_run(row, request_digest, found), False
             if await fetch_one(conn, "SELECT 1 FROM runs WHERE run_id = %s", (run.run_id,)):
                 raise rules.run_already_exists(run.run_id)
             now = self._database.now()
             stored = rules.new_run(run, now)
+            record = self._split(stored, RUN_FIELDS)
+            await payloads.save(conn, run.tenant, run.run_id, [record])
             await execute(
                 conn,
                 "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
-                " last_sequence, end_us, data, request_digest)"
-                " VALUES (%s, %s, %s, %s, %s, %s, 0, %s, %s, %s)",
-                rules.run_row(stored, now, request_digest),
+                " last_sequence, end_us, data, payload_refs, request_digest)"
+                " VALUES (%s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s)",
+                rules.run_row(stored, record, now, request_digest),
             )
             return stored, True
 
@@ -79,11 +89,14 @@ class PostgresRunStore(RunStore):
         async def list_(conn: Conn) -> Page[run_pb2.Run]:
             conditions = rules.listing_conditions(tenant, workflow, state, after)
             sql = (
-                "SELECT data, last_sequence, create_us, run_id FROM runs"
+                "SELECT data, last_sequence, payload_refs, create_us, run_id FROM runs"
                 f" WHERE {conditions.sql('%s')} ORDER BY create_us DESC, run_id DESC LIMIT %s"
             )
             rows = await fetch_all(conn, sql, [*conditions.args, page_size + 1])
-            return page_of(rows, page_size, run_from_row, lambda row: [row[2], row[3]])
+            found = await payloads.load(conn, [(tenant, row[2]) for row in rows[:page_size]])
+            return page_of(
+                rows, page_size, lambda row: run_from_row(row, found), lambda row: [row[3], row[4]]
+            )
 
         return await self._database.read(list_)
 
@@ -97,7 +110,9 @@ class PostgresRunStore(RunStore):
         change = RunChange(patch, fields, expected_states)
 
         async def update(conn: Conn) -> run_pb2.Run:
-            updated = await _change_run(conn, tenant, patch.run_id, change, self._database.now())
+            updated = await self._change_run(
+                conn, tenant, patch.run_id, change, self._database.now()
+            )
             await conn.execute(NOTIFY_SQL, (patch.run_id,))
             return updated
 
@@ -124,20 +139,26 @@ class PostgresRunStore(RunStore):
             rules.check_appendable(run_id, state, last, expected_last_sequence)
             step_keys = [entry.step_key for entry in journal_entries]
             rules.check_new_step_keys(run_id, step_keys, await _journaled(conn, run_id, step_keys))
+            stamped = rules.stamped_events(run_id, last, events, now)
+            event_records = [self._split(event, EVENT_FIELDS) for event in stamped]
+            entries = rules.stamped_journal(journal_entries, now)
+            entry_records = [self._split(entry, JOURNAL_FIELDS) for entry in entries]
+            await payloads.save(conn, tenant, run_id, [*event_records, *entry_records])
             await execute_many(
                 conn,
-                "INSERT INTO events (run_id, sequence, data) VALUES (%s, %s, %s)",
+                "INSERT INTO events (run_id, sequence, data, payload_refs) VALUES (%s, %s, %s, %s)",
                 [
-                    (run_id, event.sequence, event.SerializeToString())
-                    for event in rules.stamped_events(run_id, last, events, now)
+                    (run_id, event.sequence, record.data, record.refs)
+                    for event, record in zip(stamped, event_records, strict=True)
                 ],
             )
             await execute_many(
                 conn,
-                "INSERT INTO journal (run_id, step_key, data) VALUES (%s, %s, %s)",
+                "INSERT INTO journal (run_id, step_key, data, payload_refs)"
+                " VALUES (%s, %s, %s, %s)",
                 [
-                    (run_id, entry.step_key, entry.SerializeToString())
-                    for entry in rules.stamped_journal(journal_entries, now)
+                    (run_id, entry.step_key, record.data, record.refs)
+                    for entry, record in zip(entries, entry_records, strict=True)
                 ],
             )
             new_last = last + len(events)
@@ -149,7 +170,7 @@ class PostgresRunStore(RunStore):
             if change is None:
                 return Appended(new_last)
             # In the same transaction as the events: both land or neither does.
-            updated = await _change_run(conn, tenant, run_id, change, now)
+            updated = await self._change_run(conn, tenant, run_id, change, now)
             updated.last_event_sequence = new_last
             return Appended(new_last, updated)
 
@@ -164,12 +185,12 @@ class PostgresRunStore(RunStore):
                 raise rules.run_pruned(run_id, pruned)
             rows = await fetch_all(
                 conn,
-                "SELECT data FROM events WHERE run_id = %s AND sequence > %s"
+                "SELECT data, payload_refs FROM events WHERE run_id = %s AND sequence > %s"
                 " ORDER BY sequence LIMIT %s",
                 (run_id, after_sequence, limit),
             )
             return EventPage(
-                events=[run_pb2.RunEvent.FromString(data) for (data,) in rows],
+                events=await _joined(conn, tenant, run_pb2.RunEvent, rows),
                 run_ended=state in records.TERMINAL_RUN_STATES,
                 last_sequence=last,
             )
@@ -187,9 +208,11 @@ class PostgresRunStore(RunStore):
             if pruned:
                 raise rules.run_pruned(run_id, pruned)
             rows = await fetch_all(
-                conn, "SELECT data FROM journal WHERE run_id = %s ORDER BY id", (run_id,)
+                conn,
+                "SELECT data, payload_refs FROM journal WHERE run_id = %s ORDER BY id",
+                (run_id,),
             )
-            return [state_pb2.JournalEntry.FromString(data) for (data,) in rows]
+            return await _joined(conn, tenant, state_pb2.JournalEntry, rows)
 
         return await self._database.read(read)
 
@@ -222,26 +245,39 @@ class PostgresRunStore(RunStore):
                 await memory.delete_namespace(conn, tenant, f"run/{run_id}")
                 await execute(
                     conn,
-                    "UPDATE runs SET prune_us = %s, data = %s WHERE run_id = %s",
+                    "UPDATE runs SET prune_us = %s, data = %s, payload_refs = NULL"
+                    " WHERE run_id = %s",
                     (now, rules.without_payloads(data).SerializeToString(), run_id),
                 )
+                await payloads.release(conn, tenant, run_id)
             return Pruned(min(len(rows), limit), events, journal, more=len(rows) > limit)
 
         if validate_only:
             return await self._database.read(count)
         return await self._database.write(prune)
 
+    def _split(self, record: Message, fields: tuple[str, ...]) -> Stored:
+        return payload_rules.split(record, fields, self._inline_bytes)
 
-async def _change_run(
-    conn: Conn, tenant: str, run_id: str, change: RunChange, now: int
-) -> run_pb2.Run:
-    updated = rules.changed_run(await load_run(conn, tenant, run_id, lock=True), change, now)
-    await execute(
-        conn,
-        "UPDATE runs SET state = %s, end_us = %s, data = %s WHERE run_id = %s",
-        (updated.state, rules.end_micros(updated), updated.SerializeToString(), run_id),
-    )
-    return updated
+    async def _change_run(
+        self, conn: Conn, tenant: str, run_id: str, change: RunChange, now: int
+    ) -> run_pb2.Run:
+        updated = rules.changed_run(await load_run(conn, tenant, run_id, lock=True), change, now)
+        record = self._split(updated, RUN_FIELDS)
+        await payloads.save(conn, tenant, run_id, [record])
+        await execute(
+            conn,
+            "UPDATE runs SET state = %s, end_us = %s, data = %s, payload_refs = %s"
+            " WHERE run_id = %s",
+            (updated.state, rules.end_micros(updated), record.data, record.refs, run_id),
+        )
+        return updated
+
+
+async def _joined(conn: Conn, tenant: str, record_type: type[M], rows: list) -> list[M]:
+    """The records of rows of (data, payload_refs), their payloads put back."""
+    found = await payloads.load(conn, [(tenant, refs) for _, refs in rows])
+    return [payload_rules.join(record_type, data, refs, found) for data, refs in rows]
 
 
 async def _journaled(conn: Conn, run_id: str, step_keys: list[str]) -> list[str]:

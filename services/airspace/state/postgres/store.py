@@ -12,14 +12,22 @@ from airspace.state.postgres.leases import PostgresLeaseStore
 from airspace.state.postgres.memory import PostgresMemoryStore
 from airspace.state.postgres.runs import PostgresRunStore
 from airspace.state.postgres.workflows import PostgresWorkflowStore
+from airspace.state.rules.payloads import DEFAULT_INLINE_BYTES
 from airspace.state.store.state import StateStore
 
 
 class PostgresStateStore(StateStore):
-    def __init__(self, url: str, *, pool_size: int = 8, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 8,
+        payload_inline_bytes: int = DEFAULT_INLINE_BYTES,
+        clock: Callable[[], float] = time.time,
+    ):
         """Applies the pending migrations now; connects on the first operation."""
         self._database = PostgresDatabase(url, pool_size=pool_size, clock=clock)
-        self.runs = PostgresRunStore(self._database)
+        self.runs = PostgresRunStore(self._database, payload_inline_bytes=payload_inline_bytes)
         self.approvals = PostgresApprovalStore(self._database)
         self.workflows = PostgresWorkflowStore(self._database)
         self.agents = PostgresAgentStore(self._database)

@@ -13,7 +13,7 @@ registers again, which frees every run lease it held (a new epoch starts from no
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airspace.mesh import errors
@@ -50,16 +50,19 @@ def grant(held: HeldLease | None, owner: str) -> Grant | None:
     return Grant(held.token + 1, previous)
 
 
-def takeovers(rows: Iterable[Any], router_id: str) -> list[tuple[ClaimedRun, bool]]:
+def takeovers(
+    rows: Iterable[Any], router_id: str, payloads: Mapping[str, bytes]
+) -> list[tuple[ClaimedRun, bool]]:
     """The grants of a claim of runs nobody holds live, from rows of (data,
-    last_sequence, lease owner, lease token), the lease columns NULL for a run never
-    leased; each with whether the run gets its first lease."""
+    last_sequence, payload_refs, tenant, lease owner, lease token), the lease columns
+    NULL for a run never leased, and the payloads they reference; each with whether
+    the run gets its first lease."""
     claimed = []
-    for data, last_sequence, owner, token in rows:
+    for data, last_sequence, refs, _, owner, token in rows:
         held = HeldLease(owner, token, live=False) if owner is not None else None
         granted = grant(held, router_id)
         assert granted is not None  # a run not held live is always granted
-        run = run_from_row((data, last_sequence))
+        run = run_from_row((data, last_sequence, refs), payloads)
         claimed.append((ClaimedRun(run, granted.token, granted.previous_owner), held is None))
     return claimed
 

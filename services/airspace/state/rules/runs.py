@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from airspace.mesh import errors
 from airspace.state import records
 from airspace.state.conditions import Conditions
+from airspace.state.rules.payloads import Stored, join
 from airspace.state.store.runs import RunChange
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
@@ -28,9 +29,9 @@ def new_run(run: run_pb2.Run, now: int) -> run_pb2.Run:
     return stored
 
 
-def run_row(stored: run_pb2.Run, now: int, request_digest: str) -> tuple:
+def run_row(stored: run_pb2.Run, record: Stored, now: int, request_digest: str) -> tuple:
     """The columns (run_id, tenant, request_id, workflow, state, create_us, end_us, data,
-    request_digest) of a new run."""
+    payload_refs, request_digest) of a new run, its record as split for its row."""
     return (
         stored.run_id,
         stored.tenant,
@@ -39,17 +40,19 @@ def run_row(stored: run_pb2.Run, now: int, request_digest: str) -> tuple:
         stored.state,
         now,
         end_micros(stored),
-        stored.SerializeToString(),
+        record.data,
+        record.refs,
         request_digest or None,
     )
 
 
-def existing_run(row: Any, request_digest: str) -> run_pb2.Run:
+def existing_run(row: Any, request_digest: str, payloads: Mapping[str, bytes]) -> run_pb2.Run:
     """The run created before with the same request_id, from (data, last_sequence,
-    request_digest); ALREADY_EXISTS REQUEST_ID_REUSED when it answers another request.
-    Runs stored before digests were (and callers that send none) are not compared."""
-    run = run_from_row(row)
-    if request_digest and row[2] and row[2] != request_digest:
+    payload_refs, request_digest); ALREADY_EXISTS REQUEST_ID_REUSED when it answers
+    another request. Runs stored before digests were (and callers that send none) are
+    not compared."""
+    run = run_from_row(row, payloads)
+    if request_digest and row[3] and row[3] != request_digest:
         raise errors.AlreadyExists(
             f"request_id {run.request_id!r} belongs to {run.name}, which was created from"
             " a different request; send a new request_id for a new request",
@@ -71,10 +74,10 @@ def listing_conditions(tenant: str, workflow: str, state: int, after: list | Non
     return conditions
 
 
-def run_from_row(row: Any) -> run_pb2.Run:
-    """A run from (data, last_sequence): the sequence lives in its own column so an
-    append never rewrites the run record."""
-    run = run_pb2.Run.FromString(row[0])
+def run_from_row(row: Any, payloads: Mapping[str, bytes]) -> run_pb2.Run:
+    """A run from (data, last_sequence, payload_refs) and the payloads it references:
+    the sequence lives in its own column so an append never rewrites the run record."""
+    run = join(run_pb2.Run, row[0], row[2], payloads)
     run.last_event_sequence = row[1]
     return run
 

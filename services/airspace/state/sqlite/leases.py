@@ -13,6 +13,7 @@ from airspace.state.rules.leases import (
     takeovers,
 )
 from airspace.state.rules.runs import run_not_found
+from airspace.state.sqlite import payloads
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.schema_v1 import ACTIVE_STATES_SQL
@@ -27,7 +28,7 @@ _HELD = (
 # Unfinished runs nobody holds live, oldest first: (created before, now, limit). The
 # partial index holds the active runs only, so the cost follows the load, not history.
 CLAIMABLE = (
-    "SELECT r.data, r.last_sequence, l.owner, l.token"
+    "SELECT r.data, r.last_sequence, r.payload_refs, r.tenant, l.owner, l.token"
     " FROM runs AS r INDEXED BY runs_active"
     " LEFT JOIN leases AS l ON l.run_id = r.run_id"
     " LEFT JOIN router_leases AS o ON o.router_id = l.owner"
@@ -111,7 +112,8 @@ class SqliteLeaseStore(LeaseStore):
             rows = db.execute(
                 CLAIMABLE, (now - records.micros(min_age_seconds), now, limit)
             ).fetchall()
-            claimed = [claim for claim, _ in takeovers(rows, router_id)]
+            found = payloads.load(db, [(row[3], row[2]) for row in rows])
+            claimed = [claim for claim, _ in takeovers(rows, router_id, found)]
             for claim in claimed:
                 _store_grant(db, claim.run.run_id, router_id, claim.token)
             _settle_lapsed_routers(db, now)

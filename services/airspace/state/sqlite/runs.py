@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
+from typing import TypeVar
+
+from google.protobuf.message import Message
 
 from airspace.state import paging, records
 from airspace.state.pages import page_of
+from airspace.state.rules import payloads as payload_rules
 from airspace.state.rules import runs as rules
+from airspace.state.rules.payloads import EVENT_FIELDS, JOURNAL_FIELDS, RUN_FIELDS, Stored
 from airspace.state.rules.runs import run_from_row
 from airspace.state.run_signals import RunSignals
-from airspace.state.sqlite import leases, memory
+from airspace.state.sqlite import leases, memory, payloads
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.run_rows import load_run, run_position
@@ -20,10 +25,13 @@ from airspace.state.store.runs import Appended, EventPage, Pruned, RunChange, Ru
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
+M = TypeVar("M", bound=Message)
+
 
 class SqliteRunStore(RunStore):
-    def __init__(self, database: SqliteDatabase):
+    def __init__(self, database: SqliteDatabase, *, payload_inline_bytes: int):
         self._database = database
+        self._inline_bytes = payload_inline_bytes
         self._signals = RunSignals()
 
     async def create_run(
@@ -31,21 +39,24 @@ class SqliteRunStore(RunStore):
     ) -> tuple[run_pb2.Run, bool]:
         def create(db: Db) -> tuple[run_pb2.Run, bool]:
             row = db.execute(
-                "SELECT data, last_sequence, request_digest FROM runs"
+                "SELECT data, last_sequence, payload_refs, request_digest FROM runs"
                 " WHERE tenant = ? AND request_id = ?",
                 (run.tenant, run.request_id),
             ).fetchone()
             if row is not None:
-                return rules.existing_run(row, request_digest), False
+                found = payloads.load(db, [(run.tenant, row[2])])
+                return rules.existing_run(row, request_digest, found), False
             if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
                 raise rules.run_already_exists(run.run_id)
             now = self._database.now()
             stored = rules.new_run(run, now)
+            record = self._split(stored, RUN_FIELDS)
+            payloads.save(db, run.tenant, run.run_id, [record])
             db.execute(
                 "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
-                " last_sequence, end_us, data, request_digest)"
-                " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                rules.run_row(stored, now, request_digest),
+                " last_sequence, end_us, data, payload_refs, request_digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                rules.run_row(stored, record, now, request_digest),
             )
             return stored, True
 
@@ -62,11 +73,14 @@ class SqliteRunStore(RunStore):
         def list_(db: Db) -> Page[run_pb2.Run]:
             conditions = rules.listing_conditions(tenant, workflow, state, after)
             sql = (
-                "SELECT data, last_sequence, create_us, run_id FROM runs"
+                "SELECT data, last_sequence, payload_refs, create_us, run_id FROM runs"
                 f" WHERE {conditions.sql('?')} ORDER BY create_us DESC, run_id DESC LIMIT ?"
             )
             rows = db.execute(sql, [*conditions.args, page_size + 1]).fetchall()
-            return page_of(rows, page_size, run_from_row, lambda row: [row[2], row[3]])
+            found = payloads.load(db, [(tenant, row[2]) for row in rows[:page_size]])
+            return page_of(
+                rows, page_size, lambda row: run_from_row(row, found), lambda row: [row[3], row[4]]
+            )
 
         return await self._database.read(list_)
 
@@ -79,7 +93,7 @@ class SqliteRunStore(RunStore):
     ) -> run_pb2.Run:
         change = RunChange(patch, fields, expected_states)
         updated = await self._database.write(
-            lambda db: _change_run(db, tenant, patch.run_id, change, self._database.now())
+            lambda db: self._change_run(db, tenant, patch.run_id, change, self._database.now())
         )
         self._signals.notify(patch.run_id)
         return updated
@@ -104,18 +118,23 @@ class SqliteRunStore(RunStore):
             rules.check_appendable(run_id, state, last, expected_last_sequence)
             step_keys = [entry.step_key for entry in journal_entries]
             rules.check_new_step_keys(run_id, step_keys, _journaled(db, run_id, step_keys))
+            stamped = rules.stamped_events(run_id, last, events, now)
+            event_records = [self._split(event, EVENT_FIELDS) for event in stamped]
+            entries = rules.stamped_journal(journal_entries, now)
+            entry_records = [self._split(entry, JOURNAL_FIELDS) for entry in entries]
+            payloads.save(db, tenant, run_id, [*event_records, *entry_records])
             db.conn.executemany(
-                "INSERT INTO events (run_id, sequence, data) VALUES (?, ?, ?)",
+                "INSERT INTO events (run_id, sequence, data, payload_refs) VALUES (?, ?, ?, ?)",
                 [
-                    (run_id, event.sequence, event.SerializeToString())
-                    for event in rules.stamped_events(run_id, last, events, now)
+                    (run_id, event.sequence, record.data, record.refs)
+                    for event, record in zip(stamped, event_records, strict=True)
                 ],
             )
             db.conn.executemany(
-                "INSERT INTO journal (run_id, step_key, data) VALUES (?, ?, ?)",
+                "INSERT INTO journal (run_id, step_key, data, payload_refs) VALUES (?, ?, ?, ?)",
                 [
-                    (run_id, entry.step_key, entry.SerializeToString())
-                    for entry in rules.stamped_journal(journal_entries, now)
+                    (run_id, entry.step_key, record.data, record.refs)
+                    for entry, record in zip(entries, entry_records, strict=True)
                 ],
             )
             new_last = last + len(events)
@@ -123,7 +142,7 @@ class SqliteRunStore(RunStore):
             if change is None:
                 return Appended(new_last)
             # In the same transaction as the events: both land or neither does.
-            updated = _change_run(db, tenant, run_id, change, now)
+            updated = self._change_run(db, tenant, run_id, change, now)
             updated.last_event_sequence = new_last
             return Appended(new_last, updated)
 
@@ -139,12 +158,12 @@ class SqliteRunStore(RunStore):
             if pruned and after_sequence < last:
                 raise rules.run_pruned(run_id, pruned)
             rows = db.execute(
-                "SELECT data FROM events WHERE run_id = ? AND sequence > ?"
+                "SELECT data, payload_refs FROM events WHERE run_id = ? AND sequence > ?"
                 " ORDER BY sequence LIMIT ?",
                 (run_id, after_sequence, limit),
             ).fetchall()
             return EventPage(
-                events=[run_pb2.RunEvent.FromString(data) for (data,) in rows],
+                events=_joined(db, tenant, run_pb2.RunEvent, rows),
                 run_ended=state in records.TERMINAL_RUN_STATES,
                 last_sequence=last,
             )
@@ -160,9 +179,9 @@ class SqliteRunStore(RunStore):
             if pruned:
                 raise rules.run_pruned(run_id, pruned)
             rows = db.execute(
-                "SELECT data FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
+                "SELECT data, payload_refs FROM journal WHERE run_id = ? ORDER BY id", (run_id,)
             ).fetchall()
-            return [state_pb2.JournalEntry.FromString(data) for (data,) in rows]
+            return _joined(db, tenant, state_pb2.JournalEntry, rows)
 
         return await self._database.read(read)
 
@@ -194,23 +213,36 @@ class SqliteRunStore(RunStore):
                 memory.delete_namespace(db, tenant, f"run/{run_id}")
                 run = rules.without_payloads(data)
                 db.execute(
-                    "UPDATE runs SET prune_us = ?, data = ? WHERE run_id = ?",
+                    "UPDATE runs SET prune_us = ?, data = ?, payload_refs = NULL WHERE run_id = ?",
                     (now, run.SerializeToString(), run_id),
                 )
+                payloads.release(db, tenant, run_id)
             return Pruned(min(len(rows), limit), events, journal, more=len(rows) > limit)
 
         if validate_only:
             return await self._database.read(count)
         return await self._database.write(prune)
 
+    def _split(self, record: Message, fields: tuple[str, ...]) -> Stored:
+        return payload_rules.split(record, fields, self._inline_bytes)
 
-def _change_run(db: Db, tenant: str, run_id: str, change: RunChange, now: int) -> run_pb2.Run:
-    updated = rules.changed_run(load_run(db, tenant, run_id), change, now)
-    db.execute(
-        "UPDATE runs SET state = ?, end_us = ?, data = ? WHERE run_id = ?",
-        (updated.state, rules.end_micros(updated), updated.SerializeToString(), run_id),
-    )
-    return updated
+    def _change_run(
+        self, db: Db, tenant: str, run_id: str, change: RunChange, now: int
+    ) -> run_pb2.Run:
+        updated = rules.changed_run(load_run(db, tenant, run_id), change, now)
+        record = self._split(updated, RUN_FIELDS)
+        payloads.save(db, tenant, run_id, [record])
+        db.execute(
+            "UPDATE runs SET state = ?, end_us = ?, data = ?, payload_refs = ? WHERE run_id = ?",
+            (updated.state, rules.end_micros(updated), record.data, record.refs, run_id),
+        )
+        return updated
+
+
+def _joined(db: Db, tenant: str, record_type: type[M], rows: list) -> list[M]:
+    """The records of rows of (data, payload_refs), their payloads put back."""
+    found = payloads.load(db, [(tenant, refs) for _, refs in rows])
+    return [payload_rules.join(record_type, data, refs, found) for data, refs in rows]
 
 
 def _journaled(db: Db, run_id: str, step_keys: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ import pathlib
 import time
 from collections.abc import Callable
 
+from airspace.state.rules.payloads import DEFAULT_INLINE_BYTES
 from airspace.state.sqlite.agents import SqliteAgentStore
 from airspace.state.sqlite.approvals import SqliteApprovalStore
 from airspace.state.sqlite.database import SqliteDatabase
@@ -22,12 +23,13 @@ class SqliteStateStore(StateStore):
         path: str | pathlib.Path,
         *,
         read_connections: int = 4,
+        payload_inline_bytes: int = DEFAULT_INLINE_BYTES,
         clock: Callable[[], float] = time.time,
     ):
         # One writer for all aggregates: their writes share group commits and see
         # each other's effects in order.
         self._database = SqliteDatabase(path, read_connections=read_connections, clock=clock)
-        self.runs = SqliteRunStore(self._database)
+        self.runs = SqliteRunStore(self._database, payload_inline_bytes=payload_inline_bytes)
         self.approvals = SqliteApprovalStore(self._database)
         self.workflows = SqliteWorkflowStore(self._database)
         self.agents = SqliteAgentStore(self._database)
