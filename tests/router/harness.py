@@ -17,10 +17,11 @@ from airspace.router.agent_invoker import OnAction
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.attempt import Attempt, OnEvent
 from airspace.router.convert import to_struct
-from airspace.router.executor import TERMINAL_STATES, RunExecutor
+from airspace.router.executor import RunExecutor
 from airspace.router.guard import Guard
 from airspace.router.repositories import Decision, PageRequest, Repositories
 from airspace.router.repositories.in_memory import in_memory_repositories
+from airspace.router.run_log import TERMINAL_STATES
 from airspace.router.settings import RouterSettings
 from airspace.router.spec import validate
 from airspace.router.step_runner import StepRunner
@@ -150,7 +151,7 @@ class Router:
             input=to_struct({"text": text}),
         )
         run.workflow.name, run.workflow.version = workflow.workflow, workflow.version
-        created, _ = await self.repositories.runs.create(run)
+        created = (await self.repositories.runs.create(run)).run
         self.executor.launch(created)
         return created
 

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 
 from airspace.state import paging, records
 from airspace.state.pages import page_of
+from airspace.state.rules import leases as lease_rules
 from airspace.state.rules import runs as rules
 from airspace.state.rules.runs import run_from_row
 from airspace.state.run_signals import RunSignals
@@ -15,8 +16,16 @@ from airspace.state.sqlite import leases, memory
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.run_rows import load_run, run_position
+from airspace.state.store.leases import RunClaim
 from airspace.state.store.page import Page
-from airspace.state.store.runs import Appended, EventPage, Pruned, RunChange, RunStore
+from airspace.state.store.runs import (
+    Appended,
+    CreatedRun,
+    EventPage,
+    Pruned,
+    RunChange,
+    RunStore,
+)
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
@@ -27,19 +36,21 @@ class SqliteRunStore(RunStore):
         self._signals = RunSignals()
 
     async def create_run(
-        self, run: run_pb2.Run, request_digest: str = ""
-    ) -> tuple[run_pb2.Run, bool]:
-        def create(db: Db) -> tuple[run_pb2.Run, bool]:
+        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+    ) -> CreatedRun:
+        def create(db: Db) -> CreatedRun:
+            now = self._database.now()
             row = db.execute(
                 "SELECT data, last_sequence, request_digest FROM runs"
                 " WHERE tenant = ? AND request_id = ?",
                 (run.tenant, run.request_id),
             ).fetchone()
             if row is not None:
-                return rules.existing_run(row, request_digest), False
+                existing = rules.existing_run(row, request_digest)
+                token = leases.claim_created(db, existing.run_id, claim, False, now)
+                return CreatedRun(existing, False, token)
             if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
                 raise rules.run_already_exists(run.run_id)
-            now = self._database.now()
             stored = rules.new_run(run, now)
             db.execute(
                 "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
@@ -47,7 +58,7 @@ class SqliteRunStore(RunStore):
                 " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
                 rules.run_row(stored, now, request_digest),
             )
-            return stored, True
+            return CreatedRun(stored, True, leases.claim_created(db, run.run_id, claim, True, now))
 
         return await self._database.write(create)
 
@@ -210,6 +221,8 @@ def _change_run(db: Db, tenant: str, run_id: str, change: RunChange, now: int) -
         "UPDATE runs SET state = ?, end_us = ?, data = ? WHERE run_id = ?",
         (updated.state, rules.end_micros(updated), updated.SerializeToString(), run_id),
     )
+    if lease_rules.freed_by(updated):
+        leases.free_lease(db, run_id)
     return updated
 
 
