@@ -13,15 +13,18 @@ from collections.abc import Awaitable, Callable
 import yaml
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh import identity
 from airspace.router.agent_invoker import OnAction
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.attempt import Attempt, OnEvent
+from airspace.router.commands import StartRun
 from airspace.router.convert import to_struct
 from airspace.router.executor import RunExecutor
 from airspace.router.guard import Guard
 from airspace.router.repositories import Decision, PageRequest, Repositories
 from airspace.router.repositories.in_memory import in_memory_repositories
 from airspace.router.run_log import TERMINAL_STATES
+from airspace.router.runs import Runs
 from airspace.router.settings import RouterSettings
 from airspace.router.spec import validate
 from airspace.router.step_runner import StepRunner
@@ -107,6 +110,8 @@ class Router:
     router_id: str = "router-1"
     # How often recovery (once a test starts it) looks for runs nobody leased.
     recovery_interval_seconds: float = 5.0
+    # Runs executed at once; more wait in the admission queue.
+    max_running_runs: int = 1000
 
     def __post_init__(self) -> None:
         settings = RouterSettings(
@@ -115,11 +120,13 @@ class Router:
             lease_seconds=5.0,
             heartbeat_seconds=0.05,
             recovery_interval_seconds=self.recovery_interval_seconds,
+            max_running_runs=self.max_running_runs,
         )
         guard = Guard(self.repositories.policy)
         gate = ApprovalGate(self.repositories.approvals)
         runner = StepRunner(guard, self.agents, gate, default_timeout=5.0)  # type: ignore[arg-type]
         self.executor = RunExecutor(settings, self.repositories, runner)
+        self.runs = Runs(self.repositories, guard, self.executor)
 
     async def register(self, name: str, behaviour: Behaviour) -> None:
         self.agents.behaviours[name] = behaviour
@@ -154,6 +161,14 @@ class Router:
         created = (await self.repositories.runs.create(run)).run
         self.executor.launch(created)
         return created
+
+    async def start_run(self, workflow: str, text: str = "", request_id: str = "") -> run_pb2.Run:
+        """Starts a run as the public API does (Runs.start), as user:alice of TENANT."""
+        token = identity.bind(identity.Identity("user:alice", TENANT, ("operator",)))
+        try:
+            return await self.runs.start(StartRun(workflow, 0, {"text": text}, {}, request_id))
+        finally:
+            identity.reset(token)
 
     async def settled(self, run: run_pb2.Run, timeout: float = 10.0) -> run_pb2.Run:
         """The run once it ended or waits for a person."""
