@@ -12,7 +12,7 @@ from harness import TENANT, Router, answers, failure, final
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
 from airspace.router.agent_invoker import OnAction
-from airspace.router.repositories import RunChange
+from airspace.router.repositories import LeaseGrant, RunChange
 from airspace.router.repositories.in_memory import in_memory_repositories
 from airspace.router.run_log import RunLog, event, merged
 from airspace.v1 import run_pb2
@@ -142,6 +142,16 @@ async def test_a_repeated_start_joins_its_run_without_a_second_grant(router):
     run = await router.start_run("three", request_id="req-1")
     again = await router.start_run("three", request_id="req-1")
     assert again.run_id == run.run_id
+    # What the repeat was told: the grant this router holds, not a new one.
+    repeat = run_pb2.Run(run_id="other", tenant=TENANT, request_id="req-1")
+    claim = await router.executor.creation_claim()
+    assert claim is not None
+    replayed = await router.repositories.runs.create(repeat, claim=claim)
+    assert (replayed.created, replayed.run.run_id, replayed.grant) == (
+        False,
+        run.run_id,
+        LeaseGrant(1),
+    )
     release.set()
     assert (await router.settled(run)).state == COMPLETED
     assert len(router.agents.calls) == 3, "the run was executed once"

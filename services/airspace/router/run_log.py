@@ -186,7 +186,8 @@ class RunLog:
             self._change = merged(held, self._change)
             self._on_change = [*on_change, *self._on_change]
             raise
-        self.ended = change is not None and change.run.state in TERMINAL_STATES
+        if change is not None and change.run.state in TERMINAL_STATES:
+            self.ended = True
         for then in on_change:
             await then()
         return appended

@@ -104,7 +104,7 @@ class InMemoryRunRepository:
                         reason=Reason.REQUEST_ID_REUSED,
                         metadata={"run": stored.run.name},
                     )
-                grant = self.leases.held_grant(run.run_id, claim) if claim else None
+                grant = self.leases.held_grant(stored.run.run_id, claim) if claim else None
                 return CreatedRun(_copy(stored.run), False, grant)
         if run.run_id in self._runs:
             raise errors.AlreadyExists(f"run {run.run_id!r} already exists")
