@@ -320,7 +320,7 @@ def check_exactly_once(
     mesh: ProcessMesh, logs: dict[str, list[run_pb2.RunEvent]], interruptions: int = 1
 ) -> int:
     """Checks the runs' event logs and the agent's own record against each other; returns
-    how many steps were started again after an interruption (the step in flight)."""
+    how many steps were invoked again after an interruption (the step in flight)."""
     calls = collections.defaultdict(list)
     for kind, run_id, step_key, key in mesh.agent_calls():
         if run_id in logs:
@@ -342,9 +342,11 @@ def check_exactly_once(
             assert {key for _, key in seen} == {f"{run_id}/{step_key}"}, seen
             handler_runs = sum(kind == "start" for kind, _ in seen)
             # A step ran once, unless it was in flight when its router died: then it was
-            # started again (the log shows a second StepStarted) with the same key.
-            assert 1 <= handler_runs <= starts, (run_id, step_key, seen, starts)
-            repeated += starts - 1
+            # invoked again with the same key. The log shows the invocation cut short
+            # (a second StepStarted) only when it outlived the live delay: a StepStarted
+            # is written with the step's completion, or by the flush timer.
+            assert 1 <= handler_runs <= 1 + interruptions, (run_id, step_key, seen, starts)
+            repeated += max(starts, handler_runs) - 1
         assert sum(starts - 1 for starts in started.values()) <= interruptions, (
             run_id,
             started,

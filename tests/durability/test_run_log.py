@@ -12,7 +12,7 @@ import pytest
 from airspace.mesh import channels, errors
 from airspace.mesh.server import MeshServer
 from airspace.router.clients import call
-from airspace.router.repositories import Repositories
+from airspace.router.repositories import LeaseGrant, Repositories
 from airspace.router.repositories.grpc_repositories import MeshRepositories
 from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
@@ -126,6 +126,25 @@ async def test_an_ending_whose_reply_was_lost_ends_the_run_once(state, repos):
     with pytest.raises(errors.FailedPrecondition) as refused:
         await log.append(step("late"))
     assert refused.value.reason == "RUN_ENDED"
+
+
+async def test_an_ending_whose_reply_was_lost_is_found_though_it_freed_the_lease(state, repos):
+    await new_run(repos)
+    epoch = await repos.leases.register("router-1", 30.0)
+    grant = await repos.leases.claim("r1", "router-1", epoch)
+    assert grant is not None
+    log = RunLog(
+        repos.runs, "acme", "r1", lease_owner="router-1", lease_token=grant.token, last_sequence=0
+    )
+    state.servicer.lose = 1
+    ended = event(run_state_changed=run_pb2.RunStateChanged(to=COMPLETED))
+    # Its retry is refused LEASE_NOT_HELD (the ending freed the lease), and the log
+    # finds its events there.
+    run = await log.append_with_update(ended, run=run_pb2.Run(run_id="r1", state=COMPLETED))
+    assert run.state == COMPLETED and log.ended
+    assert len(await stored(repos)) == 1
+    other = await repos.leases.register("router-2", 30.0)
+    assert await repos.leases.claim("r1", "router-2", other) == LeaseGrant(grant.token + 1)
 
 
 async def test_a_lone_buffered_event_is_appended_once_its_delay_is_up(state, repos):

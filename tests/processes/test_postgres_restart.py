@@ -64,8 +64,8 @@ async def test_runs_ride_out_a_postgres_restart_with_no_acknowledged_write_lost(
             stored = db.execute("SELECT count(*) FROM runs").fetchone()
         assert stored == (RUNS_BEFORE + RUNS_AFTER,)
         logs = {run_id: await event_log(client, run_id) for run_id in before + after}
-        # Gap- and duplicate-free logs, each step completed once and run by the agent at
-        # most as often as the log shows it started (a step in flight may start again).
+        # Gap- and duplicate-free logs, each step completed once and run by the agent
+        # once more at most (a step in flight is invoked again with the same key).
         restarted = check_exactly_once(mesh, logs)
         print(f"steps started again after the restart: {restarted} of {len(logs) * len(STEPS)}")
     finally:

@@ -13,14 +13,17 @@ from collections.abc import Awaitable, Callable
 import yaml
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh import identity
 from airspace.router.agent_invoker import OnAction
 from airspace.router.approval_gate import ApprovalGate
 from airspace.router.attempt import Attempt, OnEvent
+from airspace.router.commands import StartRun
 from airspace.router.convert import to_struct
-from airspace.router.executor import TERMINAL_STATES, RunExecutor
+from airspace.router.executor import RunExecutor
 from airspace.router.guard import Guard
 from airspace.router.repositories import Decision, PageRequest, Repositories
 from airspace.router.repositories.in_memory import in_memory_repositories
+from airspace.router.run_log import TERMINAL_STATES
 from airspace.router.runs import Runs
 from airspace.router.settings import RouterSettings
 from airspace.router.spec import validate
@@ -109,6 +112,8 @@ class Router:
     recovery_interval_seconds: float = 5.0
     # How long a watcher of a run executing here waits for an event before asking state.
     watch_quiet_seconds: float = 5.0
+    # Runs executed at once; more wait in the admission queue.
+    max_running_runs: int = 1000
 
     def __post_init__(self) -> None:
         settings = RouterSettings(
@@ -118,6 +123,7 @@ class Router:
             heartbeat_seconds=0.05,
             recovery_interval_seconds=self.recovery_interval_seconds,
             watch_quiet_seconds=self.watch_quiet_seconds,
+            max_running_runs=self.max_running_runs,
         )
         guard = Guard(self.repositories.policy)
         gate = ApprovalGate(self.repositories.approvals)
@@ -155,9 +161,17 @@ class Router:
             input=to_struct({"text": text}),
         )
         run.workflow.name, run.workflow.version = workflow.workflow, workflow.version
-        created, _ = await self.repositories.runs.create(run)
+        created = (await self.repositories.runs.create(run)).run
         self.executor.launch(created)
         return created
+
+    async def start_run(self, workflow: str, text: str = "", request_id: str = "") -> run_pb2.Run:
+        """Starts a run as the public API does (Runs.start), as user:alice of TENANT."""
+        token = identity.bind(identity.Identity("user:alice", TENANT, ("operator",)))
+        try:
+            return await self.runs.start(StartRun(workflow, 0, {"text": text}, {}, request_id))
+        finally:
+            identity.reset(token)
 
     async def settled(self, run: run_pb2.Run, timeout: float = 10.0) -> run_pb2.Run:
         """The run once it ended or waits for a person."""

@@ -1,6 +1,7 @@
 """Router leases and the run leases held under them, on every store implementation
 (STORE_FACTORIES): one renewal keeps all of a router's runs, a lapsed router's runs are
-claimable at once, and a write under a grant the run has moved on from is refused."""
+claimable at once, a write under a grant the run has moved on from is refused, a run may
+be claimed in its creation, and the append that ends a run frees its lease."""
 
 from __future__ import annotations
 
@@ -8,19 +9,27 @@ import pytest
 from state_helpers import make_run, started
 
 from airspace.mesh import errors
+from airspace.state.store.leases import RunClaim
+from airspace.state.store.runs import RunChange
 from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.unit
 
 TTL = 2.0
 RUNNING, COMPLETED = run_pb2.RUN_STATE_RUNNING, run_pb2.RUN_STATE_COMPLETED
+WAITING = run_pb2.RUN_STATE_WAITING_APPROVAL
 
 
 async def register(store, router: str) -> int:
     return (await store.leases.register_router(router, TTL)).epoch
 
 
-async def append_as(store, run_id: str, owner: str, token: int) -> int:
+async def append_as(
+    store, run_id: str, owner: str, token: int, to: run_pb2.RunState | None = None
+) -> int:
+    """Appends an event as `owner` under the grant `token`, changing the run's state to
+    `to` with it when given."""
+    change = RunChange(run_pb2.Run(run_id=run_id, state=to), ["state"]) if to else None
     appended = await store.runs.append_events(
         "acme",
         run_id,
@@ -29,6 +38,7 @@ async def append_as(store, run_id: str, owner: str, token: int) -> int:
         expected_last_sequence=None,
         lease_owner=owner,
         lease_token=token,
+        change=change,
     )
     return appended.last_sequence
 
@@ -185,3 +195,83 @@ async def test_claims_take_the_oldest_first_up_to_the_limit(store, clock):
     rest = await store.leases.claim_runs("router-a", epoch, 2, min_age_seconds=0)
     assert [c.run.run_id for c in first] == ["r1", "r2"]
     assert [c.run.run_id for c in rest] == ["r3"]
+
+
+async def test_a_run_claimed_in_its_creation_is_leased_in_the_same_write(store, clock):
+    epoch_a, epoch_b = await register(store, "router-a"), await register(store, "router-b")
+    created = await store.runs.create_run(make_run("r1"), claim=RunClaim("router-a", epoch_a))
+    assert (created.created, created.fencing_token) == (True, 1)
+    assert not (await store.leases.claim_run("r1", "router-b", epoch_b)).acquired
+    assert await store.leases.claim_runs("router-b", epoch_b, 10, min_age_seconds=0) == []
+    assert await append_as(store, "r1", "router-a", created.fencing_token) == 1
+    # ClaimRun of the router holding it finds the grant it has: nothing changes.
+    assert (await store.leases.claim_run("r1", "router-a", epoch_a)).token == 1
+
+
+async def test_a_repeated_creation_gets_only_the_grant_its_router_holds(store, clock):
+    epoch_a, epoch_b = await register(store, "router-a"), await register(store, "router-b")
+    first = await store.runs.create_run(make_run("r1"), claim=RunClaim("router-a", epoch_a))
+    retry = make_run("r1-retry")
+    retry.request_id = "req-r1"
+    # The first reply lost: the same router is told the grant it holds, not a new one.
+    again = await store.runs.create_run(retry, claim=RunClaim("router-a", epoch_a))
+    assert (again.created, again.run.run_id, again.fencing_token) == (False, "r1", 1)
+    # Another router repeating the request gets the run, not its lease.
+    other = await store.runs.create_run(retry, claim=RunClaim("router-b", epoch_b))
+    assert (other.created, other.fencing_token) == (False, 0)
+    await append_as(store, "r1", "router-a", first.fencing_token, to=WAITING)
+    await store.leases.release_lease("r1", "router-a", first.fencing_token)
+    # Released (waiting for a person): a repeated request grants nothing.
+    assert (
+        await store.runs.create_run(retry, claim=RunClaim("router-a", epoch_a))
+    ).fencing_token == 0
+    # A run created unclaimed is not claimed by a repeat of its request either.
+    await store.runs.create_run(make_run("r2"))
+    retry_r2 = make_run("r2-retry")
+    retry_r2.request_id = "req-r2"
+    assert (
+        await store.runs.create_run(retry_r2, claim=RunClaim("router-a", epoch_a))
+    ).fencing_token == 0
+
+
+async def test_a_claim_under_a_lapsed_router_lease_creates_the_run_unleased(store, clock):
+    epoch_a = await register(store, "router-a")
+    clock.advance(TTL)
+    created = await store.runs.create_run(make_run("r1"), claim=RunClaim("router-a", epoch_a))
+    assert (created.created, created.fencing_token) == (True, 0)
+    stale = await store.runs.create_run(make_run("r2"), claim=RunClaim("router-a", epoch_a - 1))
+    assert stale.fencing_token == 0
+    epoch_b = await register(store, "router-b")
+    claimed = await store.leases.claim_runs("router-b", epoch_b, 10, min_age_seconds=0)
+    assert [(c.run.run_id, c.token) for c in claimed] == [("r1", 1), ("r2", 1)]
+
+
+async def test_the_append_that_ends_a_run_frees_its_lease(store, clock):
+    epoch_a, epoch_b = await register(store, "router-a"), await register(store, "router-b")
+    for run_id in ("done", "going"):
+        await store.runs.create_run(make_run(run_id), claim=RunClaim("router-a", epoch_a))
+    assert await append_as(store, "done", "router-a", 1, to=RUNNING) == 1
+    # A change that does not end the run keeps the lease.
+    assert not (await store.leases.claim_run("done", "router-b", epoch_b)).acquired
+    assert await append_as(store, "done", "router-a", 1, to=COMPLETED) == 2
+    assert await append_as(store, "going", "router-a", 1) == 1
+    # Freed, not lapsed: no takeover, and router-a's other run stays its own.
+    freed = await store.leases.claim_run("done", "router-b", epoch_b)
+    assert (freed.acquired, freed.token, freed.previous_owner) == (True, 2, "")
+    assert not (await store.leases.claim_run("going", "router-b", epoch_b)).acquired
+    # The ended run's old grant stays refused.
+    assert await refused(append_as(store, "done", "router-a", 1)) == "LEASE_NOT_HELD"
+
+
+async def test_a_creation_grant_is_fenced_off_once_the_run_is_taken_over(store, clock):
+    epoch_a = await register(store, "router-a")
+    created = await store.runs.create_run(make_run("r1"), claim=RunClaim("router-a", epoch_a))
+    clock.advance(TTL)  # router-a stalls past its lease
+    epoch_b = await register(store, "router-b")
+    [taken] = await store.leases.claim_runs("router-b", epoch_b, 10, min_age_seconds=0)
+    assert (taken.token, taken.previous_owner) == (created.fencing_token + 1, "router-a")
+    await register(store, "router-a")
+    assert await refused(append_as(store, "r1", "router-a", created.fencing_token)) == (
+        "LEASE_NOT_HELD"
+    )
+    assert await append_as(store, "r1", "router-b", taken.token, to=COMPLETED) == 1

@@ -297,6 +297,21 @@ MISSING_FIELDS = [
         S.CreateRunRequest(run={"run_id": "r", "tenant": "t", "request_id": "q", "state": 99}),
         "run.state",
     ),
+    (
+        "CreateRun",
+        S.CreateRunRequest(
+            run={"run_id": "r", "tenant": "t", "request_id": "q"}, claim={"epoch": 1}
+        ),
+        "claim.router_id",
+    ),
+    (
+        "CreateRun",
+        S.CreateRunRequest(
+            run={"run_id": "r", "tenant": "t", "request_id": "q"},
+            claim={"router_id": "a", "epoch": -1},
+        ),
+        "claim.epoch",
+    ),
     ("ListRuns", S.ListRunsRequest(tenant="acme", state=42), "state"),
     (
         "UpdateRun",

@@ -189,6 +189,34 @@ async def test_appends_holding_the_lease_go_through(stub):
     assert appended.last_sequence == 1
 
 
+async def test_a_run_claimed_in_its_create_run_needs_no_claim_run(stub):
+    registered = await stub.RegisterRouter(
+        state_pb2.RegisterRouterRequest(router_id="router-a", ttl={"seconds": 30})
+    )
+    claim = state_pb2.RunClaim(router_id="router-a", epoch=registered.epoch)
+    created = await stub.CreateRun(state_pb2.CreateRunRequest(run=make_run("r1"), claim=claim))
+    assert (created.created, created.fencing_token) == (True, 1)
+    ended = run_pb2.Run(run_id="r1", state=COMPLETED)
+    appended = await stub.AppendEvents(
+        append(
+            "r1",
+            started(),
+            lease_owner="router-a",
+            lease_token=created.fencing_token,
+            run_update=state_pb2.RunUpdate(run=ended, update_mask={"paths": ["state"]}),
+        )
+    )
+    assert appended.run.state == COMPLETED
+    # The ending freed the lease: another router's claim gets it without a takeover.
+    other = await stub.RegisterRouter(
+        state_pb2.RegisterRouterRequest(router_id="router-b", ttl={"seconds": 30})
+    )
+    freed = await stub.ClaimRun(
+        state_pb2.ClaimRunRequest(run_id="r1", router_id="router-b", epoch=other.epoch)
+    )
+    assert (freed.acquired, freed.fencing_token, freed.previous_owner) == (True, 2, "")
+
+
 async def test_concurrent_appends_over_grpc_are_gap_free(stub):
     await create(stub, "r1")
     responses = await asyncio.gather(

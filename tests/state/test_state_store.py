@@ -47,8 +47,9 @@ async def list_runs(store, tenant="acme", *, workflow="", state=0, page_size=50,
 
 
 async def test_create_run_stamps_it_and_is_idempotent_by_request_id(store):
-    run, created = await store.runs.create_run(make_run("r1"))
-    assert created
+    first = await store.runs.create_run(make_run("r1"))
+    run = first.run
+    assert first.created and not first.fencing_token
     assert (run.name, run.state, run.last_event_sequence) == (
         "runs/r1",
         run_pb2.RUN_STATE_QUEUED,
@@ -58,27 +59,27 @@ async def test_create_run_stamps_it_and_is_idempotent_by_request_id(store):
 
     retry = make_run("r1-retry")
     retry.request_id = "req-r1"
-    again, created = await store.runs.create_run(retry)
-    assert not created and again == run
+    again = await store.runs.create_run(retry)
+    assert not again.created and again.run == run
     assert await store.runs.get_run("acme", "r1") == run
 
 
 async def test_a_request_id_reused_with_another_digest_is_refused_naming_the_run(store):
-    run, _ = await store.runs.create_run(make_run("r1"), "digest-a")
+    run = (await store.runs.create_run(make_run("r1"), "digest-a")).run
     retry = make_run("r1-retry")
     retry.request_id = "req-r1"
-    again, created = await store.runs.create_run(retry, "digest-a")
-    assert not created and again == run
+    again = await store.runs.create_run(retry, "digest-a")
+    assert not again.created and again.run == run
     with pytest.raises(errors.AlreadyExists) as refused:
         await store.runs.create_run(retry, "digest-b")
     assert refused.value.reason == "REQUEST_ID_REUSED"
     assert refused.value.metadata == {"run": "runs/r1"} and "runs/r1" in refused.value.message
     # A caller that sends no digest is not compared, nor a run stored without one.
-    assert (await store.runs.create_run(retry))[0] == run
+    assert (await store.runs.create_run(retry)).run == run
     await store.runs.create_run(make_run("r2"))
     legacy = make_run("r2-retry")
     legacy.request_id = "req-r2"
-    assert (await store.runs.create_run(legacy, "digest-c"))[0].run_id == "r2"
+    assert (await store.runs.create_run(legacy, "digest-c")).run.run_id == "r2"
 
 
 async def test_run_id_taken_by_another_request_is_already_exists(store):

@@ -17,6 +17,11 @@ run's creation. State changes are appended together with their events in one
 transaction, so a crash never leaves one without the other, and a resumed run never
 records them twice.
 
+Beyond one write per step, a run costs its creation and its end: a run this router
+creates to execute at once is claimed in its CreateRun (creation_claim), going RUNNING
+rides with the first step's write, and the append that ends the run frees its lease, so
+the router releases a lease itself only when it stops a run without ending it.
+
 A router that loses its lease, finds the run ended by someone else, or cannot reach
 the state service for clients.RETRY_SECONDS stops executing the run without ending
 it; the run stays unfinished and is resumed once its lease is free.
@@ -28,6 +33,7 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import logging
 import random
 import time
@@ -42,7 +48,7 @@ from airspace.router import agent_registry, audit, convert, metrics, run_errors
 from airspace.router.approval_gate import RunPaused
 from airspace.router.local_events import LocalEvents
 from airspace.router.patterns import run_pattern
-from airspace.router.repositories import Decision, LeaseGrant, Repositories
+from airspace.router.repositories import Decision, LeaseGrant, Repositories, RunClaim
 from airspace.router.router_lease import RouterLease
 from airspace.router.run_admission import RunAdmission, Ticket
 from airspace.router.run_context import RunContext, RunFailure
@@ -56,11 +62,6 @@ from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2
 log = logging.getLogger("airspace.router")
 _tracer = telemetry.tracer("airspace.router")
 
-TERMINAL_STATES = (
-    run_pb2.RUN_STATE_COMPLETED,
-    run_pb2.RUN_STATE_FAILED,
-    run_pb2.RUN_STATE_CANCELED,
-)
 ACTIVE_STATES = (
     run_pb2.RUN_STATE_QUEUED,
     run_pb2.RUN_STATE_RUNNING,
@@ -111,6 +112,19 @@ class RunExecutor:
         """A place for a new run of `tenant` among the runs this router takes on, or the
         refusal (RESOURCE_EXHAUSTED) when the tenant's quota or the queue is full."""
         return self._admission.admit(tenant)
+
+    async def creation_claim(self) -> RunClaim | None:
+        """The claim a new run makes in its creation when this router executes it at
+        once, so it needs no ClaimRun of its own. None when it would wait in the
+        admission queue: a run waiting there stays unleased, so that another router
+        takes it if this one does not come to it within a lease's time (its ClaimRun
+        then finds it taken); claimed early, it would wait for this router alone."""
+        if not self._admission.has_room():
+            return None
+        try:
+            return RunClaim(self.owner, await self._lease.epoch())
+        except errors.MeshError:
+            return None  # it is created unclaimed, and claimed when it executes
 
     def launch(
         self,
@@ -313,7 +327,8 @@ class RunExecutor:
         except Exception:
             await self._crashed(run_log, run)
         finally:
-            if not stopped:
+            # The append that ended the run freed its lease in the same transaction.
+            if not stopped and not (run_log is not None and run_log.ended):
                 await self._release(run.run_id, lease.token)
 
     async def _drive(
@@ -323,9 +338,7 @@ class RunExecutor:
         try:
             ctx = await self._load(run, run_log, prepared)
             if run.state == run_pb2.RUN_STATE_QUEUED:
-                run = await self._transition(
-                    run_log, run, run_pb2.RUN_STATE_RUNNING, "picked up by " + self.owner
-                )
+                run = self._start_running(run_log, run)
                 ctx.run = run
             output = await asyncio.wait_for(
                 run_pattern(ctx, self._runner, convert.to_dict(run.input)),
@@ -414,6 +427,24 @@ class RunExecutor:
         )
         await audit.run_state_changed(self._repositories.policy, run, to, reason)
         return updated
+
+    def _start_running(self, run_log: RunLog, run: run_pb2.Run) -> run_pb2.Run:
+        """QUEUED to RUNNING without a write of its own: the change rides with the run's
+        next append (its first step's, or its end), and is audited once it landed.
+        Returns the run as it is then."""
+        reason = "picked up by " + self.owner
+        running = run_pb2.Run()
+        running.CopyFrom(run)
+        running.state = run_pb2.RUN_STATE_RUNNING
+        run_log.change_later(
+            event(run_state_changed=_state_changed(run.state, running.state, reason)),
+            run=run_pb2.Run(run_id=run.run_id, state=running.state),
+            expected_states=ACTIVE_STATES,
+            then=functools.partial(
+                audit.run_state_changed, self._repositories.policy, run, running.state, reason
+            ),
+        )
+        return running
 
     async def _finish(
         self,

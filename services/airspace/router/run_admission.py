@@ -76,6 +76,10 @@ class RunAdmission:
             )
         return self.ticket(tenant)
 
+    def has_room(self) -> bool:
+        """Whether a run given its turn now would execute at once, not wait in the queue."""
+        return self._running < self._max_running and not self._queued
+
     def ticket(self, tenant: str) -> Ticket:
         """A ticket without checks, for a run that was accepted before."""
         self._active[tenant] += 1
@@ -101,7 +105,7 @@ class RunAdmission:
             ticket.release()
 
     async def _place(self, tenant: str) -> None:
-        if self._running < self._max_running and not self._queued:
+        if self.has_room():
             self._running += 1
             return
         granted = asyncio.get_running_loop().create_future()

@@ -5,15 +5,22 @@ of an append whose commit succeeded but whose reply was lost (the state service
 restarted, say) is then refused with ABORTED SEQUENCE_MISMATCH instead of appending
 the events twice; the log reads back what follows its cursor and, finding its own
 events there, takes the append as done. Events another writer appended meanwhile (a
-canceler) just move the cursor on.
+canceler) just move the cursor on. An append that ends the run frees the run's lease in
+its transaction, so the retry of one whose reply was lost is refused LEASE_NOT_HELD
+instead, and is looked for the same way.
 
-Events that need not be durable on their own (decisions, verdicts, progress) are
-`record`ed: they wait in memory and go with the next append, so a step costs two
-writes (before the agent is called, and its completion with the journal entry)
-instead of one per event. A crash loses only buffered events of unfinished work,
-which the resumed run records again. A buffered event that is flushed too early to go
-now goes on a timer: it reaches watchers within its delay even when nothing follows it
-(an agent that reports progress, then works in silence until its step times out).
+Events that need not be durable on their own (decisions, verdicts, progress, a step's
+start) are `record`ed: they wait in memory and go with the next append, so a step costs
+one write, its completion with its journal entry. A crash loses only buffered events of
+unfinished work, which the resumed run records again. A buffered event that is flushed
+too early to go now goes on a timer: it reaches watchers within its delay even when
+nothing follows it (an agent that works in silence until its step times out).
+
+A change of the run that nothing waits for (QUEUED to RUNNING) is held the same way
+(`change_later`) and applied by the next append, in its transaction, with its events.
+A later change merges into a pending one: the later one's fields win, the earlier one's
+expected states stand (they are checked against the run as stored, before either
+applies), and the log keeps both changes' events, in order.
 """
 
 from __future__ import annotations
@@ -21,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from google.protobuf import timestamp_pb2
+from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from airspace.mesh import errors
 from airspace.mesh.reasons import Reason
@@ -36,6 +43,11 @@ from airspace.v1 import run_pb2
 log = logging.getLogger("airspace.router")
 # Appends refused because other writers kept moving the log before giving up.
 MAX_CURSOR_MOVES = 5
+TERMINAL_STATES = (
+    run_pb2.RUN_STATE_COMPLETED,
+    run_pb2.RUN_STATE_FAILED,
+    run_pb2.RUN_STATE_CANCELED,
+)
 
 
 class RunLog:
@@ -65,12 +77,31 @@ class RunLog:
         self._pending_since = 0.0
         # Appends the buffer once its delay is up, when no other write took it first.
         self._flush_timer: asyncio.Task[None] | None = None
+        # The change of the run the next append applies, and what runs once it did.
+        self._change: RunChange | None = None
+        self._on_change: list[Callable[[], Awaitable[None]]] = []
+        # An append of this log ended the run (and freed its lease with it).
+        self.ended = False
 
     def record(self, *events: run_pb2.RunEvent) -> None:
         """Buffers events for the next append (see the module docstring)."""
         if not self._pending:
             self._pending_since = time.monotonic()
         self._pending.extend(self._stamped(events))
+
+    def change_later(
+        self,
+        *events: run_pb2.RunEvent,
+        run: run_pb2.Run,
+        expected_states: Sequence[run_pb2.RunState] = (),
+        then: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Records the events and holds the change for the next append (see the module
+        docstring); `then` runs once that append committed it."""
+        self.record(*events)
+        self._change = merged(self._change, RunChange(run, expected_states))
+        if then is not None:
+            self._on_change.append(then)
 
     async def flush(self, older_than: float = 0.0) -> None:
         """Appends buffered events once the oldest has waited `older_than` seconds: now if
@@ -148,13 +179,23 @@ class RunLog:
             self._flush_timer.cancel()
             self._flush_timer = None
         events, self._pending = [*self._pending, *events], []
+        held, self._change = self._change, None
+        on_change, self._on_change = self._on_change, []
+        change = merged(held, change)
         try:
             appended = await self._append_in_order(events, journal, change)
         except BaseException:
-            self._pending = [*events, *self._pending]  # not written: they go with the next append
+            # Not written: the buffered events and the held change go with the next append.
+            self._pending = [*events, *self._pending]
+            self._change = merged(held, self._change)
+            self._on_change = [*on_change, *self._on_change]
             raise
         if self._local_events is not None:
             self._local_events.publish(self.run_id, events, appended.last_sequence)
+        if change is not None and change.run.state in TERMINAL_STATES:
+            self.ended = True
+        for then in on_change:
+            await then()
         return appended
 
     async def _append_in_order(
@@ -185,6 +226,16 @@ class RunLog:
                     log.info("run %s: an append's reply was lost; it had landed", self.run_id)
                     return landed
                 continue  # another writer appended: follow on after its events
+            except errors.FailedPrecondition as exc:
+                # An ending whose reply was lost freed the lease its retry names.
+                ending = change is not None and change.run.state in TERMINAL_STATES
+                if exc.reason != Reason.LEASE_NOT_HELD or not ending:
+                    raise
+                landed = await self._find(events, self._last or 0)
+                if landed is None:
+                    raise
+                log.info("run %s: the reply to its end was lost; it had landed", self.run_id)
+                return landed
             self._last = appended.last_sequence
             return appended
         raise errors.Aborted(
@@ -202,6 +253,19 @@ class RunLog:
             if all(_same(ours, theirs) for ours, theirs in zip(events, window, strict=True)):
                 return Appended(window[-1].sequence)
         return None
+
+
+def merged(earlier: RunChange | None, later: RunChange | None) -> RunChange | None:
+    """One change doing both (see the module docstring)."""
+    if earlier is None or later is None:
+        return earlier or later
+    run = run_pb2.Run()
+    run.CopyFrom(earlier.run)
+    fields = [field.name for field, _ in later.run.ListFields() if field.name != "run_id"]
+    field_mask_pb2.FieldMask(paths=fields).MergeMessage(
+        later.run, run, replace_message_field=True, replace_repeated_field=True
+    )
+    return RunChange(run, earlier.expected_states)
 
 
 def _same(ours: run_pb2.RunEvent, stored: run_pb2.RunEvent) -> bool:

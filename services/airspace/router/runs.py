@@ -14,9 +14,10 @@ from airspace.mesh.reasons import Reason
 from airspace.router import agent_registry, audit, metrics, run_outcome
 from airspace.router.commands import CancelRun, ListRuns, StartRun
 from airspace.router.convert import to_dict, to_struct
-from airspace.router.executor import TERMINAL_STATES, Prepared, RunExecutor
+from airspace.router.executor import Prepared, RunExecutor
 from airspace.router.guard import Guard
 from airspace.router.repositories import Page, Repositories
+from airspace.router.run_log import TERMINAL_STATES
 from airspace.router.spec import WorkflowSpec, validate
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
 
@@ -51,18 +52,28 @@ class Runs:
             run.agent_versions[name] = agent.card.version
         ticket = self._executor.admit(caller.tenant)
         try:
-            stored, created = await self._runs.create(run, request.digest())
+            claim = await self._executor.creation_claim()
+            created = await self._runs.create(run, request.digest(), claim)
         except BaseException:
             ticket.release()
             raise
-        if not created:
+        stored = created.run
+        if not created.created:
             ticket.release()  # the request was answered before: that run has its place
+            if created.grant is not None:
+                # Its lease is this router's: it executes the run already (launching
+                # it again is a no-op), or the first reply was lost before it could.
+                self._executor.launch(stored, grant=created.grant)
             return stored
         metrics.record_run_started(stored.workflow.name)
         await audit.run_created(self._repositories.policy, stored)
         parent = trace.get_current_span().get_span_context()
         self._executor.launch(
-            stored, parent.span_id if parent.is_valid else 0, Prepared(spec, agents), ticket=ticket
+            stored,
+            parent.span_id if parent.is_valid else 0,
+            Prepared(spec, agents),
+            grant=created.grant,
+            ticket=ticket,
         )
         return stored
 

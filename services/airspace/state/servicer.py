@@ -13,6 +13,7 @@ from typing import Any
 from airspace.mesh import errors, identity, time_values
 from airspace.state import records, validation
 from airspace.state.store.approvals import Decision
+from airspace.state.store.leases import RunClaim
 from airspace.state.store.runs import RunChange
 from airspace.state.store.state import StateStore
 from airspace.state.v1 import state_pb2, state_pb2_grpc
@@ -64,8 +65,14 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             ("run.request_id", run.request_id),
         )
         validation.known_enum(run_pb2.RunState, run.state, "run.state")
-        stored, created = await self._store.runs.create_run(run, request.request_digest)
-        return state_pb2.CreateRunResponse(run=stored, created=created)
+        claim = None
+        if request.HasField("claim"):
+            _check_router(request.claim, "claim.")
+            claim = RunClaim(request.claim.router_id, request.claim.epoch)
+        created = await self._store.runs.create_run(run, request.request_digest, claim)
+        return state_pb2.CreateRunResponse(
+            run=created.run, created=created.created, fencing_token=created.fencing_token
+        )
 
     async def GetRun(self, request, context):
         validation.require(("tenant", request.tenant), ("run_id", request.run_id))
@@ -425,11 +432,12 @@ def _replaced(method: str, by: str) -> errors.Unimplemented:
     )
 
 
-def _check_router(request) -> None:
-    """A router lease request names its router and the epoch of its registration."""
-    validation.require(("router_id", request.router_id), ("epoch", request.epoch))
+def _check_router(request, prefix: str = "") -> None:
+    """A router lease request names its router and the epoch of its registration;
+    `prefix` locates them in the request."""
+    validation.require((f"{prefix}router_id", request.router_id), (f"{prefix}epoch", request.epoch))
     if request.epoch < 0:
-        raise errors.InvalidArgument("epoch must not be negative", field="epoch")
+        raise errors.InvalidArgument(f"{prefix}epoch must not be negative", field=f"{prefix}epoch")
 
 
 def _run_change(run, update_mask, expected_states, prefix: str) -> RunChange:

@@ -18,20 +18,32 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreateRunRequest(_message.Message):
-    __slots__ = ("run", "request_digest")
+    __slots__ = ("run", "request_digest", "claim")
     RUN_FIELD_NUMBER: _ClassVar[int]
     REQUEST_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_FIELD_NUMBER: _ClassVar[int]
     run: _run_pb2.Run
     request_digest: str
-    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., request_digest: _Optional[str] = ...) -> None: ...
+    claim: RunClaim
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., request_digest: _Optional[str] = ..., claim: _Optional[_Union[RunClaim, _Mapping]] = ...) -> None: ...
+
+class RunClaim(_message.Message):
+    __slots__ = ("router_id", "epoch")
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    router_id: str
+    epoch: int
+    def __init__(self, router_id: _Optional[str] = ..., epoch: _Optional[int] = ...) -> None: ...
 
 class CreateRunResponse(_message.Message):
-    __slots__ = ("run", "created")
+    __slots__ = ("run", "created", "fencing_token")
     RUN_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
     run: _run_pb2.Run
     created: bool
-    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+    fencing_token: int
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., created: _Optional[bool] = ..., fencing_token: _Optional[int] = ...) -> None: ...
 
 class GetRunRequest(_message.Message):
     __slots__ = ("tenant", "run_id")

@@ -215,7 +215,8 @@ class StateServiceServicer:
     """
 
     def CreateRun(self, request, context):
-        """Creates a run; the same (tenant, request_id) returns the existing run.
+        """Creates a run, and may claim it for the router that executes it; the same
+        (tenant, request_id) returns the existing run.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -22,6 +22,7 @@ from airspace.router.local_policy.decisions import LocalPolicyDecisions
 from airspace.router.repositories.ports import (
     Appended,
     ClaimedRun,
+    CreatedRun,
     Decision,
     LeaseGrant,
     MemoryWrite,
@@ -30,6 +31,7 @@ from airspace.router.repositories.ports import (
     Pruned,
     Repositories,
     RunChange,
+    RunClaim,
 )
 from airspace.router.settings import RouterSettings
 from airspace.state.v1 import state_pb2, state_pb2_grpc
@@ -49,10 +51,15 @@ class GrpcRunRepository:
     def __init__(self, state: State):
         self._state = state
 
-    async def create(self, run: run_pb2.Run, request_digest: str = "") -> tuple[run_pb2.Run, bool]:
+    async def create(
+        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+    ) -> CreatedRun:
         request = state_pb2.CreateRunRequest(run=run, request_digest=request_digest)
+        if claim is not None:
+            request.claim.router_id, request.claim.epoch = claim.router_id, claim.epoch
         created: state_pb2.CreateRunResponse = await call(self._state.CreateRun, request)
-        return created.run, created.created
+        grant = LeaseGrant(created.fencing_token) if created.fencing_token else None
+        return CreatedRun(created.run, created.created, grant)
 
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run:
         request = state_pb2.GetRunRequest(tenant=tenant, run_id=run_id)

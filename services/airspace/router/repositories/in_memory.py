@@ -2,8 +2,9 @@
 
 They keep the contract of the state service where the router relies on it: appends
 follow the expected sequence (Aborted SEQUENCE_MISMATCH otherwise), need the lease when
-they name an owner, never extend an ended run, never journal a step twice; a repeated
-request_id finds the first run (and is refused for another request); a decided
+they name an owner, never extend an ended run, never journal a step twice, free the
+lease of the run they end; a creation may claim its run; a repeated request_id finds
+the first run (and is refused for another request); a decided
 approval stays decided. Policy answers ALLOW unless a test sets a verdict per
 checkpoint, and keeps what it was asked and audited.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import collections
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -27,6 +29,7 @@ from airspace.router.repositories.ports import (
     Appended,
     AuditEvent,
     ClaimedRun,
+    CreatedRun,
     Decision,
     LeaseGrant,
     MemoryWrite,
@@ -35,6 +38,7 @@ from airspace.router.repositories.ports import (
     Pruned,
     Repositories,
     RunChange,
+    RunClaim,
 )
 from airspace.state.v1 import state_pb2
 from airspace.trace.v1 import trace_pb2
@@ -79,6 +83,8 @@ class InMemoryRunRepository:
         self._runs: dict[str, _StoredRun] = {}
         self.leases = InMemoryLeaseRepository(self.stored_runs)
         self.watches = 0  # event streams opened, as WatchEvents calls would be
+        # How often each write was called, as the state service would count them.
+        self.writes: collections.Counter[str] = self.leases.writes
 
     def stored_runs(self) -> builtins.list[run_pb2.Run]:
         return [stored.run for stored in self._runs.values()]
@@ -89,7 +95,10 @@ class InMemoryRunRepository:
             raise errors.NotFound(f"run {run_id!r} not found")
         return stored
 
-    async def create(self, run: run_pb2.Run, request_digest: str = "") -> tuple[run_pb2.Run, bool]:
+    async def create(
+        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+    ) -> CreatedRun:
+        self.writes["create"] += 1
         for stored in self._runs.values():
             if (stored.run.tenant, stored.run.request_id) == (run.tenant, run.request_id):
                 if request_digest and stored.request_digest not in ("", request_digest):
@@ -98,14 +107,16 @@ class InMemoryRunRepository:
                         reason=Reason.REQUEST_ID_REUSED,
                         metadata={"run": stored.run.name},
                     )
-                return _copy(stored.run), False
+                grant = self.leases.held_grant(stored.run.run_id, claim) if claim else None
+                return CreatedRun(_copy(stored.run), False, grant)
         if run.run_id in self._runs:
             raise errors.AlreadyExists(f"run {run.run_id!r} already exists")
         created = _copy(run)
         created.state = run.state or run_pb2.RUN_STATE_QUEUED
         created.create_time.CopyFrom(_now())
         self._runs[run.run_id] = _StoredRun(created, request_digest=request_digest)
-        return _copy(created), True
+        grant = self.leases.first_grant(run.run_id, claim) if claim else None
+        return CreatedRun(_copy(created), True, grant)
 
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run:
         return _copy(self._stored(tenant, run_id).run)
@@ -139,6 +150,7 @@ class InMemoryRunRepository:
         journal: Sequence[state_pb2.JournalEntry] = (),
         change: RunChange | None = None,
     ) -> Appended:
+        self.writes["append"] += 1
         stored = self._stored(tenant, run_id)
         last = stored.run.last_event_sequence
         if lease_owner and not self.leases.held(run_id, by=lease_owner, token=lease_token):
@@ -168,6 +180,8 @@ class InMemoryRunRepository:
         stored.journal.update((entry.step_key, _copy(entry)) for entry in journal)
         stored.run.CopyFrom(updated or stored.run)
         stored.run.last_event_sequence = last + len(events)
+        if stored.run.state in TERMINAL:
+            self.leases.free(run_id)
         async with stored.changed:
             stored.changed.notify_all()
         run = _copy(stored.run) if updated is not None else None
@@ -253,6 +267,7 @@ class InMemoryLeaseRepository:
         self._runs = runs
         self._routers: dict[str, tuple[int, float]] = {}  # id: (epoch, expires)
         self._leases: dict[str, _Lease] = {}
+        self.writes: collections.Counter[str] = collections.Counter()
 
     def _router_live(self, router_id: str, epoch: int = 0) -> bool:
         held_epoch, expires = self._routers.get(router_id, (0, 0.0))
@@ -306,7 +321,26 @@ class InMemoryLeaseRepository:
         lease.owner, lease.token = router_id, lease.token + 1
         return LeaseGrant(lease.token, previous)
 
+    def first_grant(self, run_id: str, claim: RunClaim) -> LeaseGrant | None:
+        """The lease of a run just created, for the router claiming it while it is live."""
+        if not self._router_live(claim.router_id, claim.epoch):
+            return None
+        return self._grant(run_id, claim.router_id)
+
+    def held_grant(self, run_id: str, claim: RunClaim) -> LeaseGrant | None:
+        """The grant a repeated creation gets: only the one its router holds already."""
+        lease = self._leases.get(run_id)
+        if not self._router_live(claim.router_id, claim.epoch) or lease is None:
+            return None
+        return LeaseGrant(lease.token) if self.held(run_id, by=claim.router_id) else None
+
+    def free(self, run_id: str) -> None:
+        """Frees the lease of a run that ended; its token stays."""
+        if run_id in self._leases:
+            self._leases[run_id].owner = ""
+
     async def claim(self, run_id: str, router_id: str, epoch: int) -> LeaseGrant | None:
+        self.writes["claim"] += 1
         self._check_live(router_id, epoch)
         return self._grant(run_id, router_id)
 
@@ -330,6 +364,7 @@ class InMemoryLeaseRepository:
         return claimed
 
     async def release(self, run_id: str, owner: str, token: int) -> None:
+        self.writes["release"] += 1
         lease = self._leases.get(run_id)
         if lease is not None and lease.owner == owner and lease.token == token:
             lease.owner = ""

@@ -65,12 +65,43 @@ class RunChange:
     expected_states: Sequence[run_pb2.RunState] = ()
 
 
+@dataclasses.dataclass(frozen=True)
+class LeaseGrant:
+    """A run's lease held: the fencing token every write under it carries, and the
+    router whose lapsed lease it took over ("" when none)."""
+
+    token: int
+    previous_owner: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunClaim:
+    """A router claiming the run it creates, under its registration's epoch."""
+
+    router_id: str
+    epoch: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CreatedRun:
+    run: run_pb2.Run
+    # False when the request_id was seen before: `run` is the first request's run.
+    created: bool
+    # The run's lease when the creation claimed it.
+    grant: LeaseGrant | None = None
+
+
 class RunRepository(Protocol):
     """Runs with their append-only event log and step journal."""
 
-    async def create(self, run: run_pb2.Run, request_digest: str = "") -> tuple[run_pb2.Run, bool]:
-        """Stores a new run; a repeated request_id returns the first run and False, or is
-        refused (ALREADY_EXISTS REQUEST_ID_REUSED) when the first had another digest."""
+    async def create(
+        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+    ) -> CreatedRun:
+        """Stores a new run; a repeated request_id returns the first run, not created, or
+        is refused (ALREADY_EXISTS REQUEST_ID_REUSED) when the first had another digest.
+        With a claim, the run is leased to that router in the same transaction while its
+        router lease is live; a repeated request gets only the grant the router holds
+        already (the first reply was lost), never a new one."""
         ...
 
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run: ...
@@ -99,7 +130,8 @@ class RunRepository(Protocol):
         """Appends events (with journal entries and a change of the run) in one transaction,
         right after `expected_last_sequence` (else Aborted SEQUENCE_MISMATCH, with the
         log's last sequence in its metadata), while `lease_owner` holds the run's lease
-        under the grant `lease_token` names (else FailedPrecondition LEASE_NOT_HELD)."""
+        under the grant `lease_token` names (else FailedPrecondition LEASE_NOT_HELD).
+        A change that ends the run frees its lease in the same transaction."""
         ...
 
     async def events(
@@ -117,15 +149,6 @@ class RunRepository(Protocol):
     async def prune(
         self, tenant: str, finished_before_micros: int, *, validate_only: bool, limit: int
     ) -> Pruned: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class LeaseGrant:
-    """A run's lease held: the fencing token every write under it carries, and the
-    router whose lapsed lease it took over ("" when none)."""
-
-    token: int
-    previous_owner: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,5 +1,19 @@
 """One attempt of a step: an Invoke stream to the agent within the step's deadline, in a
-tracing span, with the agent's progress passed on to watchers."""
+tracing span, with the agent's progress passed on to watchers.
+
+The attempt's StepStarted is recorded, not appended on its own: it goes with the step's
+next write (its StepCompleted and journal entry, or its failure), and reaches watchers
+within LIVE_EVENT_DELAY when the agent takes longer (the run log's flush timer). Making
+it durable before the agent is called would buy nothing: what keeps a completed step
+from running again is its journal entry, written with its StepCompleted, and what keeps
+the step in flight at a crash from running twice at the agent is its idempotency key,
+`run_id/step_key`, which the resumed run derives again from the run and its journal
+alone. No replay reads StepStarted events (attempts count from 1 in every execution),
+so a crash before the step completes has the step invoked again with the same key
+whether its StepStarted was durable or not. What is lost is the log's record of an
+invocation that a crash cut short within the delay; the takeover that follows is still
+recorded (LeaseTakenOver), and the agent is called again under the same key.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +62,8 @@ class Invocation:
             idempotency_key=start.idempotency_key,
             agent_version=registration.card.version,
         )
-        await ctx.log.append(event(str(call.key), call.agent, step_started=started))
+        ctx.log.record(event(str(call.key), call.agent, step_started=started))
+        await ctx.log.flush(older_than=LIVE_EVENT_DELAY)
         with _span(call, registration, start.attempt) as span:
             attempt = await self._invoker.invoke(
                 registration.endpoint,

@@ -5,8 +5,8 @@ When: in one write (with its StepCompleted event) as soon as the agent's termina
 passed the output's validation and policy — nothing else waits in between. Policy must pass
 before a result is released, and the journal is what replays release. Journaling the raw
 answer first, as "the agent finished", would close the window between the terminal event
-and this write further, but at the price of one more fsync'd write per step (a third more
-than the two a step costs) and the agent's unmasked output at rest. Agents close that
+and this write further, but at the price of one more fsync'd write per step (twice the
+one a step costs) and the agent's unmasked output at rest. Agents close that
 window instead: a step invoked again after its router died carries the same idempotency
 key, and agents answer it from the results they keep by key (docs/agents.md; the Python
 kit keeps them in an SQLite file), so the handler never runs twice."""

@@ -12,6 +12,7 @@ from airspace.state.postgres.schema_v1 import ACTIVE_STATES_SQL
 from airspace.state.postgres.statements import Conn, execute, fetch_all, fetch_one
 from airspace.state.rules.leases import (
     HeldLease,
+    creation_grant,
     grant,
     lease_not_held,
     next_epoch,
@@ -19,7 +20,14 @@ from airspace.state.rules.leases import (
     takeovers,
 )
 from airspace.state.rules.runs import run_not_found
-from airspace.state.store.leases import ClaimedRun, Lease, LeaseStore, Renewal, RouterLease
+from airspace.state.store.leases import (
+    ClaimedRun,
+    Lease,
+    LeaseStore,
+    Renewal,
+    RouterLease,
+    RunClaim,
+)
 
 
 class PostgresLeaseStore(LeaseStore):
@@ -91,15 +99,7 @@ class PostgresLeaseStore(LeaseStore):
                 raise run_not_found(run_id)
             now = self._database.now()
             await _check_router_live(conn, router_id, epoch, now)
-            # The row lock holds the lease still while it is judged and written.
-            row = await fetch_one(
-                conn,
-                "SELECT l.owner, l.token, COALESCE(o.expire_us > %s, false) FROM leases AS l"
-                " LEFT JOIN router_leases AS o ON o.router_id = l.owner"
-                " WHERE l.run_id = %s FOR UPDATE OF l",
-                (now, run_id),
-            )
-            held = HeldLease(*row) if row is not None else None
+            held = await _held(conn, run_id, now)
             granted = grant(held, router_id)
             if granted is None:
                 assert held is not None  # refused only while someone holds it
@@ -151,16 +151,54 @@ class PostgresLeaseStore(LeaseStore):
 
 
 async def _check_router_live(conn: Conn, router_id: str, epoch: int, now: int) -> None:
-    """Refuses unless the router's lease of that epoch is live; the row stays
-    share-locked, so it is not registered anew before the caller commits."""
+    """Refuses unless the router's lease of that epoch is live."""
+    if not await _router_live(conn, router_id, epoch, now):
+        raise router_lease_lapsed(router_id, epoch)
+
+
+async def _router_live(conn: Conn, router_id: str, epoch: int, now: int) -> bool:
+    """Whether the router's lease of that epoch is live; the row stays share-locked, so
+    it is not registered anew before the caller commits."""
     live = await fetch_one(
         conn,
         "SELECT 1 FROM router_leases WHERE router_id = %s AND epoch = %s AND expire_us > %s"
         " FOR SHARE",
         (router_id, epoch, now),
     )
-    if live is None:
-        raise router_lease_lapsed(router_id, epoch)
+    return live is not None
+
+
+async def _held(conn: Conn, run_id: str, now: int) -> HeldLease | None:
+    """The run's lease; the row lock holds it still while it is judged and written."""
+    row = await fetch_one(
+        conn,
+        "SELECT l.owner, l.token, COALESCE(o.expire_us > %s, false) FROM leases AS l"
+        " LEFT JOIN router_leases AS o ON o.router_id = l.owner"
+        " WHERE l.run_id = %s FOR UPDATE OF l",
+        (now, run_id),
+    )
+    return HeldLease(*row) if row is not None else None
+
+
+async def claim_created(
+    conn: Conn, run_id: str, claim: RunClaim | None, created: bool, now: int
+) -> int:
+    """The fencing token a CreateRun's claim is granted (rules/leases.creation_grant), 0
+    for none; in the creation's transaction."""
+    if claim is None or not await _router_live(conn, claim.router_id, claim.epoch, now):
+        return 0
+    held = None if created else await _held(conn, run_id, now)
+    granted = creation_grant(created, held, claim.router_id)
+    if granted is None:
+        return 0
+    if created:
+        await _store_grant(conn, run_id, claim.router_id, granted.token, first=True)
+    return granted.token
+
+
+async def free_lease(conn: Conn, run_id: str) -> None:
+    """Frees the lease of a run that ended (rules/leases.freed_by); its token stays."""
+    await execute(conn, "UPDATE leases SET owner = '' WHERE run_id = %s", (run_id,))
 
 
 async def _store_grant(conn: Conn, run_id: str, owner: str, token: int, *, first: bool) -> None:

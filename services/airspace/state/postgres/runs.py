@@ -23,12 +23,21 @@ from airspace.state.postgres.statements import (
     fetch_one,
     fetch_row,
 )
+from airspace.state.rules import leases as lease_rules
 from airspace.state.rules import payloads as payload_rules
 from airspace.state.rules import runs as rules
 from airspace.state.rules.payloads import EVENT_FIELDS, JOURNAL_FIELDS, RUN_FIELDS, Stored
 from airspace.state.rules.runs import run_from_row
+from airspace.state.store.leases import RunClaim
 from airspace.state.store.page import Page
-from airspace.state.store.runs import Appended, EventPage, Pruned, RunChange, RunStore
+from airspace.state.store.runs import (
+    Appended,
+    CreatedRun,
+    EventPage,
+    Pruned,
+    RunChange,
+    RunStore,
+)
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
@@ -48,9 +57,10 @@ class PostgresRunStore(RunStore):
         self._signals = database.signals
 
     async def create_run(
-        self, run: run_pb2.Run, request_digest: str = ""
-    ) -> tuple[run_pb2.Run, bool]:
-        async def create(conn: Conn) -> tuple[run_pb2.Run, bool]:
+        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+    ) -> CreatedRun:
+        async def create(conn: Conn) -> CreatedRun:
+            now = self._database.now()
             # Two creations of one request collide on a key; the rerun finds the winner's.
             row = await fetch_one(
                 conn,
@@ -60,10 +70,11 @@ class PostgresRunStore(RunStore):
             )
             if row is not None:
                 found = await payloads.load(conn, [(run.tenant, row[2])])
-                return rules.existing_run(row, request_digest, found), False
+                existing = rules.existing_run(row, request_digest, found)
+                token = await leases.claim_created(conn, existing.run_id, claim, False, now)
+                return CreatedRun(existing, False, token)
             if await fetch_one(conn, "SELECT 1 FROM runs WHERE run_id = %s", (run.run_id,)):
                 raise rules.run_already_exists(run.run_id)
-            now = self._database.now()
             stored = rules.new_run(run, now)
             record = self._split(stored, RUN_FIELDS)
             await payloads.save(conn, run.tenant, run.run_id, [record])
@@ -74,7 +85,8 @@ class PostgresRunStore(RunStore):
                 " VALUES (%s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s)",
                 rules.run_row(stored, record, now, request_digest),
             )
-            return stored, True
+            token = await leases.claim_created(conn, run.run_id, claim, True, now)
+            return CreatedRun(stored, True, token)
 
         return await self._database.write(create)
 
@@ -271,6 +283,8 @@ class PostgresRunStore(RunStore):
             " WHERE run_id = %s",
             (updated.state, rules.end_micros(updated), record.data, record.refs, run_id),
         )
+        if lease_rules.freed_by(updated):
+            await leases.free_lease(conn, run_id)
         return updated
 
 

@@ -17,8 +17,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airspace.mesh import errors
+from airspace.state import records
 from airspace.state.rules.runs import run_from_row
 from airspace.state.store.leases import ClaimedRun
+from airspace.v1 import run_pb2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +50,25 @@ def grant(held: HeldLease | None, owner: str) -> Grant | None:
         return Grant(held.token, "")  # it holds the run already
     previous = held.owner if held.owner not in ("", owner) else ""
     return Grant(held.token + 1, previous)
+
+
+def creation_grant(created: bool, held: HeldLease | None, owner: str) -> Grant | None:
+    """The grant of a CreateRun that claims its run for `owner` (its router lease live):
+    the first grant of a run it created; for a request seen before, only the grant
+    `owner` holds live already (the first reply was lost), never a new one: the run is
+    another router's, waits in a queue unleased, waits for a person, or ended."""
+    if created:
+        return Grant(1, "")
+    if held is not None and held.live and held.owner == owner:
+        return Grant(held.token, "")
+    return None
+
+
+def freed_by(updated: run_pb2.Run) -> bool:
+    """Whether the write that left the run so frees its lease in its transaction: a run
+    that ended needs none, and its router need not release it with a write of its own.
+    Its token stays, as on any release."""
+    return updated.state in records.TERMINAL_RUN_STATES
 
 
 def takeovers(

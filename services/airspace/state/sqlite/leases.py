@@ -6,6 +6,7 @@ from __future__ import annotations
 from airspace.state import records
 from airspace.state.rules.leases import (
     HeldLease,
+    creation_grant,
     grant,
     lease_not_held,
     next_epoch,
@@ -17,7 +18,14 @@ from airspace.state.sqlite import payloads
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.schema_v1 import ACTIVE_STATES_SQL
-from airspace.state.store.leases import ClaimedRun, Lease, LeaseStore, Renewal, RouterLease
+from airspace.state.store.leases import (
+    ClaimedRun,
+    Lease,
+    LeaseStore,
+    Renewal,
+    RouterLease,
+    RunClaim,
+)
 
 # A run lease is live while its owner's router lease is (rules/leases.py).
 _HELD = (
@@ -92,8 +100,7 @@ class SqliteLeaseStore(LeaseStore):
                 raise run_not_found(run_id)
             now = self._database.now()
             _check_router_live(db, router_id, epoch, now)
-            row = db.execute(_HELD, (now, run_id)).fetchone()
-            held = HeldLease(row[0], row[1], bool(row[2])) if row is not None else None
+            held = _held(db, run_id, now)
             granted = grant(held, router_id)
             if granted is None:
                 assert held is not None  # refused only while someone holds it
@@ -132,12 +139,40 @@ class SqliteLeaseStore(LeaseStore):
 
 
 def _check_router_live(db: Db, router_id: str, epoch: int, now: int) -> None:
+    if not _router_live(db, router_id, epoch, now):
+        raise router_lease_lapsed(router_id, epoch)
+
+
+def _router_live(db: Db, router_id: str, epoch: int, now: int) -> bool:
     live = db.execute(
         "SELECT 1 FROM router_leases WHERE router_id = ? AND epoch = ? AND expire_us > ?",
         (router_id, epoch, now),
     ).fetchone()
-    if live is None:
-        raise router_lease_lapsed(router_id, epoch)
+    return live is not None
+
+
+def _held(db: Db, run_id: str, now: int) -> HeldLease | None:
+    row = db.execute(_HELD, (now, run_id)).fetchone()
+    return HeldLease(row[0], row[1], bool(row[2])) if row is not None else None
+
+
+def claim_created(db: Db, run_id: str, claim: RunClaim | None, created: bool, now: int) -> int:
+    """The fencing token a CreateRun's claim is granted (rules/leases.creation_grant), 0
+    for none; in the creation's transaction."""
+    if claim is None or not _router_live(db, claim.router_id, claim.epoch, now):
+        return 0
+    held = None if created else _held(db, run_id, now)
+    granted = creation_grant(created, held, claim.router_id)
+    if granted is None:
+        return 0
+    if created:
+        _store_grant(db, run_id, claim.router_id, granted.token)
+    return granted.token
+
+
+def free_lease(db: Db, run_id: str) -> None:
+    """Frees the lease of a run that ended (rules/leases.freed_by); its token stays."""
+    db.execute("UPDATE leases SET owner = '' WHERE run_id = ?", (run_id,))
 
 
 def _store_grant(db: Db, run_id: str, router_id: str, token: int) -> None:

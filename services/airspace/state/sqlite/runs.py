@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 
 from airspace.state import paging, records
 from airspace.state.pages import page_of
+from airspace.state.rules import leases as lease_rules
 from airspace.state.rules import payloads as payload_rules
 from airspace.state.rules import runs as rules
 from airspace.state.rules.payloads import EVENT_FIELDS, JOURNAL_FIELDS, RUN_FIELDS, Stored
@@ -20,8 +21,16 @@ from airspace.state.sqlite import leases, memory, payloads
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.run_rows import load_run, run_position
+from airspace.state.store.leases import RunClaim
 from airspace.state.store.page import Page
-from airspace.state.store.runs import Appended, EventPage, Pruned, RunChange, RunStore
+from airspace.state.store.runs import (
+    Appended,
+    CreatedRun,
+    EventPage,
+    Pruned,
+    RunChange,
+    RunStore,
+)
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
@@ -35,9 +44,10 @@ class SqliteRunStore(RunStore):
         self._signals = RunSignals()
 
     async def create_run(
-        self, run: run_pb2.Run, request_digest: str = ""
-    ) -> tuple[run_pb2.Run, bool]:
-        def create(db: Db) -> tuple[run_pb2.Run, bool]:
+        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+    ) -> CreatedRun:
+        def create(db: Db) -> CreatedRun:
+            now = self._database.now()
             row = db.execute(
                 "SELECT data, last_sequence, payload_refs, request_digest FROM runs"
                 " WHERE tenant = ? AND request_id = ?",
@@ -45,10 +55,11 @@ class SqliteRunStore(RunStore):
             ).fetchone()
             if row is not None:
                 found = payloads.load(db, [(run.tenant, row[2])])
-                return rules.existing_run(row, request_digest, found), False
+                existing = rules.existing_run(row, request_digest, found)
+                token = leases.claim_created(db, existing.run_id, claim, False, now)
+                return CreatedRun(existing, False, token)
             if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
                 raise rules.run_already_exists(run.run_id)
-            now = self._database.now()
             stored = rules.new_run(run, now)
             record = self._split(stored, RUN_FIELDS)
             payloads.save(db, run.tenant, run.run_id, [record])
@@ -58,7 +69,7 @@ class SqliteRunStore(RunStore):
                 " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
                 rules.run_row(stored, record, now, request_digest),
             )
-            return stored, True
+            return CreatedRun(stored, True, leases.claim_created(db, run.run_id, claim, True, now))
 
         return await self._database.write(create)
 
@@ -236,6 +247,8 @@ class SqliteRunStore(RunStore):
             "UPDATE runs SET state = ?, end_us = ?, data = ?, payload_refs = ? WHERE run_id = ?",
             (updated.state, rules.end_micros(updated), record.data, record.refs, run_id),
         )
+        if lease_rules.freed_by(updated):
+            leases.free_lease(db, run_id)
         return updated
 
 

@@ -36,6 +36,14 @@ class Lease:
 
 
 @dataclasses.dataclass(frozen=True)
+class RunClaim:
+    """A router claiming the run it creates, under its registration's epoch."""
+
+    router_id: str
+    epoch: int
+
+
+@dataclasses.dataclass(frozen=True)
 class ClaimedRun:
     run: run_pb2.Run
     token: int
@@ -75,4 +83,5 @@ class LeaseStore(ABC):
     @abstractmethod
     async def release_lease(self, run_id: str, owner: str, token: int = 0) -> None:
         """Frees the run's lease (its token stays) if `owner` holds it under the grant
-        `token` names (any grant when 0); a no-op otherwise."""
+        `token` names (any grant when 0); a no-op otherwise. The write that ends a run
+        frees its lease by itself (RunStore.append_events)."""

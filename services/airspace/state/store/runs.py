@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 
+from airspace.state.store.leases import RunClaim
 from airspace.state.store.page import Page
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
@@ -33,6 +34,15 @@ class RunChange:
 
 
 @dataclasses.dataclass(frozen=True)
+class CreatedRun:
+    run: run_pb2.Run
+    # False when the (tenant, request_id) was seen before: `run` is the first run.
+    created: bool
+    # The fencing token of the lease the creation's claim was granted; 0 for none.
+    fencing_token: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class Appended:
     last_sequence: int
     # The run after the change given with the events, when one was.
@@ -55,10 +65,11 @@ class RunStore(ABC):
 
     @abstractmethod
     async def create_run(
-        self, run: run_pb2.Run, request_digest: str = ""
-    ) -> tuple[run_pb2.Run, bool]:
-        """Stores a new run; the same (tenant, request_id) returns the existing one and
-        False, or refuses it (REQUEST_ID_REUSED) when its digest is another one."""
+        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+    ) -> CreatedRun:
+        """Stores a new run; the same (tenant, request_id) returns the existing one, not
+        created, or refuses it (REQUEST_ID_REUSED) when its digest is another one. A
+        claim leases the run in the same transaction (rules/leases.creation_grant)."""
 
     @abstractmethod
     async def get_run(self, tenant: str, run_id: str) -> run_pb2.Run: ...
@@ -95,7 +106,8 @@ class RunStore(ABC):
         """Appends atomically with the next gap-free sequences, and applies `change` to
         the run in the same transaction. Checks, in order: the lease, under the grant
         `lease_token` names when it is set (FAILED_PRECONDITION LEASE_NOT_HELD), expected_last_sequence (ABORTED SEQUENCE_MISMATCH), that the run
-        has not ended (FAILED_PRECONDITION RUN_ENDED), new step keys (ALREADY_EXISTS)."""
+        has not ended (FAILED_PRECONDITION RUN_ENDED), new step keys (ALREADY_EXISTS).
+        A change that ends the run frees its lease (rules/leases.freed_by)."""
 
     @abstractmethod
     async def list_events(
