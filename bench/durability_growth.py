@@ -91,7 +91,6 @@ def render(found: dict, where: str) -> str:
     fill_seconds = {int(size): took for size, took in found["fill_seconds"].items()}
     return "\n".join(
         [
-            "",
             "SQLite state store growth: p50 (p99) ms per call, through the store's API",
             f"(WAL, synchronous=FULL) in {where}; filled {growth.fills(fill_seconds)}.",
             growth.render(found["operations"], found["sizes"]),
