@@ -76,7 +76,7 @@ class Filled:
     sample: list[tuple[str, str]]
 
 
-def run_template(state: int) -> bytes:
+def run_template(state: run_pb2.RunState) -> bytes:
     run = run_pb2.Run(
         run_id=ID.decode(),
         name=f"runs/{ID.decode()}",
@@ -108,7 +108,7 @@ def journal_template(step: int) -> bytes:
     return entry.SerializeToString()
 
 
-def approval_template(state: int, deadline_us: int) -> bytes:
+def approval_template(state: approval_pb2.ApprovalState, deadline_us: int) -> bytes:
     approval = approval_pb2.Approval(
         approval_id=ID.decode(),
         run_id=ID.decode(),
@@ -141,7 +141,7 @@ def _of_run(template: bytes, run_id: str, tenant: str, workflow: str = WORKFLOW)
     return data.replace(WORKFLOW.encode(), workflow.encode())
 
 
-def terminal_state(index: int) -> int:
+def terminal_state(index: int) -> run_pb2.RunState:
     """Most finished runs completed; one in ten failed, one in 25 was canceled."""
     if index % 25 == 2:
         return run_pb2.RUN_STATE_CANCELED

@@ -23,6 +23,9 @@ from bench.growth_rows import Filled
 _CANCELED, _FAILED = run_pb2.RUN_STATE_CANCELED, run_pb2.RUN_STATE_FAILED
 _COMPLETED, _WAITING = run_pb2.RUN_STATE_COMPLETED, run_pb2.RUN_STATE_WAITING_APPROVAL
 _ACTIVE_SQL = ", ".join(str(state) for state in rows.ACTIVE_STATES)
+# Every run state in value order, so SQL picks a run's template by its state.
+_STATES = sorted((*rows.ACTIVE_STATES, *rows.TERMINAL_STATES))
+assert list(range(1, len(_STATES) + 1)) == _STATES
 
 
 def _offsets(templates: list[bytes], placeholder: bytes) -> list[int]:
@@ -55,7 +58,7 @@ def _overlaid(templates: list[bytes], template_sql: str, fields: dict[bytes, str
 def _statement() -> tuple[str, dict[str, object]]:
     """The statement, and the templates it takes as parameters."""
     templates: dict[str, object] = {
-        "runs_t": [rows.run_template(state) for state in range(1, _CANCELED + 1)],
+        "runs_t": [rows.run_template(state) for state in _STATES],
         "events_t": [rows.event_template(n) for n in range(1, rows.EVENTS_PER_RUN + 1)],
         "journal_t": [rows.journal_template(n) for n in range(1, rows.JOURNAL_PER_RUN + 1)],
         # The pending ones by deadline, then the decided one.
