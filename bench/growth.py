@@ -81,6 +81,8 @@ def hot_paths(store: StateStore, filled: Filled) -> HotPaths:
         "GetRun": get_run,
         "ListRuns (first page)": list_runs,
         "ListRuns (state RUNNING)": lambda: list_runs(run_pb2.RUN_STATE_RUNNING),
+        # No recent run is in it: without an index on state, the whole history is read.
+        "ListRuns (state WAITING_APPROVAL)": lambda: list_runs(run_pb2.RUN_STATE_WAITING_APPROVAL),
         "ListEvents": list_events,
         "ClaimRuns": claim_runs,
         "RenewRouterLease": renew_router_lease,

@@ -25,6 +25,7 @@ OPERATIONS = {
     "GetRun",
     "ListRuns (first page)",
     "ListRuns (state RUNNING)",
+    "ListRuns (state WAITING_APPROVAL)",
     "ListEvents",
     "ClaimRuns",
     "RenewRouterLease",
