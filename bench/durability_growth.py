@@ -26,8 +26,6 @@ from airspace.state.sqlite.store import SqliteStateStore
 from bench import growth, growth_rows
 from bench.growth_rows import Filled
 
-DEFAULT_SIZES = (10_000, 1_000_000)
-
 
 def fill(path: pathlib.Path, runs: int) -> Filled:
     """Bulk-loads `runs` runs with everything that goes with them.
@@ -66,25 +64,13 @@ def fill(path: pathlib.Path, runs: int) -> Filled:
 
 async def measure(sizes: list[int], ops: int, folder: pathlib.Path) -> dict:
     """The growth figures of stores of these sizes, in files under `folder`."""
-    stores: dict[int, SqliteStateStore] = {}
-    paths, setup = {}, {}
-    try:
-        for size in sizes:
-            began = time.perf_counter()
-            path = folder / f"state-{size}.db"
-            filled = fill(path, size)
-            setup[size] = time.perf_counter() - began
-            stores[size] = SqliteStateStore(path)
-            paths[size] = growth.hot_paths(stores[size], filled)
-        latencies = await growth.measure(paths, ops)
-    finally:
-        for store in stores.values():
-            await store.close()
-    return {
-        "sizes": sizes,
-        "fill_seconds": {str(size): took for size, took in setup.items()},
-        "operations": growth.figures(latencies, sizes),
-    }
+
+    def grow(size: int) -> tuple[SqliteStateStore, Filled]:
+        path = folder / f"state-{size}.db"
+        filled = fill(path, size)
+        return SqliteStateStore(path), filled
+
+    return await growth.grow_and_measure(grow, sizes, ops)
 
 
 def render(found: dict, where: str) -> str:
@@ -107,15 +93,7 @@ def run(sizes: list[int], ops: int, where: str | None = None) -> dict:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.durability_growth", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--sizes", type=growth.parse_sizes, default=list(DEFAULT_SIZES), help="store sizes in runs"
-    )
-    parser.add_argument(
-        "--ops", type=int, default=growth.DEFAULT_OPS, help="timed calls per operation"
-    )
+    parser = growth.parser("python -m bench.durability_growth", __doc__.split("\n\n")[0])
     parser.add_argument("--dir", help="where the databases go (default: the system temp dir)")
     return parser.parse_args(argv)
 

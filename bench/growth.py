@@ -23,11 +23,14 @@ from airspace.v1 import run_pb2
 from bench.growth_rows import HOLDER, JOURNAL_PER_RUN, TENANTS, Filled
 from bench.report import table
 
+DEFAULT_SIZES = (10_000, 1_000_000)
 DEFAULT_OPS = 300
 ROUNDS = 3
 PAGE_SIZE = 50
 
 HotPaths = dict[str, Callable[[], Awaitable[object]]]
+# Fills a store of the given size and opens it: the store and what it was filled with.
+Grow = Callable[[int], tuple[StateStore, Filled]]
 # Seconds per call, by (size, operation).
 Latencies = dict[tuple[int, str], list[float]]
 
@@ -112,6 +115,25 @@ async def measure(paths: Mapping[int, HotPaths], ops: int) -> Latencies:
     return latencies
 
 
+async def grow_and_measure(grow: Grow, sizes: list[int], ops: int) -> dict:
+    """Grows a store of each size, times its hot paths, and closes them: the sizes, how
+    long each took to fill, and the figures of every operation."""
+    stores: list[StateStore] = []
+    paths, setup = {}, {}
+    try:
+        for size in sizes:
+            began = time.perf_counter()
+            store, filled = grow(size)
+            setup[str(size)] = time.perf_counter() - began
+            stores.append(store)
+            paths[size] = hot_paths(store, filled)
+        latencies = await measure(paths, ops)
+    finally:
+        for store in stores:
+            await store.close()
+    return {"sizes": sizes, "fill_seconds": setup, "operations": figures(latencies, sizes)}
+
+
 def _percentile_ms(samples: list[float], percent: int) -> float:
     ordered = sorted(samples)
     return ordered[max(0, round(len(ordered) * percent / 100) - 1)] * 1000
@@ -152,6 +174,16 @@ def render(operations: Mapping[str, dict], sizes: list[int]) -> str:
 
 def fills(seconds: Mapping[int, float]) -> str:
     return ", ".join(f"{size:,} runs in {took:.1f} s" for size, took in seconds.items())
+
+
+def parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A command line of a growth benchmark, with the sizes and the calls to time."""
+    made = argparse.ArgumentParser(prog=prog, description=description)
+    made.add_argument(
+        "--sizes", type=parse_sizes, default=list(DEFAULT_SIZES), help="store sizes in runs"
+    )
+    made.add_argument("--ops", type=int, default=DEFAULT_OPS, help="timed calls per operation")
+    return made
 
 
 def parse_sizes(text: str) -> list[int]:

@@ -20,16 +20,14 @@ import contextlib
 import json
 import pathlib
 import sys
-import time
 
 import psycopg
 
 from airspace.state.postgres.store import PostgresStateStore
 from bench import growth, postgres_fill, report
-from bench.growth_rows import COLUMNS
+from bench.growth_rows import COLUMNS, Filled
 from bench.postgres import DEFAULT_POSTGRES_URL, postgres_problem, postgres_schema, server_url
 
-DEFAULT_SIZES = (10_000, 1_000_000)
 TABLES = tuple(COLUMNS)
 
 
@@ -51,27 +49,15 @@ def disk_usage(url: str, runs: int) -> dict:
 async def measure(url: str, sizes: list[int], ops: int) -> dict:
     """The growth figures of stores of these sizes, each in a schema of its own."""
     with contextlib.ExitStack() as schemas:
-        urls, setup, paths = {}, {}, {}
-        stores: list[PostgresStateStore] = []
-        try:
-            for size in sizes:
-                urls[size] = schemas.enter_context(postgres_schema(url))
-                began = time.perf_counter()
-                filled = postgres_fill.fill(urls[size], size)
-                setup[size] = time.perf_counter() - began
-                stores.append(PostgresStateStore(urls[size], pool_size=2))
-                paths[size] = growth.hot_paths(stores[-1], filled)
-            latencies = await growth.measure(paths, ops)
-        finally:
-            for store in stores:
-                await store.close()
-        largest = sizes[-1]
-        return {
-            "sizes": sizes,
-            "fill_seconds": {str(size): took for size, took in setup.items()},
-            "operations": growth.figures(latencies, sizes),
-            "disk_at_largest": disk_usage(urls[largest], largest),
-        }
+        urls: dict[int, str] = {}
+
+        def grow(size: int) -> tuple[PostgresStateStore, Filled]:
+            urls[size] = schemas.enter_context(postgres_schema(url))
+            filled = postgres_fill.fill(urls[size], size)
+            return PostgresStateStore(urls[size], pool_size=2), filled
+
+        found = await growth.grow_and_measure(grow, sizes, ops)
+        return {**found, "disk_at_largest": disk_usage(urls[sizes[-1]], sizes[-1])}
 
 
 def render(found: dict) -> str:
@@ -117,15 +103,7 @@ def run(sizes: list[int], ops: int = growth.DEFAULT_OPS, postgres_url: str = "")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.postgres_growth", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--sizes", type=growth.parse_sizes, default=list(DEFAULT_SIZES), help="store sizes in runs"
-    )
-    parser.add_argument(
-        "--ops", type=int, default=growth.DEFAULT_OPS, help="timed calls per operation"
-    )
+    parser = growth.parser("python -m bench.postgres_growth", __doc__.split("\n\n")[0])
     parser.add_argument(
         "--postgres",
         default="",

@@ -13,7 +13,7 @@ import pytest
 
 from airspace.v1 import approval_pb2, run_pb2
 from bench import __main__ as bench_main
-from bench import durability_growth, growth, growth_rows, postgres_fill, postgres_growth, results
+from bench import growth, growth_rows, postgres_fill, postgres_growth, results
 from tests.state.postgres_schemas import POSTGRES_URL, require_server
 
 pytestmark = pytest.mark.unit
@@ -33,13 +33,14 @@ OPERATIONS = {
 }
 
 
-def check_operations(found: dict) -> None:
-    assert found["sizes"] == SIZES
-    assert set(found["fill_seconds"]) == {"60", "600"}
+def check_operations(found: dict, sizes: list[int] = SIZES) -> None:
+    keys = [str(size) for size in sizes]
+    assert found["sizes"] == sizes
+    assert set(found["fill_seconds"]) == set(keys)
     assert set(found["operations"]) == OPERATIONS
     for figures in found["operations"].values():
-        assert set(figures) == {"60", "600", "ratio_p50"}
-        assert all(figures[size]["p99_ms"] >= figures[size]["p50_ms"] > 0 for size in ("60", "600"))
+        assert set(figures) == {*keys, "ratio_p50"}
+        assert all(figures[key]["p99_ms"] >= figures[key]["p50_ms"] > 0 for key in keys)
         assert figures["ratio_p50"] > 0
 
 
@@ -77,9 +78,13 @@ def test_without_a_server_the_postgres_section_says_why_and_reports_nothing(caps
     assert line.startswith("PostgreSQL growth benchmark skipped: no PostgreSQL server answers")
 
 
-def test_the_sqlite_section_reports_the_same_hot_paths(tmp_path):
-    found = durability_growth.run(SIZES, ops=3, where=str(tmp_path))
-    check_operations(found)
+def test_python_m_bench_reports_both_stores_growth_at_the_size_it_is_given():
+    require_server()
+    args = bench_main.parse_args(["--quick", "--growth-runs", "60"])
+    found = bench_main.growth(args)
+    assert set(found) == {"sqlite_growth", "postgres_growth"}
+    check_operations(found["sqlite_growth"], [6, 60])
+    check_operations(found["postgres_growth"], [6, 60])
 
 
 def test_the_postgres_fill_writes_the_rows_the_python_rows_describe(postgres_schema):
