@@ -1,5 +1,6 @@
-"""The rows of a grown state store, written straight into either store's tables (both
-stores' schemas have the same tables and columns).
+"""The rows of a grown state store, by table, as both stores' schemas name their columns:
+the SQLite growth benchmark inserts them from here, and the PostgreSQL one has the server
+make the same rows (bench/postgres_fill.py).
 
 A store that has served for a while: runs of several tenants and workflows, almost all
 finished (completed, some failed or canceled), each with its events, its journal and its
