@@ -14,8 +14,9 @@ DESIGN.md sets one (bench/targets.py):
 `--json FILE` writes every figure and verdict; `--check` exits 1 when a target is missed.
 Then the edge benchmark (bench/edge.py: the gateway hop with and without TLS, one tenant's
 latency while another floods), the scale-out benchmark (bench/scale_out.py: 1, 2 and 4
-routers on PostgreSQL, 1 on SQLite) and the durability growth benchmark
-(bench/durability_growth.py) run.
+routers on PostgreSQL, 1 on SQLite) and the growth benchmarks of the state stores
+(bench/durability_growth.py on SQLite, bench/postgres_growth.py on PostgreSQL: the hot
+paths at 10k and at --growth-runs runs, 1M unless told) run.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ from bench.meters import Meter
 
 FULL = rounds.Timing(warm_up=1.0, rounds=6, seconds=2.5)
 QUICK = rounds.Timing(warm_up=0.3, rounds=2, seconds=1.0)
-QUICK_GROWTH = ["--sizes", "1000,10000", "--ops", "50"]
+GROWTH_RUNS = 1_000_000
+QUICK_GROWTH_RUNS = 10_000
+QUICK_GROWTH_OPS = 50
 DEFAULT_CONCURRENCY = 16
 
 
@@ -58,7 +61,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"runs and calls in flight per mesh measurement (default {DEFAULT_CONCURRENCY})",
     )
     parser.add_argument(
-        "--skip-growth", action="store_true", help="do not run the durability growth benchmark"
+        "--skip-growth",
+        action="store_true",
+        help="do not run the growth benchmarks of the state stores (SQLite and PostgreSQL)",
+    )
+    parser.add_argument(
+        "--growth-runs",
+        type=loadgen.positive_int,
+        help=f"runs in the larger store of the growth benchmarks (default {GROWTH_RUNS:,},"
+        f" {QUICK_GROWTH_RUNS:,} with --quick); the smaller holds a tenth of it, 10,000 at most",
     )
     parser.add_argument(
         "--skip-edge",
@@ -206,6 +217,26 @@ def print_report(taken: Measurements, verdicts: list[targets.Verdict], *, concur
         print(f"  missed: {line}")
 
 
+def growth_sizes(quick: bool, runs: int | None) -> list[int]:
+    """The two store sizes the growth benchmarks compare."""
+    large = runs or (QUICK_GROWTH_RUNS if quick else GROWTH_RUNS)
+    return [min(10_000, max(1, large // 10)), large]
+
+
+def growth(args: argparse.Namespace) -> dict:
+    """Both stores' growth figures, by their keys in the JSON."""
+    from bench import durability_growth, postgres_growth
+    from bench import growth as growth_section
+
+    sizes = growth_sizes(args.quick, args.growth_runs)
+    ops = QUICK_GROWTH_OPS if args.quick else growth_section.DEFAULT_OPS
+    print()
+    found = {"sqlite_growth": durability_growth.run(sizes, ops)}
+    print()
+    found["postgres_growth"] = postgres_growth.run(sizes, ops)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     timing = QUICK if args.quick else FULL
@@ -234,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print()
         taken.results["scale_out"] = scale_out.run(args.quick)
+    if not args.skip_growth:
+        taken.results.update(growth(args))
     if args.json:
         context = {
             "machine": machine,
@@ -246,10 +279,6 @@ def main(argv: list[str] | None = None) -> int:
     failed = sum(m.failed for m in taken.measured.values())
     if failed and not args.home:
         print("some calls failed; run again with --home DIR to keep the meshes' logs")
-    if not args.skip_growth:
-        from bench import durability_growth
-
-        durability_growth.main(QUICK_GROWTH if args.quick else None)
     missed_target = args.check and not all(verdict.met for verdict in verdicts)
     return 1 if failed or missed_target else 0
 

@@ -20,22 +20,16 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import os
 import pathlib
 import sys
 import tempfile
-import urllib.parse
-import uuid
-from collections.abc import Iterator
 
 import grpc
-import psycopg
-from psycopg import sql
 
 from bench import calls, loadgen, report, rounds
 from bench.mesh import BenchMesh, start_groups, stop_groups
+from bench.postgres import DEFAULT_POSTGRES_URL, postgres_problem, postgres_schema, server_url
 
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # Runs in flight per mesh. A rate counts the runs that end within a round, so rounds last
 # several times a run's latency at this concurrency.
 DEFAULT_CONCURRENCY = 8
@@ -59,29 +53,6 @@ class Setup:
 
 
 SETUPS = (Setup("sqlite", 1), *(Setup("postgres", n) for n in PG_ROUTERS))
-
-
-@contextlib.contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A new, empty schema on the server, as a state URL whose connections use it."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    options = urllib.parse.urlencode({"options": f"-csearch_path={schema}"})
-    try:
-        yield f"{base_url}{'&' if '?' in base_url else '?'}{options}"
-    finally:
-        with psycopg.connect(base_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-
-
-def postgres_problem(url: str) -> str:
-    """Why no PostgreSQL server answers at `url` ("" when one does)."""
-    try:
-        psycopg.connect(url, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        return f"no PostgreSQL server answers at {url}: {exc}".strip()
-    return ""
 
 
 async def measure(
@@ -192,9 +163,7 @@ def run(
     home: pathlib.Path | None = None,
 ) -> dict:
     """Measures and prints the comparison; its figures, or {} with no PostgreSQL server."""
-    postgres_url = postgres_url or os.environ.get(
-        "AIRSPACE_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL
-    )
+    postgres_url = server_url(postgres_url)
     problem = postgres_problem(postgres_url)
     if problem:
         print(f"scale-out benchmark skipped: {problem}")

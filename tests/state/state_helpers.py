@@ -111,3 +111,35 @@ async def check_the_old_lease_is_taken_over(store) -> None:
         assert (claimed.run.run_id, claimed.token, claimed.previous_owner) == ("r1", 5, "old")
     finally:
         await store.close()
+
+
+# What ListRuns asks when filtered by state (the store adds the page's cursor when given).
+STATE_LISTING_SQL = (
+    "SELECT data, last_sequence, payload_refs, create_us, run_id FROM runs"
+    " WHERE tenant = {0} AND state = {0}"
+    " ORDER BY create_us DESC, run_id DESC LIMIT 51"
+)
+
+
+def version_4_runs() -> list[tuple]:
+    """Runs of acme, oldest first, as inserted into a schema at version 4:
+    (run_id, state, create_us, data); r1 and r3 RUNNING, r2 COMPLETED."""
+    rows = []
+    for number, state in enumerate(
+        (run_pb2.RUN_STATE_RUNNING, run_pb2.RUN_STATE_COMPLETED, run_pb2.RUN_STATE_RUNNING), 1
+    ):
+        run = make_run(f"r{number}")
+        run.state = state
+        rows.append((run.run_id, state, number, run.SerializeToString()))
+    return rows
+
+
+async def check_runs_listed_by_state(store) -> None:
+    """The runs of version_4_runs, listed by state after the upgrade, newest first."""
+    try:
+        listed = await store.runs.list_runs(
+            "acme", workflow="", state=run_pb2.RUN_STATE_RUNNING, page_size=50, page_token=""
+        )
+        assert [run.run_id for run in listed.items] == ["r3", "r1"]
+    finally:
+        await store.close()

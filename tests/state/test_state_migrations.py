@@ -7,11 +7,14 @@ import sqlite3
 
 import pytest
 from state_helpers import (
+    STATE_LISTING_SQL,
+    check_runs_listed_by_state,
     check_the_old_lease_is_taken_over,
     make_run,
     started,
     value,
     version_2_leased_run,
+    version_4_runs,
 )
 
 from airspace.cli import main as cli
@@ -139,3 +142,23 @@ async def test_the_run_leases_of_a_version_2_database_are_taken_over_after_the_u
             lease_row,
         )
     await check_the_old_lease_is_taken_over(SqliteStateStore(db_path, clock=clock))
+
+
+async def test_runs_of_a_version_4_database_are_listed_by_state_through_an_index(db_path, clock):
+    apply_migrations(db_path, MIGRATIONS[:4])
+    with sqlite3.connect(db_path) as db:
+        db.executemany(
+            "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
+            " last_sequence, data) VALUES (?, 'acme', ?, 'review', ?, ?, 0, ?)",
+            [(run_id, f"req-{run_id}", *rest) for run_id, *rest in version_4_runs()],
+        )
+    assert [m.version for m in apply_migrations(db_path).applied] == [5, 6]
+    with sqlite3.connect(db_path) as db:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN " + STATE_LISTING_SQL.format("?"), ("acme", 2)
+        ).fetchall()
+    details = " | ".join(row[-1] for row in plan)
+    # Found and ordered by the index: no scan, no sort of the tenant's runs.
+    assert "USING INDEX runs_state_listing (tenant=? AND state=?)" in details
+    assert "TEMP B-TREE" not in details
+    await check_runs_listed_by_state(SqliteStateStore(db_path, clock=clock))

@@ -15,11 +15,14 @@ import pytest
 from postgres_schemas import POSTGRES_URL
 from state_helpers import (
     MESH_KEY,
+    STATE_LISTING_SQL,
+    check_runs_listed_by_state,
     check_the_old_lease_is_taken_over,
     make_run,
     signed,
     started,
     version_2_leased_run,
+    version_4_runs,
 )
 
 from airspace.cli import main as cli
@@ -169,6 +172,30 @@ async def test_the_run_leases_of_a_version_2_schema_are_taken_over_after_the_upg
         )
     store = PostgresStateStore(postgres_schema, pool_size=2, clock=clock)
     await check_the_old_lease_is_taken_over(store)
+
+
+async def test_runs_of_a_version_4_schema_are_listed_by_state_through_an_index(
+    postgres_schema, clock
+):
+    migrations.apply_migrations(postgres_schema, migrations.MIGRATIONS[:4])
+    with psycopg.connect(postgres_schema) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO runs (run_id, tenant, request_id, workflow, state, create_us,"
+            " last_sequence, data) VALUES (%s, 'acme', %s, 'review', %s, %s, 0, %s)",
+            [(run_id, f"req-{run_id}", *rest) for run_id, *rest in version_4_runs()],
+        )
+    assert [m.version for m in migrations.apply_migrations(postgres_schema).applied] == [5, 6]
+    with psycopg.connect(postgres_schema) as conn:
+        # Three rows are cheaper to scan than to look up: ask for the plan a big table gets.
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute(
+            "EXPLAIN (COSTS OFF) " + STATE_LISTING_SQL.format("%s"), ("acme", 2)
+        ).fetchall()
+    lines = [line for (line,) in plan]
+    # Found and ordered by the index: no scan, no sort of the tenant's runs.
+    assert "Index Scan Backward using runs_state_listing on runs" in lines[1]
+    assert not any("Sort" in line for line in lines)
+    await check_runs_listed_by_state(PostgresStateStore(postgres_schema, pool_size=2, clock=clock))
 
 
 def test_processes_starting_together_apply_the_migrations_once(postgres_schema):

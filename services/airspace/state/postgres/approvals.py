@@ -21,6 +21,8 @@ from airspace.state.store.approvals import ApprovalStore, Decision
 from airspace.state.store.page import Page
 from airspace.v1 import approval_pb2
 
+_PENDING = approval_pb2.APPROVAL_STATE_PENDING
+
 
 class PostgresApprovalStore(ApprovalStore):
     def __init__(self, database: PostgresDatabase):
@@ -84,11 +86,9 @@ class PostgresApprovalStore(ApprovalStore):
     ) -> list[approval_pb2.Approval]:
         async def list_(conn: Conn) -> list[approval_pb2.Approval]:
             # Pending approvals are few (people decide them); a partial index holds them.
-            rows = await fetch_all(
-                conn,
-                "SELECT data FROM approvals WHERE state = %s",
-                (approval_pb2.APPROVAL_STATE_PENDING,),
-            )
+            # The state is inlined, not bound: a prepared statement's generic plan could
+            # not use the partial index, and scanned every approval ever made.
+            rows = await fetch_all(conn, f"SELECT data FROM approvals WHERE state = {_PENDING}")
             pending = [approval_pb2.Approval.FromString(row[0]) for row in rows]
             return due(pending, due_before_us, limit)
 
