@@ -50,6 +50,10 @@ class RouterSettings(ServerSettings):
     policy_first_bundle_seconds: float = 5.0
     # How long an audit record nobody waits for (a run's lifecycle) may wait for a batch.
     audit_linger_seconds: float = 0.05
+    # Workflow versions, workflows' latest versions and tenants' agent registrations the
+    # router keeps each (the least recently used dropped first); 0 reads every one from
+    # the state service.
+    registry_cache_size: int = 1024
 
     def pii_hash_key(self) -> bytes:
         return keys.pii_hash_key(self.hash_key, self.mesh_key, "AIRSPACE_ROUTER_HASH_KEY")
@@ -61,4 +65,8 @@ class RouterSettings(ServerSettings):
                 f"heartbeat_seconds ({self.heartbeat_seconds:g}) must be positive and shorter"
                 f" than lease_seconds ({self.lease_seconds:g})",
                 field="heartbeat_seconds",
+            )
+        if self.registry_cache_size < 0:
+            raise errors.InvalidArgument(
+                "registry_cache_size must not be negative", field="registry_cache_size"
             )

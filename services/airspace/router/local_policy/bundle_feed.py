@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Callable
 
@@ -20,11 +19,10 @@ from airspace.mesh.reasons import Reason
 from airspace.policy.engine import BundleError, Engine, parse_bundle
 from airspace.policy.engine.pii.masking import Masker
 from airspace.policy.v1 import policy_pb2
+from airspace.router.backoff import Backoff
 from airspace.router.repositories.ports import BundleSource
 
 log = logging.getLogger("airspace.router")
-
-_FIRST_DELAY, _MAX_DELAY = 0.05, 2.0
 
 
 class BundleFeed:
@@ -91,21 +89,20 @@ class BundleFeed:
         return engine
 
     async def _follow(self) -> None:
-        delay = _FIRST_DELAY
+        backoff = Backoff()
         while True:
             try:
                 async for message in self._source.watch():
                     self._down_since = None
                     self._accept(message)
-                    delay = _FIRST_DELAY
+                    backoff.reset()
             except errors.MeshError as exc:
                 log.warning("policy bundle stream: %s", exc.message)
             except Exception:  # keep following whatever broke the stream
                 log.exception("policy bundle stream failed")
             if self._down_since is None:
                 self._down_since = self._clock()
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, _MAX_DELAY)
+            await asyncio.sleep(backoff.delay())
 
     def _accept(self, message: policy_pb2.WatchBundleResponse) -> None:
         if message.hash_key_id != self._key_id:

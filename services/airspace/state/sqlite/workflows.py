@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airspace.state import paging
 from airspace.state.pages import page_of_messages
+from airspace.state.registry_changes import WORKFLOW, change
 from airspace.state.rules.registry import etag_of, new_version, workflow_not_found
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
@@ -38,7 +39,12 @@ class SqliteWorkflowStore(WorkflowStore):
             )
             return stored, True
 
-        return await self._database.write(put)
+        stored, created = await self._database.write(put)
+        if created:  # committed: a reader woken by the change finds the version
+            self._database.registry_changes.publish(
+                change(WORKFLOW, workflow.tenant, workflow.workflow, stored.version)
+            )
+        return stored, created
 
     async def get_workflow(self, tenant: str, name: str, version: int) -> workflow_pb2.Workflow:
         def read(db: Db) -> workflow_pb2.Workflow:
@@ -86,3 +92,4 @@ class SqliteWorkflowStore(WorkflowStore):
                 raise workflow_not_found(name)
 
         await self._database.write(delete)
+        self._database.registry_changes.publish(change(WORKFLOW, tenant, name))
