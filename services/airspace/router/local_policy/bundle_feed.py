@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from airspace.mesh import errors
+from airspace.mesh import errors, tasks
 from airspace.mesh.reasons import Reason
 from airspace.policy.engine import BundleError, Engine, parse_bundle
 from airspace.policy.engine.pii.masking import Masker
@@ -53,10 +53,7 @@ class BundleFeed:
         self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.cancel(self._task)
 
     @property
     def connected(self) -> bool:

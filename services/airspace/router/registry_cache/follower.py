@@ -8,10 +8,9 @@ once the new stream is live. It is reopened with jittered backoff."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
-from airspace.mesh import errors
+from airspace.mesh import errors, tasks
 from airspace.router import metrics
 from airspace.router.backoff import Backoff
 from airspace.router.registry_cache.cache import RegistryCache
@@ -30,10 +29,7 @@ class RegistryFollower:
         self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.cancel(self._task)
         self._went_down()
 
     async def _follow(self) -> None:

@@ -572,6 +572,10 @@ class _Streams(Generic[T]):
     def restore(self) -> None:
         self._reachable = True
 
+    def pending(self) -> int:
+        """Messages sent that a stream's reader has not taken yet."""
+        return sum(stream.qsize() for stream in self._streams)
+
     async def _stream(self, first: Iterable[T]) -> AsyncIterator[T]:
         """`first` when it opens, then what is sent, until it is cut."""
         if not self._reachable:

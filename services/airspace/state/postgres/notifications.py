@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import psycopg
 from psycopg import sql
 
-from airspace.mesh import errors
+from airspace.mesh import errors, tasks
 from airspace.mesh.database_urls import redacted
 from airspace.state.postgres.statements import Conn, fetch_row
 from airspace.state.registry_changes import RegistryChanges, change
@@ -70,11 +70,8 @@ class Notifications(RegistryChangeFeed):
         self._task = asyncio.create_task(self._dispatch(connection), name="state-listener")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
         self._listening = False
         self._registry.interrupt()
 
