@@ -26,11 +26,12 @@ class SqliteAgentStore(AgentStore):
             )
             return stored
 
-        stored = await self._database.write(put)
-        self._database.registry_changes.publish(
-            change(AGENT, agent.tenant, agent.agent, revision(stored))
-        )
-        return stored
+        def announce(stored: agent_registry_pb2.Agent) -> None:
+            self._database.registry_changes.publish(
+                change(AGENT, agent.tenant, agent.agent, revision(stored))
+            )
+
+        return await self._database.write(put, announce)
 
     async def get_agent(self, tenant: str, name: str) -> agent_registry_pb2.Agent:
         def read(db: Db) -> agent_registry_pb2.Agent:
@@ -64,5 +65,6 @@ class SqliteAgentStore(AgentStore):
             if cursor.rowcount == 0:
                 raise agent_not_found(name)
 
-        await self._database.write(delete)
-        self._database.registry_changes.publish(change(AGENT, tenant, name))
+        await self._database.write(
+            delete, lambda _: self._database.registry_changes.publish(change(AGENT, tenant, name))
+        )

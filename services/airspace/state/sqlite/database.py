@@ -32,9 +32,12 @@ class SqliteDatabase:
         """Microseconds since the epoch."""
         return records.micros(self._clock())
 
-    async def write(self, operation: Operation[T]) -> T:
-        """Runs the operation in the writer's next group commit."""
-        return await self._writer.submit(operation)
+    async def write(
+        self, operation: Operation[T], committed: Callable[[T], None] | None = None
+    ) -> T:
+        """Runs the operation in the writer's next group commit; `committed` is called
+        with its result once it committed, even when the caller was cancelled meanwhile."""
+        return await self._writer.submit(operation, committed)
 
     async def read(self, operation: Operation[T]) -> T:
         """Runs the operation in one read transaction."""

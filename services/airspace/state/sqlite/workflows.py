@@ -39,12 +39,14 @@ class SqliteWorkflowStore(WorkflowStore):
             )
             return stored, True
 
-        stored, created = await self._database.write(put)
-        if created:  # committed: a reader woken by the change finds the version
-            self._database.registry_changes.publish(
-                change(WORKFLOW, workflow.tenant, workflow.workflow, stored.version)
-            )
-        return stored, created
+        def announce(result: tuple[workflow_pb2.Workflow, bool]) -> None:
+            stored, created = result
+            if created:
+                self._database.registry_changes.publish(
+                    change(WORKFLOW, workflow.tenant, workflow.workflow, stored.version)
+                )
+
+        return await self._database.write(put, announce)
 
     async def get_workflow(self, tenant: str, name: str, version: int) -> workflow_pb2.Workflow:
         def read(db: Db) -> workflow_pb2.Workflow:
@@ -91,5 +93,7 @@ class SqliteWorkflowStore(WorkflowStore):
             if cursor.rowcount == 0:
                 raise workflow_not_found(name)
 
-        await self._database.write(delete)
-        self._database.registry_changes.publish(change(WORKFLOW, tenant, name))
+        await self._database.write(
+            delete,
+            lambda _: self._database.registry_changes.publish(change(WORKFLOW, tenant, name)),
+        )
