@@ -20,12 +20,14 @@ from airspace.router.registry_cache.repositories import (
     CachingAgentRepository,
     CachingWorkflowRepository,
 )
+from airspace.router.registry_cache.wiring import cached_registry
 from airspace.router.repositories import PageRequest
 from airspace.router.repositories.in_memory import (
     InMemoryAgentRepository,
     InMemoryRegistryChanges,
     InMemoryWorkflowRepository,
 )
+from airspace.router.settings import RouterSettings
 from airspace.v1 import agent_registry_pb2, workflow_pb2
 
 pytestmark = pytest.mark.unit
@@ -286,3 +288,15 @@ async def test_a_tenant_with_more_agents_than_a_page_is_read_from_the_state_serv
     await live.agents.get(TENANT, "agent-1000")
     # One listing found the tenant too large to keep; each read asks for its agent.
     assert live.stored_agents.reads == 3
+
+
+# Settings -----------------------------------------------------------------------
+
+
+def test_a_cache_of_size_0_leaves_every_read_to_the_state_service():
+    changes = InMemoryRegistryChanges()
+    workflows, agents = InMemoryWorkflowRepository(changes), InMemoryAgentRepository(changes)
+    assert cached_registry(workflows, agents, changes, 0) == (workflows, agents, None)
+    with pytest.raises(errors.InvalidArgument) as refused:
+        RouterSettings(registry_cache_size=-1)
+    assert [field for field, _ in refused.value.violations] == ["registry_cache_size"]
