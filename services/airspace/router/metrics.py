@@ -100,7 +100,7 @@ REGISTRY_LOOKUPS = Counter(
     "airspace_router_registry_cache_lookups_total",
     "Reads of workflows and agent registrations by the registry cache, by what was read "
     "(workflow, agents) and result: hit (no call), miss (read and kept), bypass (read, "
-    "not kept: the registry watch is down).",
+    "not kept: the registry watch is down, or the tenant has too many agents to keep).",
     ("kind", "result"),
 )
 REGISTRY_WATCH_LIVE = Gauge(
