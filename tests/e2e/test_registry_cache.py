@@ -1,17 +1,21 @@
 """The router's registry cache in the whole mesh: a run naming no version runs the
 version just registered, a run after an agent registered again goes to its new
-endpoint, and the runs in between read neither from the state service."""
+endpoint, and the runs in between read neither from the state service; another router
+learns of both from the state service's registry watch."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from mesh_support import apply, register, text_input
 from prometheus_client import REGISTRY
 
 from airspace.agents.kit import Agent, Reply
-from airspace.v1 import run_pb2
+from airspace.mesh import channels, identity
+from airspace.router import main as router_main
+from airspace.v1 import run_pb2, run_pb2_grpc
 
 pytestmark = pytest.mark.mesh
 
@@ -75,3 +79,49 @@ async def test_the_next_run_uses_the_version_and_the_endpoint_just_registered(me
     await register(client, await mesh.serve_agent(relay("the second endpoint")))
     moved = await run()
     assert moved.output["text"] == "the second endpoint"
+
+
+async def until_a_run(run, condition) -> run_pb2.Run:
+    """Runs until a run meets the condition: what another router announced takes the
+    time of a stream message to arrive."""
+    async with asyncio.timeout(20):
+        while not condition(ran := await run()):
+            await asyncio.sleep(0.02)
+    return ran
+
+
+async def test_another_router_runs_what_was_registered_through_this_one(mesh):
+    client = mesh.client()
+    await register(client, await mesh.serve_agent(relay("the first endpoint")))
+    await apply(client, ONE_STEP)
+    other = router_main.build(
+        dataclasses.replace(mesh.router_settings, port=0, router_id="router-b")
+    )
+    channel = channels.open_channel(
+        f"127.0.0.1:{await other.start()}",
+        mesh.router_settings,
+        as_identity=identity.Identity("user:olivia", "acme", ("operator",)),
+    )
+    runs = run_pb2_grpc.RunServiceStub(channel)
+
+    async def run_there() -> run_pb2.Run:
+        request = run_pb2.RunWorkflowRequest(workflow="relay", input=text_input("hello"))
+        return (await runs.RunWorkflow(request, timeout=30)).run
+
+    async def cached_run() -> bool:
+        hits = lookups("hit")
+        await run_there()
+        return lookups("hit") - hits == 2
+
+    try:
+        async with asyncio.timeout(20):
+            while not await cached_run():  # until the other router's watch is live
+                await asyncio.sleep(0.02)
+        assert (await apply(client, TWO_STEPS)).version == 2
+        latest = await until_a_run(run_there, lambda ran: ran.workflow.version == 2)
+        assert latest.usage.steps == 2
+        await register(client, await mesh.serve_agent(relay("the second endpoint")))
+        await until_a_run(run_there, lambda ran: ran.output["text"] == "the second endpoint")
+    finally:
+        await channel.close()
+        await other.stop(0.2)
