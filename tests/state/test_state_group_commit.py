@@ -57,3 +57,24 @@ async def test_a_router_lease_renewal_is_one_commit_however_many_runs_it_holds(t
         assert state_commits() - before == 1
     finally:
         await store.close()
+
+
+async def test_a_write_whose_caller_went_away_still_tells_that_it_committed(tmp_path):
+    writer = BatchWriter(lambda: connect(tmp_path / "state.db"))
+    await writer.submit(lambda db: db.execute("CREATE TABLE notes (n INTEGER)"))
+    entered, release = threading.Event(), threading.Event()
+    committed: list[str] = []
+
+    def held(db):
+        entered.set()
+        release.wait(5)
+        insert(1)(db)
+        return "inserted"
+
+    caller = asyncio.ensure_future(writer.submit(held, committed.append))
+    await asyncio.to_thread(entered.wait, 5)
+    caller.cancel()  # a cancelled RPC: the write goes on and commits
+    release.set()
+    await writer.submit(lambda db: None)  # the next batch: the held one settled before it
+    assert committed == ["inserted"]
+    await writer.close()

@@ -8,11 +8,13 @@ import asyncio
 import concurrent.futures
 import json
 import threading
+import uuid
 
 import grpc
 import psycopg
 import pytest
-from postgres_schemas import POSTGRES_URL
+from postgres_schemas import POSTGRES_URL, schema_url
+from psycopg import sql
 from state_helpers import (
     MESH_KEY,
     STATE_LISTING_SQL,
@@ -21,6 +23,7 @@ from state_helpers import (
     make_run,
     signed,
     started,
+    struct,
     version_2_leased_run,
     version_4_runs,
 )
@@ -35,7 +38,7 @@ from airspace.state.postgres.store import PostgresStateStore
 from airspace.state.settings import ENV_PREFIX, StateSettings
 from airspace.state.v1 import state_pb2
 from airspace.state.watch import watch_events
-from airspace.v1 import run_pb2
+from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
 
 pytestmark = pytest.mark.mesh
 
@@ -88,6 +91,16 @@ async def watched_run(writer, reader) -> tuple[asyncio.Task, list[int]]:
     return watcher, seen
 
 
+def terminate_listeners() -> int:
+    """Ends every store's listening connection; returns how many there were."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        cut = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (LISTENER_NAME,),
+        ).fetchall()
+    return len(cut)
+
+
 async def wait_until(condition, seconds: float = 10.0) -> None:
     async with asyncio.timeout(seconds):
         while not condition():
@@ -128,12 +141,7 @@ async def test_a_refused_append_announces_nothing(two_stores):
 async def test_watchers_are_woken_after_the_listening_connection_is_lost(two_stores):
     writer, reader = two_stores
     watcher, seen = await watched_run(writer, reader)
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        cut = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-            (LISTENER_NAME,),
-        ).fetchall()
-    assert len(cut) >= 2  # both stores' listeners
+    assert terminate_listeners() >= 2  # both stores' listeners
     # Written while nobody listened: the reconnect wakes every watcher to re-read.
     await append(writer, "r1", started("a"))
     await wait_until(lambda: seen == [1])
@@ -142,6 +150,73 @@ async def test_watchers_are_woken_after_the_listening_connection_is_lost(two_sto
     watcher.cancel()
     with pytest.raises(asyncio.CancelledError):
         await watcher
+
+
+# Registry changes -----------------------------------------------------------
+
+
+def review(steps: list[str]) -> workflow_pb2.Workflow:
+    return workflow_pb2.Workflow(workflow="review", tenant="acme", spec=struct(steps=steps))
+
+
+async def next_change(changes) -> state_pb2.RegistryChange:
+    async with asyncio.timeout(10):
+        return await anext(changes)
+
+
+async def test_a_registry_change_through_one_store_is_announced_by_another(two_stores):
+    writer, reader = two_stores
+    async with reader.registry_changes.subscribe() as changes:
+        await writer.workflows.put_workflow(review(["a"]))
+        agent = agent_registry_pb2.Agent(agent="writer", tenant="acme", endpoint="h:1")
+        await writer.agents.put_agent(agent)
+        first, second = await next_change(changes), await next_change(changes)
+    assert (first.kind, first.name, first.revision) == (
+        state_pb2.REGISTRY_KIND_WORKFLOW,
+        "review",
+        1,
+    )
+    assert (second.kind, second.tenant, second.name) == (
+        state_pb2.REGISTRY_KIND_AGENT,
+        "acme",
+        "writer",
+    )
+
+
+async def test_registry_changes_of_another_schema_are_not_announced(two_stores, clock):
+    _, reader = two_stores
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    elsewhere = PostgresStateStore(schema_url(schema), pool_size=1, clock=clock)
+    try:
+        async with reader.registry_changes.subscribe() as changes:
+            await elsewhere.workflows.put_workflow(review(["elsewhere"]))
+            await reader.workflows.put_workflow(review(["here"]))
+            announced = await next_change(changes)
+        assert announced.revision == 1  # not the other schema's version
+    finally:
+        await elsewhere.close()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+async def test_registry_subscriptions_end_when_the_listening_connection_is_lost(two_stores):
+    writer, reader = two_stores
+    async with reader.registry_changes.subscribe() as changes:
+        terminate_listeners()
+        # A change committed while nobody listened is lost: the subscriber must start over.
+        with pytest.raises(errors.Unavailable):
+            await next_change(changes)
+    async with asyncio.timeout(10):
+        while True:  # refused until the listener is back
+            try:
+                async with reader.registry_changes.subscribe() as changes:
+                    await writer.workflows.put_workflow(review(["a"]))
+                    assert (await next_change(changes)).revision == 1
+                    return
+            except errors.Unavailable:
+                await asyncio.sleep(0.05)
 
 
 # Migrations ---------------------------------------------------------------

@@ -74,6 +74,28 @@ async def test_agents_through_put_get_list_delete(stub):
     )
 
 
+async def test_the_registry_watch_says_it_is_live_then_announces_each_change(stub):
+    watch = stub.WatchRegistry(S.WatchRegistryRequest())
+    assert (await watch.read()).HasField("live")
+    spec = workflow_pb2.Workflow(workflow="review", tenant="acme", spec=struct(steps=["a"]))
+    await stub.PutWorkflow(S.PutWorkflowRequest(workflow=spec))
+    agent = agent_registry_pb2.Agent(agent="writer", tenant="acme", endpoint="writer:50051")
+    registered = (await stub.PutAgent(S.PutAgentRequest(agent=agent))).agent
+    await stub.DeleteAgent(S.DeleteAgentRequest(tenant="acme", agent="writer"))
+    announced = [(await watch.read()).change for _ in range(3)]
+    watch.cancel()
+    assert announced == [
+        S.RegistryChange(kind=S.REGISTRY_KIND_WORKFLOW, tenant="acme", name="review", revision=1),
+        S.RegistryChange(
+            kind=S.REGISTRY_KIND_AGENT,
+            tenant="acme",
+            name="writer",
+            revision=registered.register_time.ToMicroseconds(),
+        ),
+        S.RegistryChange(kind=S.REGISTRY_KIND_AGENT, tenant="acme", name="writer"),
+    ]
+
+
 async def test_approvals_create_list_and_decide_once(stub):
     await stub.CreateRun(S.CreateRunRequest(run=make_run("r1")))
 

@@ -96,6 +96,18 @@ APPROVALS_DECIDED = Counter(
     ("outcome",),
 )
 
+REGISTRY_LOOKUPS = Counter(
+    "airspace_router_registry_cache_lookups_total",
+    "Reads of workflows and agent registrations by the registry cache, by what was read "
+    "(workflow, agents) and result: hit (no call), miss (read and kept), bypass (read, "
+    "not kept: the registry watch is down, or the tenant has too many agents to keep).",
+    ("kind", "result"),
+)
+REGISTRY_WATCH_LIVE = Gauge(
+    "airspace_router_registry_watch_live",
+    "1 while the registry watch from the state service is live (the cache is used), else 0.",
+)
+
 
 def _enum_label(enum_name: Callable[[int], str], value: int, prefix: str) -> str:
     try:
@@ -172,3 +184,11 @@ def agent_calls_in_flight(endpoint: str, change: int) -> None:
 
 def agent_calls_queued(endpoint: str, change: int) -> None:
     AGENT_CALLS_QUEUED.labels(endpoint).inc(change)
+
+
+def record_registry_lookup(kind: str, result: str) -> None:
+    REGISTRY_LOOKUPS.labels(kind, result).inc()
+
+
+def set_registry_watch_live(live: bool) -> None:
+    REGISTRY_WATCH_LIVE.set(1 if live else 0)

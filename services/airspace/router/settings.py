@@ -55,6 +55,10 @@ class RouterSettings(ServerSettings):
     # after this long without an event it follows the state service instead, which also
     # holds what other writers appended (a cancel made through another replica).
     watch_quiet_seconds: float = 5.0
+    # Workflow versions, workflows' latest versions and tenants' agent registrations the
+    # router keeps each (the least recently used dropped first); 0 reads every one from
+    # the state service.
+    registry_cache_size: int = 1024
 
     def pii_hash_key(self) -> bytes:
         return keys.pii_hash_key(self.hash_key, self.mesh_key, "AIRSPACE_ROUTER_HASH_KEY")
@@ -71,4 +75,8 @@ class RouterSettings(ServerSettings):
             raise errors.InvalidArgument(
                 f"watch_quiet_seconds ({self.watch_quiet_seconds:g}) must be positive",
                 field="watch_quiet_seconds",
+            )
+        if self.registry_cache_size < 0:
+            raise errors.InvalidArgument(
+                "registry_cache_size must not be negative", field="registry_cache_size"
             )

@@ -251,6 +251,14 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         await self._store.agents.delete_agent(request.tenant, request.agent)
         return state_pb2.DeleteAgentResponse()
 
+    # Registry changes (for the routers' caches) ----------------------------
+
+    async def WatchRegistry(self, request, context):
+        async with self._store.registry_changes.subscribe() as changes:
+            yield state_pb2.WatchRegistryResponse(live=state_pb2.RegistryWatchLive())
+            async for registry_change in changes:
+                yield state_pb2.WatchRegistryResponse(change=registry_change)
+
     # Approvals ------------------------------------------------------------
 
     async def CreateApproval(self, request, context):

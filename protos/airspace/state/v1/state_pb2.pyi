@@ -10,12 +10,22 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class RegistryKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REGISTRY_KIND_UNSPECIFIED: _ClassVar[RegistryKind]
+    REGISTRY_KIND_WORKFLOW: _ClassVar[RegistryKind]
+    REGISTRY_KIND_AGENT: _ClassVar[RegistryKind]
+REGISTRY_KIND_UNSPECIFIED: RegistryKind
+REGISTRY_KIND_WORKFLOW: RegistryKind
+REGISTRY_KIND_AGENT: RegistryKind
 
 class CreateRunRequest(_message.Message):
     __slots__ = ("run", "request_digest", "claim")
@@ -666,3 +676,31 @@ class ClaimRunsResponse(_message.Message):
     RUNS_FIELD_NUMBER: _ClassVar[int]
     runs: _containers.RepeatedCompositeFieldContainer[ClaimedRun]
     def __init__(self, runs: _Optional[_Iterable[_Union[ClaimedRun, _Mapping]]] = ...) -> None: ...
+
+class WatchRegistryRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WatchRegistryResponse(_message.Message):
+    __slots__ = ("live", "change")
+    LIVE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    live: RegistryWatchLive
+    change: RegistryChange
+    def __init__(self, live: _Optional[_Union[RegistryWatchLive, _Mapping]] = ..., change: _Optional[_Union[RegistryChange, _Mapping]] = ...) -> None: ...
+
+class RegistryWatchLive(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RegistryChange(_message.Message):
+    __slots__ = ("kind", "tenant", "name", "revision")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    kind: RegistryKind
+    tenant: str
+    name: str
+    revision: int
+    def __init__(self, kind: _Optional[_Union[RegistryKind, str]] = ..., tenant: _Optional[str] = ..., name: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...

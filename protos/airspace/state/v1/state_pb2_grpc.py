@@ -207,6 +207,11 @@ class StateServiceStub:
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsRequest.SerializeToString,
                 response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsResponse.FromString,
                 _registered_method=True)
+        self.WatchRegistry = channel.unary_stream(
+                '/airspace.state.v1.StateService/WatchRegistry',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.WatchRegistryRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.WatchRegistryResponse.FromString,
+                _registered_method=True)
 
 
 class StateServiceServicer:
@@ -460,6 +465,16 @@ class StateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchRegistry(self, request, context):
+        """Announces the changes of workflows and agent registrations, for callers that
+        cache them: first `live`, once every change committed from then on will be
+        announced, then one notice per change. The stream ends (UNAVAILABLE) when a
+        notice may have been missed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StateServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -632,6 +647,11 @@ def add_StateServiceServicer_to_server(servicer, server):
                     servicer.ClaimRuns,
                     request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsRequest.FromString,
                     response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsResponse.SerializeToString,
+            ),
+            'WatchRegistry': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRegistry,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.WatchRegistryRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.WatchRegistryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1554,6 +1574,33 @@ class StateService:
             '/airspace.state.v1.StateService/ClaimRuns',
             airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsRequest.SerializeToString,
             airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRegistry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/airspace.state.v1.StateService/WatchRegistry',
+            airspace_dot_state_dot_v1_dot_state__pb2.WatchRegistryRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.WatchRegistryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,20 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Callable
 
-from airspace.mesh import errors
+from airspace.mesh import errors, tasks
 from airspace.mesh.reasons import Reason
 from airspace.policy.engine import BundleError, Engine, parse_bundle
 from airspace.policy.engine.pii.masking import Masker
 from airspace.policy.v1 import policy_pb2
+from airspace.router.backoff import Backoff
 from airspace.router.repositories.ports import BundleSource
 
 log = logging.getLogger("airspace.router")
 
-_FIRST_DELAY, _MAX_DELAY = 0.05, 2.0
 # An open stream is silent only once it missed a few of the policy service's keepalives
 # (every 5 s by default), whatever the staleness bound: a bound shorter than that would
 # refuse between two keepalives of a healthy stream.
@@ -66,10 +65,7 @@ class BundleFeed:
         self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.cancel(self._task)
 
     @property
     def connected(self) -> bool:
@@ -101,7 +97,7 @@ class BundleFeed:
         return engine
 
     async def _follow(self) -> None:
-        delay = _FIRST_DELAY
+        backoff = Backoff()
         while True:
             try:
                 await self._read(self._source.watch())
@@ -114,9 +110,9 @@ class BundleFeed:
             except Exception:  # keep following whatever broke the stream
                 log.exception("policy bundle stream failed")
             if self._open:  # it delivered: a new failure, so opened again soon
-                delay, self._open = _FIRST_DELAY, False
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, _MAX_DELAY)
+                backoff.reset()
+                self._open = False
+            await asyncio.sleep(backoff.delay())
 
     async def _read(self, stream: AsyncIterator[policy_pb2.WatchBundleResponse]) -> None:
         """Accepts what `stream` delivers until it ends; TimeoutError once it is silent

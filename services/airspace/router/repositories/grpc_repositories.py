@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator, Sequence
+from typing import TypeVar
 
 import grpc
 from google.protobuf import field_mask_pb2, timestamp_pb2
@@ -19,6 +20,7 @@ from airspace.router.convert import to_duration
 from airspace.router.local_policy.audit_batcher import AuditBatcher
 from airspace.router.local_policy.bundle_feed import BundleFeed
 from airspace.router.local_policy.decisions import LocalPolicyDecisions
+from airspace.router.registry_cache.wiring import cached_registry
 from airspace.router.repositories.ports import (
     Appended,
     ClaimedRun,
@@ -39,6 +41,8 @@ from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
 
 State = state_pb2_grpc.StateServiceStub
+Request = TypeVar("Request")
+Response = TypeVar("Response")
 
 
 def _timestamp(micros: int) -> timestamp_pb2.Timestamp:
@@ -376,24 +380,39 @@ class GrpcMemoryRepository:
 AUDIT_RETRY_SECONDS = 5.0
 
 
-# A bundle stream is opened again after this long (a deadline no call may lack).
-BUNDLE_STREAM_SECONDS = 600.0
+# A bundle or registry stream is opened again after this long (a deadline no call may lack).
+LONG_STREAM_SECONDS = 600.0
+
+
+async def _long_stream(
+    stream: grpc.aio.UnaryStreamCall[Request, Response],
+) -> AsyncIterator[Response]:
+    """The messages of a stream that is followed for long; its failure as a domain error."""
+    try:
+        async for message in stream:
+            yield message
+    except grpc.aio.AioRpcError as exc:
+        raise errors.from_rpc_error(exc) from exc
+    finally:
+        stream.cancel()
 
 
 class GrpcBundleSource:
     def __init__(self, policy: policy_pb2_grpc.PolicyServiceStub):
         self._policy = policy
 
-    async def watch(self) -> AsyncIterator[policy_pb2.WatchBundleResponse]:
+    def watch(self) -> AsyncIterator[policy_pb2.WatchBundleResponse]:
         request = policy_pb2.WatchBundleRequest()
-        stream = self._policy.WatchBundle(request, timeout=BUNDLE_STREAM_SECONDS)
-        try:
-            async for bundle in stream:
-                yield bundle
-        except grpc.aio.AioRpcError as exc:
-            raise errors.from_rpc_error(exc) from exc
-        finally:
-            stream.cancel()
+        return _long_stream(self._policy.WatchBundle(request, timeout=LONG_STREAM_SECONDS))
+
+
+class GrpcRegistryChangeSource:
+    def __init__(self, state: State):
+        self._state = state
+
+    def watch(self) -> AsyncIterator[state_pb2.WatchRegistryResponse]:
+        request = state_pb2.WatchRegistryRequest()
+        return _long_stream(self._state.WatchRegistry(request, timeout=LONG_STREAM_SECONDS))
 
 
 class GrpcAuditSink:
@@ -441,12 +460,18 @@ class MeshRepositories:
         )
         batcher = AuditBatcher(GrpcAuditSink(policy), linger_seconds=settings.audit_linger_seconds)
         self.policy = LocalPolicyDecisions(feed, batcher)
+        workflows, agents, self._registry = cached_registry(
+            GrpcWorkflowRepository(state),
+            GrpcAgentRepository(state),
+            GrpcRegistryChangeSource(state),
+            settings.registry_cache_size,
+        )
         self.repositories = Repositories(
             runs=GrpcRunRepository(state),
             leases=GrpcLeaseRepository(state),
             approvals=GrpcApprovalRepository(state),
-            workflows=GrpcWorkflowRepository(state),
-            agents=GrpcAgentRepository(state),
+            workflows=workflows,
+            agents=agents,
             memory=GrpcMemoryRepository(state),
             policy=self.policy,
             traces=GrpcTraceQueries(trace_pb2_grpc.TraceQueryServiceStub(self._channels[2])),
@@ -454,8 +479,12 @@ class MeshRepositories:
 
     def start(self) -> None:
         self.policy.start()
+        if self._registry is not None:
+            self._registry.start()
 
     async def close(self) -> None:
+        if self._registry is not None:
+            await self._registry.close()
         await self.policy.close()
         for channel in self._channels:
             await channel.close()

@@ -17,7 +17,7 @@ import collections
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from google.protobuf import field_mask_pb2, message, timestamp_pb2
 
@@ -46,6 +46,7 @@ from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
 
 TERMINAL = (run_pb2.RUN_STATE_COMPLETED, run_pb2.RUN_STATE_FAILED, run_pb2.RUN_STATE_CANCELED)
 M = TypeVar("M", bound=message.Message)
+T = TypeVar("T")
 
 
 def _now() -> timestamp_pb2.Timestamp:
@@ -444,8 +445,12 @@ class InMemoryApprovalRepository:
 
 
 class InMemoryWorkflowRepository:
-    def __init__(self) -> None:
+    """Counts its reads (`reads`); announces its changes to `changes` when given."""
+
+    def __init__(self, changes: InMemoryRegistryChanges | None = None) -> None:
         self._versions: dict[tuple[str, str], list[workflow_pb2.Workflow]] = {}
+        self._changes = changes
+        self.reads = 0
 
     async def put(self, workflow: workflow_pb2.Workflow) -> tuple[workflow_pb2.Workflow, bool]:
         versions = self._versions.setdefault((workflow.tenant, workflow.workflow), [])
@@ -454,44 +459,64 @@ class InMemoryWorkflowRepository:
         stored = _copy(workflow)
         stored.version = len(versions) + 1
         versions.append(stored)
+        self._announce(workflow.tenant, workflow.workflow)
         return _copy(stored), True
 
     async def get(self, tenant: str, name: str, version: int = 0) -> workflow_pb2.Workflow:
+        self.reads += 1
         versions = self._versions.get((tenant, name), [])
         if not versions or version > len(versions):
             raise errors.NotFound(f"workflow {name!r} not found")
         return _copy(versions[version - 1 if version else -1])
 
     async def list(self, tenant: str, page: PageRequest) -> Page[workflow_pb2.Workflow]:
+        self.reads += 1
         latest = [v[-1] for (owner, _), v in sorted(self._versions.items()) if owner == tenant]
         return _page(latest, page)
 
     async def delete(self, tenant: str, name: str) -> None:
         if self._versions.pop((tenant, name), None) is None:
             raise errors.NotFound(f"workflow {name!r} not found")
+        self._announce(tenant, name)
+
+    def _announce(self, tenant: str, name: str) -> None:
+        if self._changes is not None:
+            self._changes.announce(state_pb2.REGISTRY_KIND_WORKFLOW, tenant, name)
 
 
 class InMemoryAgentRepository:
-    def __init__(self) -> None:
+    """Counts its reads (`reads`); announces its changes to `changes` when given."""
+
+    def __init__(self, changes: InMemoryRegistryChanges | None = None) -> None:
         self._agents: dict[tuple[str, str], agent_registry_pb2.Agent] = {}
+        self._changes = changes
+        self.reads = 0
 
     async def put(self, agent: agent_registry_pb2.Agent) -> agent_registry_pb2.Agent:
         self._agents[(agent.tenant, agent.agent)] = _copy(agent)
+        self._announce(agent.tenant, agent.agent)
         return _copy(agent)
 
     async def get(self, tenant: str, name: str) -> agent_registry_pb2.Agent:
+        self.reads += 1
         found = self._agents.get((tenant, name))
         if found is None:
             raise errors.NotFound(f"agent {name!r} not found")
         return _copy(found)
 
     async def list(self, tenant: str, page: PageRequest) -> Page[agent_registry_pb2.Agent]:
+        self.reads += 1
         agents = [a for (owner, _), a in sorted(self._agents.items()) if owner == tenant]
         return _page(agents, page)
 
     async def delete(self, tenant: str, name: str) -> None:
         if self._agents.pop((tenant, name), None) is None:
             raise errors.NotFound(f"agent {name!r} not found")
+        self._announce(tenant, name)
+
+    def _announce(self, tenant: str, name: str) -> None:
+        if self._changes is not None:
+            self._changes.announce(state_pb2.REGISTRY_KIND_AGENT, tenant, name)
 
 
 class InMemoryMemoryRepository:
@@ -582,25 +607,19 @@ def decision(
     )
 
 
-class InMemoryBundleSource:
-    """Bundles a test publishes, streamed as the policy service would; `keepalive` says
-    every open stream is alive; `cut` breaks every open stream and keeps new ones from
-    opening until `restore`."""
+class _Streams(Generic[T]):
+    """Streams a test feeds: `send` reaches every open stream; `cut` breaks them and
+    keeps new ones from opening until `restore`."""
 
-    def __init__(self) -> None:
-        self.latest: policy_pb2.WatchBundleResponse | None = None
+    def __init__(self, service: str) -> None:
         self.opened = 0
+        self._service = service
         self._reachable = True
-        self._streams: list[asyncio.Queue[policy_pb2.WatchBundleResponse | None]] = []
+        self._streams: list[asyncio.Queue[T | None]] = []
 
-    def publish(self, bundle: policy_pb2.WatchBundleResponse) -> None:
-        self.latest = bundle
+    def send(self, sent: T) -> None:
         for stream in self._streams:
-            stream.put_nowait(bundle)
-
-    def keepalive(self) -> None:
-        for stream in self._streams:
-            stream.put_nowait(policy_pb2.WatchBundleResponse(keepalive=True))
+            stream.put_nowait(sent)
 
     def cut(self) -> None:
         self._reachable = False
@@ -610,20 +629,59 @@ class InMemoryBundleSource:
     def restore(self) -> None:
         self._reachable = True
 
-    async def watch(self) -> AsyncIterator[policy_pb2.WatchBundleResponse]:
+    def pending(self) -> int:
+        """Messages sent that a stream's reader has not taken yet."""
+        return sum(stream.qsize() for stream in self._streams)
+
+    async def _stream(self, first: Iterable[T]) -> AsyncIterator[T]:
+        """`first` when it opens, then what is sent, until it is cut."""
         if not self._reachable:
-            raise errors.Unavailable("the policy service is unreachable")
+            raise errors.Unavailable(f"the {self._service} is unreachable")
         self.opened += 1
-        stream: asyncio.Queue[policy_pb2.WatchBundleResponse | None] = asyncio.Queue()
-        if self.latest is not None:
-            stream.put_nowait(self.latest)
+        stream: asyncio.Queue[T | None] = asyncio.Queue()
+        for opening in first:
+            stream.put_nowait(opening)
         self._streams.append(stream)
         try:
-            while (bundle := await stream.get()) is not None:
-                yield bundle
+            while (sent := await stream.get()) is not None:
+                yield sent
         finally:
             self._streams.remove(stream)
-        raise errors.Unavailable("the bundle stream broke")
+        raise errors.Unavailable("the stream broke")
+
+
+class InMemoryBundleSource(_Streams[policy_pb2.WatchBundleResponse]):
+    """Bundles a test publishes, streamed as the policy service would; `keepalive` says
+    every open stream is alive."""
+
+    def __init__(self) -> None:
+        super().__init__("policy service")
+        self.latest: policy_pb2.WatchBundleResponse | None = None
+
+    def publish(self, bundle: policy_pb2.WatchBundleResponse) -> None:
+        self.latest = bundle
+        self.send(bundle)
+
+    def keepalive(self) -> None:
+        self.send(policy_pb2.WatchBundleResponse(keepalive=True))
+
+    def watch(self) -> AsyncIterator[policy_pb2.WatchBundleResponse]:
+        return self._stream([] if self.latest is None else [self.latest])
+
+
+class InMemoryRegistryChanges(_Streams[state_pb2.WatchRegistryResponse]):
+    """The registry watch, live as soon as it opens; the in-memory workflow and agent
+    repositories given it announce their changes, as the state service does."""
+
+    def __init__(self) -> None:
+        super().__init__("state service")
+
+    def announce(self, kind: state_pb2.RegistryKind, tenant: str, name: str) -> None:
+        change = state_pb2.RegistryChange(kind=kind, tenant=tenant, name=name)
+        self.send(state_pb2.WatchRegistryResponse(change=change))
+
+    def watch(self) -> AsyncIterator[state_pb2.WatchRegistryResponse]:
+        return self._stream([state_pb2.WatchRegistryResponse(live=state_pb2.RegistryWatchLive())])
 
 
 class InMemoryAuditSink:

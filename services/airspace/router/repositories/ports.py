@@ -317,6 +317,15 @@ class BundleSource(Protocol):
         ...
 
 
+class RegistryChangeSource(Protocol):
+    """The state service's registry watch: a message that it is live when it opens,
+    then one per change of a workflow or an agent registration."""
+
+    def watch(self) -> AsyncIterator[state_pb2.WatchRegistryResponse]:
+        """Ends or raises a domain error when the stream breaks."""
+        ...
+
+
 class AuditSink(Protocol):
     """The policy service's audit log, written a batch at a time."""
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from airspace.state import paging
 from airspace.state.pages import page_of_messages
 from airspace.state.postgres.database import PostgresDatabase
+from airspace.state.postgres.notifications import announce
 from airspace.state.postgres.statements import Conn, execute, fetch_all, fetch_one
-from airspace.state.rules.registry import agent_not_found, registered
+from airspace.state.registry_changes import AGENT, change
+from airspace.state.rules.registry import agent_not_found, registered, revision
 from airspace.state.store.agents import AgentStore
 from airspace.state.store.page import Page
 from airspace.v1 import agent_registry_pb2
@@ -25,6 +27,7 @@ class PostgresAgentStore(AgentStore):
                 " ON CONFLICT (tenant, agent) DO UPDATE SET data = EXCLUDED.data",
                 (agent.tenant, agent.agent, stored.SerializeToString()),
             )
+            await announce(conn, change(AGENT, agent.tenant, agent.agent, revision(stored)))
             return stored
 
         return await self._database.write(put)
@@ -63,5 +66,6 @@ class PostgresAgentStore(AgentStore):
             )
             if deleted == 0:
                 raise agent_not_found(name)
+            await announce(conn, change(AGENT, tenant, name))
 
         await self._database.write(delete)

@@ -14,7 +14,7 @@ import psycopg_pool
 from airspace.mesh import errors
 from airspace.state import records
 from airspace.state.postgres import migrations
-from airspace.state.postgres.notifications import RunNotifications
+from airspace.state.postgres.notifications import Notifications
 from airspace.state.postgres.statements import Conn
 from airspace.state.run_signals import RunSignals
 
@@ -39,7 +39,7 @@ class PostgresDatabase:
         self._pool = psycopg_pool.AsyncConnectionPool(
             url, min_size=1, max_size=pool_size, open=False, name="state"
         )
-        self._notifications = RunNotifications(url, self.signals)
+        self.notifications = Notifications(url, self.signals)
         self._opening = asyncio.Lock()
         self._open = False
         self._closed = False
@@ -70,14 +70,14 @@ class PostgresDatabase:
         self._closed = True
         async with self._opening:
             if self._open:
-                await self._notifications.close()
+                await self.notifications.close()
                 await self._pool.close()
                 self._open = False
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Conn]:
         try:
-            await self._ensure_open()
+            await self.ensure_open()
             # Leaving the pool's block commits, or rolls back on an exception.
             async with self._pool.connection() as conn:
                 yield conn
@@ -86,7 +86,8 @@ class PostgresDatabase:
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
             raise errors.Unavailable("the state database is unavailable", retry_after=1.0) from exc
 
-    async def _ensure_open(self) -> None:
+    async def ensure_open(self) -> None:
+        """Opens the pool and starts listening, on the first operation."""
         if self._closed:
             raise errors.Unavailable("the state store is shutting down", retry_after=1.0)
         if self._open:
@@ -96,5 +97,5 @@ class PostgresDatabase:
                 await self._pool.open(wait=True)
                 # Listening before the first read: a watcher that read, then waits,
                 # is woken by every write committed after its read.
-                await self._notifications.start()
+                await self.notifications.start()
                 self._open = True

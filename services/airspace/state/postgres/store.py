@@ -10,6 +10,7 @@ from airspace.state.postgres.approvals import PostgresApprovalStore
 from airspace.state.postgres.database import PostgresDatabase
 from airspace.state.postgres.leases import PostgresLeaseStore
 from airspace.state.postgres.memory import PostgresMemoryStore
+from airspace.state.postgres.registry_changes import PostgresRegistryChanges
 from airspace.state.postgres.runs import PostgresRunStore
 from airspace.state.postgres.workflows import PostgresWorkflowStore
 from airspace.state.rules.payloads import DEFAULT_INLINE_BYTES
@@ -33,6 +34,7 @@ class PostgresStateStore(StateStore):
         self.agents = PostgresAgentStore(self._database)
         self.memory = PostgresMemoryStore(self._database)
         self.leases = PostgresLeaseStore(self._database)
+        self.registry_changes = PostgresRegistryChanges(self._database)
 
     async def close(self) -> None:
         await self._database.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from airspace.state import paging
 from airspace.state.pages import page_of_messages
 from airspace.state.postgres.database import PostgresDatabase
+from airspace.state.postgres.notifications import announce
 from airspace.state.postgres.statements import Conn, execute, fetch_all, fetch_one
+from airspace.state.registry_changes import WORKFLOW, change
 from airspace.state.rules.registry import etag_of, new_version, workflow_not_found
 from airspace.state.store.page import Page
 from airspace.state.store.workflows import WorkflowStore
@@ -39,6 +41,7 @@ class PostgresWorkflowStore(WorkflowStore):
                 " VALUES (%s, %s, %s, %s, false, %s)",
                 (workflow.tenant, workflow.workflow, version, etag, stored.SerializeToString()),
             )
+            await announce(conn, change(WORKFLOW, workflow.tenant, workflow.workflow, version))
             return stored, True
 
         return await self._database.write(put)
@@ -92,5 +95,6 @@ class PostgresWorkflowStore(WorkflowStore):
             )
             if hidden == 0:
                 raise workflow_not_found(name)
+            await announce(conn, change(WORKFLOW, tenant, name))
 
         await self._database.write(delete)

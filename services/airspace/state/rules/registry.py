@@ -38,3 +38,8 @@ def registered(agent: agent_registry_pb2.Agent, now: int) -> agent_registry_pb2.
 
 def agent_not_found(name: str) -> errors.NotFound:
     return errors.NotFound(f"agent {name!r} not found")
+
+
+def revision(agent: agent_registry_pb2.Agent) -> int:
+    """What tells one registration of an agent from the next: its time."""
+    return agent.register_time.ToMicroseconds()

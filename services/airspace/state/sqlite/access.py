@@ -32,9 +32,14 @@ class _Job:
     operation: Operation
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
+    # Called with the result once the write committed, whether or not its caller waits.
+    committed: Callable[[Any], None] | None = None
 
 
-def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+def _settle(job: _Job, result: Any, error: BaseException | None) -> None:
+    if error is None and job.committed is not None:
+        job.committed(result)
+    future = job.future
     if future.done():  # the caller went away (cancelled RPC); the write stands
         return
     if error is not None:
@@ -58,12 +63,16 @@ class BatchWriter:
         )
         self._thread.start()
 
-    async def submit(self, operation: Operation[T]) -> T:
+    async def submit(
+        self, operation: Operation[T], committed: Callable[[T], None] | None = None
+    ) -> T:
+        """The operation's result once committed; `committed` is called with it then,
+        on the caller's loop, even when the caller was cancelled meanwhile."""
         if self._closed:
             raise errors.Unavailable("the state store is shutting down", retry_after=1.0)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put(_Job(operation, future, loop))
+        self._queue.put(_Job(operation, future, loop, committed))
         return await future
 
     async def close(self) -> None:
@@ -112,7 +121,7 @@ class BatchWriter:
         for job, (result, error) in zip(batch, outcomes, strict=True):
             # RuntimeError: the caller's event loop is closed; nobody is waiting.
             with contextlib.suppress(RuntimeError):
-                job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+                job.loop.call_soon_threadsafe(_settle, job, result, error)
 
 
 def _apply(db: sqlite_utils.Database, operation: Operation) -> tuple[Any, Exception | None]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from airspace.state import paging
 from airspace.state.pages import page_of_messages
-from airspace.state.rules.registry import agent_not_found, registered
+from airspace.state.registry_changes import AGENT, change
+from airspace.state.rules.registry import agent_not_found, registered, revision
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.store.agents import AgentStore
@@ -25,7 +26,12 @@ class SqliteAgentStore(AgentStore):
             )
             return stored
 
-        return await self._database.write(put)
+        def announce(stored: agent_registry_pb2.Agent) -> None:
+            self._database.registry_changes.publish(
+                change(AGENT, agent.tenant, agent.agent, revision(stored))
+            )
+
+        return await self._database.write(put, announce)
 
     async def get_agent(self, tenant: str, name: str) -> agent_registry_pb2.Agent:
         def read(db: Db) -> agent_registry_pb2.Agent:
@@ -59,4 +65,6 @@ class SqliteAgentStore(AgentStore):
             if cursor.rowcount == 0:
                 raise agent_not_found(name)
 
-        await self._database.write(delete)
+        await self._database.write(
+            delete, lambda _: self._database.registry_changes.publish(change(AGENT, tenant, name))
+        )

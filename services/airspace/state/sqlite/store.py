@@ -35,6 +35,7 @@ class SqliteStateStore(StateStore):
         self.agents = SqliteAgentStore(self._database)
         self.memory = SqliteMemoryStore(self._database)
         self.leases = SqliteLeaseStore(self._database)
+        self.registry_changes = self._database.registry_changes
 
     async def close(self) -> None:
         await self._database.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airspace.state import paging
 from airspace.state.pages import page_of_messages
+from airspace.state.registry_changes import WORKFLOW, change
 from airspace.state.rules.registry import etag_of, new_version, workflow_not_found
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
@@ -38,7 +39,14 @@ class SqliteWorkflowStore(WorkflowStore):
             )
             return stored, True
 
-        return await self._database.write(put)
+        def announce(result: tuple[workflow_pb2.Workflow, bool]) -> None:
+            stored, created = result
+            if created:
+                self._database.registry_changes.publish(
+                    change(WORKFLOW, workflow.tenant, workflow.workflow, stored.version)
+                )
+
+        return await self._database.write(put, announce)
 
     async def get_workflow(self, tenant: str, name: str, version: int) -> workflow_pb2.Workflow:
         def read(db: Db) -> workflow_pb2.Workflow:
@@ -85,4 +93,7 @@ class SqliteWorkflowStore(WorkflowStore):
             if cursor.rowcount == 0:
                 raise workflow_not_found(name)
 
-        await self._database.write(delete)
+        await self._database.write(
+            delete,
+            lambda _: self._database.registry_changes.publish(change(WORKFLOW, tenant, name)),
+        )

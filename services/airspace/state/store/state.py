@@ -8,6 +8,7 @@ from airspace.state.store.agents import AgentStore
 from airspace.state.store.approvals import ApprovalStore
 from airspace.state.store.leases import LeaseStore
 from airspace.state.store.memory import MemoryStore
+from airspace.state.store.registry_changes import RegistryChangeFeed
 from airspace.state.store.runs import RunStore
 from airspace.state.store.workflows import WorkflowStore
 
@@ -23,6 +24,7 @@ class StateStore(ABC):
     agents: AgentStore
     memory: MemoryStore
     leases: LeaseStore
+    registry_changes: RegistryChangeFeed
 
     @abstractmethod
     async def close(self) -> None:
