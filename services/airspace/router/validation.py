@@ -13,7 +13,6 @@ import dataclasses
 import json
 from typing import Any
 
-import celpy
 import jsonschema
 from jsonschema import validators
 from jsonschema.protocols import Validator
@@ -79,7 +78,7 @@ def output_problems(contract: OutputContract, payload: Payload) -> str:
         for error in contract.validator.iter_errors(payload.data):
             where = pointer.join(error.absolute_path) or "/"  # a JSON pointer into data
             problems.append(f"output_schema at {where}: {_failed(error)}")
-    activation = {"output": celpy.json_to_cel(output)} if contract.rules else {}
+    activation = {"output": output}
     for index, rule in enumerate(contract.rules):
         try:
             if rule.when.evaluate(activation):
