@@ -11,6 +11,7 @@ from airspace.policy.engine.conditions import (
     MAX_SOURCE_CHARS,
     ConditionError,
     EvaluationError,
+    Values,
     compile_condition,
 )
 
@@ -51,6 +52,15 @@ def test_the_activation_gives_a_rule_every_number_as_a_double():
     activation = Activation(check("run.start", user("operator"), payload={"n": 2}), ())
     condition = compile_condition("payload.n * 2.0 == 4.0 && subject.kind == 'user'")
     assert condition.evaluate(activation.values(condition.variables))
+
+
+def test_values_converted_once_serve_every_condition_and_grow():
+    values = Values({"subject": {"kind": "user"}})
+    assert "subject" in values and "pii" not in values
+    assert compile_condition("subject.kind == 'user'").evaluate(values)
+    values.add("pii", ["EMAIL"])
+    assert compile_condition("subject.kind == 'user' && 'EMAIL' in pii").evaluate(values)
+    assert not compile_condition("subject.kind == 'agent'").evaluate(values)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from airspace.policy.engine.conditions import Values
 from airspace.policy.engine.model import CheckInput
 
 
@@ -12,15 +13,16 @@ class Activation:
     def __init__(self, check: CheckInput, pii_entities: Iterable[str]):
         self._check = check
         self._pii = sorted(set(pii_entities))
-        self._built: dict[str, Any] = {}
+        self._values = Values()
 
-    def values(self, names: Iterable[str]) -> dict[str, Any]:
+    def values(self, names: Iterable[str]) -> Values:
+        """`names` and any variable built before, converted once for every rule."""
         for name in names:
-            if name not in self._built:
-                self._built[name] = self._plain(name)
-        return {name: self._built[name] for name in names}
+            if name not in self._values:
+                self._values.add(name, self.plain(name))
+        return self._values
 
-    def _plain(self, name: str) -> Any:
+    def plain(self, name: str) -> Any:
         """One variable as plain JSON; see conditions.VARIABLES."""
         check = self._check
         match name:
