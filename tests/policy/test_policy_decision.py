@@ -112,7 +112,7 @@ def test_unknown_checkpoint_fails_closed(engine):
 
 
 RULES = """rules:
-  - {id: amount-is-text, checkpoint: run.start, when: "payload.amount + 1", effect: deny, reason: X}
+  - {id: amount-is-text, checkpoint: run.start, when: "payload.amount + 1.0", effect: deny, reason: X}
   - {id: reads-missing, checkpoint: run.read, when: "payload.missing == 'x'", effect: deny, reason: Y}
   - {id: ok-rule, checkpoint: run.read, when: "subject.kind == 'user'", effect: allow, reason: USER}
 """

@@ -13,13 +13,12 @@ import dataclasses
 import json
 from typing import Any
 
-import celpy
 import jsonschema
 from jsonschema import validators
 from jsonschema.protocols import Validator
 
 from airspace.policy.engine import pointer
-from airspace.policy.engine.conditions import Condition, EvaluationError
+from airspace.policy.engine.conditions import Condition, EvaluationError, Values
 from airspace.policy.engine.pii.scan import scan_text
 from airspace.router.payload import Payload
 
@@ -79,7 +78,7 @@ def output_problems(contract: OutputContract, payload: Payload) -> str:
         for error in contract.validator.iter_errors(payload.data):
             where = pointer.join(error.absolute_path) or "/"  # a JSON pointer into data
             problems.append(f"output_schema at {where}: {_failed(error)}")
-    activation = {"output": celpy.json_to_cel(output)} if contract.rules else {}
+    activation = Values({"output": output} if contract.rules else {})
     for index, rule in enumerate(contract.rules):
         try:
             if rule.when.evaluate(activation):

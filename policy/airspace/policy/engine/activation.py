@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import celpy
-from celpy import celtypes
-
+from airspace.policy.engine.conditions import Values
 from airspace.policy.engine.model import CheckInput
 
 
@@ -15,15 +13,16 @@ class Activation:
     def __init__(self, check: CheckInput, pii_entities: Iterable[str]):
         self._check = check
         self._pii = sorted(set(pii_entities))
-        self._built: dict[str, celtypes.Value] = {}
+        self._values = Values()
 
-    def values(self, names: Iterable[str]) -> dict[str, celtypes.Value]:
+    def values(self, names: Iterable[str]) -> Values:
+        """`names` and any variable built before, converted once for every rule."""
         for name in names:
-            if name not in self._built:
-                self._built[name] = celpy.json_to_cel(self._plain(name))
-        return {name: self._built[name] for name in names}
+            if name not in self._values:
+                self._values.add(name, self.plain(name))
+        return self._values
 
-    def _plain(self, name: str) -> Any:
+    def plain(self, name: str) -> Any:
         """One variable as plain JSON; see conditions.VARIABLES."""
         check = self._check
         match name:
@@ -54,7 +53,8 @@ class Activation:
 
 def as_json_numbers(value: Any) -> Any:
     """Every number as a double, as it arrives in a protobuf Struct, so a rule behaves the
-    same for in-process callers and over gRPC (CEL does not compare int with double)."""
+    same for in-process callers and over gRPC: CEL compares an int with a double by value
+    but refuses to mix them in arithmetic (`payload.count + 1.0`)."""
     if isinstance(value, dict):
         return {key: as_json_numbers(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

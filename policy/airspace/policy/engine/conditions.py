@@ -2,6 +2,7 @@
 
 Every name an expression reads must be one of VARIABLES (or a macro's bound
 variable), so a typo fails the bundle at load instead of denying at run time.
+The activation is plain Python values (dicts, lists, str, float, bool, None).
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
+from typing import Any
 
-import celpy
-import lark
-from celpy import celtypes
+import cel
 
 # What a rule can read; see decision.activation() for their shapes.
 VARIABLES = frozenset(
@@ -21,11 +21,39 @@ VARIABLES = frozenset(
 _TYPE_NAMES = frozenset(
     {"bool", "bytes", "double", "int", "uint", "string", "list", "map", "null_type", "type"}
 )
-_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
-_QUOTED = re.compile(r"'([^']*)'")
+# The evaluator recurses over the expression natively: a very long chain of operators
+# overflows its stack and ends the process, so longer sources are refused at compile.
+MAX_SOURCE_CHARS = 4096
+_POSITION = re.compile(r"<input>:(\d+):(\d+):")
+# String literals are matched first so that text inside them is never read as a macro.
+_MACRO_OR_STRING = re.compile(
+    r"""
+    (?:[rR][bB]?|[bB][rR])(?:'''.*?'''|\"\"\".*?\"\"\"|'[^'\n]*'|"[^"\n]*")
+    | [bB]?(?:'''(?:\\.|.)*?'''|\"\"\"(?:\\.|.)*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")
+    | //[^\n]*
+    | \.\s*(?:all|exists_one|exists|map|filter)\s*\(\s*(?P<bound>[A-Za-z_][A-Za-z0-9_]*)\s*,
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+# What the evaluator raises for an expression that cannot decide; anything else is a bug.
+_EVALUATION_FAILURES = (LookupError, TypeError, ValueError, ArithmeticError, RuntimeError)
 
-# One environment: the parser is built once and shared by every expression.
-_ENVIRONMENT = celpy.Environment()
+
+class Values:
+    """Variables turned into the evaluator's values once, for every condition that reads
+    them: the conversion, not the evaluation, is most of a condition's cost."""
+
+    def __init__(self, plain: Mapping[str, Any] | None = None):
+        self._context = cel.Context(dict(plain or {}))
+        self._names = set(plain or ())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._names
+
+    def add(self, name: str, value: Any) -> None:
+        """`value` is plain JSON, every number a float (see activation.as_json_numbers)."""
+        self._context.add_variable(name, value)
+        self._names.add(name)
 
 
 class ConditionError(ValueError):
@@ -40,29 +68,28 @@ class EvaluationError(Exception):
 class Condition:
     source: str
     variables: frozenset[str]  # the VARIABLES it reads, so callers build only those
-    program: celpy.Runner = dataclasses.field(repr=False, compare=False)
+    program: cel.Program = dataclasses.field(repr=False, compare=False)
 
-    def evaluate(self, activation: Mapping[str, celtypes.Value]) -> bool:
+    def evaluate(self, activation: Values | Mapping[str, Any]) -> bool:
+        """Whether the expression holds for `activation` (Values, or plain values as
+        Values.add takes them)."""
+        context = activation._context if isinstance(activation, Values) else dict(activation)
         try:
-            result = self.program.evaluate(dict(activation))
-        except celpy.CELEvalError as exc:
+            result = self.program.execute(context)
+        except _EVALUATION_FAILURES as exc:
             raise EvaluationError(self._describe(exc)) from exc
-        if isinstance(result, celpy.CELEvalError):
-            raise EvaluationError(self._describe(result))
-        if not isinstance(result, bool | celtypes.BoolType):
+        if not isinstance(result, bool):
             raise EvaluationError(f"returned {type(result).__name__}, not a bool")
-        return bool(result)
+        return result
 
-    def _describe(self, error: celpy.CELEvalError) -> str:
-        """A message safe to put in a reason: CEL errors may quote data, so only a
-        field name that also appears in the expression itself is repeated."""
-        message = str(error.args[0]) if error.args else ""
-        cause = error.args[1] if len(error.args) > 1 else None
-        if cause is KeyError:
-            quoted = _QUOTED.search(message)
-            name = quoted.group(1) if quoted else ""
-            return f"unknown field '{name}'" if name and name in self.source else "unknown field"
-        if cause is TypeError:
+    def _describe(self, error: Exception) -> str:
+        """A message safe to put in a reason: the evaluator's messages may quote data, so
+        only a field name that also appears in the expression itself is repeated."""
+        if isinstance(error, KeyError):
+            name = error.args[0] if error.args else None
+            known = isinstance(name, str) and name and name in self.source
+            return f"unknown field '{name}'" if known else "unknown field"
+        if isinstance(error, TypeError):
             return "no matching overload (type mismatch)"
         return "evaluation error"
 
@@ -72,33 +99,29 @@ def compile_condition(source: str, variables: frozenset[str] = VARIABLES) -> Con
     the router passes its own set for routing conditions)."""
     if not isinstance(source, str) or not source.strip():
         raise ConditionError("must be a non-empty CEL expression")
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ConditionError(f"longer than {MAX_SOURCE_CHARS} characters")
     try:
-        ast = _ENVIRONMENT.compile(source)
-    except celpy.CELParseError as exc:
-        raise ConditionError(f"syntax error at line {exc.line}, column {exc.column}") from exc
-    names = _free_names(ast)
-    unknown = sorted(names - variables - _TYPE_NAMES)
+        program = cel.compile(source)
+    except ValueError as exc:
+        raise ConditionError(_syntax_error(str(exc))) from exc
+    names = set(program.variables())
+    unknown = sorted(names - variables - _TYPE_NAMES - _macro_variables(source))
     if unknown:
         allowed = ", ".join(sorted(variables))
         raise ConditionError(f"unknown variable '{unknown[0]}' (allowed: {allowed})")
-    return Condition(source, frozenset(names & variables), _ENVIRONMENT.program(ast))
+    return Condition(source, frozenset(names & variables), program)
 
 
-def _free_names(ast: lark.Tree) -> set[str]:
-    """Identifiers read by the expression, minus variables bound by macros."""
-    names: set[str] = set()
-    bound: set[str] = set()
-    for node in ast.iter_subtrees():
-        if node.data == "ident":
-            names.add(str(node.children[0]))
-        elif node.data == "member_dot_arg" and str(node.children[1]) in _MACROS:
-            bound.update(_bound_variable(node.children[2]))
-    return names - bound
+def _syntax_error(message: str) -> str:
+    """Where the parser stopped, without its message (which repeats the source)."""
+    position = _POSITION.search(message)
+    if position is None:
+        return "syntax error"
+    return f"syntax error at line {position.group(1)}, column {position.group(2)}"
 
 
-def _bound_variable(arguments) -> set[str]:
-    if not isinstance(arguments, lark.Tree) or not arguments.children:
-        return set()
-    first = arguments.children[0]
-    idents = [n for n in first.iter_subtrees() if n.data == "ident"]
-    return {str(idents[0].children[0])} if len(idents) == 1 else set()
+def _macro_variables(source: str) -> set[str]:
+    """The names bound by macros (`x` in `list.exists(x, ...)`): the compiled program
+    reports them among the variables it reads."""
+    return {m["bound"] for m in _MACRO_OR_STRING.finditer(source) if m["bound"]}
