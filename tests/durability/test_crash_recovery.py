@@ -104,10 +104,9 @@ def report_reinvocations(mesh, logs, runs: int) -> tuple[int, int]:
     return again, reran
 
 
-async def follow(client: Client, run_id: str, seen: list[run_pb2.RunEvent]) -> int:
-    """A watcher that reconnects from its last event whenever the stream breaks; collects
-    the events in `seen` and returns how often it reconnected."""
-    reconnects = 0
+async def follow(client: Client, run_id: str, seen: list[run_pb2.RunEvent]) -> None:
+    """A watcher that reconnects from its last event whenever the stream breaks, and
+    collects the events in `seen`."""
     while True:
         request = run_pb2.WatchRunRequest(
             run_id=run_id, after_sequence=seen[-1].sequence if seen else 0
@@ -115,11 +114,10 @@ async def follow(client: Client, run_id: str, seen: list[run_pb2.RunEvent]) -> i
         try:
             async for event in client.runs.WatchRun(request, metadata=client.metadata, timeout=90):
                 seen.append(event)
-            return reconnects
+            return
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.UNAVAILABLE:
                 raise
-            reconnects += 1
             await asyncio.sleep(0.2)
 
 
@@ -144,13 +142,13 @@ async def test_a_killed_state_service_loses_no_acknowledged_write(mesh):
         mesh.state.start()
         run_ids += await late
         logs, _ = await completed_exactly_once(mesh, client, run_ids, interruptions=2)
-        reconnects = 0
         for run_id, watcher in zip(laggards, watchers, strict=True):
-            reconnects += await watcher
-            # Across the restart: every event, in order, once; what the watcher saw
-            # before the crash is still stored, unchanged.
+            # The router executing a run streams it itself (local_events), so a watcher
+            # may not even notice the restart, or reconnect when the router hands it over
+            # to the state service; either way, across the restart: every event, in
+            # order, once; what the watcher saw before the crash is still stored, unchanged.
+            await watcher
             assert seen[run_id] == logs[run_id]
-        assert reconnects >= 1, "no watcher saw the state service go away"
     finally:
         await client.channel.close()
 
