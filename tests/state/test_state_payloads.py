@@ -125,8 +125,8 @@ async def test_a_document_repeated_in_many_runs_is_stored_once(store, rows):
     # The input document and the step's output: one each, used by three runs.
     assert count(rows, "payloads") == 2
     assert count(rows, "payload_uses") == 6
-    again, created = await store.runs.create_run(document_run("r0"))
-    assert not created and again.input["document"] == DOCUMENT
+    again = await store.runs.create_run(document_run("r0"))
+    assert not again.created and again.run.input["document"] == DOCUMENT
 
 
 async def test_each_tenant_stores_its_own_copy(store, rows):
