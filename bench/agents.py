@@ -1,6 +1,7 @@
 """Agents for benchmarks: the step agents answer at once, so a run measures the mesh, not
 the agents; the branch agents take a known time, so a fan-out's latency can be compared
-with its slowest branch.
+with its slowest branch; the parked agent holds every call until it is released (SIGUSR1),
+so the runs calling it stay parked as long as a benchmark needs.
 
 python -m bench.agents --name bench-step-1 --port 0
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 from collections.abc import Sequence
 
 from airspace.agents.kit import Agent, Reply, Task
@@ -28,8 +30,19 @@ steps:
 
 # Branch agents and how long each takes, in seconds.
 BRANCH_AGENTS = {"bench-branch-1": 0.1, "bench-branch-2": 0.2, "bench-branch-3": 0.4}
-# Answers after an hour: the runs calling it stay parked (bench/parked_runs.py).
-PARKED_AGENT, PARKED_SECONDS = "bench-parked", 3600.0
+# Holds its calls until released: the runs calling it stay parked (bench/parked_runs.py).
+PARKED_AGENT = "bench-parked"
+PARKED_WORKFLOW = "bench-parked"
+PARKED_SOURCE = f"""
+name: {PARKED_WORKFLOW}
+description: One step at an agent that answers once released.
+pattern: sequential
+timeout: 2h
+steps:
+  - {{name: wait, agent: {PARKED_AGENT}, timeout: 1h}}
+"""
+# Sent to the parked agent: answer every call from now on; hold them again.
+RELEASE_SIGNAL, HOLD_SIGNAL = signal.SIGUSR1, signal.SIGUSR2
 FAN_OUT_WORKFLOW = "bench-fan-out"
 FAN_OUT_SOURCE = f"""
 name: {FAN_OUT_WORKFLOW}
@@ -40,14 +53,35 @@ aggregate: {{strategy: collect}}
 """
 
 
+class Gate:
+    """What the parked agent's calls wait for: closed at first, RELEASE_SIGNAL opens it
+    (every call held and every later one answers) and HOLD_SIGNAL closes it again."""
+
+    def __init__(self) -> None:
+        self._open: asyncio.Event | None = None
+
+    async def passed(self) -> None:
+        if self._open is None:  # the first call: the server's loop runs by now
+            self._open = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(RELEASE_SIGNAL, self._open.set)
+            loop.add_signal_handler(HOLD_SIGNAL, self._open.clear)
+        await self._open.wait()
+
+
 def echo_agent(name: str) -> Agent:
-    """An agent that passes its input's text on (after its delay, for a branch agent)."""
-    delay = {**BRANCH_AGENTS, PARKED_AGENT: PARKED_SECONDS}.get(name, 0.0)
-    agent = Agent(name=name, version="1.0.0", description=f"Passes its input on after {delay}s")
+    """An agent that passes its input's text on (after its delay, for a branch agent; once
+    released, for the parked agent)."""
+    delay = BRANCH_AGENTS.get(name, 0.0)
+    gate = Gate() if name == PARKED_AGENT else None
+    waits = "once released" if gate else f"after {delay}s"
+    agent = Agent(name=name, version="1.0.0", description=f"Passes its input on {waits}")
 
     @agent.handler
     async def echo(task: Task) -> Reply:
-        if delay:
+        if gate:
+            await gate.passed()
+        elif delay:
             await asyncio.sleep(delay)
         return Reply(text=task.text or "ok", data={"done_by": name})
 
@@ -60,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--name", required=True, choices=[*STEP_AGENTS, *BRANCH_AGENTS, PARKED_AGENT]
     )
     known, rest = parser.parse_known_args(argv)
+    for sent in (RELEASE_SIGNAL, HOLD_SIGNAL):  # until the gate is asked for: not fatal
+        signal.signal(sent, signal.SIG_IGN)
     echo_agent(known.name).serve(rest)
 
 
