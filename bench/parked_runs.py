@@ -24,17 +24,18 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import os
 import pathlib
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from airspace.v1 import run_pb2
+from airspace.v1 import run_pb2, run_pb2_grpc
 from bench import counts, cpu, loadgen, report, results, targets
 from bench.agents import HOLD_SIGNAL, PARKED_AGENT, PARKED_SOURCE, PARKED_WORKFLOW, RELEASE_SIGNAL
 from bench.mesh import BenchMesh
@@ -45,12 +46,15 @@ SECTION = "parked"
 MEASURED = ("router", "state")
 STATE_COMMITS = (counts.FSYNCS, "state_store")
 ADMITTED = "airspace_router_runs_admitted"  # by status: running, queued
+ACTIVE_STATES = (run_pb2.RUN_STATE_QUEUED, run_pb2.RUN_STATE_RUNNING)
+PAGE_SIZE, LIST_TIMEOUT = 1000, 30.0
 # Calls at the agent, and those waiting for one of its slots.
 AT_AGENT = ("airspace_router_agent_calls_in_flight", "airspace_router_agent_calls_queued")
-# StartRun calls in flight while the runs are started.
-START_CONCURRENCY = 32
+# StartRun calls in flight while the runs are started, and runs started before all of
+# them are waited for until parked.
+START_CONCURRENCY, START_BATCH = 32, 500
 START_TIMEOUT_SECONDS = 60.0
-POLL_SECONDS = 0.5
+POLL_SECONDS = 1.0
 # After the last run parked: its writes, and recovery passes that lease the queued runs
 # (executor.py: runs nobody leased are claimed after a lease's time), are over.
 SETTLE_SECONDS = 12.0
@@ -74,7 +78,8 @@ class Stalled(Exception):
 
 
 class ParkedMesh:
-    """A mesh whose one workflow calls the parked agent, and what its router reports."""
+    """A mesh whose one workflow calls the parked agent: its runs as the state has them,
+    and what its router holds."""
 
     def __init__(self, home: pathlib.Path):
         self.mesh = BenchMesh(
@@ -82,40 +87,56 @@ class ParkedMesh:
         )
         self.metadata = self.mesh.gateway_metadata()
 
-    def _router(self, name: str) -> list[tuple[dict[str, str], float]]:
-        """A router metric's samples: (labels, value)."""
+    async def count(self, runs: run_pb2_grpc.RunServiceStub, state: run_pb2.RunState) -> int:
+        """Runs of the parked workflow in `state`, as the state service has them."""
+        counted, token = 0, ""
+        while True:
+            request = run_pb2.ListRunsRequest(
+                workflow=PARKED_WORKFLOW, state=state, page_size=PAGE_SIZE, page_token=token
+            )
+            page = await runs.ListRuns(request, metadata=self.metadata, timeout=LIST_TIMEOUT)
+            counted += len(page.runs)
+            token = page.next_page_token
+            if not token:
+                return counted
+
+    async def active(self, runs: run_pb2_grpc.RunServiceStub) -> int:
+        return sum([await self.count(runs, state) for state in ACTIVE_STATES])
+
+    def held(self) -> tuple[float, float]:
+        """(runs the router holds, of those it executes the ones not waiting at the agent)."""
+        samples = self._router_samples()
+        admitted = {labels["status"]: value for name, labels, value in samples if name == ADMITTED}
+        running = admitted.get("running", 0.0)
+        at_agent = sum(value for name, _, value in samples if name in AT_AGENT)
+        return running + admitted.get("queued", 0.0), running - at_agent
+
+    def _router_samples(self) -> list[tuple[str, dict[str, str], float]]:
         exposition = counts.scrape(self.mesh.metrics_url("router"))
         return [
-            (sample.labels, sample.value)
+            (sample.name, sample.labels, sample.value)
             for family in text_string_to_metric_families(exposition)
             for sample in family.samples
-            if sample.name == name
         ]
 
-    def ended(self) -> dict[str, float]:
-        """Runs of the parked workflow that ended, by final state ("completed", ...)."""
-        return {
-            labels["state"]: value
-            for labels, value in self._router("airspace_router_runs_finished_total")
-            if labels["workflow"] == PARKED_WORKFLOW
-        }
+    async def parked(self, runs: run_pb2_grpc.RunServiceStub) -> bool:
+        """Whether every unfinished run is parked: held by the router (none left for
+        recovery) and, when it executes, waiting at the agent."""
+        held, elsewhere = await asyncio.to_thread(self.held)
+        return not elsewhere and held == await self.active(runs)
 
-    def parked(self, runs: int) -> bool:
-        """Whether the router holds `runs` runs, each one it executes waiting at the agent."""
-        admitted = {labels["status"]: value for labels, value in self._router(ADMITTED)}
-        running = admitted.get("running", 0.0)
-        at_agent = sum(value for name in AT_AGENT for _, value in self._router(name))
-        return running + admitted.get("queued", 0.0) == runs and at_agent == running
+    async def finished(self, runs: run_pb2_grpc.RunServiceStub) -> bool:
+        return not await self.active(runs)
 
     def signal_agent(self, signal: int) -> None:
         os.kill(self.mesh.pid(PARKED_AGENT), signal)
 
 
-async def until(done: Callable[[], bool], runs: int, what: str) -> float:
+async def until(done: Callable[[], Awaitable[bool]], runs: int, what: str) -> float:
     """Waits until `done()`; the seconds it took (Stalled past the time `runs` may take)."""
     began = time.monotonic()
     limit = max(SECONDS_AT_LEAST, runs * SECONDS_PER_RUN)
-    while not await asyncio.to_thread(done):
+    while not await done():
         if time.monotonic() - began > limit:
             raise Stalled(f"{what}: not done within {limit:.0f} s")
         await asyncio.sleep(POLL_SECONDS)
@@ -123,23 +144,30 @@ async def until(done: Callable[[], bool], runs: int, what: str) -> float:
 
 
 async def park(parked: ParkedMesh, channel: grpc.aio.Channel, runs: int) -> loadgen.LoadResult:
-    """Starts `runs` runs of the parked workflow and waits until every one started is parked."""
+    """Starts `runs` runs of the parked workflow, a batch at a time, each batch waited for
+    until every run is parked: the first runs' start-up (claims, policy checks, the first
+    appends) all at once would measure a surge, not what parked runs cost."""
     method = loadgen.find_method("airspace.v1.RunService/StartRun")
     request = run_pb2.StartRunRequest(workflow=PARKED_WORKFLOW)
     call = loadgen.caller(
         channel, method, request, metadata=parked.metadata, timeout=START_TIMEOUT_SECONDS
     )
-    started = await loadgen.drive(call, min(START_CONCURRENCY, runs), total=runs)
-    await until(lambda: parked.parked(started.ok), runs, "parking the runs")
+    stub = run_pb2_grpc.RunServiceStub(channel)
+    started: loadgen.LoadResult | None = None
+    for first in range(0, runs, START_BATCH):
+        size = min(START_BATCH, runs - first)
+        batch = await loadgen.drive(call, min(START_CONCURRENCY, size), total=size)
+        started = batch if started is None else started.merged(batch)
+        await until(functools.partial(parked.parked, stub), size, "parking the runs")
+    assert started is not None  # runs >= 1
     return started
 
 
-async def release(parked: ParkedMesh, ended: float) -> float:
-    """Releases the agent's calls; the seconds until `ended` runs have ended in all."""
+async def release(parked: ParkedMesh, channel: grpc.aio.Channel, runs: int) -> float:
+    """Releases the agent's calls; the seconds until no run is left unfinished."""
     parked.signal_agent(RELEASE_SIGNAL)
-    return await until(
-        lambda: sum(parked.ended().values()) >= ended, int(ended), "completing the runs"
-    )
+    stub = run_pb2_grpc.RunServiceStub(channel)
+    return await until(functools.partial(parked.finished, stub), runs, "completing the runs")
 
 
 async def window(parked: ParkedMesh, seconds: float) -> dict:
@@ -167,18 +195,20 @@ async def measure(home: pathlib.Path, scale: Scale) -> dict:
     parked.mesh.start()
     try:
         async with grpc.aio.insecure_channel(parked.mesh.gateway) as channel:
+            stub = run_pb2_grpc.RunServiceStub(channel)
             await parked.mesh.install_workflow(channel)
-            warm_up = await park(parked, channel, scale.warm_up)
-            await release(parked, warm_up.ok)
+            await park(parked, channel, scale.warm_up)
+            await release(parked, channel, scale.warm_up)
             parked.signal_agent(HOLD_SIGNAL)
+            completed_before = await parked.count(stub, run_pb2.RUN_STATE_COMPLETED)
             no_run = await window(parked, scale.seconds)
             began = time.monotonic()
             started = await park(parked, channel, scale.runs)
             park_seconds = time.monotonic() - began
             await asyncio.sleep(SETTLE_SECONDS)
             waiting = await window(parked, scale.seconds)
-            complete_seconds = await release(parked, warm_up.ok + started.ok)
-            completed = parked.ended().get("completed", 0.0) - warm_up.ok
+            complete_seconds = await release(parked, channel, scale.runs)
+            completed = await parked.count(stub, run_pb2.RUN_STATE_COMPLETED) - completed_before
     finally:
         parked.mesh.stop()
     for error, count in started.errors.most_common(3):
@@ -187,7 +217,7 @@ async def measure(home: pathlib.Path, scale: Scale) -> dict:
         scale.runs,
         no_run,
         waiting,
-        completed=int(completed),
+        completed=completed,
         start_failures=started.count - started.ok,
         park_seconds=park_seconds,
         complete_seconds=complete_seconds,
