@@ -23,6 +23,7 @@ from airspace.router.repositories import Decision, PageRequest, Repositories
 from airspace.router.repositories.in_memory import in_memory_repositories
 from airspace.router.settings import RouterSettings
 from airspace.router.spec import validate
+from airspace.router.spec.compiled import CompiledSpecs
 from airspace.router.step_runner import StepRunner
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
 
@@ -118,7 +119,7 @@ class Router:
         guard = Guard(self.repositories.policy)
         gate = ApprovalGate(self.repositories.approvals)
         runner = StepRunner(guard, self.agents, gate, default_timeout=5.0)  # type: ignore[arg-type]
-        self.executor = RunExecutor(settings, self.repositories, runner)
+        self.executor = RunExecutor(settings, self.repositories, runner, CompiledSpecs())
 
     async def register(self, name: str, behaviour: Behaviour) -> None:
         self.agents.behaviours[name] = behaviour

@@ -47,7 +47,8 @@ from airspace.router.run_admission import RunAdmission, Ticket
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
-from airspace.router.spec import WorkflowSpec, validate
+from airspace.router.spec import WorkflowSpec
+from airspace.router.spec.compiled import CompiledSpecs
 from airspace.router.step_runner import StepRunner
 from airspace.state.v1 import state_pb2
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2
@@ -86,8 +87,15 @@ class Prepared:
 
 
 class RunExecutor:
-    def __init__(self, settings: RouterSettings, repositories: Repositories, runner: StepRunner):
+    def __init__(
+        self,
+        settings: RouterSettings,
+        repositories: Repositories,
+        runner: StepRunner,
+        specs: CompiledSpecs,
+    ):
         self._settings = settings
+        self._specs = specs
         self._repositories = repositories
         self._runs = repositories.runs
         self._runner = runner
@@ -365,7 +373,7 @@ class RunExecutor:
         workflow = await self._repositories.workflows.get(
             run.tenant, run.workflow.name, run.workflow.version
         )
-        spec = validate(convert.to_dict(workflow.spec))
+        spec = self._specs.of(workflow)
         agents = await agent_registry.registered(self._repositories.agents, run.tenant, spec.agents)
         for name, agent in agents.items():
             pinned = run.agent_versions.get(name)
