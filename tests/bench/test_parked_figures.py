@@ -141,3 +141,18 @@ def test_the_command_line_skips_the_section_or_sets_its_count():
 def test_the_section_prints_nothing_unmeasured():
     found = {parked_runs.SECTION: parked()}
     assert report.NOT_MEASURED not in parked_runs.section(found, [], symbols=False)
+
+
+def test_runs_that_stalled_miss_every_parked_target_and_say_where_they_stalled():
+    found = {
+        parked_runs.SECTION: {
+            "runs": 10_000,
+            "runs_not_completed": 10_000,
+            "stalled": "parking the runs: not done within 120 s",
+        }
+    }
+    verdicts = [v for v in targets.judge(found) if v.target.section == "parked"]
+    assert not any(v.met for v in verdicts)
+    assert parked_runs.section(found, verdicts, symbols=False).endswith(
+        "stalled (parking the runs: not done within 120 s)"
+    )
