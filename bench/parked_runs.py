@@ -52,7 +52,7 @@ PAGE_SIZE, LIST_TIMEOUT = 1000, 30.0
 AT_AGENT = ("airspace_router_agent_calls_in_flight", "airspace_router_agent_calls_queued")
 # StartRun calls in flight while the runs are started, and runs started before all of
 # them are waited for until parked.
-START_CONCURRENCY, START_BATCH = 32, 500
+START_CONCURRENCY, START_BATCH = 32, 100
 START_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 1.0
 # After the last run parked: its writes, and recovery passes that lease the queued runs
