@@ -1,6 +1,6 @@
 """Agents for benchmarks: the step agents answer at once, so a run measures the mesh, not
 the agents; the branch agents take a known time, so a fan-out's latency can be compared
-with its slowest branch; the parked agent holds every call until it is released (SIGUSR1),
+with its slowest branch; the parked agent holds every call until it is released (a file),
 so the runs calling it stay parked as long as a benchmark needs.
 
 python -m bench.agents --name bench-step-1 --port 0
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
+import os
+import pathlib
 from collections.abc import Sequence
 
 from airspace.agents.kit import Agent, Reply, Task
@@ -41,8 +42,9 @@ timeout: 2h
 steps:
   - {{name: wait, agent: {PARKED_AGENT}, timeout: 1h}}
 """
-# Sent to the parked agent: answer every call from now on; hold them again.
-RELEASE_SIGNAL, HOLD_SIGNAL = signal.SIGUSR1, signal.SIGUSR2
+# The parked agent answers while this file exists, and holds its calls while it does not.
+RELEASE_FILE = "AIRSPACE_BENCH_RELEASE_FILE"
+GATE_POLL_SECONDS = 0.2
 FAN_OUT_WORKFLOW = "bench-fan-out"
 FAN_OUT_SOURCE = f"""
 name: {FAN_OUT_WORKFLOW}
@@ -54,26 +56,33 @@ aggregate: {{strategy: collect}}
 
 
 class Gate:
-    """What the parked agent's calls wait for: closed at first, RELEASE_SIGNAL opens it
-    (every call held and every later one answers) and HOLD_SIGNAL closes it again."""
+    """What the parked agent's calls wait for: open while the file RELEASE_FILE names
+    exists (every call held and every later one answers), closed while it does not."""
 
-    def __init__(self) -> None:
-        self._open: asyncio.Event | None = None
+    def __init__(self, path: pathlib.Path):
+        self._path = path
+        self._open = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
 
     async def passed(self) -> None:
-        if self._open is None:  # the first call: the server's loop runs by now
-            self._open = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(RELEASE_SIGNAL, self._open.set)
-            loop.add_signal_handler(HOLD_SIGNAL, self._open.clear)
+        if self._watch is None:  # one watch for every call, on the server's loop
+            self._watch = asyncio.get_running_loop().create_task(self._watching())
         await self._open.wait()
+
+    async def _watching(self) -> None:
+        while True:
+            if self._path.exists():
+                self._open.set()
+            else:
+                self._open.clear()
+            await asyncio.sleep(GATE_POLL_SECONDS)
 
 
 def echo_agent(name: str) -> Agent:
     """An agent that passes its input's text on (after its delay, for a branch agent; once
     released, for the parked agent)."""
     delay = BRANCH_AGENTS.get(name, 0.0)
-    gate = Gate() if name == PARKED_AGENT else None
+    gate = Gate(pathlib.Path(os.environ[RELEASE_FILE])) if name == PARKED_AGENT else None
     waits = "once released" if gate else f"after {delay}s"
     agent = Agent(name=name, version="1.0.0", description=f"Passes its input on {waits}")
 
@@ -94,8 +103,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--name", required=True, choices=[*STEP_AGENTS, *BRANCH_AGENTS, PARKED_AGENT]
     )
     known, rest = parser.parse_known_args(argv)
-    for sent in (RELEASE_SIGNAL, HOLD_SIGNAL):  # until the gate is asked for: not fatal
-        signal.signal(sent, signal.SIG_IGN)
     echo_agent(known.name).serve(rest)
 
 

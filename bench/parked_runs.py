@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import os
 import pathlib
 import sys
 import tempfile
@@ -37,7 +36,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from airspace.v1 import run_pb2, run_pb2_grpc
 from bench import counts, cpu, loadgen, report, results, targets
-from bench.agents import HOLD_SIGNAL, PARKED_AGENT, PARKED_SOURCE, PARKED_WORKFLOW, RELEASE_SIGNAL
+from bench.agents import PARKED_AGENT, PARKED_SOURCE, PARKED_WORKFLOW, RELEASE_FILE
 from bench.mesh import BenchMesh
 from bench.meters import Meter
 from bench.targets import Verdict
@@ -82,8 +81,13 @@ class ParkedMesh:
     and what its router holds."""
 
     def __init__(self, home: pathlib.Path):
+        self.release_file = home / "release-parked-agent"
         self.mesh = BenchMesh(
-            home, tracing=True, agents=(PARKED_AGENT,), workflows=(PARKED_SOURCE,)
+            home,
+            tracing=True,
+            agents=(PARKED_AGENT,),
+            workflows=(PARKED_SOURCE,),
+            env={RELEASE_FILE: str(self.release_file)},
         )
         self.metadata = self.mesh.gateway_metadata()
 
@@ -128,8 +132,12 @@ class ParkedMesh:
     async def finished(self, runs: run_pb2_grpc.RunServiceStub) -> bool:
         return not await self.active(runs)
 
-    def signal_agent(self, signal: int) -> None:
-        os.kill(self.mesh.pid(PARKED_AGENT), signal)
+    def release_agent(self, released: bool) -> None:
+        """Lets the agent answer every call (released), or hold them."""
+        if released:
+            self.release_file.touch()
+        else:
+            self.release_file.unlink(missing_ok=True)
 
 
 async def until(done: Callable[[], Awaitable[bool]], runs: int, what: str) -> float:
@@ -165,7 +173,7 @@ async def park(parked: ParkedMesh, channel: grpc.aio.Channel, runs: int) -> load
 
 async def release(parked: ParkedMesh, channel: grpc.aio.Channel, runs: int) -> float:
     """Releases the agent's calls; the seconds until no run is left unfinished."""
-    parked.signal_agent(RELEASE_SIGNAL)
+    parked.release_agent(True)
     stub = run_pb2_grpc.RunServiceStub(channel)
     return await until(functools.partial(parked.finished, stub), runs, "completing the runs")
 
@@ -199,7 +207,7 @@ async def measure(home: pathlib.Path, scale: Scale) -> dict:
             await parked.mesh.install_workflow(channel)
             await park(parked, channel, scale.warm_up)
             await release(parked, channel, scale.warm_up)
-            parked.signal_agent(HOLD_SIGNAL)
+            parked.release_agent(False)
             completed_before = await parked.count(stub, run_pb2.RUN_STATE_COMPLETED)
             no_run = await window(parked, scale.seconds)
             began = time.monotonic()
