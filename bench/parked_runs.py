@@ -13,7 +13,7 @@ against its target (bench/targets.py):
 - idle_cpu_percent: router plus state CPU while they wait, in % of one core;
 - runs_not_completed: runs that did not complete once the agent answered.
 
-    python -m bench.parked_runs [--quick] [--runs N] [--seconds S] [--json FILE]
+    python -m bench.parked_runs [--quick] [--runs N] [--home DIR] [--json FILE]
 
 Run by `make bench` (python -m bench) as its parked section (--skip-parked leaves it out).
 """
