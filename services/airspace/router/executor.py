@@ -321,10 +321,9 @@ class RunExecutor:
                     run_log, run, run_pb2.RUN_STATE_RUNNING, "picked up by " + self.owner
                 )
                 ctx.run = run
-            output = await asyncio.wait_for(
-                run_pattern(ctx, self._runner, convert.to_dict(run.input)),
-                timeout=max(ctx.time_left(), 0.001),
-            )
+            # A timeout, not wait_for: no second task for each run executing.
+            async with asyncio.timeout(max(ctx.time_left(), 0.001)):
+                output = await run_pattern(ctx, self._runner, convert.to_dict(run.input))
         except RunPaused as paused:
             if ctx is not None:
                 run.usage.CopyFrom(ctx.usage)
