@@ -11,6 +11,9 @@ DESIGN.md sets one (bench/targets.py):
 - internal calls and fsyncs per run, from the state, policy and tracing services' metrics;
 - tracing cost (runs/s OFF / ON), a fan-out's latency over its slowest branch, Airspace
   runs/s over LangGraph + SqliteSaver's, and the gateway hop.
+Then the parked section (bench/parked_runs.py): 10,000 runs held at a slow agent, the
+router's memory per parked run and the router's and state's CPU while they wait, and
+whether every one completes once the agent answers.
 `--json FILE` writes every figure and verdict; `--check` exits 1 when a target is missed.
 Then the edge benchmark (bench/edge.py: the gateway hop with and without TLS, one tenant's
 latency while another floods), the scale-out benchmark (bench/scale_out.py: 1, 2 and 4
@@ -33,7 +36,7 @@ import time
 
 import grpc
 
-from bench import calls, counts, cpu, floor, loadgen, report, results, rounds, targets
+from bench import calls, counts, cpu, floor, loadgen, parked_runs, report, results, rounds, targets
 from bench.agents import FAN_OUT_WORKFLOW
 from bench.mesh import BenchMesh, start_groups, stop_groups
 from bench.meters import Meter
@@ -72,6 +75,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f" {QUICK_GROWTH_RUNS:,} with --quick); the smaller holds a tenth of it, 10,000 at most",
     )
     parser.add_argument(
+        "--skip-parked",
+        action="store_true",
+        help=f"do not run the parked section ({parked_runs.FULL.runs} runs held at a slow agent)",
+    )
+    parser.add_argument(
+        "--parked-runs",
+        type=loadgen.positive_int,
+        help=f"runs the parked section parks (default {parked_runs.FULL.runs}, "
+        f"{parked_runs.QUICK.runs} with --quick)",
+    )
+    parser.add_argument(
         "--skip-edge",
         action="store_true",
         help="do not run the edge benchmark (the gateway hop with TLS, tenant fairness)",
@@ -93,6 +107,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--check", action="store_true", help="exit 1 when a target is missed, naming it"
     )
     return parser.parse_args(argv)
+
+
+def skipped_sections(args: argparse.Namespace) -> tuple[str, ...]:
+    """The sections with targets that this run leaves out, whose targets are not judged."""
+    return (parked_runs.SECTION,) if args.skip_parked else ()
 
 
 def langgraph_installed() -> bool:
@@ -210,6 +229,9 @@ def print_report(taken: Measurements, verdicts: list[targets.Verdict], *, concur
         print(render(found, verdicts, symbols))
     print()
     print(report.ratios_section(found, verdicts, symbols, concurrency=concurrency))
+    if parked_runs.SECTION in found:
+        print()
+        print(parked_runs.section(found, verdicts, symbols))
     print()
     met = sum(verdict.met for verdict in verdicts)
     print(f"targets met: {met} of {len(verdicts)}")
@@ -253,7 +275,12 @@ def main(argv: list[str] | None = None) -> int:
             stack.enter_context(tempfile.TemporaryDirectory(prefix="airspace-bench-"))
         )
         taken = asyncio.run(measure(home, timing, args.concurrency))
-    verdicts = targets.judge(taken.results)
+        if not args.skip_parked:
+            print()
+            taken.results[parked_runs.SECTION] = parked_runs.run(
+                args.quick, args.parked_runs, home / parked_runs.SECTION
+            )
+    verdicts = targets.judge(taken.results, skipped=skipped_sections(args))
     print_report(taken, verdicts, concurrency=args.concurrency)
     if not args.skip_edge:
         from bench import edge
@@ -276,10 +303,21 @@ def main(argv: list[str] | None = None) -> int:
         }
         results.write(args.json, results.document(taken.results, verdicts, context))
         print(f"wrote {args.json}")
-    failed = sum(m.failed for m in taken.measured.values())
+    failed = failures(taken)
     if failed and not args.home:
         print("some calls failed; run again with --home DIR to keep the meshes' logs")
-    missed_target = args.check and not all(verdict.met for verdict in verdicts)
+    return exit_status(failed, verdicts, check=args.check)
+
+
+def failures(taken: Measurements) -> int:
+    """Calls that failed, and parked runs that did not complete."""
+    parked = taken.results.get(parked_runs.SECTION, {})
+    return sum(m.failed for m in taken.measured.values()) + parked.get("runs_not_completed", 0)
+
+
+def exit_status(failed: int, verdicts: list[targets.Verdict], *, check: bool) -> int:
+    """1 when something failed, or (with --check) a target judged was missed."""
+    missed_target = check and not all(verdict.met for verdict in verdicts)
     return 1 if failed or missed_target else 0
 
 

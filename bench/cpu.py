@@ -1,4 +1,5 @@
-"""CPU time of processes, read from /proc: what a load costs wherever its work runs."""
+"""CPU time and resident memory of processes, read from /proc: what a load costs wherever
+its work runs."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ def stat_cpu_seconds(stat: str) -> float:
     # The command name (field 2) may hold spaces and parentheses: count from its end.
     fields = stat.rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+
+
+def resident_kb(pid: int) -> int:
+    """The process's resident memory (VmRSS), in KiB."""
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
 
 
 def reader(groups: Mapping[str, Sequence[int]]) -> Callable[[], Readings]:

@@ -32,6 +32,7 @@ import grpc
 
 from airspace.cli import local_ca
 from bench import calls, loadgen, report, rounds
+from bench.cpu import resident_kb
 from bench.mesh import BenchMesh, start_groups, stop_groups
 
 FLOODER_RATE = 3.0  # the flooder's quota, calls per second
@@ -131,13 +132,6 @@ async def fairness(mesh: BenchMesh, seconds: float) -> dict:
         "flooder_refused": flooder.statuses["RESOURCE_EXHAUSTED"],
         "flooder_completed": flooder.ok,
     }
-
-
-def resident_kb(pid: int) -> int:
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 async def shedding(mesh: BenchMesh, seconds: float) -> dict:

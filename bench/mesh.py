@@ -1,4 +1,5 @@
-"""A real mesh for benchmarks: the processes `airspace up` starts, plus the bench agents.
+"""A real mesh for benchmarks: the processes `airspace up` starts, plus the bench agents
+(by default the step and branch agents, with the workflows that call them).
 
 Every service is its own process (airspace.cli.local_mesh.plan); with tracing off no
 process is given an OTLP endpoint, so spans are never exported.
@@ -27,6 +28,9 @@ from airspace.v1 import (
 )
 from bench.agents import BRANCH_AGENTS, FAN_OUT_SOURCE, STEP_AGENTS, WORKFLOW_SOURCE
 
+DEFAULT_AGENTS = (*STEP_AGENTS, *BRANCH_AGENTS)
+DEFAULT_WORKFLOWS = (WORKFLOW_SOURCE, FAN_OUT_SOURCE)
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # The mesh's own processes (airspace.cli.local_mesh.plan), and those only called from inside.
 SERVICES = ("gateway", "router", "state", "policy", "tracing")
@@ -45,11 +49,16 @@ class BenchMesh:
         state_url: str = "",
         certificates: LocalCa | None = None,
         env: dict[str, str] | None = None,
+        agents: Sequence[str] = DEFAULT_AGENTS,
+        workflows: Sequence[str] = DEFAULT_WORKFLOWS,
     ):
-        """`env` is added to every process's environment (e.g. a quotas file)."""
+        """`env` is added to every process's environment (e.g. a quotas file); `agents`
+        (bench/agents.py) serve the `workflows` (their sources) install_workflow applies."""
         home.mkdir(parents=True, exist_ok=True)
         self.home = home
         self.tracing = tracing
+        self.agents = tuple(agents)
+        self.workflows = tuple(workflows)
         port = free_port()
         self.gateway = f"127.0.0.1:{port}"
         self.credentials = local_mesh.bootstrap(home, self.gateway, certificates=certificates)
@@ -62,7 +71,7 @@ class BenchMesh:
             certificates=certificates,
         )
         self._agent_env = certificates.service("agents").env() if certificates else {}
-        self.processes += [self._agent(name) for name in (*STEP_AGENTS, *BRANCH_AGENTS)]
+        self.processes += [self._agent(name) for name in self.agents]
         for process in self.processes:
             process.env.update(env or {})
             if not tracing:
@@ -124,7 +133,10 @@ class BenchMesh:
 
     def metrics_urls(self) -> list[str]:
         """Where the services that routers and gateways call serve their metrics."""
-        return [local_mesh.metrics_url(self._process(name)) for name in INTERNAL_SERVICES]
+        return [self.metrics_url(name) for name in INTERNAL_SERVICES]
+
+    def metrics_url(self, name: str) -> str:
+        return local_mesh.metrics_url(self._process(name))
 
     async def install_workflow(
         self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...] = ()
@@ -133,7 +145,7 @@ class BenchMesh:
         in the developer's tenant or the one `metadata` authenticates."""
         metadata = metadata or self.gateway_metadata()
         registry = agent_registry_pb2_grpc.AgentRegistryServiceStub(channel)
-        for name in (*STEP_AGENTS, *BRANCH_AGENTS):
+        for name in self.agents:
             await registry.RegisterAgent(
                 agent_registry_pb2.RegisterAgentRequest(
                     endpoint=self._process(name).address, agent=name
@@ -141,7 +153,7 @@ class BenchMesh:
                 metadata=metadata,
                 timeout=30,
             )
-        for source in (WORKFLOW_SOURCE, FAN_OUT_SOURCE):
+        for source in self.workflows:
             await workflow_pb2_grpc.WorkflowServiceStub(channel).CreateWorkflow(
                 workflow_pb2.CreateWorkflowRequest(source=source), metadata=metadata, timeout=30
             )

@@ -4,7 +4,7 @@ figure of the benchmark's results named by its path in the JSON, e.g. "ratios.me
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +22,11 @@ class Target:
     def text(self) -> str:
         return f"<= {self.at_most:g}" if self.at_most is not None else f">= {self.at_least:g}"
 
+    @property
+    def section(self) -> str:
+        """The part of the benchmark that measures the figure: its path's first part."""
+        return self.figure.partition(".")[0]
+
     def as_json(self) -> dict:
         bounds = {"at_most": self.at_most, "at_least": self.at_least}
         return {key: bound for key, bound in bounds.items() if bound is not None}
@@ -37,6 +42,11 @@ TARGETS = (
     # A fan-out costs its slowest branch, not the sum.
     Target("ratios.fanout_over_slowest_branch", at_most=1.1),
     Target("ratios.tracing_off_over_on", at_most=1.15),
+    # Parked runs cost memory only: a few KB each, next to no CPU while they wait, and
+    # every one completes once its agent answers.
+    Target("parked.kb_per_parked_run", at_most=10),
+    Target("parked.idle_cpu_percent", at_most=5),
+    Target("parked.runs_not_completed", at_most=0),
 )
 BY_FIGURE = {target.figure: target for target in TARGETS}
 
@@ -64,5 +74,10 @@ def figure(results: Mapping, path: str) -> float | None:
     return found if isinstance(found, int | float) else None
 
 
-def judge(results: Mapping) -> list[Verdict]:
-    return [Verdict(target, figure(results, target.figure)) for target in TARGETS]
+def judge(results: Mapping, skipped: Collection[str] = ()) -> list[Verdict]:
+    """A verdict on every target but those of the `skipped` sections (not run at all)."""
+    return [
+        Verdict(target, figure(results, target.figure))
+        for target in TARGETS
+        if target.section not in skipped
+    ]

@@ -1,5 +1,6 @@
 """`python -m bench --quick --json FILE --check` end to end at a small scale: real meshes,
-the floor and the baseline. Checks the figures are there and counted, never how fast."""
+the floor, the baseline and a few parked runs. Checks the figures are there and counted,
+never how fast."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 
 import pytest
 
-from bench import targets
+from bench import parked_runs, targets
 
 pytestmark = pytest.mark.process
 
@@ -25,7 +26,7 @@ RATIOS = {
 }
 
 
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(480)
 def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
     path = tmp_path / "bench.json"
     home = tmp_path / "home"  # kept, so a failure can show the services' logs
@@ -46,7 +47,7 @@ def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=380,
+        timeout=460,
     )
     assert path.exists(), finished.stdout + finished.stderr + service_logs(home)
     found = json.loads(path.read_text())
@@ -70,6 +71,11 @@ def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
         "policy_audit_witness",
     }
     assert set(found["ratios"]) == RATIOS
+    parked = found["parked"]
+    assert parked["runs"] == parked_runs.QUICK.runs
+    assert parked["completed"] == parked["runs"] and parked["runs_not_completed"] == 0
+    assert parked["router_rss_kb_parked"] > 0 and parked["kb_per_parked_run"] is not None
+    assert set(parked["idle_cpu_percent_by_process"]) == {"router", "state"}
     assert set(found["targets"]) == {target.figure for target in targets.TARGETS}
     assert all(isinstance(verdict["met"], bool) for verdict in found["targets"].values())
     # --check: exit 1 exactly when a target is missed, naming each one.

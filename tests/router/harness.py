@@ -27,6 +27,7 @@ from airspace.router.run_log import TERMINAL_STATES
 from airspace.router.runs import Runs
 from airspace.router.settings import RouterSettings
 from airspace.router.spec import validate
+from airspace.router.spec.compiled import CompiledSpecs
 from airspace.router.step_runner import StepRunner
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2, workflow_pb2
 
@@ -128,8 +129,9 @@ class Router:
         guard = Guard(self.repositories.policy)
         gate = ApprovalGate(self.repositories.approvals)
         runner = StepRunner(guard, self.agents, gate, default_timeout=5.0)  # type: ignore[arg-type]
-        self.executor = RunExecutor(settings, self.repositories, runner)
-        self.runs = Runs(self.repositories, guard, self.executor)
+        specs = CompiledSpecs()
+        self.executor = RunExecutor(settings, self.repositories, runner, specs)
+        self.runs = Runs(self.repositories, guard, self.executor, specs)
 
     async def register(self, name: str, behaviour: Behaviour) -> None:
         self.agents.behaviours[name] = behaviour

@@ -113,6 +113,18 @@ async def test_the_step_budget_ends_a_run_before_the_step_past_it(router):
     assert [s.step_key for s in router.agents.calls] == ["s0001-first"]
 
 
+async def test_a_run_past_its_timeout_fails_with_run_timeout(router):
+    async def silent(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
+        await asyncio.Event().wait()  # never answers
+        raise AssertionError("unreachable")
+
+    await router.register("alpha", silent)
+    run = await router.run(
+        "name: slow\npattern: sequential\ntimeout: 0.2s\nsteps: [{name: only, agent: alpha}]"
+    )
+    assert run.state == FAILED and "RUN_TIMEOUT" in run.error.message
+
+
 async def test_a_policy_denial_stops_the_step_before_the_agent_sees_it(router):
     await router.register("alpha", echoing("a"))
     await router.register("beta", echoing("b"))

@@ -31,7 +31,10 @@ class AgentAdmission:
         began = time.monotonic()
         metrics.agent_calls_queued(endpoint, +1)
         try:
-            await asyncio.wait_for(slots.acquire(), timeout)
+            # A timeout, not wait_for: no task of its own for each call that waits (a
+            # router may hold hundreds of runs waiting at a busy agent).
+            async with asyncio.timeout(timeout):
+                await slots.acquire()
         except TimeoutError as exc:
             raise AdmissionTimeout(
                 f"no free call slot at {endpoint} within {timeout:.1f}s"

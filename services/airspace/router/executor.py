@@ -54,7 +54,8 @@ from airspace.router.run_admission import RunAdmission, Ticket
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
-from airspace.router.spec import WorkflowSpec, validate
+from airspace.router.spec import WorkflowSpec
+from airspace.router.spec.compiled import CompiledSpecs
 from airspace.router.step_runner import StepRunner
 from airspace.state.v1 import state_pb2
 from airspace.v1 import agent_registry_pb2, approval_pb2, run_pb2
@@ -88,8 +89,15 @@ class Prepared:
 
 
 class RunExecutor:
-    def __init__(self, settings: RouterSettings, repositories: Repositories, runner: StepRunner):
+    def __init__(
+        self,
+        settings: RouterSettings,
+        repositories: Repositories,
+        runner: StepRunner,
+        specs: CompiledSpecs,
+    ):
         self._settings = settings
+        self._specs = specs
         self._repositories = repositories
         self._runs = repositories.runs
         self._runner = runner
@@ -340,10 +348,9 @@ class RunExecutor:
             if run.state == run_pb2.RUN_STATE_QUEUED:
                 run = self._start_running(run_log, run)
                 ctx.run = run
-            output = await asyncio.wait_for(
-                run_pattern(ctx, self._runner, convert.to_dict(run.input)),
-                timeout=max(ctx.time_left(), 0.001),
-            )
+            # A timeout, not wait_for: no second task for each run executing.
+            async with asyncio.timeout(max(ctx.time_left(), 0.001)):
+                output = await run_pattern(ctx, self._runner, convert.to_dict(run.input))
         except RunPaused as paused:
             if ctx is not None:
                 run.usage.CopyFrom(ctx.usage)
@@ -392,7 +399,7 @@ class RunExecutor:
         workflow = await self._repositories.workflows.get(
             run.tenant, run.workflow.name, run.workflow.version
         )
-        spec = validate(convert.to_dict(workflow.spec))
+        spec = self._specs.of(workflow)
         agents = await agent_registry.registered(self._repositories.agents, run.tenant, spec.agents)
         for name, agent in agents.items():
             pinned = run.agent_versions.get(name)

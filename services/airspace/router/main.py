@@ -13,6 +13,7 @@ from airspace.router.reader_view import ReaderView
 from airspace.router.repositories.grpc_repositories import MeshRepositories
 from airspace.router.runs import Runs
 from airspace.router.settings import RouterSettings
+from airspace.router.spec.compiled import CompiledSpecs
 from airspace.router.step_runner import StepRunner
 from airspace.router.workflows import Workflows
 from airspace.v1 import (
@@ -32,8 +33,9 @@ def build(config: RouterSettings) -> server.MeshServer:
     invoker = AgentInvoker(config, config.max_calls_per_agent)
     gate = ApprovalGate(repositories.approvals)
     runner = StepRunner(guard, invoker, gate, config.default_step_timeout_seconds)
-    executor = RunExecutor(config, repositories, runner)
-    runs = Runs(repositories, guard, executor)
+    specs = CompiledSpecs()  # one spec per workflow version, shared by its runs
+    executor = RunExecutor(config, repositories, runner, specs)
+    runs = Runs(repositories, guard, executor, specs)
     view = ReaderView(guard)
     srv = server.MeshServer("router", config)
     srv.add_service(

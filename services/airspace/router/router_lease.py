@@ -77,8 +77,11 @@ class RouterLease:
                 if not self._epoch:  # registering again failed last time
                     await self.epoch()
                     continue
+                # A renewal may take until shortly before the lease would lapse: one given
+                # up after a heartbeat's time lapsed leases that a busy state service (or
+                # this router, busy starting runs) would have kept with a slower answer.
                 pending = await self._leases.renew(
-                    self._router_id, self._epoch, self._ttl, retry_for=self._every
+                    self._router_id, self._epoch, self._ttl, retry_for=self._ttl - self._every
                 )
             except errors.MeshError as exc:
                 if (

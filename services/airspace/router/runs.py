@@ -13,12 +13,13 @@ from airspace.mesh import deadlines, errors, identity
 from airspace.mesh.reasons import Reason
 from airspace.router import agent_registry, audit, metrics, run_outcome
 from airspace.router.commands import CancelRun, ListRuns, StartRun
-from airspace.router.convert import to_dict, to_struct
+from airspace.router.convert import to_struct
 from airspace.router.executor import Prepared, RunExecutor
 from airspace.router.guard import Guard
 from airspace.router.repositories import Page, Repositories
 from airspace.router.run_log import TERMINAL_STATES
-from airspace.router.spec import WorkflowSpec, validate
+from airspace.router.spec import WorkflowSpec
+from airspace.router.spec.compiled import CompiledSpecs
 from airspace.v1 import agent_registry_pb2, run_pb2, workflow_pb2
 
 MAX_REQUEST_ID = 128
@@ -32,8 +33,15 @@ REPLY_MARGIN_SECONDS = 0.5
 
 
 class Runs:
-    def __init__(self, repositories: Repositories, guard: Guard, executor: RunExecutor):
+    def __init__(
+        self,
+        repositories: Repositories,
+        guard: Guard,
+        executor: RunExecutor,
+        specs: CompiledSpecs,
+    ):
         self._repositories = repositories
+        self._specs = specs
         self._runs = repositories.runs
         self._guard = guard
         self._executor = executor
@@ -44,7 +52,7 @@ class Runs:
         workflow = await self._repositories.workflows.get(
             caller.tenant, request.workflow, request.workflow_version
         )
-        spec = validate(to_dict(workflow.spec))
+        spec = self._specs.of(workflow)
         run = _new_run(request, caller, workflow)
         _check_input_size(run, spec)
         agents = await self._pinned_agents(caller.tenant, workflow.workflow, spec)
