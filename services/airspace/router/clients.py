@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -13,6 +12,7 @@ import grpc
 from google.protobuf import message
 
 from airspace.mesh import errors
+from airspace.router.backoff import Backoff
 
 log = logging.getLogger("airspace.router")
 
@@ -43,12 +43,12 @@ async def call(
     `retry_for` seconds while it is unavailable (restarting, say), and turns its error
     into the matching domain error so it reaches our caller unchanged."""
     give_up = time.monotonic() + retry_for
-    delay, retries = _FIRST_DELAY, 0
+    backoff, retries = Backoff(_FIRST_DELAY, _MAX_DELAY), 0
     while True:
         try:
             result = await method(request, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
-            pause = delay * random.uniform(0.5, 1.0)
+            pause = backoff.delay()
             if exc.code() not in TRANSIENT or time.monotonic() + pause > give_up:
                 if retries:
                     log.warning(
@@ -65,7 +65,7 @@ async def call(
         else:
             return result
         await asyncio.sleep(pause)
-        delay, retries = min(delay * 2, _MAX_DELAY), retries + 1
+        retries += 1
 
 
 def _name(request: message.Message) -> str:

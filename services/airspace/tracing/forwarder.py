@@ -14,6 +14,8 @@ import logging
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
+from airspace.mesh import tasks
+
 log = logging.getLogger("airspace.tracing.forwarder")
 
 ExportRequest = trace_service_pb2.ExportTraceServiceRequest
@@ -72,10 +74,7 @@ class Forwarder:
         """Gives waiting batches a moment to leave, then stops."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), drain_seconds)
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        await tasks.cancel(self._worker)
         await self._channel.close()
 
     async def _drain(self) -> None:
