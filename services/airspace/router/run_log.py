@@ -192,7 +192,7 @@ class RunLog:
             raise
         if self._local_events is not None:
             self._local_events.publish(self.run_id, events, appended.last_sequence)
-        if change is not None and change.run.state in TERMINAL_STATES:
+        if _ends_run(change):
             self.ended = True
         for then in on_change:
             await then()
@@ -228,8 +228,7 @@ class RunLog:
                 continue  # another writer appended: follow on after its events
             except errors.FailedPrecondition as exc:
                 # An ending whose reply was lost freed the lease its retry names.
-                ending = change is not None and change.run.state in TERMINAL_STATES
-                if exc.reason != Reason.LEASE_NOT_HELD or not ending:
+                if exc.reason != Reason.LEASE_NOT_HELD or not _ends_run(change):
                     raise
                 landed = await self._find(events, self._last or 0)
                 if landed is None:
@@ -253,6 +252,10 @@ class RunLog:
             if all(_same(ours, theirs) for ours, theirs in zip(events, window, strict=True)):
                 return Appended(window[-1].sequence)
         return None
+
+
+def _ends_run(change: RunChange | None) -> bool:
+    return change is not None and change.run.state in TERMINAL_STATES
 
 
 def merged(earlier: RunChange | None, later: RunChange | None) -> RunChange | None:
