@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from google.protobuf import message
 
-from airspace.router.registry_cache.lru import Lru
+from airspace.router.lru import Lru
 from airspace.state.v1 import state_pb2
 from airspace.v1 import agent_registry_pb2, workflow_pb2
 

@@ -7,9 +7,8 @@ instead of one each, and a run's start does not validate the document again.
 
 from __future__ import annotations
 
-import collections
-
 from airspace.router.convert import to_dict
+from airspace.router.lru import Lru
 from airspace.router.spec.model import WorkflowSpec
 from airspace.router.spec.validate import validate
 from airspace.v1 import workflow_pb2
@@ -24,8 +23,7 @@ _Key = tuple[str, str, int, str]
 
 class CompiledSpecs:
     def __init__(self, size: int = MAX_SPECS):
-        self._size = size
-        self._specs: collections.OrderedDict[_Key, WorkflowSpec] = collections.OrderedDict()
+        self._specs: Lru[_Key, WorkflowSpec] = Lru(size)
 
     def of(self, workflow: workflow_pb2.Workflow) -> WorkflowSpec:
         """The workflow's spec (InvalidArgument when its document is not valid)."""
@@ -33,9 +31,5 @@ class CompiledSpecs:
         spec = self._specs.get(key)
         if spec is None:
             spec = validate(to_dict(workflow.spec))
-            self._specs[key] = spec
-            if len(self._specs) > self._size:
-                self._specs.popitem(last=False)
-        else:
-            self._specs.move_to_end(key)
+            self._specs.put(key, spec)
         return spec
