@@ -8,6 +8,9 @@ Beyond what the detectors see in each normalized string, two evasions are caught
   "@example.com"}) is found in their concatenation and reported as one span per
   piece (scope FRAGMENT). Only seams that could continue an email or a number are
   tried, which keeps the cost of a scan close to that of the strings alone.
+
+Each string's own spans are remembered by its text (memo.py): the same text checked at
+several checkpoints, streamed to readers and kept in audit details is scanned once.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from airspace.policy.engine import pointer
 from airspace.policy.engine.model import MaskScope
 from airspace.policy.engine.pii import encoded
 from airspace.policy.engine.pii.detectors import ENTITIES, detect
+from airspace.policy.engine.pii.memo import TextMemo
 from airspace.policy.engine.pii.normalize import normalize
 
 # Shorter than the shortest entity we detect ("a@b.co", "1.2.3.4"): nothing to find.
@@ -53,8 +57,27 @@ class Span:
         return (self.entity, *self.also)
 
 
+# Every string's own spans, by its text; bounded by memo.MAX_ENTRIES and memo.MAX_CHARS.
+_SCANNED: TextMemo[tuple[Span, ...]] = TextMemo()
+
+
 def scan_text(text: str, path: str = "") -> list[Span]:
-    return _scan_text(text, path, 0)
+    return _located(_spans_of(text), path)
+
+
+def _spans_of(text: str) -> tuple[Span, ...]:
+    """The spans of one whole string (at path ""), scanned the first time it is seen."""
+    if len(text) < _MIN_LENGTH:
+        return ()
+    spans = _SCANNED.get(text)
+    if spans is None:
+        spans = tuple(_scan_text(text, "", 0))
+        _SCANNED.put(text, spans)
+    return spans
+
+
+def _located(spans: tuple[Span, ...], path: str) -> list[Span]:
+    return [dataclasses.replace(span, path=path) for span in spans] if path else list(spans)
 
 
 def holds(text: str, entity: str) -> bool:
@@ -104,15 +127,18 @@ def scan_json(document: Any) -> list[Span]:
 
 
 def _walk(node: Any, tokens: tuple) -> Iterator[Span]:
+    # A pointer is spelled only for a string that holds something.
     if isinstance(node, str):
-        if len(node) >= _MIN_LENGTH:
-            yield from scan_text(node, pointer.join(tokens))
+        spans = _spans_of(node)
+        if spans:
+            yield from _located(spans, pointer.join(tokens))
     elif isinstance(node, dict):
         found = []
         for key, value in node.items():
             member = (*tokens, key)
-            if len(key) >= _MIN_LENGTH:
-                found.extend(scan_text(key, pointer.key_of(member)))
+            in_key = _spans_of(key)
+            if in_key:
+                found.extend(_located(in_key, pointer.key_of(member)))
             found.extend(_walk(value, member))
         yield from found
         yield from _split(list(node.items()), tokens, found, ordered=False)
@@ -128,6 +154,8 @@ def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> I
     """Fragments of entities cut across sibling strings: runs of consecutive strings, and
     for an object (whose member order a protobuf Struct does not keep) every ordered pair
     of its short strings that could hold an entity across the seam."""
+    if sum(isinstance(value, str) for _, value in children) < 2:
+        return  # no seam
     runs, run = [], []
     for key, value in children:
         if isinstance(value, str):
@@ -142,7 +170,7 @@ def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> I
             for key, value in children
             if isinstance(value, str) and 0 < len(value) <= _MAX_FRAGMENT
         ]
-        if len(short) <= _MAX_PAIRED:
+        if len(short) <= _MAX_PAIRED and _may_pair([value for _, value in short]):
             runs.extend(
                 [a, b] for a, b in itertools.permutations(short, 2) if _may_join(a[1], b[1])
             )
@@ -155,6 +183,14 @@ def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> I
             yield fragment
 
 
+def _may_pair(texts: list[str]) -> bool:
+    """Whether any two of `texts` could pass _may_join, without trying every pair: one
+    holds an '@', or two hold digits."""
+    if any("@" in text for text in texts):
+        return True
+    return sum(_has_digit(text) for text in texts) >= 2
+
+
 def _may_join(left: str, right: str) -> bool:
     """Whether `left + right` can hold an entity across the seam: an email ('@' on one
     side), or a number continued (digits on both sides, the seam between digits or
@@ -164,9 +200,13 @@ def _may_join(left: str, right: str) -> bool:
     return (
         left[-1] in _NUMBER_EDGE
         and right[0] in _NUMBER_EDGE
-        and any(char.isdigit() for char in left)
-        and any(char.isdigit() for char in right)
+        and _has_digit(left)
+        and _has_digit(right)
     )
+
+
+def _has_digit(text: str) -> bool:
+    return any(map(str.isdigit, text))
 
 
 def _fragments(run: list[tuple], tokens: tuple, found: list[Span]) -> list[Span]:
