@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from google.protobuf import json_format, message
+from google.protobuf import json_format, message, struct_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
-from airspace.mesh import errors, identity
+from airspace.mesh import errors, identity, json_values
 from airspace.mesh.reasons import Reason
 from airspace.policy.engine.model import Resource
 from airspace.policy.engine.pii.scan import scan_json
@@ -36,9 +36,7 @@ _SPAN = ("name", "status_message", "attributes", "events")
 _BOOKKEEPING = frozenset({"step_started", "guardrail_verdict", "lease_taken_over"})
 
 _TIMES = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration"})
-_JSON_VALUES = frozenset(
-    {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
-)
+_JSON_VALUES = (struct_pb2.Struct, struct_pb2.Value, struct_pb2.ListValue)
 
 M = TypeVar("M", bound=message.Message)
 
@@ -129,8 +127,8 @@ def _texts_of(field: FieldDescriptor, value: Any) -> Any:
 def _text_of(value: Any) -> Any:
     if not isinstance(value, message.Message):
         return value  # a map's value
-    if value.DESCRIPTOR.full_name in _JSON_VALUES:
-        return json_format.MessageToDict(value)
+    if isinstance(value, _JSON_VALUES):
+        return json_values.plain(value)
     return _texts(value)
 
 
