@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 from airspace.policy.engine import pointer
@@ -123,39 +122,45 @@ def _scan_text(text: str, path: str, depth: int) -> list[Span]:
 
 
 def scan_json(document: Any) -> list[Span]:
-    return list(_walk(document, ()))
+    found: list[Span] = []
+    _walk(document, (), found)
+    return found
 
 
-def _walk(node: Any, tokens: tuple) -> Iterator[Span]:
-    # A pointer is spelled only for a string that holds something.
+def _walk(node: Any, tokens: tuple, found: list[Span]) -> None:
+    """Adds the spans under `node` to `found`: each string's own, then the fragments its
+    siblings hold only joined. A pointer is spelled only for a string that holds something."""
     if isinstance(node, str):
         spans = _spans_of(node)
         if spans:
-            yield from _located(spans, pointer.join(tokens))
+            found.extend(_located(spans, pointer.join(tokens)))
+        return
+    ordered = isinstance(node, list)
+    if ordered:
+        children: list = list(enumerate(node))
     elif isinstance(node, dict):
-        found = []
-        for key, value in node.items():
-            member = (*tokens, key)
-            in_key = _spans_of(key)
-            if in_key:
-                found.extend(_located(in_key, pointer.key_of(member)))
-            found.extend(_walk(value, member))
-        yield from found
-        yield from _split(list(node.items()), tokens, found, ordered=False)
-    elif isinstance(node, list):
-        found = []
-        for index, value in enumerate(node):
-            found.extend(_walk(value, (*tokens, index)))
-        yield from found
-        yield from _split(list(enumerate(node)), tokens, found, ordered=True)
+        children = list(node.items())
+    else:
+        return
+    inside: list[Span] = []
+    strings = 0
+    for key, value in children:
+        member = (*tokens, key)
+        in_key = () if ordered else _spans_of(key)  # a member name is text too
+        if in_key:
+            inside.extend(_located(in_key, pointer.key_of(member)))
+        if isinstance(value, str):
+            strings += 1
+        _walk(value, member, inside)
+    if strings > 1:  # a seam to look across
+        _split(children, tokens, inside, ordered)
+    found.extend(inside)
 
 
-def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> Iterator[Span]:
-    """Fragments of entities cut across sibling strings: runs of consecutive strings, and
-    for an object (whose member order a protobuf Struct does not keep) every ordered pair
-    of its short strings that could hold an entity across the seam."""
-    if sum(isinstance(value, str) for _, value in children) < 2:
-        return  # no seam
+def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> None:
+    """Adds to `found` the fragments of entities cut across sibling strings: runs of
+    consecutive strings, and for an object (whose member order a protobuf Struct does not
+    keep) every ordered pair of its short strings that could hold an entity across the seam."""
     runs, run = [], []
     for key, value in children:
         if isinstance(value, str):
@@ -176,11 +181,8 @@ def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> I
             )
     for strings in runs:
         seams = zip(strings, strings[1:], strict=False)
-        if not any(left and right and _may_join(left, right) for (_, left), (_, right) in seams):
-            continue
-        for fragment in _fragments(strings, tokens, found):
-            found.append(fragment)
-            yield fragment
+        if any(left and right and _may_join(left, right) for (_, left), (_, right) in seams):
+            found.extend(_fragments(strings, tokens, found))
 
 
 def _may_pair(texts: list[str]) -> bool:
