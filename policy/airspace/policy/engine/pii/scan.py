@@ -16,7 +16,6 @@ several checkpoints, streamed to readers and kept in audit details is scanned on
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Any
 
 from airspace.policy.engine import pointer
@@ -175,22 +174,30 @@ def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> N
             for key, value in children
             if isinstance(value, str) and 0 < len(value) <= _MAX_FRAGMENT
         ]
-        if len(short) <= _MAX_PAIRED and _may_pair([value for _, value in short]):
-            runs.extend(
-                [a, b] for a, b in itertools.permutations(short, 2) if _may_join(a[1], b[1])
-            )
+        if len(short) <= _MAX_PAIRED:
+            runs.extend(_pairs(short))
     for strings in runs:
         seams = zip(strings, strings[1:], strict=False)
         if any(left and right and _may_join(left, right) for (_, left), (_, right) in seams):
             found.extend(_fragments(strings, tokens, found))
 
 
-def _may_pair(texts: list[str]) -> bool:
-    """Whether any two of `texts` could pass _may_join, without trying every pair: one
-    holds an '@', or two hold digits."""
-    if any("@" in text for text in texts):
-        return True
-    return sum(_has_digit(text) for text in texts) >= 2
+def _pairs(short: list[tuple]) -> list[list[tuple]]:
+    """The ordered pairs of the (key, text) strings `short` that pass _may_join, in the
+    order of itertools.permutations, each string's side of the seam judged once."""
+    at = ["@" in text for _, text in short]
+    numbered = [_has_digit(text) for _, text in short]
+    ends = [n and text[-1] in _NUMBER_EDGE for n, (_, text) in zip(numbered, short, strict=True)]
+    starts = [n and text[0] in _NUMBER_EDGE for n, (_, text) in zip(numbered, short, strict=True)]
+    if not any(at) and not (any(ends) and any(starts)):
+        return []
+    indexes = range(len(short))
+    return [
+        [short[i], short[j]]
+        for i in indexes
+        for j in indexes
+        if i != j and (at[i] or at[j] or (ends[i] and starts[j]))
+    ]
 
 
 def _may_join(left: str, right: str) -> bool:
