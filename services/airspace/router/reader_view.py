@@ -7,7 +7,8 @@ as it was. The reader is the verified caller (`identity.require()`), never a hea
 result holding PII costs one policy check (`run.read` or `approval.read`, audited like
 every decision) whose mask obligations are carried out here; a result with nothing the
 scanner finds has nothing policy could mask, and the caller's authorization check has
-already decided the read.
+already decided the read. Most of what is scanned here (a step's output, judged at
+step.output) the scanner has seen before: finding it again is a lookup (engine/pii/memo.py).
 """
 
 from __future__ import annotations
