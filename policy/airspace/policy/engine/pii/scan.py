@@ -167,19 +167,21 @@ def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> N
         else:
             runs.append(run)
             run = []
-    runs.append(run)  # then, for an object, the pairs:
-    if not ordered:
-        short = [
-            (key, value)
-            for key, value in children
-            if isinstance(value, str) and 0 < len(value) <= _MAX_FRAGMENT
-        ]
-        if len(short) <= _MAX_PAIRED:
-            runs.extend(_pairs(short))
+    runs.append(run)
     for strings in runs:
         seams = zip(strings, strings[1:], strict=False)
         if any(left and right and _may_join(left, right) for (_, left), (_, right) in seams):
             found.extend(_fragments(strings, tokens, found))
+    if ordered:
+        return
+    short = [
+        (key, value)
+        for key, value in children
+        if isinstance(value, str) and 0 < len(value) <= _MAX_FRAGMENT
+    ]
+    if len(short) <= _MAX_PAIRED:
+        for pair in _pairs(short):
+            found.extend(_fragments(pair, tokens, found))
 
 
 def _pairs(short: list[tuple]) -> list[list[tuple]]:
