@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 
 import pytest
 from policy_helpers import check, engine_for, user
@@ -36,15 +37,14 @@ def unremembered(text: str, path: str = "") -> list[scan.Span]:
     return scan._scan_text(text, path, 0)
 
 
-def test_drops_the_least_recently_used_text_past_its_entries():
+def test_drops_the_oldest_text_past_its_entries():
     memo: TextMemo[int] = TextMemo(max_entries=3, max_chars=1000)
-    for number, text in enumerate(["first", "second", "third"]):
+    for number, text in enumerate(["first", "second", "third", "fourth"]):
         memo.put(text, number)
-    assert memo.get("first") == 0  # used: now the most recent
-    memo.put("fourth", 3)
+    memo.put("second", 9)  # already there: kept as it was
     assert len(memo) == 3
-    assert memo.get("second") is None
-    assert [memo.get(t) for t in ("first", "third", "fourth")] == [0, 2, 3]
+    assert memo.get("first") is None
+    assert [memo.get(t) for t in ("second", "third", "fourth")] == [1, 2, 3]
 
 
 def test_keeps_no_more_characters_than_its_bound():
@@ -61,6 +61,22 @@ def test_does_not_keep_a_text_longer_than_its_bound():
     memo.put("x" * 8, 2)
     assert memo.get("x" * 9) is None and memo.get("x" * 8) == 2
     assert memo.chars == 8
+
+
+def test_threads_sharing_a_memo_keep_its_bounds_and_its_results():
+    memo: TextMemo[int] = TextMemo(max_entries=50, max_chars=400)
+    texts = [f"text {number:04d}" for number in range(500)]
+
+    def scan_all(offset: int) -> None:
+        for text in texts[offset:] + texts[:offset]:
+            found = memo.get(text)
+            assert found is None or found == int(text[5:])
+            memo.put(text, int(text[5:]))
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for done in [pool.submit(scan_all, offset) for offset in (0, 125, 250, 375)]:
+            done.result()
+    assert len(memo) <= 50 and memo.chars == 9 * len(memo) <= 400
 
 
 @pytest.mark.parametrize("text", TEXTS)

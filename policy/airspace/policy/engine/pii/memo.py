@@ -16,7 +16,8 @@ itself needs no trust: equal text, equal spans. Python strings hash once, so a l
 costs a hash of a new string and one comparison, far less than the regexes.
 
 Bounds are constants, not settings (nothing about them is site-specific): MAX_ENTRIES
-texts and MAX_CHARS characters in all, the least recently used dropped first; a text
+texts and MAX_CHARS characters in all, the oldest dropped first (a text is looked up
+again soon after its first scan, while its step goes on, so recency adds little); a text
 longer than MAX_TEXT is not remembered (it would push out everything else, and its scan
 costs far more than the lookup saves anywhere). The scanner only asks for texts of its
 minimum length and more.
@@ -46,7 +47,9 @@ MAX_TEXT = 64 * 1024
 
 class TextMemo(Generic[V]):
     """A bounded map from text to an immutable result, safe to share between threads
-    (the policy service decides on a thread pool)."""
+    (the policy service decides on a thread pool): a lookup is one call on the dict,
+    which the interpreter makes atomic; adding and dropping hold the lock, so the count
+    of characters stays true."""
 
     def __init__(
         self, max_entries: int = MAX_ENTRIES, max_chars: int = MAX_CHARS, max_text: int = MAX_TEXT
@@ -59,19 +62,14 @@ class TextMemo(Generic[V]):
         self._lock = threading.Lock()
 
     def get(self, text: str) -> V | None:
-        with self._lock:
-            found = self._entries.get(text)
-            if found is not None:
-                self._entries.move_to_end(text)
-            return found
+        return self._entries.get(text)
 
     def put(self, text: str, result: V) -> None:
         if len(text) > self._max_text:
             return
         with self._lock:
             if text in self._entries:
-                self._entries.move_to_end(text)
-                return
+                return  # another thread scanned it meanwhile: the same result
             self._entries[text] = result
             self._chars += len(text)
             while len(self._entries) > self._max_entries or self._chars > self._max_chars:
