@@ -18,14 +18,13 @@ costs a hash of a new string and one comparison, far less than the regexes.
 Bounds are constants, not settings (nothing about them is site-specific): MAX_ENTRIES
 texts and MAX_CHARS characters in all, the oldest dropped first (a text is looked up
 again soon after its first scan, while its step goes on, so recency adds little); a text
-longer than MAX_TEXT is not remembered (it would push out everything else, and its scan
-costs far more than the lookup saves anywhere). The scanner only asks for texts of its
-minimum length and more.
+longer than MAX_TEXT is not remembered, so that one large payload cannot push out all the
+others. The scanner only asks for texts of its minimum length and more.
 
 What is kept: the texts (as keys) and their spans, in this process's memory, which holds
 those same payloads while they are checked and sent on. Nothing of it is written, logged,
-exported or reachable through any API, and a text is dropped once MAX_ENTRIES newer
-texts have been scanned. Between tenants: the result depends only on the text, so an
+exported or reachable through any API, and a text is dropped at the latest once
+MAX_ENTRIES newer texts have been scanned. Between tenants: the result depends only on the text, so an
 entry one tenant's payload made gives another tenant exactly what a scan would. A hit is
 some microseconds faster than a scan; that could tell only that the very same whole
 string was scanned lately, under a call's milliseconds of noise, which is not worth a
