@@ -54,6 +54,8 @@ def test_a_held_value_reads_plain_as_protobuf_prints_it():
     assert json_values.plain(value) == json_format.MessageToDict(value)
     assert json_values.plain(value["a"]) == json_format.MessageToDict(value["a"])
     assert json_values.plain(value.fields["d"]) == {}
+    with pytest.raises(TypeError, match="Duration is not a JSON value"):
+        json_values.plain(duration_pb2.Duration())
 
 
 def test_a_held_number_json_cannot_hold_fails_to_read_plain():

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from google.protobuf import json_format, message, struct_pb2
+from google.protobuf import json_format, message
 from google.protobuf.descriptor import FieldDescriptor
 
 from airspace.mesh import errors, identity, json_values
@@ -37,7 +37,9 @@ _SPAN = ("name", "status_message", "attributes", "events")
 _BOOKKEEPING = frozenset({"step_started", "guardrail_verdict", "lease_taken_over"})
 
 _TIMES = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration"})
-_JSON_VALUES = (struct_pb2.Struct, struct_pb2.Value, struct_pb2.ListValue)
+_JSON_VALUES = frozenset(
+    {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
+)
 
 M = TypeVar("M", bound=message.Message)
 
@@ -128,7 +130,7 @@ def _texts_of(field: FieldDescriptor, value: Any) -> Any:
 def _text_of(value: Any) -> Any:
     if not isinstance(value, message.Message):
         return value  # a map's value
-    if isinstance(value, _JSON_VALUES):
+    if value.DESCRIPTOR.full_name in _JSON_VALUES:
         return json_values.plain(value)
     return _texts(value)
 
