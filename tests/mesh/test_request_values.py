@@ -48,6 +48,23 @@ def test_a_struct_reads_as_protobuf_reads_it_within_the_limits():
     assert json_values.struct_dict(value, "input") == json_format.MessageToDict(value)
 
 
+def test_a_held_value_reads_plain_as_protobuf_prints_it():
+    value = struct_pb2.Struct()
+    value.update({"a": [1, "two", None, True, {"b": 2.5, "c": []}], "d": {}, "e": nested(40)})
+    assert json_values.plain(value) == json_format.MessageToDict(value)
+    assert json_values.plain(value["a"]) == json_format.MessageToDict(value["a"])
+    assert json_values.plain(value.fields["d"]) == {}
+    with pytest.raises(TypeError, match="Duration is not a JSON value"):
+        json_values.plain(duration_pb2.Duration())
+
+
+def test_a_held_number_json_cannot_hold_fails_to_read_plain():
+    value = struct_pb2.Struct()
+    value.update({"a": [0, {"b": float("nan")}]})
+    with pytest.raises(ValueError, match="nan is a number JSON cannot hold"):
+        json_values.plain(value)
+
+
 @pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
 def test_a_number_json_cannot_hold_is_refused_with_its_path(number):
     value = struct_pb2.Struct()

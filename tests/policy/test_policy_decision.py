@@ -146,3 +146,18 @@ def test_dry_run_bundle_allows_but_reports_the_would_be_verdict(tmp_path):
     assert codes(decision) == [("RBAC_DENIED", "builtin:rbac")]
     crossing = engine.decide(check("run.read", user("operator"), tenant="globex"))
     assert crossing.verdict == DENY  # tenant isolation is never a dry run
+
+
+def test_a_rule_reading_pii_sees_it_where_the_bundle_masks_nothing(tmp_path):
+    rules = """rules:
+  - {id: no-mail, checkpoint: run.start, when: "'EMAIL' in pii", effect: deny, reason: MAIL}
+"""
+    engine = engine_for(write_bundle(tmp_path, MINIMAL_BUNDLE.replace("rules: []", rules)))
+    assert engine.bundle.rules_read_pii("run.start")
+    assert not engine.bundle.rules_read_pii("run.read")
+    mailed = engine.decide(
+        check("run.start", user("operator"), payload={"note": "ann@example.com"})
+    )
+    assert mailed.verdict == DENY and ("MAIL", "no-mail") in codes(mailed)
+    plain = engine.decide(check("run.start", user("operator"), payload={"note": "no address"}))
+    assert plain.verdict == ALLOW

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf import duration_pb2, json_format, struct_pb2
+from google.protobuf import duration_pb2, struct_pb2
 
 from airspace.agent.v1 import agent_pb2
+from airspace.mesh import json_values
 
 
 def to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -18,7 +19,7 @@ def to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
 
 
 def to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(value)
+    return json_values.plain(value)
 
 
 def to_duration(seconds: float) -> duration_pb2.Duration:

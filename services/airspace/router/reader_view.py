@@ -7,7 +7,8 @@ as it was. The reader is the verified caller (`identity.require()`), never a hea
 result holding PII costs one policy check (`run.read` or `approval.read`, audited like
 every decision) whose mask obligations are carried out here; a result with nothing the
 scanner finds has nothing policy could mask, and the caller's authorization check has
-already decided the read.
+already decided the read. Most of what is scanned here (a step's output, judged at
+step.output) the scanner has seen before: finding it again is a lookup (engine/pii/memo.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 from google.protobuf import json_format, message
 from google.protobuf.descriptor import FieldDescriptor
 
-from airspace.mesh import errors, identity
+from airspace.mesh import errors, identity, json_values
 from airspace.mesh.reasons import Reason
 from airspace.policy.engine.model import Resource
 from airspace.policy.engine.pii.scan import scan_json
@@ -130,7 +131,7 @@ def _text_of(value: Any) -> Any:
     if not isinstance(value, message.Message):
         return value  # a map's value
     if value.DESCRIPTOR.full_name in _JSON_VALUES:
-        return json_format.MessageToDict(value)
+        return json_values.plain(value)
     return _texts(value)
 
 

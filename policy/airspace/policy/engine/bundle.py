@@ -51,23 +51,43 @@ class Bundle:
     pii: PiiPolicy
     source: str  # file name, for messages
     digest: str  # sha256 of the file, hex
+    # Worked out once from the fields above, so a check only looks them up.
     _by_checkpoint: Mapping[str, tuple[Rule, ...]] = dataclasses.field(
         init=False, repr=False, compare=False
     )
+    _granted: Mapping[str, frozenset[str]] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
+    _reading_pii: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         index = {
             checkpoint: tuple(rule for rule in self.rules if checkpoint in rule.checkpoints)
             for checkpoint in checkpoints.CHECKPOINTS
         }
+        granted = {
+            role: frozenset(
+                permission
+                for permission in checkpoints.PERMISSIONS
+                if any(checkpoints.grants(grant, permission) for grant in grants)
+            )
+            for role, grants in self.roles.items()
+        }
+        reading_pii = frozenset(
+            checkpoint
+            for checkpoint, rules in index.items()
+            if any("pii" in rule.condition.variables for rule in rules)
+        )
         object.__setattr__(self, "_by_checkpoint", index)
+        object.__setattr__(self, "_granted", granted)
+        object.__setattr__(self, "_reading_pii", reading_pii)
 
     def rules_for(self, checkpoint: str) -> tuple[Rule, ...]:
         return self._by_checkpoint.get(checkpoint, ())
 
+    def rules_read_pii(self, checkpoint: str) -> bool:
+        """Whether a rule of `checkpoint` reads the PII found in the check's payload."""
+        return checkpoint in self._reading_pii
+
     def grants(self, roles: Iterable[str], permission: str) -> bool:
-        return any(
-            checkpoints.grants(grant, permission)
-            for role in roles
-            for grant in self.roles.get(role, ())
-        )
+        return any(permission in self._granted.get(role, ()) for role in roles)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-import uuid
+import secrets
 
 from airspace.policy.engine import checkpoints, pointer
 from airspace.policy.engine import model as m
@@ -75,7 +75,7 @@ class Engine:
                 ", ".join(f"{r.code}/{r.rule_id}" for _, r in outcome.findings),
             )
         return m.Decision(
-            decision_id=uuid.uuid4().hex,
+            decision_id=secrets.token_hex(16),  # 32 random hex digits, like uuid4().hex, for less
             checkpoint=check.checkpoint,
             verdict=verdict,
             evaluated_verdict=evaluated,
@@ -105,7 +105,7 @@ class Engine:
 
         rules = self.bundle.rules_for(check.checkpoint)
         masks_pii = check.checkpoint in self.bundle.pii.checkpoints
-        reads_pii = any("pii" in rule.condition.variables for rule in rules)
+        reads_pii = self.bundle.rules_read_pii(check.checkpoint)
         spans = self._scan(check, outcome) if masks_pii or reads_pii else []
         self._apply_rules(check, rules, spans, outcome)
         if masks_pii:

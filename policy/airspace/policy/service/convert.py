@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
-from airspace.mesh import errors
+from airspace.mesh import errors, json_values
 from airspace.mesh.identity import Identity
 from airspace.policy.audit.chain import AuditEntry, AuditRecord
 from airspace.policy.audit.verification import CHECKS, Finding, Report
@@ -246,4 +246,4 @@ def _summary(violations: list[tuple[str, str]]) -> str:
 
 
 def _struct(message: struct_pb2.Struct) -> dict:
-    return json_format.MessageToDict(message)
+    return json_values.plain(message)

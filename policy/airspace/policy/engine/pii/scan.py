@@ -8,19 +8,21 @@ Beyond what the detectors see in each normalized string, two evasions are caught
   "@example.com"}) is found in their concatenation and reported as one span per
   piece (scope FRAGMENT). Only seams that could continue an email or a number are
   tried, which keeps the cost of a scan close to that of the strings alone.
+
+Each string's own spans are remembered by its text (memo.py): the same text checked at
+several checkpoints, streamed to readers and kept in audit details is scanned once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import Iterator
 from typing import Any
 
 from airspace.policy.engine import pointer
 from airspace.policy.engine.model import MaskScope
 from airspace.policy.engine.pii import encoded
 from airspace.policy.engine.pii.detectors import ENTITIES, detect
+from airspace.policy.engine.pii.memo import TextMemo
 from airspace.policy.engine.pii.normalize import normalize
 
 # Shorter than the shortest entity we detect ("a@b.co", "1.2.3.4"): nothing to find.
@@ -53,8 +55,27 @@ class Span:
         return (self.entity, *self.also)
 
 
+# Every string's own spans, by its text; bounded by memo.MAX_ENTRIES and memo.MAX_CHARS.
+_SCANNED: TextMemo[tuple[Span, ...]] = TextMemo()
+
+
 def scan_text(text: str, path: str = "") -> list[Span]:
-    return _scan_text(text, path, 0)
+    return _located(_spans_of(text), path)
+
+
+def _spans_of(text: str) -> tuple[Span, ...]:
+    """The spans of one whole string (at path ""), scanned the first time it is seen."""
+    if len(text) < _MIN_LENGTH:
+        return ()
+    spans = _SCANNED.get(text)
+    if spans is None:
+        spans = tuple(_scan_text(text, "", 0))
+        _SCANNED.put(text, spans)
+    return spans
+
+
+def _located(spans: tuple[Span, ...], path: str) -> list[Span]:
+    return [dataclasses.replace(span, path=path) for span in spans] if path else list(spans)
 
 
 def holds(text: str, entity: str) -> bool:
@@ -100,34 +121,45 @@ def _scan_text(text: str, path: str, depth: int) -> list[Span]:
 
 
 def scan_json(document: Any) -> list[Span]:
-    return list(_walk(document, ()))
+    found: list[Span] = []
+    _walk(document, (), found)
+    return found
 
 
-def _walk(node: Any, tokens: tuple) -> Iterator[Span]:
+def _walk(node: Any, tokens: tuple, found: list[Span]) -> None:
+    """Adds the spans under `node` to `found`: each string's own, then the fragments its
+    siblings hold only joined. A pointer is spelled only for a string that holds something."""
     if isinstance(node, str):
-        if len(node) >= _MIN_LENGTH:
-            yield from scan_text(node, pointer.join(tokens))
+        spans = _spans_of(node)
+        if spans:
+            found.extend(_located(spans, pointer.join(tokens)))
+        return
+    ordered = isinstance(node, list)
+    if ordered:
+        children: list = list(enumerate(node))
     elif isinstance(node, dict):
-        found = []
-        for key, value in node.items():
-            member = (*tokens, key)
-            if len(key) >= _MIN_LENGTH:
-                found.extend(scan_text(key, pointer.key_of(member)))
-            found.extend(_walk(value, member))
-        yield from found
-        yield from _split(list(node.items()), tokens, found, ordered=False)
-    elif isinstance(node, list):
-        found = []
-        for index, value in enumerate(node):
-            found.extend(_walk(value, (*tokens, index)))
-        yield from found
-        yield from _split(list(enumerate(node)), tokens, found, ordered=True)
+        children = list(node.items())
+    else:
+        return
+    inside: list[Span] = []
+    strings = 0
+    for key, value in children:
+        member = (*tokens, key)
+        in_key = () if ordered else _spans_of(key)  # a member name is text too
+        if in_key:
+            inside.extend(_located(in_key, pointer.key_of(member)))
+        if isinstance(value, str):
+            strings += 1
+        _walk(value, member, inside)
+    if strings > 1:  # a seam to look across
+        _split(children, tokens, inside, ordered)
+    found.extend(inside)
 
 
-def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> Iterator[Span]:
-    """Fragments of entities cut across sibling strings: runs of consecutive strings, and
-    for an object (whose member order a protobuf Struct does not keep) every ordered pair
-    of its short strings that could hold an entity across the seam."""
+def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> None:
+    """Adds to `found` the fragments of entities cut across sibling strings: runs of
+    consecutive strings, and for an object (whose member order a protobuf Struct does not
+    keep) every ordered pair of its short strings that could hold an entity across the seam."""
     runs, run = [], []
     for key, value in children:
         if isinstance(value, str):
@@ -135,24 +167,39 @@ def _split(children: list, tokens: tuple, found: list[Span], ordered: bool) -> I
         else:
             runs.append(run)
             run = []
-    runs.append(run)  # then, for an object, the pairs:
-    if not ordered:
-        short = [
-            (key, value)
-            for key, value in children
-            if isinstance(value, str) and 0 < len(value) <= _MAX_FRAGMENT
-        ]
-        if len(short) <= _MAX_PAIRED:
-            runs.extend(
-                [a, b] for a, b in itertools.permutations(short, 2) if _may_join(a[1], b[1])
-            )
+    runs.append(run)
     for strings in runs:
         seams = zip(strings, strings[1:], strict=False)
-        if not any(left and right and _may_join(left, right) for (_, left), (_, right) in seams):
-            continue
-        for fragment in _fragments(strings, tokens, found):
-            found.append(fragment)
-            yield fragment
+        if any(left and right and _may_join(left, right) for (_, left), (_, right) in seams):
+            found.extend(_fragments(strings, tokens, found))
+    if ordered:
+        return
+    short = [
+        (key, value)
+        for key, value in children
+        if isinstance(value, str) and 0 < len(value) <= _MAX_FRAGMENT
+    ]
+    if len(short) <= _MAX_PAIRED:
+        for pair in _pairs(short):
+            found.extend(_fragments(pair, tokens, found))
+
+
+def _pairs(short: list[tuple]) -> list[list[tuple]]:
+    """The ordered pairs of the (key, text) strings `short` that pass _may_join, in the
+    order of itertools.permutations, each string's side of the seam judged once."""
+    at = ["@" in text for _, text in short]
+    numbered = [_has_digit(text) for _, text in short]
+    ends = [n and text[-1] in _NUMBER_EDGE for n, (_, text) in zip(numbered, short, strict=True)]
+    starts = [n and text[0] in _NUMBER_EDGE for n, (_, text) in zip(numbered, short, strict=True)]
+    if not any(at) and not (any(ends) and any(starts)):
+        return []
+    indexes = range(len(short))
+    return [
+        [short[i], short[j]]
+        for i in indexes
+        for j in indexes
+        if i != j and (at[i] or at[j] or (ends[i] and starts[j]))
+    ]
 
 
 def _may_join(left: str, right: str) -> bool:
@@ -164,9 +211,13 @@ def _may_join(left: str, right: str) -> bool:
     return (
         left[-1] in _NUMBER_EDGE
         and right[0] in _NUMBER_EDGE
-        and any(char.isdigit() for char in left)
-        and any(char.isdigit() for char in right)
+        and _has_digit(left)
+        and _has_digit(right)
     )
+
+
+def _has_digit(text: str) -> bool:
+    return any(map(str.isdigit, text))
 
 
 def _fragments(run: list[tuple], tokens: tuple, found: list[Span]) -> list[Span]:
