@@ -109,7 +109,7 @@ async def test_the_routers_retry_after_a_lost_reply_appends_nothing_twice(policy
     settings = ServerSettings(mesh_key=MESH_KEY)
     async with channels.open_channel(address, settings, as_identity=ROUTER) as channel:
         losing = LosingFirstReply(policy_pb2_grpc.PolicyServiceStub(channel))
-        batcher = AuditBatcher(GrpcAuditSink(losing), linger_seconds=0.0)  # type: ignore[arg-type]
+        batcher = AuditBatcher(GrpcAuditSink(losing))  # type: ignore[arg-type]
         await batcher.durable(record(1))
         await batcher.close()
     assert losing.calls == 2  # the batch was sent again, under the same request id

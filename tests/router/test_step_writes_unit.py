@@ -11,6 +11,7 @@ from harness import TENANT, Router, answers, failure, final
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
+from airspace.policy.v1 import policy_pb2
 from airspace.router.agent_invoker import OnAction
 from airspace.router.repositories import LeaseGrant, RunChange
 from airspace.router.repositories.in_memory import in_memory_repositories
@@ -65,6 +66,10 @@ def failing_times(times: int, retryable: bool = True):
 
 def state_changed(was: run_pb2.RunState, to: run_pb2.RunState) -> run_pb2.RunEvent:
     return event(run_state_changed=run_pb2.RunStateChanged(**{"from": was, "to": to}))
+
+
+def audit_record(record_id: str) -> policy_pb2.AuditRecord:
+    return policy_pb2.AuditRecord(kind="run.state_changed", record_id=record_id)
 
 
 def audited_states(router: Router) -> list[str]:
@@ -241,32 +246,93 @@ async def test_a_held_change_rides_with_the_next_append_and_survives_a_refused_o
     await runs.create(run_pb2.Run(run_id="r1", tenant=TENANT, request_id="q1"))
     epoch = await repositories.leases.register("router-1", 5.0)
     run_log = RunLog(runs, TENANT, "r1", lease_owner="router-1", lease_token=1, last_sequence=0)
-    landed = []
-
-    async def then() -> None:
-        landed.append((await runs.get(TENANT, "r1")).state)
-
+    outbox = runs.outbox  # type: ignore[attr-defined]
     run_log.change_later(
         state_changed(QUEUED, RUNNING),
         run=run_pb2.Run(run_id="r1", state=RUNNING),
         expected_states=(QUEUED,),
-        then=then,
+        audit=[audit_record("running")],
     )
     assert runs.writes["append"] == 0
     with pytest.raises(errors.FailedPrecondition) as refused:
         await run_log.append(event("s1", step_started=run_pb2.StepStarted(attempt=1)))
     assert refused.value.reason == "LEASE_NOT_HELD"
-    assert landed == [] and (await runs.get(TENANT, "r1")).state == QUEUED
+    assert outbox.entries == {} and (await runs.get(TENANT, "r1")).state == QUEUED
     assert await repositories.leases.claim("r1", "router-1", epoch) is not None
     ended = await run_log.append_with_update(
         state_changed(RUNNING, COMPLETED),
         run=run_pb2.Run(run_id="r1", state=COMPLETED),
         expected_states=(RUNNING,),  # of the pending state; the stored one is QUEUED
+        audit=[audit_record("completed")],
     )
     assert ended.state == COMPLETED and run_log.ended
-    assert landed == [COMPLETED], "ran once, after the append that carried the change"
+    # Both changes' records, stored with the append that made them, under its writer.
+    assert sorted(outbox.entries) == ["completed", "running"]
+    assert {owner for owner, _ in outbox.entries.values()} == {"router-1"}
     kinds = [e.WhichOneof("kind") for e in await runs.events(TENANT, "r1", 0, 100)]
     assert kinds == ["run_state_changed", "step_started", "run_state_changed"]
     changes = [e.run_state_changed.to for e in await runs.events(TENANT, "r1", 0, 100)]
     assert [changes[0], changes[2]] == [RUNNING, COMPLETED]
     assert not repositories.leases.held("r1")  # type: ignore[attr-defined]
+
+
+async def test_a_carried_record_survives_a_refused_append_and_a_changes_own_does_not():
+    repositories = in_memory_repositories()
+    runs = repositories.runs
+    await runs.create(run_pb2.Run(run_id="r1", tenant=TENANT, request_id="q1"))
+    epoch = await repositories.leases.register("router-1", 5.0)
+    run_log = RunLog(runs, TENANT, "r1", lease_owner="router-1", lease_token=1, last_sequence=0)
+    outbox = runs.outbox  # type: ignore[attr-defined]
+    run_log.carry(audit_record("decision"))
+    with pytest.raises(errors.FailedPrecondition):  # no lease yet
+        await run_log.append_with_update(
+            state_changed(QUEUED, RUNNING),
+            run=run_pb2.Run(run_id="r1", state=RUNNING),
+            audit=[audit_record("not-made")],
+        )
+    assert outbox.entries == {}
+    assert await repositories.leases.claim("r1", "router-1", epoch) is not None
+    await run_log.store_audit()  # the decision's record, before what it authorizes acts
+    assert list(outbox.entries) == ["decision"]
+    writes = runs.writes["append"]
+    await run_log.store_audit()  # nothing waits: no write
+    assert runs.writes["append"] == writes
+
+
+async def test_a_runs_records_are_relayed_to_the_audit_log_and_leave_the_outbox(router):
+    await router.register("alpha", answers("ok"))
+    await router.workflow(THREE_STEPS)
+    run = await router.settled(await router.start_run("three"))
+    assert run.state == COMPLETED
+    audit_log = router.repositories.audit_log
+    # Created, RUNNING, three steps checked twice each, COMPLETED: stored with its writes.
+    await until(lambda: len(audit_log.durable) == 9)  # type: ignore[attr-defined]
+    await until(lambda: not router.repositories.runs.outbox.entries)  # type: ignore[attr-defined]
+    assert all(record.run_id == run.run_id for record in audit_log.durable)  # type: ignore[attr-defined]
+    assert router.repositories.runs.outbox.removals == len(audit_log.batches)  # type: ignore[attr-defined]
+
+
+async def test_a_lapsed_routers_records_are_taken_over_and_relayed_by_another():
+    repositories = in_memory_repositories()
+    runs = repositories.runs
+    await runs.create(run_pb2.Run(run_id="r1", tenant=TENANT, request_id="q1"))
+    await repositories.leases.register("router-0", 5.0)
+    runs.outbox.keep("router-0", [audit_record("left-behind")])  # type: ignore[attr-defined]
+    repositories.leases.expire("router-0")  # type: ignore[attr-defined]
+    survivor = Router(repositories=repositories, router_id="router-1")
+    survivor.executor.start_recovery()
+    try:
+        await until(lambda: bool(repositories.audit_log.durable))  # type: ignore[attr-defined]
+        [record] = repositories.audit_log.durable  # type: ignore[attr-defined]
+        assert record.record_id == "left-behind"
+        await until(lambda: not runs.outbox.entries)  # type: ignore[attr-defined]
+    finally:
+        await survivor.close()
+
+
+async def until(condition, attempts: int = 500) -> None:
+    for _ in range(attempts):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never held")

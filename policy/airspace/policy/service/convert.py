@@ -84,6 +84,7 @@ def decided(request: policy_pb2.RecordDecisionsRequest) -> list[Decided]:
             ),
             [Tokenized(t.token, t.entity, t.value) for t in r.tokens],
             r.vault_tenant,
+            r.record_id,
         )
         for r in request.records
     ]
@@ -98,6 +99,8 @@ def _record_violations(record: policy_pb2.AuditRecord, where: str) -> list[tuple
     ]
     if record.tokens and not record.vault_tenant:
         found.append((f"{where}.vault_tenant", "is required with tokens"))
+    if len(record.record_id) > MAX_REQUEST_ID:
+        found.append((f"{where}.record_id", f"must be at most {MAX_REQUEST_ID} characters"))
     for index, token in enumerate(record.tokens):
         if not TOKEN.fullmatch(token.token):
             found.append((f"{where}.tokens[{index}].token", "must be tok_ and 32 hex digits"))
