@@ -70,6 +70,8 @@ def decided(request: policy_pb2.RecordDecisionsRequest) -> list[Decided]:
         violations.append(("request_id", f"must be at most {MAX_REQUEST_ID} characters"))
     for index, record in enumerate(request.records[:MAX_RECORDS]):
         violations.extend(_record_violations(record, f"records[{index}]"))
+    if len({bool(record.record_id) for record in request.records}) > 1:
+        violations.append(("records", "must all have a record_id, or none"))
     if violations:
         raise errors.InvalidArgument(_summary(violations[:10]), violations=violations[:100])
     return [
