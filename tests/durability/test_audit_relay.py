@@ -1,0 +1,70 @@
+"""A router killed after its appends stored a run's audit records in the state service's
+audit outbox, and before its relay moved them to the policy service's audit log: the
+router that sees its lease lapse takes the records over and relays them, each once."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import grpc
+import pytest
+from process_mesh import (
+    STEPS,
+    Client,
+    prepare_workflow,
+    start_runs,
+    wait_for_the_end,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
+
+
+def outbox(home) -> dict[str, str]:
+    """record_id: router of each entry of the state service's audit outbox."""
+    with sqlite3.connect(f"file:{home / 'state.db'}?mode=ro", uri=True) as db:
+        return dict(db.execute("SELECT record_id, router_id FROM audit_outbox").fetchall())
+
+
+def logged(home, run_id: str) -> list[tuple[str, str]]:
+    """(kind, decision_id) of the run's entries in the audit log."""
+    with sqlite3.connect(f"file:{home / 'audit.db'}?mode=ro", uri=True) as db:
+        return db.execute(
+            "SELECT kind, decision_id FROM audit_entries WHERE run_id = ? ORDER BY sequence",
+            (run_id,),
+        ).fetchall()
+
+
+def appended_once(home, record_ids: set[str]) -> set[str]:
+    """The record ids the audit log appended a record under (each at most once)."""
+    with sqlite3.connect(f"file:{home / 'audit.db'}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT request_id FROM audit_batches WHERE request_id LIKE 'record:%'")
+        return {request_id.removeprefix("record:") for (request_id,) in rows} & record_ids
+
+
+async def test_a_killed_routers_audit_records_are_relayed_once_by_another_router(mesh):
+    # A relay that would wait ten minutes: the router dies with its records unrelayed.
+    doomed = mesh.add_router("doomed", AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS="600")
+    doomed.start()
+    client = Client(grpc.aio.insecure_channel(doomed.address), mesh.signed())
+    try:
+        await prepare_workflow(client, mesh.agent.address)
+        [run_id] = await start_runs(client, 1, "audit-relay-kill")
+        await wait_for_the_end(client, [run_id])
+        left = {
+            record_id for record_id, owner in outbox(mesh.home).items() if owner == "router-doomed"
+        }
+        # Created, RUNNING, each step's input and output decisions, COMPLETED.
+        assert len(left) == 3 + 2 * len(STEPS)
+        assert logged(mesh.home, run_id) == []
+        mesh.kill(doomed)
+        await wait_until(lambda: not left & outbox(mesh.home).keys(), "the outbox relayed")
+    finally:
+        await client.channel.close()
+        del mesh.routers["doomed"]
+    entries = logged(mesh.home, run_id)
+    kinds = [kind for kind, _ in entries]
+    assert kinds.count("run.created") == 1 and kinds.count("run.state_changed") == 2
+    decisions = [decision for kind, decision in entries if kind == "policy.decision"]
+    assert len(decisions) == len(set(decisions)) == 2 * len(STEPS)
+    assert appended_once(mesh.home, left) == left
