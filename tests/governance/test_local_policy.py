@@ -76,6 +76,16 @@ async def run_entries(mesh: Mesh, run_id: str) -> list:
     return await audit_entries(mesh.client("user:aud", "acme", ("auditor",)), run_id)
 
 
+async def held_step_started(client, held: Held) -> asyncio.Future:
+    """The events of a one-step run (as they will be), once its agent holds the step."""
+    request = run_pb2.ExecuteRunRequest(workflow="one-step")
+    reading = asyncio.ensure_future(
+        collect_events(client.runs.ExecuteRun(request, metadata=client.metadata))
+    )
+    await asyncio.to_thread(held.called.wait, 30)
+    return reading
+
+
 async def held_step_outcome(mesh: Mesh, break_policy: Callable[[], Awaitable[None]]) -> list:
     """The events of a one-step run whose agent answers only after `break_policy` ran."""
     await mesh.start()
@@ -83,11 +93,7 @@ async def held_step_outcome(mesh: Mesh, break_policy: Callable[[], Awaitable[Non
     try:
         client = mesh.client()
         await deploy(mesh, client, ONE_STEP, held.agent)
-        request = run_pb2.ExecuteRunRequest(workflow="one-step")
-        reading = asyncio.ensure_future(
-            collect_events(client.runs.ExecuteRun(request, metadata=client.metadata))
-        )
-        await asyncio.to_thread(held.called.wait, 30)
+        reading = await held_step_started(client, held)
         await break_policy()
         held.go.set()
         return await reading
@@ -186,11 +192,7 @@ async def test_a_step_goes_on_while_the_audit_log_is_full_and_its_records_follow
     try:
         client = mesh.client()
         await deploy(mesh, client, ONE_STEP, held.agent)
-        request = run_pb2.ExecuteRunRequest(workflow="one-step")
-        reading = asyncio.ensure_future(
-            collect_events(client.runs.ExecuteRun(request, metadata=client.metadata))
-        )
-        await asyncio.to_thread(held.called.wait, 30)
+        reading = await held_step_started(client, held)
         with sqlite3.connect(audit_db) as conn:
             conn.execute(
                 "CREATE TRIGGER full BEFORE INSERT ON audit_entries "

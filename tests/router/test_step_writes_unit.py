@@ -11,10 +11,11 @@ from harness import TENANT, Router, answers, failure, final
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
+from airspace.policy.engine import model as policy
 from airspace.policy.v1 import policy_pb2
 from airspace.router.agent_invoker import OnAction
-from airspace.router.repositories import LeaseGrant, RunChange
-from airspace.router.repositories.in_memory import in_memory_repositories
+from airspace.router.repositories import LeaseGrant, Repositories, RunChange
+from airspace.router.repositories.in_memory import decision, in_memory_repositories
 from airspace.router.run_log import RunLog, event, merged
 from airspace.v1 import run_pb2
 
@@ -240,13 +241,20 @@ def test_a_later_change_wins_field_by_field_and_the_earlier_expected_states_stan
     assert merged(None, later) is later and merged(earlier, None) is earlier
 
 
-async def test_a_held_change_rides_with_the_next_append_and_survives_a_refused_one():
+async def unleased_log() -> tuple[Repositories, int, RunLog]:
+    """A run r1, router-1 registered (its epoch) but not holding r1's lease yet, and the
+    log router-1 would write r1 with under its first grant."""
     repositories = in_memory_repositories()
     runs = repositories.runs
     await runs.create(run_pb2.Run(run_id="r1", tenant=TENANT, request_id="q1"))
     epoch = await repositories.leases.register("router-1", 5.0)
     run_log = RunLog(runs, TENANT, "r1", lease_owner="router-1", lease_token=1, last_sequence=0)
-    outbox = runs.outbox  # type: ignore[attr-defined]
+    return repositories, epoch, run_log
+
+
+async def test_a_held_change_rides_with_the_next_append_and_survives_a_refused_one():
+    repositories, epoch, run_log = await unleased_log()
+    runs, outbox = repositories.runs, repositories.runs.outbox  # type: ignore[attr-defined]
     run_log.change_later(
         state_changed(QUEUED, RUNNING),
         run=run_pb2.Run(run_id="r1", state=RUNNING),
@@ -277,12 +285,8 @@ async def test_a_held_change_rides_with_the_next_append_and_survives_a_refused_o
 
 
 async def test_a_carried_record_survives_a_refused_append_and_a_changes_own_does_not():
-    repositories = in_memory_repositories()
-    runs = repositories.runs
-    await runs.create(run_pb2.Run(run_id="r1", tenant=TENANT, request_id="q1"))
-    epoch = await repositories.leases.register("router-1", 5.0)
-    run_log = RunLog(runs, TENANT, "r1", lease_owner="router-1", lease_token=1, last_sequence=0)
-    outbox = runs.outbox  # type: ignore[attr-defined]
+    repositories, epoch, run_log = await unleased_log()
+    runs, outbox = repositories.runs, repositories.runs.outbox  # type: ignore[attr-defined]
     run_log.carry(audit_record("decision"))
     with pytest.raises(errors.FailedPrecondition):  # no lease yet
         await run_log.append_with_update(
@@ -336,3 +340,69 @@ async def until(condition, attempts: int = 500) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the condition never held")
+
+
+def carried_kinds(appended: list[tuple[RunChange | None, list]]) -> list[tuple[int, list[str]]]:
+    """(state the append sets, 0 for none; the checkpoints or kinds of its audit records)."""
+    return [
+        (
+            change.run.state if change is not None else 0,
+            [r.kind for r in audit],
+        )
+        for change, audit in appended
+    ]
+
+
+def spy_appends(router: Router) -> list[tuple[RunChange | None, list]]:
+    """Records each append's change and audit records as the state service gets them."""
+    runs = router.repositories.runs
+    seen: list[tuple[RunChange | None, list]] = []
+    append = runs.append
+
+    async def spied(tenant, run_id, events, **kwargs):
+        appended = await append(tenant, run_id, events, **kwargs)
+        seen.append((kwargs.get("change"), list(kwargs.get("audit", ()))))
+        return appended
+
+    runs.append = spied  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_denial_that_fails_the_run_is_stored_with_the_failure(router):
+    router.repositories.policy.verdicts["step.input"] = decision(  # type: ignore[attr-defined]
+        policy.Verdict.DENY, decision_id="denied"
+    )
+    appended = spy_appends(router)
+    await router.register("alpha", answers("ok"))
+    await router.workflow(THREE_STEPS)
+    run = await router.settled(await router.start_run("three"))
+    assert run.state == FAILED
+    # One write: RUNNING, the denial and FAILED together.
+    [(state, kinds)] = carried_kinds(appended)
+    assert state == FAILED and kinds == [
+        "run.state_changed",
+        "policy.decision",
+        "run.state_changed",
+    ]
+
+
+async def test_a_decision_holding_a_run_for_a_person_is_stored_before_its_approval(router):
+    router.repositories.policy.verdicts["step.output"] = decision(  # type: ignore[attr-defined]
+        policy.Verdict.REQUIRE_APPROVAL, decision_id="held", approver_role="approver"
+    )
+    approvals = router.repositories.approvals
+    outbox = router.repositories.runs.outbox  # type: ignore[attr-defined]
+    stored_before: list[set[str]] = []
+    create = approvals.create
+
+    async def spied(approval):
+        stored_before.append({record.decision_id for _, record in outbox.entries.values()})
+        return await create(approval)
+
+    approvals.create = spied  # type: ignore[method-assign]
+    await router.register("alpha", answers("ok"))
+    await router.workflow(THREE_STEPS)
+    run = await router.settled(await router.start_run("three"))
+    assert run.state == run_pb2.RUN_STATE_WAITING_APPROVAL
+    [stored] = stored_before
+    assert "held" in stored
