@@ -106,9 +106,12 @@ class AuditRelay:
 
     async def _relay(self) -> None:
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), self._gather)
             while self._queue:
+                # Records that came while a batch was in flight gather again: a batch per
+                # delay, not one per append, unless a whole batch waits already.
+                if len(self._queue) < MAX_BATCH:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), self._gather)
                 batch = list(self._queue.values())[:MAX_BATCH]
                 if not await self._moved(batch):
                     await asyncio.sleep(self._backoff.delay())
