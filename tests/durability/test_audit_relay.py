@@ -1,6 +1,7 @@
 """A router killed after its appends stored a run's audit records in the state service's
 audit outbox, and before its relay moved them to the policy service's audit log: the
-router that sees its lease lapse takes the records over and relays them, each once."""
+router that sees its lease lapse takes the records over and relays them, each once, as
+does the router itself, restarted under its id at once."""
 
 from __future__ import annotations
 
@@ -42,29 +43,57 @@ def appended_once(home, record_ids: set[str]) -> set[str]:
         return {request_id.removeprefix("record:") for (request_id,) in rows} & record_ids
 
 
-async def test_a_killed_routers_audit_records_are_relayed_once_by_another_router(mesh):
-    # A relay that would wait ten minutes: the router dies with its records unrelayed.
-    doomed = mesh.add_router("doomed", AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS="600")
-    doomed.start()
-    client = Client(grpc.aio.insecure_channel(doomed.address), mesh.signed())
-    try:
-        await prepare_workflow(client, mesh.agent.address)
-        [run_id] = await start_runs(client, 1, "audit-relay-kill")
-        await wait_for_the_end(client, [run_id])
-        left = {
-            record_id for record_id, owner in outbox(mesh.home).items() if owner == "router-doomed"
-        }
-        # Created, RUNNING, each step's input and output decisions, COMPLETED.
-        assert len(left) == 3 + 2 * len(STEPS)
-        assert logged(mesh.home, run_id) == []
-        mesh.kill(doomed)
-        await wait_until(lambda: not left & outbox(mesh.home).keys(), "the outbox relayed")
-    finally:
-        await client.channel.close()
-        del mesh.routers["doomed"]
+async def unrelayed_run(mesh, router, client: Client) -> tuple[str, set[str]]:
+    """A run through `router`, ended, whose records wait in the outbox: (run id, their ids)."""
+    await prepare_workflow(client, mesh.agent.address)
+    [run_id] = await start_runs(client, 1, f"audit-relay-{router.name}")
+    await wait_for_the_end(client, [run_id])
+    owner = router.name
+    left = {record_id for record_id, held in outbox(mesh.home).items() if held == owner}
+    # Created, RUNNING, each step's input and output decisions, COMPLETED.
+    assert len(left) == 3 + 2 * len(STEPS)
+    assert logged(mesh.home, run_id) == []
+    return run_id, left
+
+
+def check_relayed_once(mesh, run_id: str, left: set[str]) -> None:
     entries = logged(mesh.home, run_id)
     kinds = [kind for kind, _ in entries]
     assert kinds.count("run.created") == 1 and kinds.count("run.state_changed") == 2
     decisions = [decision for kind, decision in entries if kind == "policy.decision"]
     assert len(decisions) == len(set(decisions)) == 2 * len(STEPS)
     assert appended_once(mesh.home, left) == left
+
+
+async def test_a_killed_routers_audit_records_are_relayed_once_by_another_router(mesh):
+    # A relay that would wait ten minutes: the router dies with its records unrelayed.
+    doomed = mesh.add_router("doomed", AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS="600")
+    doomed.start()
+    client = Client(grpc.aio.insecure_channel(doomed.address), mesh.signed())
+    try:
+        run_id, left = await unrelayed_run(mesh, doomed, client)
+        mesh.kill(doomed)
+        await wait_until(lambda: not left & outbox(mesh.home).keys(), "the outbox relayed")
+    finally:
+        await client.channel.close()
+        del mesh.routers["doomed"]
+    check_relayed_once(mesh, run_id, left)
+
+
+async def test_a_router_killed_and_restarted_at_once_has_its_audit_records_relayed_once(mesh):
+    restarted = mesh.add_router("restarted", AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS="600")
+    restarted.start()
+    client = Client(grpc.aio.insecure_channel(restarted.address), mesh.signed())
+    try:
+        run_id, left = await unrelayed_run(mesh, restarted, client)
+        mesh.kill(restarted)
+        # Back under its id: its first recovery pass claims its own records (or, should
+        # its lease lapse first, the router that sees it does).
+        restarted.env["AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS"] = "0.2"
+        restarted.start()
+        await wait_until(lambda: not left & outbox(mesh.home).keys(), "the outbox relayed")
+        mesh.kill(restarted)
+    finally:
+        await client.channel.close()
+        del mesh.routers["restarted"]
+    check_relayed_once(mesh, run_id, left)
