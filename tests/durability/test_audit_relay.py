@@ -5,6 +5,7 @@ does the router itself, restarted under its id at once."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 import grpc
@@ -65,26 +66,32 @@ def check_relayed_once(mesh, run_id: str, left: set[str]) -> None:
     assert appended_once(mesh.home, left) == left
 
 
-async def test_a_killed_routers_audit_records_are_relayed_once_by_another_router(mesh):
-    # A relay that would wait ten minutes: the router dies with its records unrelayed.
-    doomed = mesh.add_router("doomed", AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS="600")
-    doomed.start()
-    client = Client(grpc.aio.insecure_channel(doomed.address), mesh.signed())
+@contextlib.asynccontextmanager
+async def slow_relaying_router(mesh, name: str):
+    """A router of its own whose relay would wait ten minutes (it dies with its records
+    unrelayed), and a client calling it; gone from the mesh afterwards."""
+    router = mesh.add_router(name, AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS="600")
+    router.start()
+    client = Client(grpc.aio.insecure_channel(router.address), mesh.signed())
     try:
+        yield router, client
+    finally:
+        await client.channel.close()
+        if router.alive():
+            mesh.kill(router)
+        del mesh.routers[name]
+
+
+async def test_a_killed_routers_audit_records_are_relayed_once_by_another_router(mesh):
+    async with slow_relaying_router(mesh, "doomed") as (doomed, client):
         run_id, left = await unrelayed_run(mesh, doomed, client)
         mesh.kill(doomed)
         await wait_until(lambda: not left & outbox(mesh.home).keys(), "the outbox relayed")
-    finally:
-        await client.channel.close()
-        del mesh.routers["doomed"]
     check_relayed_once(mesh, run_id, left)
 
 
 async def test_a_router_killed_and_restarted_at_once_has_its_audit_records_relayed_once(mesh):
-    restarted = mesh.add_router("restarted", AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS="600")
-    restarted.start()
-    client = Client(grpc.aio.insecure_channel(restarted.address), mesh.signed())
-    try:
+    async with slow_relaying_router(mesh, "restarted") as (restarted, client):
         run_id, left = await unrelayed_run(mesh, restarted, client)
         mesh.kill(restarted)
         # Back under its id: its first recovery pass claims its own records (or, should
@@ -92,8 +99,4 @@ async def test_a_router_killed_and_restarted_at_once_has_its_audit_records_relay
         restarted.env["AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS"] = "0.2"
         restarted.start()
         await wait_until(lambda: not left & outbox(mesh.home).keys(), "the outbox relayed")
-        mesh.kill(restarted)
-    finally:
-        await client.channel.close()
-        del mesh.routers["restarted"]
     check_relayed_once(mesh, run_id, left)

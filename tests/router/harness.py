@@ -102,6 +102,15 @@ class ScriptedAgents:
         return attempt
 
 
+async def until(condition: Callable[[], object], attempts: int = 500) -> None:
+    """Waits, a hundredth of a second at a time, for `condition()` to hold."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never held")
+
+
 @dataclasses.dataclass
 class Router:
     """One router over in-memory repositories; `replica()` is another over the same ones."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from harness import until
 
 from airspace.policy.v1 import policy_pb2
 from airspace.router.audit_relay import AuditRelay
@@ -22,14 +23,6 @@ def records(*ids: str) -> list[policy_pb2.AuditRecord]:
 
 def relaying_tasks() -> list[asyncio.Task]:
     return [t for t in asyncio.all_tasks() if "AuditRelay._relay" in repr(t.get_coro())]
-
-
-async def until(condition, attempts: int = 500) -> None:
-    for _ in range(attempts):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never held")
 
 
 @pytest.fixture

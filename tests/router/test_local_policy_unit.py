@@ -11,7 +11,7 @@ import dataclasses
 import pytest
 from bundle_messages import HASH_KEY, STALENESS, Clock, bundle, default_document
 from google.protobuf import json_format
-from harness import TENANT, Router, answers
+from harness import TENANT, Router, answers, until
 
 from airspace.mesh.reasons import Reason
 from airspace.policy.engine.model import Resource, Subject
@@ -83,14 +83,6 @@ async def first_batch_held(local: Local) -> asyncio.Future:
     judging = asyncio.ensure_future(judge_input(local.guard))
     await until(lambda: len(local.sink.batches) == 1)
     return judging
-
-
-async def until(condition, attempts: int = 500) -> None:
-    for _ in range(attempts):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never held")
 
 
 async def in_force(local: Local, version: str) -> None:

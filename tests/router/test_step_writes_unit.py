@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from harness import TENANT, Router, answers, failure, final
+from harness import TENANT, Router, answers, failure, final, until
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
@@ -332,14 +332,6 @@ async def test_a_lapsed_routers_records_are_taken_over_and_relayed_by_another():
         await until(lambda: not runs.outbox.entries)  # type: ignore[attr-defined]
     finally:
         await survivor.close()
-
-
-async def until(condition, attempts: int = 500) -> None:
-    for _ in range(attempts):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never held")
 
 
 def carried_kinds(appended: list[tuple[RunChange | None, list]]) -> list[tuple[int, list[str]]]:
