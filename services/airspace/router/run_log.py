@@ -106,7 +106,8 @@ class RunLog:
 
     async def store_audit(self) -> None:
         """Appends now if audit records wait, for what is about to act outside the run
-        (an agent's action, a person's approval) to have its decision's record durable."""
+        (an agent's action, a person's approval) to have its decision's record durable.
+        A decision's verdict event is recorded beside its record: the append has events."""
         if self._audit:
             await self.append()
 
