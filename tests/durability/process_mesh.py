@@ -92,8 +92,9 @@ class ProcessMesh:
         env = {**self._common, f"AIRSPACE_{prefix}_PORT": str(port), **extra}
         return ManagedProcess(name, module, port, env, log_dir=self.home / "logs")
 
-    def add_router(self, name: str) -> ManagedProcess:
-        """A router replica (not started) named router-<name> in its leases."""
+    def add_router(self, name: str, **env: str) -> ManagedProcess:
+        """A router replica (not started) named router-<name> in its leases; `env` adds
+        settings of its own."""
         router = self._service(
             f"router-{name}",
             "airspace.router.main",
@@ -105,6 +106,7 @@ class ProcessMesh:
             AIRSPACE_ROUTER_ROUTER_ID=f"router-{name}",
             AIRSPACE_ROUTER_LEASE_SECONDS=str(LEASE_SECONDS),
             AIRSPACE_ROUTER_RECOVERY_INTERVAL_SECONDS="0.3",
+            **env,
         )
         self.routers[name] = router
         return router

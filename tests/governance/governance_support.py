@@ -3,6 +3,7 @@ what happened."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import grpc
@@ -12,7 +13,9 @@ from grpc_status import rpc_status
 from mesh_support import apply, collect_events, register
 
 from airspace.policy.service.settings import PolicySettings
-from airspace.v1 import approval_pb2, run_pb2
+from airspace.v1 import approval_pb2, observability_pb2, observability_pb2_grpc, run_pb2
+
+_ENDED = {run_pb2.RunState.Name(s) for s in (run_pb2.RUN_STATE_COMPLETED, run_pb2.RUN_STATE_FAILED)}
 
 
 async def serve(mesh, client, *agents) -> None:
@@ -86,3 +89,20 @@ def tokenizing_bundle(folder, entity: str):
     bundle.parent.mkdir(exist_ok=True)
     bundle.write_text(changed)
     return bundle
+
+
+async def audit_entries(auditor, run_id: str) -> list:
+    """The run's audit entries once the record of its end is among them: a run's records
+    reach the audit log through the router's relay, soon after the run's writes
+    (AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS), and those of one router in order."""
+    audit = observability_pb2_grpc.AuditServiceStub(auditor.channel)
+    request = observability_pb2.ListAuditEntriesRequest(run_id=run_id, page_size=1000)
+    async with asyncio.timeout(15):
+        while True:
+            entries = (await audit.ListAuditEntries(request, metadata=auditor.metadata)).entries
+            if any(
+                e.kind == "run.state_changed" and as_dict(e.details)["to"] in _ENDED
+                for e in entries
+            ):
+                return list(entries)
+            await asyncio.sleep(0.05)

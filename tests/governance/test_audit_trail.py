@@ -9,13 +9,13 @@ import json
 import sqlite3
 
 import pytest
-from governance_support import as_dict, decide, deploy, ending, start, watch
+from governance_support import as_dict, audit_entries, decide, deploy, ending, start, watch
 from mesh_support import wait_for_approvals
 from policy_helpers import tamper
 
 from airspace.agents.kit import Agent, Reply
 from airspace.cli.main import main as airspace
-from airspace.v1 import observability_pb2, observability_pb2_grpc, run_pb2
+from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.mesh
 
@@ -59,13 +59,7 @@ async def cli(mesh, capsys, *argv: str) -> tuple[int, str]:
 
 async def test_the_runs_decisions_and_its_approval_are_in_the_audit_log(mesh, audited_run):
     auditor = mesh.client("user:aud2", "acme", ("auditor",))
-    audit = observability_pb2_grpc.AuditServiceStub(auditor.channel)
-    entries = (
-        await audit.ListAuditEntries(
-            observability_pb2.ListAuditEntriesRequest(run_id=audited_run.run_id),
-            metadata=auditor.metadata,
-        )
-    ).entries
+    entries = await audit_entries(auditor, audited_run.run_id)
     kinds = [entry.kind for entry in entries]
     assert kinds.count("policy.decision") >= 2  # the step's input and output checks
     [decided] = [entry for entry in entries if entry.kind == "approval.decided"]
@@ -76,6 +70,8 @@ async def test_the_runs_decisions_and_its_approval_are_in_the_audit_log(mesh, au
 
 
 async def test_audit_verify_passes_then_finds_an_edited_approval(mesh, audited_run, capsys):
+    # Once the run's records are relayed, the log verifies with them.
+    await audit_entries(mesh.client("user:aud2", "acme", ("auditor",)), audited_run.run_id)
     code, out = await cli(mesh, capsys, "audit", "verify")
     assert code == 0 and "audit log intact" in out
     assert all(name in out for name in ("chain", "signatures", "heads", "coverage", "witness"))
@@ -100,13 +96,7 @@ async def test_audit_verify_passes_then_finds_an_edited_approval(mesh, audited_r
 
 async def test_the_runs_lifecycle_is_in_the_audit_log(mesh, audited_run):
     auditor = mesh.client("user:aud2", "acme", ("auditor",))
-    audit = observability_pb2_grpc.AuditServiceStub(auditor.channel)
-    entries = (
-        await audit.ListAuditEntries(
-            observability_pb2.ListAuditEntriesRequest(run_id=audited_run.run_id),
-            metadata=auditor.metadata,
-        )
-    ).entries
+    entries = await audit_entries(auditor, audited_run.run_id)
     assert [e.principal for e in entries if e.kind == "run.created"] == ["user:olivia"]
     changes = [as_dict(e.details) for e in entries if e.kind == "run.state_changed"]
     assert [(c["from"], c["to"]) for c in changes] == [

@@ -1,7 +1,8 @@
-"""Policy decided in the router, through a real mesh: every step's decisions are in the
-policy service's audit log, a bundle reloaded there reaches the router, and without the
-policy service (or its audit log) steps fail closed, so no step's output is released
-without the record of the decision that let it through."""
+"""Policy decided in the router, through a real mesh: every step's decisions reach the
+policy service's audit log (stored in the state service's audit outbox with the step,
+and relayed from there, even after the audit log could not be written for a while), a
+bundle reloaded there reaches the router, and without the policy service steps fail
+closed."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ import threading
 from collections.abc import Awaitable, Callable
 
 import pytest
-from governance_support import deploy, execute, of_kind
+from governance_support import audit_entries, deploy, execute, of_kind
 from mesh_support import Mesh, collect_events
 from policy_helpers import DEFAULT_BUNDLE
 
 from airspace.agents.kit import Agent, Reply
 from airspace.mesh import channels
 from airspace.policy.v1 import policy_pb2, policy_pb2_grpc
-from airspace.v1 import observability_pb2, observability_pb2_grpc, run_pb2
+from airspace.v1 import run_pb2
 
 pytestmark = pytest.mark.mesh
 
@@ -72,11 +73,17 @@ class Held:
 
 
 async def run_entries(mesh: Mesh, run_id: str) -> list:
-    auditor = mesh.client("user:aud", "acme", ("auditor",))
-    request = observability_pb2.ListAuditEntriesRequest(run_id=run_id)
-    audit = observability_pb2_grpc.AuditServiceStub(auditor.channel)
-    response = await audit.ListAuditEntries(request, metadata=auditor.metadata)
-    return list(response.entries)
+    return await audit_entries(mesh.client("user:aud", "acme", ("auditor",)), run_id)
+
+
+async def held_step_started(client, held: Held) -> asyncio.Future:
+    """The events of a one-step run (as they will be), once its agent holds the step."""
+    request = run_pb2.ExecuteRunRequest(workflow="one-step")
+    reading = asyncio.ensure_future(
+        collect_events(client.runs.ExecuteRun(request, metadata=client.metadata))
+    )
+    await asyncio.to_thread(held.called.wait, 30)
+    return reading
 
 
 async def held_step_outcome(mesh: Mesh, break_policy: Callable[[], Awaitable[None]]) -> list:
@@ -86,11 +93,7 @@ async def held_step_outcome(mesh: Mesh, break_policy: Callable[[], Awaitable[Non
     try:
         client = mesh.client()
         await deploy(mesh, client, ONE_STEP, held.agent)
-        request = run_pb2.ExecuteRunRequest(workflow="one-step")
-        reading = asyncio.ensure_future(
-            collect_events(client.runs.ExecuteRun(request, metadata=client.metadata))
-        )
-        await asyncio.to_thread(held.called.wait, 30)
+        reading = await held_step_started(client, held)
         await break_policy()
         held.go.set()
         return await reading
@@ -181,18 +184,31 @@ async def test_without_the_policy_service_a_step_fails_closed_as_bundle_stale(tm
     assert of_kind(events, "step_completed") == [] and of_kind(events, "run_output") == []
 
 
-async def test_a_step_whose_decision_cannot_be_recorded_releases_nothing(tmp_path):
+async def test_a_step_goes_on_while_the_audit_log_is_full_and_its_records_follow(tmp_path):
     mesh = Mesh(tmp_path)
-
-    async def fill_the_disk() -> None:
-        with sqlite3.connect(tmp_path / "policy" / "audit.db") as conn:
+    await mesh.start()
+    held = Held()
+    audit_db = tmp_path / "policy" / "audit.db"
+    try:
+        client = mesh.client()
+        await deploy(mesh, client, ONE_STEP, held.agent)
+        reading = await held_step_started(client, held)
+        with sqlite3.connect(audit_db) as conn:
             conn.execute(
                 "CREATE TRIGGER full BEFORE INSERT ON audit_entries "
                 "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
             )
-
-    events = await held_step_outcome(mesh, fill_the_disk)
-    assert "POLICY_UNAVAILABLE" in failure_of(events).reason
-    verdict = output_verdict(events)
-    assert verdict.verdict == run_pb2.VERDICT_DENY and verdict.decision_id == ""
-    assert of_kind(events, "step_completed") == [] and of_kind(events, "run_output") == []
+        held.go.set()
+        # The output's decision is durable in the state service's outbox, with the step:
+        # the run needs no audit log to go on.
+        events = await reading
+        assert of_kind(events, "run_state_changed")[-1].to == run_pb2.RUN_STATE_COMPLETED
+        verdict = output_verdict(events)
+        assert verdict.verdict == run_pb2.VERDICT_ALLOW and verdict.decision_id
+        with sqlite3.connect(audit_db) as conn:
+            conn.execute("DROP TRIGGER full")
+        entries = await run_entries(mesh, events[0].run_id)  # the relay tried again
+        assert [e.decision_id for e in entries].count(verdict.decision_id) == 1
+    finally:
+        held.go.set()
+        await mesh.stop()

@@ -121,10 +121,10 @@ class CoreDecisions:
     def __init__(self, core: PolicyCore):
         self._core = core
 
-    async def check(self, check: CheckInput) -> Decision:
+    async def check(self, check: CheckInput, carrier=None) -> Decision:
         return await self._core.check(check)
 
-    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
+    async def record_audit(self, event: AuditEvent) -> None:
         await self._core.record(event.kind, event.subject, event.run_id, event.details)
 
 

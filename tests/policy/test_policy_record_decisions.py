@@ -1,6 +1,8 @@
 """RecordDecisions appends a batch once, over real gRPC: the same request sent again (a
 retry after a lost reply) gets the original sequences and appends nothing, the audit log
-still verifies, and a request id reused for other records is refused."""
+still verifies, and a request id reused for other records is refused. Records with a
+record_id (relayed from the audit outbox) are appended once each, whatever batch carries
+them again."""
 
 from __future__ import annotations
 
@@ -56,6 +58,35 @@ async def test_the_same_request_twice_appends_one_set_of_records(policy_server):
     assert await verified(policy_server)
 
 
+def relayed(n: int) -> policy_pb2.AuditRecord:
+    message = record(n)
+    message.record_id = f"entry-{n}"
+    return message
+
+
+async def test_relayed_records_are_appended_once_whatever_batch_carries_them(policy_server):
+    stub = policy_server.policy()
+    first = await stub.RecordDecisions(
+        policy_pb2.RecordDecisionsRequest(records=[relayed(1), relayed(2)]), metadata=as_(ROUTER)
+    )
+    # A relay that crashed before removing them sends them again, beside a new one.
+    again = await stub.RecordDecisions(
+        policy_pb2.RecordDecisionsRequest(records=[relayed(2), relayed(3), relayed(1)]),
+        metadata=as_(ROUTER),
+    )
+    assert await decision_ids(policy_server) == ["d-1", "d-2", "d-3"]
+    assert [again.sequences[2], again.sequences[0]] == list(first.sequences)
+    assert await verified(policy_server)
+
+
+async def test_records_with_and_without_a_record_id_do_not_share_a_batch(policy_server):
+    request = policy_pb2.RecordDecisionsRequest(records=[relayed(1), record(2)])
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await policy_server.policy().RecordDecisions(request, metadata=as_(ROUTER))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "record_id" in (refused.value.details() or "")
+
+
 async def test_a_request_id_reused_for_other_records_is_refused(policy_server):
     stub = policy_server.policy()
     await stub.RecordDecisions(
@@ -109,7 +140,7 @@ async def test_the_routers_retry_after_a_lost_reply_appends_nothing_twice(policy
     settings = ServerSettings(mesh_key=MESH_KEY)
     async with channels.open_channel(address, settings, as_identity=ROUTER) as channel:
         losing = LosingFirstReply(policy_pb2_grpc.PolicyServiceStub(channel))
-        batcher = AuditBatcher(GrpcAuditSink(losing), linger_seconds=0.0)  # type: ignore[arg-type]
+        batcher = AuditBatcher(GrpcAuditSink(losing))  # type: ignore[arg-type]
         await batcher.durable(record(1))
         await batcher.close()
     assert losing.calls == 2  # the batch was sent again, under the same request id

@@ -102,6 +102,15 @@ class ScriptedAgents:
         return attempt
 
 
+async def until(condition: Callable[[], object], attempts: int = 500) -> None:
+    """Waits, a hundredth of a second at a time, for `condition()` to hold."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never held")
+
+
 @dataclasses.dataclass
 class Router:
     """One router over in-memory repositories; `replica()` is another over the same ones."""
@@ -115,6 +124,8 @@ class Router:
     watch_quiet_seconds: float = 5.0
     # Runs executed at once; more wait in the admission queue.
     max_running_runs: int = 1000
+    # How long the audit relay gathers records before it moves them to the audit log.
+    audit_relay_seconds: float = 0.01
 
     def __post_init__(self) -> None:
         settings = RouterSettings(
@@ -125,6 +136,7 @@ class Router:
             recovery_interval_seconds=self.recovery_interval_seconds,
             watch_quiet_seconds=self.watch_quiet_seconds,
             max_running_runs=self.max_running_runs,
+            audit_relay_seconds=self.audit_relay_seconds,
         )
         guard = Guard(self.repositories.policy)
         gate = ApprovalGate(self.repositories.approvals)

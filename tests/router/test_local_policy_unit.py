@@ -1,7 +1,7 @@
 """Policy decided in the router (router/local_policy) on in-memory fakes of the policy
 service's bundle stream and audit log: it fails closed without a bundle or with a stale
-one, follows reloads, and answers a check only once its audit record is durable, in
-batches that concurrent checks and lifecycle records share."""
+one, follows reloads, and answers a check only once its audit record is durable (in
+batches that concurrent checks share) or handed to the run's log, for the audit outbox."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ import dataclasses
 import pytest
 from bundle_messages import HASH_KEY, STALENESS, Clock, bundle, default_document
 from google.protobuf import json_format
-from harness import TENANT, Router, final
+from harness import TENANT, Router, answers, until
 
-from airspace.agent.v1 import agent_pb2
 from airspace.mesh.reasons import Reason
 from airspace.policy.engine.model import Resource, Subject
-from airspace.router.agent_invoker import OnAction
 from airspace.router.guard import Guard, agent_subject
 from airspace.router.local_policy.audit_batcher import AuditBatcher
 from airspace.router.local_policy.bundle_feed import BundleFeed
@@ -51,7 +49,7 @@ def started(patience: float) -> Local:
     feed = BundleFeed(
         source, HASH_KEY, staleness_seconds=STALENESS, first_bundle_seconds=patience, clock=clock
     )
-    decisions = LocalPolicyDecisions(feed, AuditBatcher(sink, linger_seconds=10.0))
+    decisions = LocalPolicyDecisions(feed, AuditBatcher(sink))
     decisions.start()
     return Local(source, sink, clock, feed, decisions)
 
@@ -87,14 +85,6 @@ async def first_batch_held(local: Local) -> asyncio.Future:
     return judging
 
 
-async def until(condition, attempts: int = 500) -> None:
-    for _ in range(attempts):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never held")
-
-
 async def in_force(local: Local, version: str) -> None:
     """Waits until the feed decides with bundle `version`."""
 
@@ -111,7 +101,19 @@ async def in_force(local: Local, version: str) -> None:
     raise AssertionError(f"bundle {version} never came into force")
 
 
-async def judge_input(guard: Guard, payload: dict | None = None, agent: str = "writer"):
+@dataclasses.dataclass
+class Carried:
+    """A carrier that keeps what it is handed (a run's log stores it with its next append)."""
+
+    records: list
+
+    def carry(self, record) -> None:
+        self.records.append(record)
+
+
+async def judge_input(
+    guard: Guard, payload: dict | None = None, agent: str = "writer", carrier=None
+):
     resource = Resource(kind="agent", name=agent, tenant=TENANT)
     return await guard.judge(
         "step.input",
@@ -120,6 +122,7 @@ async def judge_input(guard: Guard, payload: dict | None = None, agent: str = "w
         payload if payload is not None else {"text": "hello"},
         run_id="run-1",
         step_key=f"s0001-{agent}",
+        carrier=carrier,
     )
 
 
@@ -241,7 +244,7 @@ async def test_checks_arriving_during_a_batch_share_the_next_one(ready):
     assert first_id and second_id and first_id != second_id
 
 
-async def test_lifecycle_records_ride_with_the_next_decision(ready):
+async def test_a_lifecycle_record_for_the_outbox_is_masked_and_has_an_id_of_its_own(ready):
     local = ready
     event = AuditEvent(
         "run.state_changed",
@@ -249,12 +252,22 @@ async def test_lifecycle_records_ride_with_the_next_decision(ready):
         "run-1",
         {"reason": "mail ann@example.com"},
     )
-    await local.decisions.record_audit(event, wait=False)
-    assert local.sink.batches == []  # queued, not sent on its own
-    await judge_input(local.guard)
-    [batch] = local.sink.batches
-    assert [record.kind for record in batch] == ["run.state_changed", "policy.decision"]
-    assert "ann@example.com" not in json_format.MessageToJson(batch[0])
+    first, second = (local.decisions.outbox_record(event) for _ in range(2))
+    assert local.sink.batches == []  # stored with the change it describes, not sent
+    assert first.kind == "run.state_changed" and first.run_id == "run-1"
+    assert first.record_id and first.record_id != second.record_id
+    assert "ann@example.com" not in json_format.MessageToJson(first)
+
+
+async def test_a_decision_handed_to_a_carrier_waits_for_no_audit_log(ready):
+    local = ready
+    local.sink.release.clear()  # an audit log that never answers
+    carried: list = []
+    judged = await judge_input(local.guard, carrier=Carried(carried))
+    assert judged.allowed and local.sink.batches == []
+    [record] = carried
+    assert record.decision_id == judged.verdict.decision_id and record.record_id
+    assert record.details["checkpoint"] == "step.input"
 
 
 async def test_a_failed_batch_denies_every_check_waiting_on_it(ready):
@@ -277,44 +290,64 @@ async def test_tokens_travel_with_the_record_to_the_vault_and_pii_stays_out(loca
     assert "ann@example.com" not in json_format.MessageToJson(record.details)
 
 
+async def test_a_decision_holding_tokens_skips_the_carrier_its_values_go_to_the_vault(local):
+    local.source.publish(bundle(_tokenizing_email(default_document())))
+    await in_force(local, "2025.11.0")
+    carried: list = []
+    judged = await judge_input(
+        local.guard, {"text": "write to ann@example.com"}, carrier=Carried(carried)
+    )
+    assert judged.allowed and carried == []  # token values never go to state
+    [record] = local.sink.durable
+    assert record.tokens and not record.record_id
+
+
 def _tokenizing_email(document: bytes) -> bytes:
     return document.replace(b"EMAIL: {operator: PARTIAL}", b"EMAIL: {operator: TOKENIZE}", 1)
 
 
-async def test_in_a_run_no_agent_sees_input_nor_step_is_journaled_before_its_record(ready):
+async def test_in_a_run_each_steps_decisions_are_stored_with_its_journal_entry(ready):
     local = ready
-    repositories = dataclasses.replace(in_memory_repositories(), policy=local.decisions)
+    repositories = dataclasses.replace(
+        in_memory_repositories(), policy=local.decisions, audit_log=local.sink
+    )
     router = Router(repositories=repositories)
-    journaled_before_output_record: list[bool] = []
-    acknowledge = local.sink.append
+    # The checkpoints of the decisions stored in the append that journals each step.
+    stored_with: dict[str, set[tuple[str, str]]] = {}
+    append = repositories.runs.append
 
-    async def append(records, request_id):
-        for record in records:
-            if record.kind == "policy.decision" and record.details["checkpoint"] == "step.output":
-                journal = await repositories.runs.journal(TENANT, record.run_id)
-                step = record.details["step_key"]
-                journaled_before_output_record.append(any(e.step_key == step for e in journal))
-        await acknowledge(records, request_id)
+    async def spied(tenant, run_id, events, **kwargs):
+        for entry in kwargs.get("journal", ()):
+            stored_with[entry.step_key] = {
+                (r.details["checkpoint"], r.details["step_key"])
+                for r in kwargs.get("audit", ())
+                if r.kind == "policy.decision"
+            }
+        return await append(tenant, run_id, events, **kwargs)
 
-    local.sink.append = append  # type: ignore[method-assign]
+    repositories.runs.append = spied  # type: ignore[method-assign]
 
-    def durable_for(step_key: str) -> set[str]:
-        return {
+    def step_decisions() -> list[str]:
+        return [
             r.details["checkpoint"]
             for r in local.sink.durable
-            if r.kind == "policy.decision" and r.details["step_key"] == step_key
-        }
-
-    async def agent(start: agent_pb2.InvokeStart, act: OnAction) -> agent_pb2.InvokeEvent:
-        assert durable_for(start.step_key) == {"step.input"}
-        return final("done")
+            if r.kind == "policy.decision" and r.details["checkpoint"].startswith("step.")
+        ]
 
     for name in ("one", "two"):
-        await router.register(name, agent)
+        await router.register(name, answers("done"))
     run = await router.run(
         "name: two\npattern: sequential\nsteps: [{name: a, agent: one}, {name: b, agent: two}]\n"
     )
-    await router.close()
     assert run.state == run_pb2.RUN_STATE_COMPLETED
-    assert journaled_before_output_record == [False, False]
-    assert [durable_for(k) for k in ("s0001-a", "s0002-b")] == [{"step.input", "step.output"}] * 2
+    assert stored_with == {
+        key: {("step.input", key), ("step.output", key)} for key in ("s0001-a", "s0002-b")
+    }
+    # Then relayed to the audit log, each record once, and gone from the outbox.
+    await until(lambda: len(step_decisions()) == 4)
+    await until(lambda: not repositories.runs.outbox.entries)  # type: ignore[attr-defined]
+    await router.close()
+    kinds = [r.kind for r in local.sink.durable if r.record_id]
+    # (The harness creates its runs itself: no run.created.)
+    assert sorted(kinds) == ["policy.decision"] * 4 + ["run.state_changed"] * 2
+    assert len({r.record_id for r in local.sink.durable if r.record_id}) == len(kinds)

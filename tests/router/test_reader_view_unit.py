@@ -33,16 +33,17 @@ class EnginePolicy:
         self.engine = Engine(load_bundle(BUNDLE), b"reader-view-tests")
         self.checks: list[CheckInput] = []
 
-    async def check(self, check: CheckInput) -> Decision:
+    async def check(self, check: CheckInput, carrier=None) -> Decision:
+        assert carrier is None, "a read has no write for its record to ride with"
         self.checks.append(check)
         return self.engine.decide(check)
 
-    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
+    async def record_audit(self, event: AuditEvent) -> None:
         raise AssertionError("reads record nothing but their decisions")
 
 
 class Unreachable(EnginePolicy):
-    async def check(self, check: CheckInput) -> Decision:
+    async def check(self, check: CheckInput, carrier=None) -> Decision:
         raise errors.Unavailable("policy is down")
 
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from harness import TENANT, Router, answers, failure, final
+from harness import TENANT, Router, answers, failure, final, until
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
+from airspace.policy.engine import model as policy
+from airspace.policy.v1 import policy_pb2
 from airspace.router.agent_invoker import OnAction
-from airspace.router.repositories import LeaseGrant, RunChange
-from airspace.router.repositories.in_memory import in_memory_repositories
+from airspace.router.repositories import LeaseGrant, Repositories, RunChange
+from airspace.router.repositories.in_memory import decision, in_memory_repositories
 from airspace.router.run_log import RunLog, event, merged
 from airspace.v1 import run_pb2
 
@@ -65,6 +67,10 @@ def failing_times(times: int, retryable: bool = True):
 
 def state_changed(was: run_pb2.RunState, to: run_pb2.RunState) -> run_pb2.RunEvent:
     return event(run_state_changed=run_pb2.RunStateChanged(**{"from": was, "to": to}))
+
+
+def audit_record(record_id: str) -> policy_pb2.AuditRecord:
+    return policy_pb2.AuditRecord(kind="run.state_changed", record_id=record_id)
 
 
 def audited_states(router: Router) -> list[str]:
@@ -235,38 +241,160 @@ def test_a_later_change_wins_field_by_field_and_the_earlier_expected_states_stan
     assert merged(None, later) is later and merged(earlier, None) is earlier
 
 
-async def test_a_held_change_rides_with_the_next_append_and_survives_a_refused_one():
+async def unleased_log() -> tuple[Repositories, int, RunLog]:
+    """A run r1, router-1 registered (its epoch) but not holding r1's lease yet, and the
+    log router-1 would write r1 with under its first grant."""
     repositories = in_memory_repositories()
     runs = repositories.runs
     await runs.create(run_pb2.Run(run_id="r1", tenant=TENANT, request_id="q1"))
     epoch = await repositories.leases.register("router-1", 5.0)
     run_log = RunLog(runs, TENANT, "r1", lease_owner="router-1", lease_token=1, last_sequence=0)
-    landed = []
+    return repositories, epoch, run_log
 
-    async def then() -> None:
-        landed.append((await runs.get(TENANT, "r1")).state)
 
+async def test_a_held_change_rides_with_the_next_append_and_survives_a_refused_one():
+    repositories, epoch, run_log = await unleased_log()
+    runs, outbox = repositories.runs, repositories.runs.outbox  # type: ignore[attr-defined]
     run_log.change_later(
         state_changed(QUEUED, RUNNING),
         run=run_pb2.Run(run_id="r1", state=RUNNING),
         expected_states=(QUEUED,),
-        then=then,
+        audit=[audit_record("running")],
     )
     assert runs.writes["append"] == 0
     with pytest.raises(errors.FailedPrecondition) as refused:
         await run_log.append(event("s1", step_started=run_pb2.StepStarted(attempt=1)))
     assert refused.value.reason == "LEASE_NOT_HELD"
-    assert landed == [] and (await runs.get(TENANT, "r1")).state == QUEUED
+    assert outbox.entries == {} and (await runs.get(TENANT, "r1")).state == QUEUED
     assert await repositories.leases.claim("r1", "router-1", epoch) is not None
     ended = await run_log.append_with_update(
         state_changed(RUNNING, COMPLETED),
         run=run_pb2.Run(run_id="r1", state=COMPLETED),
         expected_states=(RUNNING,),  # of the pending state; the stored one is QUEUED
+        audit=[audit_record("completed")],
     )
     assert ended.state == COMPLETED and run_log.ended
-    assert landed == [COMPLETED], "ran once, after the append that carried the change"
+    # Both changes' records, stored with the append that made them, under its writer.
+    assert sorted(outbox.entries) == ["completed", "running"]
+    assert {owner for owner, _ in outbox.entries.values()} == {"router-1"}
     kinds = [e.WhichOneof("kind") for e in await runs.events(TENANT, "r1", 0, 100)]
     assert kinds == ["run_state_changed", "step_started", "run_state_changed"]
     changes = [e.run_state_changed.to for e in await runs.events(TENANT, "r1", 0, 100)]
     assert [changes[0], changes[2]] == [RUNNING, COMPLETED]
     assert not repositories.leases.held("r1")  # type: ignore[attr-defined]
+
+
+async def test_a_carried_record_survives_a_refused_append_and_a_changes_own_does_not():
+    repositories, epoch, run_log = await unleased_log()
+    runs, outbox = repositories.runs, repositories.runs.outbox  # type: ignore[attr-defined]
+    run_log.carry(audit_record("decision"))
+    with pytest.raises(errors.FailedPrecondition):  # no lease yet
+        await run_log.append_with_update(
+            state_changed(QUEUED, RUNNING),
+            run=run_pb2.Run(run_id="r1", state=RUNNING),
+            audit=[audit_record("not-made")],
+        )
+    assert outbox.entries == {}
+    assert await repositories.leases.claim("r1", "router-1", epoch) is not None
+    await run_log.store_audit()  # the decision's record, before what it authorizes acts
+    assert list(outbox.entries) == ["decision"]
+    writes = runs.writes["append"]
+    await run_log.store_audit()  # nothing waits: no write
+    assert runs.writes["append"] == writes
+
+
+async def test_a_runs_records_are_relayed_to_the_audit_log_and_leave_the_outbox(router):
+    await router.register("alpha", answers("ok"))
+    await router.workflow(THREE_STEPS)
+    run = await router.settled(await router.start_run("three"))
+    assert run.state == COMPLETED
+    audit_log = router.repositories.audit_log
+    # Created, RUNNING, three steps checked twice each, COMPLETED: stored with its writes.
+    await until(lambda: len(audit_log.durable) == 9)  # type: ignore[attr-defined]
+    await until(lambda: not router.repositories.runs.outbox.entries)  # type: ignore[attr-defined]
+    assert all(record.run_id == run.run_id for record in audit_log.durable)  # type: ignore[attr-defined]
+    assert router.repositories.runs.outbox.removals == len(audit_log.batches)  # type: ignore[attr-defined]
+
+
+async def test_a_lapsed_routers_records_are_taken_over_and_relayed_by_another():
+    repositories = in_memory_repositories()
+    runs = repositories.runs
+    await runs.create(run_pb2.Run(run_id="r1", tenant=TENANT, request_id="q1"))
+    await repositories.leases.register("router-0", 5.0)
+    runs.outbox.keep("router-0", [audit_record("left-behind")])  # type: ignore[attr-defined]
+    repositories.leases.expire("router-0")  # type: ignore[attr-defined]
+    survivor = Router(repositories=repositories, router_id="router-1")
+    survivor.executor.start_recovery()
+    try:
+        await until(lambda: bool(repositories.audit_log.durable))  # type: ignore[attr-defined]
+        [record] = repositories.audit_log.durable  # type: ignore[attr-defined]
+        assert record.record_id == "left-behind"
+        await until(lambda: not runs.outbox.entries)  # type: ignore[attr-defined]
+    finally:
+        await survivor.close()
+
+
+def carried_kinds(appended: list[tuple[RunChange | None, list]]) -> list[tuple[int, list[str]]]:
+    """(state the append sets, 0 for none; the checkpoints or kinds of its audit records)."""
+    return [
+        (
+            change.run.state if change is not None else 0,
+            [r.kind for r in audit],
+        )
+        for change, audit in appended
+    ]
+
+
+def spy_appends(router: Router) -> list[tuple[RunChange | None, list]]:
+    """Records each append's change and audit records as the state service gets them."""
+    runs = router.repositories.runs
+    seen: list[tuple[RunChange | None, list]] = []
+    append = runs.append
+
+    async def spied(tenant, run_id, events, **kwargs):
+        appended = await append(tenant, run_id, events, **kwargs)
+        seen.append((kwargs.get("change"), list(kwargs.get("audit", ()))))
+        return appended
+
+    runs.append = spied  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_denial_that_fails_the_run_is_stored_with_the_failure(router):
+    router.repositories.policy.verdicts["step.input"] = decision(  # type: ignore[attr-defined]
+        policy.Verdict.DENY, decision_id="denied"
+    )
+    appended = spy_appends(router)
+    await router.register("alpha", answers("ok"))
+    await router.workflow(THREE_STEPS)
+    run = await router.settled(await router.start_run("three"))
+    assert run.state == FAILED
+    # One write: RUNNING, the denial and FAILED together.
+    [(state, kinds)] = carried_kinds(appended)
+    assert state == FAILED and kinds == [
+        "run.state_changed",
+        "policy.decision",
+        "run.state_changed",
+    ]
+
+
+async def test_a_decision_holding_a_run_for_a_person_is_stored_before_its_approval(router):
+    router.repositories.policy.verdicts["step.output"] = decision(  # type: ignore[attr-defined]
+        policy.Verdict.REQUIRE_APPROVAL, decision_id="held", approver_role="approver"
+    )
+    approvals = router.repositories.approvals
+    outbox = router.repositories.runs.outbox  # type: ignore[attr-defined]
+    stored_before: list[set[str]] = []
+    create = approvals.create
+
+    async def spied(approval):
+        stored_before.append({record.decision_id for _, record in outbox.entries.values()})
+        return await create(approval)
+
+    approvals.create = spied  # type: ignore[method-assign]
+    await router.register("alpha", answers("ok"))
+    await router.workflow(THREE_STEPS)
+    run = await router.settled(await router.start_run("three"))
+    assert run.state == run_pb2.RUN_STATE_WAITING_APPROVAL
+    [stored] = stored_before
+    assert "held" in stored

@@ -152,7 +152,7 @@ async def test_runs_of_a_version_4_database_are_listed_by_state_through_an_index
             " last_sequence, data) VALUES (?, 'acme', ?, 'review', ?, ?, 0, ?)",
             [(run_id, f"req-{run_id}", *rest) for run_id, *rest in version_4_runs()],
         )
-    assert [m.version for m in apply_migrations(db_path).applied] == [5, 6]
+    assert [m.version for m in apply_migrations(db_path).applied] == [5, 6, 7]
     with sqlite3.connect(db_path) as db:
         plan = db.execute(
             "EXPLAIN QUERY PLAN " + STATE_LISTING_SQL.format("?"), ("acme", 2)

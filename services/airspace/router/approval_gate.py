@@ -140,6 +140,8 @@ class ApprovalGate:
             expire_time=expire,
         )
         approval.create_time.GetCurrentTime()
+        # The decision that holds the run for a person is durable before its approval is.
+        await ctx.log.store_audit()
         await self._approvals.create(approval)
         await ctx.log.append(
             *events,

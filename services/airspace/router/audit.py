@@ -4,20 +4,20 @@ Entries are filed under the run's tenant, so the tenant's auditors find them nex
 policy decisions of the same run (`airspace audit list --run ID`). The policy service
 masks PII in details (reasons and comments are free text) before storing them.
 
-Recording happens after the change is committed to state: a failure to record is
-logged loudly but does not undo or fail the change. A run moving on (created, queued,
-running) does not wait for its record, which rides with the run's next decision in one
-batch; a run that parks or ends, and a person's decision, wait until theirs is durable.
+A run's creation and its changes of state are stored with the change itself, in its
+transaction (the state service's audit outbox, relayed from there: audit_relay.py), so
+a change never stands without its record. A person's decision is recorded once the
+approval is decided: a failure to record it is logged loudly but does not undo the
+decision.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from airspace.mesh import errors
 from airspace.policy.engine.model import Subject
+from airspace.policy.v1 import policy_pb2
 from airspace.router.repositories import AuditEvent, PolicyDecisions
 from airspace.v1 import approval_pb2, run_pb2
 
@@ -27,12 +27,10 @@ RUN_CREATED = "run.created"
 RUN_STATE_CHANGED = "run.state_changed"
 APPROVAL_DECIDED = "approval.decided"
 ROUTER = "service:router"
-# States a run leaves soon by itself, with a policy decision the record can ride with.
-_MOVING_ON = (run_pb2.RUN_STATE_QUEUED, run_pb2.RUN_STATE_RUNNING)
 
 
-async def run_created(policy: PolicyDecisions, run: run_pb2.Run) -> None:
-    """A run was created (QUEUED) by its creator."""
+def run_created(policy: PolicyDecisions, run: run_pb2.Run) -> policy_pb2.AuditRecord:
+    """The record of a run created (QUEUED) by its creator, stored with its creation."""
     details = {
         "workflow": run.workflow.name,
         "workflow_version": run.workflow.version,
@@ -40,18 +38,18 @@ async def run_created(policy: PolicyDecisions, run: run_pb2.Run) -> None:
         "request_id": run.request_id,
     }
     who = _acting(run.created_by, run.tenant)
-    await _record(policy, RUN_CREATED, who, run.run_id, details, wait=False)
+    return policy.outbox_record(AuditEvent(RUN_CREATED, who, run.run_id, details))
 
 
-async def run_state_changed(
+def run_state_changed(
     policy: PolicyDecisions,
     run: run_pb2.Run,
     to: run_pb2.RunState,
     reason: str = "",
     by: str = ROUTER,
-) -> None:
-    """A run moved from `run.state` to `to`, caused by principal `by` (the router itself
-    unless a person, canceling say, caused it)."""
+) -> policy_pb2.AuditRecord:
+    """The record of a run moving from `run.state` to `to`, caused by principal `by` (the
+    router itself unless a person, canceling say, caused it), stored with the change."""
     details = {
         "workflow": run.workflow.name,
         "workflow_version": run.workflow.version,
@@ -60,7 +58,7 @@ async def run_state_changed(
         "reason": reason,
     }
     who = _acting(by, run.tenant)
-    await _record(policy, RUN_STATE_CHANGED, who, run.run_id, details, wait=to not in _MOVING_ON)
+    return policy.outbox_record(AuditEvent(RUN_STATE_CHANGED, who, run.run_id, details))
 
 
 async def approval_decided(policy: PolicyDecisions, approval: approval_pb2.Approval) -> None:
@@ -77,24 +75,17 @@ async def approval_decided(policy: PolicyDecisions, approval: approval_pb2.Appro
         "edited": approval.HasField("edited_payload"),
     }
     who = _acting(approval.decided_by, approval.tenant)
-    await _record(policy, APPROVAL_DECIDED, who, approval.run_id, details, wait=True)
+    try:
+        await policy.record_audit(AuditEvent(APPROVAL_DECIDED, who, approval.run_id, details))
+    except errors.MeshError as exc:
+        log.error(
+            "audit entry %s for run %s not recorded: %s",
+            APPROVAL_DECIDED,
+            approval.run_id,
+            exc.message,
+        )
 
 
 def _acting(principal: str, tenant: str) -> Subject:
     """Who an entry names, filed under the run's tenant (a router acts for every tenant)."""
     return Subject(principal=principal, tenant=tenant)
-
-
-async def _record(
-    policy: PolicyDecisions,
-    kind: str,
-    who: Subject,
-    run_id: str,
-    details: Mapping[str, Any],
-    *,
-    wait: bool,
-) -> None:
-    try:
-        await policy.record_audit(AuditEvent(kind, who, run_id, details), wait=wait)
-    except errors.MeshError as exc:
-        log.error("audit entry %s for run %s not recorded: %s", kind, run_id, exc.message)

@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
-import functools
 import logging
 import random
 import time
@@ -46,6 +45,7 @@ from airspace.mesh import errors, logs, quotas, telemetry
 from airspace.mesh.reasons import Reason, reason_of
 from airspace.router import agent_registry, audit, convert, metrics, run_errors
 from airspace.router.approval_gate import RunPaused
+from airspace.router.audit_relay import AuditRelay
 from airspace.router.local_events import LocalEvents
 from airspace.router.patterns import run_pattern
 from airspace.router.repositories import Decision, LeaseGrant, Repositories, RunClaim
@@ -109,6 +109,13 @@ class RunExecutor:
             quotas.load(settings.quotas_file),
         )
         self._lease = RouterLease(repositories.leases, settings, on_lost=self._stop_all)
+        # Moves the audit records its appends store in the outbox to the audit log.
+        self.relay = AuditRelay(
+            repositories.outbox,
+            repositories.audit_log,
+            settings.router_id,
+            settings.audit_relay_seconds,
+        )
         # The events of the runs executing here, for their watchers on this router.
         self.local_events = LocalEvents(settings.watch_quiet_seconds)
 
@@ -191,6 +198,7 @@ class RunExecutor:
         if self._recovery:
             self._recovery.cancel()
         await self._stop_all()
+        await self.relay.close()
         await self._lease.close()
 
     async def _stop_all(self) -> None:
@@ -250,6 +258,10 @@ class RunExecutor:
         while True:
             try:
                 epoch = await self._lease.epoch()
+                # Registered anew, or another router's lease lapsed: it may have left runs
+                # and audit records (the relay claims those in the background).
+                if pending.is_set():
+                    self.relay.take_over(epoch)
                 pending.clear()
                 claimed = await self._repositories.leases.claim_runs(
                     self.owner, epoch, self._settings.lease_seconds, _CLAIMS_PER_PASS
@@ -427,18 +439,17 @@ class RunExecutor:
         self, run_log: RunLog, run: run_pb2.Run, to: run_pb2.RunState, reason: str
     ) -> run_pb2.Run:
         changed = _state_changed(run.state, to, reason)
-        updated = await run_log.append_with_update(
+        return await run_log.append_with_update(
             event(run_state_changed=changed),
             run=run_pb2.Run(run_id=run.run_id, state=to),
             expected_states=ACTIVE_STATES,
+            audit=[audit.run_state_changed(self._repositories.policy, run, to, reason)],
         )
-        await audit.run_state_changed(self._repositories.policy, run, to, reason)
-        return updated
 
     def _start_running(self, run_log: RunLog, run: run_pb2.Run) -> run_pb2.Run:
-        """QUEUED to RUNNING without a write of its own: the change rides with the run's
-        next append (its first step's, or its end), and is audited once it landed.
-        Returns the run as it is then."""
+        """QUEUED to RUNNING without a write of its own: the change and its audit record
+        ride with the run's next append (its first step's, or its end). Returns the run
+        as it is then."""
         reason = "picked up by " + self.owner
         running = run_pb2.Run()
         running.CopyFrom(run)
@@ -447,9 +458,7 @@ class RunExecutor:
             event(run_state_changed=_state_changed(run.state, running.state, reason)),
             run=run_pb2.Run(run_id=run.run_id, state=running.state),
             expected_states=ACTIVE_STATES,
-            then=functools.partial(
-                audit.run_state_changed, self._repositories.policy, run, running.state, reason
-            ),
+            audit=[audit.run_state_changed(self._repositories.policy, run, running.state, reason)],
         )
         return running
 
@@ -475,9 +484,11 @@ class RunExecutor:
             ended.output.CopyFrom(convert.to_struct(output))
             events.insert(0, event(run_output=run_pb2.RunOutput(output=ended.output)))
         finished = await run_log.append_with_update(
-            *events, run=ended, expected_states=ACTIVE_STATES
+            *events,
+            run=ended,
+            expected_states=ACTIVE_STATES,
+            audit=[audit.run_state_changed(self._repositories.policy, run, to, changed.reason)],
         )
-        await audit.run_state_changed(self._repositories.policy, run, to, changed.reason)
         age = time.time() - run.create_time.ToSeconds() if run.HasField("create_time") else None
         reason = reason_of(error) if error is not None else None
         metrics.record_run_finished(run.workflow.name, to, age, reason or "")
@@ -493,7 +504,14 @@ class RunExecutor:
     ) -> RunLog:
         """A writer of the run's log whose acknowledged events reach its watchers here."""
         return RunLog(
-            self._runs, tenant, run_id, lease_owner, lease_token, last_sequence, self.local_events
+            self._runs,
+            tenant,
+            run_id,
+            lease_owner,
+            lease_token,
+            last_sequence,
+            self.local_events,
+            self.relay,
         )
 
     async def _claim(self, run_id: str) -> LeaseGrant | None:

@@ -12,7 +12,7 @@ from airspace.mesh import errors, identity
 from airspace.mesh.reasons import Reason
 from airspace.policy.engine.model import CheckInput, Resource, Subject, Verdict
 from airspace.policy.obligations import ObligationError, apply_obligations
-from airspace.router.repositories import PolicyDecisions
+from airspace.router.repositories import AuditCarrier, PolicyDecisions
 from airspace.v1 import run_pb2
 
 log = logging.getLogger("airspace.router")
@@ -86,7 +86,10 @@ class Guard:
         run_id: str = "",
         step_key: str = "",
         clearances: Sequence[str] = (),
+        carrier: AuditCarrier | None = None,
     ) -> Judgement:
+        """Policy's judgement; with a carrier (the run's log) its audit record rides with
+        the carrier's next write (see PolicyDecisions.check)."""
         check = CheckInput(
             checkpoint=checkpoint,
             subject=subject,
@@ -97,7 +100,7 @@ class Guard:
             step_key=step_key,
         )
         try:
-            decision = await self._policy.check(check)
+            decision = await self._policy.check(check, carrier)
         except errors.MeshError as exc:
             log.warning("policy check %s failed closed: %s", checkpoint, exc.message)
             stale = exc.reason == Reason.BUNDLE_STALE

@@ -108,6 +108,29 @@ REGISTRY_WATCH_LIVE = Gauge(
     "1 while the registry watch from the state service is live (the cache is used), else 0.",
 )
 
+AUDIT_OUTBOX_DEPTH = Gauge(
+    "airspace_router_audit_outbox_depth",
+    "Audit records this router's writes stored in the state service's audit outbox (or it "
+    "took over) and not yet relayed to the policy service's audit log.",
+)
+AUDIT_RELAYED = Counter(
+    "airspace_router_audit_relayed_total",
+    "Audit records moved from the audit outbox to the policy service's audit log.",
+)
+AUDIT_RELAY_BATCHES = Counter(
+    "airspace_router_audit_relay_batches_total",
+    "Batches the audit relay moved (each one audit log append and one outbox removal).",
+)
+AUDIT_RELAY_FAILURES = Counter(
+    "airspace_router_audit_relay_failures_total",
+    "Relay batches that failed and were tried again (the records stay in the outbox).",
+)
+AUDIT_TAKEN_OVER = Counter(
+    "airspace_router_audit_taken_over_total",
+    "Audit outbox records claimed at a takeover: a lapsed router's, or this router's own "
+    "from before it restarted.",
+)
+
 
 def _enum_label(enum_name: Callable[[int], str], value: int, prefix: str) -> str:
     try:
@@ -192,3 +215,20 @@ def record_registry_lookup(kind: str, result: str) -> None:
 
 def set_registry_watch_live(live: bool) -> None:
     REGISTRY_WATCH_LIVE.set(1 if live else 0)
+
+
+def set_audit_outbox_depth(depth: int) -> None:
+    AUDIT_OUTBOX_DEPTH.set(depth)
+
+
+def record_audit_relayed(records: int) -> None:
+    AUDIT_RELAYED.inc(records)
+    AUDIT_RELAY_BATCHES.inc()
+
+
+def record_audit_relay_failed() -> None:
+    AUDIT_RELAY_FAILURES.inc()
+
+
+def record_audit_taken_over(records: int) -> None:
+    AUDIT_TAKEN_OVER.inc(records)

@@ -21,6 +21,12 @@ A change of the run that nothing waits for (QUEUED to RUNNING) is held the same 
 A later change merges into a pending one: the later one's fields win, the earlier one's
 expected states stand (they are checked against the run as stored, before either
 applies), and the log keeps both changes' events, in order.
+
+Audit records ride the same way: a decision's record is `carry`d until the next append,
+and a change's records go with the append (or the held change) that makes it. The state
+service keeps them in its audit outbox, in the append's transaction, so a record is
+durable no later than what it authorizes; once the append is acknowledged they are
+handed to the relay (audit_relay.py), which moves them to the policy service's log.
 """
 
 from __future__ import annotations
@@ -28,15 +34,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from airspace.mesh import errors
 from airspace.mesh.reasons import Reason
+from airspace.policy.v1 import policy_pb2
 from airspace.router.local_events import LocalEvents
-from airspace.router.repositories import Appended, RunChange, RunRepository
+from airspace.router.repositories import Appended, AuditStored, RunChange, RunRepository
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
@@ -60,11 +67,14 @@ class RunLog:
         lease_token: int = 0,
         last_sequence: int | None = None,
         local_events: LocalEvents | None = None,
+        relay: AuditStored | None = None,
     ):
         """`last_sequence` is the run's last event sequence when known (read otherwise);
-        what the state service acknowledged is published to `local_events`."""
+        what the state service acknowledged is published to `local_events`, and the audit
+        records it stored to `relay`."""
         self._runs = runs
         self._local_events = local_events
+        self._relay = relay
         self.tenant = tenant
         self.run_id = run_id
         self.lease_owner = lease_owner
@@ -77,9 +87,10 @@ class RunLog:
         self._pending_since = 0.0
         # Appends the buffer once its delay is up, when no other write took it first.
         self._flush_timer: asyncio.Task[None] | None = None
-        # The change of the run the next append applies, and what runs once it did.
+        # The change of the run the next append applies, with its audit records.
         self._change: RunChange | None = None
-        self._on_change: list[Callable[[], Awaitable[None]]] = []
+        # Audit records the next append stores: decisions carried, and the held change's.
+        self._audit: list[policy_pb2.AuditRecord] = []
         # An append of this log ended the run (and freed its lease with it).
         self.ended = False
 
@@ -89,19 +100,29 @@ class RunLog:
             self._pending_since = time.monotonic()
         self._pending.extend(self._stamped(events))
 
+    def carry(self, record: policy_pb2.AuditRecord) -> None:
+        """Holds a decision's audit record for the next append (see the module docstring)."""
+        self._audit.append(record)
+
+    async def store_audit(self) -> None:
+        """Appends now if audit records wait, for what is about to act outside the run
+        (an agent's action, a person's approval) to have its decision's record durable.
+        A decision's verdict event is recorded beside its record: the append has events."""
+        if self._audit:
+            await self.append()
+
     def change_later(
         self,
         *events: run_pb2.RunEvent,
         run: run_pb2.Run,
         expected_states: Sequence[run_pb2.RunState] = (),
-        then: Callable[[], Awaitable[None]] | None = None,
+        audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> None:
-        """Records the events and holds the change for the next append (see the module
-        docstring); `then` runs once that append committed it."""
+        """Records the events and holds the change, with its audit records, for the next
+        append (see the module docstring)."""
         self.record(*events)
         self._change = merged(self._change, RunChange(run, expected_states))
-        if then is not None:
-            self._on_change.append(then)
+        self._audit.extend(audit)
 
     async def flush(self, older_than: float = 0.0) -> None:
         """Appends buffered events once the oldest has waited `older_than` seconds: now if
@@ -121,7 +142,7 @@ class RunLog:
             if not self._pending:  # an append that was under way took them
                 return
             try:
-                await self._append_locked([], [], None)
+                await self._append_locked([], [], None, ())
             except errors.MeshError as exc:
                 # The events stay buffered for the run's next append; a run that has
                 # ended (canceled meanwhile, say) has no next append and needs none.
@@ -133,7 +154,7 @@ class RunLog:
         journal: list[state_pb2.JournalEntry] | None = None,
     ) -> int:
         """Appends the events (and journal entries) atomically; returns the last sequence."""
-        appended = await self._append(events, journal or [], None)
+        appended = await self._append(events, journal or [], None, ())
         return appended.last_sequence
 
     async def append_with_update(
@@ -141,10 +162,12 @@ class RunLog:
         *events: run_pb2.RunEvent,
         run: run_pb2.Run,
         expected_states: Sequence[run_pb2.RunState] = (),
+        audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> run_pb2.Run:
         """Appends the events and sets the run's fields that `run` has set (state,
-        output, error, usage) in one transaction; returns the updated run."""
-        appended = await self._append(events, [], RunChange(run, expected_states))
+        output, error, usage) in one transaction, with the change's audit records;
+        returns the updated run."""
+        appended = await self._append(events, [], RunChange(run, expected_states), audit)
         if appended.run is not None:
             return appended.run
         # Reconciled after a lost reply: the update committed with the events.
@@ -164,38 +187,42 @@ class RunLog:
         events: Iterable[run_pb2.RunEvent],
         journal: list[state_pb2.JournalEntry],
         change: RunChange | None,
+        audit: Sequence[policy_pb2.AuditRecord],
     ) -> Appended:
         stamped = self._stamped(events)
         async with self._lock:
-            return await self._append_locked(stamped, journal, change)
+            return await self._append_locked(stamped, journal, change, audit)
 
     async def _append_locked(
         self,
         events: list[run_pb2.RunEvent],
         journal: list[state_pb2.JournalEntry],
         change: RunChange | None,
+        audit: Sequence[policy_pb2.AuditRecord],
     ) -> Appended:
         if self._flush_timer is not None:  # this append takes what the timer waits for
             self._flush_timer.cancel()
             self._flush_timer = None
         events, self._pending = [*self._pending, *events], []
         held, self._change = self._change, None
-        on_change, self._on_change = self._on_change, []
+        carried, self._audit = self._audit, []
         change = merged(held, change)
+        stored = [*carried, *audit]
         try:
-            appended = await self._append_in_order(events, journal, change)
+            appended = await self._append_in_order(events, journal, change, stored)
         except BaseException:
-            # Not written: the buffered events and the held change go with the next append.
+            # Not written: the buffered events, the held change and the records carried
+            # go with the next append; those of this append's own change do not.
             self._pending = [*events, *self._pending]
             self._change = merged(held, self._change)
-            self._on_change = [*on_change, *self._on_change]
+            self._audit = [*carried, *self._audit]
             raise
         if self._local_events is not None:
             self._local_events.publish(self.run_id, events, appended.last_sequence)
+        if stored and self._relay is not None:
+            self._relay.stored(stored)
         if _ends_run(change):
             self.ended = True
-        for then in on_change:
-            await then()
         return appended
 
     async def _append_in_order(
@@ -203,6 +230,7 @@ class RunLog:
         events: list[run_pb2.RunEvent],
         journal: list[state_pb2.JournalEntry],
         change: RunChange | None,
+        audit: Sequence[policy_pb2.AuditRecord],
     ) -> Appended:
         if self._last is None:
             self._last = (await self._runs.get(self.tenant, self.run_id)).last_event_sequence
@@ -217,6 +245,7 @@ class RunLog:
                     lease_token=self.lease_token,
                     journal=journal,
                     change=change,
+                    audit=audit,
                 )
             except errors.Aborted as exc:
                 if exc.reason != Reason.SEQUENCE_MISMATCH:

@@ -61,7 +61,9 @@ class Runs:
         ticket = self._executor.admit(caller.tenant)
         try:
             claim = await self._executor.creation_claim()
-            created = await self._runs.create(run, request.digest(), claim)
+            # The record of the creation is stored with it, in its transaction.
+            record = audit.run_created(self._repositories.policy, run)
+            created = await self._runs.create(run, request.digest(), claim, [record])
         except BaseException:
             ticket.release()
             raise
@@ -74,7 +76,7 @@ class Runs:
                 self._executor.launch(stored, grant=created.grant)
             return stored
         metrics.record_run_started(stored.workflow.name)
-        await audit.run_created(self._repositories.policy, stored)
+        self._executor.relay.stored([record])
         parent = trace.get_current_span().get_span_context()
         self._executor.launch(
             stored,

@@ -49,8 +49,10 @@ class RouterSettings(ServerSettings):
     policy_staleness_seconds: float = 30.0
     # How long a check waits for the first bundle after the router starts.
     policy_first_bundle_seconds: float = 5.0
-    # How long an audit record nobody waits for (a run's lifecycle) may wait for a batch.
-    audit_linger_seconds: float = 0.05
+    # How long the audit relay gathers records stored in the audit outbox before it moves
+    # them to the policy service's audit log in one batch (audit_relay.py): the delay
+    # before `airspace audit list` shows a run's records.
+    audit_relay_seconds: float = 0.5
     # A watcher of a run executing here hears of it from this router (local_events.py);
     # after this long without an event it follows the state service instead, which also
     # holds what other writers appended (a cancel made through another replica).

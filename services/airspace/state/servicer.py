@@ -13,6 +13,7 @@ from typing import Any
 from airspace.mesh import errors, identity, time_values
 from airspace.state import records, validation
 from airspace.state.store.approvals import Decision
+from airspace.state.store.audit_outbox import MAX_CLAIM
 from airspace.state.store.leases import RunClaim
 from airspace.state.store.runs import RunChange
 from airspace.state.store.state import StateStore
@@ -69,7 +70,10 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         if request.HasField("claim"):
             _check_router(request.claim, "claim.")
             claim = RunClaim(request.claim.router_id, request.claim.epoch)
-        created = await self._store.runs.create_run(run, request.request_digest, claim)
+        validation.audit_records(request.audit_records)
+        created = await self._store.runs.create_run(
+            run, request.request_digest, claim, request.audit_records
+        )
         return state_pb2.CreateRunResponse(
             run=created.run, created=created.created, fencing_token=created.fencing_token
         )
@@ -113,6 +117,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
                 )
         for index, entry in enumerate(request.journal_entries):
             validation.require((f"journal_entries[{index}].step_key", entry.step_key))
+        validation.audit_records(request.audit_records)
         change = None
         if request.HasField("run_update"):
             update = request.run_update
@@ -137,6 +142,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
             lease_owner=request.lease_owner,
             lease_token=request.lease_token,
             change=change,
+            audit_records=request.audit_records,
         )
         return state_pb2.AppendEventsResponse(
             last_sequence=appended.last_sequence, run=appended.run
@@ -420,6 +426,17 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
                 for c in claimed
             ]
         )
+
+    async def ClaimAuditOutbox(self, request, context):
+        _check_router(request)
+        limit = validation.page_size(request.page_size, default=MAX_CLAIM, maximum=MAX_CLAIM)
+        records = await self._store.audit_outbox.claim(request.router_id, request.epoch, limit)
+        return state_pb2.ClaimAuditOutboxResponse(records=records)
+
+    async def RemoveAuditOutbox(self, request, context):
+        validation.record_ids(request.record_ids)
+        removed = await self._store.audit_outbox.remove(request.record_ids)
+        return state_pb2.RemoveAuditOutboxResponse(removed=removed)
 
     async def AcquireLease(self, request, context):
         raise _replaced("AcquireLease", "RegisterRouter and ClaimRun")

@@ -28,9 +28,12 @@ from airspace.policy.audit.chain import GENESIS, AuditEntry, AuditRecord, Head, 
 from airspace.policy.audit.signing import HeadSigner, HeadVerifier, SignedHead
 from airspace.policy.audit.verification import Report, verify
 
-# Retries come within seconds (the router gives up after 5 s); this many ids cover far
-# more than that at any rate of batches, and bound the table.
-RECENT_BATCHES = 10_000
+# Retries come within seconds (the router gives up after 5 s), and so does a relayed
+# record sent again after its router crashed (a router lease's time, then a takeover):
+# each relayed record keeps an id of its own (a batch of one), so this many cover half a
+# minute at a few thousand records a second (hundreds of runs), and bound the table
+# (about 25 MB).
+RECENT_BATCHES = 100_000
 
 
 class UntrustedHead(Exception):

@@ -70,6 +70,8 @@ def decided(request: policy_pb2.RecordDecisionsRequest) -> list[Decided]:
         violations.append(("request_id", f"must be at most {MAX_REQUEST_ID} characters"))
     for index, record in enumerate(request.records[:MAX_RECORDS]):
         violations.extend(_record_violations(record, f"records[{index}]"))
+    if len({bool(record.record_id) for record in request.records}) > 1:
+        violations.append(("records", "must all have a record_id, or none"))
     if violations:
         raise errors.InvalidArgument(_summary(violations[:10]), violations=violations[:100])
     return [
@@ -84,6 +86,7 @@ def decided(request: policy_pb2.RecordDecisionsRequest) -> list[Decided]:
             ),
             [Tokenized(t.token, t.entity, t.value) for t in r.tokens],
             r.vault_tenant,
+            r.record_id,
         )
         for r in request.records
     ]
@@ -98,6 +101,8 @@ def _record_violations(record: policy_pb2.AuditRecord, where: str) -> list[tuple
     ]
     if record.tokens and not record.vault_tenant:
         found.append((f"{where}.vault_tenant", "is required with tokens"))
+    if len(record.record_id) > MAX_REQUEST_ID:
+        found.append((f"{where}.record_id", f"must be at most {MAX_REQUEST_ID} characters"))
     for index, token in enumerate(record.tokens):
         if not TOKEN.fullmatch(token.token):
             found.append((f"{where}.tokens[{index}].token", "must be tok_ and 32 hex digits"))

@@ -52,6 +52,13 @@ class Decided:
     record: AuditRecord
     tokens: Sequence[Tokenized] = ()
     vault_tenant: str = ""  # whose vault keeps the tokens
+    # Appended at most once under this id, whatever batch carries it (a relayed outbox).
+    record_id: str = ""
+
+
+def _record_request(item: Decided) -> str:
+    """The request id a record with a record_id is appended under, apart from batches'."""
+    return f"record:{item.record_id}" if item.record_id else ""
 
 
 def event_record(
@@ -149,22 +156,26 @@ class PolicyCore:
     ) -> list[AuditEntry]:
         """Appends records decided elsewhere in one transaction, once the values behind
         their tokens are in the vault: a token is never shown before it can be resolved.
-        A retry of a batch (the same `request_id`) gets the entries first appended."""
+        A retry of a batch (the same `request_id`) gets the entries first appended; records
+        with a record_id are each appended once under their own id instead."""
         for item in decided:
             if item.tokens:
                 await self._keep_tokens(item.vault_tenant, item.tokens)
-        appended = await self._append_all([item.record for item in decided], request_id)
-        if appended.conflicting:
+        if any(item.record_id for item in decided):
+            each = await self._append_each(decided)
+        else:
+            each = [await self._append_all([item.record for item in decided], request_id)]
+        if any(appended.conflicting for appended in each):
             raise errors.AlreadyExists(
-                "request_id belongs to a batch of other records, appended before; send a new "
-                "request_id for a new batch",
+                "request_id (or a record_id) belongs to other records, appended before; send "
+                "a new id for new records",
                 reason="REQUEST_ID_REUSED",
             )
-        if not appended.replayed:
-            for item in decided:
-                if item.record.kind == DECISION_KIND:
-                    metrics.record_reported(item.record.details)
-        return appended.entries
+        for appended in each:
+            reported = [] if appended.replayed else appended.entries
+            for entry in (entry for entry in reported if entry.kind == DECISION_KIND):
+                metrics.record_reported(entry.details)
+        return [entry for appended in each for entry in appended.entries]
 
     async def reload(self, by: Subject) -> Bundle:
         """Activates the bundle on disk; one that fails validation leaves the old one active.
@@ -196,6 +207,15 @@ class PolicyCore:
     async def _append(self, record: AuditRecord) -> AuditEntry:
         [entry] = (await self._append_all([record])).entries
         return entry
+
+    async def _append_each(self, decided: Sequence[Decided]) -> list[Appended]:
+        """The records as batches of one under their record ids, queued together so that
+        they share the log's next transaction (when they fit in one)."""
+        return list(
+            await asyncio.gather(
+                *(self._append_all([item.record], _record_request(item)) for item in decided)
+            )
+        )
 
     async def _append_all(self, records: Sequence[AuditRecord], request_id: str = "") -> Appended:
         try:

@@ -227,7 +227,7 @@ class RecordDecisionsRequest(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[AuditRecord, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
-    __slots__ = ("kind", "tenant", "principal", "run_id", "decision_id", "details", "tokens", "vault_tenant")
+    __slots__ = ("kind", "tenant", "principal", "run_id", "decision_id", "details", "tokens", "vault_tenant", "record_id")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
@@ -236,6 +236,7 @@ class AuditRecord(_message.Message):
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     TOKENS_FIELD_NUMBER: _ClassVar[int]
     VAULT_TENANT_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     kind: str
     tenant: str
     principal: str
@@ -244,7 +245,8 @@ class AuditRecord(_message.Message):
     details: _struct_pb2.Struct
     tokens: _containers.RepeatedCompositeFieldContainer[TokenValue]
     vault_tenant: str
-    def __init__(self, kind: _Optional[str] = ..., tenant: _Optional[str] = ..., principal: _Optional[str] = ..., run_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tokens: _Optional[_Iterable[_Union[TokenValue, _Mapping]]] = ..., vault_tenant: _Optional[str] = ...) -> None: ...
+    record_id: str
+    def __init__(self, kind: _Optional[str] = ..., tenant: _Optional[str] = ..., principal: _Optional[str] = ..., run_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tokens: _Optional[_Iterable[_Union[TokenValue, _Mapping]]] = ..., vault_tenant: _Optional[str] = ..., record_id: _Optional[str] = ...) -> None: ...
 
 class TokenValue(_message.Message):
     __slots__ = ("token", "entity", "value")

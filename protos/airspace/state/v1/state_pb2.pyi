@@ -1,6 +1,7 @@
 import datetime
 
 from airspace.agent.v1 import agent_pb2 as _agent_pb2
+from airspace.policy.v1 import policy_pb2 as _policy_pb2
 from airspace.v1 import agent_registry_pb2 as _agent_registry_pb2
 from airspace.v1 import approval_pb2 as _approval_pb2
 from airspace.v1 import run_pb2 as _run_pb2
@@ -28,14 +29,16 @@ REGISTRY_KIND_WORKFLOW: RegistryKind
 REGISTRY_KIND_AGENT: RegistryKind
 
 class CreateRunRequest(_message.Message):
-    __slots__ = ("run", "request_digest", "claim")
+    __slots__ = ("run", "request_digest", "claim", "audit_records")
     RUN_FIELD_NUMBER: _ClassVar[int]
     REQUEST_DIGEST_FIELD_NUMBER: _ClassVar[int]
     CLAIM_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_RECORDS_FIELD_NUMBER: _ClassVar[int]
     run: _run_pb2.Run
     request_digest: str
     claim: RunClaim
-    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., request_digest: _Optional[str] = ..., claim: _Optional[_Union[RunClaim, _Mapping]] = ...) -> None: ...
+    audit_records: _containers.RepeatedCompositeFieldContainer[_policy_pb2.AuditRecord]
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., request_digest: _Optional[str] = ..., claim: _Optional[_Union[RunClaim, _Mapping]] = ..., audit_records: _Optional[_Iterable[_Union[_policy_pb2.AuditRecord, _Mapping]]] = ...) -> None: ...
 
 class RunClaim(_message.Message):
     __slots__ = ("router_id", "epoch")
@@ -128,7 +131,7 @@ class JournalEntry(_message.Message):
     def __init__(self, step_key: _Optional[str] = ..., step_name: _Optional[str] = ..., agent: _Optional[str] = ..., attempt: _Optional[int] = ..., output: _Optional[_Union[_agent_pb2.FinalOutput, _Mapping]] = ..., complete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., checkpoint: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class AppendEventsRequest(_message.Message):
-    __slots__ = ("tenant", "run_id", "events", "journal_entries", "expected_last_sequence", "lease_owner", "lease_token", "run_update")
+    __slots__ = ("tenant", "run_id", "events", "journal_entries", "expected_last_sequence", "lease_owner", "lease_token", "run_update", "audit_records")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +140,7 @@ class AppendEventsRequest(_message.Message):
     LEASE_OWNER_FIELD_NUMBER: _ClassVar[int]
     LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RUN_UPDATE_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_RECORDS_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     run_id: str
     events: _containers.RepeatedCompositeFieldContainer[_run_pb2.RunEvent]
@@ -145,7 +149,8 @@ class AppendEventsRequest(_message.Message):
     lease_owner: str
     lease_token: int
     run_update: RunUpdate
-    def __init__(self, tenant: _Optional[str] = ..., run_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_run_pb2.RunEvent, _Mapping]]] = ..., journal_entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., expected_last_sequence: _Optional[int] = ..., lease_owner: _Optional[str] = ..., lease_token: _Optional[int] = ..., run_update: _Optional[_Union[RunUpdate, _Mapping]] = ...) -> None: ...
+    audit_records: _containers.RepeatedCompositeFieldContainer[_policy_pb2.AuditRecord]
+    def __init__(self, tenant: _Optional[str] = ..., run_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_run_pb2.RunEvent, _Mapping]]] = ..., journal_entries: _Optional[_Iterable[_Union[JournalEntry, _Mapping]]] = ..., expected_last_sequence: _Optional[int] = ..., lease_owner: _Optional[str] = ..., lease_token: _Optional[int] = ..., run_update: _Optional[_Union[RunUpdate, _Mapping]] = ..., audit_records: _Optional[_Iterable[_Union[_policy_pb2.AuditRecord, _Mapping]]] = ...) -> None: ...
 
 class RunUpdate(_message.Message):
     __slots__ = ("run", "update_mask", "expected_states")
@@ -676,6 +681,34 @@ class ClaimRunsResponse(_message.Message):
     RUNS_FIELD_NUMBER: _ClassVar[int]
     runs: _containers.RepeatedCompositeFieldContainer[ClaimedRun]
     def __init__(self, runs: _Optional[_Iterable[_Union[ClaimedRun, _Mapping]]] = ...) -> None: ...
+
+class ClaimAuditOutboxRequest(_message.Message):
+    __slots__ = ("router_id", "epoch", "page_size")
+    ROUTER_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    router_id: str
+    epoch: int
+    page_size: int
+    def __init__(self, router_id: _Optional[str] = ..., epoch: _Optional[int] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ClaimAuditOutboxResponse(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[_policy_pb2.AuditRecord]
+    def __init__(self, records: _Optional[_Iterable[_Union[_policy_pb2.AuditRecord, _Mapping]]] = ...) -> None: ...
+
+class RemoveAuditOutboxRequest(_message.Message):
+    __slots__ = ("record_ids",)
+    RECORD_IDS_FIELD_NUMBER: _ClassVar[int]
+    record_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, record_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RemoveAuditOutboxResponse(_message.Message):
+    __slots__ = ("removed",)
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: int
+    def __init__(self, removed: _Optional[int] = ...) -> None: ...
 
 class WatchRegistryRequest(_message.Message):
     __slots__ = ()

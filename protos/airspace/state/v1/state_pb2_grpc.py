@@ -207,6 +207,16 @@ class StateServiceStub:
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsRequest.SerializeToString,
                 response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsResponse.FromString,
                 _registered_method=True)
+        self.ClaimAuditOutbox = channel.unary_unary(
+                '/airspace.state.v1.StateService/ClaimAuditOutbox',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimAuditOutboxRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimAuditOutboxResponse.FromString,
+                _registered_method=True)
+        self.RemoveAuditOutbox = channel.unary_unary(
+                '/airspace.state.v1.StateService/RemoveAuditOutbox',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.RemoveAuditOutboxRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.RemoveAuditOutboxResponse.FromString,
+                _registered_method=True)
         self.WatchRegistry = channel.unary_stream(
                 '/airspace.state.v1.StateService/WatchRegistry',
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.WatchRegistryRequest.SerializeToString,
@@ -465,6 +475,21 @@ class StateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClaimAuditOutbox(self, request, context):
+        """Takes over, in one transaction, the audit outbox entries of routers whose
+        lease is not live (and of none), and returns them with the router's own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveAuditOutbox(self, request, context):
+        """Removes audit outbox entries once the policy service's audit log holds them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchRegistry(self, request, context):
         """Announces the changes of workflows and agent registrations, for callers that
         cache them: first `live`, once every change committed from then on will be
@@ -647,6 +672,16 @@ def add_StateServiceServicer_to_server(servicer, server):
                     servicer.ClaimRuns,
                     request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsRequest.FromString,
                     response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsResponse.SerializeToString,
+            ),
+            'ClaimAuditOutbox': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimAuditOutbox,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimAuditOutboxRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ClaimAuditOutboxResponse.SerializeToString,
+            ),
+            'RemoveAuditOutbox': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveAuditOutbox,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.RemoveAuditOutboxRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.RemoveAuditOutboxResponse.SerializeToString,
             ),
             'WatchRegistry': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchRegistry,
@@ -1574,6 +1609,60 @@ class StateService:
             '/airspace.state.v1.StateService/ClaimRuns',
             airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsRequest.SerializeToString,
             airspace_dot_state_dot_v1_dot_state__pb2.ClaimRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimAuditOutbox(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/ClaimAuditOutbox',
+            airspace_dot_state_dot_v1_dot_state__pb2.ClaimAuditOutboxRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.ClaimAuditOutboxResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveAuditOutbox(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/RemoveAuditOutbox',
+            airspace_dot_state_dot_v1_dot_state__pb2.RemoveAuditOutboxRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.RemoveAuditOutboxResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,9 +1,12 @@
 """The router's PolicyDecisions: checks decided by the embedded engine, with the bundle the
-policy service streams, and answered only once their audit record is durable. Checks and
-decisions stay the engine's own values: only the audit record becomes a message, to travel."""
+policy service streams, and answered only once their audit record is durable, or handed
+to the run's log to be stored with its next append (the audit outbox, run_log.py). Checks
+and decisions stay the engine's own values: only the audit record becomes a message, to
+travel."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from google.protobuf import struct_pb2
@@ -16,7 +19,7 @@ from airspace.policy.service.core import event_record
 from airspace.policy.v1 import policy_pb2
 from airspace.router.local_policy.audit_batcher import AuditBatcher
 from airspace.router.local_policy.bundle_feed import BundleFeed
-from airspace.router.repositories.ports import AuditEvent
+from airspace.router.repositories.ports import AuditCarrier, AuditEvent
 
 
 class LocalPolicyDecisions:
@@ -31,26 +34,36 @@ class LocalPolicyDecisions:
         await self._feed.close()
         await self._batcher.close()
 
-    async def check(self, check: CheckInput) -> Decision:
+    async def check(self, check: CheckInput, carrier: AuditCarrier | None = None) -> Decision:
         engine = await self._feed.engine()
         decision = engine.decide(check)
         # The check's one PII scan masked the record's texts already (decision.caller_masks).
         record = decision_record(check, decision, engine.masker)
+        if carrier is not None and not decision.tokens:
+            carrier.carry(_outboxed(_message(record)))
+            return decision
         vault_tenant = check.resource.tenant or check.subject.tenant
         # No effect without its record: the caller acts on the decision once it is durable,
         # and a token in a mask once its value is in the vault.
         await self._batcher.durable(_message(record, decision.tokens, vault_tenant))
         return decision
 
-    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
-        recorded = event_record(
+    def outbox_record(self, event: AuditEvent) -> policy_pb2.AuditRecord:
+        return _outboxed(_message(self._event_record(event)))
+
+    async def record_audit(self, event: AuditEvent) -> None:
+        await self._batcher.durable(_message(self._event_record(event)))
+
+    def _event_record(self, event: AuditEvent) -> AuditRecord:
+        return event_record(
             event.kind, event.subject, event.run_id, event.details, self._feed.masker
         )
-        message = _message(recorded)
-        if wait:
-            await self._batcher.durable(message)
-        else:
-            self._batcher.later(message)
+
+
+def _outboxed(record: policy_pb2.AuditRecord) -> policy_pb2.AuditRecord:
+    """The record with an id of its own, which the policy service appends once under."""
+    record.record_id = uuid.uuid4().hex
+    return record
 
 
 def _message(

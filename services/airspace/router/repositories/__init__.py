@@ -4,7 +4,11 @@ from airspace.router.repositories.ports import (
     AgentRepository,
     Appended,
     ApprovalRepository,
+    AuditCarrier,
     AuditEvent,
+    AuditOutboxRepository,
+    AuditSink,
+    AuditStored,
     ClaimedRun,
     CreatedRun,
     Decision,
@@ -27,7 +31,11 @@ from airspace.router.repositories.ports import (
 
 __all__ = [
     "AgentRepository",
+    "AuditCarrier",
     "AuditEvent",
+    "AuditOutboxRepository",
+    "AuditSink",
+    "AuditStored",
     "Appended",
     "ApprovalRepository",
     "ClaimedRun",

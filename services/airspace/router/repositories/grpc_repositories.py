@@ -56,9 +56,15 @@ class GrpcRunRepository:
         self._state = state
 
     async def create(
-        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+        self,
+        run: run_pb2.Run,
+        request_digest: str = "",
+        claim: RunClaim | None = None,
+        audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> CreatedRun:
-        request = state_pb2.CreateRunRequest(run=run, request_digest=request_digest)
+        request = state_pb2.CreateRunRequest(
+            run=run, request_digest=request_digest, audit_records=audit
+        )
         if claim is not None:
             request.claim.router_id, request.claim.epoch = claim.router_id, claim.epoch
         created: state_pb2.CreateRunResponse = await call(self._state.CreateRun, request)
@@ -99,6 +105,7 @@ class GrpcRunRepository:
         lease_token: int = 0,
         journal: Sequence[state_pb2.JournalEntry] = (),
         change: RunChange | None = None,
+        audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> Appended:
         request = state_pb2.AppendEventsRequest(
             tenant=tenant,
@@ -109,6 +116,7 @@ class GrpcRunRepository:
             lease_owner=lease_owner,
             lease_token=lease_token,
             run_update=_run_update(change) if change is not None else None,
+            audit_records=audit,
         )
         response: state_pb2.AppendEventsResponse = await call(self._state.AppendEvents, request)
         return Appended(response.last_sequence, response.run if response.HasField("run") else None)
@@ -415,6 +423,26 @@ class GrpcRegistryChangeSource:
         return _long_stream(self._state.WatchRegistry(request, timeout=LONG_STREAM_SECONDS))
 
 
+class GrpcAuditOutbox:
+    def __init__(self, state: State):
+        self._state = state
+
+    async def claim(
+        self, router_id: str, epoch: int, limit: int
+    ) -> builtins.list[policy_pb2.AuditRecord]:
+        request = state_pb2.ClaimAuditOutboxRequest(
+            router_id=router_id, epoch=epoch, page_size=limit
+        )
+        response: state_pb2.ClaimAuditOutboxResponse = await call(
+            self._state.ClaimAuditOutbox, request
+        )
+        return list(response.records)
+
+    async def remove(self, record_ids: Sequence[str]) -> None:
+        request = state_pb2.RemoveAuditOutboxRequest(record_ids=record_ids)
+        await call(self._state.RemoveAuditOutbox, request)
+
+
 class GrpcAuditSink:
     def __init__(self, policy: policy_pb2_grpc.PolicyServiceStub):
         self._policy = policy
@@ -458,8 +486,8 @@ class MeshRepositories:
             staleness_seconds=settings.policy_staleness_seconds,
             first_bundle_seconds=settings.policy_first_bundle_seconds,
         )
-        batcher = AuditBatcher(GrpcAuditSink(policy), linger_seconds=settings.audit_linger_seconds)
-        self.policy = LocalPolicyDecisions(feed, batcher)
+        audit_log = GrpcAuditSink(policy)
+        self.policy = LocalPolicyDecisions(feed, AuditBatcher(audit_log))
         workflows, agents, self._registry = cached_registry(
             GrpcWorkflowRepository(state),
             GrpcAgentRepository(state),
@@ -475,6 +503,8 @@ class MeshRepositories:
             memory=GrpcMemoryRepository(state),
             policy=self.policy,
             traces=GrpcTraceQueries(trace_pb2_grpc.TraceQueryServiceStub(self._channels[2])),
+            outbox=GrpcAuditOutbox(state),
+            audit_log=audit_log,
         )
 
     def start(self) -> None:

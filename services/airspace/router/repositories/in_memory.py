@@ -4,7 +4,8 @@ They keep the contract of the state service where the router relies on it: appen
 follow the expected sequence (Aborted SEQUENCE_MISMATCH otherwise), need the lease when
 they name an owner, never extend an ended run, never journal a step twice, free the
 lease of the run they end; a creation may claim its run; a repeated request_id finds
-the first run (and is refused for another request); a decided
+the first run (and is refused for another request); the audit records of a write land
+in the outbox with it (under the writing router), or not at all; a decided
 approval stays decided. Policy answers ALLOW unless a test sets a verdict per
 checkpoint, and keeps what it was asked and audited.
 """
@@ -27,6 +28,7 @@ from airspace.policy.engine import model as policy
 from airspace.policy.v1 import policy_pb2
 from airspace.router.repositories.ports import (
     Appended,
+    AuditCarrier,
     AuditEvent,
     ClaimedRun,
     CreatedRun,
@@ -83,6 +85,7 @@ class InMemoryRunRepository:
     def __init__(self) -> None:
         self._runs: dict[str, _StoredRun] = {}
         self.leases = InMemoryLeaseRepository(self.stored_runs)
+        self.outbox = InMemoryAuditOutbox(self.leases)
         self.watches = 0  # event streams opened, as WatchEvents calls would be
         # How often each write was called, as the state service would count them.
         self.writes: collections.Counter[str] = self.leases.writes
@@ -97,7 +100,11 @@ class InMemoryRunRepository:
         return stored
 
     async def create(
-        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+        self,
+        run: run_pb2.Run,
+        request_digest: str = "",
+        claim: RunClaim | None = None,
+        audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> CreatedRun:
         self.writes["create"] += 1
         for stored in self._runs.values():
@@ -117,6 +124,7 @@ class InMemoryRunRepository:
         created.create_time.CopyFrom(_now())
         self._runs[run.run_id] = _StoredRun(created, request_digest=request_digest)
         grant = self.leases.first_grant(run.run_id, claim) if claim else None
+        self.outbox.keep(claim.router_id if claim else "", audit)
         return CreatedRun(_copy(created), True, grant)
 
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run:
@@ -150,6 +158,7 @@ class InMemoryRunRepository:
         lease_token: int = 0,
         journal: Sequence[state_pb2.JournalEntry] = (),
         change: RunChange | None = None,
+        audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> Appended:
         self.writes["append"] += 1
         stored = self._stored(tenant, run_id)
@@ -183,6 +192,7 @@ class InMemoryRunRepository:
         stored.run.last_event_sequence = last + len(events)
         if stored.run.state in TERMINAL:
             self.leases.free(run_id)
+        self.outbox.keep(lease_owner, audit)
         async with stored.changed:
             stored.changed.notify_all()
         run = _copy(stored.run) if updated is not None else None
@@ -270,13 +280,13 @@ class InMemoryLeaseRepository:
         self._leases: dict[str, _Lease] = {}
         self.writes: collections.Counter[str] = collections.Counter()
 
-    def _router_live(self, router_id: str, epoch: int = 0) -> bool:
+    def router_live(self, router_id: str, epoch: int = 0) -> bool:
         held_epoch, expires = self._routers.get(router_id, (0, 0.0))
         return expires > time.monotonic() and (not epoch or held_epoch == epoch)
 
     def held(self, run_id: str, by: str = "", token: int = 0) -> bool:
         lease = self._leases.get(run_id)
-        if lease is None or not self._router_live(lease.owner):
+        if lease is None or not self.router_live(lease.owner):
             return False
         return (not by or lease.owner == by) and (not token or lease.token == token)
 
@@ -285,8 +295,8 @@ class InMemoryLeaseRepository:
         epoch, _ = self._routers[router_id]
         self._routers[router_id] = (epoch, 0.0)
 
-    def _check_live(self, router_id: str, epoch: int) -> None:
-        if not self._router_live(router_id, epoch):
+    def check_live(self, router_id: str, epoch: int) -> None:
+        if not self.router_live(router_id, epoch):
             raise errors.FailedPrecondition(
                 f"router {router_id!r} holds no live router lease of epoch {epoch}",
                 reason=Reason.LEASE_NOT_HELD,
@@ -301,10 +311,10 @@ class InMemoryLeaseRepository:
         return epoch
 
     async def renew(self, router_id: str, epoch: int, ttl_seconds: float, retry_for: float) -> bool:
-        self._check_live(router_id, epoch)
+        self.check_live(router_id, epoch)
         self._routers[router_id] = (epoch, time.monotonic() + ttl_seconds)
         return any(
-            not self._router_live(lease.owner) and lease.owner for lease in self._leases.values()
+            not self.router_live(lease.owner) and lease.owner for lease in self._leases.values()
         )
 
     async def deregister(self, router_id: str, epoch: int) -> None:
@@ -316,7 +326,7 @@ class InMemoryLeaseRepository:
         if lease is None:
             self._leases[run_id] = _Lease(router_id, 1)
             return LeaseGrant(1)
-        if self._router_live(lease.owner):
+        if self.router_live(lease.owner):
             return LeaseGrant(lease.token) if lease.owner == router_id else None
         previous = lease.owner if lease.owner != router_id else ""
         lease.owner, lease.token = router_id, lease.token + 1
@@ -324,14 +334,14 @@ class InMemoryLeaseRepository:
 
     def first_grant(self, run_id: str, claim: RunClaim) -> LeaseGrant | None:
         """The lease of a run just created, for the router claiming it while it is live."""
-        if not self._router_live(claim.router_id, claim.epoch):
+        if not self.router_live(claim.router_id, claim.epoch):
             return None
         return self._grant(run_id, claim.router_id)
 
     def held_grant(self, run_id: str, claim: RunClaim) -> LeaseGrant | None:
         """The grant a repeated creation gets: only the one its router holds already."""
         lease = self._leases.get(run_id)
-        if not self._router_live(claim.router_id, claim.epoch) or lease is None:
+        if not self.router_live(claim.router_id, claim.epoch) or lease is None:
             return None
         return LeaseGrant(lease.token) if self.held(run_id, by=claim.router_id) else None
 
@@ -342,13 +352,13 @@ class InMemoryLeaseRepository:
 
     async def claim(self, run_id: str, router_id: str, epoch: int) -> LeaseGrant | None:
         self.writes["claim"] += 1
-        self._check_live(router_id, epoch)
+        self.check_live(router_id, epoch)
         return self._grant(run_id, router_id)
 
     async def claim_runs(
         self, router_id: str, epoch: int, min_age_seconds: float, limit: int
     ) -> builtins.list[ClaimedRun]:
-        self._check_live(router_id, epoch)
+        self.check_live(router_id, epoch)
         oldest = time.time() - min_age_seconds
         claimable = [
             run
@@ -369,6 +379,36 @@ class InMemoryLeaseRepository:
         lease = self._leases.get(run_id)
         if lease is not None and lease.owner == owner and lease.token == token:
             lease.owner = ""
+
+
+class InMemoryAuditOutbox:
+    """The audit outbox: records by record_id, with the router each is kept under; a claim
+    takes over those of routers whose lease is not live, as the state service does."""
+
+    def __init__(self, leases: InMemoryLeaseRepository) -> None:
+        self._leases = leases
+        self.entries: dict[str, tuple[str, policy_pb2.AuditRecord]] = {}
+        self.removals = 0  # remove calls, each one write of the state service
+
+    def keep(self, router_id: str, records: Sequence[policy_pb2.AuditRecord]) -> None:
+        for record in records:
+            self.entries.setdefault(record.record_id, (router_id, _copy(record)))
+
+    async def claim(
+        self, router_id: str, epoch: int, limit: int
+    ) -> builtins.list[policy_pb2.AuditRecord]:
+        self._leases.check_live(router_id, epoch)
+        for record_id, (owner, record) in self.entries.items():
+            if owner != router_id and not self._leases.router_live(owner):
+                self.entries[record_id] = (router_id, record)
+        return [_copy(record) for owner, record in self.entries.values() if owner == router_id][
+            :limit
+        ]
+
+    async def remove(self, record_ids: Sequence[str]) -> None:
+        self.removals += 1
+        for record_id in record_ids:
+            self.entries.pop(record_id, None)
 
 
 class InMemoryApprovalRepository:
@@ -576,15 +616,32 @@ class InMemoryPolicyDecisions:
         self.checks: list[policy.CheckInput] = []
         self.audited: list[AuditEvent] = []
 
-    async def check(self, check: policy.CheckInput) -> policy.Decision:
+    async def check(
+        self, check: policy.CheckInput, carrier: AuditCarrier | None = None
+    ) -> policy.Decision:
         self.checks.append(check)
-        decided = self.verdicts.get(check.checkpoint)
-        if decided is not None:
-            return decided
-        return decision(policy.Verdict.ALLOW, decision_id=f"decision-{len(self.checks)}")
+        decided = self.verdicts.get(check.checkpoint) or decision(
+            policy.Verdict.ALLOW, decision_id=f"decision-{len(self.checks)}"
+        )
+        if carrier is not None:
+            carrier.carry(
+                policy_pb2.AuditRecord(
+                    kind="policy.decision",
+                    run_id=check.run_id,
+                    decision_id=decided.decision_id,
+                    record_id=f"record-{len(self.checks)}",
+                )
+            )
+        return decided
 
-    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
+    async def record_audit(self, event: AuditEvent) -> None:
         self.audited.append(event)
+
+    def outbox_record(self, event: AuditEvent) -> policy_pb2.AuditRecord:
+        self.audited.append(event)
+        return policy_pb2.AuditRecord(
+            kind=event.kind, run_id=event.run_id, record_id=f"event-{len(self.audited)}"
+        )
 
 
 def decision(
@@ -721,4 +778,6 @@ def in_memory_repositories() -> Repositories:
         memory=InMemoryMemoryRepository(),
         policy=InMemoryPolicyDecisions(),
         traces=InMemoryTraceQueries(),
+        outbox=runs.outbox,
+        audit_log=InMemoryAuditSink(),
     )

@@ -95,13 +95,18 @@ class RunRepository(Protocol):
     """Runs with their append-only event log and step journal."""
 
     async def create(
-        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+        self,
+        run: run_pb2.Run,
+        request_digest: str = "",
+        claim: RunClaim | None = None,
+        audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> CreatedRun:
         """Stores a new run; a repeated request_id returns the first run, not created, or
         is refused (ALREADY_EXISTS REQUEST_ID_REUSED) when the first had another digest.
         With a claim, the run is leased to that router in the same transaction while its
         router lease is live; a repeated request gets only the grant the router holds
-        already (the first reply was lost), never a new one."""
+        already (the first reply was lost), never a new one. A created run's audit
+        records go to the audit outbox in its transaction."""
         ...
 
     async def get(self, tenant: str, run_id: str) -> run_pb2.Run: ...
@@ -126,8 +131,10 @@ class RunRepository(Protocol):
         lease_token: int = 0,
         journal: Sequence[state_pb2.JournalEntry] = (),
         change: RunChange | None = None,
+        audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> Appended:
-        """Appends events (with journal entries and a change of the run) in one transaction,
+        """Appends events (with journal entries, a change of the run and audit records for
+        the audit outbox, under `lease_owner`) in one transaction,
         right after `expected_last_sequence` (else Aborted SEQUENCE_MISMATCH, with the
         log's last sequence in its metadata), while `lease_owner` holds the run's lease
         under the grant `lease_token` names (else FailedPrecondition LEASE_NOT_HELD).
@@ -293,18 +300,40 @@ class AuditEvent:
     details: Mapping[str, Any]
 
 
+class AuditCarrier(Protocol):
+    """A write to come that audit records ride with: a run's log (run_log.py)."""
+
+    def carry(self, record: policy_pb2.AuditRecord) -> None: ...
+
+
+class AuditStored(Protocol):
+    """Told of the audit records a write stored in the audit outbox, to relay them."""
+
+    def stored(self, records: Sequence[policy_pb2.AuditRecord]) -> None: ...
+
+
 class PolicyDecisions(Protocol):
     """Decisions on checks, and the audit log, in the policy engine's own terms: the
-    router decides in process, so nothing here passes through a protobuf."""
+    router decides in process, so nothing here passes through a protobuf (but records
+    bound for the audit outbox)."""
 
-    async def check(self, check: policy.CheckInput) -> policy.Decision:
-        """A decision, returned only once its audit record is durable: the caller may act
-        on it at once."""
+    async def check(
+        self, check: policy.CheckInput, carrier: AuditCarrier | None = None
+    ) -> policy.Decision:
+        """A decision, returned once its audit record is durable: the caller may act on
+        it at once. With a carrier, the record is handed to it instead, to be stored with
+        the carrier's next write, which the caller makes before the change the decision
+        authorizes takes effect; a record holding vault tokens is made durable all the
+        same (token values never go to state)."""
         ...
 
-    async def record_audit(self, event: AuditEvent, *, wait: bool) -> None:
-        """Records an event: returns once it is durable when `wait`, else once queued for
-        the next batch of records."""
+    async def record_audit(self, event: AuditEvent) -> None:
+        """Records an event with no state change to ride with; returns once durable."""
+        ...
+
+    def outbox_record(self, event: AuditEvent) -> policy_pb2.AuditRecord:
+        """The event's record for the audit outbox, masked and with its record_id: stored
+        with the change it describes, in the same transaction."""
         ...
 
 
@@ -323,6 +352,21 @@ class RegistryChangeSource(Protocol):
 
     def watch(self) -> AsyncIterator[state_pb2.WatchRegistryResponse]:
         """Ends or raises a domain error when the stream breaks."""
+        ...
+
+
+class AuditOutboxRepository(Protocol):
+    """The state service's audit outbox (see audit_relay.py)."""
+
+    async def claim(
+        self, router_id: str, epoch: int, limit: int
+    ) -> builtins.list[policy_pb2.AuditRecord]:
+        """Takes over the entries of routers whose lease lapsed, and returns up to `limit`
+        of this router's, oldest first."""
+        ...
+
+    async def remove(self, record_ids: Sequence[str]) -> None:
+        """Removes entries the audit log holds now."""
         ...
 
 
@@ -351,3 +395,6 @@ class Repositories:
     memory: MemoryRepository
     policy: PolicyDecisions
     traces: TraceQueries
+    outbox: AuditOutboxRepository
+    # The policy service's audit log, for the records relayed from the outbox.
+    audit_log: AuditSink

@@ -68,6 +68,9 @@ class StepActions:
             event(key, call.agent, action_decided=run_pb2.ActionDecided(decision=decision)),
         )
         metrics.record_guardrail_verdict(judged.verdict)
+        if decision.verdict == ALLOWED:
+            # The agent performs the action once told: its decision's record first.
+            await call.ctx.log.store_audit()
         return decision
 
     async def ask_people(self) -> None:
@@ -110,6 +113,7 @@ class StepActions:
             run_id=ctx.run_id,
             step_key=str(self._call.key),
             clearances=agent_clearances(self._call),
+            carrier=ctx.log,
         )
 
     def _decision(

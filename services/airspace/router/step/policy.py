@@ -18,7 +18,8 @@ async def judge_for_agent(
     guard: Guard, call: StepCall, checkpoint: str, payload: dict[str, Any]
 ) -> Judgement:
     """Policy's judgement at `checkpoint` of a payload going to or coming from the acting
-    agent, masked for the data classes the agent is cleared for."""
+    agent, masked for the data classes the agent is cleared for; its audit record rides
+    with the run's next append (the step's end, its failure, or the run's)."""
     ctx = call.ctx
     resource = Resource(
         kind="agent",
@@ -34,6 +35,7 @@ async def judge_for_agent(
         run_id=ctx.run_id,
         step_key=str(call.key),
         clearances=agent_clearances(call),
+        carrier=ctx.log,
     )
 
 

@@ -110,6 +110,7 @@ class ReviewStage:
             payload.to_dict(),
             run_id=ctx.run_id,
             step_key=str(call.key),
+            carrier=ctx.log,
         )
         enforce(ctx, call.key.edited(), result.agent, judged)
         return dataclasses.replace(result, payload=Payload.from_dict(judged.payload), review=None)

@@ -98,7 +98,7 @@ class PostgresLeaseStore(LeaseStore):
             if await fetch_one(conn, "SELECT 1 FROM runs WHERE run_id = %s", (run_id,)) is None:
                 raise run_not_found(run_id)
             now = self._database.now()
-            await _check_router_live(conn, router_id, epoch, now)
+            await check_router_live(conn, router_id, epoch, now)
             held = await _held(conn, run_id, now)
             granted = grant(held, router_id)
             if granted is None:
@@ -114,7 +114,7 @@ class PostgresLeaseStore(LeaseStore):
     ) -> list[ClaimedRun]:
         async def claim(conn: Conn) -> list[ClaimedRun]:
             now = self._database.now()
-            await _check_router_live(conn, router_id, epoch, now)
+            await check_router_live(conn, router_id, epoch, now)
             # SKIP LOCKED passes over runs whose row another transaction holds right now
             # (an append, another router's claim): someone is at work on them.
             rows = await fetch_all(
@@ -133,7 +133,7 @@ class PostgresLeaseStore(LeaseStore):
             claimed = takeovers(rows, router_id, found)
             for claim, first in claimed:
                 await _store_grant(conn, claim.run.run_id, router_id, claim.token, first=first)
-            await _settle_lapsed_routers(conn, now)
+            await settle_lapsed_routers(conn, now)
             return [claim for claim, _ in claimed]
 
         return await self._database.write(claim)
@@ -150,7 +150,7 @@ class PostgresLeaseStore(LeaseStore):
         await self._database.write(release)
 
 
-async def _check_router_live(conn: Conn, router_id: str, epoch: int, now: int) -> None:
+async def check_router_live(conn: Conn, router_id: str, epoch: int, now: int) -> None:
     """Refuses unless the router's lease of that epoch is live."""
     if not await _router_live(conn, router_id, epoch, now):
         raise router_lease_lapsed(router_id, epoch)
@@ -216,17 +216,19 @@ async def _store_grant(conn: Conn, run_id: str, owner: str, token: int, *, first
     )
 
 
-async def _settle_lapsed_routers(conn: Conn, now: int) -> None:
-    """Lapsed router leases with no unfinished run under them are settled: no longer a
-    takeover to do (see renew_router_lease). Their rows stay (expiry 0), so a router
-    registering under the same id again still starts a new epoch. Runs skipped as
-    locked keep their router's lease unsettled, and a takeover pending."""
+async def settle_lapsed_routers(conn: Conn, now: int) -> None:
+    """Lapsed router leases with no unfinished run and no audit outbox entry under them
+    are settled: no longer a takeover to do (see renew_router_lease). Their rows stay
+    (expiry 0), so a router registering under the same id again still starts a new
+    epoch. Runs and entries skipped as locked keep their router's lease unsettled, and a
+    takeover pending."""
     await execute(
         conn,
         "UPDATE router_leases AS o SET expire_us = 0 WHERE o.expire_us > 0"
         " AND o.expire_us <= %s AND NOT EXISTS ("
         " SELECT 1 FROM leases AS l JOIN runs AS r ON r.run_id = l.run_id"
-        f" WHERE l.owner = o.router_id AND r.state IN ({ACTIVE_STATES_SQL}))",
+        f" WHERE l.owner = o.router_id AND r.state IN ({ACTIVE_STATES_SQL}))"
+        " AND NOT EXISTS (SELECT 1 FROM audit_outbox AS a WHERE a.router_id = o.router_id)",
         (now,),
     )
 

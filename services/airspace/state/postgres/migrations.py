@@ -17,7 +17,15 @@ import psycopg
 from airspace.mesh import database_urls
 from airspace.state import records
 from airspace.state.migrations import Migration, MigrationResult, apply_pending
-from airspace.state.postgres import schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6
+from airspace.state.postgres import (
+    schema_v1,
+    schema_v2,
+    schema_v3,
+    schema_v4,
+    schema_v5,
+    schema_v6,
+    schema_v7,
+)
 
 MIGRATIONS: tuple[Migration[psycopg.Connection], ...] = (
     Migration(
@@ -30,6 +38,7 @@ MIGRATIONS: tuple[Migration[psycopg.Connection], ...] = (
     Migration(4, "request digests on runs", schema_v4.add_request_digests),
     Migration(5, "large payloads stored once, apart from their rows", schema_v5.add_payloads),
     Migration(6, "runs listed by state through an index", schema_v6.add_state_listing),
+    Migration(7, "the audit outbox", schema_v7.add_audit_outbox),
 )
 # Taken per schema: migrations of different schemas in one database need not wait.
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('airspace.state.migrations.' || current_schema(), 0))"

@@ -9,9 +9,10 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
+from airspace.policy.v1 import policy_pb2
 from airspace.state import paging, records
 from airspace.state.pages import page_of
-from airspace.state.postgres import leases, memory, payloads
+from airspace.state.postgres import audit_outbox, leases, memory, payloads
 from airspace.state.postgres.database import PostgresDatabase
 from airspace.state.postgres.notifications import NOTIFY_SQL
 from airspace.state.postgres.run_rows import load_run, run_position
@@ -57,7 +58,11 @@ class PostgresRunStore(RunStore):
         self._signals = database.signals
 
     async def create_run(
-        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+        self,
+        run: run_pb2.Run,
+        request_digest: str = "",
+        claim: RunClaim | None = None,
+        audit_records: Sequence[policy_pb2.AuditRecord] = (),
     ) -> CreatedRun:
         async def create(conn: Conn) -> CreatedRun:
             now = self._database.now()
@@ -86,6 +91,7 @@ class PostgresRunStore(RunStore):
                 rules.run_row(stored, record, now, request_digest),
             )
             token = await leases.claim_created(conn, run.run_id, claim, True, now)
+            await audit_outbox.keep(conn, claim.router_id if claim else "", audit_records, now)
             return CreatedRun(stored, True, token)
 
         return await self._database.write(create)
@@ -141,6 +147,7 @@ class PostgresRunStore(RunStore):
         lease_owner: str,
         lease_token: int = 0,
         change: RunChange | None = None,
+        audit_records: Sequence[policy_pb2.AuditRecord] = (),
     ) -> Appended:
         async def append(conn: Conn) -> Appended:
             now = self._database.now()
@@ -177,6 +184,7 @@ class PostgresRunStore(RunStore):
             await execute(
                 conn, "UPDATE runs SET last_sequence = %s WHERE run_id = %s", (new_last, run_id)
             )
+            await audit_outbox.keep(conn, lease_owner, audit_records, now)
             # Delivered to every listener when, and only if, the transaction commits.
             await conn.execute(NOTIFY_SQL, (run_id,))
             if change is None:

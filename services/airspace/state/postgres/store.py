@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from airspace.state.postgres.agents import PostgresAgentStore
 from airspace.state.postgres.approvals import PostgresApprovalStore
+from airspace.state.postgres.audit_outbox import PostgresAuditOutboxStore
 from airspace.state.postgres.database import PostgresDatabase
 from airspace.state.postgres.leases import PostgresLeaseStore
 from airspace.state.postgres.memory import PostgresMemoryStore
@@ -34,6 +35,7 @@ class PostgresStateStore(StateStore):
         self.agents = PostgresAgentStore(self._database)
         self.memory = PostgresMemoryStore(self._database)
         self.leases = PostgresLeaseStore(self._database)
+        self.audit_outbox = PostgresAuditOutboxStore(self._database)
         self.registry_changes = PostgresRegistryChanges(self._database)
 
     async def close(self) -> None:

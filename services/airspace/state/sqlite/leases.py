@@ -99,7 +99,7 @@ class SqliteLeaseStore(LeaseStore):
             if not db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
                 raise run_not_found(run_id)
             now = self._database.now()
-            _check_router_live(db, router_id, epoch, now)
+            check_router_live(db, router_id, epoch, now)
             held = _held(db, run_id, now)
             granted = grant(held, router_id)
             if granted is None:
@@ -115,7 +115,7 @@ class SqliteLeaseStore(LeaseStore):
     ) -> list[ClaimedRun]:
         def claim(db: Db) -> list[ClaimedRun]:
             now = self._database.now()
-            _check_router_live(db, router_id, epoch, now)
+            check_router_live(db, router_id, epoch, now)
             rows = db.execute(
                 CLAIMABLE, (now - records.micros(min_age_seconds), now, limit)
             ).fetchall()
@@ -123,7 +123,7 @@ class SqliteLeaseStore(LeaseStore):
             claimed = [claim for claim, _ in takeovers(rows, router_id, found)]
             for claim in claimed:
                 _store_grant(db, claim.run.run_id, router_id, claim.token)
-            _settle_lapsed_routers(db, now)
+            settle_lapsed_routers(db, now)
             return claimed
 
         return await self._database.write(claim)
@@ -138,7 +138,7 @@ class SqliteLeaseStore(LeaseStore):
         )
 
 
-def _check_router_live(db: Db, router_id: str, epoch: int, now: int) -> None:
+def check_router_live(db: Db, router_id: str, epoch: int, now: int) -> None:
     if not _router_live(db, router_id, epoch, now):
         raise router_lease_lapsed(router_id, epoch)
 
@@ -182,14 +182,16 @@ def _store_grant(db: Db, run_id: str, router_id: str, token: int) -> None:
     )
 
 
-def _settle_lapsed_routers(db: Db, now: int) -> None:
-    """Lapsed router leases with no unfinished run under them are settled: no longer a
-    takeover to do (see renew_router_lease). Their rows stay (expiry 0), so a router
-    registering under the same id again still starts a new epoch."""
+def settle_lapsed_routers(db: Db, now: int) -> None:
+    """Lapsed router leases with no unfinished run and no audit outbox entry under them
+    are settled: no longer a takeover to do (see renew_router_lease). Their rows stay
+    (expiry 0), so a router registering under the same id again still starts a new epoch."""
     db.execute(
         "UPDATE router_leases SET expire_us = 0 WHERE expire_us > 0 AND expire_us <= ?"
         " AND NOT EXISTS (SELECT 1 FROM leases AS l JOIN runs AS r ON r.run_id = l.run_id"
-        f" WHERE l.owner = router_leases.router_id AND r.state IN ({ACTIVE_STATES_SQL}))",
+        f" WHERE l.owner = router_leases.router_id AND r.state IN ({ACTIVE_STATES_SQL}))"
+        " AND NOT EXISTS (SELECT 1 FROM audit_outbox AS a"
+        " WHERE a.router_id = router_leases.router_id)",
         (now,),
     )
 

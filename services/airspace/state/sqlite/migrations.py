@@ -16,7 +16,15 @@ from collections.abc import Sequence
 
 from airspace.state import records
 from airspace.state.migrations import Migration, MigrationResult, SchemaTooNewError, apply_pending
-from airspace.state.sqlite import schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6
+from airspace.state.sqlite import (
+    schema_v1,
+    schema_v2,
+    schema_v3,
+    schema_v4,
+    schema_v5,
+    schema_v6,
+    schema_v7,
+)
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.connection import connect
 
@@ -33,6 +41,7 @@ MIGRATIONS: tuple[Migration[Db], ...] = (
     Migration(4, "request digests on runs", schema_v4.add_request_digests),
     Migration(5, "large payloads stored once, apart from their rows", schema_v5.add_payloads),
     Migration(6, "runs listed by state through an index", schema_v6.add_state_listing),
+    Migration(7, "the audit outbox", schema_v7.add_audit_outbox),
 )
 
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
+from airspace.policy.v1 import policy_pb2
 from airspace.state import paging, records
 from airspace.state.pages import page_of
 from airspace.state.rules import leases as lease_rules
@@ -17,7 +18,7 @@ from airspace.state.rules import runs as rules
 from airspace.state.rules.payloads import EVENT_FIELDS, JOURNAL_FIELDS, RUN_FIELDS, Stored
 from airspace.state.rules.runs import run_from_row
 from airspace.state.run_signals import RunSignals
-from airspace.state.sqlite import leases, memory, payloads
+from airspace.state.sqlite import audit_outbox, leases, memory, payloads
 from airspace.state.sqlite.access import Db
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.run_rows import load_run, run_position
@@ -44,7 +45,11 @@ class SqliteRunStore(RunStore):
         self._signals = RunSignals()
 
     async def create_run(
-        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+        self,
+        run: run_pb2.Run,
+        request_digest: str = "",
+        claim: RunClaim | None = None,
+        audit_records: Sequence[policy_pb2.AuditRecord] = (),
     ) -> CreatedRun:
         def create(db: Db) -> CreatedRun:
             now = self._database.now()
@@ -69,6 +74,7 @@ class SqliteRunStore(RunStore):
                 " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
                 rules.run_row(stored, record, now, request_digest),
             )
+            audit_outbox.keep(db, claim.router_id if claim else "", audit_records, now)
             return CreatedRun(stored, True, leases.claim_created(db, run.run_id, claim, True, now))
 
         return await self._database.write(create)
@@ -120,6 +126,7 @@ class SqliteRunStore(RunStore):
         lease_owner: str,
         lease_token: int = 0,
         change: RunChange | None = None,
+        audit_records: Sequence[policy_pb2.AuditRecord] = (),
     ) -> Appended:
         def append(db: Db) -> Appended:
             now = self._database.now()
@@ -150,6 +157,7 @@ class SqliteRunStore(RunStore):
             )
             new_last = last + len(events)
             db.execute("UPDATE runs SET last_sequence = ? WHERE run_id = ?", (new_last, run_id))
+            audit_outbox.keep(db, lease_owner, audit_records, now)
             if change is None:
                 return Appended(new_last)
             # In the same transaction as the events: both land or neither does.

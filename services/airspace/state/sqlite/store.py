@@ -9,6 +9,7 @@ from collections.abc import Callable
 from airspace.state.rules.payloads import DEFAULT_INLINE_BYTES
 from airspace.state.sqlite.agents import SqliteAgentStore
 from airspace.state.sqlite.approvals import SqliteApprovalStore
+from airspace.state.sqlite.audit_outbox import SqliteAuditOutboxStore
 from airspace.state.sqlite.database import SqliteDatabase
 from airspace.state.sqlite.leases import SqliteLeaseStore
 from airspace.state.sqlite.memory import SqliteMemoryStore
@@ -35,6 +36,7 @@ class SqliteStateStore(StateStore):
         self.agents = SqliteAgentStore(self._database)
         self.memory = SqliteMemoryStore(self._database)
         self.leases = SqliteLeaseStore(self._database)
+        self.audit_outbox = SqliteAuditOutboxStore(self._database)
         self.registry_changes = self._database.registry_changes
 
     async def close(self) -> None:

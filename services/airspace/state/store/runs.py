@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 
+from airspace.policy.v1 import policy_pb2
 from airspace.state.store.leases import RunClaim
 from airspace.state.store.page import Page
 from airspace.state.v1 import state_pb2
@@ -65,11 +66,16 @@ class RunStore(ABC):
 
     @abstractmethod
     async def create_run(
-        self, run: run_pb2.Run, request_digest: str = "", claim: RunClaim | None = None
+        self,
+        run: run_pb2.Run,
+        request_digest: str = "",
+        claim: RunClaim | None = None,
+        audit_records: Sequence[policy_pb2.AuditRecord] = (),
     ) -> CreatedRun:
         """Stores a new run; the same (tenant, request_id) returns the existing one, not
         created, or refuses it (REQUEST_ID_REUSED) when its digest is another one. A
-        claim leases the run in the same transaction (rules/leases.creation_grant)."""
+        claim leases the run in the same transaction (rules/leases.creation_grant). A
+        created run's audit records go to the audit outbox, under the claiming router."""
 
     @abstractmethod
     async def get_run(self, tenant: str, run_id: str) -> run_pb2.Run: ...
@@ -102,12 +108,14 @@ class RunStore(ABC):
         lease_owner: str,
         lease_token: int = 0,
         change: RunChange | None = None,
+        audit_records: Sequence[policy_pb2.AuditRecord] = (),
     ) -> Appended:
         """Appends atomically with the next gap-free sequences, and applies `change` to
         the run in the same transaction. Checks, in order: the lease, under the grant
         `lease_token` names when it is set (FAILED_PRECONDITION LEASE_NOT_HELD), expected_last_sequence (ABORTED SEQUENCE_MISMATCH), that the run
         has not ended (FAILED_PRECONDITION RUN_ENDED), new step keys (ALREADY_EXISTS).
-        A change that ends the run frees its lease (rules/leases.freed_by)."""
+        A change that ends the run frees its lease (rules/leases.freed_by). The audit
+        records go to the audit outbox under `lease_owner`, in the same transaction."""
 
     @abstractmethod
     async def list_events(

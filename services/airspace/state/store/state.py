@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 
 from airspace.state.store.agents import AgentStore
 from airspace.state.store.approvals import ApprovalStore
+from airspace.state.store.audit_outbox import AuditOutboxStore
 from airspace.state.store.leases import LeaseStore
 from airspace.state.store.memory import MemoryStore
 from airspace.state.store.registry_changes import RegistryChangeFeed
@@ -24,6 +25,7 @@ class StateStore(ABC):
     agents: AgentStore
     memory: MemoryStore
     leases: LeaseStore
+    audit_outbox: AuditOutboxStore
     registry_changes: RegistryChangeFeed
 
     @abstractmethod

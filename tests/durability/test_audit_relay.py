@@ -1,0 +1,102 @@
+"""A router killed after its appends stored a run's audit records in the state service's
+audit outbox, and before its relay moved them to the policy service's audit log: the
+router that sees its lease lapse takes the records over and relays them, each once, as
+does the router itself, restarted under its id at once."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+
+import grpc
+import pytest
+from process_mesh import (
+    STEPS,
+    Client,
+    prepare_workflow,
+    start_runs,
+    wait_for_the_end,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
+
+
+def outbox(home) -> dict[str, str]:
+    """record_id: router of each entry of the state service's audit outbox."""
+    with sqlite3.connect(f"file:{home / 'state.db'}?mode=ro", uri=True) as db:
+        return dict(db.execute("SELECT record_id, router_id FROM audit_outbox").fetchall())
+
+
+def logged(home, run_id: str) -> list[tuple[str, str]]:
+    """(kind, decision_id) of the run's entries in the audit log."""
+    with sqlite3.connect(f"file:{home / 'audit.db'}?mode=ro", uri=True) as db:
+        return db.execute(
+            "SELECT kind, decision_id FROM audit_entries WHERE run_id = ? ORDER BY sequence",
+            (run_id,),
+        ).fetchall()
+
+
+def appended_once(home, record_ids: set[str]) -> set[str]:
+    """The record ids the audit log appended a record under (each at most once)."""
+    with sqlite3.connect(f"file:{home / 'audit.db'}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT request_id FROM audit_batches WHERE request_id LIKE 'record:%'")
+        return {request_id.removeprefix("record:") for (request_id,) in rows} & record_ids
+
+
+async def unrelayed_run(mesh, router, client: Client) -> tuple[str, set[str]]:
+    """A run through `router`, ended, whose records wait in the outbox: (run id, their ids)."""
+    await prepare_workflow(client, mesh.agent.address)
+    [run_id] = await start_runs(client, 1, f"audit-relay-{router.name}")
+    await wait_for_the_end(client, [run_id])
+    owner = router.name
+    left = {record_id for record_id, held in outbox(mesh.home).items() if held == owner}
+    # Created, RUNNING, each step's input and output decisions, COMPLETED.
+    assert len(left) == 3 + 2 * len(STEPS)
+    assert logged(mesh.home, run_id) == []
+    return run_id, left
+
+
+def check_relayed_once(mesh, run_id: str, left: set[str]) -> None:
+    entries = logged(mesh.home, run_id)
+    kinds = [kind for kind, _ in entries]
+    assert kinds.count("run.created") == 1 and kinds.count("run.state_changed") == 2
+    decisions = [decision for kind, decision in entries if kind == "policy.decision"]
+    assert len(decisions) == len(set(decisions)) == 2 * len(STEPS)
+    assert appended_once(mesh.home, left) == left
+
+
+@contextlib.asynccontextmanager
+async def slow_relaying_router(mesh, name: str):
+    """A router of its own whose relay would wait ten minutes (it dies with its records
+    unrelayed), and a client calling it; gone from the mesh afterwards."""
+    router = mesh.add_router(name, AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS="600")
+    router.start()
+    client = Client(grpc.aio.insecure_channel(router.address), mesh.signed())
+    try:
+        yield router, client
+    finally:
+        await client.channel.close()
+        if router.alive():
+            mesh.kill(router)
+        del mesh.routers[name]
+
+
+async def test_a_killed_routers_audit_records_are_relayed_once_by_another_router(mesh):
+    async with slow_relaying_router(mesh, "doomed") as (doomed, client):
+        run_id, left = await unrelayed_run(mesh, doomed, client)
+        mesh.kill(doomed)
+        await wait_until(lambda: not left & outbox(mesh.home).keys(), "the outbox relayed")
+    check_relayed_once(mesh, run_id, left)
+
+
+async def test_a_router_killed_and_restarted_at_once_has_its_audit_records_relayed_once(mesh):
+    async with slow_relaying_router(mesh, "restarted") as (restarted, client):
+        run_id, left = await unrelayed_run(mesh, restarted, client)
+        mesh.kill(restarted)
+        # Back under its id: its first recovery pass claims its own records (or, should
+        # its lease lapse first, the router that sees it does).
+        restarted.env["AIRSPACE_ROUTER_AUDIT_RELAY_SECONDS"] = "0.2"
+        restarted.start()
+        await wait_until(lambda: not left & outbox(mesh.home).keys(), "the outbox relayed")
+    check_relayed_once(mesh, run_id, left)
