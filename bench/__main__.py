@@ -7,7 +7,9 @@ gRPC floor (bench/floor.py) and the in-process LangGraph baseline. Each measurem
 up, then all take turns in short rounds. Reported, each against its target where
 DESIGN.md sets one (bench/targets.py):
 - the floor: runs/s and CPU per run of two unary hops and three Invoke streams;
-- the mesh's CPU per three-step run (tracing ON) by process, from /proc, and over the floor's;
+- the mesh's CPU per three-step run (tracing ON) by process, from /proc, and over the floor's:
+  runs streamed by ExecuteRun (the headline, 18 events each) and runs returned whole by the
+  unary RunWorkflow (the floor's shape, informational);
 - internal calls and fsyncs per run, from the state, policy and tracing services' metrics;
 - tracing cost (runs/s OFF / ON), a fan-out's latency over its slowest branch, Airspace
   runs/s over LangGraph + SqliteSaver's, and the gateway hop.
@@ -41,7 +43,8 @@ from bench.agents import FAN_OUT_WORKFLOW
 from bench.mesh import BenchMesh, start_groups, stop_groups
 from bench.meters import Meter
 
-FULL = rounds.Timing(warm_up=1.0, rounds=6, seconds=2.5)
+# Rounds of 2.1 s keep the whole run near 2.5 minutes with its eight loads.
+FULL = rounds.Timing(warm_up=1.0, rounds=6, seconds=2.1)
 QUICK = rounds.Timing(warm_up=0.3, rounds=2, seconds=1.0)
 GROWTH_RUNS = 1_000_000
 QUICK_GROWTH_RUNS = 10_000
@@ -139,6 +142,7 @@ async def measure(home: pathlib.Path, timing: rounds.Timing, concurrency: int) -
     mesh_cpu = Meter(cpu.reader(on.cpu_groups()))
     mesh_counts = Meter(counts.reader(on.metrics_urls()))
     floor_cpu = Meter(cpu.reader(bare.cpu_groups()))
+    unary_cpu = Meter(cpu.reader(on.cpu_groups()))
     try:
         async with contextlib.AsyncExitStack() as stack:
             on_gateway, off_gateway, router, floor_relay = [
@@ -155,6 +159,13 @@ async def measure(home: pathlib.Path, timing: rounds.Timing, concurrency: int) -
                     calls.execute_three_step(on_gateway, on.gateway_metadata()),
                     # Scraping metrics costs CPU: counts are read outside the CPU's span.
                     meters=(mesh_counts, mesh_cpu),
+                ),
+                results.UNARY_RUNS: rounds.Load(
+                    "three-step runs via RunWorkflow (unary), tracing ON",
+                    "runs",
+                    concurrency,
+                    calls.run_three_step(on_gateway, on.gateway_metadata()),
+                    meters=(unary_cpu,),
                 ),
                 results.TRACING_OFF: rounds.Load(
                     "three-step runs, tracing OFF",
@@ -197,7 +208,11 @@ async def measure(home: pathlib.Path, timing: rounds.Timing, concurrency: int) -
     finally:
         stop_groups([on, off, bare])
     found = results.collect(
-        measured, mesh_cpu=mesh_cpu, mesh_counts=mesh_counts, floor_cpu=floor_cpu
+        measured,
+        mesh_cpu=mesh_cpu,
+        mesh_counts=mesh_counts,
+        floor_cpu=floor_cpu,
+        unary_cpu=unary_cpu,
     )
     return Measurements(measured, found)
 
@@ -224,7 +239,13 @@ def print_report(taken: Measurements, verdicts: list[targets.Verdict], *, concur
     for m in taken.measured.values():
         for error, count in m.result.errors.most_common(5):
             print(f"  {m.name}: [{count}] {error}")
-    for render in (report.floor_section, report.mesh_section, report.counts_section):
+    sections = (
+        report.floor_section,
+        report.mesh_section,
+        report.mesh_unary_section,
+        report.counts_section,
+    )
+    for render in sections:
         print()
         print(render(found, verdicts, symbols))
     print()

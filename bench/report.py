@@ -157,6 +157,23 @@ def mesh_section(results: Mapping, verdicts: Sequence[Verdict], symbols: bool) -
     )
 
 
+def mesh_unary_section(results: Mapping, verdicts: Sequence[Verdict], symbols: bool) -> str:
+    return section(
+        "Mesh CPU per three-step run via RunWorkflow, one unary call (tracing ON), from /proc",
+        [
+            *_cpu_rows(results["mesh_unary"], "mesh_unary"),
+            Row(
+                "mesh CPU / floor CPU",
+                results["ratios"]["mesh_cpu_over_floor_unary"],
+                "ratios.mesh_cpu_over_floor_unary",
+                note="the floor's shape: no events streamed back",
+            ),
+        ],
+        verdicts,
+        symbols,
+    )
+
+
 def counts_section(results: Mapping, verdicts: Sequence[Verdict], symbols: bool) -> str:
     counted = results["counts"]
     return section(

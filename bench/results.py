@@ -16,6 +16,8 @@ from bench.targets import Verdict
 
 # The measurements' keys, as the loads are named in bench/__main__.py and in the JSON.
 TRACING_ON = "tracing_on"
+# The same three-step runs through RunWorkflow: one unary call per run, the floor's shape.
+UNARY_RUNS = "unary_runs"
 TRACING_OFF = "tracing_off"
 FAN_OUT = "fan_out"
 GATEWAY_LIST = "gateway_list_runs"
@@ -26,11 +28,17 @@ JSON_DECIMALS = 4
 
 
 def collect(
-    measured: Mapping[str, Measured], *, mesh_cpu: Meter, mesh_counts: Meter, floor_cpu: Meter
+    measured: Mapping[str, Measured],
+    *,
+    mesh_cpu: Meter,
+    mesh_counts: Meter,
+    floor_cpu: Meter,
+    unary_cpu: Meter,
 ) -> dict:
-    mesh, floor = measured[TRACING_ON], measured[FLOOR]
+    mesh, floor, unary = measured[TRACING_ON], measured[FLOOR], measured[UNARY_RUNS]
     mesh_ms = mesh_cpu.per(mesh.result.count, scale=1000)
     floor_ms = floor_cpu.per(floor.result.count, scale=1000)
+    unary_ms = unary_cpu.per(unary.result.count, scale=1000)
     calls, fsyncs = counts.split(mesh_counts.per(mesh.result.count))
     return {
         "floor": _cpu_figures(floor, floor_ms),
@@ -38,6 +46,7 @@ def collect(
             **_cpu_figures(mesh, mesh_ms),
             "gateway_hop_ms_p50": _p50_ms(measured[GATEWAY_LIST]) - _p50_ms(measured[ROUTER_LIST]),
         },
+        "mesh_unary": _cpu_figures(unary, unary_ms),
         "counts": {
             "runs_counted": mesh.result.count,
             "internal_calls_per_run": sum(calls.values()),
@@ -45,7 +54,9 @@ def collect(
             "fsyncs_per_run": sum(fsyncs.values()),
             "fsyncs_per_run_by_store": fsyncs,
         },
-        "ratios": ratios(measured, sum(mesh_ms.values()), sum(floor_ms.values())),
+        "ratios": ratios(
+            measured, sum(mesh_ms.values()), sum(floor_ms.values()), sum(unary_ms.values())
+        ),
         "measurements": {key: _measurement(m) for key, m in measured.items()},
     }
 
@@ -59,7 +70,7 @@ def _cpu_figures(measured: Measured, ms_by_process: dict[str, float]) -> dict:
 
 
 def ratios(
-    measured: Mapping[str, Measured], mesh_cpu_ms: float, floor_cpu_ms: float
+    measured: Mapping[str, Measured], mesh_cpu_ms: float, floor_cpu_ms: float, unary_cpu_ms: float
 ) -> dict[str, float | None]:
     on, langgraph = measured[TRACING_ON], measured.get(LANGGRAPH)
     return {
@@ -68,6 +79,8 @@ def ratios(
         / max(BRANCH_AGENTS.values()),
         "airspace_over_langgraph": _throughput(on, langgraph) if langgraph else None,
         "mesh_cpu_over_floor": _divided(mesh_cpu_ms, floor_cpu_ms),
+        # Informational: RunWorkflow has the floor's shape, ExecuteRun streams 18 events more.
+        "mesh_cpu_over_floor_unary": _divided(unary_cpu_ms, floor_cpu_ms),
         "gateway_hop_router_over_gateway": _throughput(
             measured[ROUTER_LIST], measured[GATEWAY_LIST]
         ),

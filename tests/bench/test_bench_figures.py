@@ -102,6 +102,7 @@ def meter(moved: dict) -> Meter:
 def collected(with_langgraph: bool = True) -> dict:
     loads = {
         results.TRACING_ON: measured("on", 100),
+        results.UNARY_RUNS: measured("unary", 200),
         results.TRACING_OFF: measured("off", 110),
         results.FLOOR: measured("floor", 400),
         results.GATEWAY_LIST: measured("gateway", 50, p50_ms=3.0),
@@ -116,6 +117,8 @@ def collected(with_langgraph: bool = True) -> dict:
         mesh_cpu=meter({"router": 1.0, "state": 0.5, "client": 0.1}),
         mesh_counts=meter({(counts.CALLS, "StateService/AppendEvents"): 300.0}),
         floor_cpu=meter({"orchestrator": 1.6, "client": 0.4}),
+        # 200 RunWorkflow runs.
+        unary_cpu=meter({"router": 1.2, "state": 0.8, "client": 0.2}),
     )
 
 
@@ -127,6 +130,10 @@ def test_results_hold_per_run_figures_and_ratios_taken_side_by_side():
     assert found["mesh"]["cpu_ms_per_run"] == pytest.approx(16.0)
     assert found["floor"]["cpu_ms_per_run"] == pytest.approx(5.0)
     assert found["floor"]["runs_per_s"] == 400
+    assert found["mesh_unary"]["cpu_ms_per_run_by_process"] == pytest.approx(
+        {"router": 6.0, "state": 4.0, "client": 1.0}
+    )
+    assert found["mesh_unary"]["runs_per_s"] == 200
     assert found["counts"]["internal_calls_per_run"] == 3.0
     assert found["counts"]["fsyncs_per_run"] == 0
     assert found["mesh"]["gateway_hop_ms_p50"] == pytest.approx(1.0)
@@ -136,6 +143,7 @@ def test_results_hold_per_run_figures_and_ratios_taken_side_by_side():
             "fanout_over_slowest_branch": 1.1,
             "airspace_over_langgraph": 1.25,
             "mesh_cpu_over_floor": 3.2,
+            "mesh_cpu_over_floor_unary": 2.2,
             "gateway_hop_router_over_gateway": 2.0,
         }
     )
@@ -154,6 +162,13 @@ def test_sections_show_each_figure_with_its_target_and_verdict():
     mesh = report.mesh_section(found, verdicts, symbols=False)
     assert cells(mesh, "mesh CPU / floor CPU") == ["mesh CPU / floor CPU", "3.20", "<= 2", "MISSED"]
     assert cells(mesh, "  client") == ["client", "1.00", "this process, driving the load"]
+    unary = report.mesh_unary_section(found, verdicts, symbols=False)
+    assert cells(unary, "mesh CPU / floor CPU") == [
+        "mesh CPU / floor CPU",
+        "2.20",
+        "the floor's shape: no events streamed back",
+    ]  # informational: no target, so no verdict
+    assert cells(unary, "CPU ms per run")[1] == "11.00"
     ratios = report.ratios_section(found, verdicts, symbols=True, concurrency=16)
     assert cells(ratios, "fan-out")[1:4] == ["1.10", "<= 1.1", "\N{CHECK MARK}"]
     assert cells(ratios, "Airspace")[1:4] == ["1.25", ">= 1.5", "\N{BALLOT X}"]

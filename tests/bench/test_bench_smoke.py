@@ -22,6 +22,7 @@ RATIOS = {
     "fanout_over_slowest_branch",
     "tracing_off_over_on",
     "mesh_cpu_over_floor",
+    "mesh_cpu_over_floor_unary",
     "gateway_hop_router_over_gateway",
 }
 
@@ -61,6 +62,8 @@ def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
     }
     assert set(found["mesh"]["cpu_ms_per_run_by_process"]) == PROCESSES
     assert found["mesh"]["cpu_ms_per_run"] > 0
+    assert set(found["mesh_unary"]["cpu_ms_per_run_by_process"]) == PROCESSES
+    assert found["mesh_unary"]["runs_per_s"] > 0 and found["mesh_unary"]["cpu_ms_per_run"] > 0
     counted = found["counts"]
     assert counted["runs_counted"] > 0
     assert counted["internal_calls_per_run"] > 0 and counted["fsyncs_per_run"] > 0

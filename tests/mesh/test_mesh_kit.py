@@ -11,6 +11,7 @@ from grpc_status import rpc_status
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
 from airspace.mesh import channels, deadlines, errors, identity, server
+from airspace.mesh.interceptor import MeshInterceptor
 from airspace.mesh.settings import ServerSettings
 
 pytestmark = pytest.mark.mesh
@@ -179,3 +180,31 @@ async def test_streaming_calls_through_the_channel_carry_identity_and_deadline(p
         events = [event async for event in stub.Invoke(iter([start]))]
     assert events[0].final.message.author == "service:router"
     assert 0 < servicer.remaining[-1] <= 3.5
+
+
+async def test_the_interceptor_wraps_each_method_once_and_rewraps_a_new_handler():
+    interceptor = MeshInterceptor(KEY, True, set())
+    handlers = {"/airspace.agent.v1.AgentService/GetAgentCard": unary_handler()}
+
+    async def continuation(details):
+        return handlers.get(details.method)
+
+    path = "/airspace.agent.v1.AgentService/GetAgentCard"
+    first = await interceptor.intercept_service(continuation, Details(path))
+    assert await interceptor.intercept_service(continuation, Details(path)) is first
+    handlers[path] = unary_handler()  # a server that hands out a new handler is followed
+    assert await interceptor.intercept_service(continuation, Details(path)) is not first
+    assert await interceptor.intercept_service(continuation, Details("/no.Such/Method")) is None
+
+
+class Details(grpc.HandlerCallDetails):
+    def __init__(self, method: str):
+        self.method = method
+        self.invocation_metadata = ()
+
+
+def unary_handler() -> grpc.RpcMethodHandler:
+    async def behavior(request, context):
+        return request
+
+    return grpc.unary_unary_rpc_method_handler(behavior)

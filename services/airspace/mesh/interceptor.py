@@ -33,6 +33,9 @@ OPEN_SERVICES = frozenset(
     }
 )
 
+# More methods than any server registers; unknown paths find no handler and are not kept.
+MAX_WRAPPED_METHODS = 1024
+
 
 class MeshInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
@@ -51,15 +54,23 @@ class MeshInterceptor(grpc.aio.ServerInterceptor):
         self._anonymous = anonymous_services
         self._count_rpcs = count_rpcs
         self._verified_certificates = verified_certificates
+        # Each method's handler as found and as wrapped: wrapped once, not on every call.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(self, continuation, details):
         handler = await continuation(details)
         if handler is None:
             return None
+        known = self._wrapped.get(details.method)
+        if known is not None and known[0] is handler:
+            return known[1]
         service = details.method.rsplit("/", 2)[1] if details.method.count("/") >= 2 else ""
         needs_identity = service not in OPEN_SERVICES and service not in self._anonymous
         method = details.method if self._count_rpcs else None
-        return _wrap(handler, self._prepare(needs_identity), method)
+        wrapped = _wrap(handler, self._prepare(needs_identity), method)
+        if len(self._wrapped) < MAX_WRAPPED_METHODS:  # bounded whatever paths clients send
+            self._wrapped[details.method] = (handler, wrapped)
+        return wrapped
 
     def _prepare(self, needs_identity: bool):
         key, authenticate, certificates = self._key, self._authenticate, self._verified_certificates

@@ -23,6 +23,30 @@ TABLE = "spans"
 # SQLite integers are signed 64-bit; time bounds beyond them are clamped (years 1677-2262).
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 T = TypeVar("T")
+# The table's columns and their types, in the order rows are inserted.
+_SCHEMA: dict[str, type] = {
+    "trace_id": str,
+    "span_id": str,
+    "parent_span_id": str,
+    "name": str,
+    "service": str,
+    "kind": str,
+    "start_unix_nano": int,
+    "end_unix_nano": int,
+    "status_code": str,
+    "status_message": str,
+    "attributes": str,
+    "events": str,
+    "run_id": str,
+    "workflow": str,
+    "agent": str,
+    "sender": str,
+}
+# One prepared statement for every export (sqlite-utils would rebuild it and re-read the
+# schema per call); OR IGNORE drops spans an exporter re-sent.
+_INSERT = (
+    f"INSERT OR IGNORE INTO {TABLE} ({', '.join(_SCHEMA)}) VALUES ({', '.join('?' * len(_SCHEMA))})"
+)
 
 
 class _Connection:
@@ -71,24 +95,7 @@ class SqliteSpanStore:
         db.execute("PRAGMA synchronous = NORMAL")
         spans = db.table(TABLE)
         spans.create(
-            {
-                "trace_id": str,
-                "span_id": str,
-                "parent_span_id": str,
-                "name": str,
-                "service": str,
-                "kind": str,
-                "start_unix_nano": int,
-                "end_unix_nano": int,
-                "status_code": str,
-                "status_message": str,
-                "attributes": str,
-                "events": str,
-                "run_id": str,
-                "workflow": str,
-                "agent": str,
-                "sender": str,
-            },
+            _SCHEMA,
             # The key rejects re-sent spans (exporters retry) and serves trace_id lookups.
             pk=("trace_id", "span_id"),
             not_null=("trace_id", "span_id", "start_unix_nano"),
@@ -107,15 +114,15 @@ class SqliteSpanStore:
         rows = [_row(span) for span in spans]
         return await self._writer.run(lambda db: self._insert(db, rows))
 
-    def _insert(self, db: Database, rows: list[dict[str, Any]]) -> int:
-        with db.atomic():
+    def _insert(self, db: Database, rows: list[tuple[Any, ...]]) -> int:
+        with db.conn:  # one transaction: committed, or rolled back on an error
             before = db.conn.total_changes
-            db.table(TABLE).insert_all(rows, ignore=True)
+            db.conn.executemany(_INSERT, rows)
             added = db.conn.total_changes - before
             excess = self._count + added - self._max_spans
             pruned = 0
             if excess > 0:
-                pruned = db.execute(
+                pruned = db.conn.execute(
                     f"DELETE FROM {TABLE} WHERE rowid IN "
                     f"(SELECT rowid FROM {TABLE} ORDER BY start_unix_nano LIMIT ?)",
                     [excess],
@@ -206,30 +213,31 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _row(span: SpanRecord) -> dict[str, Any]:
-    return {
-        "trace_id": span.trace_id,
-        "span_id": span.span_id,
-        "parent_span_id": span.parent_span_id,
-        "name": span.name,
-        "service": span.service,
-        "kind": span.kind,
-        "start_unix_nano": span.start_unix_nano,
-        "end_unix_nano": span.end_unix_nano,
-        "status_code": span.status_code,
-        "status_message": span.status_message,
-        "attributes": _json(span.attributes),
-        "events": _json(
+def _row(span: SpanRecord) -> tuple[Any, ...]:
+    """The span's values in the order of _SCHEMA."""
+    return (
+        span.trace_id,
+        span.span_id,
+        span.parent_span_id,
+        span.name,
+        span.service,
+        span.kind,
+        span.start_unix_nano,
+        span.end_unix_nano,
+        span.status_code,
+        span.status_message,
+        _json(span.attributes),
+        _json(
             [
                 {"name": e.name, "time_unix_nano": e.time_unix_nano, "attributes": e.attributes}
                 for e in span.events
             ]
         ),
-        "run_id": span.run_id,
-        "workflow": span.workflow,
-        "agent": span.agent,
-        "sender": span.sender,
-    }
+        span.run_id,
+        span.workflow,
+        span.agent,
+        span.sender,
+    )
 
 
 def _record(row: dict[str, Any]) -> SpanRecord:

@@ -23,19 +23,21 @@ class Execution:
         self._waiting = 0
 
     async def outcome(
-        self, timeout: float | None, watch: asyncio.Task[None] | None = None
+        self, timeout: float | None, failure: asyncio.Future[Exception] | None = None
     ) -> agent_pb2.InvokeEvent:
-        """Waits for the outcome within `timeout` (TimeoutError past it). `watch`, when it
-        fails first, ends the wait with its error. The last waiter to leave before the end
-        stops the handler, if it can be stopped."""
+        """Waits for the outcome within `timeout` (TimeoutError past it). `failure`, when it
+        resolves first, ends the wait with the error it resolves to. The last waiter to
+        leave before the end stops the handler, if it can be stopped."""
         self._waiting += 1
         try:
-            async with asyncio.timeout(timeout):
-                if watch is not None:
-                    await asyncio.wait((self.future, watch), return_when=asyncio.FIRST_COMPLETED)
-                    if watch.done() and (broken := watch.exception()) is not None:
-                        raise broken
-                return await asyncio.shield(self.future)
+            # One wait, which leaves the execution running when this waiter is cancelled.
+            waited = (self.future,) if failure is None else (self.future, failure)
+            await asyncio.wait(waited, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if failure is not None and failure.done():
+                raise failure.result()
+            if not self.future.done():
+                raise TimeoutError
+            return self.future.result()
         finally:
             self._waiting -= 1
             if not self._waiting and self._stoppable:

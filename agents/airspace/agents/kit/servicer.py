@@ -8,12 +8,12 @@ running waits for that execution (executions.py): the handler runs once per key.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 
 from opentelemetry import trace
 
 from airspace.agent.v1 import agent_pb2, agent_pb2_grpc
+from airspace.agents.kit.decisions import DecisionReader
 from airspace.agents.kit.executions import Executions
 from airspace.agents.kit.results import ResultStore
 from airspace.agents.kit.running import HandlerRunner
@@ -47,9 +47,9 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         logs.bind_run(start.run_id)  # the call's own task: its lines name the run and step
         with (
             logs.step(start.step_key),
+            # Under the caller's trace context, which the mesh interceptor attached.
             self._tracer.start_as_current_span(
                 f"invoke_agent {self._card.name}",
-                context=telemetry.extract(context.invocation_metadata()),
                 kind=trace.SpanKind.SERVER,
                 attributes=self._span_attributes(start),
                 record_exception=False,  # exception messages may quote the input
@@ -79,17 +79,19 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         Leaving early (deadline, protocol error, or the router cancelling the call, which
         cancels this coroutine) stops the handler unless another call waits for it."""
         events = EventWriter(context.write)
-        task = Task(start, events, span)
+        decisions = DecisionReader(requests)
+        task = Task(start, events, span, decisions)
         execution = self._executions.start(
             start.idempotency_key, self._runner.run(task), self._runner.stoppable
         )
-        reader = asyncio.create_task(_read_decisions(requests, task))
         try:
-            terminal = await _within_deadline(execution.outcome(context.time_remaining(), reader))
+            terminal = await _within_deadline(
+                execution.outcome(context.time_remaining(), decisions.failure)
+            )
             _record_outcome(span, terminal)
             await events.send(terminal, terminal=True)
         finally:
-            reader.cancel()
+            decisions.stop()
             events.detach()  # a handler still running for another call streams no more here
 
     def _span_attributes(self, start: agent_pb2.InvokeStart) -> dict:
@@ -130,16 +132,6 @@ def _validated_start(first: agent_pb2.InvokeRequest | None) -> agent_pb2.InvokeS
             violations=[(field, "required") for field in missing],
         )
     return first.start
-
-
-async def _read_decisions(requests, task: Task) -> None:
-    async for request in requests:
-        if request.WhichOneof("kind") != "action_decision":
-            raise errors.InvalidArgument(
-                "only action decisions may follow the start message", field="start"
-            )
-        task.deliver(request.action_decision)
-    task.close_decisions()
 
 
 def _record_outcome(span: trace.Span, terminal: agent_pb2.InvokeEvent) -> None:

@@ -10,6 +10,7 @@ from opentelemetry import trace
 
 from airspace.agent.v1 import agent_pb2
 from airspace.agents.kit.convert import data_of, text_of, to_dict, to_struct
+from airspace.agents.kit.decisions import DecisionReader
 from airspace.agents.kit.outcomes import AgentFailure
 from airspace.mesh import errors
 
@@ -86,7 +87,13 @@ class Decision:
 class Task:
     """One step attempt as the handler sees it."""
 
-    def __init__(self, start: agent_pb2.InvokeStart, events: EventWriter, span: trace.Span):
+    def __init__(
+        self,
+        start: agent_pb2.InvokeStart,
+        events: EventWriter,
+        span: trace.Span,
+        decisions: DecisionReader | None = None,  # none where events cannot be streamed
+    ):
         self.start = start  # the raw InvokeStart, for anything not exposed below
         self.text = text_of(start.input)
         self.data = data_of(start.input)
@@ -104,6 +111,7 @@ class Task:
         self.prior_action_decisions = [Decision.from_proto(d) for d in start.prior_action_decisions]
         self._events = events
         self._span = span
+        self._decisions = decisions
         self._actions_requested = 0
         self._pending: dict[str, asyncio.Future] = {}
         self._decisions_closed = False
@@ -162,6 +170,8 @@ class Task:
             raise _closed_failure(action_id)
         future = asyncio.get_running_loop().create_future()
         self._pending[action_id] = future
+        if self._decisions is not None:
+            self._decisions.start(self)
         try:
             request = agent_pb2.ActionRequest(
                 action_id=action_id, name=name, arguments=to_struct(arguments), reason=reason
