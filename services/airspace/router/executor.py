@@ -17,10 +17,11 @@ run's creation. State changes are appended together with their events in one
 transaction, so a crash never leaves one without the other, and a resumed run never
 records them twice.
 
-Beyond one write per step, a run costs its creation and its end: a run this router
-creates to execute at once is claimed in its CreateRun (creation_claim), going RUNNING
-rides with the first step's write, and the append that ends the run frees its lease, so
-the router releases a lease itself only when it stops a run without ending it.
+Beyond one write per step, a run costs only its creation: a run this router creates to
+execute at once is claimed in its CreateRun (creation_claim), going RUNNING rides with
+the first step's write, and the last step's write is the run's end (run_log.py), which
+frees its lease, so the router releases a lease itself only when it stops a run without
+ending it.
 
 A router that loses its lease, finds the run ended by someone else, or cannot reach
 the state service for clients.RETRY_SECONDS stops executing the run without ending
