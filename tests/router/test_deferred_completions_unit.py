@@ -143,6 +143,16 @@ async def test_a_completion_waiting_for_a_slow_sibling_reaches_watchers_on_the_t
     assert (await router.settled(run)).state == COMPLETED
 
 
+async def resumed_elsewhere(router: Router, run: run_pb2.Run) -> run_pb2.Run:
+    """The run once another router resumed it to its end."""
+    replica = router.replica("router-2")
+    try:
+        replica.executor.launch(await router.repositories.runs.get(TENANT, run.run_id))
+        return await replica.settled(run)
+    finally:
+        await replica.close()
+
+
 class RefusingAppends:
     """The state service out of reach for the first append that would journal a step."""
 
@@ -170,12 +180,7 @@ async def test_a_crash_before_the_deferred_write_invokes_the_step_again_with_its
     assert refusing.refused == 1
     assert [start.step_key for start in router.agents.calls] == ["s0001-one"]
     assert not await router.repositories.runs.journal(TENANT, run.run_id)
-    replica = router.replica("router-2")
-    try:
-        replica.executor.launch(await router.repositories.runs.get(TENANT, run.run_id))
-        assert (await replica.settled(run)).state == COMPLETED
-    finally:
-        await replica.close()
+    assert (await resumed_elsewhere(router, run)).state == COMPLETED
     calls = router.agents.calls
     assert [start.step_key for start in calls] == [
         "s0001-one",
@@ -198,12 +203,7 @@ async def test_a_step_whose_write_is_durable_is_never_invoked_again(router):
     assert await journaled_keys(router, run) == ["s0001-one"]
     await router.executor.shutdown()  # the router dies with step two in flight
     release.set()
-    replica = router.replica("router-2")
-    try:
-        replica.executor.launch(await router.repositories.runs.get(TENANT, run.run_id))
-        assert (await replica.settled(run)).state == COMPLETED
-    finally:
-        await replica.close()
+    assert (await resumed_elsewhere(router, run)).state == COMPLETED
     keys = [start.step_key for start in router.agents.calls]
     assert keys == ["s0001-one", "s0002-two", "s0002-two", "s0003-three"]
     assert await completed_keys(router, run) == ["s0001-one", "s0002-two", "s0003-three"]
