@@ -81,7 +81,7 @@ def failure_status(failure: RunFailure) -> status_pb2.Status:
     )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Prepared:
     """What the router that created a run read for it, so executing it starts at once."""
 
