@@ -5,14 +5,14 @@ When: with its StepCompleted event, once the agent's terminal event has passed t
 validation and policy, in the run's next write: the one before its next agent invocation,
 its end, its pause, or the flush timer within LIVE_EVENT_DELAY, whichever comes first
 (run_log.py). Until then the step is not completed: a crash has it invoked again under the
-same idempotency key, as a crash during the step would. Policy must pass
-before a result is released, and the journal is what replays release. Journaling the raw
-answer first, as "the agent finished", would close the window between the terminal event
-and this write further, but at the price of one more fsync'd write per step (twice the
-one a step costs) and the agent's unmasked output at rest. Agents close that
-window instead: a step invoked again after its router died carries the same idempotency
-key, and agents answer it from the results they keep by key (docs/agents.md; the Python
-kit keeps them in an SQLite file), so the handler never runs twice."""
+same idempotency key, as a crash during the step would. Policy must pass before a result
+is released, and the journal is what replays release. Journaling the raw answer first, as
+"the agent finished", would close the window between the terminal event and this write
+further, but at the price of one more fsync'd write per step and the agent's unmasked
+output at rest. Agents close that window instead: a step invoked again after its router
+died carries the same idempotency key, and agents answer it from the results they keep by
+key (docs/agents.md; the Python kit keeps them in an SQLite file), so the handler never
+runs twice."""
 
 from __future__ import annotations
 
