@@ -121,9 +121,12 @@ async def test_watch_run_of_a_run_under_way_here_streams_what_the_state_service_
     await agent_started.wait()
     run_id = started.run.run_id
     watch = client.runs.WatchRun(run_pb2.WatchRunRequest(run_id=run_id), metadata=client.metadata)
-    streaming = asyncio.create_task(collect_events(watch))
+    # The step's start reaches the watcher while the agent works (the flush timer), so the
+    # watcher follows the router's feed before the run can end.
+    events = aiter(watch)
+    first = await anext(events)
     release.set()
-    streamed = await streaming
+    streamed = [first, *await collect_events(events)]
     assert streamed[-1].run_state_changed.to == run_pb2.RUN_STATE_COMPLETED
     assert streamed == await stored(mesh, run_id)
     assert state_watches() == before

@@ -1,15 +1,13 @@
 """The router's run admission: places shared between tenants in turn, quotas and the queue
-bound refused up front with RetryInfo and QuotaFailure, canceled waiters leaving no trace."""
+bound refused up front with RetryInfo and QuotaFailure, withdrawn runs leaving no trace."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 from google.rpc import error_details_pb2
 
 from airspace.mesh import errors, quotas
-from airspace.router.run_admission import RunAdmission
+from airspace.router.run_admission import RunAdmission, Ticket, Waiting
 
 pytestmark = pytest.mark.unit
 
@@ -23,27 +21,36 @@ def unpacked(error: errors.MeshError, kind):
     raise AssertionError(f"no {kind.__name__} in the status")
 
 
-async def test_a_freed_place_goes_to_the_tenants_in_turn_not_in_arrival_order():
+class Started:
+    """The runs an admission started, in order, each ended by hand."""
+
+    def __init__(self, admission: RunAdmission) -> None:
+        self.admission = admission
+        self.order: list[str] = []
+        self.tickets: dict[str, Ticket] = {}
+
+    def enter(self, ticket: Ticket, label: str) -> Waiting | None:
+        self.tickets[label] = ticket
+        return self.admission.enter(ticket, lambda: self.order.append(label))
+
+    def end(self, label: str) -> None:
+        self.admission.done(self.tickets[label])
+
+
+def test_a_freed_place_goes_to_the_tenants_in_turn_not_in_arrival_order():
     admission = RunAdmission(max_running=1, max_queued=100, tenant_quotas=quotas.Quotas())
-    order: list[str] = []
-    release = asyncio.Event()
-
-    async def run(tenant: str, label: str) -> None:
-        async with admission.turn(admission.admit(tenant)):
-            order.append(label)
-            if label == "a0":
-                await release.wait()
-
-    first = asyncio.create_task(run("a", "a0"))
-    await asyncio.sleep(0)
-    flood = [asyncio.create_task(run("a", f"a{i}")) for i in range(1, 5)]
-    await asyncio.sleep(0)
-    late = asyncio.create_task(run("b", "b0"))
-    await asyncio.sleep(0)
-    release.set()
-    await asyncio.gather(first, *flood, late)
+    started = Started(admission)
+    started.enter(admission.admit("a"), "a0")
+    for i in range(1, 5):
+        assert started.enter(admission.admit("a"), f"a{i}") is not None  # queued
+    started.enter(admission.admit("b"), "b0")
+    assert started.order == ["a0"]
+    while len(started.order) < 6:
+        started.end(started.order[-1])
     # b arrived after four more of a's runs, and still goes second.
-    assert order == ["a0", "a1", "b0", "a2", "a3", "a4"]
+    assert started.order == ["a0", "a1", "b0", "a2", "a3", "a4"]
+    started.end("a4")
+    assert admission._active == {}
 
 
 async def test_a_tenant_at_its_quota_is_refused_and_another_tenant_is_not():
@@ -62,46 +69,33 @@ async def test_a_tenant_at_its_quota_is_refused_and_another_tenant_is_not():
     admission.admit("acme")  # a place freed up
 
 
-async def test_new_runs_are_shed_when_the_queue_is_full_but_resumed_runs_are_not():
+def test_new_runs_are_shed_when_the_queue_is_full_but_resumed_runs_are_not():
     admission = RunAdmission(max_running=1, max_queued=1, tenant_quotas=quotas.Quotas())
-    gate = asyncio.Event()
-
-    async def run(ticket) -> None:
-        async with admission.turn(ticket):
-            await gate.wait()
-
-    tasks = [asyncio.create_task(run(admission.admit("a"))) for _ in range(2)]
-    await asyncio.sleep(0)
+    started = Started(admission)
+    started.enter(admission.admit("a"), "running")
+    started.enter(admission.admit("a"), "queued")
     with pytest.raises(errors.ResourceExhausted) as refused:
         admission.admit("b")
     assert refused.value.reason == "OVERLOADED"
-    tasks.append(asyncio.create_task(run(admission.ticket("b"))))  # a resumed run waits
-    await asyncio.sleep(0)
-    gate.set()
-    await asyncio.gather(*tasks)
+    started.enter(admission.ticket("b"), "resumed")  # a resumed run waits
+    for label in ("running", "queued", "resumed"):
+        started.end(label)
+    assert started.order == ["running", "queued", "resumed"]
 
 
-async def test_a_waiter_canceled_in_the_queue_gives_up_its_place_and_its_ticket():
+def test_a_run_withdrawn_from_the_queue_gives_up_its_place_and_its_ticket():
     admission = RunAdmission(max_running=1, max_queued=5, tenant_quotas=quotas.Quotas())
-    gate = asyncio.Event()
-    ran: list[str] = []
-
-    async def run(label: str) -> None:
-        async with admission.turn(admission.admit(label)):
-            ran.append(label)
-            await gate.wait()
-
-    running = asyncio.create_task(run("first"))
-    await asyncio.sleep(0)
-    canceled = asyncio.create_task(run("canceled"))
-    waiting = asyncio.create_task(run("next"))
-    await asyncio.sleep(0)
-    canceled.cancel()
-    await asyncio.gather(canceled, return_exceptions=True)
-    gate.set()
-    await asyncio.gather(running, waiting)
-    assert ran == ["first", "next"]
-    assert admission._active == {}  # every ticket given back
+    started = Started(admission)
+    started.enter(admission.admit("t"), "first")
+    withdrawn = started.enter(admission.admit("t"), "withdrawn")
+    started.enter(admission.admit("t"), "next")
+    assert withdrawn is not None
+    admission.withdraw(withdrawn)
+    assert admission.admit("t")  # the queue has room again
+    started.end("first")
+    started.end("next")
+    assert started.order == ["first", "next"]
+    assert admission._active == {"t": 1}  # only the ticket taken above is left
 
 
 def test_quotas_parse_and_refuse_what_cannot_work():

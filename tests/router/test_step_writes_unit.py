@@ -1,6 +1,7 @@
 """What a run writes to the state service, on in-memory repositories: one append per step
-(its StepStarted and the run going RUNNING ride with it), an end that frees the run's
-lease in its own append, and a run created to execute at once claimed in its creation."""
+(its StepStarted and the run going RUNNING ride with it; the last step's rides with the
+end, which frees the run's lease in its transaction), and a run created to execute at
+once claimed in its creation."""
 
 from __future__ import annotations
 
@@ -94,14 +95,16 @@ def step_events(events: list[run_pb2.RunEvent]) -> list[tuple[str, int]]:
     return found
 
 
-async def test_a_three_step_run_writes_its_creation_one_append_per_step_and_its_end(router):
+async def test_a_three_step_run_writes_its_creation_and_one_append_per_step_the_last_its_end(
+    router,
+):
     await router.register("alpha", answers("ok"))
     await router.workflow(THREE_STEPS)
     run = await router.settled(await router.start_run("three"))
     assert run.state == COMPLETED
-    # Claimed in its creation, RUNNING with its first step, the lease freed by its end:
-    # no ClaimRun, no transition of its own, no ReleaseLease.
-    assert dict(router.repositories.runs.writes) == {"create": 1, "append": 4}
+    # Claimed in its creation, RUNNING with its first step, the last step with the end
+    # that frees the lease: no ClaimRun, no transition of its own, no ReleaseLease.
+    assert dict(router.repositories.runs.writes) == {"create": 1, "append": 3}
     events = await router.events(run)
     assert [e.run_state_changed.to for e in events if e.HasField("run_state_changed")] == [
         RUNNING,

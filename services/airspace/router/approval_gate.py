@@ -4,7 +4,8 @@ A pattern that needs a person asks the gate. The first time, the gate records an
 approval and the run pauses (RunPaused): the router releases it and nothing waits in
 memory, so a pause can last days and survive restarts. When the approval is decided
 the run is queued again, replays its journal up to the same point, and the gate
-returns the decision.
+returns the decision. Steps completed before the request whose write still waits in the
+run log (run_log.py) are written before the approval exists.
 """
 
 from __future__ import annotations
@@ -140,8 +141,10 @@ class ApprovalGate:
             expire_time=expire,
         )
         approval.create_time.GetCurrentTime()
-        # The decision that holds the run for a person is durable before its approval is.
+        # The decision that holds the run for a person is durable before its approval is,
+        # and so are the steps the approver sees done: a run waits only on completed work.
         await ctx.log.store_audit()
+        await ctx.log.write_completed()
         await self._approvals.create(approval)
         await ctx.log.append(
             *events,

@@ -17,10 +17,11 @@ run's creation. State changes are appended together with their events in one
 transaction, so a crash never leaves one without the other, and a resumed run never
 records them twice.
 
-Beyond one write per step, a run costs its creation and its end: a run this router
-creates to execute at once is claimed in its CreateRun (creation_claim), going RUNNING
-rides with the first step's write, and the append that ends the run frees its lease, so
-the router releases a lease itself only when it stops a run without ending it.
+Beyond one write per step, a run costs only its creation: a run this router creates to
+execute at once is claimed in its CreateRun (creation_claim), going RUNNING rides with
+the first step's write, and the last step's write is the run's end (run_log.py), which
+frees its lease, so the router releases a lease itself only when it stops a run without
+ending it.
 
 A router that loses its lease, finds the run ended by someone else, or cannot reach
 the state service for clients.RETRY_SECONDS stops executing the run without ending
@@ -33,6 +34,7 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import logging
 import random
 import time
@@ -50,7 +52,7 @@ from airspace.router.local_events import LocalEvents
 from airspace.router.patterns import run_pattern
 from airspace.router.repositories import Decision, LeaseGrant, Repositories, RunClaim
 from airspace.router.router_lease import RouterLease
-from airspace.router.run_admission import RunAdmission, Ticket
+from airspace.router.run_admission import RunAdmission, Ticket, Waiting
 from airspace.router.run_context import RunContext, RunFailure
 from airspace.router.run_log import RunLog, event
 from airspace.router.settings import RouterSettings
@@ -80,7 +82,7 @@ def failure_status(failure: RunFailure) -> status_pb2.Status:
     )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Prepared:
     """What the router that created a run read for it, so executing it starts at once."""
 
@@ -102,6 +104,8 @@ class RunExecutor:
         self._runs = repositories.runs
         self._runner = runner
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Runs waiting for their turn, by run id: no task until it comes.
+        self._waiting: dict[str, Waiting] = {}
         self._recovery: asyncio.Task[None] | None = None
         self._admission = RunAdmission(
             settings.max_running_runs,
@@ -152,27 +156,21 @@ class RunExecutor:
         """Executes a run in the background once it has its turn (run_admission.py).
         `prepared` is what the router that just created the run read for it; a listed or
         resumed run is read afresh. `grant` is the run's lease when this router claimed it
-        already (taken otherwise); `ticket` is the new run's admission."""
-        if run.run_id in self._tasks:
+        already (taken otherwise); `ticket` is the new run's admission. A run waiting its
+        turn is a record in the queue; its task is created when its turn comes."""
+        if self.busy(run.run_id):
             if ticket is not None:
                 ticket.release()
             return
-        task = asyncio.get_running_loop().create_task(
-            self._admitted(
-                ticket or self._admission.ticket(run.tenant), run, parent_span_id, prepared, grant
-            ),
-            context=contextvars.Context(),
-        )
-        self._tasks[run.run_id] = task
-        # Open before the task runs: a watcher that follows a run just started misses nothing.
+        ticket = ticket or self._admission.ticket(run.tenant)
+        # Open before the run waits: a watcher that follows a run just started misses nothing.
         self.local_events.open(run.run_id, run.last_event_sequence)
-        task.add_done_callback(lambda _: self._executed(run.run_id))
+        start = functools.partial(self._start, ticket, run, parent_span_id, prepared, grant)
+        waiting = self._admission.enter(ticket, start)
+        if waiting is not None:
+            self._waiting[run.run_id] = waiting
 
-    def _executed(self, run_id: str) -> None:
-        self.local_events.close(run_id)
-        self._tasks.pop(run_id, None)
-
-    async def _admitted(
+    def _start(
         self,
         ticket: Ticket,
         run: run_pb2.Run,
@@ -180,12 +178,32 @@ class RunExecutor:
         prepared: Prepared | None,
         grant: LeaseGrant | None,
     ) -> None:
-        async with self._admission.turn(ticket):
-            await self._execute(run, parent_span_id, prepared, grant)
+        """The run's turn came: its task, in a context of its own."""
+        self._waiting.pop(run.run_id, None)
+        task = asyncio.get_running_loop().create_task(
+            self._execute(run, parent_span_id, prepared, grant), context=contextvars.Context()
+        )
+        self._tasks[run.run_id] = task
+        # A callback, not a `finally`: it runs even for a task canceled before it began.
+        task.add_done_callback(lambda _: self._executed(run.run_id, ticket))
+
+    def _executed(self, run_id: str, ticket: Ticket) -> None:
+        self.local_events.close(run_id)
+        self._tasks.pop(run_id, None)
+        self._admission.done(ticket)
+
+    def _withdraw(self, run_id: str) -> bool:
+        """Takes a run waiting its turn out of the queue; False if it was not waiting."""
+        waiting = self._waiting.pop(run_id, None)
+        if waiting is None:
+            return False
+        self._admission.withdraw(waiting)
+        self.local_events.close(run_id)
+        return True
 
     def busy(self, run_id: str) -> bool:
-        """Whether this router is executing the run now."""
-        return run_id in self._tasks
+        """Whether this router is executing the run now, or will once its turn comes."""
+        return run_id in self._tasks or run_id in self._waiting
 
     def start_recovery(self) -> None:
         self._recovery = asyncio.get_running_loop().create_task(
@@ -203,6 +221,8 @@ class RunExecutor:
 
     async def _stop_all(self) -> None:
         """Stops executing every run, leaving each unfinished for whoever claims it."""
+        for run_id in list(self._waiting):  # first, or the places freed would start them
+            self._withdraw(run_id)
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -212,6 +232,7 @@ class RunExecutor:
         # The run's watchers here see the cancel from this router, as every event before.
         held = self.local_events.hold(run.run_id)
         try:
+            self._withdraw(run.run_id)  # if it waits its turn here, it never gets it
             task = self._tasks.get(run.run_id)
             if task is not None:
                 task.cancel()

@@ -85,18 +85,27 @@ class LocalWatch:
 class _Feed:
     """One run's feed: the events after `last - len(recent)`, up to `last`, gap-free."""
 
+    __slots__ = ("last", "_recent", "watchers", "writers")
+
     def __init__(self, last_sequence: int):
         self.last = last_sequence
-        self.recent: collections.deque[run_pb2.RunEvent] = collections.deque(maxlen=RECENT_EVENTS)
+        # Made with the first event: the feed of a run waiting its turn stays small.
+        self._recent: collections.deque[run_pb2.RunEvent] | None = None
         self.watchers: set[LocalWatch] = set()
         # Executions (and cancels) of this router writing the run's log now.
         self.writers = 0
+
+    @property
+    def recent(self) -> Sequence[run_pb2.RunEvent]:
+        return self._recent if self._recent is not None else ()
 
     def covers(self, after_sequence: int) -> bool:
         return self.last - len(self.recent) <= after_sequence <= self.last
 
     def add(self, run_event: run_pb2.RunEvent) -> None:
-        self.recent.append(run_event)
+        if self._recent is None:
+            self._recent = collections.deque(maxlen=RECENT_EVENTS)
+        self._recent.append(run_event)
         self.last = run_event.sequence
         for watcher in list(self.watchers):
             if not watcher.push(run_event):
@@ -104,7 +113,7 @@ class _Feed:
 
     def restart_at(self, last_sequence: int) -> None:
         """Others' events came before: those who wait for them follow the state service."""
-        self.recent.clear()
+        self._recent = None
         self.last = last_sequence
         self.stop_all()
 

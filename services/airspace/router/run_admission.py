@@ -10,14 +10,17 @@ resumes (recovered, approved) are never refused: they were accepted already.
 
 Quotas count the runs active on this router replica; with N routers behind the gateway a
 tenant may hold up to N times its quota across the mesh.
+
+A run waiting its turn is only a small record (`Waiting`: its ticket and what starts it),
+not a task: thousands may wait behind the running ones, and each costs its record and
+its place in the queue until its turn comes and it is started.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import contextlib
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import Callable
 
 from airspace.mesh import quotas
 from airspace.mesh.reasons import Reason
@@ -30,6 +33,8 @@ RETRY_SECONDS = 1.0
 class Ticket:
     """One run's place among its tenant's active runs, from admission to its end here."""
 
+    __slots__ = ("tenant", "_admission", "_held")
+
     def __init__(self, admission: RunAdmission, tenant: str):
         self.tenant = tenant
         self._admission = admission
@@ -41,6 +46,14 @@ class Ticket:
             self._admission._left(self.tenant)
 
 
+@dataclasses.dataclass(slots=True, eq=False)
+class Waiting:
+    """A run waiting for a place: its ticket, and what starts it once it has one."""
+
+    ticket: Ticket
+    start: Callable[[], None]
+
+
 class RunAdmission:
     def __init__(self, max_running: int, max_queued: int, tenant_quotas: quotas.Quotas):
         if max_running < 1:
@@ -50,7 +63,7 @@ class RunAdmission:
         self._quotas = tenant_quotas
         self._running = 0
         # Tenants with runs waiting, in the order their turn comes.
-        self._waiting: dict[str, collections.deque[asyncio.Future[None]]] = {}
+        self._waiting: dict[str, collections.deque[Waiting]] = {}
         self._queued = 0
         self._active: collections.Counter[str] = collections.Counter()
         metrics.track_run_admission(lambda: self._running, lambda: self._queued)
@@ -90,54 +103,43 @@ class RunAdmission:
         if not self._active[tenant]:
             del self._active[tenant]
 
-    @contextlib.asynccontextmanager
-    async def turn(self, ticket: Ticket) -> AsyncIterator[None]:
-        """Waits for a place to execute the run, holds it while the run executes, and
-        gives it (and the ticket) back when the run stops here."""
-        try:
-            await self._place(ticket.tenant)
-            try:
-                yield
-            finally:
-                self._running -= 1
-                self._grant()
-        finally:
-            ticket.release()
-
-    async def _place(self, tenant: str) -> None:
+    def enter(self, ticket: Ticket, start: Callable[[], None]) -> Waiting | None:
+        """Calls `start` now if there is a place for the run, or later, when its turn
+        comes; returns its place in the queue then (None when it started at once). The
+        run holds its place until it calls `done`."""
         if self.has_room():
             self._running += 1
-            return
-        granted = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(tenant, collections.deque()).append(granted)
+            start()
+            return None
+        waiting = Waiting(ticket, start)
+        self._waiting.setdefault(ticket.tenant, collections.deque()).append(waiting)
         self._queued += 1
-        try:
-            await granted  # _grant counted the place as ours
-        except asyncio.CancelledError:
-            if granted.done() and not granted.cancelled():
-                self._running -= 1  # granted, then canceled before it ran: pass it on
-                self._grant()
-            else:
-                self._withdraw(tenant, granted)
-            raise
+        return waiting
 
-    def _withdraw(self, tenant: str, granted: asyncio.Future[None]) -> None:
-        queue = self._waiting.get(tenant)
-        if queue is not None and granted in queue:
-            queue.remove(granted)
+    def withdraw(self, waiting: Waiting) -> None:
+        """Takes a run out of the queue before its turn came, and gives its ticket back."""
+        queue = self._waiting.get(waiting.ticket.tenant)
+        if queue is not None and waiting in queue:
+            queue.remove(waiting)
             self._queued -= 1
             if not queue:
-                del self._waiting[tenant]
+                del self._waiting[waiting.ticket.tenant]
+        waiting.ticket.release()
+
+    def done(self, ticket: Ticket) -> None:
+        """A run that started stopped here: its place goes to the next run in turn, and
+        its ticket back."""
+        self._running -= 1
+        ticket.release()
+        self._grant()
 
     def _grant(self) -> None:
         while self._queued and self._running < self._max_running:
             tenant = next(iter(self._waiting))
             queue = self._waiting.pop(tenant)
-            granted = queue.popleft()
+            waiting = queue.popleft()
             self._queued -= 1
             if queue:
                 self._waiting[tenant] = queue  # to the back: the next tenant goes first
-            if granted.done():
-                continue  # its waiter was canceled meanwhile
             self._running += 1
-            granted.set_result(None)
+            waiting.start()

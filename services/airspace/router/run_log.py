@@ -10,11 +10,21 @@ its transaction, so the retry of one whose reply was lost is refused LEASE_NOT_H
 instead, and is looked for the same way.
 
 Events that need not be durable on their own (decisions, verdicts, progress, a step's
-start) are `record`ed: they wait in memory and go with the next append, so a step costs
-one write, its completion with its journal entry. A crash loses only buffered events of
-unfinished work, which the resumed run records again. A buffered event that is flushed
-too early to go now goes on a timer: it reaches watchers within its delay even when
-nothing follows it (an agent that works in silence until its step times out).
+start) are `record`ed: they wait in memory and go with the next append. A crash loses
+only buffered events of unfinished work, which the resumed run records again. A buffered
+event that is flushed too early to go now goes on a timer: it reaches watchers within
+its delay even when nothing follows it (an agent that works in silence until its step
+times out).
+
+A step's completion (its StepCompleted and journal entry) is `complete_later`ed the same
+way: it waits until the run's next agent invocation (`write_completed`, called before
+every Invoke), the next append (the run's end, its pause for a person), or its delay,
+whichever comes first. So a run of n steps costs n appends, its end carrying the last
+step. A step counts as completed only once its entry is durable: watchers see only
+acknowledged appends, and a router that dies (or stops the run) before the write leaves
+the step unjournaled, so the resumed run invokes it again with the same idempotency key,
+exactly as if it had died during the step. Since the next agent call waits for the
+write, no agent ever acts on the output of a step that could still run again.
 
 A change of the run that nothing waits for (QUEUED to RUNNING) is held the same way
 (`change_later`) and applied by the next append, in its transaction, with its events.
@@ -85,6 +95,10 @@ class RunLog:
         self._lock = asyncio.Lock()
         self._pending: list[run_pb2.RunEvent] = []
         self._pending_since = 0.0
+        # Journal entries of completed steps the next append writes, and how many of those
+        # (buffered or in an append under way) are not durable yet.
+        self._completed: list[state_pb2.JournalEntry] = []
+        self._unwritten = 0
         # Appends the buffer once its delay is up, when no other write took it first.
         self._flush_timer: asyncio.Task[None] | None = None
         # The change of the run the next append applies, with its audit records.
@@ -124,6 +138,24 @@ class RunLog:
         self._change = merged(self._change, RunChange(run, expected_states))
         self._audit.extend(audit)
 
+    def complete_later(
+        self, *events: run_pb2.RunEvent, journal: list[state_pb2.JournalEntry], within: float
+    ) -> None:
+        """Holds a completed step's events and journal entries for the next append, which
+        comes within `within` seconds at the latest (see the module docstring)."""
+        self.record(*events)
+        self._completed.extend(journal)
+        self._unwritten += len(journal)
+        self._flush_in(within)
+
+    async def write_completed(self) -> None:
+        """Returns once every step completed so far is durable, appending those that wait."""
+        if not self._unwritten:
+            return
+        async with self._lock:  # an append under way may be carrying them
+            if self._completed:
+                await self._append_locked([], [], None, ())
+
     async def flush(self, older_than: float = 0.0) -> None:
         """Appends buffered events once the oldest has waited `older_than` seconds: now if
         it has, else when it will have (see the module docstring)."""
@@ -132,8 +164,13 @@ class RunLog:
         waited = time.monotonic() - self._pending_since
         if waited >= older_than:
             await self.append()
-        elif self._flush_timer is None:
-            self._flush_timer = asyncio.create_task(self._flush_after(older_than - waited))
+        else:
+            self._flush_in(older_than - waited)
+
+    def _flush_in(self, delay: float) -> None:
+        """Has the buffer appended within `delay` (a timer set already fires earlier)."""
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.create_task(self._flush_after(delay))
 
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -204,19 +241,23 @@ class RunLog:
             self._flush_timer.cancel()
             self._flush_timer = None
         events, self._pending = [*self._pending, *events], []
+        completed, self._completed = self._completed, []
         held, self._change = self._change, None
         carried, self._audit = self._audit, []
         change = merged(held, change)
         stored = [*carried, *audit]
         try:
-            appended = await self._append_in_order(events, journal, change, stored)
+            appended = await self._append_in_order(events, [*completed, *journal], change, stored)
         except BaseException:
-            # Not written: the buffered events, the held change and the records carried
-            # go with the next append; those of this append's own change do not.
+            # Not written: the buffered events, completed steps, the held change and the
+            # records carried go with the next append; those of this append's own change
+            # do not.
             self._pending = [*events, *self._pending]
+            self._completed = [*completed, *self._completed]
             self._change = merged(held, self._change)
             self._audit = [*carried, *self._audit]
             raise
+        self._unwritten -= len(completed)
         if self._local_events is not None:
             self._local_events.publish(self.run_id, events, appended.last_sequence)
         if stored and self._relay is not None:

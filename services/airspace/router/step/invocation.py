@@ -13,6 +13,10 @@ so a crash before the step completes has the step invoked again with the same ke
 whether its StepStarted was durable or not. What is lost is the log's record of an
 invocation that a crash cut short within the delay; the takeover that follows is still
 recorded (LeaseTakenOver), and the agent is called again under the same key.
+
+Before the agent is called, the completions of the run's earlier steps that still wait in
+the run log are written (with this StepStarted): a step's completion may wait for the
+run's next write, never past its next agent invocation (run_log.py).
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class Invocation:
             agent_version=registration.card.version,
         )
         ctx.log.record(event(str(call.key), call.agent, step_started=started))
+        # No agent acts on a step's output while that step could still be invoked again.
+        await ctx.log.write_completed()
         await ctx.log.flush(older_than=LIVE_EVENT_DELAY)
         with _span(call, registration, start.attempt) as span:
             attempt = await self._invoker.invoke(

@@ -1,15 +1,18 @@
 """The journal of a run's steps: a step journaled before is read back and never invoked
 again; a step the agent completes is journaled with what it spent.
 
-When: in one write (with its StepCompleted event) as soon as the agent's terminal event has
-passed the output's validation and policy — nothing else waits in between. Policy must pass
-before a result is released, and the journal is what replays release. Journaling the raw
-answer first, as "the agent finished", would close the window between the terminal event
-and this write further, but at the price of one more fsync'd write per step (twice the
-one a step costs) and the agent's unmasked output at rest. Agents close that
-window instead: a step invoked again after its router died carries the same idempotency
-key, and agents answer it from the results they keep by key (docs/agents.md; the Python
-kit keeps them in an SQLite file), so the handler never runs twice."""
+When: with its StepCompleted event, once the agent's terminal event has passed the output's
+validation and policy, in the run's next write: the one before its next agent invocation,
+its end, its pause, or the flush timer within LIVE_EVENT_DELAY, whichever comes first
+(run_log.py). Until then the step is not completed: a crash has it invoked again under the
+same idempotency key, as a crash during the step would. Policy must pass before a result
+is released, and the journal is what replays release. Journaling the raw answer first, as
+"the agent finished", would close the window between the terminal event and this write
+further, but at the price of one more fsync'd write per step and the agent's unmasked
+output at rest. Agents close that window instead: a step invoked again after its router
+died carries the same idempotency key, and agents answer it from the results they keep by
+key (docs/agents.md; the Python kit keeps them in an SQLite file), so the handler never
+runs twice."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from airspace.router.payload import Payload
 from airspace.router.run_context import RunContext
 from airspace.router.run_log import event
 from airspace.router.step.call import AgentOutput, AgentStage, StepCall, StepResult, StepStage
+from airspace.router.step.invocation import LIVE_EVENT_DELAY
 from airspace.state.v1 import state_pb2
 from airspace.v1 import run_pb2
 
@@ -52,9 +56,10 @@ class JournalStage:
         usage.steps += 1
         usage.tokens += spent
         usage.cost_micros += output.usage.cost_micros
-        await call.ctx.log.append(
+        call.ctx.log.complete_later(
             event(str(call.key), call.agent, step_completed=_completed(call, output)),
             journal=[_entry(call, output, spent)],
+            within=LIVE_EVENT_DELAY,
         )
         handoff = output.handoff or agent_pb2.HandoffRequest()
         return StepResult(output.payload, call.agent, handoff.target, handoff.reason, output.review)
