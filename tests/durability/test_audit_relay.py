@@ -51,8 +51,9 @@ async def unrelayed_run(mesh, router, client: Client) -> tuple[str, set[str]]:
     await wait_for_the_end(client, [run_id])
     owner = router.name
     left = {record_id for record_id, held in outbox(mesh.home).items() if held == owner}
-    # Created, RUNNING, each step's input and output decisions, COMPLETED.
-    assert len(left) == 3 + 2 * len(STEPS)
+    # The start's decision, created, RUNNING, each step's input and output decisions,
+    # COMPLETED.
+    assert len(left) == 4 + 2 * len(STEPS)
     assert logged(mesh.home, run_id) == []
     return run_id, left
 
@@ -62,7 +63,7 @@ def check_relayed_once(mesh, run_id: str, left: set[str]) -> None:
     kinds = [kind for kind, _ in entries]
     assert kinds.count("run.created") == 1 and kinds.count("run.state_changed") == 2
     decisions = [decision for kind, decision in entries if kind == "policy.decision"]
-    assert len(decisions) == len(set(decisions)) == 2 * len(STEPS)
+    assert len(decisions) == len(set(decisions)) == 1 + 2 * len(STEPS)
     assert appended_once(mesh.home, left) == left
 
 

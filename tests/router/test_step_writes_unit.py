@@ -312,10 +312,14 @@ async def test_a_runs_records_are_relayed_to_the_audit_log_and_leave_the_outbox(
     run = await router.settled(await router.start_run("three"))
     assert run.state == COMPLETED
     audit_log = router.repositories.audit_log
-    # Created, RUNNING, three steps checked twice each, COMPLETED: stored with its writes.
-    await until(lambda: len(audit_log.durable) == 9)  # type: ignore[attr-defined]
+    # The start's decision and the creation, RUNNING, three steps checked twice each,
+    # COMPLETED: each stored with its write, none on its own.
+    await until(lambda: len(audit_log.durable) == 10)  # type: ignore[attr-defined]
     await until(lambda: not router.repositories.runs.outbox.entries)  # type: ignore[attr-defined]
+    start = audit_log.durable[0]  # type: ignore[attr-defined]
+    assert start.kind == "policy.decision"  # filed under the run it allowed
     assert all(record.run_id == run.run_id for record in audit_log.durable)  # type: ignore[attr-defined]
+    assert router.repositories.policy.stored == []  # type: ignore[attr-defined]
     assert router.repositories.runs.outbox.removals == len(audit_log.batches)  # type: ignore[attr-defined]
 
 
@@ -401,3 +405,32 @@ async def test_a_decision_holding_a_run_for_a_person_is_stored_before_its_approv
     assert run.state == run_pb2.RUN_STATE_WAITING_APPROVAL
     [stored] = stored_before
     assert "held" in stored
+
+
+async def test_a_start_rides_with_the_creation_and_one_that_creates_nothing_is_stored_alone(
+    router,
+):
+    policy_port = router.repositories.policy
+    outbox = router.repositories.runs.outbox  # type: ignore[attr-defined]
+    await router.register("alpha", held_until(asyncio.Event()))
+    await router.workflow(THREE_STEPS)
+    run = await router.start_run("three", request_id="req-1")
+    assert policy_port.stored == []  # type: ignore[attr-defined]
+    assert "record-1" in outbox.entries  # the start's decision, kept with the creation
+    again = await router.start_run("three", request_id="req-1")
+    assert again.run_id == run.run_id
+    # The repeat's own decision had no creation to ride with: it was recorded on its own.
+    [alone] = policy_port.stored  # type: ignore[attr-defined]
+    assert alone.kind == "policy.decision" and alone.record_id not in outbox.entries
+
+
+async def test_a_refused_start_is_recorded_before_the_caller_hears_it(router):
+    router.repositories.policy.verdicts["run.start"] = decision(  # type: ignore[attr-defined]
+        policy.Verdict.DENY, decision_id="refused"
+    )
+    await router.workflow(THREE_STEPS)
+    with pytest.raises(errors.PermissionDenied):
+        await router.start_run("three")
+    [refusal] = router.repositories.policy.stored  # type: ignore[attr-defined]
+    assert refusal.decision_id == "refused"
+    assert router.repositories.runs.outbox.entries == {}  # type: ignore[attr-defined]

@@ -29,6 +29,37 @@ APPROVAL_DECIDED = "approval.decided"
 ROUTER = "service:router"
 
 
+class HeldRecords:
+    """Audit records held for a write that may not happen (a run's creation: the request
+    may still be refused, or answered by a run created before). The records ride with
+    the write when it stores them; `store_unwritten` makes them durable on their own
+    when it did not, or may not have (the policy service appends each once under its
+    record_id, so a record the write did store is not appended twice)."""
+
+    def __init__(self, policy: PolicyDecisions):
+        self._policy = policy
+        self.records: list[policy_pb2.AuditRecord] = []
+
+    def carry(self, record: policy_pb2.AuditRecord) -> None:
+        self.records.append(record)
+
+    def filed_under(self, run_id: str) -> list[policy_pb2.AuditRecord]:
+        """The records, filed under the run the write creates (decided before it had an
+        id), so that its auditors find the decision that allowed it with the run."""
+        for record in self.records:
+            record.run_id = record.run_id or run_id
+        return self.records
+
+    def written(self) -> None:
+        """The write stored the records: nothing is left to store."""
+        self.records = []
+
+    async def store_unwritten(self) -> None:
+        records, self.records = self.records, []
+        if records:
+            await self._policy.store(records)
+
+
 def run_created(policy: PolicyDecisions, run: run_pb2.Run) -> policy_pb2.AuditRecord:
     """The record of a run created (QUEUED) by its creator, stored with its creation."""
     details = {

@@ -133,9 +133,12 @@ class Guard:
         )
         return Judgement(verdict, masked, decision.approver_role)
 
-    async def authorize(self, checkpoint: str, kind: str, name: str = "") -> identity.Identity:
+    async def authorize(
+        self, checkpoint: str, kind: str, name: str = "", carrier: AuditCarrier | None = None
+    ) -> identity.Identity:
         """RBAC for a public call on a resource of the caller's tenant: returns the caller,
-        or raises PERMISSION_DENIED."""
+        or raises PERMISSION_DENIED. With a carrier, the decision's record rides with the
+        change the call makes (the carrier stores it on its own when there is none)."""
         caller = identity.require()
         if len(name) > MAX_NAME_CHARS:
             field = _NAME_FIELDS.get(kind, kind)
@@ -143,7 +146,7 @@ class Guard:
                 f"{field} is longer than {MAX_NAME_CHARS} characters", field=field
             )
         resource = Resource(kind=kind, name=name, tenant=caller.tenant)
-        judgement = await self.judge(checkpoint, subject_of(caller), resource)
+        judgement = await self.judge(checkpoint, subject_of(caller), resource, carrier=carrier)
         if judgement.refusal is not Reason.POLICY_DENIED:
             raise errors.Unavailable(
                 f"policy cannot decide now ({judgement.explain()})", reason=judgement.refusal

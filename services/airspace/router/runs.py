@@ -48,7 +48,21 @@ class Runs:
 
     async def start(self, request: StartRun) -> run_pb2.Run:
         _check_start(request)
-        caller = await self._guard.authorize("run.start", "workflow", request.workflow)
+        # The start's decision rides with the run's creation; when this request creates
+        # no run (refused, failed, or answered by a run created before) it is recorded
+        # on its own, before the caller hears the answer.
+        held = audit.HeldRecords(self._repositories.policy)
+        try:
+            caller = await self._guard.authorize(
+                "run.start", "workflow", request.workflow, carrier=held
+            )
+            return await self._create(request, caller, held)
+        finally:
+            await held.store_unwritten()
+
+    async def _create(
+        self, request: StartRun, caller: identity.Identity, held: audit.HeldRecords
+    ) -> run_pb2.Run:
         workflow = await self._repositories.workflows.get(
             caller.tenant, request.workflow, request.workflow_version
         )
@@ -62,8 +76,11 @@ class Runs:
         try:
             claim = await self._executor.creation_claim()
             # The record of the creation is stored with it, in its transaction.
-            record = audit.run_created(self._repositories.policy, run)
-            created = await self._runs.create(run, request.digest(), claim, [record])
+            records = [
+                *held.filed_under(run.run_id),
+                audit.run_created(self._repositories.policy, run),
+            ]
+            created = await self._runs.create(run, request.digest(), claim, records)
         except BaseException:
             ticket.release()
             raise
@@ -75,8 +92,9 @@ class Runs:
                 # it again is a no-op), or the first reply was lost before it could.
                 self._executor.launch(stored, grant=created.grant)
             return stored
+        held.written()
         metrics.record_run_started(stored.workflow.name)
-        self._executor.relay.stored([record])
+        self._executor.relay.stored(records)
         parent = trace.get_current_span().get_span_context()
         self._executor.launch(
             stored,

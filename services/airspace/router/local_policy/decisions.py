@@ -6,6 +6,7 @@ travel."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 
@@ -53,6 +54,9 @@ class LocalPolicyDecisions:
 
     async def record_audit(self, event: AuditEvent) -> None:
         await self._batcher.durable(_message(self._event_record(event)))
+
+    async def store(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
+        await asyncio.gather(*(self._batcher.durable(record) for record in records))
 
     def _event_record(self, event: AuditEvent) -> AuditRecord:
         return event_record(

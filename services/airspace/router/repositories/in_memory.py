@@ -615,6 +615,8 @@ class InMemoryPolicyDecisions:
         self.verdicts: dict[str, policy.Decision] = {}
         self.checks: list[policy.CheckInput] = []
         self.audited: list[AuditEvent] = []
+        # Records meant for the outbox that were made durable on their own instead.
+        self.stored: list[policy_pb2.AuditRecord] = []
 
     async def check(
         self, check: policy.CheckInput, carrier: AuditCarrier | None = None
@@ -642,6 +644,9 @@ class InMemoryPolicyDecisions:
         return policy_pb2.AuditRecord(
             kind=event.kind, run_id=event.run_id, record_id=f"event-{len(self.audited)}"
         )
+
+    async def store(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
+        self.stored.extend(records)
 
 
 def decision(

@@ -336,6 +336,12 @@ class PolicyDecisions(Protocol):
         with the change it describes, in the same transaction."""
         ...
 
+    async def store(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
+        """Makes records meant for the outbox durable in the audit log itself: those of a
+        write that did not happen, or may not have. Each is appended once under its
+        record_id, so one the outbox holds after all is not appended again."""
+        ...
+
 
 class BundleSource(Protocol):
     """The policy service's active bundle, as a stream: the bundle when it opens, then
