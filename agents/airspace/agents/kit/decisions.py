@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from airspace.agent.v1 import agent_pb2
 from airspace.mesh import errors
 
-if TYPE_CHECKING:
-    from airspace.agents.kit.task import Task
+
+class DecisionSink(Protocol):
+    """Where decisions go: the handler's task (task.py)."""
+
+    def deliver(self, decision: agent_pb2.ActionDecision) -> None: ...
+
+    def close_decisions(self) -> None: ...
 
 
 class DecisionReader:
@@ -23,7 +28,7 @@ class DecisionReader:
         # Resolves to the error that broke the stream (a message outside the contract).
         self.failure: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
 
-    def start(self, task: Task) -> None:
+    def start(self, task: DecisionSink) -> None:
         """Hands every decision that arrives from now on to `task` (once is enough)."""
         if self._reading is None:
             self._reading = asyncio.ensure_future(self._read(task))
@@ -32,7 +37,7 @@ class DecisionReader:
         if self._reading is not None:
             self._reading.cancel()
 
-    async def _read(self, task: Task) -> None:
+    async def _read(self, task: DecisionSink) -> None:
         try:
             async for request in self._requests:
                 if request.WhichOneof("kind") != "action_decision":
