@@ -110,7 +110,9 @@ async def test_a_journaled_step_whose_reply_was_lost_is_not_refused_on_retry(sta
     state.servicer.lose = 1
     entry = state_pb2.JournalEntry(step_key="a", step_name="a", agent="writer", attempt=1)
     done = event("a", "writer", step_completed=run_pb2.StepCompleted(step_name="a"))
-    assert await log.append(done, journal=[entry]) == 1
+    log.complete_later(done, journal=[entry], within=60.0)
+    await log.write_completed()
+    assert [e.sequence for e in await stored(repos)] == [1]
     journal = await repos.runs.journal("acme", "r1")
     assert [e.step_key for e in journal] == ["a"]
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Sequence
 
@@ -111,8 +112,9 @@ class AuditRelay:
                 # delay, not one per append, unless a whole batch waits already.
                 if len(self._queue) < MAX_BATCH:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._closing.wait(), self._gather)
-                batch = list(self._queue.values())[:MAX_BATCH]
+                        async with asyncio.timeout(self._gather):
+                            await self._closing.wait()
+                batch = list(itertools.islice(self._queue.values(), MAX_BATCH))
                 if not await self._moved(batch):
                     await asyncio.sleep(self._backoff.delay())
                     continue

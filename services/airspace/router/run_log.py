@@ -154,7 +154,7 @@ class RunLog:
             return
         async with self._lock:  # an append under way may be carrying them
             if self._completed:
-                await self._append_locked([], [], None, ())
+                await self._append_locked([], None, ())
 
     async def flush(self, older_than: float = 0.0) -> None:
         """Appends buffered events once the oldest has waited `older_than` seconds: now if
@@ -179,19 +179,16 @@ class RunLog:
             if not self._pending:  # an append that was under way took them
                 return
             try:
-                await self._append_locked([], [], None, ())
+                await self._append_locked([], None, ())
             except errors.MeshError as exc:
                 # The events stay buffered for the run's next append; a run that has
                 # ended (canceled meanwhile, say) has no next append and needs none.
                 log.debug("run %s: buffered events not appended yet: %s", self.run_id, exc)
 
-    async def append(
-        self,
-        *events: run_pb2.RunEvent,
-        journal: list[state_pb2.JournalEntry] | None = None,
-    ) -> int:
-        """Appends the events (and journal entries) atomically; returns the last sequence."""
-        appended = await self._append(events, journal or [], None, ())
+    async def append(self, *events: run_pb2.RunEvent) -> int:
+        """Appends the events (with what waits: buffered events, completed steps, a held
+        change) atomically; returns the last sequence."""
+        appended = await self._append(events, None, ())
         return appended.last_sequence
 
     async def append_with_update(
@@ -204,7 +201,7 @@ class RunLog:
         """Appends the events and sets the run's fields that `run` has set (state,
         output, error, usage) in one transaction, with the change's audit records;
         returns the updated run."""
-        appended = await self._append(events, [], RunChange(run, expected_states), audit)
+        appended = await self._append(events, RunChange(run, expected_states), audit)
         if appended.run is not None:
             return appended.run
         # Reconciled after a lost reply: the update committed with the events.
@@ -222,18 +219,16 @@ class RunLog:
     async def _append(
         self,
         events: Iterable[run_pb2.RunEvent],
-        journal: list[state_pb2.JournalEntry],
         change: RunChange | None,
         audit: Sequence[policy_pb2.AuditRecord],
     ) -> Appended:
         stamped = self._stamped(events)
         async with self._lock:
-            return await self._append_locked(stamped, journal, change, audit)
+            return await self._append_locked(stamped, change, audit)
 
     async def _append_locked(
         self,
         events: list[run_pb2.RunEvent],
-        journal: list[state_pb2.JournalEntry],
         change: RunChange | None,
         audit: Sequence[policy_pb2.AuditRecord],
     ) -> Appended:
@@ -247,7 +242,7 @@ class RunLog:
         change = merged(held, change)
         stored = [*carried, *audit]
         try:
-            appended = await self._append_in_order(events, [*completed, *journal], change, stored)
+            appended = await self._append_in_order(events, completed, change, stored)
         except BaseException:
             # Not written: the buffered events, completed steps, the held change and the
             # records carried go with the next append; those of this append's own change
