@@ -6,6 +6,7 @@ does the router itself, restarted under its id at once."""
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 
 import grpc
@@ -18,6 +19,8 @@ from process_mesh import (
     wait_for_the_end,
     wait_until,
 )
+
+from airspace.policy.v1 import policy_pb2
 
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 
@@ -101,3 +104,61 @@ async def test_a_router_killed_and_restarted_at_once_has_its_audit_records_relay
         restarted.start()
         await wait_until(lambda: not left & outbox(mesh.home).keys(), "the outbox relayed")
     check_relayed_once(mesh, run_id, left)
+
+
+def tamper(home, altered: str, forged_id: str) -> None:
+    """Alters the outbox entry `altered` (a detail added) and adds a forged entry under
+    `forged_id`, as someone able to write the state service's data folder could."""
+    with sqlite3.connect(home / "state.db") as db:
+        row = db.execute(
+            "SELECT router_id, create_us, record FROM audit_outbox WHERE record_id = ?", (altered,)
+        ).fetchone()
+        record = policy_pb2.AuditRecord.FromString(row[2])
+        record.details["forged"] = True
+        db.execute(
+            "UPDATE audit_outbox SET record = ? WHERE record_id = ?",
+            (record.SerializeToString(), altered),
+        )
+        record.record_id = forged_id
+        record.decision_id = "forged-decision"
+        db.execute(
+            "INSERT INTO audit_outbox (record_id, router_id, create_us, record) VALUES (?, ?, ?, ?)",
+            (forged_id, row[0], row[1], record.SerializeToString()),
+        )
+
+
+async def test_outbox_records_altered_or_added_in_the_state_folder_are_relayed_as_rejected(mesh):
+    async with slow_relaying_router(mesh, "tampered") as (router, client):
+        run_id, left = await unrelayed_run(mesh, router, client)
+        decisions = dict(logged_outbox(mesh.home, left))
+        altered = next(rid for rid, kind in decisions.items() if kind == "policy.decision")
+        tamper(mesh.home, altered, "forged-record")
+        mesh.kill(router)
+        await wait_until(lambda: not outbox(mesh.home), "the outbox relayed")
+    entries = logged(mesh.home, run_id)
+    kinds = [kind for kind, _ in entries]
+    assert kinds.count("audit.outbox_rejected") == 2  # the altered entry and the forged one
+    assert "forged-decision" not in [decision for _, decision in entries]
+    assert kinds.count("policy.decision") == 1 + 2 * len(STEPS) - 1
+    assert appended_once(mesh.home, left - {altered}) == left - {altered}
+    assert not rejected_details_hold_forged_values(mesh.home, run_id)
+
+
+def logged_outbox(home, record_ids: set[str]) -> list[tuple[str, str]]:
+    """(record_id, kind) of the outbox entries named."""
+    with sqlite3.connect(f"file:{home / 'state.db'}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT record_id, record FROM audit_outbox").fetchall()
+    return [
+        (record_id, policy_pb2.AuditRecord.FromString(blob).kind)
+        for record_id, blob in rows
+        if record_id in record_ids
+    ]
+
+
+def rejected_details_hold_forged_values(home, run_id: str) -> bool:
+    with sqlite3.connect(f"file:{home / 'audit.db'}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT details FROM audit_entries WHERE run_id = ? AND kind = ?",
+            (run_id, "audit.outbox_rejected"),
+        ).fetchall()
+    return any("forged" in json.loads(details) for (details,) in rows)

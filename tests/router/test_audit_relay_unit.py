@@ -1,7 +1,8 @@
 """The audit relay (router/audit_relay.py) on in-memory fakes: records stored in the audit
 outbox are gathered into one batch, appended to the audit log and then removed from the
 outbox; a failing audit log leaves them in the outbox until it takes them; with nothing
-to relay no task is left running."""
+to relay no task is left running; a claimed record whose seal fails is relayed as a
+rejected entry, holding none of what it held."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 from harness import until
 
 from airspace.policy.v1 import policy_pb2
+from airspace.router import metrics
 from airspace.router.audit_relay import AuditRelay
 from airspace.router.repositories.in_memory import InMemoryAuditSink, in_memory_repositories
+from airspace.router.repositories.outbox_seal import OutboxSeal
 
 pytestmark = pytest.mark.unit
 
@@ -55,3 +58,52 @@ async def test_a_failing_audit_log_keeps_the_records_in_the_outbox_until_it_work
     await until(lambda: not outbox.entries)
     assert [r.record_id for r in audit_log.durable] == ["a", "b"]
     await relay.close()
+
+
+async def test_claimed_records_whose_seal_fails_are_relayed_as_rejected_entries():
+    repositories = in_memory_repositories()
+    outbox = repositories.runs.outbox  # type: ignore[attr-defined]
+    audit_log = InMemoryAuditSink()
+    relay = AuditRelay(outbox, audit_log, "router-1", gather_seconds=0.0)
+    intact, altered = records("intact", "altered")
+    altered.tenant, altered.run_id, altered.decision_id = "acme", "run-1", "d-1"
+    altered.details.update({"text": "jane@example.com"})
+    outbox.keep("router-1", [intact, altered])
+    outbox.altered.add("altered")
+    rejected_before = metrics.AUDIT_OUTBOX_REJECTED._value.get()
+    relay.take_over(await repositories.leases.register("router-1", 30.0))
+    await until(lambda: not outbox.entries)  # both entries leave the outbox
+    relayed = {record.kind: record for record in audit_log.durable}
+    assert set(relayed) == {"policy.decision", "audit.outbox_rejected"}
+    assert relayed["policy.decision"].record_id == "intact"
+    rejection = relayed["audit.outbox_rejected"]
+    assert (rejection.tenant, rejection.run_id, rejection.principal) == (
+        "acme",
+        "run-1",
+        "service:router",
+    )
+    assert rejection.record_id.startswith("rejected:") and len(rejection.record_id) <= 64
+    assert dict(rejection.details)["claimed_kind"] == "policy.decision"
+    assert "jane@example.com" not in str(rejection)  # none of what it held
+    assert metrics.AUDIT_OUTBOX_REJECTED._value.get() == rejected_before + 1
+    await relay.close()
+
+
+def test_a_seal_holds_through_storage_and_breaks_with_any_change_or_another_key():
+    seal = OutboxSeal(b"mesh-key")
+    [record] = records("r1")
+    record.details.update({"verdict": "ALLOW", "b": 1, "a": [1, "x"]})
+    seal.seal([record])
+    stored = policy_pb2.AuditRecord.FromString(record.SerializeToString())
+    assert seal.holds(stored)
+    assert not OutboxSeal(b"another-key").holds(stored)
+    for change in (
+        lambda r: r.details.update({"verdict": "DENY"}),
+        lambda r: setattr(r, "run_id", "run-2"),
+        lambda r: setattr(r, "record_id", "r2"),
+        lambda r: r.ClearField("outbox_seal"),
+    ):
+        changed = policy_pb2.AuditRecord()
+        changed.CopyFrom(stored)
+        change(changed)
+        assert not seal.holds(changed)

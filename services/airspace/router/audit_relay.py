@@ -15,13 +15,17 @@ sent again whole; a crash between the append to the audit log and the removal le
 records in the outbox that the next relay sends again, and the audit log skips them.
 Records a crashed router left are claimed (`take_over`) by the recovery pass of a
 router that sees its lease lapse, and those of this router from before it restarted
-under the same id by its first pass.
+under the same id by its first pass. A claimed record whose seal does not hold
+(repositories/outbox_seal.py: altered, or added, where the state service keeps it) is
+not relayed as it stands: an "audit.outbox_rejected" entry takes its place, naming what
+the record claimed to be and nothing it held.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import logging
 from collections.abc import Sequence
@@ -29,10 +33,17 @@ from collections.abc import Sequence
 from airspace.mesh import errors
 from airspace.policy.v1 import policy_pb2
 from airspace.router import metrics
+from airspace.router.audit import ROUTER
 from airspace.router.backoff import Backoff
 from airspace.router.repositories import AuditOutboxRepository, AuditSink
 
 log = logging.getLogger("airspace.router")
+
+OUTBOX_REJECTED = "audit.outbox_rejected"
+# What a rejected record's entry keeps of the fields it claimed (they are unvouched for).
+_CLAIMED_CHARS = 128
+# Where the entry of a rejected record that names no tenant is filed: the mesh's own.
+_NO_TENANT = "*"
 # Records per relay batch: at most one audit log transaction (RecordDecisions).
 MAX_BATCH = 512
 # How long a stopping router goes on relaying; what is left stays in the outbox.
@@ -51,7 +62,7 @@ class AuditRelay:
         self._audit_log = audit_log
         self._router_id = router_id
         self._gather = gather_seconds
-        # Records to relay, by record_id, oldest first.
+        # Records to relay, by the record_id of their outbox entry, oldest first.
         self._queue: dict[str, policy_pb2.AuditRecord] = {}
         self._relaying: asyncio.Task[None] | None = None
         self._taking_over: asyncio.Task[None] | None = None
@@ -60,8 +71,12 @@ class AuditRelay:
 
     def stored(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
         """Takes records a write stored in the outbox, to relay them soon."""
-        for record in records:
-            self._queue.setdefault(record.record_id, record)
+        self._enqueue({record.record_id: record for record in records})
+
+    def _enqueue(self, entries: dict[str, policy_pb2.AuditRecord]) -> None:
+        """Queues what to append for each outbox entry (by its record_id)."""
+        for record_id, record in entries.items():
+            self._queue.setdefault(record_id, record)
         metrics.set_audit_outbox_depth(len(self._queue))
         if self._relaying is None and self._queue:
             self._relaying = asyncio.get_running_loop().create_task(self._relay())
@@ -77,11 +92,21 @@ class AuditRelay:
         try:
             while True:
                 claimed = await self._outbox.claim(self._router_id, epoch, MAX_BATCH)
-                fresh = [record for record in claimed if record.record_id not in self._queue]
+                entries = {record.record_id: record for record in claimed.records}
+                entries |= {record.record_id: _rejection(record) for record in claimed.rejected}
+                if claimed.rejected:
+                    metrics.record_audit_outbox_rejected(len(claimed.rejected))
+                    log.error(
+                        "%d audit records in the outbox fail their seal (altered or added "
+                        "where the state service keeps them): relayed as %s entries",
+                        len(claimed.rejected),
+                        OUTBOX_REJECTED,
+                    )
+                fresh = {key: entry for key, entry in entries.items() if key not in self._queue}
                 if fresh:
                     metrics.record_audit_taken_over(len(fresh))
                     log.info("relaying %d audit records left in the outbox", len(fresh))
-                self.stored(fresh)
+                self._enqueue(fresh)
                 if len(claimed) < MAX_BATCH or not fresh:
                     return
                 if self._relaying is not None:
@@ -114,24 +139,24 @@ class AuditRelay:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self._gather):
                             await self._closing.wait()
-                batch = list(itertools.islice(self._queue.values(), MAX_BATCH))
+                batch = dict(itertools.islice(self._queue.items(), MAX_BATCH))
                 if not await self._moved(batch):
                     await asyncio.sleep(self._backoff.delay())
                     continue
                 self._backoff.reset()
-                for record in batch:
-                    self._queue.pop(record.record_id, None)
+                for record_id in batch:
+                    self._queue.pop(record_id, None)
                 metrics.set_audit_outbox_depth(len(self._queue))
                 metrics.record_audit_relayed(len(batch))
         finally:
             self._relaying = None
 
-    async def _moved(self, batch: list[policy_pb2.AuditRecord]) -> bool:
-        """Appends the batch to the audit log, then removes it from the outbox."""
+    async def _moved(self, batch: dict[str, policy_pb2.AuditRecord]) -> bool:
+        """Appends the batch to the audit log, then removes its entries from the outbox."""
         try:
             # Appended once per record_id: no batch id needed, whatever a retry holds.
-            await self._audit_log.append(batch, "")
-            await self._outbox.remove([record.record_id for record in batch])
+            await self._audit_log.append(list(batch.values()), "")
+            await self._outbox.remove(list(batch))
         except errors.MeshError as exc:
             metrics.record_audit_relay_failed()
             log.warning(
@@ -139,3 +164,27 @@ class AuditRelay:
             )
             return False
         return True
+
+
+def _rejection(record: policy_pb2.AuditRecord) -> policy_pb2.AuditRecord:
+    """The entry a record whose seal fails is relayed as: filed where it claims to belong
+    (so that tenant's auditors see it), with its claimed kind and ids and none of its
+    details, under an id of its own made from the entry's (any outbox id gives a valid
+    one, and a relay that runs again appends it once)."""
+    digest = hashlib.sha256(record.record_id.encode()).hexdigest()[:32]
+    entry = policy_pb2.AuditRecord(
+        kind=OUTBOX_REJECTED,
+        tenant=record.tenant[:_CLAIMED_CHARS] or _NO_TENANT,
+        principal=ROUTER,
+        run_id=record.run_id[:_CLAIMED_CHARS],
+        record_id=f"rejected:{digest}",
+    )
+    entry.details.update(
+        {
+            "reason": "the record's outbox seal does not hold: it was altered, or added, "
+            "where the state service keeps the audit outbox",
+            "claimed_kind": record.kind[:_CLAIMED_CHARS],
+            "claimed_decision_id": record.decision_id[:_CLAIMED_CHARS],
+        }
+    )
+    return entry

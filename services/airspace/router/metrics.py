@@ -130,6 +130,11 @@ AUDIT_TAKEN_OVER = Counter(
     "Audit outbox records claimed at a takeover: a lapsed router's, or this router's own "
     "from before it restarted.",
 )
+AUDIT_OUTBOX_REJECTED = Counter(
+    "airspace_router_audit_outbox_rejected_total",
+    "Claimed audit outbox records whose seal did not hold (altered, or added, where the "
+    "state service keeps them): each relayed as an audit.outbox_rejected entry instead.",
+)
 
 
 def _enum_label(enum_name: Callable[[int], str], value: int, prefix: str) -> str:
@@ -232,3 +237,7 @@ def record_audit_relay_failed() -> None:
 
 def record_audit_taken_over(records: int) -> None:
     AUDIT_TAKEN_OVER.inc(records)
+
+
+def record_audit_outbox_rejected(records: int) -> None:
+    AUDIT_OUTBOX_REJECTED.inc(records)

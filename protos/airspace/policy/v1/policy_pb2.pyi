@@ -227,7 +227,7 @@ class RecordDecisionsRequest(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[AuditRecord, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
-    __slots__ = ("kind", "tenant", "principal", "run_id", "decision_id", "details", "tokens", "vault_tenant", "record_id")
+    __slots__ = ("kind", "tenant", "principal", "run_id", "decision_id", "details", "tokens", "vault_tenant", "record_id", "outbox_seal")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
@@ -237,6 +237,7 @@ class AuditRecord(_message.Message):
     TOKENS_FIELD_NUMBER: _ClassVar[int]
     VAULT_TENANT_FIELD_NUMBER: _ClassVar[int]
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTBOX_SEAL_FIELD_NUMBER: _ClassVar[int]
     kind: str
     tenant: str
     principal: str
@@ -246,7 +247,8 @@ class AuditRecord(_message.Message):
     tokens: _containers.RepeatedCompositeFieldContainer[TokenValue]
     vault_tenant: str
     record_id: str
-    def __init__(self, kind: _Optional[str] = ..., tenant: _Optional[str] = ..., principal: _Optional[str] = ..., run_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tokens: _Optional[_Iterable[_Union[TokenValue, _Mapping]]] = ..., vault_tenant: _Optional[str] = ..., record_id: _Optional[str] = ...) -> None: ...
+    outbox_seal: bytes
+    def __init__(self, kind: _Optional[str] = ..., tenant: _Optional[str] = ..., principal: _Optional[str] = ..., run_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tokens: _Optional[_Iterable[_Union[TokenValue, _Mapping]]] = ..., vault_tenant: _Optional[str] = ..., record_id: _Optional[str] = ..., outbox_seal: _Optional[bytes] = ...) -> None: ...
 
 class TokenValue(_message.Message):
     __slots__ = ("token", "entity", "value")

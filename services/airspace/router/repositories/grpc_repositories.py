@@ -21,8 +21,10 @@ from airspace.router.local_policy.audit_batcher import AuditBatcher
 from airspace.router.local_policy.bundle_feed import BundleFeed
 from airspace.router.local_policy.decisions import LocalPolicyDecisions
 from airspace.router.registry_cache.wiring import cached_registry
+from airspace.router.repositories.outbox_seal import OutboxSeal
 from airspace.router.repositories.ports import (
     Appended,
+    ClaimedOutbox,
     ClaimedRun,
     CreatedRun,
     Decision,
@@ -52,8 +54,9 @@ def _timestamp(micros: int) -> timestamp_pb2.Timestamp:
 
 
 class GrpcRunRepository:
-    def __init__(self, state: State):
+    def __init__(self, state: State, seal: OutboxSeal):
         self._state = state
+        self._seal = seal  # on the records stored in the audit outbox
 
     async def create(
         self,
@@ -62,6 +65,7 @@ class GrpcRunRepository:
         claim: RunClaim | None = None,
         audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> CreatedRun:
+        self._seal.seal(audit)
         request = state_pb2.CreateRunRequest(
             run=run, request_digest=request_digest, audit_records=audit
         )
@@ -107,6 +111,7 @@ class GrpcRunRepository:
         change: RunChange | None = None,
         audit: Sequence[policy_pb2.AuditRecord] = (),
     ) -> Appended:
+        self._seal.seal(audit)
         request = state_pb2.AppendEventsRequest(
             tenant=tenant,
             run_id=run_id,
@@ -424,19 +429,21 @@ class GrpcRegistryChangeSource:
 
 
 class GrpcAuditOutbox:
-    def __init__(self, state: State):
+    def __init__(self, state: State, seal: OutboxSeal):
         self._state = state
+        self._seal = seal
 
-    async def claim(
-        self, router_id: str, epoch: int, limit: int
-    ) -> builtins.list[policy_pb2.AuditRecord]:
+    async def claim(self, router_id: str, epoch: int, limit: int) -> ClaimedOutbox:
         request = state_pb2.ClaimAuditOutboxRequest(
             router_id=router_id, epoch=epoch, page_size=limit
         )
         response: state_pb2.ClaimAuditOutboxResponse = await call(
             self._state.ClaimAuditOutbox, request
         )
-        return list(response.records)
+        claimed = ClaimedOutbox([], [])
+        for record in response.records:
+            (claimed.records if self._seal.holds(record) else claimed.rejected).append(record)
+        return claimed
 
     async def remove(self, record_ids: Sequence[str]) -> None:
         request = state_pb2.RemoveAuditOutboxRequest(record_ids=record_ids)
@@ -487,6 +494,7 @@ class MeshRepositories:
             first_bundle_seconds=settings.policy_first_bundle_seconds,
         )
         audit_log = GrpcAuditSink(policy)
+        seal = OutboxSeal(settings.mesh_key)
         self.policy = LocalPolicyDecisions(feed, AuditBatcher(audit_log))
         workflows, agents, self._registry = cached_registry(
             GrpcWorkflowRepository(state),
@@ -495,7 +503,7 @@ class MeshRepositories:
             settings.registry_cache_size,
         )
         self.repositories = Repositories(
-            runs=GrpcRunRepository(state),
+            runs=GrpcRunRepository(state, seal),
             leases=GrpcLeaseRepository(state),
             approvals=GrpcApprovalRepository(state),
             workflows=workflows,
@@ -503,7 +511,7 @@ class MeshRepositories:
             memory=GrpcMemoryRepository(state),
             policy=self.policy,
             traces=GrpcTraceQueries(trace_pb2_grpc.TraceQueryServiceStub(self._channels[2])),
-            outbox=GrpcAuditOutbox(state),
+            outbox=GrpcAuditOutbox(state, seal),
             audit_log=audit_log,
         )
 

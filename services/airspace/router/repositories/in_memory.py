@@ -30,6 +30,7 @@ from airspace.router.repositories.ports import (
     Appended,
     AuditCarrier,
     AuditEvent,
+    ClaimedOutbox,
     ClaimedRun,
     CreatedRun,
     Decision,
@@ -389,21 +390,24 @@ class InMemoryAuditOutbox:
         self._leases = leases
         self.entries: dict[str, tuple[str, policy_pb2.AuditRecord]] = {}
         self.removals = 0  # remove calls, each one write of the state service
+        # Entries altered where they are kept: their seal no longer holds.
+        self.altered: set[str] = set()
 
     def keep(self, router_id: str, records: Sequence[policy_pb2.AuditRecord]) -> None:
         for record in records:
             self.entries.setdefault(record.record_id, (router_id, _copy(record)))
 
-    async def claim(
-        self, router_id: str, epoch: int, limit: int
-    ) -> builtins.list[policy_pb2.AuditRecord]:
+    async def claim(self, router_id: str, epoch: int, limit: int) -> ClaimedOutbox:
         self._leases.check_live(router_id, epoch)
         for record_id, (owner, record) in self.entries.items():
             if owner != router_id and not self._leases.router_live(owner):
                 self.entries[record_id] = (router_id, record)
-        return [_copy(record) for owner, record in self.entries.values() if owner == router_id][
-            :limit
-        ]
+        mine = [_copy(record) for owner, record in self.entries.values() if owner == router_id]
+        claimed = ClaimedOutbox([], [])
+        for record in mine[:limit]:
+            altered = record.record_id in self.altered
+            (claimed.rejected if altered else claimed.records).append(record)
+        return claimed
 
     async def remove(self, record_ids: Sequence[str]) -> None:
         self.removals += 1

@@ -361,12 +361,22 @@ class RegistryChangeSource(Protocol):
         ...
 
 
+@dataclasses.dataclass(frozen=True)
+class ClaimedOutbox:
+    """Entries of the audit outbox a router claimed: the records as their routers stored
+    them, and those whose seal does not hold (altered or added where they are kept)."""
+
+    records: builtins.list[policy_pb2.AuditRecord]
+    rejected: builtins.list[policy_pb2.AuditRecord] = dataclasses.field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.records) + len(self.rejected)
+
+
 class AuditOutboxRepository(Protocol):
     """The state service's audit outbox (see audit_relay.py)."""
 
-    async def claim(
-        self, router_id: str, epoch: int, limit: int
-    ) -> builtins.list[policy_pb2.AuditRecord]:
+    async def claim(self, router_id: str, epoch: int, limit: int) -> ClaimedOutbox:
         """Takes over the entries of routers whose lease lapsed, and returns up to `limit`
         of this router's, oldest first."""
         ...
