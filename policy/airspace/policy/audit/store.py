@@ -344,6 +344,9 @@ class SqliteAuditStore:
             yield _entry(row)
 
 
+_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(AuditRecord))
+
+
 def _untrusted(found: Head, trusted: Head | None) -> str:
     expected = (
         f"entry {trusted.size} ({trusted.hash[:12]}) as verified or written last"
@@ -358,7 +361,8 @@ def _untrusted(found: Head, trusted: Head | None) -> str:
 
 def _digest(records: Sequence[AuditRecord]) -> str:
     """What a batch holds, to tell a retry from another batch reusing its request id."""
-    content = [dataclasses.asdict(record) for record in records]
+    # The fields as dataclasses.asdict gives them (the same JSON), without its deep copy.
+    content = [{name: getattr(record, name) for name in _RECORD_FIELDS} for record in records]
     encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
