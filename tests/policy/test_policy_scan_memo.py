@@ -1,5 +1,6 @@
 """Each text is scanned once: the memo of scan results is bounded, gives what a scan gives
-(evasions included), and spares the detectors a text that crosses several checks."""
+(evasions included), and spares the detectors a text that crosses several checks, as it does
+sibling strings scanned joined."""
 
 from __future__ import annotations
 
@@ -114,18 +115,39 @@ def test_short_strings_are_not_remembered(memo):
     assert len(memo) == 0
 
 
-def test_a_payload_checked_at_output_then_at_the_next_input_is_scanned_once(memo, monkeypatch):
-    scanned = []
+@pytest.fixture
+def scanned(monkeypatch) -> list[str]:
+    """The texts the detectors see from now on."""
+    seen: list[str] = []
+    detect = scan.detect
 
     def counted(text):
-        scanned.append(text)
+        seen.append(text)
         return detect(text)
 
-    detect = scan.detect
     monkeypatch.setattr(scan, "detect", counted)
+    return seen
+
+
+def test_a_payload_checked_at_output_then_at_the_next_input_is_scanned_once(memo, scanned):
     engine = engine_for()
     output = {"text": f"done; reply to {EMAIL}", "data": {"summary": "three items shipped"}}
     engine.decide(check("step.output", user("mesh"), name="writer", payload=output))
     after_output = len(scanned)
     engine.decide(check("step.input", user("mesh"), name="writer", payload={"input": output}))
     assert after_output > 0 and len(scanned) == after_output
+
+
+def test_siblings_joined_are_scanned_once_and_give_what_a_scan_gives(memo, scanned, monkeypatch):
+    monkeypatch.setattr(scan, "_JOINED", TextMemo())
+    # An email split over two members, and numbers that may continue one another.
+    document = {"user": "grace.hopper", "domain": "@example.com", "versions": ["1.0.0", "2.0.1"]}
+    first = scan.scan_json(document)
+    joined = [text for text in scanned if "grace.hopper@example.com" in text]
+    assert joined, "the members were scanned joined"
+    after_first = len(scanned)
+    assert scan.scan_json(document) == first
+    assert len(scanned) == after_first  # nothing scanned again, joined or alone
+    monkeypatch.setattr(scan, "_SCANNED", TextMemo())
+    monkeypatch.setattr(scan, "_JOINED", TextMemo())
+    assert scan.scan_json(document) == first  # what a scan with empty memos gives

@@ -22,7 +22,8 @@ longer than MAX_TEXT is not remembered, so that one large payload cannot push ou
 others. The scanner only asks for texts of its minimum length and more.
 
 What is kept: the texts (as keys) and their spans, in this process's memory, which holds
-those same payloads while they are checked and sent on. Nothing of it is written, logged,
+those same payloads while they are checked and sent on (the scanner keeps a second memo,
+of sibling strings joined, under the same bounds). Nothing of it is written, logged,
 exported or reachable through any API, and a text is dropped at the latest once
 MAX_ENTRIES newer texts have been scanned. Between tenants: the result depends only on the text, so an
 entry one tenant's payload made gives another tenant exactly what a scan would. A hit is

@@ -10,12 +10,15 @@ Beyond what the detectors see in each normalized string, two evasions are caught
   tried, which keeps the cost of a scan close to that of the strings alone.
 
 Each string's own spans are remembered by its text (memo.py): the same text checked at
-several checkpoints, streamed to readers and kept in audit details is scanned once.
+several checkpoints, streamed to readers and kept in audit details is scanned once. So are
+the spans of sibling strings joined, by the joined text: the same members (a version next
+to a version, an id next to a name) come back with every check of the same kind.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from airspace.policy.engine import pointer
@@ -34,6 +37,7 @@ _MAX_ENCODING_DEPTH = 3
 _MAX_FRAGMENT = 64
 _MAX_PAIRED = 16
 _NUMBER_EDGE = frozenset("0123456789 .-+/()")
+_ASCII_DIGIT = re.compile("[0-9]").search
 _PRIORITY = {entity: index for index, entity in enumerate(ENTITIES)}
 
 
@@ -57,6 +61,8 @@ class Span:
 
 # Every string's own spans, by its text; bounded by memo.MAX_ENTRIES and memo.MAX_CHARS.
 _SCANNED: TextMemo[tuple[Span, ...]] = TextMemo()
+# The spans of sibling strings joined (entities split across them), by the joined text.
+_JOINED: TextMemo[tuple[Span, ...]] = TextMemo()
 
 
 def scan_text(text: str, path: str = "") -> list[Span]:
@@ -128,7 +134,8 @@ def scan_json(document: Any) -> list[Span]:
 
 def _walk(node: Any, tokens: tuple, found: list[Span]) -> None:
     """Adds the spans under `node` to `found`: each string's own, then the fragments its
-    siblings hold only joined. A pointer is spelled only for a string that holds something."""
+    siblings hold only joined. A pointer is spelled only for a string that holds something.
+    Strings and scalars among the children are handled in the loop, without a call each."""
     if isinstance(node, str):
         spans = _spans_of(node)
         if spans:
@@ -144,13 +151,17 @@ def _walk(node: Any, tokens: tuple, found: list[Span]) -> None:
     inside: list[Span] = []
     strings = 0
     for key, value in children:
-        member = (*tokens, key)
-        in_key = () if ordered else _spans_of(key)  # a member name is text too
-        if in_key:
-            inside.extend(_located(in_key, pointer.key_of(member)))
+        if not ordered:
+            in_key = _spans_of(key)  # a member name is text too
+            if in_key:
+                inside.extend(_located(in_key, pointer.key_of((*tokens, key))))
         if isinstance(value, str):
             strings += 1
-        _walk(value, member, inside)
+            spans = _spans_of(value)
+            if spans:
+                inside.extend(_located(spans, pointer.join((*tokens, key))))
+        elif isinstance(value, (list, dict)):
+            _walk(value, (*tokens, key), inside)
     if strings > 1:  # a seam to look across
         _split(children, tokens, inside, ordered)
     found.extend(inside)
@@ -188,9 +199,9 @@ def _pairs(short: list[tuple]) -> list[list[tuple]]:
     """The ordered pairs of the (key, text) strings `short` that pass _may_join, in the
     order of itertools.permutations, each string's side of the seam judged once."""
     at = ["@" in text for _, text in short]
-    numbered = [_has_digit(text) for _, text in short]
-    ends = [n and text[-1] in _NUMBER_EDGE for n, (_, text) in zip(numbered, short, strict=True)]
-    starts = [n and text[0] in _NUMBER_EDGE for n, (_, text) in zip(numbered, short, strict=True)]
+    # The edge first: it is one lookup, the digits a pass over the text.
+    ends = [text[-1] in _NUMBER_EDGE and _has_digit(text) for _, text in short]
+    starts = [text[0] in _NUMBER_EDGE and _has_digit(text) for _, text in short]
     if not any(at) and not (any(ends) and any(starts)):
         return []
     indexes = range(len(short))
@@ -217,6 +228,9 @@ def _may_join(left: str, right: str) -> bool:
 
 
 def _has_digit(text: str) -> bool:
+    """Whether a character of `text` is a digit as str.isdigit says (superscripts too)."""
+    if text.isascii():  # where the digits are 0-9 alone, and a regex finds one in C
+        return _ASCII_DIGIT(text) is not None
     return any(map(str.isdigit, text))
 
 
@@ -230,7 +244,7 @@ def _fragments(run: list[tuple], tokens: tuple, found: list[Span]) -> list[Span]
         offset += len(text)
     joined = "".join(text for _, text in run)
     fragments: list[Span] = []
-    for span in _scan_text(joined, "", _MAX_ENCODING_DEPTH):
+    for span in _joined_spans(joined):
         pieces = [
             (key, max(span.start, begin) - begin, min(span.end, begin + len(text)) - begin)
             for (key, text), begin in zip(run, starts, strict=True)
@@ -246,6 +260,16 @@ def _fragments(run: list[tuple], tokens: tuple, found: list[Span]) -> list[Span]
             for number, (path, start, end) in enumerate(located)
         )
     return fragments
+
+
+def _joined_spans(joined: str) -> tuple[Span, ...]:
+    """The spans of sibling strings joined (without decoding base64 in them), scanned the
+    first time the joined text is seen: the same siblings come back with every check."""
+    spans = _JOINED.get(joined)
+    if spans is None:
+        spans = tuple(_scan_text(joined, "", _MAX_ENCODING_DEPTH))
+        _JOINED.put(joined, spans)
+    return spans
 
 
 def _overlaps(path: str, start: int, end: int, found: list[Span]) -> bool:
