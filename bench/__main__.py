@@ -9,7 +9,9 @@ DESIGN.md sets one (bench/targets.py):
 - the floor: runs/s and CPU per run of two unary hops and three Invoke streams;
 - the mesh's CPU per three-step run (tracing ON) by process, from /proc, and over the floor's:
   runs streamed by ExecuteRun (the headline, 18 events each) and runs returned whole by the
-  unary RunWorkflow (the floor's shape, informational);
+  unary RunWorkflow (the floor's shape, informational), and over the floor's when the floor
+  is paced to the mesh's runs/s after the rounds (bench/paced_floor.py, informational: a
+  gRPC process pays per wake-up, and the floor flat out shares its wake-ups);
 - internal calls and fsyncs per run, from the state, policy and tracing services' metrics;
 - tracing cost (runs/s OFF / ON), a fan-out's latency over its slowest branch, Airspace
   runs/s over LangGraph + SqliteSaver's, and the gateway hop.
@@ -38,7 +40,19 @@ import time
 
 import grpc
 
-from bench import calls, counts, cpu, floor, loadgen, parked_runs, report, results, rounds, targets
+from bench import (
+    calls,
+    counts,
+    cpu,
+    floor,
+    loadgen,
+    paced_floor,
+    parked_runs,
+    report,
+    results,
+    rounds,
+    targets,
+)
 from bench.agents import FAN_OUT_WORKFLOW
 from bench.mesh import BenchMesh, start_groups, stop_groups
 from bench.meters import Meter
@@ -143,6 +157,7 @@ async def measure(home: pathlib.Path, timing: rounds.Timing, concurrency: int) -
     mesh_counts = Meter(counts.reader(on.metrics_urls()))
     floor_cpu = Meter(cpu.reader(bare.cpu_groups()))
     unary_cpu = Meter(cpu.reader(on.cpu_groups()))
+    paced_cpu = Meter(cpu.reader(bare.cpu_groups()))
     try:
         async with contextlib.AsyncExitStack() as stack:
             on_gateway, off_gateway, router, floor_relay = [
@@ -205,6 +220,12 @@ async def measure(home: pathlib.Path, timing: rounds.Timing, concurrency: int) -
             measured = dict(
                 zip(loads, await rounds.take_turns(list(loads.values()), timing), strict=True)
             )
+            # Then the floor at the rate the mesh kept, for as long as one load's rounds.
+            mesh_rate = measured[results.TRACING_ON].result.rps
+            print(f"the floor at the mesh's rate, {mesh_rate:.1f} runs/s ...")
+            paced = await paced_floor.measured_at(
+                floor.run(floor_relay), mesh_rate, timing.rounds * timing.seconds, paced_cpu
+            )
     finally:
         stop_groups([on, off, bare])
     found = results.collect(
@@ -213,6 +234,8 @@ async def measure(home: pathlib.Path, timing: rounds.Timing, concurrency: int) -
         mesh_counts=mesh_counts,
         floor_cpu=floor_cpu,
         unary_cpu=unary_cpu,
+        paced_floor=paced,
+        paced_floor_cpu=paced_cpu,
     )
     return Measurements(measured, found)
 

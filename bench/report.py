@@ -136,9 +136,23 @@ def _cpu_rows(figures: Mapping, prefix: str) -> list[Row]:
 
 
 def floor_section(results: Mapping, verdicts: Sequence[Verdict], symbols: bool) -> str:
+    paced = results["floor_at_mesh_rate"]
     return section(
         "Bare gRPC floor: 2 unary hops + 3 Invoke streams, no Airspace logic",
-        _cpu_rows(results["floor"], "floor"),
+        [
+            *_cpu_rows(results["floor"], "floor"),
+            Row(
+                "at the mesh's rate: runs per second",
+                paced["runs_per_s"],
+                "floor_at_mesh_rate.runs_per_s",
+                note="started at the mesh's runs/s (bench/paced_floor.py)",
+            ),
+            Row(
+                "at the mesh's rate: CPU ms per run",
+                paced["cpu_ms_per_run"],
+                "floor_at_mesh_rate.cpu_ms_per_run",
+            ),
+        ],
         verdicts,
         symbols,
     )
@@ -151,6 +165,12 @@ def mesh_section(results: Mapping, verdicts: Sequence[Verdict], symbols: bool) -
         [
             *_cpu_rows(results["mesh"], "mesh"),
             Row("mesh CPU / floor CPU", ratio, "ratios.mesh_cpu_over_floor"),
+            Row(
+                "mesh CPU / floor CPU at the mesh's rate",
+                results["ratios"]["mesh_cpu_over_floor_at_mesh_rate"],
+                "ratios.mesh_cpu_over_floor_at_mesh_rate",
+                note="informational: both at the mesh's runs/s",
+            ),
         ],
         verdicts,
         symbols,

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from bench import counts
 from bench.agents import BRANCH_AGENTS
 from bench.meters import Meter
+from bench.paced_floor import Paced
 from bench.report import Measured
 from bench.targets import Verdict
 
@@ -34,19 +35,24 @@ def collect(
     mesh_counts: Meter,
     floor_cpu: Meter,
     unary_cpu: Meter,
+    paced_floor: Paced,
+    paced_floor_cpu: Meter,
 ) -> dict:
     mesh, floor, unary = measured[TRACING_ON], measured[FLOOR], measured[UNARY_RUNS]
     mesh_ms = mesh_cpu.per(mesh.result.count, scale=1000)
     floor_ms = floor_cpu.per(floor.result.count, scale=1000)
     unary_ms = unary_cpu.per(unary.result.count, scale=1000)
+    paced_ms = paced_floor_cpu.per(paced_floor.completed, scale=1000)
     calls, fsyncs = counts.split(mesh_counts.per(mesh.result.count))
     return {
-        "floor": _cpu_figures(floor, floor_ms),
+        "floor": _cpu_figures(floor.result.rps, floor_ms),
+        # The floor paced to the mesh's runs/s: what the same hops cost at the mesh's rate.
+        "floor_at_mesh_rate": _cpu_figures(paced_floor.runs_per_s, paced_ms),
         "mesh": {
-            **_cpu_figures(mesh, mesh_ms),
+            **_cpu_figures(mesh.result.rps, mesh_ms),
             "gateway_hop_ms_p50": _p50_ms(measured[GATEWAY_LIST]) - _p50_ms(measured[ROUTER_LIST]),
         },
-        "mesh_unary": _cpu_figures(unary, unary_ms),
+        "mesh_unary": _cpu_figures(unary.result.rps, unary_ms),
         "counts": {
             "runs_counted": mesh.result.count,
             "internal_calls_per_run": sum(calls.values()),
@@ -54,16 +60,22 @@ def collect(
             "fsyncs_per_run": sum(fsyncs.values()),
             "fsyncs_per_run_by_store": fsyncs,
         },
-        "ratios": ratios(
-            measured, sum(mesh_ms.values()), sum(floor_ms.values()), sum(unary_ms.values())
-        ),
+        "ratios": {
+            **ratios(
+                measured, sum(mesh_ms.values()), sum(floor_ms.values()), sum(unary_ms.values())
+            ),
+            # Informational: a gRPC process pays per wake-up, and a faster rate shares them.
+            "mesh_cpu_over_floor_at_mesh_rate": _divided(
+                sum(mesh_ms.values()), sum(paced_ms.values())
+            ),
+        },
         "measurements": {key: _measurement(m) for key, m in measured.items()},
     }
 
 
-def _cpu_figures(measured: Measured, ms_by_process: dict[str, float]) -> dict:
+def _cpu_figures(runs_per_s: float, ms_by_process: dict[str, float]) -> dict:
     return {
-        "runs_per_s": measured.result.rps,
+        "runs_per_s": runs_per_s,
         "cpu_ms_per_run": sum(ms_by_process.values()),
         "cpu_ms_per_run_by_process": ms_by_process,
     }

@@ -11,7 +11,7 @@ import pytest
 from bench_helpers import measured, parked
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
-from bench import counts, cpu, parked_runs, report, results, targets
+from bench import counts, cpu, paced_floor, parked_runs, report, results, targets
 from bench.meters import Meter
 
 pytestmark = pytest.mark.unit
@@ -119,6 +119,9 @@ def collected(with_langgraph: bool = True) -> dict:
         floor_cpu=meter({"orchestrator": 1.6, "client": 0.4}),
         # 200 RunWorkflow runs.
         unary_cpu=meter({"router": 1.2, "state": 0.8, "client": 0.2}),
+        # 50 floor runs at the mesh's rate, in 2 s.
+        paced_floor=paced_floor.Paced(completed=50, failed=0, seconds=2.0),
+        paced_floor_cpu=meter({"orchestrator": 0.35, "client": 0.05}),
     )
 
 
@@ -134,6 +137,8 @@ def test_results_hold_per_run_figures_and_ratios_taken_side_by_side():
         {"router": 6.0, "state": 4.0, "client": 1.0}
     )
     assert found["mesh_unary"]["runs_per_s"] == 200
+    assert found["floor_at_mesh_rate"]["cpu_ms_per_run"] == pytest.approx(8.0)
+    assert found["floor_at_mesh_rate"]["runs_per_s"] == 25
     assert found["counts"]["internal_calls_per_run"] == 3.0
     assert found["counts"]["fsyncs_per_run"] == 0
     assert found["mesh"]["gateway_hop_ms_p50"] == pytest.approx(1.0)
@@ -144,6 +149,7 @@ def test_results_hold_per_run_figures_and_ratios_taken_side_by_side():
             "airspace_over_langgraph": 1.25,
             "mesh_cpu_over_floor": 3.2,
             "mesh_cpu_over_floor_unary": 2.2,
+            "mesh_cpu_over_floor_at_mesh_rate": 2.0,
             "gateway_hop_router_over_gateway": 2.0,
         }
     )
@@ -162,6 +168,13 @@ def test_sections_show_each_figure_with_its_target_and_verdict():
     mesh = report.mesh_section(found, verdicts, symbols=False)
     assert cells(mesh, "mesh CPU / floor CPU") == ["mesh CPU / floor CPU", "3.20", "<= 2", "MISSED"]
     assert cells(mesh, "  client") == ["client", "1.00", "this process, driving the load"]
+    assert cells(mesh, "mesh CPU / floor CPU at the mesh's rate") == [
+        "mesh CPU / floor CPU at the mesh's rate",
+        "2.00",
+        "informational: both at the mesh's runs/s",
+    ]
+    floor_rows = report.floor_section(found, verdicts, symbols=False)
+    assert cells(floor_rows, "at the mesh's rate: CPU ms per run")[1] == "8.00"
     unary = report.mesh_unary_section(found, verdicts, symbols=False)
     assert cells(unary, "mesh CPU / floor CPU") == [
         "mesh CPU / floor CPU",

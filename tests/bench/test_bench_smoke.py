@@ -23,6 +23,7 @@ RATIOS = {
     "tracing_off_over_on",
     "mesh_cpu_over_floor",
     "mesh_cpu_over_floor_unary",
+    "mesh_cpu_over_floor_at_mesh_rate",
     "gateway_hop_router_over_gateway",
 }
 
@@ -60,6 +61,8 @@ def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
         "agents",
         "client",
     }
+    assert found["floor_at_mesh_rate"]["runs_per_s"] > 0
+    assert found["floor_at_mesh_rate"]["cpu_ms_per_run"] > 0
     assert set(found["mesh"]["cpu_ms_per_run_by_process"]) == PROCESSES
     assert found["mesh"]["cpu_ms_per_run"] > 0
     assert set(found["mesh_unary"]["cpu_ms_per_run_by_process"]) == PROCESSES
