@@ -65,27 +65,34 @@ async def test_claimed_records_whose_seal_fails_are_relayed_as_rejected_entries(
     outbox = repositories.runs.outbox  # type: ignore[attr-defined]
     audit_log = InMemoryAuditSink()
     relay = AuditRelay(outbox, audit_log, "router-1", gather_seconds=0.0)
-    intact, altered = records("intact", "altered")
-    altered.tenant, altered.run_id, altered.decision_id = "acme", "run-1", "d-1"
+    intact, altered, forged = records("intact", "altered", "forged")
+    altered.tenant, altered.run_id, altered.decision_id = "acme", "a" * 32, "d" * 32
     altered.details.update({"text": "jane@example.com"})
-    outbox.keep("router-1", [intact, altered])
-    outbox.altered.add("altered")
+    # What no router writes: PII where the tenant goes, ids and a kind of another shape.
+    forged.tenant, forged.run_id, forged.kind = "jane@example.com", "run 1", "jane.doe"
+    outbox.keep("router-1", [intact, altered, forged])
+    outbox.altered |= {"altered", "forged"}
     rejected_before = metrics.AUDIT_OUTBOX_REJECTED._value.get()
     relay.take_over(await repositories.leases.register("router-1", 30.0))
     await until(lambda: not outbox.entries)  # both entries leave the outbox
-    relayed = {record.kind: record for record in audit_log.durable}
-    assert set(relayed) == {"policy.decision", "audit.outbox_rejected"}
-    assert relayed["policy.decision"].record_id == "intact"
-    rejection = relayed["audit.outbox_rejected"]
+    [kept] = [record for record in audit_log.durable if record.kind == "policy.decision"]
+    assert kept.record_id == "intact"
+    rejection, of_forged = [r for r in audit_log.durable if r.kind == "audit.outbox_rejected"]
     assert (rejection.tenant, rejection.run_id, rejection.principal) == (
         "acme",
-        "run-1",
+        "a" * 32,
         "service:router",
     )
     assert rejection.record_id.startswith("rejected:") and len(rejection.record_id) <= 64
     assert dict(rejection.details)["claimed_kind"] == "policy.decision"
-    assert "jane@example.com" not in str(rejection)  # none of what it held
-    assert metrics.AUDIT_OUTBOX_REJECTED._value.get() == rejected_before + 1
+    assert dict(rejection.details)["claimed_decision_id"] == "d" * 32
+    assert (of_forged.tenant, of_forged.run_id, dict(of_forged.details)["claimed_kind"]) == (
+        "*",
+        "",
+        "other",
+    )
+    assert "jane" not in str([rejection, of_forged])  # none of what they held
+    assert metrics.AUDIT_OUTBOX_REJECTED._value.get() == rejected_before + 2
     await relay.close()
 
 

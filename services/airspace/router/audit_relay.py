@@ -18,7 +18,7 @@ router that sees its lease lapse, and those of this router from before it restar
 under the same id by its first pass. A claimed record whose seal does not hold
 (repositories/outbox_seal.py: altered, or added, where the state service keeps it) is
 not relayed as it stands: an "audit.outbox_rejected" entry takes its place, naming what
-the record claimed to be and nothing it held.
+the record claimed to be where that has the shape the router writes, and nothing it held.
 """
 
 from __future__ import annotations
@@ -28,21 +28,27 @@ import contextlib
 import hashlib
 import itertools
 import logging
+import re
 from collections.abc import Sequence
 
 from airspace.mesh import errors
+from airspace.policy.audit.records import DECISION_KIND
+from airspace.policy.engine.pii.scan import scan_text
 from airspace.policy.v1 import policy_pb2
 from airspace.router import metrics
-from airspace.router.audit import ROUTER
+from airspace.router.audit import ROUTER, RUN_CREATED, RUN_STATE_CHANGED
 from airspace.router.backoff import Backoff
 from airspace.router.repositories import AuditOutboxRepository, AuditSink
 
 log = logging.getLogger("airspace.router")
 
 OUTBOX_REJECTED = "audit.outbox_rejected"
-# What a rejected record's entry keeps of the fields it claimed (they are unvouched for).
+# The kinds of record the router stores in the outbox, and the shape of its ids.
+_OUTBOX_KINDS = frozenset({DECISION_KIND, RUN_CREATED, RUN_STATE_CHANGED})
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
+# The longest tenant a rejected record's entry is filed under.
 _CLAIMED_CHARS = 128
-# Where the entry of a rejected record that names no tenant is filed: the mesh's own.
+# Where the entry of a rejected record that names no tenant (fit to keep) is filed.
 _NO_TENANT = "*"
 # Records per relay batch: at most one audit log transaction (RecordDecisions).
 MAX_BATCH = 512
@@ -167,24 +173,29 @@ class AuditRelay:
 
 
 def _rejection(record: policy_pb2.AuditRecord) -> policy_pb2.AuditRecord:
-    """The entry a record whose seal fails is relayed as: filed where it claims to belong
-    (so that tenant's auditors see it), with its claimed kind and ids and none of its
-    details, under an id of its own made from the entry's (any outbox id gives a valid
-    one, and a relay that runs again appends it once)."""
+    """The entry a record whose seal fails is relayed as, under an id of its own made from
+    the outbox entry's (any outbox id gives a valid one, and a relay that runs again
+    appends it once). Nothing of the record is vouched for, so the entry keeps only what
+    has the shape the router writes (a kind it stores, ids of 32 hex digits, a tenant in
+    which the scanner finds no PII) and none of its details: it is filed where the record
+    claims to belong, so that tenant's auditors see it, or with the mesh's own entries."""
     digest = hashlib.sha256(record.record_id.encode()).hexdigest()[:32]
+    tenant = record.tenant[:_CLAIMED_CHARS]
     entry = policy_pb2.AuditRecord(
         kind=OUTBOX_REJECTED,
-        tenant=record.tenant[:_CLAIMED_CHARS] or _NO_TENANT,
+        tenant=tenant if tenant and not scan_text(tenant) else _NO_TENANT,
         principal=ROUTER,
-        run_id=record.run_id[:_CLAIMED_CHARS],
+        run_id=record.run_id if _HEX_ID.fullmatch(record.run_id) else "",
         record_id=f"rejected:{digest}",
     )
     entry.details.update(
         {
             "reason": "the record's outbox seal does not hold: it was altered, or added, "
             "where the state service keeps the audit outbox",
-            "claimed_kind": record.kind[:_CLAIMED_CHARS],
-            "claimed_decision_id": record.decision_id[:_CLAIMED_CHARS],
+            "claimed_kind": record.kind if record.kind in _OUTBOX_KINDS else "other",
+            "claimed_decision_id": (
+                record.decision_id if _HEX_ID.fullmatch(record.decision_id) else ""
+            ),
         }
     )
     return entry
