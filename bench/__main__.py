@@ -226,6 +226,8 @@ async def measure(home: pathlib.Path, timing: rounds.Timing, concurrency: int) -
             paced = await paced_floor.measured_at(
                 floor.run(floor_relay), mesh_rate, timing.rounds * timing.seconds, paced_cpu
             )
+            if paced.failed:
+                print(f"  {paced.failed} runs of the paced floor failed: its figures are off")
     finally:
         stop_groups([on, off, bare])
     found = results.collect(

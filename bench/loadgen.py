@@ -173,7 +173,7 @@ async def drive(
         nonlocal in_window
         while may_start():
             began = time.perf_counter()
-            status, error, run_state = await _outcome(call)
+            status, error, run_state = await outcome(call)
             ended = time.perf_counter()
             latencies.append(ended - began)
             in_window += ended <= stop_at
@@ -189,7 +189,7 @@ async def drive(
     return LoadResult(latencies, statuses, errors, elapsed, window, in_window, run_states)
 
 
-async def _outcome(call: Call) -> tuple[str, str, str | None]:
+async def outcome(call: Call) -> tuple[str, str, str | None]:
     """(status, error, final run state) of one call."""
     try:
         run_state = await call()

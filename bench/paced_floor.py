@@ -60,12 +60,8 @@ async def paced(call: loadgen.Call, rate: float, runs: int) -> tuple[int, int]:
     in_flight: set[asyncio.Task] = set()
 
     async def one() -> None:
-        try:
-            await call()
-        except (grpc.aio.AioRpcError, loadgen.Failed):
-            outcomes.append(False)
-        else:
-            outcomes.append(True)
+        status, _, _ = await loadgen.outcome(call)
+        outcomes.append(status == "OK")
 
     began = time.perf_counter()
     for started in range(runs):

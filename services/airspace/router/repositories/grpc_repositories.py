@@ -440,10 +440,7 @@ class GrpcAuditOutbox:
         response: state_pb2.ClaimAuditOutboxResponse = await call(
             self._state.ClaimAuditOutbox, request
         )
-        claimed = ClaimedOutbox([], [])
-        for record in response.records:
-            (claimed.records if self._seal.holds(record) else claimed.rejected).append(record)
-        return claimed
+        return ClaimedOutbox.split(response.records, self._seal.holds)
 
     async def remove(self, record_ids: Sequence[str]) -> None:
         request = state_pb2.RemoveAuditOutboxRequest(record_ids=record_ids)

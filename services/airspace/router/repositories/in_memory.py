@@ -403,11 +403,7 @@ class InMemoryAuditOutbox:
             if owner != router_id and not self._leases.router_live(owner):
                 self.entries[record_id] = (router_id, record)
         mine = [_copy(record) for owner, record in self.entries.values() if owner == router_id]
-        claimed = ClaimedOutbox([], [])
-        for record in mine[:limit]:
-            altered = record.record_id in self.altered
-            (claimed.rejected if altered else claimed.records).append(record)
-        return claimed
+        return ClaimedOutbox.split(mine[:limit], lambda r: r.record_id not in self.altered)
 
     async def remove(self, record_ids: Sequence[str]) -> None:
         self.removals += 1

@@ -27,14 +27,15 @@ class OutboxSeal:
     def seal(self, records: Sequence[policy_pb2.AuditRecord]) -> None:
         """Seals the records in place, as they are now (set every field first)."""
         for record in records:
+            record.ClearField("outbox_seal")  # a record sealed before is sealed again
             record.outbox_seal = self._mac(record)
 
     def holds(self, record: policy_pb2.AuditRecord) -> bool:
-        return hmac.compare_digest(record.outbox_seal, self._mac(record))
-
-    def _mac(self, record: policy_pb2.AuditRecord) -> bytes:
         unsealed = policy_pb2.AuditRecord()
         unsealed.CopyFrom(record)
         unsealed.ClearField("outbox_seal")
+        return hmac.compare_digest(record.outbox_seal, self._mac(unsealed))
+
+    def _mac(self, unsealed: policy_pb2.AuditRecord) -> bytes:
         encoded = unsealed.SerializeToString(deterministic=True)
         return hmac.new(self._key, encoded, hashlib.sha256).digest()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf import struct_pb2
@@ -371,6 +371,18 @@ class ClaimedOutbox:
 
     def __len__(self) -> int:
         return len(self.records) + len(self.rejected)
+
+    @classmethod
+    def split(
+        cls,
+        records: Iterable[policy_pb2.AuditRecord],
+        intact: Callable[[policy_pb2.AuditRecord], bool],
+    ) -> ClaimedOutbox:
+        """The records, each with the intact ones or with the rejected ones."""
+        claimed = cls([], [])
+        for record in records:
+            (claimed.records if intact(record) else claimed.rejected).append(record)
+        return claimed
 
 
 class AuditOutboxRepository(Protocol):
