@@ -70,7 +70,7 @@ def test_a_quick_run_writes_every_figure_and_checks_the_targets(tmp_path):
     counted = found["counts"]
     assert counted["runs_counted"] > 0
     assert counted["internal_calls_per_run"] > 0 and counted["fsyncs_per_run"] > 0
-    assert counted["internal_calls_per_run_by_method"]["StateService/CreateRun"] > 0
+    assert counted["internal_calls_per_run_by_method"]["StateService/BatchWriteRuns"] > 0
     assert set(counted["fsyncs_per_run_by_store"]) == {
         "state_store",
         "policy_audit_log",

@@ -29,14 +29,16 @@ COMPLETED = run_pb2.RUN_STATE_COMPLETED
 
 
 class LosingReplies(StateServicer):
-    """Commits appends, then answers the next `lose` of them with UNAVAILABLE, as when
-    the state service dies after its commit and before its reply."""
+    """Commits the router's writes (appends, in batches of runs' writes), then answers the
+    next `lose` batches holding an append with UNAVAILABLE, as when the state service
+    dies after its commit and before its reply."""
 
     lose = 0
 
-    async def AppendEvents(self, request, context):
-        response = await super().AppendEvents(request, context)
-        if self.lose:
+    async def BatchWriteRuns(self, request, context):
+        response = await super().BatchWriteRuns(request, context)
+        appends = any(write.HasField("append_events") for write in request.writes)
+        if self.lose and appends:
             self.lose -= 1
             raise errors.Unavailable("connection reset before the reply")
         return response
@@ -100,6 +102,7 @@ async def test_an_append_whose_reply_was_lost_lands_once(state, repos):
     log = RunLog(repos.runs, "acme", "r1", last_sequence=0)
     state.servicer.lose = 1
     assert await log.append(step("a"), step("b")) == 2
+    assert state.servicer.lose == 0  # the reply was lost
     assert await log.append(step("c")) == 3
     assert [e.step_key for e in await stored(repos)] == ["a", "b", "c"]
 
@@ -112,6 +115,7 @@ async def test_a_journaled_step_whose_reply_was_lost_is_not_refused_on_retry(sta
     done = event("a", "writer", step_completed=run_pb2.StepCompleted(step_name="a"))
     log.complete_later(done, journal=[entry], within=60.0)
     await log.write_completed()
+    assert state.servicer.lose == 0
     assert [e.sequence for e in await stored(repos)] == [1]
     journal = await repos.runs.journal("acme", "r1")
     assert [e.step_key for e in journal] == ["a"]
@@ -123,7 +127,7 @@ async def test_an_ending_whose_reply_was_lost_ends_the_run_once(state, repos):
     state.servicer.lose = 1
     ended = event(run_state_changed=run_pb2.RunStateChanged(to=COMPLETED))
     run = await log.append_with_update(ended, run=run_pb2.Run(run_id="r1", state=COMPLETED))
-    assert run.state == COMPLETED and run.last_event_sequence == 1
+    assert run.state == COMPLETED and run.last_event_sequence == 1 and state.servicer.lose == 0
     assert len(await stored(repos)) == 1
     with pytest.raises(errors.FailedPrecondition) as refused:
         await log.append(step("late"))
@@ -143,7 +147,7 @@ async def test_an_ending_whose_reply_was_lost_is_found_though_it_freed_the_lease
     # Its retry is refused LEASE_NOT_HELD (the ending freed the lease), and the log
     # finds its events there.
     run = await log.append_with_update(ended, run=run_pb2.Run(run_id="r1", state=COMPLETED))
-    assert run.state == COMPLETED and log.ended
+    assert run.state == COMPLETED and log.ended and state.servicer.lose == 0
     assert len(await stored(repos)) == 1
     other = await repos.leases.register("router-2", 30.0)
     assert await repos.leases.claim("r1", "router-2", other) == LeaseGrant(grant.token + 1)

@@ -202,10 +202,22 @@ def from_rpc_error(error: grpc.RpcError) -> MeshError:
     so a service can pass a callee's error on to its own caller unchanged. Details
     that do not decode or do not match the status are left out, never raised."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    text = error.details() if hasattr(error, "details") else None
+    return _rebuilt(code, text, status_details(error))
+
+
+def from_status(status: status_pb2.Status) -> MeshError:
+    """Rebuilds a domain error from a status carried in a message (one result of a
+    batch), as from_rpc_error does from a call's."""
+    code = _CODES.get(status.code, grpc.StatusCode.UNKNOWN)
+    return _rebuilt(code, status.message, _unpacked(status))
+
+
+def _rebuilt(code: grpc.StatusCode, text: object, details: list[Message]) -> MeshError:
     cls = _BY_CODE.get(code, Internal)
     reason, violations, retry_after, metadata = None, [], None, {}
     quota_violations: list[tuple[str, str]] = []
-    for detail in status_details(error):
+    for detail in details:
         if isinstance(detail, error_details_pb2.ErrorInfo):
             reason, metadata = detail.reason, dict(detail.metadata)
         elif isinstance(detail, error_details_pb2.BadRequest):
@@ -214,7 +226,6 @@ def from_rpc_error(error: grpc.RpcError) -> MeshError:
             retry_after = _seconds(detail.retry_delay)
         elif isinstance(detail, error_details_pb2.QuotaFailure):
             quota_violations = [(v.subject, v.description) for v in detail.violations]
-    text = error.details() if hasattr(error, "details") else None
     err = MeshError.__new__(cls)
     MeshError.__init__(
         err,
@@ -228,6 +239,7 @@ def from_rpc_error(error: grpc.RpcError) -> MeshError:
     return err
 
 
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
 _DETAIL_TYPES = (
     error_details_pb2.ErrorInfo,
     error_details_pb2.BadRequest,
@@ -247,12 +259,16 @@ def status_details(error: grpc.RpcError) -> list[Message]:
         status = rpc_status.from_call(cast(grpc.Call, error))
     except (ValueError, DecodeError):  # details of another status, or not a Status at all
         return []
+    return _unpacked(status) if status else []
+
+
+def _unpacked(status: status_pb2.Status) -> list[Message]:
     unpacked: list[Message] = []
-    for packed in status.details if status else ():
+    for packed in status.details:
         for kind in _DETAIL_TYPES:
             detail = kind()
             try:
-                if packed.Is(kind.DESCRIPTOR) and packed.Unpack(detail):
+                if packed.Unpack(detail):  # False when the detail is of another type
                     unpacked.append(detail)
             except DecodeError:
                 continue  # a detail of the right type whose bytes are not one

@@ -96,12 +96,18 @@ class MeshInterceptor(grpc.aio.ServerInterceptor):
         return prepare
 
 
+def as_reported(error: Exception) -> errors.MeshError:
+    """The error as a caller may see it: an unexpected one is logged (call this in its
+    `except` block) and reported as INTERNAL naming only the incident."""
+    if isinstance(error, errors.MeshError):
+        return error
+    incident = uuid.uuid4().hex[:12]
+    log.exception("unhandled error (incident %s)", incident)
+    return errors.Internal(f"internal error (incident {incident})")
+
+
 async def abort(context: grpc.aio.ServicerContext, error: Exception):
-    if not isinstance(error, errors.MeshError):
-        incident = uuid.uuid4().hex[:12]
-        log.exception("unhandled error (incident %s)", incident)
-        error = errors.Internal(f"internal error (incident {incident})")
-    status = rpc_status.to_status(error.to_status())
+    status = rpc_status.to_status(as_reported(error).to_status())
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 

@@ -39,31 +39,41 @@ async def call(
     retry_for: float = RETRY_SECONDS,
     timeout: float | None = None,
 ) -> Response:
-    """Calls a mesh service, retrying with jittered exponential backoff for up to
-    `retry_for` seconds while it is unavailable (restarting, say), and turns its error
-    into the matching domain error so it reaches our caller unchanged."""
+    """Calls a mesh service, riding out its unavailability as `retrying` does, and turns
+    its error into the matching domain error so it reaches our caller unchanged."""
+
+    async def attempt() -> Response:
+        try:
+            return await method(request, timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise errors.from_rpc_error(exc) from exc
+
+    return await retrying(attempt, _name(request), retry_for=retry_for)
+
+
+async def retrying(
+    attempt: Callable[[], Awaitable[Response]], name: str, *, retry_for: float = RETRY_SECONDS
+) -> Response:
+    """Tries again, with jittered exponential backoff for up to `retry_for` seconds,
+    while an attempt fails with UNAVAILABLE (the service restarting, say)."""
     give_up = time.monotonic() + retry_for
     backoff, retries = Backoff(_FIRST_DELAY, _MAX_DELAY), 0
     while True:
         try:
-            result = await method(request, timeout=timeout)
-        except grpc.aio.AioRpcError as exc:
+            return await attempt()
+        except errors.MeshError as exc:
             pause = backoff.delay()
-            if exc.code() not in TRANSIENT or time.monotonic() + pause > give_up:
+            if exc.code not in TRANSIENT or time.monotonic() + pause > give_up:
                 if retries:
-                    log.warning(
-                        "%s: gave up after %d retries: %s", _name(request), retries, exc.details()
-                    )
-                raise errors.from_rpc_error(exc) from exc
-            if not retries and _first_in_a_while(_name(request)):
+                    log.warning("%s: gave up after %d retries: %s", name, retries, exc.message)
+                raise
+            if not retries and _first_in_a_while(name):
                 log.warning(
                     "%s: service unavailable (%s); retrying for up to %.0fs",
-                    _name(request),
-                    exc.details(),
+                    name,
+                    exc.message,
                     retry_for,
                 )
-        else:
-            return result
         await asyncio.sleep(pause)
         retries += 1
 

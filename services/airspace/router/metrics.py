@@ -65,6 +65,13 @@ AGENT_CALLS_QUEUED = Gauge(
     "Invoke calls waiting for a free slot of an agent endpoint (its limit reached).",
     ["endpoint"],
 )
+BATCH_OPERATIONS = Histogram(
+    "airspace_router_batch_operations",
+    "Requests of concurrent callers sent in one batch call, by batch: run_writes "
+    "(StateService/BatchWriteRuns), audit_records (PolicyService/RecordDecisions).",
+    ("batch",),
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+)
 STEP_ATTEMPT_DURATION = Histogram(
     "airspace_router_step_attempt_duration_seconds",
     "Time of one agent invocation (one step attempt), by agent and outcome.",
@@ -174,6 +181,10 @@ def track_run_admission(running: Callable[[], int], queued: Callable[[], int]) -
 
 def record_run_refused(reason: str) -> None:
     RUNS_REFUSED.labels(reason).inc()
+
+
+def record_batch(batch: str, items: int) -> None:
+    BATCH_OPERATIONS.labels(batch).observe(items)
 
 
 def record_step_attempt(agent: str, seconds: float, succeeded: bool) -> None:

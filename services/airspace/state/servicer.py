@@ -5,12 +5,14 @@ The state service is internal: only mesh services (identity kind "mesh") may cal
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from airspace.mesh import errors, identity, time_values
+from airspace.mesh.interceptor import as_reported
 from airspace.state import records, validation
 from airspace.state.store.approvals import Decision
 from airspace.state.store.audit_outbox import MAX_CLAIM
@@ -20,6 +22,9 @@ from airspace.state.store.state import StateStore
 from airspace.state.v1 import state_pb2, state_pb2_grpc
 from airspace.state.watch import watch_events
 from airspace.v1 import approval_pb2, run_pb2
+
+# Writes per BatchWriteRuns call: one group commit's worth (the SQLite writer's MAX_BATCH).
+MAX_BATCH_WRITES = 256
 
 
 def _mesh_callers_only(cls):
@@ -59,6 +64,37 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
     # Runs -----------------------------------------------------------------
 
     async def CreateRun(self, request, context):
+        return await self._create_run(request)
+
+    async def AppendEvents(self, request, context):
+        return await self._append_events(request)
+
+    async def BatchWriteRuns(self, request, context):
+        validation.require(("writes", request.writes))
+        if len(request.writes) > MAX_BATCH_WRITES:
+            raise errors.InvalidArgument(
+                f"{len(request.writes)} writes, over the limit of {MAX_BATCH_WRITES} per call",
+                field="writes",
+            )
+        # Side by side, so the store's writer commits them together.
+        results = await asyncio.gather(*(self._write_result(write) for write in request.writes))
+        return state_pb2.BatchWriteRunsResponse(results=results)
+
+    async def _write_result(self, write: state_pb2.RunWrite) -> state_pb2.RunWriteResult:
+        try:
+            kind = write.WhichOneof("write")
+            if kind == "create_run":
+                return state_pb2.RunWriteResult(create_run=await self._create_run(write.create_run))
+            if kind == "append_events":
+                appended = await self._append_events(write.append_events)
+                return state_pb2.RunWriteResult(append_events=appended)
+            raise errors.InvalidArgument(
+                "the write names neither create_run nor append_events", field="write"
+            )
+        except Exception as exc:  # one write's failure is its result alone
+            return state_pb2.RunWriteResult(error=as_reported(exc).to_status())
+
+    async def _create_run(self, request) -> state_pb2.CreateRunResponse:
         run = request.run
         validation.require(
             ("run.run_id", run.run_id),
@@ -104,7 +140,7 @@ class StateServicer(state_pb2_grpc.StateServiceServicer):
         )
         return state_pb2.UpdateRunResponse(run=run)
 
-    async def AppendEvents(self, request, context):
+    async def _append_events(self, request) -> state_pb2.AppendEventsResponse:
         validation.require(
             ("tenant", request.tenant), ("run_id", request.run_id), ("events", request.events)
         )

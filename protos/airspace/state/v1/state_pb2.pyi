@@ -10,6 +10,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -169,6 +170,36 @@ class AppendEventsResponse(_message.Message):
     last_sequence: int
     run: _run_pb2.Run
     def __init__(self, last_sequence: _Optional[int] = ..., run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class BatchWriteRunsRequest(_message.Message):
+    __slots__ = ("writes",)
+    WRITES_FIELD_NUMBER: _ClassVar[int]
+    writes: _containers.RepeatedCompositeFieldContainer[RunWrite]
+    def __init__(self, writes: _Optional[_Iterable[_Union[RunWrite, _Mapping]]] = ...) -> None: ...
+
+class RunWrite(_message.Message):
+    __slots__ = ("create_run", "append_events")
+    CREATE_RUN_FIELD_NUMBER: _ClassVar[int]
+    APPEND_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    create_run: CreateRunRequest
+    append_events: AppendEventsRequest
+    def __init__(self, create_run: _Optional[_Union[CreateRunRequest, _Mapping]] = ..., append_events: _Optional[_Union[AppendEventsRequest, _Mapping]] = ...) -> None: ...
+
+class BatchWriteRunsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[RunWriteResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[RunWriteResult, _Mapping]]] = ...) -> None: ...
+
+class RunWriteResult(_message.Message):
+    __slots__ = ("create_run", "append_events", "error")
+    CREATE_RUN_FIELD_NUMBER: _ClassVar[int]
+    APPEND_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    create_run: CreateRunResponse
+    append_events: AppendEventsResponse
+    error: _status_pb2.Status
+    def __init__(self, create_run: _Optional[_Union[CreateRunResponse, _Mapping]] = ..., append_events: _Optional[_Union[AppendEventsResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
 
 class ListEventsRequest(_message.Message):
     __slots__ = ("tenant", "run_id", "after_sequence", "page_size")

@@ -62,6 +62,11 @@ class StateServiceStub:
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.AppendEventsRequest.SerializeToString,
                 response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.AppendEventsResponse.FromString,
                 _registered_method=True)
+        self.BatchWriteRuns = channel.unary_unary(
+                '/airspace.state.v1.StateService/BatchWriteRuns',
+                request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.BatchWriteRunsRequest.SerializeToString,
+                response_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.BatchWriteRunsResponse.FromString,
+                _registered_method=True)
         self.ListEvents = channel.unary_unary(
                 '/airspace.state.v1.StateService/ListEvents',
                 request_serializer=airspace_dot_state_dot_v1_dot_state__pb2.ListEventsRequest.SerializeToString,
@@ -260,6 +265,15 @@ class StateServiceServicer:
 
     def AppendEvents(self, request, context):
         """Appends events (and journal entries) to a run atomically.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchWriteRuns(self, request, context):
+        """Applies several runs' writes (CreateRun, AppendEvents) in one call, each as
+        its own method would and answered on its own, so concurrent runs share a
+        round trip and a commit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -527,6 +541,11 @@ def add_StateServiceServicer_to_server(servicer, server):
                     servicer.AppendEvents,
                     request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.AppendEventsRequest.FromString,
                     response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.AppendEventsResponse.SerializeToString,
+            ),
+            'BatchWriteRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchWriteRuns,
+                    request_deserializer=airspace_dot_state_dot_v1_dot_state__pb2.BatchWriteRunsRequest.FromString,
+                    response_serializer=airspace_dot_state_dot_v1_dot_state__pb2.BatchWriteRunsResponse.SerializeToString,
             ),
             'ListEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListEvents,
@@ -826,6 +845,33 @@ class StateService:
             '/airspace.state.v1.StateService/AppendEvents',
             airspace_dot_state_dot_v1_dot_state__pb2.AppendEventsRequest.SerializeToString,
             airspace_dot_state_dot_v1_dot_state__pb2.AppendEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchWriteRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/airspace.state.v1.StateService/BatchWriteRuns',
+            airspace_dot_state_dot_v1_dot_state__pb2.BatchWriteRunsRequest.SerializeToString,
+            airspace_dot_state_dot_v1_dot_state__pb2.BatchWriteRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,

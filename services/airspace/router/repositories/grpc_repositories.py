@@ -1,7 +1,8 @@
 """The router's repositories over the mesh: the state, policy and trace services' stubs.
 
 Each method is one call through `clients.call`, which rides out a restarting service
-and turns its status into the matching domain error.
+and turns its status into the matching domain error; the runs' creates and appends go
+through `RunWrites`, batched with those of the other runs in flight.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from airspace.router.repositories.ports import (
     RunChange,
     RunClaim,
 )
+from airspace.router.repositories.run_writes import RunWrites
 from airspace.router.settings import RouterSettings
 from airspace.state.v1 import state_pb2, state_pb2_grpc
 from airspace.trace.v1 import trace_pb2, trace_pb2_grpc
@@ -54,8 +56,9 @@ def _timestamp(micros: int) -> timestamp_pb2.Timestamp:
 
 
 class GrpcRunRepository:
-    def __init__(self, state: State, seal: OutboxSeal):
+    def __init__(self, state: State, writes: RunWrites, seal: OutboxSeal):
         self._state = state
+        self._writes = writes  # creates and appends, batched with other runs'
         self._seal = seal  # on the records stored in the audit outbox
 
     async def create(
@@ -71,7 +74,7 @@ class GrpcRunRepository:
         )
         if claim is not None:
             request.claim.router_id, request.claim.epoch = claim.router_id, claim.epoch
-        created: state_pb2.CreateRunResponse = await call(self._state.CreateRun, request)
+        created = await self._writes.create(request)
         grant = LeaseGrant(created.fencing_token) if created.fencing_token else None
         return CreatedRun(created.run, created.created, grant)
 
@@ -123,7 +126,7 @@ class GrpcRunRepository:
             run_update=_run_update(change) if change is not None else None,
             audit_records=audit,
         )
-        response: state_pb2.AppendEventsResponse = await call(self._state.AppendEvents, request)
+        response = await self._writes.append(request)
         return Appended(response.last_sequence, response.run if response.HasField("run") else None)
 
     async def events(
@@ -492,6 +495,7 @@ class MeshRepositories:
         )
         audit_log = GrpcAuditSink(policy)
         seal = OutboxSeal(settings.mesh_key)
+        self._run_writes = RunWrites(state, settings.max_message_bytes)
         self.policy = LocalPolicyDecisions(feed, AuditBatcher(audit_log))
         workflows, agents, self._registry = cached_registry(
             GrpcWorkflowRepository(state),
@@ -500,7 +504,7 @@ class MeshRepositories:
             settings.registry_cache_size,
         )
         self.repositories = Repositories(
-            runs=GrpcRunRepository(state, seal),
+            runs=GrpcRunRepository(state, self._run_writes, seal),
             leases=GrpcLeaseRepository(state),
             approvals=GrpcApprovalRepository(state),
             workflows=workflows,
@@ -521,5 +525,6 @@ class MeshRepositories:
         if self._registry is not None:
             await self._registry.close()
         await self.policy.close()
+        await self._run_writes.close()
         for channel in self._channels:
             await channel.close()
