@@ -11,7 +11,7 @@ import asyncio
 import grpc
 import pytest
 
-from airspace.mesh import errors
+from airspace.mesh import deadlines, errors
 from airspace.router.coalescer import Coalescer
 from airspace.router.repositories.run_writes import RunWrites
 from airspace.state.v1 import state_pb2
@@ -80,6 +80,19 @@ async def test_each_caller_gets_its_own_error_or_the_failure_of_its_whole_batch(
     )
     outcomes = await asyncio.gather(*(short.submit(n) for n in (1, 2)), return_exceptions=True)
     assert all(isinstance(outcome, errors.Internal) for outcome in outcomes)
+
+
+async def test_a_batch_carries_none_of_its_first_callers_deadline():
+    seen = []
+
+    async def send(items):
+        seen.append(deadlines.remaining())
+        return items
+
+    batches = Coalescer(send, "the test service", "test", max_items=10)
+    deadlines.bind(0.5)  # as when serving a call that has half a second left
+    assert await batches.submit(1) == 1
+    assert seen == [None]
 
 
 async def test_a_cancelled_callers_request_still_goes_and_close_sends_what_is_queued():

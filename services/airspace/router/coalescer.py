@@ -8,6 +8,7 @@ waits for a timer. Each caller gets its own outcome, or the batch's failure.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -51,7 +52,11 @@ class Coalescer(Generic[Item, Outcome]):
         size = self._size(item) if self._size is not None else 0
         self._pending.append((item, size, future))
         if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+            # A context of its own: the batch serves every caller in it, so it takes none
+            # of the first one's served deadline, trace context or log fields.
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush(), context=contextvars.Context()
+            )
         return await future
 
     async def close(self) -> None:
