@@ -1,12 +1,20 @@
 """The one PostgreSQL database the aggregate stores share: its connection pool, its
-listening connection, its clock, and one transaction per operation."""
+listening connection, its clock, and the transactions of its operations.
+
+Writes queued together commit together (group commit, as on SQLite): a writer takes
+every write waiting and runs them in one transaction, one commit (one WAL flush) for
+all. When one of them fails, nothing of that transaction stands and each write runs
+again in a transaction of its own, so a refused write is refused alone and the rest
+commit; a write is rerun anyway when it lost a race (a write is a function of its
+inputs and the database, so running it again is safe)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg_pool
@@ -17,9 +25,15 @@ from airspace.state.postgres import migrations
 from airspace.state.postgres.notifications import Notifications
 from airspace.state.postgres.statements import Conn
 from airspace.state.run_signals import RunSignals
+from airspace.state.settled import settle
 
 T = TypeVar("T")
 Operation = Callable[[Conn], Awaitable[T]]
+# A queued write and the future its caller awaits.
+Queued = tuple[Operation[Any], "asyncio.Future[Any]"]
+
+# Writes waiting together are committed together, up to this many per transaction.
+MAX_BATCH = 256
 
 # A write that lost a race (the same key inserted, a deadlock) is rerun this often at most.
 _ATTEMPTS = 4
@@ -43,12 +57,60 @@ class PostgresDatabase:
         self._opening = asyncio.Lock()
         self._open = False
         self._closed = False
+        self._queued: list[Queued] = []
+        # Writers at once, each with a connection: the rest of the pool serves reads.
+        self._max_writers = max(1, pool_size // 2)
+        self._writers = 0
 
     def now(self) -> int:
         """Microseconds since the epoch."""
         return records.micros(self._clock())
 
     async def write(self, operation: Operation[T]) -> T:
+        """The operation's result once it committed, with the writes queued beside it."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((operation, future))
+        if self._writers < self._max_writers:
+            self._writers += 1
+            # A context of its own: the writer commits for every caller it takes.
+            asyncio.get_running_loop().create_task(
+                self._write_queued(), context=contextvars.Context()
+            )
+        return await future
+
+    async def _write_queued(self) -> None:
+        try:
+            while self._queued:
+                batch = self._queued[:MAX_BATCH]
+                del self._queued[:MAX_BATCH]
+                await self._commit(batch)
+        finally:
+            self._writers -= 1
+
+    async def _commit(self, batch: list[Queued]) -> None:
+        if len(batch) > 1:
+            try:
+                async with self._transaction() as conn:
+                    results = [await operation(conn) for operation, _ in batch]
+            except errors.Unavailable as exc:  # the database: no write of the batch can go
+                for _, future in batch:
+                    settle(future, None, exc)
+                return
+            except Exception:  # one write failed: each goes again alone, below
+                pass
+            else:
+                for (_, future), result in zip(batch, results, strict=True):
+                    settle(future, result, None)
+                return
+        for operation, future in batch:
+            try:
+                result = await self._write_alone(operation)
+            except Exception as exc:
+                settle(future, None, exc)
+            else:
+                settle(future, result, None)
+
+    async def _write_alone(self, operation: Operation[T]) -> T:
         """Runs the operation in a transaction of its own, again when it lost a race."""
         for attempt in range(1, _ATTEMPTS + 1):
             try:

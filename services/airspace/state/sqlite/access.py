@@ -18,6 +18,7 @@ import sqlite_utils
 
 from airspace.mesh import errors
 from airspace.state import metrics
+from airspace.state.settled import settle
 
 T = TypeVar("T")
 Db = sqlite_utils.Database
@@ -39,13 +40,7 @@ class _Job:
 def _settle(job: _Job, result: Any, error: BaseException | None) -> None:
     if error is None and job.committed is not None:
         job.committed(result)
-    future = job.future
-    if future.done():  # the caller went away (cancelled RPC); the write stands
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+    settle(job.future, result, error)
 
 
 class BatchWriter:
