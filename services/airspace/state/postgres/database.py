@@ -60,7 +60,8 @@ class PostgresDatabase:
         self._queued: list[Queued] = []
         # Writers at once, each with a connection: the rest of the pool serves reads.
         self._max_writers = max(1, pool_size // 2)
-        self._writers = 0
+        self._writers = 0  # counted down as a writer ends, before another write can queue
+        self._writer_tasks: set[asyncio.Task[None]] = set()  # the loop keeps weak ones only
 
     def now(self) -> int:
         """Microseconds since the epoch."""
@@ -73,9 +74,11 @@ class PostgresDatabase:
         if self._writers < self._max_writers:
             self._writers += 1
             # A context of its own: the writer commits for every caller it takes.
-            asyncio.get_running_loop().create_task(
+            writer = asyncio.get_running_loop().create_task(
                 self._write_queued(), context=contextvars.Context()
             )
+            self._writer_tasks.add(writer)
+            writer.add_done_callback(self._writer_tasks.discard)
         return await future
 
     async def _write_queued(self) -> None:
