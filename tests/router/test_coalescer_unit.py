@@ -119,7 +119,7 @@ class FakeState:
         self.busy_once = set(busy_once)
         self.down = down
 
-    async def BatchWriteRuns(self, request: state_pb2.BatchWriteRunsRequest):
+    async def BatchWriteRuns(self, request: state_pb2.BatchWriteRunsRequest, timeout=None):
         self.calls.append([write.append_events.run_id for write in request.writes])
         if self.down:
             self.down -= 1
@@ -169,7 +169,7 @@ async def test_writes_ride_out_a_state_service_that_is_down_and_keep_other_error
     assert answer.last_sequence == 1 and state.calls == [["r1"]] * 3
 
     class Refusing(FakeState):
-        async def BatchWriteRuns(self, request):
+        async def BatchWriteRuns(self, request, timeout=None):
             refused = errors.Aborted("run 'r1' is at sequence 3, not 2")
             return state_pb2.BatchWriteRunsResponse(
                 results=[state_pb2.RunWriteResult(error=refused.to_status())]

@@ -39,16 +39,25 @@ async def call(
     retry_for: float = RETRY_SECONDS,
     timeout: float | None = None,
 ) -> Response:
-    """Calls a mesh service, riding out its unavailability as `retrying` does, and turns
-    its error into the matching domain error so it reaches our caller unchanged."""
+    """Calls a mesh service as `once` does, riding out its unavailability as `retrying`
+    does."""
+    return await retrying(
+        lambda: once(method, request, timeout=timeout), _name(request), retry_for=retry_for
+    )
 
-    async def attempt() -> Response:
-        try:
-            return await method(request, timeout=timeout)
-        except grpc.aio.AioRpcError as exc:
-            raise errors.from_rpc_error(exc) from exc
 
-    return await retrying(attempt, _name(request), retry_for=retry_for)
+async def once(
+    method: Callable[..., Awaitable[Response]],
+    request: message.Message,
+    *,
+    timeout: float | None = None,
+) -> Response:
+    """Calls a mesh service once, and turns its error into the matching domain error so
+    it reaches our caller unchanged."""
+    try:
+        return await method(request, timeout=timeout)
+    except grpc.aio.AioRpcError as exc:
+        raise errors.from_rpc_error(exc) from exc
 
 
 async def retrying(

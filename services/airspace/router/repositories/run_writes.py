@@ -9,10 +9,8 @@ the write's own result: a busy store).
 
 from __future__ import annotations
 
-import grpc
-
 from airspace.mesh import errors
-from airspace.router.clients import retrying
+from airspace.router.clients import once, retrying
 from airspace.router.coalescer import Coalescer
 from airspace.state.v1 import state_pb2, state_pb2_grpc
 
@@ -59,10 +57,8 @@ class RunWrites:
         self, writes: list[state_pb2.RunWrite]
     ) -> list[state_pb2.RunWriteResult | errors.MeshError]:
         request = state_pb2.BatchWriteRunsRequest(writes=writes)
-        try:
-            response: state_pb2.BatchWriteRunsResponse = await self._state.BatchWriteRuns(request)
-        except grpc.aio.AioRpcError as exc:
-            raise errors.from_rpc_error(exc) from exc
+        # Once: each write of a failed call is retried on its own (_write).
+        response: state_pb2.BatchWriteRunsResponse = await once(self._state.BatchWriteRuns, request)
         return [
             errors.from_status(result.error) if result.HasField("error") else result
             for result in response.results

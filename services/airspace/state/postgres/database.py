@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 import psycopg_pool
@@ -60,8 +60,8 @@ class PostgresDatabase:
         self._queued: list[Queued] = []
         # Writers at once, each with a connection: the rest of the pool serves reads.
         self._max_writers = max(1, pool_size // 2)
-        self._writers = 0  # counted down as a writer ends, before another write can queue
-        self._writer_tasks: set[asyncio.Task[None]] = set()  # the loop keeps weak ones only
+        # The writers running (the loop holds weak references to tasks only).
+        self._writers: set[asyncio.Task[None]] = set()
 
     def now(self) -> int:
         """Microseconds since the epoch."""
@@ -71,14 +71,13 @@ class PostgresDatabase:
         """The operation's result once it committed, with the writes queued beside it."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queued.append((operation, future))
-        if self._writers < self._max_writers:
-            self._writers += 1
+        if len(self._writers) < self._max_writers:
             # A context of its own: the writer commits for every caller it takes.
-            writer = asyncio.get_running_loop().create_task(
-                self._write_queued(), context=contextvars.Context()
+            self._writers.add(
+                asyncio.get_running_loop().create_task(
+                    self._write_queued(), context=contextvars.Context()
+                )
             )
-            self._writer_tasks.add(writer)
-            writer.add_done_callback(self._writer_tasks.discard)
         return await future
 
     async def _write_queued(self) -> None:
@@ -88,23 +87,12 @@ class PostgresDatabase:
                 del self._queued[:MAX_BATCH]
                 await self._commit(batch)
         finally:
-            self._writers -= 1
+            # Gone from the count as its queue check fails, before another write can queue.
+            self._writers.discard(cast(asyncio.Task[None], asyncio.current_task()))
 
     async def _commit(self, batch: list[Queued]) -> None:
-        if len(batch) > 1:
-            try:
-                async with self._transaction() as conn:
-                    results = [await operation(conn) for operation, _ in batch]
-            except errors.Unavailable as exc:  # the database: no write of the batch can go
-                for _, future in batch:
-                    settle(future, None, exc)
-                return
-            except Exception:  # one write failed: each goes again alone, below
-                pass
-            else:
-                for (_, future), result in zip(batch, results, strict=True):
-                    settle(future, result, None)
-                return
+        if len(batch) > 1 and await self._committed_together(batch):
+            return
         for operation, future in batch:
             try:
                 result = await self._write_alone(operation)
@@ -112,6 +100,21 @@ class PostgresDatabase:
                 settle(future, None, exc)
             else:
                 settle(future, result, None)
+
+    async def _committed_together(self, batch: list[Queued]) -> bool:
+        """Whether the batch's writes were settled in one transaction: committed, or all
+        refused as the database is unavailable; False when one write failed."""
+        error: errors.Unavailable | None = None
+        try:
+            async with self._transaction() as conn:
+                results = [await operation(conn) for operation, _ in batch]
+        except errors.Unavailable as exc:  # the database: no write of the batch can go
+            results, error = [None] * len(batch), exc
+        except Exception:
+            return False
+        for (_, future), result in zip(batch, results, strict=True):
+            settle(future, result, error)
+        return True
 
     async def _write_alone(self, operation: Operation[T]) -> T:
         """Runs the operation in a transaction of its own, again when it lost a race."""
